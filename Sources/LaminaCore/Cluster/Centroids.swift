@@ -1,0 +1,74 @@
+/// Per-class centroids and dispersions in float64.
+public struct ClassCentroids: Sendable {
+    public let centroids: [Double]          // classCount x d
+    public let classCount: Int
+    public let dims: Int
+
+    public init(_ x: MatrixView, labels: EncodedLabels) {
+        let k = labels.classCount, d = x.cols
+        // Fixed chunks of rows, per-chunk partial sums, combined in chunk order: deterministic.
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 8192) { range -> [Double] in
+            var s = [Double](repeating: 0, count: k * d)
+            s.withUnsafeMutableBufferPointer { acc in
+                labels.codes.withUnsafeBufferPointer { codes in
+                    for i in range {
+                        let row = x.row(i), dst = acc.baseAddress! + Int(codes[i]) * d
+                        for j in 0..<d { dst[j] += Double(row[j]) }
+                    }
+                }
+            }
+            return s
+        }
+        var sums = [Double](repeating: 0, count: k * d)
+        for p in partials { for t in 0..<(k * d) { sums[t] += p[t] } }
+        for c in 0..<k {
+            let inv = 1 / Double(labels.counts[c])
+            for j in 0..<d { sums[c * d + j] *= inv }
+        }
+        centroids = sums
+        classCount = k
+        dims = d
+    }
+
+    @inline(__always) public func distance(_ a: Int, _ b: Int) -> Double {
+        centroids.withUnsafeBufferPointer { c in
+            Reduce.squaredDistance(c.baseAddress! + a * dims, c.baseAddress! + b * dims, dims).squareRoot()
+        }
+    }
+
+    /// Per class: (sum of squared distances to the centroid, sum of distances to the centroid).
+    public func dispersions(_ x: MatrixView, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
+        let k = classCount, d = dims
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 8192) { range -> [Double] in
+            var s = [Double](repeating: 0, count: 2 * k)
+            centroids.withUnsafeBufferPointer { c in
+                labels.codes.withUnsafeBufferPointer { codes in
+                    for i in range {
+                        let cls = Int(codes[i])
+                        let sq = Reduce.squaredDistance(x.row(i), c.baseAddress! + cls * d, d)
+                        s[cls] += sq
+                        s[k + cls] += sq.squareRoot()
+                    }
+                }
+            }
+            return s
+        }
+        var total = [Double](repeating: 0, count: 2 * k)
+        for p in partials { for t in 0..<(2 * k) { total[t] += p[t] } }
+        return (Array(total[0..<k]), Array(total[k..<(2 * k)]))
+    }
+}
+
+/// scikit-learn's `check_number_of_labels`: internal indices need 2 <= classes <= n - 1.
+func checkLabelCount(_ labels: EncodedLabels) throws {
+    let k = labels.classCount, n = labels.count
+    if k < 2 || k > n - 1 {
+        throw LaminaError.invalid("Number of labels is \(k). Valid values are 2 to n_samples - 1 (inclusive)")
+    }
+}
+
+func checkRowsMatch(_ x: MatrixView, _ labels: EncodedLabels) throws {
+    if x.rows != labels.count {
+        throw LaminaError.shape("labels has \(labels.count) entries; expected one per row of x (\(x.rows))")
+    }
+}

@@ -1,0 +1,27 @@
+"""Lamina: look inside neural networks. Python binding of liblamina.so.
+
+Submodules: ``lamina.metrics`` (clustering metrics with scikit-learn's names), ``lamina.cluster``
+(KMeans), ``lamina.io`` (HDF5 activation files). Errors are ``lamina.LaminaError`` subclasses that
+also derive from the matching builtin (ValueError, OSError, MemoryError).
+"""
+from . import _native
+from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
+                     LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
+from . import cluster, io, metrics
+
+__version__ = _native.version
+library_path = str(_native.library_path)
+
+
+def set_num_threads(n: int) -> None:
+    """Worker threads for Lamina's kernels (0 = one per core). Results do not depend on it."""
+    _native.call("lamina_set_num_threads", int(n))
+
+
+def get_num_threads() -> int:
+    return int(_native.lib.lamina_get_num_threads())
+
+
+__all__ = ["metrics", "cluster", "io", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
+           "NonFiniteError", "LaminaIOError", "FormatError", "LaminaMemoryError", "CancelledError",
+           "InternalError", "set_num_threads", "get_num_threads", "__version__", "library_path"]

@@ -1,0 +1,180 @@
+"""Loading liblamina.so and the ctypes declarations that mirror include/lamina.h.
+
+Every function of the header is declared here with its argtypes and restype; `tests/test_abi.py`
+checks that the header, this file and the library's exported symbols agree. Nothing here computes:
+the helpers convert Python/numpy arguments to the C types once and turn failure statuses into
+exceptions carrying `lamina_last_error()`.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int32, c_int64, c_uint64, c_void_p
+from pathlib import Path
+
+import numpy as np
+
+from .errors import error_for_status
+
+EXPECTED_MAJOR = 0
+
+_here = Path(__file__).resolve().parent
+
+
+def _candidates():
+    env = os.environ.get("LAMINA_LIBRARY")
+    if env:
+        yield Path(env)
+        return
+    for name in ("liblamina.so", "liblamina.so.0"):
+        yield _here / name
+    repo = _here.parent.parent.parent  # bindings/python/lamina -> repository root
+    yield repo / ".build" / "release" / "liblamina.so"
+    yield repo / ".build" / "debug" / "liblamina.so"
+    yield Path("liblamina.so.0")  # the system loader's search path
+
+
+def _load():
+    tried = []
+    for path in _candidates():
+        if path.is_absolute() and not path.exists():
+            tried.append(f"{path} (missing)")
+            continue
+        try:
+            return ctypes.CDLL(str(path)), path
+        except OSError as exc:
+            tried.append(f"{path} ({exc})")
+    raise ImportError(
+        "lamina: cannot load liblamina.so. Build it with `make build` in the repository (or "
+        "`swift build -c release`), install the binding with `make python-install`, or point "
+        "LAMINA_LIBRARY at the .so. Tried: " + "; ".join(tried))
+
+
+lib, library_path = _load()
+
+f32p = POINTER(c_float)
+f64p = POINTER(c_double)
+i32p = POINTER(c_int32)
+i64p = POINTER(c_int64)
+
+
+class KMeansParams(ctypes.Structure):
+    """Mirrors `lamina_kmeans_params`."""
+    _fields_ = [("n_clusters", c_int32), ("init", c_int32), ("n_init", c_int32),
+                ("max_iter", c_int32), ("tol", c_double), ("seed", c_uint64)]
+
+
+# name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
+SIGNATURES = {
+    "lamina_version_number": (c_int32, []),
+    "lamina_version_string": (c_char_p, []),
+    "lamina_status_string": (c_char_p, [c_int32]),
+    "lamina_last_error": (c_char_p, []),
+    "lamina_set_num_threads": (c_int32, [c_int32]),
+    "lamina_get_num_threads": (c_int32, []),
+    "lamina_silhouette_samples": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_davies_bouldin_score": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_dunn_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
+    "lamina_xie_beni_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_gdv": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_contingency_shape": (c_int32, [i32p, i32p, c_int64, i64p, i64p]),
+    "lamina_contingency_matrix": (c_int32, [i32p, i32p, c_int64, i64p, c_int64]),
+    "lamina_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
+    "lamina_adjusted_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
+    "lamina_mutual_info_score": (c_int32, [i32p, i32p, c_int64, f64p]),
+    "lamina_normalized_mutual_info_score": (c_int32, [i32p, i32p, c_int64, c_int32, f64p]),
+    "lamina_adjusted_mutual_info_score": (c_int32, [i32p, i32p, c_int64, c_int32, f64p]),
+    "lamina_homogeneity_completeness_v_measure": (c_int32, [i32p, i32p, c_int64, c_double, f64p, f64p, f64p]),
+    "lamina_fowlkes_mallows_score": (c_int32, [i32p, i32p, c_int64, f64p]),
+    "lamina_kmeans_default_params": (KMeansParams, []),
+    "lamina_kmeans_check_params": (c_int32, [POINTER(KMeansParams)]),
+    "lamina_kmeans_create": (c_int32, [POINTER(KMeansParams), POINTER(c_void_p)]),
+    "lamina_kmeans_free": (None, [c_void_p]),
+    "lamina_kmeans_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p]),
+    "lamina_kmeans_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p]),
+    "lamina_kmeans_result": (c_int32, [c_void_p, i64p, i64p, i32p, f64p, i32p]),
+    "lamina_kmeans_centers": (c_int32, [c_void_p, f32p, c_int64]),
+    "lamina_kmeans_labels": (c_int32, [c_void_p, i32p, c_int64]),
+    "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
+    "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
+}
+
+for _name, (_restype, _argtypes) in SIGNATURES.items():
+    _fn = getattr(lib, _name)
+    _fn.restype = _restype
+    _fn.argtypes = _argtypes
+
+version_number = lib.lamina_version_number()
+version = lib.lamina_version_string().decode()
+if version_number // 10000 != EXPECTED_MAJOR:
+    raise ImportError(f"lamina: {library_path} is version {version}; this binding needs major version "
+                      f"{EXPECTED_MAJOR}. Rebuild the library or reinstall the binding.")
+
+
+def call(name, *args):
+    """Calls a status-returning function; raises the matching LaminaError on failure."""
+    status = getattr(lib, name)(*args)
+    if status != 0:
+        message = lib.lamina_last_error().decode(errors="replace")
+        raise error_for_status(status, message)
+
+
+def last_error() -> str:
+    return lib.lamina_last_error().decode(errors="replace")
+
+
+# -- numpy <-> C, no copies when already C-contiguous float32 / int32 ---------------------------
+
+def as_matrix(X, name="X"):
+    """A C-contiguous float32 2-D array (the input itself when it already is one)."""
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+    if arr.ndim != 2:
+        raise ValueError(f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}); "
+                         "reshape your data with array.reshape(-1, 1) for a single feature or "
+                         "array.reshape(1, -1) for a single sample")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def as_labels(labels, name="labels"):
+    """Labels as C-contiguous int32. Integer labels that fit int32 keep their values; anything else
+    (strings, floats, wide integers) is replaced by its rank among the sorted distinct values, which
+    preserves scikit-learn's ordering of classes."""
+    arr = np.asarray(labels)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if arr.dtype.kind in "iub" and arr.size and (arr.dtype.itemsize < 4 or arr.dtype == np.int32 or (
+            arr.min() >= np.iinfo(np.int32).min and arr.max() <= np.iinfo(np.int32).max)):
+        return np.ascontiguousarray(arr, dtype=np.int32)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    _, codes = np.unique(arr, return_inverse=True)
+    return np.ascontiguousarray(codes.reshape(-1), dtype=np.int32)
+
+
+def check_consistent_length(*pairs):
+    lengths = [len(a) for a in pairs]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+
+
+def fptr(arr):
+    return arr.ctypes.data_as(f32p)
+
+
+def dptr(arr):
+    return arr.ctypes.data_as(f64p)
+
+
+def iptr(arr):
+    return arr.ctypes.data_as(i32p)
+
+
+def lptr(arr):
+    return arr.ctypes.data_as(i64p)

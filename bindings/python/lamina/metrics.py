@@ -1,0 +1,236 @@
+"""Clustering metrics with scikit-learn's names, signatures and values.
+
+Switch from scikit-learn by changing the import::
+
+    from lamina.metrics import silhouette_score, adjusted_rand_score
+
+Internal indices take the data ``X`` (n_samples x n_features; converted once to C-contiguous float32
+if it is not already) and ``labels``; external indices take two labelings. Labels may be any values
+(integers, strings, ...). All arithmetic is float64; pair counts are exact integers. Every function
+raises a ``lamina.LaminaError`` subclass (also a ``ValueError`` for bad arguments) with the library's
+message on bad input; none can crash the interpreter.
+
+Formulas (see include/lamina.h for the full statements):
+
+- silhouette: s(i) = (b(i) - a(i)) / max(a(i), b(i)) (Rousseeuw 1987); a(i) mean intra-cluster
+  distance, b(i) smallest mean distance to another cluster; 0 for singleton clusters.
+- Davies-Bouldin: (1/k) sum_i max_{j != i} (s_i + s_j) / ||c_i - c_j||.
+- Calinski-Harabasz: [B / (k - 1)] / [W / (n - k)].
+- Dunn (generalized, Bezdek & Pal 1998): min_{A != B} delta(A, B) / max_C Delta(C); linkage
+  "single" | "complete" | "average" | "centroid", diameter "max" | "mean_pairwise" | "centroid".
+- Xie-Beni: W / (n * separation); separation "centroid" (min squared centroid distance, Xie & Beni
+  1991) or "point_pair" (min squared distance between points of different clusters, clusterCrit).
+- GDV (Schilling et al. 2021): z-score each dimension with 0.5/std, then (mean intra-class distance -
+  mean inter-class distance) / sqrt(D).
+- ARI, Rand, MI, NMI, AMI, homogeneity, completeness, V-measure, Fowlkes-Mallows: as in
+  scikit-learn, natural logarithms.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import _native as N
+
+__all__ = [
+    "silhouette_score", "silhouette_samples", "davies_bouldin_score", "calinski_harabasz_score",
+    "dunn_index", "xie_beni_index", "gdv",
+    "adjusted_rand_score", "rand_score", "mutual_info_score", "normalized_mutual_info_score",
+    "adjusted_mutual_info_score", "homogeneity_score", "completeness_score", "v_measure_score",
+    "homogeneity_completeness_v_measure", "fowlkes_mallows_score", "contingency_matrix",
+]
+
+_DISTANCES = {"euclidean": 0, "l2": 0, "sqeuclidean": 1, "cosine": 2}
+_LINKAGES = {"single": 0, "complete": 1, "average": 2, "centroid": 3}
+_DIAMETERS = {"max": 0, "mean_pairwise": 1, "centroid": 2}
+_XIE_BENI = {"centroid": 0, "point_pair": 1}
+_AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
+
+
+def _option(value, options, name):
+    if isinstance(value, str) and value in options:
+        return options[value]
+    raise ValueError(f"{name}={value!r} is not supported; expected one of {sorted(options)}")
+
+
+def _data_and_labels(X, labels):
+    x = N.as_matrix(X)
+    lab = N.as_labels(labels)
+    N.check_consistent_length(x, lab)
+    return x, lab
+
+
+def _scalar(name, x, lab, *extra):
+    out = ctypes.c_double()
+    N.call(name, N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), *extra, ctypes.byref(out))
+    return float(out.value)
+
+
+# -- internal indices -------------------------------------------------------------------------------
+
+def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
+    """Silhouette coefficient of each sample (sklearn.metrics.silhouette_samples).
+
+    metric: "euclidean" (alias "l2"), "sqeuclidean" or "cosine". Returns float64 array (n_samples,).
+    Tiled: never builds the n x n distance matrix."""
+    x, lab = _data_and_labels(X, labels)
+    out = np.empty(x.shape[0], dtype=np.float64)
+    N.call("lamina_silhouette_samples", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab),
+           _option(metric, _DISTANCES, "metric"), N.dptr(out))
+    return out
+
+
+def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_state=None, **kwds):
+    """Mean silhouette coefficient (sklearn.metrics.silhouette_score).
+
+    With sample_size, scores the same random subset scikit-learn would draw for the same
+    random_state (``check_random_state(random_state).permutation(n)[:sample_size]``)."""
+    x, lab = _data_and_labels(X, labels)
+    if sample_size is not None:
+        if isinstance(random_state, np.random.RandomState):
+            rng = random_state
+        else:
+            rng = np.random.RandomState(random_state)
+        idx = rng.permutation(x.shape[0])[:sample_size]
+        x, lab = np.ascontiguousarray(x[idx]), np.ascontiguousarray(lab[idx])
+    return _scalar("lamina_silhouette_score", x, lab, _option(metric, _DISTANCES, "metric"))
+
+
+def davies_bouldin_score(X, labels):
+    """Davies-Bouldin index (sklearn.metrics.davies_bouldin_score); lower is better."""
+    return _scalar("lamina_davies_bouldin_score", *_data_and_labels(X, labels))
+
+
+def calinski_harabasz_score(X, labels):
+    """Calinski-Harabasz variance ratio (sklearn.metrics.calinski_harabasz_score); higher is better."""
+    return _scalar("lamina_calinski_harabasz_score", *_data_and_labels(X, labels))
+
+
+def dunn_index(X, labels, *, linkage="single", diameter="max"):
+    """Generalized Dunn index (Bezdek & Pal 1998), Euclidean distances; higher is better.
+
+    D = min_{A != B} delta(A, B) / max_C Delta(C).
+    linkage (delta): "single" (min pair distance; classic), "complete" (max), "average" (mean),
+    "centroid" (centroid distance). diameter (Delta): "max" (max pair distance; classic),
+    "mean_pairwise" (mean distance between distinct members), "centroid" (2 x mean distance to the
+    centroid). +inf if every diameter is 0."""
+    x, lab = _data_and_labels(X, labels)
+    return _scalar("lamina_dunn_index", x, lab, _option(linkage, _LINKAGES, "linkage"),
+                   _option(diameter, _DIAMETERS, "diameter"))
+
+
+def xie_beni_index(X, labels, *, separation="centroid"):
+    """Xie-Beni index XB = W / (n * separation), W the within-cluster sum of squares; lower is better.
+
+    separation="centroid": min squared distance between centroids (Xie & Beni 1991, hard memberships);
+    separation="point_pair": min squared distance between points of different clusters (R clusterCrit)."""
+    x, lab = _data_and_labels(X, labels)
+    return _scalar("lamina_xie_beni_index", x, lab, _option(separation, _XIE_BENI, "separation"))
+
+
+def gdv(X, labels):
+    """Generalized discrimination value (Schilling et al. 2021); more negative = better separated.
+
+    s = 0.5 (x - mean) / std per dimension; GDV = (mean intra-class distance - mean inter-class
+    distance) / sqrt(D), class means averaged over classes and class pairs. Needs >= 2 classes with
+    >= 2 samples each."""
+    return _scalar("lamina_gdv", *_data_and_labels(X, labels))
+
+
+# -- external indices -------------------------------------------------------------------------------
+
+def _labelings(labels_true, labels_pred):
+    t = N.as_labels(labels_true, "labels_true")
+    p = N.as_labels(labels_pred, "labels_pred")
+    if t.shape[0] != p.shape[0]:
+        raise ValueError(f"labels_true and labels_pred must have same size, got {t.shape[0]} and {p.shape[0]}")
+    return t, p
+
+
+def _external(name, labels_true, labels_pred, *extra):
+    t, p = _labelings(labels_true, labels_pred)
+    out = ctypes.c_double()
+    N.call(name, N.iptr(t), N.iptr(p), t.shape[0], *extra, ctypes.byref(out))
+    return float(out.value)
+
+
+def contingency_matrix(labels_true, labels_pred, *, eps=None, sparse=False, dtype=np.int64):
+    """Contingency table, rows = sorted true classes, columns = sorted predicted clusters
+    (sklearn.metrics.cluster.contingency_matrix). sparse=True returns a scipy.sparse CSR matrix."""
+    t, p = _labelings(labels_true, labels_pred)
+    rows, cols = ctypes.c_int64(), ctypes.c_int64()
+    N.call("lamina_contingency_shape", N.iptr(t), N.iptr(p), t.shape[0], ctypes.byref(rows), ctypes.byref(cols))
+    out = np.empty((rows.value, cols.value), dtype=np.int64)
+    N.call("lamina_contingency_matrix", N.iptr(t), N.iptr(p), t.shape[0], N.lptr(out), out.size)
+    if eps is not None:
+        out = out.astype(np.float64) + eps
+    elif dtype is not np.int64:
+        out = out.astype(dtype)
+    if sparse:
+        if eps is not None:
+            raise ValueError("Cannot set 'eps' when sparse=True")
+        import scipy.sparse as sp
+        return sp.csr_matrix(out)
+    return out
+
+
+def rand_score(labels_true, labels_pred):
+    """Rand index (sklearn.metrics.rand_score)."""
+    return _external("lamina_rand_score", labels_true, labels_pred)
+
+
+def adjusted_rand_score(labels_true, labels_pred):
+    """Adjusted Rand index (Hubert & Arabie 1985; sklearn.metrics.adjusted_rand_score)."""
+    return _external("lamina_adjusted_rand_score", labels_true, labels_pred)
+
+
+def mutual_info_score(labels_true, labels_pred, *, contingency=None):
+    """Mutual information in nats (sklearn.metrics.mutual_info_score). A precomputed `contingency` is
+    not supported (pass the labelings)."""
+    if contingency is not None:
+        raise NotImplementedError("lamina.metrics.mutual_info_score takes labelings, not a contingency table")
+    return _external("lamina_mutual_info_score", labels_true, labels_pred)
+
+
+def normalized_mutual_info_score(labels_true, labels_pred, *, average_method="arithmetic"):
+    """NMI = MI / mean(H(true), H(pred)), average_method "min" | "geometric" | "arithmetic" | "max"
+    (sklearn.metrics.normalized_mutual_info_score)."""
+    return _external("lamina_normalized_mutual_info_score", labels_true, labels_pred,
+                     _option(average_method, _AVERAGES, "average_method"))
+
+
+def adjusted_mutual_info_score(labels_true, labels_pred, *, average_method="arithmetic"):
+    """AMI = (MI - E[MI]) / (mean(H(true), H(pred)) - E[MI]) (Vinh et al. 2010;
+    sklearn.metrics.adjusted_mutual_info_score)."""
+    return _external("lamina_adjusted_mutual_info_score", labels_true, labels_pred,
+                     _option(average_method, _AVERAGES, "average_method"))
+
+
+def homogeneity_completeness_v_measure(labels_true, labels_pred, *, beta=1.0):
+    """(homogeneity, completeness, V-measure) (Rosenberg & Hirschberg 2007)."""
+    t, p = _labelings(labels_true, labels_pred)
+    h, c, v = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    N.call("lamina_homogeneity_completeness_v_measure", N.iptr(t), N.iptr(p), t.shape[0], float(beta),
+           ctypes.byref(h), ctypes.byref(c), ctypes.byref(v))
+    return float(h.value), float(c.value), float(v.value)
+
+
+def homogeneity_score(labels_true, labels_pred):
+    """MI / H(true) (sklearn.metrics.homogeneity_score)."""
+    return homogeneity_completeness_v_measure(labels_true, labels_pred)[0]
+
+
+def completeness_score(labels_true, labels_pred):
+    """MI / H(pred) (sklearn.metrics.completeness_score)."""
+    return homogeneity_completeness_v_measure(labels_true, labels_pred)[1]
+
+
+def v_measure_score(labels_true, labels_pred, *, beta=1.0):
+    """(1 + beta) h c / (beta h + c) (sklearn.metrics.v_measure_score)."""
+    return homogeneity_completeness_v_measure(labels_true, labels_pred, beta=beta)[2]
+
+
+def fowlkes_mallows_score(labels_true, labels_pred, *, sparse=False):
+    """Fowlkes-Mallows index (sklearn.metrics.fowlkes_mallows_score)."""
+    return _external("lamina_fowlkes_mallows_score", labels_true, labels_pred)
