@@ -23,17 +23,18 @@ public enum Parallel {
     }
 
     /// Runs `body(task)` for every task in 0..<taskCount on up to `threadCount` workers. While it runs,
-    /// OpenBLAS is single-threaded so that each worker's gemm does not oversubscribe the cores.
+    /// OpenBLAS is single-threaded: each worker's gemm must not oversubscribe the cores, and a gemm
+    /// must give the same bits whether one worker or several run (OpenBLAS's threaded kernels split
+    /// the work differently and round differently).
     public static func forEachTask(_ taskCount: Int, _ body: (Int) -> Void) {
         if taskCount <= 0 { return }
         let workers = min(threadCount, taskCount)
+        SingleThreadedBLAS.enter()
+        defer { SingleThreadedBLAS.leave() }
         if workers == 1 {
             for task in 0..<taskCount { body(task) }
             return
         }
-        let previousBLASThreads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(previousBLASThreads) }
         let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -59,5 +60,29 @@ public enum Parallel {
         results.deinitialize(count: chunkCount)
         results.deallocate()
         return array
+    }
+}
+
+/// OpenBLAS's thread count is process-wide. Lamina's kernels (possibly running on several caller
+/// threads at once) need it at 1 while they run; the first kernel to enter saves the caller's setting
+/// and the last to leave restores it, so concurrent calls cannot leave it changed.
+enum SingleThreadedBLAS {
+    private static let state = Mutex<(depth: Int, saved: Int32)>((0, 1))
+
+    static func enter() {
+        state.withLock { s in
+            if s.depth == 0 {
+                s.saved = openblas_get_num_threads()
+                openblas_set_num_threads(1)
+            }
+            s.depth += 1
+        }
+    }
+
+    static func leave() {
+        state.withLock { s in
+            s.depth -= 1
+            if s.depth == 0 { openblas_set_num_threads(s.saved) }
+        }
     }
 }

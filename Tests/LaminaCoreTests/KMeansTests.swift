@@ -1,0 +1,41 @@
+import XCTest
+@testable import LaminaCore
+
+final class KMeansTests: XCTestCase {
+    func testRecoversSeparatedBlobsDeterministically() throws {
+        let (x, labels) = TestData.blobs(clusters: 4, perCluster: 300, d: 6, spread: 20)
+        let fit = { (seed: UInt64) -> KMeans in
+            let model = try! KMeans(.init(clusterCount: 4, initCount: 2, seed: seed))
+            try! TestData.withView(x, d: 6) { try model.fit($0) }
+            return model
+        }
+        let a = fit(7), b = fit(7)
+        XCTAssertEqual(a.centers, b.centers)
+        XCTAssertEqual(ExternalIndices.adjustedRand(try Contingency(true: EncodedLabels(labels), pred: EncodedLabels(a.labels))), 1)
+        // inertia is the float64 sum of squared distances to the assigned centers
+        var inertia = 0.0
+        for i in 0..<labels.count {
+            for j in 0..<6 { let t = Double(x[i * 6 + j]) - Double(a.centers[Int(a.labels[i]) * 6 + j]); inertia += t * t }
+        }
+        XCTAssertEqual(a.inertia, inertia, accuracy: inertia * 1e-5)
+        XCTAssertEqual(try TestData.withView(x, d: 6) { try a.predict($0) }, a.labels)
+    }
+
+    func testRejectsMoreClustersThanSamples() throws {
+        let model = try KMeans(.init(clusterCount: 5))
+        XCTAssertThrowsError(try TestData.withView([0, 1, 2], d: 1) { try model.fit($0) }) { error in
+            XCTAssertEqual((error as? LaminaError)?.message, "n_samples=3 should be >= n_clusters=5.")
+        }
+        XCTAssertThrowsError(try KMeans(.init(clusterCount: 2, tolerance: -1)))
+    }
+
+    /// All points identical: every cluster but one is empty after the first step; relocation keeps k
+    /// centers and the inertia is 0.
+    func testDegenerateDataWithEmptyClusters() throws {
+        let model = try KMeans(.init(clusterCount: 3, initialization: .random, initCount: 3, seed: 1))
+        try TestData.withView([Float](repeating: 2, count: 20), d: 2) { try model.fit($0) }
+        XCTAssertEqual(model.inertia, 0)
+        XCTAssertEqual(model.centers.count, 6)
+        XCTAssertTrue(model.centers.allSatisfy { $0 == 2 })
+    }
+}
