@@ -1,7 +1,6 @@
 /// Minimum, maximum and sum of the pairwise distances between every ordered pair of classes (a, b),
-/// over all point pairs with the first point in a and the second in b (a point with itself counts as
-/// distance 0 and is included in the (a, a) sum; it never affects a maximum, and same-class minima are
-/// not used). One tiled pass: O(n^2 d) time, O(tile + k^2) memory per task.
+/// over all pairs of distinct points with the first in a and the second in b. One symmetric tiled pass
+/// (each unordered pair once, mirrored at the end): O(n^2 d / 2) time, O(tile + k^2) memory per task.
 public struct ClusterPairStats: Sendable {
     public let classCount: Int
     public let minimum: [Double]
@@ -11,17 +10,23 @@ public struct ClusterPairStats: Sendable {
 
     public init(_ points: PairwisePoints) {
         let k = points.segments.classCount
-        let parts = points.reduceTiles { rows in PairStatsConsumer(rows: rows, segments: points.segments) }
+        let block = PairwisePoints.block, n = points.count
+        let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
+            PairStatsConsumer(rows: lane * block..<min(n, (lane + 1) * block), segments: points.segments)
+        }
         var mn = [Double](repeating: .infinity, count: k * k)
         var mx = [Double](repeating: 0, count: k * k)
         var sm = [Double](repeating: 0, count: k * k)
         for part in parts {   // row-block order: deterministic
             for (local, a) in part.rowClasses.enumerated() {
                 for b in 0..<k {
-                    let t = local * k + b, g = a * k + b
-                    mn[g] = min(mn[g], Double(part.minimum[t]))
-                    mx[g] = max(mx[g], Double(part.maximum[t]))
-                    sm[g] += part.sum[t]
+                    let t = local * k + b
+                    if part.sum[t] == 0 && part.minimum[t] == .infinity { continue }
+                    for g in [a * k + b, b * k + a] {   // the pair and its mirror
+                        mn[g] = min(mn[g], Double(part.minimum[t]))
+                        mx[g] = max(mx[g], Double(part.maximum[t]))
+                        sm[g] += part.sum[t]
+                    }
                 }
             }
         }
@@ -61,22 +66,17 @@ private struct PairStatsConsumer: TileConsumer {
         sum = [Double](repeating: 0, count: size)
     }
 
+    /// Each unordered pair once: all of an off-diagonal tile, the strict upper triangle of a diagonal one.
     mutating func consume(_ tile: DistanceTile) {
         let k = segments.classCount
-        for r in rows {
+        let diagonal = !tile.standsForTranspose
+        for r in tile.rows {
             let a = Int(segments.classOfRow[r]) - firstClass
             let d = tile.row(r)
-            for piece in tile.pieces {
-                var start = piece.start
-                let end = piece.end
-                let t = a * k + piece.cls
-                // Exclude the point itself so that same-class minima are over distinct points.
-                let selfColumn = r - tile.cols.lowerBound
-                if selfColumn >= start && selfColumn < end {
-                    if selfColumn > start { accumulate(t, d + start, selfColumn - start) }
-                    start = selfColumn + 1
-                }
-                if end > start { accumulate(t, d + start, end - start) }
+            let first = diagonal ? r - tile.cols.lowerBound + 1 : 0
+            for piece in tile.colPieces where piece.end > first {
+                let start = max(piece.start, first)
+                accumulate(a * k + piece.cls, d + start, piece.end - start)
             }
         }
     }
@@ -88,5 +88,4 @@ private struct PairStatsConsumer: TileConsumer {
         sum[t] += s
     }
 
-    mutating func finish() {}
 }

@@ -10,9 +10,25 @@ public enum InternalIndices {
         try checkLabelCount(labels)
         let segments = ClassSegments(labels)
         let points = PairwisePoints(x, segments: segments, metric: metric)
-        var result = [Double](repeating: 0, count: x.rows)
-        result.withUnsafeMutableBufferPointer { out in
-            _ = points.reduceTiles { rows in SilhouetteConsumer(rows: rows, segments: segments, out: out.baseAddress!) }
+        let n = x.rows, k = segments.classCount
+        // Symmetric pass (half the gemm work) when a few lanes of n x k sums fit in 512 MB; otherwise
+        // every row block computes its full row of tiles and keeps only its own rows' sums.
+        let lanes = min(8, (512 << 20) / max(1, n * k * MemoryLayout<Double>.size))
+        let symmetric = lanes >= 2
+        let parts = points.reduceTiles(symmetric: symmetric, laneCount: symmetric ? lanes : points.blockCount) { lane in
+            symmetric ? SilhouetteSums(rows: 0..<n, classCount: k, symmetric: true)
+                : SilhouetteSums(rows: lane * PairwisePoints.block..<min(n, (lane + 1) * PairwisePoints.block),
+                                 classCount: k, symmetric: false)
+        }
+        var result = [Double](repeating: 0, count: n)
+        var rowSums = [Double](repeating: 0, count: k)
+        for r in 0..<n {
+            for c in 0..<k { rowSums[c] = 0 }
+            for part in parts where part.rows.contains(r) {   // lane order: deterministic
+                let base = (r - part.rows.lowerBound) * k
+                for c in 0..<k { rowSums[c] += part.sums[base + c] }
+            }
+            result[segments.order[r]] = silhouette(of: r, rowSums, segments)
         }
         return result
     }
@@ -22,46 +38,57 @@ public enum InternalIndices {
         return s.reduce(0, +) / Double(s.count)
     }
 
-    private struct SilhouetteConsumer: TileConsumer {
-        let rows: Range<Int>
-        let segments: ClassSegments
-        let out: UnsafeMutablePointer<Double>
-        var sums: [Double]   // rows.count x classCount: sum of distances from each row to each class
+    /// s(r) from the sums of distances from row r to every class.
+    private static func silhouette(of r: Int, _ sums: [Double], _ segments: ClassSegments) -> Double {
+        let own = Int(segments.classOfRow[r])
+        let ownSize = segments.size(own)
+        if ownSize < 2 { return 0 }
+        let a = sums[own] / Double(ownSize - 1)
+        var b = Double.infinity
+        for c in 0..<segments.classCount where c != own { b = min(b, sums[c] / Double(segments.size(c))) }
+        let denom = max(a, b)
+        return denom > 0 ? (b - a) / denom : 0   // 0/0 -> 0 (scikit-learn's nan_to_num)
+    }
 
-        init(rows: Range<Int>, segments: ClassSegments, out: UnsafeMutablePointer<Double>) {
+    /// Sums of distances from each row in `rows` to each class. In a symmetric pass an off-diagonal
+    /// tile also adds its column sums (per class run of its rows) to the rows of its columns.
+    private struct SilhouetteSums: TileConsumer {
+        let rows: Range<Int>
+        let classCount: Int
+        let symmetric: Bool
+        var sums: [Double]
+        var columnScratch: [Double]
+
+        init(rows: Range<Int>, classCount: Int, symmetric: Bool) {
             self.rows = rows
-            self.segments = segments
-            self.out = out
-            self.sums = [Double](repeating: 0, count: rows.count * segments.classCount)
+            self.classCount = classCount
+            self.symmetric = symmetric
+            sums = [Double](repeating: 0, count: rows.count * classCount)
+            columnScratch = [Double](repeating: 0, count: PairwisePoints.block)
         }
 
         mutating func consume(_ tile: DistanceTile) {
-            let k = segments.classCount
+            let k = classCount, offset = rows.lowerBound
+            let width = tile.cols.count
+            let transposeToo = symmetric && tile.standsForTranspose
             sums.withUnsafeMutableBufferPointer { acc in
-                for r in rows {
-                    let d = tile.row(r), dst = acc.baseAddress! + (r - rows.lowerBound) * k
-                    for piece in tile.pieces { dst[piece.cls] += Reduce.sum(d + piece.start, piece.end - piece.start) }
+                let sum = acc.baseAddress!
+                for r in tile.rows {
+                    let d = tile.row(r), dst = sum + (r - offset) * k
+                    for piece in tile.colPieces { dst[piece.cls] += Reduce.sum(d + piece.start, piece.end - piece.start) }
+                }
+                guard transposeToo else { return }
+                columnScratch.withUnsafeMutableBufferPointer { scratch in
+                    let col = scratch.baseAddress!
+                    for piece in tile.rowPieces {
+                        col.update(repeating: 0, count: width)
+                        for r in (tile.rows.lowerBound + piece.start)..<(tile.rows.lowerBound + piece.end) {
+                            Reduce.accumulate(tile.row(r), into: col, width)
+                        }
+                        for j in 0..<width { sum[(tile.cols.lowerBound + j - offset) * k + piece.cls] += col[j] }
+                    }
                 }
             }
-        }
-
-        mutating func finish() {
-            let k = segments.classCount
-            for r in rows {
-                let own = Int(segments.classOfRow[r])
-                let ownSize = segments.size(own)
-                var s = 0.0
-                if ownSize > 1 {
-                    let base = (r - rows.lowerBound) * k
-                    let a = sums[base + own] / Double(ownSize - 1)
-                    var b = Double.infinity
-                    for c in 0..<k where c != own { b = min(b, sums[base + c] / Double(segments.size(c))) }
-                    let denom = max(a, b)
-                    s = denom > 0 ? (b - a) / denom : 0   // 0/0 -> 0 (sklearn's nan_to_num)
-                }
-                out[segments.order[r]] = s
-            }
-            sums = []
         }
     }
 

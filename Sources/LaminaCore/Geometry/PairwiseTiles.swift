@@ -17,15 +17,19 @@ public enum DistanceMetric: Int32, Sendable, CaseIterable {
     }
 }
 
-/// A tile of distances: rows `rows` (global row indices in class order) by columns `cols`.
+/// A tile of distances: rows `rows` by columns `cols` (global indices in class order).
 public struct DistanceTile {
     public let rows: Range<Int>
     public let cols: Range<Int>
     public let values: UnsafePointer<Float>
     public let ld: Int
-    /// The class runs that the columns of this tile cover, as (class, first column, end column) in
-    /// tile-local column offsets.
-    public let pieces: UnsafeBufferPointer<ClassPiece>
+    /// The class runs that the columns (rows) of this tile cover, in tile-local offsets.
+    public let colPieces: UnsafeBufferPointer<ClassPiece>
+    public let rowPieces: UnsafeBufferPointer<ClassPiece>
+
+    /// In a symmetric pass, an off-diagonal tile also stands for its transpose (the pairs with the
+    /// first point in `cols` and the second in `rows`), which the engine never computes.
+    public var standsForTranspose: Bool { rows != cols }
 
     @inline(__always) public func row(_ i: Int) -> UnsafePointer<Float> { values + (i - rows.lowerBound) * ld }
 }
@@ -36,10 +40,9 @@ public struct ClassPiece: Sendable {
     public let end: Int
 }
 
-/// Reduces the tiles of one row block; `finish` is called once after its last tile.
+/// Reduces tiles; one consumer per lane, fed its lane's tiles in a fixed order.
 public protocol TileConsumer {
     mutating func consume(_ tile: DistanceTile)
-    mutating func finish()
 }
 
 /// Points permuted into class order and prepared for the chosen metric.
@@ -108,57 +111,65 @@ public struct PairwisePoints: @unchecked Sendable {
 
     public var count: Int { points.rows }
 
-    public static let rowBlock = 128
-    public static let colBlock = 2048
+    /// Tiles are block x block: square tiles let a symmetric pass skip the lower triangle, and 512
+    /// rows keep OpenBLAS's single-threaded sgemm near its peak (128-row tiles lose ~35%).
+    public static let block = 512
 
-    /// Runs one consumer per row block over all column blocks and returns them in row-block order.
-    public func reduceTiles<C: TileConsumer>(_ makeConsumer: (Range<Int>) -> C) -> [C] {
-        let n = count, d = points.cols
-        let rowBlock = Self.rowBlock, colBlock = Self.colBlock
-        let colBlocks = (n + colBlock - 1) / colBlock
-        // Class pieces of every column block, shared by all row blocks.
-        var pieceLists: [[ClassPiece]] = []
-        for cb in 0..<colBlocks {
-            let c0 = cb * colBlock, c1 = min(n, c0 + colBlock)
-            var list: [ClassPiece] = []
-            var c = c0
-            while c < c1 {
-                let cls = Int(segments.classOfRow[c])
-                let end = min(c1, segments.segmentStart[cls + 1])
-                list.append(ClassPiece(cls: cls, start: c - c0, end: end - c0))
-                c = end
-            }
-            pieceLists.append(list)
-        }
-        let rowBlocks = (n + rowBlock - 1) / rowBlock
-        let consumers = UnsafeMutablePointer<C>.allocate(capacity: rowBlocks)
+    public var blockCount: Int { (count + Self.block - 1) / Self.block }
+
+    /// The tiles of row block `task` are fed, in order, to the consumer of lane `task % laneCount`;
+    /// lanes run in parallel, the tasks of one lane in increasing order, so every consumer sees the same
+    /// tiles in the same order for any thread count. `symmetric`: only tiles on or above the diagonal
+    /// (column block >= row block) are computed; consumers account for the transposes.
+    public func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, _ makeConsumer: (Int) -> C) -> [C] {
+        let n = count, d = points.cols, block = Self.block
+        let blocks = blockCount
+        let pieces = (0..<blocks).map { b in classPieces(b * block..<min(n, b * block + block)) }
+        let lanes = max(1, min(laneCount, blocks))
+        let consumers = UnsafeMutablePointer<C>.allocate(capacity: lanes)
         points.storage.withUnsafeBufferPointer { pts in
             sqNorms.withUnsafeBufferPointer { norms in
-                Parallel.forEachTask(rowBlocks) { task in
-                    let r0 = task * rowBlock, r1 = min(n, r0 + rowBlock)
-                    var consumer = makeConsumer(r0..<r1)
-                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * colBlock)
+                Parallel.forEachTask(lanes) { lane in
+                    var consumer = makeConsumer(lane)
+                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * block)
                     defer { tile.deallocate() }
-                    for cb in 0..<colBlocks {
-                        let c0 = cb * colBlock, c1 = min(n, c0 + colBlock)
-                        let width = c1 - c0
-                        Gemm.abT(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
-                                 b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
-                        toDistances(tile, rows: r0..<r1, cols: c0..<c1, norms: norms.baseAddress!)
-                        pieceLists[cb].withUnsafeBufferPointer { pieces in
-                            consumer.consume(DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile,
-                                                          ld: width, pieces: pieces))
+                    for rb in stride(from: lane, to: blocks, by: lanes) {
+                        let r0 = rb * block, r1 = min(n, r0 + block)
+                        for cb in (symmetric ? rb : 0)..<blocks {
+                            let c0 = cb * block, c1 = min(n, c0 + block)
+                            let width = c1 - c0
+                            Gemm.abT(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
+                                     b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
+                            toDistances(tile, rows: r0..<r1, cols: c0..<c1, norms: norms.baseAddress!)
+                            pieces[cb].withUnsafeBufferPointer { colPieces in
+                                pieces[rb].withUnsafeBufferPointer { rowPieces in
+                                    consumer.consume(DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile, ld: width,
+                                                                  colPieces: colPieces, rowPieces: rowPieces))
+                                }
+                            }
                         }
                     }
-                    consumer.finish()
-                    (consumers + task).initialize(to: consumer)
+                    (consumers + lane).initialize(to: consumer)
                 }
             }
         }
-        let result = Array(UnsafeBufferPointer(start: consumers, count: rowBlocks))
-        consumers.deinitialize(count: rowBlocks)
+        let result = Array(UnsafeBufferPointer(start: consumers, count: lanes))
+        consumers.deinitialize(count: lanes)
         consumers.deallocate()
         return result
+    }
+
+    /// The class runs of rows `range` (rows are in class order), as offsets from its start.
+    private func classPieces(_ range: Range<Int>) -> [ClassPiece] {
+        var list: [ClassPiece] = []
+        var c = range.lowerBound
+        while c < range.upperBound {
+            let cls = Int(segments.classOfRow[c])
+            let end = min(range.upperBound, segments.segmentStart[cls + 1])
+            list.append(ClassPiece(cls: cls, start: c - range.lowerBound, end: end - range.lowerBound))
+            c = end
+        }
+        return list
     }
 
     /// Dot products -> distances in place; the diagonal (a point with itself) is exactly 0.
@@ -176,7 +187,7 @@ public struct PairwisePoints: @unchecked Sendable {
                 var j = 0
                 while j + 16 <= width {
                     let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(out + j).storeBytes(of: pointwiseMin(pointwiseMax(one - g, zero), two), as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(out + j).storeBytes(of: SIMDOps.min(SIMDOps.max(one - g, zero), two), as: SIMD16<Float>.self)
                     j += 16
                 }
                 while j < width { out[j] = Swift.min(Swift.max(1 - out[j], 0), 2); j += 1 }
@@ -188,7 +199,7 @@ public struct PairwisePoints: @unchecked Sendable {
                 while j + 16 <= width {
                     let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
                     let nc = UnsafeRawPointer(norms + cols.lowerBound + j).loadUnaligned(as: SIMD16<Float>.self)
-                    var v = pointwiseMax(g * m2 + (nr + nc), zero)
+                    var v = SIMDOps.max(g * m2 + (nr + nc), zero)
                     if sqrtIt { v = v.squareRoot() }
                     UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD16<Float>.self)
                     j += 16

@@ -17,14 +17,29 @@ public enum Gemm {
 public enum Reduce {
     @inline(__always)
     public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var i = 0
-        while i + 4 <= count {
-            s0 += Double(p[i]); s1 += Double(p[i + 1]); s2 += Double(p[i + 2]); s3 += Double(p[i + 3])
-            i += 4
+        while i + 16 <= count {
+            a0 += SIMD8<Double>(UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self))
+            a1 += SIMD8<Double>(UnsafeRawPointer(p + i + 8).loadUnaligned(as: SIMD8<Float>.self))
+            i += 16
         }
-        while i < count { s0 += Double(p[i]); i += 1 }
-        return (s0 + s1) + (s2 + s3)
+        var tail = 0.0
+        while i < count { tail += Double(p[i]); i += 1 }
+        return (a0 + a1).sum() + tail
+    }
+
+    /// acc[j] += Double(p[j]) for j in 0..<count (element-wise, vectorised).
+    @inline(__always)
+    public static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            let v = SIMD8<Double>(UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self))
+            let a = UnsafeMutableRawPointer(acc + j)
+            a.storeBytes(of: a.loadUnaligned(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
+            j += 8
+        }
+        while j < count { acc[j] += Double(p[j]); j += 1 }
     }
 
     /// (min, max, sum) of a non-empty run.
@@ -37,8 +52,8 @@ public enum Reduce {
             i = 16
             while i + 16 <= count {
                 let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-                vlo = pointwiseMin(vlo, v)
-                vhi = pointwiseMax(vhi, v)
+                vlo = SIMDOps.min(vlo, v)
+                vhi = SIMDOps.max(vhi, v)
                 i += 16
             }
             lo = vlo.min(); hi = vhi.max()
@@ -69,4 +84,15 @@ public enum Reduce {
         for j in 0..<d { let t = a[j] - b[j]; s += t * t }
         return s
     }
+}
+
+/// Lane-wise min/max as compare + blend. The standard library's pointwiseMin/pointwiseMax follow
+/// Swift.min's NaN rules lane by lane and compile to scalar code with stack spills (measured 5x slower
+/// in the pair-statistics kernel); inputs here are never NaN.
+public enum SIMDOps {
+    @inline(__always)
+    public static func min(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
+
+    @inline(__always)
+    public static func max(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .> a) }
 }
