@@ -6,7 +6,6 @@ static inline hid_t lamina_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t lamina_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t lamina_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t lamina_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
-static inline hid_t lamina_h5t_native_uint16(void) { return H5T_NATIVE_UINT16; }
 static inline hid_t lamina_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t lamina_h5s_all(void) { return H5S_ALL; }
 static inline unsigned lamina_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }

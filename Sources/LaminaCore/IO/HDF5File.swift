@@ -44,9 +44,16 @@ public enum HDF5File {
             let count = rowCount * cols
             switch info.type {
             case .float16, .bfloat16:
+                // Read the raw 16-bit words: the memory type is the file's own type, so HDF5 copies the
+                // bits instead of converting values (an integer memory type would round 0.37 to 0).
                 let raw = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
                 defer { raw.deallocate() }
-                try readRows(ds, info, rowStart, rowCount, memType: lamina_h5t_native_uint16(), into: raw, dataset)
+                let fileType = H5Dget_type(ds)
+                defer { H5Tclose(fileType) }
+                try readRows(ds, info, rowStart, rowCount, memType: fileType, into: raw, dataset)
+                if H5Tget_order(fileType) == H5T_ORDER_BE {
+                    for i in 0..<count { raw[i] = raw[i].byteSwapped }
+                }
                 if info.type == .float16 {
                     for i in 0..<count { out[i] = Float(Float16(bitPattern: raw[i])) }
                 } else {
