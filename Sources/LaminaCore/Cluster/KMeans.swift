@@ -140,24 +140,27 @@ public final class KMeans: @unchecked Sendable {
         let n = data.rows, d = data.cols
         let trials = 2 + Int(log(Double(k)))
         var chosen = [Int(rng.next() % UInt64(n))]
-        var closest = squaredDistances(data, norms, from: chosen[0])
+        var closest = squaredDistances(data, norms, from: chosen)[0]
         var potential = closest.reduce(0, +)
+        var cumulative = [Double](repeating: 0, count: n)
         while chosen.count < k {
-            // Cumulative sums in float64, candidates by inverse-CDF sampling.
-            var cumulative = [Double](repeating: 0, count: n)
+            // Candidates by inverse-CDF sampling on the cumulative potential (float64).
             var running = 0.0
             for i in 0..<n { running += closest[i]; cumulative[i] = running }
-            var bestId = -1, bestPot = Double.infinity
-            var bestDist: [Double] = []
-            for _ in 0..<trials {
+            let candidates = (0..<trials).map { _ -> Int in
                 let target = rng.nextUnit() * potential
                 var lo = 0, hi = n - 1
                 while lo < hi { let m = (lo + hi) / 2; if cumulative[m] < target { lo = m + 1 } else { hi = m } }
-                let candidate = lo
-                var dist = squaredDistances(data, norms, from: candidate)
+                return lo
+            }
+            // Keep the candidate that lowers the potential most (greedy k-means++).
+            var bestId = -1, bestPot = Double.infinity
+            var bestDist: [Double] = []
+            for (candidate, var dist) in zip(candidates, squaredDistances(data, norms, from: candidates)) {
                 var pot = 0.0
                 for i in 0..<n { dist[i] = min(dist[i], closest[i]); pot += dist[i] }
-                if pot < bestPot { bestPot = pot; bestId = candidate; bestDist = dist }
+                // The first candidate always counts, so a NaN potential (overflowing data) cannot leave none.
+                if bestId < 0 || pot < bestPot { bestPot = pot; bestId = candidate; bestDist = dist }
             }
             chosen.append(bestId)
             closest = bestDist
@@ -166,23 +169,32 @@ public final class KMeans: @unchecked Sendable {
         return chosen.flatMap { row in (0..<d).map { Double(data.storage[row * d + $0]) } }
     }
 
-    /// Squared distances from one row to all rows, exact float64 differences.
-    private func squaredDistances(_ data: Matrix, _ norms: [Float], from row: Int) -> [Double] {
-        let n = data.rows, d = data.cols
-        var out = [Double](repeating: 0, count: n)
+    /// Squared distances from each of the given rows to all rows: ||x||^2 + ||c||^2 - 2 x.c with one
+    /// gemm per block of rows (the data are centred, which keeps the cancellation small), clipped at 0.
+    private func squaredDistances(_ data: Matrix, _ norms: [Float], from rows: [Int]) -> [[Double]] {
+        let n = data.rows, d = data.cols, t = rows.count
+        var centers = [Float](repeating: 0, count: t * d)
+        for (c, row) in rows.enumerated() { for j in 0..<d { centers[c * d + j] = data.storage[row * d + j] } }
+        var out = [Double](repeating: 0, count: t * n)
         data.storage.withUnsafeBufferPointer { p in
-            let c = (0..<d).map { Double(p[row * d + $0]) }
-            c.withUnsafeBufferPointer { cp in
+            centers.withUnsafeBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { o in
-                    Parallel.forEachTask((n + 4095) / 4096) { t in
-                        for i in (t * 4096)..<min(n, t * 4096 + 4096) {
-                            o[i] = Reduce.squaredDistance(p.baseAddress! + i * d, cp.baseAddress!, d)
+                    Parallel.forEachTask((n + Self.block - 1) / Self.block) { b in
+                        let r0 = b * Self.block, r1 = min(n, r0 + Self.block)
+                        let tile = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * t)
+                        defer { tile.deallocate() }
+                        Gemm.abT(m: r1 - r0, n: t, k: d, a: p.baseAddress! + r0 * d, lda: d, b: cp.baseAddress!, ldb: d, c: tile, ldc: t)
+                        for r in r0..<r1 {
+                            for c in 0..<t {
+                                let v = Double(norms[r]) + Double(norms[rows[c]]) - 2 * Double(tile[(r - r0) * t + c])
+                                o[c * n + r] = r == rows[c] ? 0 : max(v, 0)
+                            }
                         }
                     }
                 }
             }
         }
-        return out
+        return (0..<t).map { Array(out[($0 * n)..<($0 * n + n)]) }
     }
 
     private func lloyd(_ data: Matrix, _ norms: [Float], _ start: [Double], _ tol: Double)
