@@ -221,13 +221,15 @@ lamina_status lamina_normalized_mutual_info_score(const int32_t* labels_true, co
 /** Adjusted mutual information (Vinh, Epps & Bailey 2010):
  *    AMI = (MI - E[MI]) / (mean(H(U), H(V)) - E[MI]),
  *  E[MI] the expected MI under the hypergeometric model of random labelings with the same margins
- *  (sklearn.metrics.adjusted_mutual_info_score; the denominator is kept at least DBL_EPSILON in
- *  magnitude, with its sign). 1 when both labelings have a single class. Cost O(sum_ij min(a_i, b_j)). */
+ *  (sklearn.metrics.adjusted_mutual_info_score >= 1.6; numerator and denominator are each kept at
+ *  least DBL_EPSILON in magnitude, with their signs). 1 when both labelings have a single class, 0 when
+ *  exactly one does. Cost O(sum_ij min(a_i, b_j)). */
 lamina_status lamina_adjusted_mutual_info_score(const int32_t* labels_true, const int32_t* labels_pred,
                                                 int64_t n, lamina_average_method average, double* out);
 
 /** Homogeneity h = MI / H(U), completeness c = MI / H(V) (each 1 where its entropy is 0) and
- *  V-measure = (1 + beta) h c / (beta h + c) (0 when h + c = 0) (Rosenberg & Hirschberg 2007;
+ *  V-measure = (1 + beta) h c / (beta h + c) (0 when h + c = 0; h when beta = 0, also where c = 0 and the
+ *  formula is 0/0) (Rosenberg & Hirschberg 2007;
  *  sklearn.metrics.homogeneity_completeness_v_measure). beta must be finite and >= 0. Any of the
  *  three outputs may be NULL if not wanted. */
 lamina_status lamina_homogeneity_completeness_v_measure(const int32_t* labels_true, const int32_t* labels_pred,

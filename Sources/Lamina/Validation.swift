@@ -18,7 +18,7 @@ enum Check {
 
     static func count(_ value: Int64, _ name: String, minimum: Int64 = 1) throws -> Int {
         if value < minimum { throw LaminaError.invalid("\(name) is \(value); expected >= \(minimum)") }
-        if value > Int64(maxElements) { throw LaminaError(.outOfMemory, "\(name) is \(value); too large to address") }
+        if value > Int64(maxElements) { throw LaminaError.invalid("\(name) is \(value); expected <= \(maxElements)") }
         return Int(value)
     }
 

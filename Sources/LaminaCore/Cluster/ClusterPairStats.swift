@@ -1,6 +1,10 @@
 /// Minimum, maximum and sum of the pairwise distances between every ordered pair of classes (a, b),
 /// over all pairs of distinct points with the first in a and the second in b. One symmetric tiled pass
 /// (each unordered pair once, mirrored at the end): O(n^2 d / 2) time, O(tile + k^2) memory per task.
+///
+/// With `exactExtremes`, a second pass makes the minima and maxima exact: every pair whose computed
+/// distance lies within the error bound of a class pair's extreme (which includes the true extreme
+/// pair) is recomputed in float64 from the caller's data, and the extremes are taken over those.
 public struct ClusterPairStats: Sendable {
     public let classCount: Int
     public let minimum: [Double]
@@ -8,9 +12,9 @@ public struct ClusterPairStats: Sendable {
     public let sum: [Double]
     public let sizes: [Int]
 
-    public init(_ points: PairwisePoints) {
+    public init(_ points: PairwisePoints, exactExtremes: Bool = false) {
         let k = points.segments.classCount
-        let block = PairwisePoints.block, n = points.count
+        let block = PairwisePoints.block, n = points.count, unit = points.distanceUnit
         let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
             PairStatsConsumer(rows: lane * block..<min(n, (lane + 1) * block), segments: points.segments)
         }
@@ -23,13 +27,14 @@ public struct ClusterPairStats: Sendable {
                     let t = local * k + b
                     if part.sum[t] == 0 && part.minimum[t] == .infinity { continue }
                     for g in [a * k + b, b * k + a] {   // the pair and its mirror
-                        mn[g] = min(mn[g], Double(part.minimum[t]))
-                        mx[g] = max(mx[g], Double(part.maximum[t]))
-                        sm[g] += part.sum[t]
+                        mn[g] = min(mn[g], Double(part.minimum[t]) * unit)
+                        mx[g] = max(mx[g], Double(part.maximum[t]) * unit)
+                        sm[g] += part.sum[t] * unit
                     }
                 }
             }
         }
+        if exactExtremes { Self.refine(points, &mn, &mx) }
         classCount = k
         minimum = mn
         maximum = mx
@@ -38,6 +43,40 @@ public struct ClusterPairStats: Sendable {
     }
 
     @inline(__always) public func index(_ a: Int, _ b: Int) -> Int { a * classCount + b }
+
+    /// Replaces the computed minima and maxima (caller's units) by exact ones.
+    private static func refine(_ points: PairwisePoints, _ mn: inout [Double], _ mx: inout [Double]) {
+        let k = points.segments.classCount, unit = points.distanceUnit
+        let radius = points.classRadii()
+        var lowLimit = [Float](repeating: -1, count: k * k), highLimit = [Float](repeating: .infinity, count: k * k)
+        for a in 0..<k {
+            for b in a..<k where mn[a * k + b].isFinite {
+                let bound = points.squaredDistanceErrorBound(a, b, radius: radius)
+                let low = mn[a * k + b] / unit, high = mx[a * k + b] / unit
+                let lowLimitValue = Float((low * low + 2 * bound).squareRoot()).nextUp
+                let highLimitValue = Float(max(0, high * high - 2 * bound).squareRoot()).nextDown
+                for g in [a * k + b, b * k + a] { lowLimit[g] = a == b ? -1 : lowLimitValue; highLimit[g] = highLimitValue }
+            }
+        }
+        let block = PairwisePoints.block, n = points.count
+        let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
+            ExtremeRefiner(rows: lane * block..<min(n, (lane + 1) * block), points: points,
+                           lowLimit: lowLimit, highLimit: highLimit)
+        }
+        var exactMin = [Double](repeating: .infinity, count: k * k), exactMax = [Double](repeating: -1, count: k * k)
+        for part in parts {
+            for (key, (lo, hi)) in part.found {   // min and max are exact: any order gives the same bits
+                for g in [key.a * k + key.b, key.b * k + key.a] {
+                    exactMin[g] = min(exactMin[g], lo)
+                    exactMax[g] = max(exactMax[g], hi)
+                }
+            }
+        }
+        for g in 0..<(k * k) {
+            if exactMin[g].isFinite && g / k != g % k { mn[g] = exactMin[g] }
+            if exactMax[g] >= 0 { mx[g] = exactMax[g] }
+        }
+    }
 
     /// Mean distance over pairs of distinct points of a (a == b: n_a (n_a - 1) ordered pairs).
     public func meanDistance(_ a: Int, _ b: Int) -> Double {
@@ -88,4 +127,43 @@ private struct PairStatsConsumer: TileConsumer {
         sum[t] += s
     }
 
+}
+
+/// Second pass of the exact extremes: recomputes, exactly, the pairs whose computed distance is at or
+/// below `lowLimit` (candidates for a between-class minimum) or at or above `highLimit` (candidates for a
+/// maximum), keyed by (row class, column class).
+struct ExtremeRefiner: TileConsumer {
+    let rows: Range<Int>
+    let points: PairwisePoints
+    let lowLimit: [Float]
+    let highLimit: [Float]
+    var found: [Pair: (Double, Double)] = [:]
+
+    struct Pair: Hashable { let a: Int, b: Int }
+
+    init(rows: Range<Int>, points: PairwisePoints, lowLimit: [Float], highLimit: [Float]) {
+        self.rows = rows
+        self.points = points
+        self.lowLimit = lowLimit
+        self.highLimit = highLimit
+    }
+
+    mutating func consume(_ tile: DistanceTile) {
+        let k = points.segments.classCount
+        let diagonal = !tile.standsForTranspose
+        for r in tile.rows {
+            let a = Int(points.segments.classOfRow[r])
+            let d = tile.row(r)
+            let first = diagonal ? r - tile.cols.lowerBound + 1 : 0
+            for piece in tile.colPieces where piece.end > first {
+                let low = lowLimit[a * k + piece.cls], high = highLimit[a * k + piece.cls]
+                for j in max(piece.start, first)..<piece.end where d[j] <= low || d[j] >= high {
+                    let exact = points.exactDistance(r, tile.cols.lowerBound + j)
+                    let key = Pair(a: a, b: piece.cls)
+                    let (lo, hi) = found[key] ?? (.infinity, -1)
+                    found[key] = (min(lo, exact), max(hi, exact))
+                }
+            }
+        }
+    }
 }

@@ -26,7 +26,8 @@ public enum DunnIndex {
         let needsCentroids = linkage == .centroid || diameter == .centroidMean
         let segments = ClassSegments(labels)
         let stats = needsPairs
-            ? ClusterPairStats(PairwisePoints(x, segments: segments, metric: .euclidean)) : nil
+            ? ClusterPairStats(PairwisePoints(x, segments: segments, metric: .euclidean),
+                               exactExtremes: linkage != .average || diameter == .maxPairwise) : nil
         let centroids = needsCentroids ? ClassCentroids(x, labels: labels) : nil
         var separation = Double.infinity
         for a in 0..<k {
@@ -80,7 +81,8 @@ public enum XieBeniIndex {
         case .centroid:
             for a in 0..<k { for b in (a + 1)..<k { let t = centroids.distance(a, b); closest = min(closest, t * t) } }
         case .pointPair:
-            let stats = ClusterPairStats(PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean))
+            let stats = ClusterPairStats(PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean),
+                                         exactExtremes: true)
             for a in 0..<k { for b in (a + 1)..<k { let t = stats.minimum[stats.index(a, b)]; closest = min(closest, t * t) } }
         }
         if closest == 0 { return within > 0 ? .infinity : .nan }

@@ -196,27 +196,40 @@ public enum ExternalIndices {
         return partials.reduce(0, +)
     }
 
-    /// AMI = (MI - E[MI]) / (mean(H(true), H(pred)) - E[MI]), the denominator kept at least float64 eps
-    /// in magnitude with its sign; 1 when both labelings have a single class.
+    /// AMI = (MI - E[MI]) / (mean(H(true), H(pred)) - E[MI]), numerator and denominator each kept at
+    /// least float64 eps in magnitude with their sign; 1 when both labelings have a single class, 0 when
+    /// exactly one does.
     public static func adjustedMutualInformation(_ c: Contingency, average: AverageMethod) -> Double {
         if c.rowCount == c.colCount && (c.rowCount == 1 || c.rowCount == 0) { return 1 }
+        if c.rowCount == 1 || c.colCount == 1 { return 0 }   // one side unsplit: nothing shared
         let mi = mutualInformation(c)
         let emi = expectedMutualInformation(c)
         let normalizer = average.average(entropy(c.rowSums), entropy(c.colSums))
         var denominator = normalizer - emi
         denominator = denominator < 0 ? min(denominator, -Double.ulpOfOne) : max(denominator, Double.ulpOfOne)
-        return (mi - emi) / denominator
+        // The numerator likewise (scikit-learn >= 1.6), so that a perfect match whose MI equals E[MI]
+        // up to rounding (n = 2 or 3 singletons) gives eps / eps = 1, not 0.
+        var numerator = mi - emi
+        numerator = numerator < 0 ? min(numerator, -Double.ulpOfOne) : max(numerator, Double.ulpOfOne)
+        return numerator / denominator
     }
 
     /// Homogeneity h = MI / H(true), completeness c = MI / H(pred) (1 where the entropy is 0), and
-    /// V-measure = (1 + beta) h c / (beta h + c) (Rosenberg & Hirschberg 2007).
+    /// V-measure = (1 + beta) h c / (beta h + c) (Rosenberg & Hirschberg 2007); beta = 0 gives h.
     public static func homogeneityCompletenessV(_ c: Contingency, beta: Double) -> (Double, Double, Double) {
         if c.sampleCount == 0 { return (1, 1, 1) }
         let hTrue = entropy(c.rowSums), hPred = entropy(c.colSums)
         let mi = mutualInformation(c)
         let homogeneity = hTrue != 0 ? mi / hTrue : 1
         let completeness = hPred != 0 ? mi / hPred : 1
-        let v = homogeneity + completeness == 0 ? 0 : (1 + beta) * homogeneity * completeness / (beta * homogeneity + completeness)
+        let v: Double
+        if homogeneity + completeness == 0 {
+            v = 0
+        } else if beta == 0 {
+            v = homogeneity   // the formula's value for every completeness > 0, and its limit at 0
+        } else {
+            v = (1 + beta) * homogeneity * completeness / (beta * homogeneity + completeness)
+        }
         return (homogeneity, completeness, v)
     }
 

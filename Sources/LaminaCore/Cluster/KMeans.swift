@@ -38,6 +38,10 @@ public final class KMeans: @unchecked Sendable {
     public private(set) var inertia: Double = .nan
     public private(set) var iterations: Int = 0
     public private(set) var dims: Int = 0
+    // The fit's working frame: centers as (c - mean) / unit, so that predict computes like fit did.
+    private var workingCenters: [Float] = []
+    private var workingMean: [Double] = []
+    private var workingUnit = 1.0
     public var isFitted: Bool { !centers.isEmpty }
 
     public init(_ parameters: Parameters) throws {
@@ -55,20 +59,14 @@ public final class KMeans: @unchecked Sendable {
                 throw LaminaError.shape("init has shape (\(given.rows), \(given.cols)); expected (n_clusters, n_features) = (\(k), \(d))")
             }
         }
-        // Work on centred data (distances unchanged, less cancellation in the gemm form).
+        // Work on centred data in power-of-two units (distances unchanged up to the unit; less
+        // cancellation in the gemm form; no float32 overflow or underflow whatever the data's scale).
         let mean = ColumnStats.mean(x)
         let variance = ColumnStats.std(x, mean: mean).map { $0 * $0 }
-        let tol = parameters.tolerance * variance.reduce(0, +) / Double(d)
-        var data = Matrix(rows: n, cols: d)
-        var norms = [Float](repeating: 0, count: n)
-        data.storage.withUnsafeMutableBufferPointer { dst in
-            for i in 0..<n {
-                let src = x.row(i)
-                var sq = 0.0
-                for j in 0..<d { let v = Double(src[j]) - mean[j]; dst[i * d + j] = Float(v); sq += v * v }
-                norms[i] = Float(sq)
-            }
-        }
+        let working = WorkingCopy(x, shift: mean)
+        let unit = working.unit
+        let tol = parameters.tolerance * variance.reduce(0, +) / Double(d) / (unit * unit)
+        let data = working.points, norms = working.sqNorms
         var rng = Xoshiro256(seed: parameters.seed)
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
         var best: (centers: [Double], labels: [Int32], inertia: Double, iterations: Int)? = nil
@@ -81,38 +79,39 @@ public final class KMeans: @unchecked Sendable {
                 for i in 0..<k { pool.swapAt(i, i + Int(rng.next() % UInt64(n - i))) }
                 start = pool.prefix(k).flatMap { row in (0..<d).map { Double(data.storage[row * d + $0]) } }
             case .given:
-                start = (0..<(k * d)).map { Double(initialCenters!.base[$0]) - mean[$0 % d] }
+                start = (0..<(k * d)).map { (Double(initialCenters!.base[$0]) - mean[$0 % d]) / unit }
             }
             let run = lloyd(data, norms, start, tol)
-            let inertia = exactInertia(x, mean: mean, centers: run.centers, labels: run.labels)
+            let inertia = exactInertia(x, mean: mean, unit: unit, centers: run.centers, labels: run.labels)
             if best == nil || inertia < best!.inertia {
                 best = (run.centers, run.labels, inertia, run.iterations)
             }
         }
-        centers = (0..<(k * d)).map { Float(best!.centers[$0] + mean[$0 % d]) }
+        centers = (0..<(k * d)).map { Float(best!.centers[$0] * unit + mean[$0 % d]) }
+        workingCenters = best!.centers.map { Float($0) }
+        workingMean = mean
+        workingUnit = unit
         labels = best!.labels
         inertia = best!.inertia
         iterations = best!.iterations
         dims = d
     }
 
-    /// Index of the nearest fitted center for each row of x.
+    /// Index of the nearest fitted center for each row of x (rows mapped into the fit's working frame
+    /// block by block, so no magnitude can overflow the float32 gemm).
     public func predict(_ x: MatrixView) throws -> [Int32] {
         guard isFitted else { throw LaminaError.invalid("this KMeans instance is not fitted yet; call fit first") }
         if x.cols != dims { throw LaminaError.shape("x has \(x.cols) features; the model was fitted with \(dims)") }
-        let k = parameters.clusterCount
-        var centered = [Float](repeating: 0, count: k * dims)
-        let centerD = centers.map(Double.init)
-        for t in 0..<(k * dims) { centered[t] = Float(centerD[t]) }
-        return assign(x, centered, k)
+        return assign(x, workingCenters, parameters.clusterCount, frame: (workingMean, 1 / workingUnit))
     }
 
     // MARK: - Internals
 
     private static let block = 1024
 
-    /// argmin_c ||x - c||^2 = argmin_c (||c||^2 - 2 x.c), one gemm per block of rows.
-    private func assign(_ x: MatrixView, _ centers: [Float], _ k: Int) -> [Int32] {
+    /// argmin_c ||x - c||^2 = argmin_c (||c||^2 - 2 x.c), one gemm per block of rows. With `frame`
+    /// (shift, 1/unit), each block of rows is first mapped to (x - shift) / unit.
+    private func assign(_ x: MatrixView, _ centers: [Float], _ k: Int, frame: ([Double], Double)? = nil) -> [Int32] {
         let d = x.cols, n = x.rows
         var labels = [Int32](repeating: 0, count: n)
         let centerNorms = (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
@@ -123,7 +122,19 @@ public final class KMeans: @unchecked Sendable {
                     let r0 = b * Self.block, r1 = min(n, r0 + Self.block)
                     let tile = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * k)
                     defer { tile.deallocate() }
-                    Gemm.abT(m: r1 - r0, n: k, k: d, a: x.row(r0), lda: d, b: cp.baseAddress!, ldb: d, c: tile, ldc: k)
+                    var rows = x.row(r0)
+                    var mapped: UnsafeMutablePointer<Float>? = nil
+                    if let (shift, inverseUnit) = frame {
+                        let m = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * d)
+                        for r in r0..<r1 {
+                            let src = x.row(r), dst = m + (r - r0) * d
+                            for j in 0..<d { dst[j] = Float((Double(src[j]) - shift[j]) * inverseUnit) }
+                        }
+                        mapped = m
+                        rows = UnsafePointer(m)
+                    }
+                    defer { mapped?.deallocate() }
+                    Gemm.abT(m: r1 - r0, n: k, k: d, a: rows, lda: d, b: cp.baseAddress!, ldb: d, c: tile, ldc: k)
                     for r in r0..<r1 {
                         let g = tile + (r - r0) * k
                         var bestC = 0, bestV = centerNorms[0] - 2 * g[0]
@@ -266,10 +277,10 @@ public final class KMeans: @unchecked Sendable {
     }
 
     /// sum_i ||x_i - c_{label(i)}||^2 in float64 on the original data.
-    private func exactInertia(_ x: MatrixView, mean: [Double], centers: [Double], labels: [Int32]) -> Double {
+    private func exactInertia(_ x: MatrixView, mean: [Double], unit: Double, centers: [Double], labels: [Int32]) -> Double {
         let k = parameters.clusterCount, d = x.cols
         var absolute = [Double](repeating: 0, count: k * d)
-        for t in 0..<(k * d) { absolute[t] = centers[t] + mean[t % d] }
+        for t in 0..<(k * d) { absolute[t] = centers[t] * unit + mean[t % d] }
         let partials = Parallel.mapChunks(count: x.rows, chunk: 8192) { range -> Double in
             absolute.withUnsafeBufferPointer { c in
                 var s = 0.0

@@ -1,7 +1,13 @@
-/// Tiled pairwise distances with fused reductions: the n x n distance matrix is never built. Rows are
-/// processed in blocks (one task each); for every block of columns a gemm fills a
-/// `rowBlock x colBlock` tile of dot products, which is turned into distances in place and handed to a
-/// consumer that reduces it (per-cluster sums, minima, maxima). Memory is O(tasks in flight * tile).
+/// Tiled pairwise distances with fused reductions: the n x n distance matrix is never built. For every
+/// block x block tile a gemm gives the dot products, which are turned into distances in place and
+/// handed to a consumer that reduces them (per-class sums, minima, maxima). Memory is O(workers * tile).
+///
+/// Precision. The gemm form ||x||^2 + ||y||^2 - 2 x.y cancels badly when distances are small next to
+/// the norms (tight clusters far from the origin, or from each other). Points are therefore stored
+/// centred on their own class centroid, u = x - c_a, and for x in class a, y in class b
+///     ||x - y||^2 = ||u||^2 + ||v||^2 - 2 u.v + ||D||^2 + 2 u.D - 2 v.D,   D = c_a - c_b,
+/// with the small terms (u.v by the float32 gemm) and the large ones (D, u.D in float64) kept apart,
+/// so every term is at most of the order of the distance itself.
 
 public enum DistanceMetric: Int32, Sendable, CaseIterable {
     case euclidean = 0
@@ -46,70 +52,142 @@ public protocol TileConsumer {
 }
 
 /// Points permuted into class order and prepared for the chosen metric.
-/// - euclidean / sqeuclidean: rows are translated by `shift` (the column mean unless given) and scaled
-///   per column by `scale` (1 unless given) in float64 before rounding to float32. Translating by the
-///   mean leaves distances unchanged and shrinks ||x||^2, so the gemm form ||x||^2 + ||y||^2 - 2 x.y
-///   loses far less to cancellation.
-/// - cosine: rows are normalised to unit length in float64 (zero rows stay zero: distance 1 to all
-///   others, scikit-learn's convention).
+/// - euclidean / sqeuclidean: rows mapped by `WorkingCopy` ((x - shift) * scale / unit, shift the
+///   column mean unless given), then centred on their class centroid (see the file comment).
+/// - cosine: rows normalised to unit length (zero rows stay zero), then centred the same way; the
+///   distance is 1 - x.y = ||x - y||^2 / 2 for unit rows, plus 1/2 for each zero row (so a zero row is
+///   at distance 1 from every other row, scikit-learn's convention), clipped to [0, 2].
+/// Tile distances are in working units: multiply by `distanceUnit` for the caller's units.
 public struct PairwisePoints: @unchecked Sendable {
-    public let points: Matrix
-    public let sqNorms: [Float]
+    public let points: Matrix            // u = w - c_class, float32, rows in class order
+    public let sqNorms: [Float]          // ||u||^2 of the rounded rows
+    public let centroids: [Double]       // classCount x d, working units
+    public let zeroRowTerm: [Float]      // cosine: 1/2 for a zero row, else 0
     public let metric: DistanceMetric
     public let segments: ClassSegments
+    public let distanceUnit: Double
+    /// The caller's data and column scale, for exact float64 distances of chosen pairs.
+    public let source: MatrixView
+    public let columnScale: [Double]?
+    private let radius: [Double]
+    private let workingUnit: Double
 
     public init(_ x: MatrixView, segments: ClassSegments, metric: DistanceMetric,
                 shift: [Double]? = nil, scale: [Double]? = nil) {
-        let n = x.rows, d = x.cols
-        var out = Matrix(rows: n, cols: d)
-        var norms = [Float](repeating: 0, count: n)
-        let center: [Double]
+        source = x
+        columnScale = scale
+        let working: WorkingCopy
         if metric == .cosine {
-            center = [Double](repeating: 0, count: d)
-        } else if let shift {
-            center = shift
+            working = WorkingCopy(x, order: segments.order, normalizeRows: true)
         } else {
-            center = ColumnStats.mean(x)
+            working = WorkingCopy(x, order: segments.order, shift: shift ?? ColumnStats.mean(x), scale: scale)
         }
-        let factor = scale ?? [Double](repeating: 1, count: d)
-        out.storage.withUnsafeMutableBufferPointer { dst in
-            center.withUnsafeBufferPointer { mu in
-                factor.withUnsafeBufferPointer { sc in
-                    norms.withUnsafeMutableBufferPointer { nrm in
-                        let order = segments.order
-                        Parallel.forEachTask((n + 1023) / 1024) { task in
-                            for r in (task * 1024)..<min(n, task * 1024 + 1024) {
-                                let src = x.row(order[r])
-                                let row = dst.baseAddress! + r * d
-                                var sq = 0.0
-                                for j in 0..<d {
-                                    let v = (Double(src[j]) - mu[j]) * sc[j]
-                                    sq += v * v
-                                    row[j] = Float(v)
-                                }
-                                if metric == .cosine {
-                                    let inv = sq > 0 ? 1 / sq.squareRoot() : 0
-                                    sq = 0
-                                    for j in 0..<d {
-                                        let v = Double(src[j]) * inv
-                                        row[j] = Float(v)
-                                        sq += v * v
-                                    }
-                                }
-                                nrm[r] = Float(sq)
-                            }
+        let n = x.rows, d = x.cols, k = segments.classCount
+        var points = working.points
+        var centroids = [Double](repeating: 0, count: k * d)
+        var norms = [Float](repeating: 0, count: n)
+        points.storage.withUnsafeMutableBufferPointer { w in
+            centroids.withUnsafeMutableBufferPointer { cen in
+                for c in 0..<k {
+                    let rows = segments.segmentStart[c]..<segments.segmentStart[c + 1]
+                    let mean = cen.baseAddress! + c * d
+                    for r in rows { for j in 0..<d { mean[j] += Double(w[r * d + j]) } }
+                    for j in 0..<d { mean[j] /= Double(rows.count) }
+                }
+                let block = Self.block
+                norms.withUnsafeMutableBufferPointer { nrm in
+                    Parallel.forEachTask((n + block - 1) / block) { task in
+                        let r0 = task * block, r1 = min(n, r0 + block)
+                        for r in r0..<r1 {
+                            let mean = cen.baseAddress! + Int(segments.classOfRow[r]) * d
+                            let row = w.baseAddress! + r * d
+                            for j in 0..<d { row[j] = Float(Double(row[j]) - mean[j]) }
                         }
+                        // ||u||^2 from the diagonal of the same gemm that gives u.v: the kernel sums
+                        // every entry in the same order, so identical rows come out at distance
+                        // exactly 0 (norms summed any other way leave ~sqrt(eps) |u| behind).
+                        let rows = r1 - r0
+                        let gram = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
+                        defer { gram.deallocate() }
+                        let base = UnsafePointer(w.baseAddress! + r0 * d)
+                        Gemm.abT(m: rows, n: rows, k: d, a: base, lda: d, b: base, ldb: d, c: gram, ldc: rows)
+                        for r in 0..<rows { nrm[r0 + r] = gram[r * rows + r] }
                     }
                 }
             }
         }
-        self.points = out
+        self.points = points
         self.sqNorms = norms
+        self.centroids = centroids
+        self.zeroRowTerm = metric == .cosine ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
         self.metric = metric
         self.segments = segments
+        radius = Self.radii(norms, segments)
+        workingUnit = working.unit
+        switch metric {
+        case .euclidean: distanceUnit = working.unit
+        case .sqeuclidean: distanceUnit = working.unit * working.unit
+        case .cosine: distanceUnit = 1
+        }
     }
 
     public var count: Int { points.rows }
+
+    /// Exact Euclidean distance (float64, caller's units, after the column scale) between the rows at
+    /// class-order positions i and j.
+    public func exactDistance(_ i: Int, _ j: Int) -> Double {
+        let a = source.row(segments.order[i]), b = source.row(segments.order[j])
+        var sum = 0.0
+        if let columnScale {
+            for t in 0..<source.cols { let v = (Double(a[t]) - Double(b[t])) * columnScale[t]; sum += v * v }
+        } else {
+            for t in 0..<source.cols { let v = Double(a[t]) - Double(b[t]); sum += v * v }
+        }
+        return sum.squareRoot()
+    }
+
+    /// An upper bound on the error of a computed squared distance (working units) between a point of
+    /// class a and one of class b: every term of the class-centred form is at most
+    /// (R_a + R_b + ||c_a - c_b||)^2, R the largest ||u|| of a class, and float32 dot products over d
+    /// terms err by at most ~d * 2^-24 of that (a deliberately generous constant: it only widens the set
+    /// of pairs that are recomputed exactly).
+    public func squaredDistanceErrorBound(_ a: Int, _ b: Int, radius: [Double]) -> Double {
+        let d = points.cols
+        var gap = 0.0
+        if a != b {
+            for t in 0..<d { let v = centroids[a * d + t] - centroids[b * d + t]; gap += v * v }
+        }
+        let scale = radius[a] + radius[b] + gap.squareRoot()
+        return Double(4 * (d + 8)) * 0x1.0p-24 * scale * scale
+    }
+
+    /// Below this computed squared distance (working units) between classes a and b, rounding may
+    /// dominate: about 8 sqrt(d) float32 roundings of the largest term of the class-centred form.
+    @inline(__always)
+    private func nearLimit(_ a: Int, _ b: Int, _ centroids: UnsafePointer<Double>) -> Float {
+        let d = points.cols
+        var gap = 0.0
+        if a != b { for t in 0..<d { let v = centroids[a * d + t] - centroids[b * d + t]; gap += v * v } }
+        let scale = radius[a] + radius[b] + gap.squareRoot()
+        return Float(8 * Double(d).squareRoot() * 0x1.0p-24 * scale * scale)
+    }
+
+    /// Exact squared distance in working units between class-order rows i and j (i == j: 0).
+    @inline(__always)
+    private func exactSquared(_ i: Int, _ j: Int) -> Float {
+        if i == j { return 0 }
+        let e = exactDistance(i, j) / workingUnit
+        return Float(e * e)
+    }
+
+    /// Largest ||u|| of each class (working units).
+    public func classRadii() -> [Double] { radius }
+
+    private static func radii(_ sqNorms: [Float], _ segments: ClassSegments) -> [Double] {
+        (0..<segments.classCount).map { c in
+            (segments.segmentStart[c]..<segments.segmentStart[c + 1]).reduce(0.0) { max($0, Double(sqNorms[$1])) }.squareRoot()
+        }
+    }
 
     /// Tiles are block x block: square tiles let a symmetric pass skip the lower triangle, and 512
     /// rows keep OpenBLAS's single-threaded sgemm near its peak (128-row tiles lose ~35%).
@@ -133,6 +211,7 @@ public struct PairwisePoints: @unchecked Sendable {
                     var consumer = makeConsumer(lane)
                     let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * block)
                     defer { tile.deallocate() }
+                    var scratch = TileScratch(block: block, dims: d)
                     for rb in stride(from: lane, to: blocks, by: lanes) {
                         let r0 = rb * block, r1 = min(n, r0 + block)
                         for cb in (symmetric ? rb : 0)..<blocks {
@@ -140,11 +219,12 @@ public struct PairwisePoints: @unchecked Sendable {
                             let width = c1 - c0
                             Gemm.abT(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
                                      b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
-                            toDistances(tile, rows: r0..<r1, cols: c0..<c1, norms: norms.baseAddress!)
                             pieces[cb].withUnsafeBufferPointer { colPieces in
                                 pieces[rb].withUnsafeBufferPointer { rowPieces in
-                                    consumer.consume(DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile, ld: width,
-                                                                  colPieces: colPieces, rowPieces: rowPieces))
+                                    let view = DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile, ld: width,
+                                                            colPieces: colPieces, rowPieces: rowPieces)
+                                    toDistances(tile, view, pts.baseAddress!, norms.baseAddress!, &scratch)
+                                    consumer.consume(view)
                                 }
                             }
                         }
@@ -172,46 +252,98 @@ public struct PairwisePoints: @unchecked Sendable {
         return list
     }
 
-    /// Dot products -> distances in place; the diagonal (a point with itself) is exactly 0.
-    @inline(__always)
-    private func toDistances(_ tile: UnsafeMutablePointer<Float>, rows: Range<Int>, cols: Range<Int>,
-                             norms: UnsafePointer<Float>) {
-        let width = cols.count
-        let zero = SIMD16<Float>(repeating: 0)
-        for r in rows {
-            let out = tile + (r - rows.lowerBound) * width
-            switch metric {
-            case .cosine:
-                // 1 - cos, clipped to [0, 2] as scikit-learn does.
-                let one = SIMD16<Float>(repeating: 1), two = SIMD16<Float>(repeating: 2)
-                var j = 0
-                while j + 16 <= width {
-                    let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(out + j).storeBytes(of: SIMDOps.min(SIMDOps.max(one - g, zero), two), as: SIMD16<Float>.self)
-                    j += 16
-                }
-                while j < width { out[j] = Swift.min(Swift.max(1 - out[j], 0), 2); j += 1 }
-            case .euclidean, .sqeuclidean:
-                let nr = SIMD16<Float>(repeating: norms[r])
-                let m2 = SIMD16<Float>(repeating: -2)
-                let sqrtIt = metric == .euclidean
-                var j = 0
-                while j + 16 <= width {
-                    let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
-                    let nc = UnsafeRawPointer(norms + cols.lowerBound + j).loadUnaligned(as: SIMD16<Float>.self)
-                    var v = SIMDOps.max(g * m2 + (nr + nc), zero)
-                    if sqrtIt { v = v.squareRoot() }
-                    UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD16<Float>.self)
-                    j += 16
-                }
-                while j < width {
-                    let v = Swift.max(-2 * out[j] + (norms[r] + norms[cols.lowerBound + j]), 0)
-                    out[j] = sqrtIt ? v.squareRoot() : v
-                    j += 1
+    /// Dot products u.v -> distances in place, one (row class, column class) sub-block at a time; the
+    /// diagonal (a point with itself) is exactly 0.
+    private func toDistances(_ tile: UnsafeMutablePointer<Float>, _ view: DistanceTile, _ u: UnsafePointer<Float>,
+                             _ norms: UnsafePointer<Float>, _ scratch: inout TileScratch) {
+        let d = points.cols, width = view.cols.count
+        let r0 = view.rows.lowerBound, c0 = view.cols.lowerBound
+        let rowTerm = scratch.rowTerm, colTerm = scratch.colTerm, delta = scratch.delta
+        let zero = SIMD16<Float>(repeating: 0), m2 = SIMD16<Float>(repeating: -2)
+        centroids.withUnsafeBufferPointer { cen in
+            for rp in view.rowPieces {
+                for cp in view.colPieces {
+                    // rowTerm[r] = ||u_r||^2 + ||D||^2 + 2 u_r.D,  colTerm[j] = ||v_j||^2 - 2 v_j.D
+                    if rp.cls == cp.cls {
+                        for r in rp.start..<rp.end { rowTerm[r] = norms[r0 + r] }
+                        for j in cp.start..<cp.end { colTerm[j] = norms[c0 + j] }
+                    } else {
+                        let ca = cen.baseAddress! + rp.cls * d, cb = cen.baseAddress! + cp.cls * d
+                        var dd = 0.0
+                        for t in 0..<d { delta[t] = ca[t] - cb[t]; dd += delta[t] * delta[t] }
+                        for r in rp.start..<rp.end {
+                            rowTerm[r] = Float(Double(norms[r0 + r]) + dd + 2 * Reduce.dot(u + (r0 + r) * d, delta, d))
+                        }
+                        for j in cp.start..<cp.end {
+                            colTerm[j] = Float(Double(norms[c0 + j]) - 2 * Reduce.dot(u + (c0 + j) * d, delta, d))
+                        }
+                    }
+                    if metric == .cosine {
+                        for r in rp.start..<rp.end { rowTerm[r] = 0.5 * rowTerm[r] + zeroRowTerm[r0 + r] }
+                        for j in cp.start..<cp.end { colTerm[j] = 0.5 * colTerm[j] + zeroRowTerm[c0 + j] }
+                    }
+                    let gain = metric == .cosine ? SIMD16<Float>(repeating: -1) : m2
+                    // Squared distances below `near` are mostly rounding (identical or nearly
+                    // identical points, whose distance the square root would blow up): recompute them
+                    // exactly from the caller's data.
+                    let near = metric == .cosine ? -1 : nearLimit(rp.cls, cp.cls, cen.baseAddress!)
+                    let nearV = SIMD16<Float>(repeating: near)
+                    for r in rp.start..<rp.end {
+                        let out = tile + r * width
+                        let rt = SIMD16<Float>(repeating: rowTerm[r])
+                        var j = cp.start
+                        while j + 16 <= cp.end {
+                            let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
+                            let ct = UnsafeRawPointer(colTerm + j).loadUnaligned(as: SIMD16<Float>.self)
+                            var v = SIMDOps.max(g * gain + (rt + ct), zero)
+                            if any(v .< nearV) {
+                                for lane in 0..<16 where v[lane] < near { v[lane] = exactSquared(r0 + r, c0 + j + lane) }
+                            }
+                            switch metric {
+                            case .euclidean: v = v.squareRoot()
+                            case .cosine: v = SIMDOps.min(v, SIMD16<Float>(repeating: 2))
+                            case .sqeuclidean: break
+                            }
+                            UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD16<Float>.self)
+                            j += 16
+                        }
+                        while j < cp.end {
+                            var v = Swift.max(out[j] * gain[0] + (rowTerm[r] + colTerm[j]), 0)
+                            if v < near { v = exactSquared(r0 + r, c0 + j) }
+                            switch metric {
+                            case .euclidean: v = v.squareRoot()
+                            case .cosine: v = Swift.min(v, 2)
+                            case .sqeuclidean: break
+                            }
+                            out[j] = v
+                            j += 1
+                        }
+                    }
                 }
             }
-            if cols.contains(r) { out[r - cols.lowerBound] = 0 }
         }
+        for r in view.rows where view.cols.contains(r) { tile[(r - r0) * width + (r - c0)] = 0 }
+    }
+}
+
+/// Per-worker buffers of the distance transform.
+struct TileScratch {
+    let rowTerm: UnsafeMutablePointer<Float>
+    let colTerm: UnsafeMutablePointer<Float>
+    let delta: UnsafeMutablePointer<Double>
+    private let owner: Owner
+
+    private final class Owner {
+        let pointers: [UnsafeMutableRawPointer]
+        init(_ pointers: [UnsafeMutableRawPointer]) { self.pointers = pointers }
+        deinit { pointers.forEach { $0.deallocate() } }
+    }
+
+    init(block: Int, dims: Int) {
+        rowTerm = .allocate(capacity: block)
+        colTerm = .allocate(capacity: block)
+        delta = .allocate(capacity: dims)
+        owner = Owner([UnsafeMutableRawPointer(rowTerm), UnsafeMutableRawPointer(colTerm), UnsafeMutableRawPointer(delta)])
     }
 }
 
@@ -247,5 +379,67 @@ public enum ColumnStats {
         var total = [Double](repeating: 0, count: d)
         for p in partials { for j in 0..<d { total[j] += p[j] } }
         return total.map { ($0 / Double(x.rows)).squareRoot() }
+    }
+}
+
+/// A float32 working copy of x for gemm-based distances: row r is x[order[r]] mapped in float64 to
+/// y = (x - shift) * scale / unit, where `unit` is the power of two that brings the largest |y| into
+/// [0.5, 1) (exact: only the exponent changes), so that squares and dot products cannot overflow or
+/// underflow float32 whatever the magnitude of the data. With `normalizeRows`, rows are instead scaled
+/// to unit length (zero rows stay zero) and `unit` is 1. `sqNorms` are the squared row norms.
+public struct WorkingCopy: @unchecked Sendable {
+    public let points: Matrix
+    public let sqNorms: [Float]
+    public let unit: Double
+
+    public init(_ x: MatrixView, order: [Int]? = nil, shift: [Double]? = nil, scale: [Double]? = nil,
+                normalizeRows: Bool = false) {
+        let n = x.rows, d = x.cols
+        let mu = shift ?? [Double](repeating: 0, count: d)
+        let sc = scale ?? [Double](repeating: 1, count: d)
+        let chunk = 1024
+        let rowOf = { (r: Int) -> Int in order?[r] ?? r }
+        var unit = 1.0
+        if !normalizeRows {
+            let largest = Parallel.mapChunks(count: n, chunk: chunk) { range -> Double in
+                var m = 0.0
+                for r in range {
+                    let src = x.row(rowOf(r))
+                    for j in 0..<d { m = max(m, abs((Double(src[j]) - mu[j]) * sc[j])) }
+                }
+                return m
+            }.max() ?? 0
+            if largest > 0 && largest.isFinite { unit = Double(sign: .plus, exponent: largest.exponent + 1, significand: 1) }
+        }
+        var out = Matrix(rows: n, cols: d)
+        var norms = [Float](repeating: 0, count: n)
+        let inverseUnit = 1 / unit
+        out.storage.withUnsafeMutableBufferPointer { dst in
+            norms.withUnsafeMutableBufferPointer { nrm in
+                Parallel.forEachTask((n + chunk - 1) / chunk) { task in
+                    for r in (task * chunk)..<min(n, task * chunk + chunk) {
+                        let src = x.row(rowOf(r))
+                        let row = dst.baseAddress! + r * d
+                        var sq = 0.0
+                        if normalizeRows {
+                            for j in 0..<d { let v = Double(src[j]); sq += v * v }
+                            let inv = sq > 0 ? 1 / sq.squareRoot() : 0
+                            sq = 0
+                            for j in 0..<d { let v = Double(src[j]) * inv; row[j] = Float(v); sq += v * v }
+                        } else {
+                            for j in 0..<d {
+                                let v = (Double(src[j]) - mu[j]) * sc[j] * inverseUnit
+                                sq += v * v
+                                row[j] = Float(v)
+                            }
+                        }
+                        nrm[r] = Float(sq)
+                    }
+                }
+            }
+        }
+        points = out
+        sqNorms = norms
+        self.unit = unit
     }
 }

@@ -62,6 +62,21 @@ public enum Reduce {
         return (lo, hi, sum(p, count))
     }
 
+    /// Dot product of a float32 row and a float64 vector, in float64.
+    @inline(__always)
+    public static func dot(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
+        var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
+        var j = 0
+        while j + 16 <= d {
+            a0 += SIMD8<Double>(UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)) * UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self)
+            a1 += SIMD8<Double>(UnsafeRawPointer(x + j + 8).loadUnaligned(as: SIMD8<Float>.self)) * UnsafeRawPointer(c + j + 8).loadUnaligned(as: SIMD8<Double>.self)
+            j += 16
+        }
+        var tail = 0.0
+        while j < d { tail += Double(x[j]) * c[j]; j += 1 }
+        return (a0 + a1).sum() + tail
+    }
+
     /// Squared Euclidean distance between a float32 row and a float64 point, in float64.
     @inline(__always)
     public static func squaredDistance(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {

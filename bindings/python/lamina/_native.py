@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import error_for_status
+from .errors import FormatError, InvalidArgumentError, ShapeMismatchError, error_for_status
 
 EXPECTED_MAJOR = 0
 
@@ -122,6 +122,19 @@ def call(name, *args):
         raise error_for_status(status, message)
 
 
+def option(value, options, name):
+    """The C enum value of a string option, or InvalidArgumentError naming the choices."""
+    if isinstance(value, str) and value in options:
+        return options[value]
+    raise InvalidArgumentError(f"{name}={value!r} is not supported; expected one of {sorted(options)}")
+
+
+def dataset_name(dataset):
+    if not isinstance(dataset, str):
+        raise InvalidArgumentError(f"dataset={dataset!r}; expected the dataset's path in the file as a str")
+    return dataset.encode()
+
+
 def last_error() -> str:
     return lib.lamina_last_error().decode(errors="replace")
 
@@ -132,9 +145,9 @@ def as_matrix(X, name="X"):
     """A C-contiguous float32 2-D array (the input itself when it already is one)."""
     arr = np.asarray(X)
     if arr.dtype.kind not in "fiub":
-        raise ValueError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+        raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")
     if arr.ndim != 2:
-        raise ValueError(f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}); "
+        raise InvalidArgumentError(f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}); "
                          "reshape your data with array.reshape(-1, 1) for a single feature or "
                          "array.reshape(1, -1) for a single sample")
     return np.ascontiguousarray(arr, dtype=np.float32)
@@ -148,7 +161,7 @@ def as_labels(labels, name="labels"):
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+        raise InvalidArgumentError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.dtype.kind in "iub" and arr.size and (arr.dtype.itemsize < 4 or arr.dtype == np.int32 or (
             arr.min() >= np.iinfo(np.int32).min and arr.max() <= np.iinfo(np.int32).max)):
         return np.ascontiguousarray(arr, dtype=np.int32)
@@ -161,7 +174,7 @@ def as_labels(labels, name="labels"):
 def check_consistent_length(*pairs):
     lengths = [len(a) for a in pairs]
     if len(set(lengths)) > 1:
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: {lengths}")
+        raise ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: {lengths}")
 
 
 def fptr(arr):

@@ -43,7 +43,7 @@ class KMeans:
     def set_params(self, **params):
         for key, value in params.items():
             if key not in self.get_params():
-                raise ValueError(f"Invalid parameter {key!r} for KMeans")
+                raise N.InvalidArgumentError(f"Invalid parameter {key!r} for KMeans")
             setattr(self, key, value)
         return self
 
@@ -52,39 +52,37 @@ class KMeans:
         for name in ("n_clusters", "max_iter"):
             value = getattr(self, name)
             if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-                raise ValueError(f"{name}={value!r}; expected an integer")
+                raise N.InvalidArgumentError(f"{name}={value!r}; expected an integer")
             if not -2**31 <= value < 2**31:
-                raise ValueError(f"{name}={value!r} is out of range; expected a 32-bit integer")
+                raise N.InvalidArgumentError(f"{name}={value!r} is out of range; expected a 32-bit integer")
         p.n_clusters = int(self.n_clusters)
         p.max_iter = int(self.max_iter)
         init_centers = None
         if isinstance(self.init, str):
-            if self.init not in _INITS:
-                raise ValueError(f"init={self.init!r} is not supported; expected 'k-means++', 'random' or an array")
-            p.init = _INITS[self.init]
+            p.init = N.option(self.init, _INITS, "init")
         else:
             p.init = 2
             init_centers = N.as_matrix(self.init, "init")
-        if self.n_init == "auto":
-            n_init = 10 if self.init == "random" else 1
+        if isinstance(self.n_init, str) and self.n_init == "auto":
+            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool):
             n_init = int(self.n_init)
         else:
-            raise ValueError(f"n_init={self.n_init!r}; expected 'auto' or an integer")
+            raise N.InvalidArgumentError(f"n_init={self.n_init!r}; expected 'auto' or an integer")
         if init_centers is not None:
             n_init = 1
         p.n_init = max(min(n_init, 2**31 - 1), -2**31)
         try:
             p.tol = float(self.tol)
         except (TypeError, ValueError):
-            raise ValueError(f"tol={self.tol!r}; expected a number >= 0") from None
+            raise N.InvalidArgumentError(f"tol={self.tol!r}; expected a number >= 0") from None
         seed = self.random_state
         if seed is None:
             seed = np.random.randint(0, 2**31 - 1)
         elif isinstance(seed, np.random.RandomState):
             seed = seed.randint(0, 2**31 - 1)
         elif not isinstance(seed, numbers.Integral):
-            raise ValueError(f"random_state={seed!r}; expected None, an int or a numpy RandomState")
+            raise N.InvalidArgumentError(f"random_state={seed!r}; expected None, an int or a numpy RandomState")
         p.seed = int(seed) % 2**64
         return p, init_centers
 
@@ -94,6 +92,15 @@ class KMeans:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
         x = N.as_matrix(X)
+        if init_centers is not None:
+            # The C API reads n_clusters x n_features values from the pointer: check the shape here,
+            # where it is known (scikit-learn's messages).
+            if init_centers.shape[0] != params.n_clusters:
+                raise N.ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                           f"the number of clusters {params.n_clusters}.")
+            if init_centers.shape[1] != x.shape[1]:
+                raise N.ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                           f"the number of features of the data {x.shape[1]}.")
         handle = ctypes.c_void_p()
         N.call("lamina_kmeans_create", ctypes.byref(params), ctypes.byref(handle))
         try:
@@ -120,7 +127,7 @@ class KMeans:
     def predict(self, X):
         """Index of the closest center for each row of X."""
         if self._handle is None:
-            raise ValueError("This KMeans instance is not fitted yet. Call 'fit' with appropriate arguments "
+            raise N.InvalidArgumentError("This KMeans instance is not fitted yet. Call 'fit' with appropriate arguments "
                              "before using this estimator.")
         x = N.as_matrix(X)
         out = np.empty(x.shape[0], dtype=np.int32)

@@ -21,7 +21,7 @@ def dataset_info(path, dataset):
     """(shape, stored dtype name) of a dataset."""
     rank, dtype = ctypes.c_int32(), ctypes.c_int32()
     dims = np.zeros(32, dtype=np.int64)
-    N.call("lamina_h5_dataset_info", _path(path), dataset.encode(), ctypes.byref(rank), N.lptr(dims), 32,
+    N.call("lamina_h5_dataset_info", _path(path), N.dataset_name(dataset), ctypes.byref(rank), N.lptr(dims), 32,
            ctypes.byref(dtype))
     return tuple(int(v) for v in dims[:rank.value]), DTYPES[dtype.value]
 
@@ -31,13 +31,13 @@ def read_activations(path, dataset, *, start=0, stop=None):
     widened by Lamina)."""
     shape, _ = dataset_info(path, dataset)
     if len(shape) not in (1, 2):
-        raise ValueError(f"dataset {dataset!r} has rank {len(shape)}; expected 1 or 2")
+        raise N.FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected 1 or 2")
     rows = shape[0]
     stop = rows if stop is None else stop
     count = max(0, stop - start)
     features = shape[1] if len(shape) == 2 else 1
     out = np.empty((count, features), dtype=np.float32)
-    N.call("lamina_h5_read_f32", _path(path), dataset.encode(), start, count, N.fptr(out), out.size)
+    N.call("lamina_h5_read_f32", _path(path), N.dataset_name(dataset), start, count, N.fptr(out), out.size)
     return out if len(shape) == 2 else out.reshape(-1)
 
 
@@ -45,7 +45,7 @@ def read_labels(path, dataset):
     """A rank-1 integer dataset as int32."""
     shape, _ = dataset_info(path, dataset)
     if len(shape) != 1:
-        raise ValueError(f"dataset {dataset!r} has rank {len(shape)}; expected a rank-1 label dataset")
+        raise N.FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected a rank-1 label dataset")
     out = np.empty(shape[0], dtype=np.int32)
-    N.call("lamina_h5_read_i32", _path(path), dataset.encode(), N.iptr(out), out.size)
+    N.call("lamina_h5_read_i32", _path(path), N.dataset_name(dataset), N.iptr(out), out.size)
     return out

@@ -48,10 +48,7 @@ _XIE_BENI = {"centroid": 0, "point_pair": 1}
 _AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
 
 
-def _option(value, options, name):
-    if isinstance(value, str) and value in options:
-        return options[value]
-    raise ValueError(f"{name}={value!r} is not supported; expected one of {sorted(options)}")
+_option = N.option
 
 
 def _data_and_labels(X, labels):
@@ -88,6 +85,8 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     random_state (``check_random_state(random_state).permutation(n)[:sample_size]``)."""
     x, lab = _data_and_labels(X, labels)
     if sample_size is not None:
+        if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
+            raise N.InvalidArgumentError(f"sample_size={sample_size!r}; expected None or an integer >= 1")
         if isinstance(random_state, np.random.RandomState):
             rng = random_state
         else:
@@ -144,7 +143,7 @@ def _labelings(labels_true, labels_pred):
     t = N.as_labels(labels_true, "labels_true")
     p = N.as_labels(labels_pred, "labels_pred")
     if t.shape[0] != p.shape[0]:
-        raise ValueError(f"labels_true and labels_pred must have same size, got {t.shape[0]} and {p.shape[0]}")
+        raise N.ShapeMismatchError(f"labels_true and labels_pred must have same size, got {t.shape[0]} and {p.shape[0]}")
     return t, p
 
 
@@ -169,7 +168,7 @@ def contingency_matrix(labels_true, labels_pred, *, eps=None, sparse=False, dtyp
         out = out.astype(dtype)
     if sparse:
         if eps is not None:
-            raise ValueError("Cannot set 'eps' when sparse=True")
+            raise N.InvalidArgumentError("Cannot set 'eps' when sparse=True")
         import scipy.sparse as sp
         return sp.csr_matrix(out)
     return out
