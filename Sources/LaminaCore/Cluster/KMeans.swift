@@ -87,7 +87,10 @@ public final class KMeans: @unchecked Sendable {
                 best = (run.centers, run.labels, inertia, run.iterations)
             }
         }
-        centers = (0..<(k * d)).map { Float(best!.centers[$0] * unit + mean[$0 % d]) }
+        // A center is a mean of finite float32 values, so only rounding can push it past the largest
+        // float: clamp rather than let it become infinite.
+        let largest = Double(Float.greatestFiniteMagnitude)
+        centers = (0..<(k * d)).map { Float(min(max(best!.centers[$0] * unit + mean[$0 % d], -largest), largest)) }
         workingCenters = best!.centers.map { Float($0) }
         workingMean = mean
         workingUnit = unit

@@ -1,0 +1,427 @@
+"""Oracle tests of Lamina's internal cluster-validity indices.
+
+silhouette, Davies-Bouldin and Calinski-Harabasz against sklearn.metrics (given float64 copies of
+the float32 data Lamina computes on, the exact reference); the generalized Dunn index (12 linkage x
+diameter combinations), Xie-Beni (both separations) and GDV against the independent numpy/scipy
+references of reference_indices.py. Tolerance: rtol 1e-6 with atol 1e-9 for values near 0, except:
+- per-sample silhouettes: atol 1e-6. Each value is a ratio of means of float32 gemm-based distances
+  (float64 sums); values in [-1, 1] come out within ~3e-7 of the exact ones (measured max 2.6e-7 on
+  these data sets and the real activations), which is below what rtol can express for values near 0.
+- silhouette_score and GDV: atol 1e-7 as well, for scores that are small differences of O(1) means
+  (GDV = mean intra - mean inter distance; a silhouette of -0.0135 on noise).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import h5py
+import numpy as np
+import pytest
+import sklearn.metrics as skm
+from numpy.testing import assert_allclose
+
+import lamina.metrics as lm
+import reference_indices as ref
+from conftest import DATASET_NAMES, REAL_LABELSETS, REAL_LAYERS, RealData, make_dataset
+
+RTOL = 1e-6
+ATOL = 1e-9
+SAMPLE_ATOL = 1e-6
+SCORE_ATOL = 1e-7
+METRICS = ("euclidean", "sqeuclidean", "cosine")
+DUNN_COMBOS = [(lk, dm) for lk in ref.LINKAGES for dm in ref.DIAMETERS]
+
+
+def close(actual, expected, rtol=RTOL, atol=ATOL, what=""):
+    assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def f64(X):
+    return np.asarray(X, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def dunn_reference(name):
+    X, y = make_dataset(name)
+    return ref.dunn_table(f64(X), y)
+
+
+@functools.lru_cache(maxsize=None)
+def sklearn_silhouette(name, metric):
+    """sklearn.metrics.silhouette_samples on a named data set (silhouette_score is its mean)."""
+    X, y = make_dataset(name)
+    return skm.silhouette_samples(f64(X), y, metric=metric)
+
+
+# -- the references themselves, on hand-computed examples ---------------------------------------------
+
+def test_reference_dunn_hand_example():
+    X, y, expected = ref.HAND_EXAMPLES["dunn"]
+    table = ref.dunn_table(X, y)
+    for combo, value in expected.items():
+        assert table[combo] == pytest.approx(value, rel=1e-12), combo
+        assert ref.dunn_index(X, y, *combo) == pytest.approx(value, rel=1e-12), combo
+    assert table["single", "max"] == pytest.approx(math.sqrt(5) / 2, rel=1e-12)
+
+
+def test_reference_xie_beni_hand_example():
+    X, y, expected = ref.HAND_EXAMPLES["xie_beni"]
+    for sep, value in expected.items():
+        assert ref.xie_beni_index(X, y, sep) == pytest.approx(value, rel=1e-12), sep
+
+
+@pytest.mark.parametrize("name", ["gdv_2d", "gdv_3d"])
+def test_reference_gdv_hand_example(name):
+    X, y, expected = ref.HAND_EXAMPLES[name]
+    assert ref.gdv(X, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_reference_silhouette_agrees_with_sklearn_on_hand_example():
+    # Hand check of the oracle itself: s(i) of (0,0) in A = square corners, B = {(5,1),(7,1)}:
+    # a = (2 + 2 + 2 sqrt 2) / 3, b = (sqrt 26 + sqrt 50) / 2, s = (b - a) / b.
+    X, y, _ = ref.HAND_EXAMPLES["dunn"]
+    a = (4 + 2 * math.sqrt(2)) / 3
+    b = (math.sqrt(26) + math.sqrt(50)) / 2
+    assert skm.silhouette_samples(X, y)[0] == pytest.approx((b - a) / b, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["duplicates", "tight_far", "offset_noise"])
+def test_reference_fast_distance_matrix_is_exact(name):
+    # The gemm-with-exact-fallback path used for large n agrees with scipy's direct differences.
+    from scipy.spatial.distance import cdist
+    X = f64(make_dataset(name)[0])
+    fast, exact = ref.distance_matrix(X, direct_below=0), cdist(X, X)
+    assert np.array_equal(fast == 0, exact == 0)
+    assert_allclose(fast, exact, rtol=1e-9, atol=0)
+
+
+# -- Lamina on the hand-computed examples ----------------------------------------------------------
+
+@pytest.mark.parametrize("linkage,diameter", DUNN_COMBOS)
+def test_dunn_hand_example(linkage, diameter):
+    X, y, expected = ref.HAND_EXAMPLES["dunn"]
+    close(lm.dunn_index(X.astype(np.float32), y, linkage=linkage, diameter=diameter),
+          expected[linkage, diameter])
+
+
+@pytest.mark.parametrize("separation", ["centroid", "point_pair"])
+def test_xie_beni_hand_example(separation):
+    X, y, expected = ref.HAND_EXAMPLES["xie_beni"]
+    close(lm.xie_beni_index(X.astype(np.float32), y, separation=separation), expected[separation])
+
+
+@pytest.mark.parametrize("name", ["gdv_2d", "gdv_3d"])
+def test_gdv_hand_example(name):
+    X, y, expected = ref.HAND_EXAMPLES[name]
+    close(lm.gdv(X.astype(np.float32), y), expected)
+
+
+def test_silhouette_hand_example():
+    X, y, _ = ref.HAND_EXAMPLES["dunn"]
+    for metric in METRICS:
+        close(lm.silhouette_samples(X.astype(np.float32), y, metric=metric),
+              skm.silhouette_samples(X, y, metric=metric), what=metric)
+
+
+# -- scikit-learn oracles on the seeded data sets ---------------------------------------------------
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_silhouette_samples(dataset, metric):
+    name, X, y = dataset
+    close(lm.silhouette_samples(X, y, metric=metric), sklearn_silhouette(name, metric), atol=SAMPLE_ATOL,
+          what=f"{name}/{metric}")
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_silhouette_score(dataset, metric):
+    name, X, y = dataset
+    want = float(np.mean(sklearn_silhouette(name, metric)))  # = skm.silhouette_score without sampling
+    close(lm.silhouette_score(X, y, metric=metric), want, atol=SCORE_ATOL, what=f"{name}/{metric}")
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("sample_size,random_state", [(300, 0), (500, 12345), (999, 7), (1000, 3)])
+def test_silhouette_score_sampled(metric, sample_size, random_state):
+    X, y = make_dataset("noise")
+    close(lm.silhouette_score(X, y, metric=metric, sample_size=sample_size, random_state=random_state),
+          skm.silhouette_score(f64(X), y, metric=metric, sample_size=sample_size, random_state=random_state))
+
+
+def test_silhouette_score_sampled_with_randomstate_instance():
+    X, y = make_dataset("blobs")
+    got = lm.silhouette_score(X, y, sample_size=400, random_state=np.random.RandomState(42))
+    want = skm.silhouette_score(f64(X), y, sample_size=400, random_state=np.random.RandomState(42))
+    close(got, want)
+
+
+def test_davies_bouldin(dataset):
+    name, X, y = dataset
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(f64(X), y), what=name)
+
+
+def test_calinski_harabasz(dataset):
+    name, X, y = dataset
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(f64(X), y), what=name)
+
+
+# -- Dunn, Xie-Beni, GDV against reference_indices.py ------------------------------------------------
+
+@pytest.mark.parametrize("linkage,diameter", DUNN_COMBOS)
+@pytest.mark.parametrize("name", DATASET_NAMES)
+def test_dunn(name, linkage, diameter):
+    X, y = make_dataset(name)
+    close(lm.dunn_index(X, y, linkage=linkage, diameter=diameter), dunn_reference(name)[linkage, diameter],
+          what=f"{name}/{linkage}/{diameter}")
+
+
+def test_dunn_defaults_are_classic():
+    X, y = make_dataset("blobs")
+    assert lm.dunn_index(X, y) == lm.dunn_index(X, y, linkage="single", diameter="max")
+
+
+@pytest.mark.parametrize("separation", ["centroid", "point_pair"])
+def test_xie_beni(dataset, separation):
+    name, X, y = dataset
+    close(lm.xie_beni_index(X, y, separation=separation), ref.xie_beni_index(f64(X), y, separation),
+          what=f"{name}/{separation}")
+
+
+def test_gdv(dataset):
+    name, X, y = dataset
+    values, counts = np.unique(y, return_counts=True)
+    keep = np.isin(y, values[counts >= 2])  # GDV needs >= 2 samples per class
+    X, y = np.ascontiguousarray(X[keep]), y[keep]
+    close(lm.gdv(X, y), ref.gdv(f64(X), y), atol=SCORE_ATOL, what=name)
+
+
+def test_gdv_with_constant_dimension():
+    X, y = make_dataset("blobs")
+    X = np.array(X)
+    X[:, 3] = 7.5
+    close(lm.gdv(X, y), ref.gdv(f64(X), y))
+
+
+def test_gdv_allows_two_samples_per_class():
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((40, 5)).astype(np.float32)
+    y = np.repeat(np.arange(20), 2)
+    close(lm.gdv(X, y), ref.gdv(f64(X), y))
+
+
+# -- edge cases with scikit-learn's semantics -------------------------------------------------------
+
+def _internal_calls():
+    return {
+        "silhouette_samples": (lm.silhouette_samples, skm.silhouette_samples),
+        "silhouette_score": (lm.silhouette_score, skm.silhouette_score),
+        "davies_bouldin_score": (lm.davies_bouldin_score, skm.davies_bouldin_score),
+        "calinski_harabasz_score": (lm.calinski_harabasz_score, skm.calinski_harabasz_score),
+        "dunn_index": (lm.dunn_index, None),
+        "xie_beni_index": (lm.xie_beni_index, None),
+    }
+
+
+@pytest.mark.parametrize("fn", list(_internal_calls()))
+@pytest.mark.parametrize("n_labels", ["one", "n"])
+def test_label_count_rule(fn, n_labels):
+    ours, theirs = _internal_calls()[fn]
+    X = np.random.default_rng(0).standard_normal((12, 3)).astype(np.float32)
+    y = np.zeros(12, dtype=int) if n_labels == "one" else np.arange(12)
+    k = 1 if n_labels == "one" else 12
+    message = f"Number of labels is {k}. Valid values are 2 to n_samples - 1 (inclusive)"
+    if theirs is not None:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            theirs(f64(X), y)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ours(X, y)
+
+
+def test_label_count_n_minus_one_is_valid():
+    X = np.random.default_rng(1).standard_normal((12, 3)).astype(np.float32)
+    y = np.concatenate([[0, 0], np.arange(1, 11)])
+    close(lm.silhouette_samples(X, y), skm.silhouette_samples(f64(X), y))
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(f64(X), y))
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(f64(X), y))
+
+
+def test_gdv_rejects_single_class_and_singleton_class():
+    X = np.random.default_rng(2).standard_normal((10, 3)).astype(np.float32)
+    with pytest.raises(ValueError):
+        lm.gdv(X, np.zeros(10, dtype=int))
+    with pytest.raises(ValueError):
+        lm.gdv(X, np.array([0] * 9 + [1]))
+
+
+_LABEL_KINDS = {
+    "strings": lambda y: np.array([f"class-{v:03d}" for v in y]),
+    "object_strings": lambda y: np.array([["b", "a", "c", "zz", "e", "f"][v % 6] + str(v) for v in y], dtype=object),
+    "noncontiguous_ints": lambda y: np.array([-7, 3, 1_000_000, 42, -2**31, 2**31 - 1])[y % 6],
+    "int64_beyond_int32": lambda y: np.array([-2**40, 5, 2**40 + 1, 2**62, -3, 2**33])[y % 6],
+    "floats": lambda y: (y % 6) * 0.5 - 1.25,
+    "list": lambda y: [int(v) for v in y],
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _small_blobs():
+    X, y = make_dataset("blobs")  # 6 classes
+    X, y = np.ascontiguousarray(X[:400]), y[:400]
+    return X, y, ref.dunn_table(f64(X), y)
+
+
+@pytest.mark.parametrize("kind", list(_LABEL_KINDS))
+def test_label_kinds(kind):
+    X, y0, table = _small_blobs()
+    y = _LABEL_KINDS[kind](y0)
+    X64 = f64(X)
+    for metric in METRICS:
+        close(lm.silhouette_samples(X, y, metric=metric), skm.silhouette_samples(X64, y, metric=metric),
+              what=f"{kind}/{metric}")
+        close(lm.silhouette_score(X, y, metric=metric), skm.silhouette_score(X64, y, metric=metric))
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(X64, y))
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(X64, y))
+    for lk, dm in DUNN_COMBOS:
+        close(lm.dunn_index(X, y, linkage=lk, diameter=dm), table[lk, dm], what=f"{kind}/{lk}/{dm}")
+    for sep in ("centroid", "point_pair"):
+        close(lm.xie_beni_index(X, y, separation=sep), ref.xie_beni_index(X64, y0, sep))
+    close(lm.gdv(X, y), ref.gdv(X64, y0))
+
+
+def _layouts(X):
+    big = np.zeros((X.shape[0] * 2, X.shape[1] * 3), dtype=np.float32)
+    big[::2, ::3] = X
+    rng = np.random.default_rng(99)
+    return {
+        "float64": f64(X),
+        "float64_unrounded": f64(X) + 1e-3 * rng.standard_normal(X.shape),
+        "fortran": np.asfortranarray(X),
+        "fortran_float64": np.asfortranarray(f64(X)),
+        "strided_view": big[::2, ::3],
+        "transposed_twice": np.ascontiguousarray(X.T).T,
+        "float16": X.astype(np.float16),
+        "int": np.rint(X * 4).astype(np.int64),
+        "list_of_lists": X[:200].tolist(),
+    }
+
+
+@pytest.mark.parametrize("layout", ["float64", "float64_unrounded", "fortran", "fortran_float64", "strided_view",
+                                    "transposed_twice", "float16", "int", "list_of_lists"])
+def test_x_layouts(layout):
+    X, y = make_dataset("anisotropic")
+    X, y = np.ascontiguousarray(X[:400]), y[:400]
+    Xv = _layouts(X)[layout]
+    yv = y[:len(Xv)]
+    X32 = np.ascontiguousarray(np.asarray(Xv, dtype=np.float32))
+    Xref = np.asarray(Xv, dtype=np.float64)
+    # identical to Lamina on the C-contiguous float32 copy ...
+    assert np.array_equal(lm.silhouette_samples(Xv, yv), lm.silhouette_samples(X32, yv))
+    assert lm.davies_bouldin_score(Xv, yv) == lm.davies_bouldin_score(X32, yv)
+    assert lm.gdv(Xv, yv) == lm.gdv(X32, yv)
+    # ... and equal to the references on the values as given
+    for metric in METRICS:
+        close(lm.silhouette_score(Xv, yv, metric=metric), skm.silhouette_score(Xref, yv, metric=metric),
+              what=f"{layout}/{metric}")
+    close(lm.davies_bouldin_score(Xv, yv), skm.davies_bouldin_score(Xref, yv))
+    close(lm.calinski_harabasz_score(Xv, yv), skm.calinski_harabasz_score(Xref, yv))
+    close(lm.dunn_index(Xv, yv, linkage="average", diameter="centroid"),
+          ref.dunn_index(Xref, yv, "average", "centroid"))
+    close(lm.xie_beni_index(Xv, yv), ref.xie_beni_index(Xref, yv))
+    close(lm.gdv(Xv, yv), ref.gdv(Xref, yv))
+
+
+def test_input_not_modified():
+    X, y = make_dataset("blobs")
+    Xw, yw = np.array(X), np.array(y)
+    lm.silhouette_samples(Xw, yw)
+    lm.gdv(Xw, yw)
+    assert np.array_equal(Xw, X) and np.array_equal(yw, y)
+
+
+# -- the bundled real data ---------------------------------------------------------------------------
+
+def test_real_data_reader_matches_h5py(real_data_path, real_data):
+    """lamina.io must return exactly the stored values (float16 widened to float32 is exact)."""
+    with h5py.File(real_data_path, "r") as f:
+        for layer in range(7):
+            want = f[f"target/layer_{layer}"][:].astype(np.float32)
+            got = real_data.layer(layer)
+            assert got.dtype == np.float32 and got.shape == want.shape
+            bad = np.argwhere(got != want)
+            assert bad.size == 0, (f"layer {layer}: {len(bad)} of {want.size} values differ, first at "
+                                   f"{tuple(bad[0])}: lamina {got[tuple(bad[0])]!r}, h5py {want[tuple(bad[0])]!r}")
+        for name in REAL_LABELSETS:
+            assert np.array_equal(real_data.labels(name), f[f"labels/{name}"][:])
+
+
+real_cases = pytest.mark.parametrize("layer,labelset", [(k, s) for k in REAL_LAYERS for s in REAL_LABELSETS])
+
+
+@functools.lru_cache(maxsize=None)
+def _real_sklearn_silhouette(path, layer, labelset, metric):
+    data = RealData(path)
+    return skm.silhouette_samples(f64(data.layer(layer)), data.labels(labelset), metric=metric)
+
+
+@real_cases
+@pytest.mark.parametrize("metric", METRICS)
+def test_real_silhouette_samples(real_data, layer, labelset, metric):
+    X, y = real_data.layer(layer), real_data.labels(labelset)
+    close(lm.silhouette_samples(X, y, metric=metric), _real_sklearn_silhouette(real_data.path, layer, labelset, metric),
+          atol=SAMPLE_ATOL, what=f"layer {layer} / {labelset} / {metric}")
+
+
+@real_cases
+@pytest.mark.parametrize("metric", METRICS)
+def test_real_silhouette_score(real_data, layer, labelset, metric):
+    X, y = real_data.layer(layer), real_data.labels(labelset)
+    want = float(np.mean(_real_sklearn_silhouette(real_data.path, layer, labelset, metric)))
+    close(lm.silhouette_score(X, y, metric=metric), want, atol=SCORE_ATOL, what=f"layer {layer} / {labelset} / {metric}")
+
+
+def test_real_silhouette_score_sampled(real_data):
+    X, y = real_data.layer(6), real_data.labels("supersense")
+    for metric in METRICS:
+        close(lm.silhouette_score(X, y, metric=metric, sample_size=700, random_state=5),
+              skm.silhouette_score(f64(X), y, metric=metric, sample_size=700, random_state=5), what=metric)
+
+
+@real_cases
+def test_real_davies_bouldin_calinski_harabasz(real_data, layer, labelset):
+    X, y = real_data.layer(layer), real_data.labels(labelset)
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(f64(X), y))
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(f64(X), y))
+
+
+@pytest.mark.parametrize("layer", REAL_LAYERS)
+def test_real_dunn_xie_beni(real_data, layer):
+    """All 12 Dunn variants and both Xie-Beni forms, for every label set of one layer (one shared
+    reference distance matrix per layer keeps this fast)."""
+    X = real_data.layer(layer)
+    D = ref.distance_matrix(X)
+    failures = []
+
+    def check(what, got, want):
+        if not np.isclose(got, want, rtol=RTOL, atol=ATOL):
+            failures.append(f"layer {layer} / {what}: lamina {got!r} reference {want!r} "
+                            f"(rel {abs(got - want) / abs(want):.2e})")
+
+    for labelset in REAL_LABELSETS:
+        y = real_data.labels(labelset)
+        table = ref.dunn_table(X, y, D=D)
+        for lk, dm in DUNN_COMBOS:
+            check(f"{labelset} / dunn {lk}/{dm}", lm.dunn_index(X, y, linkage=lk, diameter=dm), table[lk, dm])
+        for sep in ("centroid", "point_pair"):
+            check(f"{labelset} / xie_beni {sep}", lm.xie_beni_index(X, y, separation=sep),
+                  ref.xie_beni_index(X, y, sep, D=D))
+    assert not failures, "\n".join(failures)
+
+
+@real_cases
+def test_real_gdv(real_data, layer, labelset):
+    X, y = real_data.layer(layer), real_data.labels(labelset)
+    values, counts = np.unique(y, return_counts=True)
+    keep = np.isin(y, values[counts >= 2])
+    X, y = np.ascontiguousarray(X[keep]), y[keep]
+    close(lm.gdv(X, y), ref.gdv(f64(X), y))

@@ -1,0 +1,289 @@
+"""Oracle tests of lamina.cluster.KMeans against sklearn.cluster.KMeans and against numpy.
+
+Lamina's random draws differ from scikit-learn's, so seeded runs are compared on what must agree:
+the partition and inertia on well-separated data. Runs from the same given initial centers are
+deterministic Lloyd iterations and are compared label for label. Self-consistency (inertia_ from
+labels_ and cluster_centers_, labels_ == predict(X)) and determinism (bit-identical for a seed and any
+thread count) are checked against numpy.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+import lamina
+from lamina.cluster import KMeans
+from conftest import make_dataset
+
+
+def separated_blobs(n=2000, d=10, k=8, seed=0):
+    X, y = make_blobs(n_samples=n, n_features=d, centers=k, cluster_std=0.6, center_box=(-40, 40),
+                      random_state=seed)
+    return np.ascontiguousarray(X, dtype=np.float32), y
+
+
+def inertia_of(X, labels, centers):
+    """sum_i ||x_i - c_label(i)||^2 in numpy float64."""
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    return float(((X - C[labels]) ** 2).sum())
+
+
+def nearest_center(X, centers):
+    """argmin_c ||x - c||^2 by direct differences in float64."""
+    X = np.asarray(X, dtype=np.float64)
+    C = np.asarray(centers, dtype=np.float64)
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+
+
+def self_consistency_failures(model, X):
+    out = []
+    rec = inertia_of(X, model.labels_, model.cluster_centers_)
+    if not np.isclose(model.inertia_, rec, rtol=1e-6, atol=0):
+        out.append(f"inertia_ {model.inertia_!r} but numpy from labels_/cluster_centers_ gives {rec!r}")
+    pred = model.predict(X)
+    if not np.array_equal(pred, model.labels_):
+        bad = np.flatnonzero(pred != model.labels_)
+        out.append(f"predict(X) != labels_ at {len(bad)} rows, e.g. row {bad[0]}: labels_ {model.labels_[bad[0]]} "
+                   f"predict {pred[bad[0]]}")
+    return out
+
+
+# -- against scikit-learn --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("init,n_init", [("k-means++", 1), ("k-means++", 4), ("random", 10)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_separated_blobs_same_partition_as_sklearn(init, n_init, seed):
+    # The reference is scikit-learn's k-means++ with the same n_init (its init="random" itself stops
+    # in a local optimum on these blobs for seeds 0-2: ARI 0.83 against the truth).
+    X, y = separated_blobs(seed=seed)
+    ours = KMeans(8, init=init, n_init=n_init, random_state=seed).fit(X)
+    theirs = SkKMeans(8, init="k-means++", n_init=n_init, random_state=seed).fit(X.astype(np.float64))
+    assert adjusted_rand_score(theirs.labels_, ours.labels_) == 1.0
+    assert adjusted_rand_score(y, ours.labels_) == 1.0
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-4)
+    assert ours.cluster_centers_.shape == (8, 10) and ours.cluster_centers_.dtype == np.float32
+    assert ours.labels_.shape == (2000,) and ours.n_features_in_ == 10
+    assert 1 <= ours.n_iter_ <= 300
+
+
+@pytest.mark.parametrize("name,k", [("blobs", 6), ("noise", 5), ("anisotropic", 3), ("high_dim", 3),
+                                    ("duplicates", 5)])
+def test_given_init_follows_sklearn_lloyd(name, k):
+    # From the same initial centers Lloyd's algorithm is deterministic: same labels, centers and
+    # iteration count as scikit-learn (float64), up to rounding of the centers.
+    X, _ = make_dataset(name)
+    init = X[np.random.default_rng(k).choice(len(X), k, replace=False)].copy()
+    ours = KMeans(k, init=init, n_init=1, max_iter=300).fit(X)
+    theirs = SkKMeans(k, init=init.astype(np.float64), n_init=1, max_iter=300).fit(X.astype(np.float64))
+    assert np.array_equal(ours.labels_, theirs.labels_), (
+        f"{np.sum(ours.labels_ != theirs.labels_)} labels differ")
+    assert ours.n_iter_ == theirs.n_iter_
+    assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-5, atol=1e-5)
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 5])
+def test_given_init_few_iterations_match_sklearn(max_iter):
+    X, _ = make_dataset("noise")
+    init = X[:7].copy()
+    ours = KMeans(7, init=init, n_init=1, max_iter=max_iter).fit(X)
+    theirs = SkKMeans(7, init=init.astype(np.float64), n_init=1, max_iter=max_iter).fit(X.astype(np.float64))
+    assert ours.n_iter_ == theirs.n_iter_ <= max_iter
+    assert np.array_equal(ours.labels_, theirs.labels_)
+    assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-5, atol=1e-6)
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
+
+
+def test_quality_comparable_to_sklearn_on_noise():
+    # No true clusters: a local optimum, not a partition, is compared: inertia within 2%.
+    X, _ = make_dataset("noise")
+    ours = KMeans(10, n_init=5, random_state=0).fit(X)
+    theirs = SkKMeans(10, n_init=5, random_state=0).fit(X.astype(np.float64))
+    assert ours.inertia_ <= theirs.inertia_ * 1.02
+
+
+def test_real_data_quality_and_consistency(real_data):
+    X = real_data.layer(6)
+    ours = KMeans(4, n_init=3, random_state=0).fit(X)
+    theirs = SkKMeans(4, n_init=3, random_state=0).fit(X.astype(np.float64))
+    assert ours.inertia_ <= theirs.inertia_ * 1.01
+    assert not self_consistency_failures(ours, X)
+
+
+# -- self-consistency against numpy -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,k", [("blobs", 6), ("noise", 8), ("offset_noise", 4), ("anisotropic", 5),
+                                    ("zero_rows", 3), ("tight_far", 5), ("many_clusters", 50),
+                                    ("duplicates", 20)])
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_inertia_and_predict_consistent(name, k, init):
+    X, _ = make_dataset(name)
+    model = KMeans(k, init=init, random_state=3).fit(X)
+    failures = self_consistency_failures(model, X)
+    assert not failures, f"{name} k={k} init={init}: " + "; ".join(failures)
+
+
+@pytest.mark.parametrize("name,k", [("blobs", 6), ("noise", 8), ("tight_far", 5)])
+def test_labels_are_nearest_centers(name, k):
+    # Every training sample is assigned to its nearest center (ties aside) per float64 numpy.
+    X, _ = make_dataset(name)
+    model = KMeans(k, random_state=1).fit(X)
+    X64, C = X.astype(np.float64), model.cluster_centers_.astype(np.float64)
+    d2 = ((X64[:, None, :] - C[None]) ** 2).sum(axis=2)
+    own = d2[np.arange(len(X)), model.labels_]
+    assert np.all(own <= d2.min(axis=1) * (1 + 1e-5) + 1e-6)
+
+
+def test_predict_new_points_nearest_center():
+    X, _ = make_dataset("blobs")
+    model = KMeans(6, random_state=0).fit(X)
+    Z = np.random.default_rng(0).uniform(-15, 15, (500, X.shape[1])).astype(np.float32)
+    assert np.array_equal(model.predict(Z), nearest_center(Z, model.cluster_centers_))
+
+
+# -- determinism ---------------------------------------------------------------------------------------
+
+def _fit_bits(X, **params):
+    m = KMeans(**params).fit(X)
+    return m.cluster_centers_.tobytes(), m.labels_.tobytes(), m.inertia_, m.n_iter_
+
+
+@pytest.mark.parametrize("init,n_init", [("k-means++", 1), ("k-means++", 3), ("random", 4)])
+def test_deterministic_for_a_seed(init, n_init):
+    X, _ = make_dataset("many_clusters")
+    a = _fit_bits(X, n_clusters=50, init=init, n_init=n_init, random_state=123)
+    b = _fit_bits(X, n_clusters=50, init=init, n_init=n_init, random_state=123)
+    assert a == b
+
+
+@pytest.mark.parametrize("init,n_init", [("k-means++", 2), ("random", 3)])
+def test_deterministic_across_thread_counts(restore_threads, init, n_init):
+    X, _ = make_dataset("many_clusters")
+    results = []
+    for threads in (1, 2, 1):
+        lamina.set_num_threads(threads)
+        results.append(_fit_bits(X, n_clusters=50, init=init, n_init=n_init, random_state=7))
+    assert results[0] == results[1] == results[2]
+
+
+def test_different_seeds_differ():
+    X, _ = make_dataset("noise")
+    a = _fit_bits(X, n_clusters=8, random_state=0)
+    b = _fit_bits(X, n_clusters=8, random_state=1)
+    assert a[0] != b[0]
+
+
+# -- parameters and edge cases ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("max_iter", [1, 2, 3, 10])
+def test_n_iter_at_most_max_iter(max_iter):
+    X, _ = make_dataset("noise")
+    for init in ("k-means++", "random"):
+        model = KMeans(12, init=init, max_iter=max_iter, random_state=0).fit(X)
+        assert 1 <= model.n_iter_ <= max_iter
+        assert not self_consistency_failures(model, X)
+
+
+def test_max_iter_1_is_one_lloyd_step():
+    # One assignment to the initial centers, one mean update, then the labels of the new centers.
+    X, _ = make_dataset("blobs")
+    init = X[[0, 10, 20, 30, 40, 50]].copy()
+    model = KMeans(6, init=init, n_init=1, max_iter=1).fit(X)
+    first = nearest_center(X, init)
+    means = np.stack([X[first == c].astype(np.float64).mean(axis=0) for c in range(6)])
+    assert model.n_iter_ == 1
+    assert_allclose(model.cluster_centers_, means, rtol=1e-6, atol=1e-6)
+    assert np.array_equal(model.labels_, nearest_center(X, means))
+
+
+def test_k_equals_1():
+    X, _ = make_dataset("anisotropic")
+    model = KMeans(1, random_state=0).fit(X)
+    X64 = X.astype(np.float64)
+    assert np.all(model.labels_ == 0)
+    assert_allclose(model.cluster_centers_[0], X64.mean(axis=0), rtol=1e-6, atol=1e-6)
+    assert_allclose(model.inertia_, ((X64 - X64.mean(axis=0)) ** 2).sum(), rtol=1e-6)
+    assert_allclose(model.inertia_, SkKMeans(1, n_init=1, random_state=0).fit(X64).inertia_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("n", [1, 2, 25])
+def test_k_equals_n(init, n):
+    X = np.random.default_rng(n).standard_normal((n, 4)).astype(np.float32)
+    model = KMeans(n, init=init, random_state=0).fit(X)
+    assert sorted(model.labels_.tolist()) == list(range(n))
+    # each center is its one member (up to the float32 rounding of Lamina's centred arithmetic)
+    assert_allclose(model.cluster_centers_[model.labels_], X, rtol=1e-6, atol=1e-7)
+    # every sample is its own center: inertia 0 up to the rounding of the centred float64 centers
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-12 * float((X.astype(np.float64) ** 2).sum()))
+
+
+def test_k_equals_n_given_init():
+    X = np.random.default_rng(9).standard_normal((12, 3)).astype(np.float32)
+    perm = np.random.default_rng(10).permutation(12)
+    model = KMeans(12, init=X[perm], n_init=1).fit(X)
+    assert np.array_equal(model.labels_, np.argsort(perm))
+    assert_allclose(model.cluster_centers_, X[perm], rtol=1e-6, atol=1e-7)
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-12 * float((X.astype(np.float64) ** 2).sum()))
+
+
+def test_k_greater_than_n_raises_sklearn_message():
+    X = np.zeros((5, 2), dtype=np.float32)
+    X[:, 0] = np.arange(5)
+    with pytest.raises(ValueError, match=r"n_samples=5 should be >= n_clusters=6\."):
+        SkKMeans(6, n_init=1).fit(X)
+    with pytest.raises(ValueError, match=r"n_samples=5 should be >= n_clusters=6\."):
+        KMeans(6).fit(X)
+
+
+def test_init_array_with_default_n_init():
+    # scikit-learn's default n_init="auto" means one run for an array init.
+    X, _ = make_dataset("blobs")
+    init = X[:6].copy()
+    a = KMeans(6, init=init).fit(X)
+    b = KMeans(6, init=init, n_init=1).fit(X)
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+    theirs = SkKMeans(6, init=init.astype(np.float64)).fit(X.astype(np.float64))
+    assert np.array_equal(a.labels_, theirs.labels_)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_init_quality_not_worse_than_sklearn(seed):
+    X, _ = separated_blobs(seed=seed)
+    ours = KMeans(8, init="random", n_init=10, random_state=seed).fit(X)
+    theirs = SkKMeans(8, init="random", n_init=10, random_state=seed).fit(X.astype(np.float64))
+    assert ours.inertia_ <= theirs.inertia_ * (1 + 1e-4)
+
+
+def test_init_array_is_not_modified_and_n_init_ignored():
+    X, _ = make_dataset("blobs")
+    init = X[:6].copy()
+    before = init.copy()
+    a = KMeans(6, init=init, n_init=5, random_state=0).fit(X)
+    b = KMeans(6, init=init, n_init=1, random_state=99).fit(X)
+    assert np.array_equal(init, before)
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+
+
+def test_init_array_float64_and_fortran():
+    X, _ = make_dataset("blobs")
+    init = X[:6].copy()
+    a = KMeans(6, init=init, n_init=1).fit(X)
+    b = KMeans(6, init=np.asfortranarray(init.astype(np.float64)), n_init=1).fit(
+        np.asfortranarray(X.astype(np.float64)))
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+    assert np.array_equal(a.labels_, b.labels_)
+
+
+def test_duplicate_points_more_clusters_than_distinct_values():
+    # 6 distinct points, 8 clusters: empty clusters must be re-seeded without crashing.
+    X = np.repeat(np.arange(6, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32), 4, axis=0)
+    model = KMeans(8, random_state=0).fit(X)
+    assert model.inertia_ == pytest.approx(0.0, abs=1e-9)
+    assert np.array_equal(model.predict(X), model.labels_)
+    assert len(np.unique(model.labels_)) == 6
