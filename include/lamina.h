@@ -8,7 +8,7 @@
  * reference), the shapes of its buffers, its errors and who owns what.
  *
  * Conventions
- *  - Every fallible function returns a lamina_status (LAMINA_OK = 0). On failure,
+ *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
  *    lamina_last_error() returns a message for the last failure on the calling thread that names the
  *    argument, the value received and what was expected.
  *  - Matrices are row-major float32: `const float* x, int64_t n, int64_t d` means n rows (samples) of
