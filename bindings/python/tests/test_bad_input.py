@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import traceback
 from pathlib import Path
 
+from isolated import run_python
+
 HERE = Path(__file__).resolve().parent
-BINDINGS = HERE.parent  # bindings/python
 
 CASES: dict = {}
 
@@ -1274,21 +1273,10 @@ def run_cases(names, timeout=240):
     """Runs the cases in worker subprocesses; a crash or hang fails only the case that was running."""
     results = {}
     remaining = list(names)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(BINDINGS) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("OMP_NUM_THREADS", "1")
     while remaining:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", *remaining],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-            rc = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            rc = None
+        rc, out, err = run_python([Path(__file__).resolve(), "--worker", *remaining], timeout=timeout)
         started = None
-        for line in out.decode(errors="replace").splitlines():
+        for line in out.splitlines():
             if line.startswith("@@START "):
                 started = line[len("@@START "):]
             elif line.startswith("@@RESULT "):
@@ -1301,7 +1289,7 @@ def run_cases(names, timeout=240):
         culprit = started if started in remaining else remaining[0]
         results[culprit] = {"name": culprit, "ok": False,
                             "detail": f"the worker process died while running this case: {_describe_returncode(rc)}\n"
-                                      f"--- stderr (tail) ---\n{err.decode(errors='replace')[-4000:]}"}
+                                      f"--- stderr (tail) ---\n{err[-4000:]}"}
         remaining.remove(culprit)
     return results
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from isolated import run_python
+
 HERE = Path(__file__).resolve().parent
-BINDINGS = HERE.parent
 EXAMPLES = int(os.environ.get("LAMINA_PROPERTY_EXAMPLES", "300"))
 
 # ==================================================================================================
@@ -556,22 +556,10 @@ def _worker(name, examples, last_path):
 # ==================================================================================================
 
 def run_property(name, examples=EXAMPLES, timeout=300):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(BINDINGS) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="lamina_prop_") as tmp:
         last = Path(tmp) / "last_example.txt"
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), name, str(examples), str(last)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp, env=env)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-            rc = proc.returncode
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            rc = None
+        rc, out, err = run_python([Path(__file__).resolve(), name, examples, last], timeout=timeout, cwd=tmp)
         last_example = last.read_text() if last.exists() else "(none)"
-    out, err = out.decode(errors="replace"), err.decode(errors="replace")
     if rc is None:
         how = f"timed out after {timeout} s"
     elif rc < 0:
