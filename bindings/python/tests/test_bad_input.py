@@ -23,7 +23,6 @@ from pathlib import Path
 
 from isolated import run_python
 
-HERE = Path(__file__).resolve().parent
 
 CASES: dict = {}
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from isolated import run_python
 
-HERE = Path(__file__).resolve().parent
 EXAMPLES = int(os.environ.get("LAMINA_PROPERTY_EXAMPLES", "300"))
 
 # ==================================================================================================
