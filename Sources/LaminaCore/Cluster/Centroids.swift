@@ -6,8 +6,11 @@ public struct ClassCentroids: Sendable {
 
     public init(_ x: MatrixView, labels: EncodedLabels) {
         let k = labels.classCount, d = x.cols
-        // Fixed chunks of rows, per-chunk partial sums, combined in chunk order: deterministic.
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 8192) { range -> [Double] in
+        // Fixed chunks of rows, per-chunk partial sums, combined in chunk order: deterministic. The
+        // chunk depends only on the sizes; partial sums stay under ~256 MB with many classes.
+        let maxParts = max(1, (256 << 20) / max(1, k * d * MemoryLayout<Double>.size))
+        let chunk = max(2048, (x.rows + maxParts - 1) / maxParts)
+        let partials = Parallel.mapChunks(count: x.rows, chunk: chunk) { range -> [Double] in
             var s = [Double](repeating: 0, count: k * d)
             s.withUnsafeMutableBufferPointer { acc in
                 labels.codes.withUnsafeBufferPointer { codes in
@@ -39,7 +42,7 @@ public struct ClassCentroids: Sendable {
     /// Per class: (sum of squared distances to the centroid, sum of distances to the centroid).
     public func dispersions(_ x: MatrixView, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
         let k = classCount, d = dims
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 8192) { range -> [Double] in
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: 2 * k)
             centroids.withUnsafeBufferPointer { c in
                 labels.codes.withUnsafeBufferPointer { codes in

@@ -13,22 +13,26 @@ public struct MatrixView: @unchecked Sendable {
 
     @inline(__always) public func row(_ i: Int) -> UnsafePointer<Float> { base + i * cols }
 
-    /// The first non-finite entry in row-major order, if any.
+    /// The first non-finite entry in row-major order, if any (fixed chunks scanned in parallel; the
+    /// earliest hit wins, so the answer does not depend on the thread count).
     public func firstNonFinite() -> (row: Int, col: Int)? {
         let count = rows * cols
-        var i = 0
-        // Fast path: x - x is 0 for finite x and NaN for NaN/Inf, so one NaN check per 16 lanes.
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
-            let z = v - v
-            if z != SIMD16<Float>(repeating: 0) { break }
-            i += 16
+        let hits = Parallel.mapChunks(count: count, chunk: 1 << 18) { range -> Int? in
+            var i = range.lowerBound
+            // x - x is 0 for finite x and NaN for NaN/Inf: one check per 16 lanes.
+            while i + 16 <= range.upperBound {
+                let v = UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float>.self)
+                if v - v != SIMD16<Float>(repeating: 0) { break }
+                i += 16
+            }
+            while i < range.upperBound {
+                if !base[i].isFinite { return i }
+                i += 1
+            }
+            return nil
         }
-        while i < count {
-            if !base[i].isFinite { return (i / cols, i % cols) }
-            i += 1
-        }
-        return nil
+        guard let first = hits.lazy.compactMap({ $0 }).first else { return nil }
+        return (first / cols, first % cols)
     }
 }
 
@@ -42,6 +46,14 @@ public struct Matrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         self.storage = [Float](repeating: 0, count: rows * cols)
+    }
+
+    /// Storage left uninitialised, for a matrix that is about to be written in full (skips a memset
+    /// of what may be hundreds of MB).
+    public init(uninitializedRows rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        self.storage = [Float](unsafeUninitializedCapacity: rows * cols) { _, count in count = rows * cols }
     }
 
     /// Calls `body` with a view; the view is valid only inside the call.

@@ -76,17 +76,17 @@ public struct PairwisePoints: @unchecked Sendable {
                 shift: [Double]? = nil, scale: [Double]? = nil) {
         source = x
         columnScale = scale
-        let working: WorkingCopy
+        var working: WorkingCopy
         if metric == .cosine {
             working = WorkingCopy(x, order: segments.order, normalizeRows: true)
         } else {
             working = WorkingCopy(x, order: segments.order, shift: shift ?? ColumnStats.mean(x), scale: scale)
         }
         let n = x.rows, d = x.cols, k = segments.classCount
-        var points = working.points
         var centroids = [Double](repeating: 0, count: k * d)
         var norms = [Float](repeating: 0, count: n)
-        points.storage.withUnsafeMutableBufferPointer { w in
+        // Centred in place: `working` holds the only reference to its storage, so no copy is made.
+        working.points.storage.withUnsafeMutableBufferPointer { w in
             centroids.withUnsafeMutableBufferPointer { cen in
                 for c in 0..<k {
                     let rows = segments.segmentStart[c]..<segments.segmentStart[c + 1]
@@ -116,7 +116,7 @@ public struct PairwisePoints: @unchecked Sendable {
                 }
             }
         }
-        self.points = points
+        self.points = working.points
         self.sqNorms = norms
         self.centroids = centroids
         self.zeroRowTerm = metric == .cosine ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
@@ -351,10 +351,10 @@ public enum ColumnStats {
     /// Column means in float64 (fixed chunking, so deterministic).
     public static func mean(_ x: MatrixView) -> [Double] {
         let d = x.cols
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 4096) { range -> [Double] in
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)
             s.withUnsafeMutableBufferPointer { acc in
-                for i in range { let row = x.row(i); for j in 0..<d { acc[j] += Double(row[j]) } }
+                for i in range { Reduce.accumulate(x.row(i), into: acc.baseAddress!, d) }
             }
             return s
         }
@@ -363,10 +363,56 @@ public enum ColumnStats {
         return total.map { $0 / Double(x.rows) }
     }
 
+    /// Per-column minimum and maximum (data are finite: validated at the boundary).
+    public static func range(_ x: MatrixView) -> (low: [Float], high: [Float]) {
+        let (_, low, high) = summary(x, withSums: false)
+        return (low, high)
+    }
+
+    /// Column means (float64) and per-column minimum and maximum, in one pass.
+    public static func meanAndRange(_ x: MatrixView) -> (mean: [Double], low: [Float], high: [Float]) {
+        let (sums, low, high) = summary(x, withSums: true)
+        return (sums.map { $0 / Double(x.rows) }, low, high)
+    }
+
+    private static func summary(_ x: MatrixView, withSums: Bool) -> (sums: [Double], low: [Float], high: [Float]) {
+        let d = x.cols
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
+            var sums = [Double](repeating: 0, count: withSums ? d : 0)
+            var low = Array(UnsafeBufferPointer(start: x.row(rows.lowerBound), count: d)), high = low
+            sums.withUnsafeMutableBufferPointer { acc in
+            low.withUnsafeMutableBufferPointer { lo in
+                high.withUnsafeMutableBufferPointer { hi in
+                    for i in rows {
+                        let row = x.row(i)
+                        if withSums { Reduce.accumulate(row, into: acc.baseAddress!, d) }
+                        var j = 0
+                        while j + 16 <= d {
+                            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+                            let l = UnsafeMutableRawPointer(lo.baseAddress! + j), h = UnsafeMutableRawPointer(hi.baseAddress! + j)
+                            l.storeBytes(of: SIMDOps.min(l.loadUnaligned(as: SIMD16<Float>.self), v), as: SIMD16<Float>.self)
+                            h.storeBytes(of: SIMDOps.max(h.loadUnaligned(as: SIMD16<Float>.self), v), as: SIMD16<Float>.self)
+                            j += 16
+                        }
+                        while j < d { lo[j] = Swift.min(lo[j], row[j]); hi[j] = Swift.max(hi[j], row[j]); j += 1 }
+                    }
+                }
+            }
+            }
+            return (sums, low, high)
+        }
+        var sums = partials[0].0, low = partials[0].1, high = partials[0].2
+        for (s, l, h) in partials.dropFirst() {
+            for j in 0..<sums.count { sums[j] += s[j] }
+            for j in 0..<d { low[j] = min(low[j], l[j]); high[j] = max(high[j], h[j]) }
+        }
+        return (sums, low, high)
+    }
+
     /// Population standard deviation per column (ddof = 0), two-pass in float64.
     public static func std(_ x: MatrixView, mean: [Double]) -> [Double] {
         let d = x.cols
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 4096) { range -> [Double] in
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)
             s.withUnsafeMutableBufferPointer { acc in
                 for i in range {
@@ -385,55 +431,45 @@ public enum ColumnStats {
 /// A float32 working copy of x for gemm-based distances: row r is x[order[r]] mapped in float64 to
 /// y = (x - shift) * scale / unit, where `unit` is the power of two that brings the largest |y| into
 /// [0.5, 1) (exact: only the exponent changes), so that squares and dot products cannot overflow or
-/// underflow float32 whatever the magnitude of the data. With `normalizeRows`, rows are instead scaled
-/// to unit length (zero rows stay zero) and `unit` is 1. `sqNorms` are the squared row norms.
+/// underflow float32 whatever the magnitude of the data. The largest |y| comes from the column ranges
+/// (|y| is largest at a column's minimum or maximum), so the copy is one pass over x. With
+/// `normalizeRows`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
+/// `sqNorms` are the squared row norms.
 public struct WorkingCopy: @unchecked Sendable {
-    public let points: Matrix
+    public var points: Matrix
     public let sqNorms: [Float]
     public let unit: Double
 
     public init(_ x: MatrixView, order: [Int]? = nil, shift: [Double]? = nil, scale: [Double]? = nil,
-                normalizeRows: Bool = false) {
+                range: (low: [Float], high: [Float])? = nil, normalizeRows: Bool = false) {
         let n = x.rows, d = x.cols
         let mu = shift ?? [Double](repeating: 0, count: d)
         let sc = scale ?? [Double](repeating: 1, count: d)
-        let chunk = 1024
-        let rowOf = { (r: Int) -> Int in order?[r] ?? r }
         var unit = 1.0
         if !normalizeRows {
-            let largest = Parallel.mapChunks(count: n, chunk: chunk) { range -> Double in
-                var m = 0.0
-                for r in range {
-                    let src = x.row(rowOf(r))
-                    for j in 0..<d { m = max(m, abs((Double(src[j]) - mu[j]) * sc[j])) }
-                }
-                return m
-            }.max() ?? 0
+            let (low, high) = range ?? ColumnStats.range(x)
+            var largest = 0.0
+            for j in 0..<d {
+                largest = max(largest, abs((Double(low[j]) - mu[j]) * sc[j]), abs((Double(high[j]) - mu[j]) * sc[j]))
+            }
             if largest > 0 && largest.isFinite { unit = Double(sign: .plus, exponent: largest.exponent + 1, significand: 1) }
         }
-        var out = Matrix(rows: n, cols: d)
+        let factor = sc.map { $0 / unit }
+        var out = Matrix(uninitializedRows: n, cols: d)
         var norms = [Float](repeating: 0, count: n)
-        let inverseUnit = 1 / unit
+        let chunk = 1024
         out.storage.withUnsafeMutableBufferPointer { dst in
             norms.withUnsafeMutableBufferPointer { nrm in
-                Parallel.forEachTask((n + chunk - 1) / chunk) { task in
-                    for r in (task * chunk)..<min(n, task * chunk + chunk) {
-                        let src = x.row(rowOf(r))
-                        let row = dst.baseAddress! + r * d
-                        var sq = 0.0
-                        if normalizeRows {
-                            for j in 0..<d { let v = Double(src[j]); sq += v * v }
-                            let inv = sq > 0 ? 1 / sq.squareRoot() : 0
-                            sq = 0
-                            for j in 0..<d { let v = Double(src[j]) * inv; row[j] = Float(v); sq += v * v }
-                        } else {
-                            for j in 0..<d {
-                                let v = (Double(src[j]) - mu[j]) * sc[j] * inverseUnit
-                                sq += v * v
-                                row[j] = Float(v)
+                mu.withUnsafeBufferPointer { m in
+                    factor.withUnsafeBufferPointer { f in
+                        Parallel.forEachTask((n + chunk - 1) / chunk) { task in
+                            for r in (task * chunk)..<min(n, task * chunk + chunk) {
+                                let src = x.row(order?[r] ?? r)
+                                let row = dst.baseAddress! + r * d
+                                nrm[r] = normalizeRows ? Self.normalized(src, row, d)
+                                    : Self.affine(src, row, d, m.baseAddress!, f.baseAddress!)
                             }
                         }
-                        nrm[r] = Float(sq)
                     }
                 }
             }
@@ -441,5 +477,35 @@ public struct WorkingCopy: @unchecked Sendable {
         points = out
         sqNorms = norms
         self.unit = unit
+    }
+
+    /// row = (src - mu) * factor, rounded to float32; returns ||row||^2 (float64 sum).
+    @inline(__always)
+    private static func affine(_ src: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ d: Int,
+                               _ mu: UnsafePointer<Double>, _ factor: UnsafePointer<Double>) -> Float {
+        var acc = SIMD8<Double>()
+        var j = 0
+        while j + 8 <= d {
+            let x = SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self))
+            let v = (x - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD8<Double>.self))
+                * UnsafeRawPointer(factor + j).loadUnaligned(as: SIMD8<Double>.self)
+            acc.addProduct(v, v)
+            UnsafeMutableRawPointer(row + j).storeBytes(of: SIMD8<Float>(v), as: SIMD8<Float>.self)
+            j += 8
+        }
+        var sq = acc.sum()
+        while j < d { let v = (Double(src[j]) - mu[j]) * factor[j]; sq += v * v; row[j] = Float(v); j += 1 }
+        return Float(sq)
+    }
+
+    /// row = src / ||src|| (zero rows stay zero); returns ||row||^2.
+    @inline(__always)
+    private static func normalized(_ src: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ d: Int) -> Float {
+        var sq = 0.0
+        for j in 0..<d { let v = Double(src[j]); sq += v * v }
+        let inv = sq > 0 ? 1 / sq.squareRoot() : 0
+        sq = 0
+        for j in 0..<d { let v = Double(src[j]) * inv; row[j] = Float(v); sq += v * v }
+        return Float(sq)
     }
 }

@@ -62,6 +62,25 @@ public enum Reduce {
         return (lo, hi, sum(p, count))
     }
 
+    /// Dot product of two float32 rows (float32 accumulation in four 8-lane accumulators, like a gemm).
+    @inline(__always)
+    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var j = 0
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+        while j + 32 <= d {
+            a0.addProduct(load(x + j), load(y + j))
+            a1.addProduct(load(x + j + 8), load(y + j + 8))
+            a2.addProduct(load(x + j + 16), load(y + j + 16))
+            a3.addProduct(load(x + j + 24), load(y + j + 24))
+            j += 32
+        }
+        while j + 8 <= d { a0.addProduct(load(x + j), load(y + j)); j += 8 }
+        var tail: Float = 0
+        while j < d { tail += x[j] * y[j]; j += 1 }
+        return ((a0 + a1) + (a2 + a3)).sum() + tail
+    }
+
     /// Dot product of a float32 row and a float64 vector, in float64.
     @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
@@ -80,16 +99,18 @@ public enum Reduce {
     /// Squared Euclidean distance between a float32 row and a float64 point, in float64.
     @inline(__always)
     public static func squaredDistance(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var j = 0
-        while j + 4 <= d {
-            let t0 = Double(x[j]) - c[j], t1 = Double(x[j + 1]) - c[j + 1]
-            let t2 = Double(x[j + 2]) - c[j + 2], t3 = Double(x[j + 3]) - c[j + 3]
-            s0 += t0 * t0; s1 += t1 * t1; s2 += t2 * t2; s3 += t3 * t3
-            j += 4
+        while j + 16 <= d {
+            let t0 = SIMD8<Double>(UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)) - UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self)
+            let t1 = SIMD8<Double>(UnsafeRawPointer(x + j + 8).loadUnaligned(as: SIMD8<Float>.self)) - UnsafeRawPointer(c + j + 8).loadUnaligned(as: SIMD8<Double>.self)
+            a0.addProduct(t0, t0)
+            a1.addProduct(t1, t1)
+            j += 16
         }
-        while j < d { let t = Double(x[j]) - c[j]; s0 += t * t; j += 1 }
-        return (s0 + s1) + (s2 + s3)
+        var tail = 0.0
+        while j < d { let t = Double(x[j]) - c[j]; tail += t * t; j += 1 }
+        return (a0 + a1).sum() + tail
     }
 
     /// Squared Euclidean distance between two float64 points.

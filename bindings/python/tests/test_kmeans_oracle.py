@@ -55,11 +55,12 @@ def self_consistency_failures(model, X):
 
 # -- against scikit-learn --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("init,n_init", [("k-means++", 1), ("k-means++", 4), ("random", 10)])
+@pytest.mark.parametrize("init,n_init", [("k-means++", 1), ("k-means++", 4)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_separated_blobs_same_partition_as_sklearn(init, n_init, seed):
     # The reference is scikit-learn's k-means++ with the same n_init (its init="random" itself stops
-    # in a local optimum on these blobs for seeds 0-2: ARI 0.83 against the truth).
+    # in a local optimum on these blobs for seeds 0-2: ARI 0.83 against the truth). A random start
+    # finds the 8 blobs about once in 30 runs here, for either library: see the test below.
     X, y = separated_blobs(seed=seed)
     ours = KMeans(8, init=init, n_init=n_init, random_state=seed).fit(X)
     theirs = SkKMeans(8, init="k-means++", n_init=n_init, random_state=seed).fit(X.astype(np.float64))
@@ -252,12 +253,22 @@ def test_init_array_with_default_n_init():
     assert np.array_equal(a.labels_, theirs.labels_)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_init_quality_not_worse_than_sklearn(seed):
-    X, _ = separated_blobs(seed=seed)
-    ours = KMeans(8, init="random", n_init=10, random_state=seed).fit(X)
-    theirs = SkKMeans(8, init="random", n_init=10, random_state=seed).fit(X.astype(np.float64))
-    assert ours.inertia_ <= theirs.inertia_ * (1 + 1e-4)
+def test_random_init_quality_on_par_with_sklearn():
+    # Random starts are luck (k distinct random samples, as in scikit-learn): compare the
+    # distribution of single-run inertias over 30 seeds, not one seed.
+    X, _ = separated_blobs(seed=2)
+    ours = [KMeans(8, init="random", n_init=1, random_state=s).fit(X).inertia_ for s in range(30)]
+    theirs = [SkKMeans(8, init="random", n_init=1, random_state=s).fit(X.astype(np.float64)).inertia_
+              for s in range(30)]
+    assert np.median(ours) <= 1.25 * np.median(theirs)
+    assert min(ours) <= min(theirs) * (1 + 1e-4)
+
+
+def test_restarts_keep_the_best_run():
+    X, _ = separated_blobs(seed=1)
+    many = KMeans(8, init="random", n_init=12, random_state=5).fit(X)
+    few = KMeans(8, init="random", n_init=3, random_state=5).fit(X)
+    assert many.inertia_ <= few.inertia_   # the first 3 runs are among the 12
 
 
 def test_init_array_is_not_modified_and_n_init_ignored():
