@@ -87,7 +87,8 @@ public final class KMeans: @unchecked Sendable {
         case .given:
             starts = [(0..<(k * d)).map { (Double(initialCenters!.base[$0]) - mean[$0 % d]) / unit }]
         }
-        let results = lloyd(data, starts, tol)
+        let lloyd = LockstepLloyd(data: data, norms: norms, k: k, maxIterations: parameters.maxIterations, tol: tol)
+        let results = lloyd.run(starts) { labels, old, new in relocateEmpty(data, labels, old, &new) }
         let inertias = exactInertia(x, mean: mean, unit: unit, runs: results.map { ($0.centers, $0.labels) })
         var best: (centers: [Double], labels: [Int32], inertia: Double, iterations: Int)? = nil
         for (run, inertia) in zip(results, inertias) where best == nil || inertia < best!.inertia {
@@ -118,64 +119,12 @@ public final class KMeans: @unchecked Sendable {
 
     private static let block = 1024
 
-    /// Dot products of `count` rows (row-major, d columns) with `t` centers into out (count x t).
-    /// Few centers: a register-blocked SIMD kernel (4 rows x 2 centers per step) that reads each row
-    /// once while it sits in L1 (a gemm spends most of its time packing the rows for very little
-    /// arithmetic: 38 vs 88 GFLOP/s measured at 10 centers). Many centers: a gemm.
-    private static func dots(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>, _ t: Int,
-                             _ out: UnsafeMutablePointer<Float>) {
-        if t > 32 {
-            Gemm.abT(m: count, n: t, k: d, a: rows, lda: d, b: centers, ldb: d, c: out, ldc: t)
-            return
-        }
-        var r = 0
-        while r + 4 <= count {
-            var c = 0
-            while c + 2 <= t {
-                SmallDots.fourByTwo(rows + r * d, centers + c * d, d, out + r * t + c, t)
-                c += 2
-            }
-            if c < t { for i in 0..<4 { out[(r + i) * t + c] = SmallDots.one(rows + (r + i) * d, centers + c * d, d) } }
-            r += 4
-        }
-        while r < count {
-            for c in 0..<t { out[r * t + c] = SmallDots.one(rows + r * d, centers + c * d, d) }
-            r += 1
-        }
-    }
-
-    /// Index of the nearest center, argmin_c (||c||^2 - 2 x.c), for `count` rows.
-    @inline(__always)
-    private static func nearest(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>,
-                                _ centerNorms: UnsafePointer<Float>, _ k: Int, _ scratch: UnsafeMutablePointer<Float>,
-                                _ out: UnsafeMutablePointer<Int32>) {
-        dots(rows, count, d, centers, k, scratch)
-        for r in 0..<count { out[r] = Int32(argmin(scratch + r * k, centerNorms, k)) }
-    }
-
-    /// argmin_c (||c||^2 - 2 g_c), the first on ties.
-    @inline(__always)
-    private static func argmin(_ g: UnsafePointer<Float>, _ centerNorms: UnsafePointer<Float>, _ k: Int) -> Int {
-        var bestC = 0, bestV = centerNorms[0] - 2 * g[0]
-        var c = 1
-        while c < k {
-            let v = centerNorms[c] - 2 * g[c]
-            if v < bestV { bestC = c; bestV = v }
-            c += 1
-        }
-        return bestC
-    }
-
-    private static func squaredNorms(_ centers: [Float], _ k: Int, _ d: Int) -> [Float] {
-        (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
-    }
-
     /// Nearest center of every row of x. With `frame` (shift, 1/unit), each block of rows is first
     /// mapped to (x - shift) / unit, the fit's working frame.
     private func assign(_ x: MatrixView, _ centers: [Float], _ k: Int, frame: ([Double], Double)? = nil) -> [Int32] {
         let d = x.cols, n = x.rows
         var labels = [Int32](repeating: 0, count: n)
-        let centerNorms = Self.squaredNorms(centers, k, d)
+        let centerNorms = CenterDots.squaredNorms(centers, k, d)
         labels.withUnsafeMutableBufferPointer { out in
             centers.withUnsafeBufferPointer { cp in
                 centerNorms.withUnsafeBufferPointer { cn in
@@ -196,65 +145,12 @@ public final class KMeans: @unchecked Sendable {
                             rows = UnsafePointer(m)
                         }
                         defer { mapped?.deallocate() }
-                        Self.nearest(rows, r1 - r0, d, cp.baseAddress!, cn.baseAddress!, k, tile, out.baseAddress! + r0)
+                        CenterDots.nearest(rows, r1 - r0, d, cp.baseAddress!, cn.baseAddress!, k, tile, out.baseAddress! + r0)
                     }
                 }
             }
         }
         return labels
-    }
-
-    /// One Lloyd step for several runs at once: for each set of k centers, the nearest center of every
-    /// row and, in the same pass over the data, the per-cluster sums (float64) and counts. Fixed groups
-    /// of rows, combined in group order: deterministic.
-    private func assignAndSum(_ data: Matrix, _ centerSets: [[Float]], _ k: Int)
-        -> [(labels: [Int32], sums: [Double], counts: [Int])] {
-        let n = data.rows, d = data.cols, sets = centerSets.count, t = sets * k
-        let centers = centerSets.flatMap { $0 }
-        let centerNorms = Self.squaredNorms(centers, t, d)
-        var labels = [Int32](repeating: 0, count: sets * n)   // run-major
-        let groups = min(16, max(1, n / 1024))
-        let groupSize = (n + groups - 1) / groups
-        let partials = labels.withUnsafeMutableBufferPointer { out in
-            data.storage.withUnsafeBufferPointer { x in
-                centers.withUnsafeBufferPointer { cp in
-                    centerNorms.withUnsafeBufferPointer { cn in
-                        Parallel.mapChunks(count: n, chunk: groupSize) { range -> ([Double], [Int]) in
-                            var sums = [Double](repeating: 0, count: sets * k * d)
-                            var counts = [Int](repeating: 0, count: sets * k)
-                            let block = 256
-                            let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * t)
-                            defer { tile.deallocate() }
-                            sums.withUnsafeMutableBufferPointer { s in
-                                for r0 in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                                    let r1 = min(range.upperBound, r0 + block)
-                                    Self.dots(x.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
-                                    for r in r0..<r1 {
-                                        let g = tile + (r - r0) * t
-                                        for set in 0..<sets {
-                                            let c = Self.argmin(g + set * k, cn.baseAddress! + set * k, k)
-                                            out[set * n + r] = Int32(c)
-                                            counts[set * k + c] += 1
-                                            Reduce.accumulate(x.baseAddress! + r * d, into: s.baseAddress! + (set * k + c) * d, d)
-                                        }
-                                    }
-                                }
-                            }
-                            return (sums, counts)
-                        }
-                    }
-                }
-            }
-        }
-        var sums = [Double](repeating: 0, count: sets * k * d), counts = [Int](repeating: 0, count: sets * k)
-        for (s, c) in partials {
-            for i in 0..<(sets * k * d) { sums[i] += s[i] }
-            for i in 0..<(sets * k) { counts[i] += c[i] }
-        }
-        return (0..<sets).map { set in
-            (Array(labels[(set * n)..<((set + 1) * n)]), Array(sums[(set * k * d)..<((set + 1) * k * d)]),
-             Array(counts[(set * k)..<((set + 1) * k)]))
-        }
     }
 
     /// Greedy k-means++ for several runs in lock-step, each with its own generator: one pass over the
@@ -314,7 +210,7 @@ public final class KMeans: @unchecked Sendable {
                         let r0 = b * Self.block, r1 = min(n, r0 + Self.block)
                         let tile = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * t)
                         defer { tile.deallocate() }
-                        Self.dots(p.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
+                        CenterDots.dots(p.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
                         for r in r0..<r1 {
                             for c in 0..<t {
                                 let v = Double(norms[r]) + Double(norms[rows[c]]) - 2 * Double(tile[(r - r0) * t + c])
@@ -326,45 +222,6 @@ public final class KMeans: @unchecked Sendable {
             }
         }
         return (0..<t).map { Array(out[($0 * n)..<($0 * n + n)]) }
-    }
-
-    /// Lloyd iterations of several runs in lock-step; each run stops on its own (labels unchanged, or
-    /// squared center shift <= tol), exactly as if it ran alone.
-    private func lloyd(_ data: Matrix, _ starts: [[Double]], _ tol: Double)
-        -> [(centers: [Double], labels: [Int32], iterations: Int)] {
-        let k = parameters.clusterCount, n = data.rows, d = data.cols, runs = starts.count
-        var centers = starts
-        var labels = [[Int32]](repeating: [Int32](repeating: -1, count: n), count: runs)
-        var iterations = [Int](repeating: 0, count: runs)
-        var strict = [Bool](repeating: false, count: runs)
-        var active = Array(0..<runs)
-        for iteration in 0..<parameters.maxIterations where !active.isEmpty {
-            let steps = assignAndSum(data, active.map { centers[$0].map(Float.init) }, k)
-            var stillActive: [Int] = []
-            for (step, run) in zip(steps, active) {
-                iterations[run] = iteration + 1
-                // Cluster means; an empty cluster is NaN here and re-seeded by relocateEmpty.
-                var newCenters = step.sums
-                for c in 0..<k {
-                    let inverse = step.counts[c] > 0 ? 1 / Double(step.counts[c]) : .nan
-                    for j in 0..<d { newCenters[c * d + j] *= inverse }
-                }
-                relocateEmpty(data, step.labels, centers[run], &newCenters)
-                if step.labels == labels[run] { strict[run] = true; centers[run] = newCenters; continue }
-                var shift = 0.0
-                for t in 0..<(k * d) { let s = newCenters[t] - centers[run][t]; shift += s * s }
-                labels[run] = step.labels
-                centers[run] = newCenters
-                if shift > tol { stillActive.append(run) }
-            }
-            active = stillActive
-        }
-        // Runs that stopped on the tolerance get the labels of their final centers.
-        let loose = (0..<runs).filter { !strict[$0] }
-        if !loose.isEmpty {
-            for (step, run) in zip(assignAndSum(data, loose.map { centers[$0].map(Float.init) }, k), loose) { labels[run] = step.labels }
-        }
-        return (0..<runs).map { (centers[$0], labels[$0], iterations[$0]) }
     }
 
     /// scikit-learn's rule: each empty cluster takes one of the points farthest from their (old) centers.
@@ -406,10 +263,76 @@ public final class KMeans: @unchecked Sendable {
 import Glibc
 #endif
 
-/// Dot-product kernels for k-means with few centers. Every (row, center) pair is summed the same way
+/// Dot products of rows with k-means centers. Every (row, center) pair is summed the same way
 /// whichever kernel handles it (one 8-lane accumulator over the row, then the scalar tail), so a row's
 /// distances, and so its label, do not depend on how rows were blocked (fit and predict agree).
-enum SmallDots {
+enum CenterDots {
+    /// Dot products of `count` rows (row-major, d columns) with `t` centers into out (count x t).
+    /// Few centers: a register-blocked SIMD kernel (4 rows x 2 centers per step) that reads each row
+    /// once while it sits in L1 (a gemm spends most of its time packing the rows for very little
+    /// arithmetic: 38 vs 88 GFLOP/s measured at 10 centers). Many centers: a gemm.
+    static func dots(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>, _ t: Int,
+                             _ out: UnsafeMutablePointer<Float>) {
+        if t > 32 {
+            Gemm.abT(m: count, n: t, k: d, a: rows, lda: d, b: centers, ldb: d, c: out, ldc: t)
+            return
+        }
+        var r = 0
+        while r + 4 <= count {
+            var c = 0
+            while c + 2 <= t {
+                fourByTwo(rows + r * d, centers + c * d, d, out + r * t + c, t)
+                c += 2
+            }
+            if c < t { for i in 0..<4 { out[(r + i) * t + c] = one(rows + (r + i) * d, centers + c * d, d) } }
+            r += 4
+        }
+        while r < count {
+            for c in 0..<t { out[r * t + c] = one(rows + r * d, centers + c * d, d) }
+            r += 1
+        }
+    }
+
+    /// The nearest center (first on ties) and the two smallest values of ||c||^2 - 2 g_c.
+    @inline(__always)
+    static func twoNearest(_ g: UnsafePointer<Float>, _ centerNorms: UnsafePointer<Float>, _ k: Int) -> (Int, Float, Float) {
+        var bestC = 0, bestV = centerNorms[0] - 2 * g[0], secondV = Float.infinity
+        var c = 1
+        while c < k {
+            let v = centerNorms[c] - 2 * g[c]
+            if v < bestV { secondV = bestV; bestC = c; bestV = v } else if v < secondV { secondV = v }
+            c += 1
+        }
+        return (bestC, bestV, secondV)
+    }
+
+    /// argmin_c (||c||^2 - 2 g_c), the first on ties.
+    @inline(__always)
+    static func argmin(_ g: UnsafePointer<Float>, _ centerNorms: UnsafePointer<Float>, _ k: Int) -> Int {
+        var bestC = 0, bestV = centerNorms[0] - 2 * g[0]
+        var c = 1
+        while c < k {
+            let v = centerNorms[c] - 2 * g[c]
+            if v < bestV { bestC = c; bestV = v }
+            c += 1
+        }
+        return bestC
+    }
+
+    static func squaredNorms(_ centers: [Float], _ k: Int, _ d: Int) -> [Float] {
+        (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
+    }
+
+    /// Index of the nearest center, argmin_c (||c||^2 - 2 x.c), for `count` rows.
+    @inline(__always)
+    static func nearest(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>,
+                                _ centerNorms: UnsafePointer<Float>, _ k: Int, _ scratch: UnsafeMutablePointer<Float>,
+                                _ out: UnsafeMutablePointer<Int32>) {
+        dots(rows, count, d, centers, k, scratch)
+        for r in 0..<count { out[r] = Int32(argmin(scratch + r * k, centerNorms, k)) }
+    }
+
+
     @inline(__always)
     private static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 

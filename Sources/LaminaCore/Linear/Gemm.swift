@@ -62,6 +62,19 @@ public enum Reduce {
         return (lo, hi, sum(p, count))
     }
 
+    /// acc[j] -= Double(p[j]) for j in 0..<count (element-wise, vectorised).
+    @inline(__always)
+    public static func subtract(_ p: UnsafePointer<Float>, from acc: UnsafeMutablePointer<Double>, _ count: Int) {
+        var j = 0
+        while j + 8 <= count {
+            let v = SIMD8<Double>(UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self))
+            let a = UnsafeMutableRawPointer(acc + j)
+            a.storeBytes(of: a.loadUnaligned(as: SIMD8<Double>.self) - v, as: SIMD8<Double>.self)
+            j += 8
+        }
+        while j < count { acc[j] -= Double(p[j]); j += 1 }
+    }
+
     /// Dot product of two float32 rows (float32 accumulation in four 8-lane accumulators, like a gemm).
     @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {

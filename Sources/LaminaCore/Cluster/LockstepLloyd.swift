@@ -1,0 +1,279 @@
+/// Lloyd's algorithm for several k-means runs in lock-step, with Hamerly's bounds (Hamerly 2010,
+/// "Making k-means even faster").
+///
+/// Lloyd on large data is bound by memory bandwidth: every iteration reads all the data. Two things cut
+/// the reads. Runs advance together, so one pass serves every run still iterating. And each point keeps
+/// an upper bound on its distance to its own center and a lower bound on its distance to any other;
+/// after the centers move by delta, upper += delta(own) and lower -= max delta(other). A point is read
+/// only when upper > max(lower, half the distance from its center to the nearest other center); the
+/// per-cluster sums are kept up to date by moving the points that change cluster. Once the centers
+/// settle almost no point is read. Assignments are Lloyd's: a point whose bounds cannot rule out a
+/// change is re-assigned with the same dot products and the same argmin (first index on ties) as a full
+/// pass, and the bounds carry a margin for float32 rounding.
+struct LockstepLloyd {
+    let data: Matrix           // working frame, row-major n x d
+    let norms: [Float]         // ||x||^2 of the rows
+    let k: Int
+    let maxIterations: Int
+    let tol: Double            // on the sum of squared center shifts
+
+    struct Run {
+        var centers: [Double]
+        var labels: [Int32]
+        var upper: [Float]
+        var lower: [Float]
+        var sums: [Double]
+        var counts: [Int]
+        var iterations = 0
+        var strict = false
+    }
+
+    /// Runs to convergence; `relocate(labels, oldCenters, &newCenters)` re-seeds empty clusters
+    /// (marked NaN in newCenters).
+    func run(_ starts: [[Double]], relocate: ([Int32], [Double], inout [Double]) -> Void)
+        -> [(centers: [Double], labels: [Int32], iterations: Int)] {
+        let d = data.cols
+        var runs = fullAssignment(starts)
+        var active = Array(runs.indices)
+        var changed = [Bool](repeating: true, count: runs.count)   // labels changed in the last E-step
+        var busy = [Bool](repeating: true, count: runs.count)      // many points moved or were re-checked
+        for iteration in 0..<maxIterations where !active.isEmpty {
+            var moving: [Int] = []
+            for r in active {
+                runs[r].iterations = iteration + 1
+                // M-step; an empty cluster is NaN here and re-seeded by `relocate`.
+                var newCenters = runs[r].sums
+                for c in 0..<k {
+                    let inverse = runs[r].counts[c] > 0 ? 1 / Double(runs[r].counts[c]) : .nan
+                    for j in 0..<d { newCenters[c * d + j] *= inverse }
+                }
+                relocate(runs[r].labels, runs[r].centers, &newCenters)
+                if iteration > 0 && !changed[r] {
+                    runs[r].strict = true
+                    runs[r].centers = newCenters
+                    continue
+                }
+                var shift = 0.0
+                var delta = [Double](repeating: 0, count: k)
+                for c in 0..<k {
+                    var s = 0.0
+                    for j in 0..<d { let v = newCenters[c * d + j] - runs[r].centers[c * d + j]; s += v * v }
+                    delta[c] = s.squareRoot()
+                    shift += s
+                }
+                runs[r].centers = newCenters
+                loosen(&runs[r], delta)
+                if shift > tol { moving.append(r) }
+            }
+            // Runs stopped on the tolerance take one more E-step (cheap: bounds) for their final labels.
+            let finishing = active.filter { !runs[$0].strict && !moving.contains($0) }
+            // While many points still move, a full blocked pass is cheaper than per-point checks.
+            let stepping = moving + finishing
+            let full = stepping.filter { busy[$0] }, bounded = stepping.filter { !busy[$0] }
+            if !full.isEmpty {
+                for (r, fresh) in zip(full, fullAssignment(full.map { runs[$0].centers })) {
+                    let moved = zip(fresh.labels, runs[r].labels).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
+                    changed[r] = moved > 0
+                    busy[r] = moved * 20 > fresh.labels.count
+                    (runs[r].labels, runs[r].upper, runs[r].lower) = (fresh.labels, fresh.upper, fresh.lower)
+                    (runs[r].sums, runs[r].counts) = (fresh.sums, fresh.counts)
+                }
+            }
+            if !bounded.isEmpty {
+                for (r, result) in zip(bounded, boundedAssignment(&runs, bounded)) {
+                    changed[r] = result.changed
+                    busy[r] = result.recomputed * 4 > data.rows
+                }
+            }
+            active = moving
+        }
+        return runs.map { ($0.centers, $0.labels, $0.iterations) }
+    }
+
+    // MARK: - E-steps
+
+    /// First E-step of every run: all distances (blocked kernel or gemm), labels, both bounds, sums.
+    private func fullAssignment(_ starts: [[Double]]) -> [Run] {
+        let n = data.rows, d = data.cols, sets = starts.count, t = sets * k
+        let centers = starts.flatMap { $0.map(Float.init) }
+        let centerNorms = CenterDots.squaredNorms(centers, t, d)
+        var labels = [Int32](repeating: 0, count: sets * n)
+        var upper = [Float](repeating: 0, count: sets * n), lower = [Float](repeating: .infinity, count: sets * n)
+        let partials = groupPartials(n, sets: sets) { range, sums, counts in
+            labels.withUnsafeMutableBufferPointer { lab in
+                upper.withUnsafeMutableBufferPointer { up in
+                    lower.withUnsafeMutableBufferPointer { lo in
+                        data.storage.withUnsafeBufferPointer { x in
+                            centers.withUnsafeBufferPointer { cp in
+                                centerNorms.withUnsafeBufferPointer { cn in
+                                    let block = 256
+                                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * t)
+                                    defer { tile.deallocate() }
+                                    for r0 in stride(from: range.lowerBound, to: range.upperBound, by: block) {
+                                        let r1 = min(range.upperBound, r0 + block)
+                                        CenterDots.dots(x.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
+                                        for i in r0..<r1 {
+                                            for set in 0..<sets {
+                                                let (c, first, second) = CenterDots.twoNearest(tile + (i - r0) * t + set * k,
+                                                                                              cn.baseAddress! + set * k, k)
+                                                lab[set * n + i] = Int32(c)
+                                                up[set * n + i] = distance(norms[i], first)
+                                                lo[set * n + i] = k > 1 ? distance(norms[i], second) : .infinity
+                                                counts[set * k + c] += 1
+                                                Reduce.accumulate(x.baseAddress! + i * d, into: sums + (set * k + c) * d, d)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (0..<sets).map { set in
+            Run(centers: starts[set], labels: Array(labels[(set * n)..<((set + 1) * n)]),
+                upper: Array(upper[(set * n)..<((set + 1) * n)]), lower: Array(lower[(set * n)..<((set + 1) * n)]),
+                sums: Array(partials.sums[(set * k * d)..<((set + 1) * k * d)]),
+                counts: Array(partials.counts[(set * k)..<((set + 1) * k)]))
+        }
+    }
+
+    /// Hamerly E-step for the given runs; updates labels, bounds and (by moving points) sums and counts.
+    /// Returns, per run, whether any label changed and how many points were re-assigned in full.
+    private func boundedAssignment(_ runs: inout [Run], _ which: [Int]) -> [(changed: Bool, recomputed: Int)] {
+        let n = data.rows, d = data.cols, sets = which.count
+        let before = which.map { runs[$0].labels }
+        let centers = which.map { r -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: k * d)
+            for t in 0..<(k * d) { p[t] = Float(runs[r].centers[t]) }
+            return p
+        }
+        defer { centers.forEach { $0.deallocate() } }
+        let centerNorms = centers.map { CenterDots.squaredNorms(Array(UnsafeBufferPointer(start: $0, count: k * d)), k, d) }
+        let halfGap = which.map { halfGapToNearest(runs[$0].centers) }
+        // A distance from ||x||^2 + ||c||^2 - 2 x.c carries float32 rounding of the norms, which
+        // the square root can magnify near 0: bounds are trusted only beyond a margin well above it.
+        let largestCenter = centerNorms.map { ($0.max() ?? 0).squareRoot() }
+        let partials = withRunArrays(&runs, which) { labels, upper, lower in
+            groupPartials(n, sets: sets, extraCounters: sets) { range, sums, counts in
+                data.storage.withUnsafeBufferPointer { x in
+                    var scratch = [Float](repeating: 0, count: k)
+                    for i in range {
+                        let row = x.baseAddress! + i * d
+                        let rowNorm = norms[i].squareRoot()
+                        for s in 0..<sets {
+                            let own = Int(labels[s][i])
+                            let margin = 1e-3 * (rowNorm + largestCenter[s])
+                            let bound = max(halfGap[s][own], lower[s][i])
+                            if upper[s][i] + margin <= bound { continue }
+                            // Tighten the upper bound with the distance to the own center.
+                            let ownDot = CenterDots.one(row, centers[s] + own * d, d)
+                            upper[s][i] = distance(norms[i], centerNorms[s][own] - 2 * ownDot)
+                            if upper[s][i] + margin <= bound { continue }
+                            // Full re-assignment, as a full pass would do it.
+                            counts[sets * k + s] += 1
+                            for c in 0..<k { scratch[c] = CenterDots.one(row, centers[s] + c * d, d) }
+                            let (c, first, second) = scratch.withUnsafeBufferPointer { g in
+                                centerNorms[s].withUnsafeBufferPointer { CenterDots.twoNearest(g.baseAddress!, $0.baseAddress!, k) }
+                            }
+                            upper[s][i] = distance(norms[i], first)
+                            lower[s][i] = k > 1 ? distance(norms[i], second) : .infinity
+                            if c != own {
+                                labels[s][i] = Int32(c)
+                                counts[s * k + own] -= 1
+                                counts[s * k + c] += 1
+                                Reduce.accumulate(row, into: sums + (s * k + c) * d, d)
+                                Reduce.subtract(row, from: sums + (s * k + own) * d, d)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (s, r) in which.enumerated() {
+            for c in 0..<k { runs[r].counts[c] += partials.counts[s * k + c] }
+            for t in 0..<(k * d) { runs[r].sums[t] += partials.sums[s * k * d + t] }
+        }
+        return which.enumerated().map { (runs[$0.element].labels != before[$0.offset], partials.counts[sets * k + $0.offset]) }
+    }
+
+    // MARK: - Helpers
+
+    /// sqrt(max(0, ||x||^2 + v)), v = ||c||^2 - 2 x.c.
+    @inline(__always)
+    private func distance(_ rowNorm: Float, _ v: Float) -> Float { max(0, rowNorm + v).squareRoot() }
+
+    /// Half the distance from each center to its nearest other center (float64, then float32 rounded
+    /// down so the bound stays safe).
+    private func halfGapToNearest(_ centers: [Double]) -> [Float] {
+        let d = data.cols
+        return (0..<k).map { a in
+            var nearest = Double.infinity
+            for b in 0..<k where b != a {
+                var s = 0.0
+                for j in 0..<d { let v = centers[a * d + j] - centers[b * d + j]; s += v * v }
+                nearest = min(nearest, s)
+            }
+            return Float(0.5 * nearest.squareRoot()).nextDown
+        }
+    }
+
+    /// After the centers moved by delta: upper += delta(own), lower -= largest delta of another center.
+    private func loosen(_ run: inout Run, _ delta: [Double]) {
+        var first = 0.0, second = 0.0, firstIndex = -1
+        for c in 0..<k {
+            if delta[c] > first { second = first; first = delta[c]; firstIndex = c } else if delta[c] > second { second = delta[c] }
+        }
+        let grow = delta.map { Float($0).nextUp }
+        for i in 0..<run.labels.count {
+            let own = Int(run.labels[i])
+            run.upper[i] += grow[own]
+            run.lower[i] -= Float(own == firstIndex ? second : first).nextUp
+        }
+    }
+
+    /// Per fixed group of rows (in parallel), sums and counts for `sets` runs, added in group order.
+    /// `counts` has sets * k entries, then `extraCounters` more.
+    private func groupPartials(_ n: Int, sets: Int, extraCounters: Int = 0,
+                               _ body: (Range<Int>, UnsafeMutablePointer<Double>, inout [Int]) -> Void) -> (sums: [Double], counts: [Int]) {
+        let d = data.cols
+        let groups = min(16, max(1, n / 1024))
+        let groupSize = (n + groups - 1) / groups
+        let partials = Parallel.mapChunks(count: n, chunk: groupSize) { range -> ([Double], [Int]) in
+            var sums = [Double](repeating: 0, count: sets * k * d)
+            var counts = [Int](repeating: 0, count: sets * k + extraCounters)
+            sums.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!, &counts) }
+            return (sums, counts)
+        }
+        var sums = [Double](repeating: 0, count: sets * k * d), counts = [Int](repeating: 0, count: sets * k + extraCounters)
+        for (s, c) in partials {
+            for i in 0..<(sets * k * d) { sums[i] += s[i] }
+            for i in 0..<counts.count { counts[i] += c[i] }
+        }
+        return (sums, counts)
+    }
+
+    /// Mutable views of the runs' per-row arrays, shared by the worker threads (each writes only the
+    /// rows of its own group).
+    private func withRunArrays<R>(_ runs: inout [Run], _ which: [Int],
+                                  _ body: ([UnsafeMutablePointer<Int32>], [UnsafeMutablePointer<Float>], [UnsafeMutablePointer<Float>]) -> R) -> R {
+        let n = data.rows
+        let labels = which.map { _ in UnsafeMutablePointer<Int32>.allocate(capacity: n) }
+        let upper = which.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let lower = which.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        for (s, r) in which.enumerated() {
+            runs[r].labels.withUnsafeBufferPointer { labels[s].initialize(from: $0.baseAddress!, count: n) }
+            runs[r].upper.withUnsafeBufferPointer { upper[s].initialize(from: $0.baseAddress!, count: n) }
+            runs[r].lower.withUnsafeBufferPointer { lower[s].initialize(from: $0.baseAddress!, count: n) }
+        }
+        let result = body(labels, upper, lower)
+        for (s, r) in which.enumerated() {
+            runs[r].labels = Array(UnsafeBufferPointer(start: labels[s], count: n))
+            runs[r].upper = Array(UnsafeBufferPointer(start: upper[s], count: n))
+            runs[r].lower = Array(UnsafeBufferPointer(start: lower[s], count: n))
+            labels[s].deallocate(); upper[s].deallocate(); lower[s].deallocate()
+        }
+        return result
+    }
+}
