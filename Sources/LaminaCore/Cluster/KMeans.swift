@@ -2,8 +2,9 @@
 /// 2 + floor(ln k) local trials (Arthur & Vassilvitskii 2007, greedy variant), or k random distinct
 /// samples, or given centers; `nInit` restarts keeping the lowest inertia; convergence when the
 /// assignment no longer changes or when the squared center shift sum <= tol * mean column variance;
-/// empty clusters re-seeded at the points farthest from their centers. The E-step is a gemm per block of
-/// rows. Deterministic for a seed, for any thread count.
+/// empty clusters re-seeded at the points farthest from their centers. Runs are seeded and iterated in
+/// lock-step (LockstepLloyd: one pass over the data serves every run; Hamerly's bounds skip points that
+/// cannot change cluster). Deterministic for a seed, for any thread count.
 public final class KMeans: @unchecked Sendable {
     public enum Initialization: Int32, Sendable { case kMeansPlusPlus = 0, random = 1, given = 2 }
 
@@ -70,10 +71,8 @@ public final class KMeans: @unchecked Sendable {
         let meanVariance = norms.reduce(0.0) { $0 + Double($1) } / Double(n * d)
         let tol = parameters.tolerance * meanVariance
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
-        // Seeds first (in run order, from one generator), then all runs' Lloyd iterations in
-        // lock-step: one pass over the data serves every run still iterating.
         // One generator per run (seeded from the model's seed and the run's index), so that a run's
-        // draws do not depend on the other runs.
+        // draws do not depend on the other runs; all runs are seeded, then iterated, in lock-step.
         var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         var starts: [[Double]]
         switch parameters.initialization {
@@ -159,8 +158,12 @@ public final class KMeans: @unchecked Sendable {
     private func plusPlus(_ data: Matrix, _ norms: [Float], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
         let n = data.rows, d = data.cols, runs = rngs.count
         let trials = 2 + Int(log(Double(k)))
+        // Buffers reused by every step: candidate distances (runs * trials x n), each run's distance to
+        // its closest chosen center, the cumulative potential.
+        var candidateDistances = [Double](repeating: 0, count: runs * max(trials, 1) * n)
         var chosen = (0..<runs).map { [Int(rngs[$0].next() % UInt64(n))] }
-        var closest = squaredDistances(data, norms, from: chosen.map { $0[0] })
+        squaredDistances(data, norms, from: chosen.map { $0[0] }, into: &candidateDistances)
+        var closest = (0..<runs).map { Array(candidateDistances[($0 * n)..<($0 * n + n)]) }
         var potential = closest.map { $0.reduce(0, +) }
         var cumulative = [Double](repeating: 0, count: n)
         for _ in 1..<max(k, 1) {
@@ -176,33 +179,38 @@ public final class KMeans: @unchecked Sendable {
                     candidates.append(lo)
                 }
             }
+            squaredDistances(data, norms, from: candidates, into: &candidateDistances)
             // Each run keeps the candidate that lowers its potential most (greedy k-means++).
-            let distances = squaredDistances(data, norms, from: candidates)
-            for run in 0..<runs {
-                var bestId = -1, bestPot = Double.infinity
-                var bestDist: [Double] = []
-                for t in (run * trials)..<((run + 1) * trials) {
-                    var dist = distances[t]
-                    var pot = 0.0
-                    for i in 0..<n { dist[i] = min(dist[i], closest[run][i]); pot += dist[i] }
-                    // The first candidate always counts, so a NaN potential (overflowing data) cannot leave none.
-                    if bestId < 0 || pot < bestPot { bestPot = pot; bestId = candidates[t]; bestDist = dist }
+            candidateDistances.withUnsafeBufferPointer { all in
+                for run in 0..<runs {
+                    closest[run].withUnsafeMutableBufferPointer { near in
+                        var bestT = -1, bestPot = Double.infinity
+                        for t in (run * trials)..<((run + 1) * trials) {
+                            let dist = all.baseAddress! + t * n
+                            var pot = 0.0
+                            for i in 0..<n { pot += min(dist[i], near[i]) }
+                            // The first candidate always counts, so a NaN potential (overflowing data)
+                            // cannot leave none.
+                            if bestT < 0 || pot < bestPot { bestPot = pot; bestT = t }
+                        }
+                        let dist = all.baseAddress! + bestT * n
+                        for i in 0..<n { near[i] = min(dist[i], near[i]) }
+                        chosen[run].append(candidates[bestT])
+                        potential[run] = bestPot
+                    }
                 }
-                chosen[run].append(bestId)
-                closest[run] = bestDist
-                potential[run] = bestPot
             }
         }
         return chosen.map { rows in rows.flatMap { row in (0..<d).map { Double(data.storage[row * d + $0]) } } }
     }
 
-    /// Squared distances from each of the given rows to all rows: ||x||^2 + ||c||^2 - 2 x.c (the data
-    /// are centred, which keeps the cancellation small), clipped at 0; a row is at 0 from itself.
-    private func squaredDistances(_ data: Matrix, _ norms: [Float], from rows: [Int]) -> [[Double]] {
+    /// Squared distances from each of the given rows to all rows, into out[c * n + r]:
+    /// ||x||^2 + ||c||^2 - 2 x.c (the data are centred, which keeps the cancellation small), clipped
+    /// at 0; a row is at 0 from itself.
+    private func squaredDistances(_ data: Matrix, _ norms: [Float], from rows: [Int], into out: inout [Double]) {
         let n = data.rows, d = data.cols, t = rows.count
         var centers = [Float](repeating: 0, count: t * d)
         for (c, row) in rows.enumerated() { for j in 0..<d { centers[c * d + j] = data.storage[row * d + j] } }
-        var out = [Double](repeating: 0, count: t * n)
         data.storage.withUnsafeBufferPointer { p in
             centers.withUnsafeBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { o in
@@ -221,7 +229,6 @@ public final class KMeans: @unchecked Sendable {
                 }
             }
         }
-        return (0..<t).map { Array(out[($0 * n)..<($0 * n + n)]) }
     }
 
     /// scikit-learn's rule: each empty cluster takes one of the points farthest from their (old) centers.
