@@ -184,7 +184,7 @@ struct LockstepLloyd {
                                 counts[s * k + own] -= 1
                                 counts[s * k + c] += 1
                                 Reduce.accumulate(row, into: sums + (s * k + c) * d, d)
-                                Reduce.subtract(row, from: sums + (s * k + own) * d, d)
+                                Reduce.accumulate(row, into: sums + (s * k + own) * d, d, weight: -1)
                             }
                         }
                     }

@@ -29,17 +29,19 @@ public enum Reduce {
         return (a0 + a1).sum() + tail
     }
 
-    /// acc[j] += Double(p[j]) for j in 0..<count (element-wise, vectorised).
+    /// acc[j] += weight * Double(p[j]) for j in 0..<count, weight +1 or -1 (element-wise, vectorised).
     @inline(__always)
-    public static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int) {
+    public static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int,
+                                  weight: Double = 1) {
+        let w = SIMD8<Double>(repeating: weight)
         var j = 0
         while j + 8 <= count {
             let v = SIMD8<Double>(UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self))
             let a = UnsafeMutableRawPointer(acc + j)
-            a.storeBytes(of: a.loadUnaligned(as: SIMD8<Double>.self) + v, as: SIMD8<Double>.self)
+            a.storeBytes(of: a.loadUnaligned(as: SIMD8<Double>.self) + w * v, as: SIMD8<Double>.self)
             j += 8
         }
-        while j < count { acc[j] += Double(p[j]); j += 1 }
+        while j < count { acc[j] += weight * Double(p[j]); j += 1 }
     }
 
     /// (min, max, sum) of a non-empty run.
@@ -60,38 +62,6 @@ public enum Reduce {
         }
         while i < count { lo = Swift.min(lo, p[i]); hi = Swift.max(hi, p[i]); i += 1 }
         return (lo, hi, sum(p, count))
-    }
-
-    /// acc[j] -= Double(p[j]) for j in 0..<count (element-wise, vectorised).
-    @inline(__always)
-    public static func subtract(_ p: UnsafePointer<Float>, from acc: UnsafeMutablePointer<Double>, _ count: Int) {
-        var j = 0
-        while j + 8 <= count {
-            let v = SIMD8<Double>(UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self))
-            let a = UnsafeMutableRawPointer(acc + j)
-            a.storeBytes(of: a.loadUnaligned(as: SIMD8<Double>.self) - v, as: SIMD8<Double>.self)
-            j += 8
-        }
-        while j < count { acc[j] -= Double(p[j]); j += 1 }
-    }
-
-    /// Dot product of two float32 rows (float32 accumulation in four 8-lane accumulators, like a gemm).
-    @inline(__always)
-    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int) -> Float {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var j = 0
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
-        while j + 32 <= d {
-            a0.addProduct(load(x + j), load(y + j))
-            a1.addProduct(load(x + j + 8), load(y + j + 8))
-            a2.addProduct(load(x + j + 16), load(y + j + 16))
-            a3.addProduct(load(x + j + 24), load(y + j + 24))
-            j += 32
-        }
-        while j + 8 <= d { a0.addProduct(load(x + j), load(y + j)); j += 8 }
-        var tail: Float = 0
-        while j < d { tail += x[j] * y[j]; j += 1 }
-        return ((a0 + a1) + (a2 + a3)).sum() + tail
     }
 
     /// Dot product of a float32 row and a float64 vector, in float64.
