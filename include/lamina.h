@@ -256,8 +256,11 @@ lamina_status lamina_fowlkes_mallows_score(const int32_t* labels_true, const int
  * lowest inertia; an iteration stops the run when no label changes or when the sum of squared center
  * shifts is <= tol * (mean per-feature variance of x); an empty cluster is re-seeded at the point
  * farthest from its center. Inertia = sum of squared distances to the assigned centers (float64).
- * Deterministic for a seed, for any thread count (Lamina's own random generator: the same seed does
- * not reproduce scikit-learn's numpy draws). A lamina_kmeans handle is used by one thread at a time.
+ * Deterministic for a seed, for any thread count (Lamina's own random generator, one stream per
+ * restart: the same seed does not reproduce scikit-learn's numpy draws). The restarts advance in
+ * lock-step (one pass over x serves all of them) and Lloyd's steps skip points whose Hamerly bounds
+ * (Hamerly 2010) rule out a change; the assignments are plain Lloyd's. A lamina_kmeans handle is used
+ * by one thread at a time.
  * ================================================================================================ */
 
 typedef struct lamina_kmeans lamina_kmeans;

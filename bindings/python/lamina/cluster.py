@@ -14,7 +14,11 @@ _INITS = {"k-means++": 0, "random": 1}
 
 
 class KMeans:
-    """K-means clustering: Lloyd iterations on BLAS, greedy k-means++ seeding, n_init restarts.
+    """K-means clustering (Lloyd's algorithm) with greedy k-means++ seeding and n_init restarts.
+
+    The restarts are seeded and iterated together (one pass over the data serves all of them) and
+    Lloyd's steps skip the points whose Hamerly bounds rule out a change; the assignments are those of
+    plain Lloyd.
 
     Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random" or an
     (n_clusters, n_features) array), n_init ("auto" = 1 for k-means++ or an array, 10 for "random"),
