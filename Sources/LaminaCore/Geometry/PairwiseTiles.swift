@@ -80,7 +80,8 @@ public struct PairwisePoints: @unchecked Sendable {
         if metric == .cosine {
             working = WorkingCopy(x, order: segments.order, normalizeRows: true)
         } else {
-            working = WorkingCopy(x, order: segments.order, shift: shift ?? ColumnStats.mean(x), scale: scale)
+            let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
+            working = WorkingCopy(x, order: segments.order, shift: shift ?? mean, scale: scale, range: (low, high))
         }
         let n = x.rows, d = x.cols, k = segments.classCount
         var centroids = [Double](repeating: 0, count: k * d)
