@@ -34,7 +34,7 @@ public struct ClusterPairStats: Sendable {
                 }
             }
         }
-        if exactExtremes { Self.refine(points, &mn, &mx) }
+        if exactExtremes { Self.refine(points, parts.map(\.tileExtremes), &mn, &mx) }
         classCount = k
         minimum = mn
         maximum = mx
@@ -45,7 +45,8 @@ public struct ClusterPairStats: Sendable {
     @inline(__always) public func index(_ a: Int, _ b: Int) -> Int { a * classCount + b }
 
     /// Replaces the computed minima and maxima (caller's units) by exact ones.
-    private static func refine(_ points: PairwisePoints, _ mn: inout [Double], _ mx: inout [Double]) {
+    private static func refine(_ points: PairwisePoints, _ tileExtremes: [[(columnBlock: Int, blocks: [TileBlockExtremes])]],
+                               _ mn: inout [Double], _ mx: inout [Double]) {
         let k = points.segments.classCount, unit = points.distanceUnit
         let radius = points.classRadii()
         var lowLimit = [Float](repeating: -1, count: k * k), highLimit = [Float](repeating: .infinity, count: k * k)
@@ -58,8 +59,18 @@ public struct ClusterPairStats: Sendable {
                 for g in [a * k + b, b * k + a] { lowLimit[g] = a == b ? -1 : lowLimitValue; highLimit[g] = highLimitValue }
             }
         }
-        let block = PairwisePoints.block, n = points.count
-        let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
+        // Only tiles with a block that reaches a limit can hold a candidate pair.
+        let block = PairwisePoints.block, n = points.count, blockCount = points.blockCount
+        var revisit = Set<Int>()
+        for (rowBlock, tiles) in tileExtremes.enumerated() {
+            for (columnBlock, blocks) in tiles where blocks.contains(where: {
+                ($0.a != $0.b && $0.low <= lowLimit[$0.a * k + $0.b]) || $0.high >= highLimit[$0.a * k + $0.b]
+            }) {
+                revisit.insert(rowBlock * blockCount + columnBlock)
+            }
+        }
+        let parts = points.reduceTiles(symmetric: true, laneCount: blockCount,
+                                       including: { revisit.contains($0 * blockCount + $1) }) { lane in
             ExtremeRefiner(rows: lane * block..<min(n, (lane + 1) * block), points: points,
                            lowLimit: lowLimit, highLimit: highLimit)
         }
@@ -85,6 +96,12 @@ public struct ClusterPairStats: Sendable {
     }
 }
 
+/// The smallest and largest distance of one (row class, column class) block of a tile.
+struct TileBlockExtremes {
+    let a: Int, b: Int
+    let low: Float, high: Float
+}
+
 private struct PairStatsConsumer: TileConsumer {
     let rows: Range<Int>
     let segments: ClassSegments
@@ -93,6 +110,7 @@ private struct PairStatsConsumer: TileConsumer {
     var minimum: [Float]
     var maximum: [Float]
     var sum: [Double]
+    var tileExtremes: [(columnBlock: Int, blocks: [TileBlockExtremes])] = []
 
     init(rows: Range<Int>, segments: ClassSegments) {
         self.rows = rows
@@ -106,25 +124,32 @@ private struct PairStatsConsumer: TileConsumer {
     }
 
     /// Each unordered pair once: all of an off-diagonal tile, the strict upper triangle of a diagonal one.
+    /// Also records, per tile, the extremes of each (row class, column class) block, so that the exact
+    /// second pass can skip the tiles that cannot hold an extreme pair.
     mutating func consume(_ tile: DistanceTile) {
         let k = segments.classCount
         let diagonal = !tile.standsForTranspose
-        for r in tile.rows {
-            let a = Int(segments.classOfRow[r]) - firstClass
-            let d = tile.row(r)
-            let first = diagonal ? r - tile.cols.lowerBound + 1 : 0
-            for piece in tile.colPieces where piece.end > first {
-                let start = max(piece.start, first)
-                accumulate(a * k + piece.cls, d + start, piece.end - start)
+        var blocks: [TileBlockExtremes] = []
+        for rp in tile.rowPieces {
+            let a = rp.cls - firstClass
+            for cp in tile.colPieces {
+                var lo = Float.infinity, hi: Float = 0
+                for r in (tile.rows.lowerBound + rp.start)..<(tile.rows.lowerBound + rp.end) {
+                    let first = diagonal ? r - tile.cols.lowerBound + 1 : 0
+                    let start = max(cp.start, first)
+                    if cp.end <= start { continue }
+                    let (l, h, s) = Reduce.minMaxSum(tile.row(r) + start, cp.end - start)
+                    let t = a * k + cp.cls
+                    minimum[t] = min(minimum[t], l)
+                    maximum[t] = max(maximum[t], h)
+                    sum[t] += s
+                    lo = min(lo, l)
+                    hi = max(hi, h)
+                }
+                blocks.append(TileBlockExtremes(a: rp.cls, b: cp.cls, low: lo, high: hi))
             }
         }
-    }
-
-    @inline(__always) private mutating func accumulate(_ t: Int, _ p: UnsafePointer<Float>, _ count: Int) {
-        let (lo, hi, s) = Reduce.minMaxSum(p, count)
-        minimum[t] = min(minimum[t], lo)
-        maximum[t] = max(maximum[t], hi)
-        sum[t] += s
+        tileExtremes.append((tile.cols.lowerBound / PairwisePoints.block, blocks))
     }
 
 }

@@ -200,7 +200,9 @@ public struct PairwisePoints: @unchecked Sendable {
     /// lanes run in parallel, the tasks of one lane in increasing order, so every consumer sees the same
     /// tiles in the same order for any thread count. `symmetric`: only tiles on or above the diagonal
     /// (column block >= row block) are computed; consumers account for the transposes.
-    public func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, _ makeConsumer: (Int) -> C) -> [C] {
+    /// `including(rowBlock, columnBlock)`, when given, skips the tiles it rejects (no gemm at all).
+    public func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, including: ((Int, Int) -> Bool)? = nil,
+                                             _ makeConsumer: (Int) -> C) -> [C] {
         let n = count, d = points.cols, block = Self.block
         let blocks = blockCount
         let pieces = (0..<blocks).map { b in classPieces(b * block..<min(n, b * block + block)) }
@@ -215,7 +217,7 @@ public struct PairwisePoints: @unchecked Sendable {
                     var scratch = TileScratch(block: block, dims: d)
                     for rb in stride(from: lane, to: blocks, by: lanes) {
                         let r0 = rb * block, r1 = min(n, r0 + block)
-                        for cb in (symmetric ? rb : 0)..<blocks {
+                        for cb in (symmetric ? rb : 0)..<blocks where including?(rb, cb) ?? true {
                             let c0 = cb * block, c1 = min(n, c0 + block)
                             let width = c1 - c0
                             Gemm.abT(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
