@@ -132,7 +132,12 @@ public enum InternalIndices {
         try checkLabelCount(labels)
         let n = x.rows, k = labels.classCount, d = x.cols
         let centroids = ClassCentroids(x, labels: labels)
-        let mean = ColumnStats.mean(x)
+        // The overall mean is the count-weighted mean of the centroids (no extra pass over x).
+        var mean = [Double](repeating: 0, count: d)
+        for cls in 0..<k {
+            let weight = Double(labels.counts[cls]) / Double(n)
+            for j in 0..<d { mean[j] += weight * centroids.centroids[cls * d + j] }
+        }
         var between = 0.0
         centroids.centroids.withUnsafeBufferPointer { c in
             mean.withUnsafeBufferPointer { m in

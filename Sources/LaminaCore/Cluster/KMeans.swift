@@ -313,19 +313,6 @@ enum CenterDots {
         return (bestC, bestV, secondV)
     }
 
-    /// argmin_c (||c||^2 - 2 g_c), the first on ties.
-    @inline(__always)
-    static func argmin(_ g: UnsafePointer<Float>, _ centerNorms: UnsafePointer<Float>, _ k: Int) -> Int {
-        var bestC = 0, bestV = centerNorms[0] - 2 * g[0]
-        var c = 1
-        while c < k {
-            let v = centerNorms[c] - 2 * g[c]
-            if v < bestV { bestC = c; bestV = v }
-            c += 1
-        }
-        return bestC
-    }
-
     static func squaredNorms(_ centers: [Float], _ k: Int, _ d: Int) -> [Float] {
         (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
     }
@@ -336,7 +323,7 @@ enum CenterDots {
                                 _ centerNorms: UnsafePointer<Float>, _ k: Int, _ scratch: UnsafeMutablePointer<Float>,
                                 _ out: UnsafeMutablePointer<Int32>) {
         dots(rows, count, d, centers, k, scratch)
-        for r in 0..<count { out[r] = Int32(argmin(scratch + r * k, centerNorms, k)) }
+        for r in 0..<count { out[r] = Int32(twoNearest(scratch + r * k, centerNorms, k).0) }
     }
 
 

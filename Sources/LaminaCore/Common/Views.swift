@@ -42,12 +42,6 @@ public struct Matrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
 
-    public init(rows: Int, cols: Int) {
-        self.rows = rows
-        self.cols = cols
-        self.storage = [Float](repeating: 0, count: rows * cols)
-    }
-
     /// Storage left uninitialised, for a matrix that is about to be written in full (skips a memset
     /// of what may be hundreds of MB).
     public init(uninitializedRows rows: Int, cols: Int) {

@@ -78,7 +78,7 @@ public struct PairwisePoints: @unchecked Sendable {
         columnScale = scale
         var working: WorkingCopy
         if metric == .cosine {
-            working = WorkingCopy(x, order: segments.order, normalizeRows: true)
+            working = WorkingCopy(normalizing: x, order: segments.order)
         } else {
             let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
             working = WorkingCopy(x, order: segments.order, shift: shift ?? mean, scale: scale, range: (low, high))
@@ -366,29 +366,19 @@ public enum ColumnStats {
         return total.map { $0 / Double(x.rows) }
     }
 
-    /// Per-column minimum and maximum (data are finite: validated at the boundary).
-    public static func range(_ x: MatrixView) -> (low: [Float], high: [Float]) {
-        let (_, low, high) = summary(x, withSums: false)
-        return (low, high)
-    }
-
     /// Column means (float64) and per-column minimum and maximum, in one pass.
+    /// (Data are finite: validated at the boundary.)
     public static func meanAndRange(_ x: MatrixView) -> (mean: [Double], low: [Float], high: [Float]) {
-        let (sums, low, high) = summary(x, withSums: true)
-        return (sums.map { $0 / Double(x.rows) }, low, high)
-    }
-
-    private static func summary(_ x: MatrixView, withSums: Bool) -> (sums: [Double], low: [Float], high: [Float]) {
         let d = x.cols
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
-            var sums = [Double](repeating: 0, count: withSums ? d : 0)
+            var sums = [Double](repeating: 0, count: d)
             var low = Array(UnsafeBufferPointer(start: x.row(rows.lowerBound), count: d)), high = low
             sums.withUnsafeMutableBufferPointer { acc in
             low.withUnsafeMutableBufferPointer { lo in
                 high.withUnsafeMutableBufferPointer { hi in
                     for i in rows {
                         let row = x.row(i)
-                        if withSums { Reduce.accumulate(row, into: acc.baseAddress!, d) }
+                        Reduce.accumulate(row, into: acc.baseAddress!, d)
                         var j = 0
                         while j + 16 <= d {
                             let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
@@ -406,10 +396,9 @@ public enum ColumnStats {
         }
         var sums = partials[0].0, low = partials[0].1, high = partials[0].2
         for (s, l, h) in partials.dropFirst() {
-            for j in 0..<sums.count { sums[j] += s[j] }
-            for j in 0..<d { low[j] = min(low[j], l[j]); high[j] = max(high[j], h[j]) }
+            for j in 0..<d { sums[j] += s[j]; low[j] = min(low[j], l[j]); high[j] = max(high[j], h[j]) }
         }
-        return (sums, low, high)
+        return (sums.map { $0 / Double(x.rows) }, low, high)
     }
 
     /// Population standard deviation per column (ddof = 0), two-pass in float64.
@@ -436,28 +425,32 @@ public enum ColumnStats {
 /// [0.5, 1) (exact: only the exponent changes), so that squares and dot products cannot overflow or
 /// underflow float32 whatever the magnitude of the data. The largest |y| comes from the column ranges
 /// (|y| is largest at a column's minimum or maximum), so the copy is one pass over x. With
-/// `normalizeRows`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
+/// `init(normalizing:)`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
 /// `sqNorms` are the squared row norms.
 public struct WorkingCopy: @unchecked Sendable {
     public var points: Matrix
     public let sqNorms: [Float]
     public let unit: Double
 
-    public init(_ x: MatrixView, order: [Int]? = nil, shift: [Double]? = nil, scale: [Double]? = nil,
-                range: (low: [Float], high: [Float])? = nil, normalizeRows: Bool = false) {
-        let n = x.rows, d = x.cols
-        let mu = shift ?? [Double](repeating: 0, count: d)
-        let sc = scale ?? [Double](repeating: 1, count: d)
-        var unit = 1.0
-        if !normalizeRows {
-            let (low, high) = range ?? ColumnStats.range(x)
-            var largest = 0.0
-            for j in 0..<d {
-                largest = max(largest, abs((Double(low[j]) - mu[j]) * sc[j]), abs((Double(high[j]) - mu[j]) * sc[j]))
-            }
-            if largest > 0 && largest.isFinite { unit = Double(sign: .plus, exponent: largest.exponent + 1, significand: 1) }
+    /// The affine form: (x - shift) * scale / unit; `range` holds the column minima and maxima of x.
+    public init(_ x: MatrixView, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
+                range: (low: [Float], high: [Float])) {
+        let sc = scale ?? [Double](repeating: 1, count: x.cols)
+        var largest = 0.0
+        for j in 0..<x.cols {
+            largest = max(largest, abs((Double(range.low[j]) - shift[j]) * sc[j]), abs((Double(range.high[j]) - shift[j]) * sc[j]))
         }
-        let factor = sc.map { $0 / unit }
+        let unit = largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: largest.exponent + 1, significand: 1) : 1
+        self.init(x, order: order, normalizeRows: false, shift: shift, factor: sc.map { $0 / unit }, unit: unit)
+    }
+
+    /// Rows scaled to unit length (zero rows stay zero).
+    public init(normalizing x: MatrixView, order: [Int]? = nil) {
+        self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1)
+    }
+
+    private init(_ x: MatrixView, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double) {
+        let n = x.rows, d = x.cols
         var out = Matrix(uninitializedRows: n, cols: d)
         var norms = [Float](repeating: 0, count: n)
         let chunk = 1024
