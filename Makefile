@@ -7,7 +7,7 @@ LIB := .build/release/liblamina.so
 BUILD := build
 PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
 APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
-PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py
+PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
         examples python-install install clean
@@ -32,7 +32,7 @@ deps-system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 deps-python:
-	@$(PYTHON) -c "import numpy, sklearn, scipy, pytest, hypothesis, h5py" 2>/dev/null || \
+	@$(PYTHON) -c "import numpy, sklearn, scipy, pytest, hypothesis, h5py, safetensors" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PY_TEST_PACKAGES)
 
 ## test: Swift core tests, C API tests, Python tests (oracles, crash tests, property tests)

@@ -91,6 +91,29 @@ lamina_status lamina_set_num_threads(int32_t n);
 int32_t lamina_get_num_threads(void);
 
 /* ==================================================================================================
+ * Progress of long-running jobs
+ *
+ * Training functions take an optional callback, called on the calling thread after every step with
+ * a report valid only during the call. A non-zero return cancels the job: the function returns
+ * LAMINA_ERR_CANCELLED, and the object being trained keeps the state of the last completed step.
+ * ================================================================================================ */
+
+typedef struct lamina_progress {
+    const char* task;             /* static name of the job: "sae_train", "structural_probe_train", ... */
+    int64_t step;                 /* steps completed so far (1 after the first step) */
+    int64_t total_steps;          /* steps planned, or -1 when unknown */
+    int64_t items;                /* items (tokens, rows, sentences) processed so far */
+    double loss;                  /* total loss of the last step */
+    double items_per_second;      /* throughput since the job started */
+    int32_t n_terms;              /* number of named values below */
+    const char* const* term_names;/* static names of the values (loss terms, "l0", "dead_fraction", ...) */
+    const double* terms;          /* their values for the last step */
+} lamina_progress;
+
+/** Progress callback: return 0 to continue, non-zero to cancel. `user` is passed through untouched. */
+typedef int32_t (*lamina_progress_fn)(const lamina_progress* progress, void* user);
+
+/* ==================================================================================================
  * Internal cluster-validity indices (data + labels)
  *
  * All take x (n x d float32, finite) and labels (n int32, any values). Unless stated otherwise the
@@ -345,6 +368,30 @@ lamina_status lamina_h5_read_f32(const char* path, const char* dataset, int64_t 
 
 /** A rank-1 integer dataset as int32 into out; out_len must equal its length. */
 lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t* out, int64_t out_len);
+
+/* ==================================================================================================
+ * Linear probes (issue 3)
+ * ================================================================================================ */
+
+/* (linear probes: declarations go here) */
+
+/* ==================================================================================================
+ * Structural probes (issue 3)
+ * ================================================================================================ */
+
+/* (structural probes: declarations go here) */
+
+/* ==================================================================================================
+ * AST-Probe (issue 3)
+ * ================================================================================================ */
+
+/* (AST-Probe: declarations go here) */
+
+/* ==================================================================================================
+ * Sparse autoencoders (issue 4)
+ * ================================================================================================ */
+
+/* (sparse autoencoders: declarations go here) */
 
 #ifdef __cplusplus
 }

@@ -23,40 +23,7 @@
 
 #include "lamina.h"
 
-static int passed, failed;
-
-static void report(int ok, const char* fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "[ ok ]" : "[FAIL]");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok) passed++; else failed++;
-}
-
-/* The call returned `got`; it must be `want`, and on failure the message must be non-empty and
- * contain `needle` (if given). */
-static void expect_status(const char* what, lamina_status got, lamina_status want, const char* needle) {
-    const char* msg = lamina_last_error();
-    int ok = got == want;
-    if (want != LAMINA_OK) ok = ok && msg != NULL && msg[0] != '\0' && (needle == NULL || strstr(msg, needle) != NULL);
-    if (ok && want == LAMINA_OK)
-        report(1, "%s -> ok", what);
-    else if (ok)
-        report(1, "%s -> %s: \"%s\"", what, lamina_status_string(got), msg);
-    else
-        report(0, "%s -> %s, want %s (last error: \"%s\")", what, lamina_status_string(got),
-               lamina_status_string(want), msg);
-}
-
-static void expect_near(const char* what, double got, double want, double tol) {
-    report(fabs(got - want) <= tol, "%s = %.10g (want %.10g)", what, got, want);
-}
-
-static void expect_true(const char* what, int cond) { report(cond, "%s", what); }
-
-#define CHECK(call, want, needle) expect_status(#call, (call), (want), (needle))
+#include "check.h"
 
 /* A single size beyond what can be addressed (n = 2^62): lamina.h lists "n*d overflow" under
  * LAMINA_ERR_OUT_OF_MEMORY and "size <= 0" under LAMINA_ERR_INVALID_ARGUMENT, so either is accepted
@@ -567,6 +534,5 @@ int main(int argc, char** argv) {
     test_kmeans_bad();
     test_hdf5(dir);
     test_thread_local_error();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return check_summary();
 }

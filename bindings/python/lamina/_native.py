@@ -64,6 +64,17 @@ class KMeansParams(ctypes.Structure):
                 ("max_iter", c_int32), ("tol", c_double), ("seed", c_uint64)]
 
 
+class Progress(ctypes.Structure):
+    """Mirrors `lamina_progress`."""
+    _fields_ = [("task", c_char_p), ("step", c_int64), ("total_steps", c_int64), ("items", c_int64),
+                ("loss", c_double), ("items_per_second", c_double), ("n_terms", c_int32),
+                ("term_names", POINTER(c_char_p)), ("terms", f64p)]
+
+
+# int32_t (*lamina_progress_fn)(const lamina_progress*, void*)
+ProgressFn = ctypes.CFUNCTYPE(c_int32, POINTER(Progress), c_void_p)
+
+
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
 SIGNATURES = {
     "lamina_version_number": (c_int32, []),
@@ -100,6 +111,10 @@ SIGNATURES = {
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
+    # -- linear probes (issue 3): entries go here, in header order
+    # -- structural probes (issue 3): entries go here, in header order
+    # -- AST-Probe (issue 3): entries go here, in header order
+    # -- sparse autoencoders (issue 4): entries go here, in header order
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():
