@@ -383,9 +383,173 @@ lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t*
 
 /* ==================================================================================================
  * AST-Probe (issue 3)
+ *
+ * AST-Probe (Hernández López, Weyssow, Cuadrado, Sahraoui 2022, "AST-Probe: Recovering abstract
+ * syntax trees from hidden representations of pre-trained language models"), with the semantics of
+ * the paper's code (src/data/binary_tree.py, src/probe/probe.py, loss.py and src/run_probing.py of the AST-Probe repository).
+ *
+ * Trees. A tree is parent indices (the one root has parent -1), a label per node (an *atom* id
+ * >= 0, e.g. an AST node type) and the node of each token: the tokens are the leaves, in sequence
+ * order. Valid trees: exactly one root, parents in range, no cycle, every leaf is a token and every
+ * token a leaf, and every node covers a contiguous range of tokens (else "leaves out of order").
+ * Many trees travel together as a lamina_ast_trees (ragged: local indices per tree).
+ *
+ * Binarisation (the paper's ast2binary): children are ordered by their first token; a node with
+ * one inner child absorbs it (its label becomes the *chain* [own, child], the paper's "A<sep>B");
+ * a node whose only child is a token becomes that token's leaf and carries its chain as the token's
+ * unary label; a node with k > 2 children keeps the first and right-nests the others under nodes
+ * with the empty chain (the paper's "<empty>"). The binary tree has 2L - 1 nodes for L tokens.
+ * Tuples (tree_to_distance): d[i] = height of the lowest common ancestor of tokens i and i+1 (leaves
+ * have height 0), c[i] = its chain, u[i] = token i's unary chain (the empty chain if none).
+ * Chains are interned in a lamina_ast_chains table: chain 0 is always the empty chain.
+ * Decoding (distance_to_tree + remove_empty_nodes + add_unary + extend_complex_nodes): split the
+ * token range at the first largest d, recursively; a chain [a1..ak] becomes nodes a1 -> ... -> ak;
+ * an inner node with the empty chain is dropped (its children go to its parent) except at the root,
+ * which is kept with label LAMINA_AST_BAD_ROOT (the paper's "bad_root"); a token with a unary chain
+ * gets those nodes above its leaf; leaves have label LAMINA_AST_LEAF. The constituents of a tree are
+ * (label, first token, last token) of its nodes with children; decoding the tuples of a tree gives
+ * the constituents of the original tree (up to its leaf labels).
+ * F1 (get_precision_recall_f1): both gold and predicted trees are decoded from tuples; hits =
+ * predicted constituents (counted with multiplicity) found in the gold set; precision = hits /
+ * |predicted|, recall = hits / |gold|, F1 their harmonic mean (0 when both are 0); averaged over
+ * snippets (np.mean of each).
  * ================================================================================================ */
 
-/* (AST-Probe: declarations go here) */
+#define LAMINA_AST_LEAF (-1)        /* label of a token leaf in a decoded tree */
+#define LAMINA_AST_BAD_ROOT (-2)    /* label of a decoded root whose chain is empty ("bad_root") */
+
+/** Trees (input): n_trees >= 1; node_offsets and token_offsets have n_trees + 1 entries starting at
+ *  0 (>= 1 node and >= 1 token per tree); tree i's nodes are node_offsets[i] .. node_offsets[i+1]-1
+ *  of parent and label, its tokens token_offsets[i] .. token_offsets[i+1]-1 of token_node; parent
+ *  and token_node hold local node indices (0 .. nodes of the tree - 1). */
+typedef struct lamina_ast_trees {
+    int64_t n_trees;
+    const int64_t* node_offsets;    /* n_trees + 1 */
+    const int32_t* parent;          /* node_offsets[n_trees]: parent node, -1 for the root */
+    const int32_t* label;           /* node_offsets[n_trees]: atom id >= 0 */
+    const int64_t* token_offsets;   /* n_trees + 1 */
+    const int32_t* token_node;      /* token_offsets[n_trees]: the leaf node of each token */
+} lamina_ast_trees;
+
+/** A chain table: chain k is atoms[offsets[k] .. offsets[k+1]-1]; chain 0 is empty; the others are
+ *  non-empty, distinct, with atoms >= 0. As an output (binarize, tuples) the table is extended in
+ *  place: set n_chains = 0 for a new table, or pass a table from an earlier call to keep its ids (new
+ *  chains are appended); max_chains / max_atoms are the capacities of offsets (max_chains + 1
+ *  entries) and atoms. Sufficient: max_chains = 2 * total tokens + 1 (+ the chains already there),
+ *  max_atoms = total nodes (+ the atoms already there). As an input only n_chains, offsets and atoms
+ *  are read. */
+typedef struct lamina_ast_chains {
+    int64_t n_chains;
+    int64_t max_chains;
+    int64_t max_atoms;
+    int64_t* offsets;
+    int32_t* atoms;
+} lamina_ast_chains;
+
+/** Validates trees (see above); LAMINA_OK or LAMINA_ERR_INVALID_ARGUMENT naming the tree and node:
+ *  two roots, no root / a cycle, parent out of range, a leaf without a token, a token that is not a
+ *  leaf, two tokens on one node, tokens of a node not contiguous. */
+lamina_status lamina_ast_trees_check(const lamina_ast_trees* trees);
+
+/** Binarises every tree. Outputs: parent_out and chain_out, 2 * token_offsets[n_trees] - n_trees
+ *  int32 (tree i's binary tree starts at 2 * token_offsets[i] - i: 2 L_i - 1 nodes in pre-order,
+ *  children ordered by first token, local parent indices, -1 for the root); chain_out is the chain id
+ *  of each node (merged labels of an inner node; the unary chain of a leaf, 0 if none);
+ *  token_node_out, token_offsets[n_trees] int32 (the leaf of each token). chains: extended in place.
+ *  Errors: invalid trees, NULL outputs, a chain table too small (LAMINA_ERR_SHAPE_MISMATCH, naming the
+ *  sizes needed; nothing is written then). */
+lamina_status lamina_ast_binarize(const lamina_ast_trees* trees, int32_t* parent_out, int32_t* chain_out,
+                                  int32_t* token_node_out, lamina_ast_chains* chains);
+
+/** The (d, c, u) tuples of every tree. d_out, c_out: token_offsets[n_trees] - n_trees int32 (tree i's
+ *  L_i - 1 values start at token_offsets[i] - i; may be NULL when every tree has one token); u_out:
+ *  token_offsets[n_trees] int32. c and u are chain ids of `chains` (extended in place). Errors as
+ *  lamina_ast_binarize. */
+lamina_status lamina_ast_tuples(const lamina_ast_trees* trees, int32_t* d_out, int32_t* c_out, int32_t* u_out,
+                                lamina_ast_chains* chains);
+
+/** Decodes the tuples of one snippet of n_tokens >= 1 tokens (d: n_tokens - 1 finite floats, e.g. a
+ *  probe's predicted distances or gold heights; c: n_tokens - 1 and u: n_tokens chain ids of `chains`)
+ *  into a tree: parent_out, label_out (atoms, LAMINA_AST_LEAF, LAMINA_AST_BAD_ROOT) with max_nodes
+ *  capacity, token_node_out (n_tokens), *n_nodes_out = the node count (pre-order, node 0 the root).
+ *  At most n_tokens + sum over i of max(1, |chain c_i|) + sum of |chain u_i| nodes. If the tree does
+ *  not fit, LAMINA_ERR_SHAPE_MISMATCH with *n_nodes_out set to the size needed. */
+lamina_status lamina_ast_decode(int64_t n_tokens, const float* d, const int32_t* c, const int32_t* u,
+                                const lamina_ast_chains* chains, int64_t max_nodes, int32_t* parent_out,
+                                int32_t* label_out, int32_t* token_node_out, int64_t* n_nodes_out);
+
+/** Constituent precision, recall and F1 of predicted against gold tuples (see above) for n_snippets
+ *  snippets of >= 2 tokens each: token_offsets (n_snippets + 1, from 0); gold_d/pred_d (float) and
+ *  gold_c/pred_c, token_offsets[n] - n_snippets values (snippet i's start at token_offsets[i] - i);
+ *  gold_u/pred_u token_offsets[n] values. precision_out, recall_out, f1_out: n_snippets doubles each,
+ *  or NULL; mean_out: 3 doubles (mean precision, recall, F1). Errors: offsets, NaN/Inf in d, chain
+ *  ids out of range, a bad chain table. */
+lamina_status lamina_ast_f1(int64_t n_snippets, const int64_t* token_offsets, const float* gold_d,
+                            const int32_t* gold_c, const int32_t* gold_u, const float* pred_d,
+                            const int32_t* pred_c, const int32_t* pred_u, const lamina_ast_chains* chains,
+                            double* precision_out, double* recall_out, double* f1_out, double* mean_out);
+
+/** The probe (the paper's ParserProbe and ParserLoss(loss='rank')): t_i = P^T h_i with P (dim x rank,
+ *  B = P^T the syntactic subspace), D_i = t_{i+1} - t_i, predicted distance d_hat_i = ||D_i||^2,
+ *  scores of the c classes D_i^T V_c, of the u classes t_i^T V_u (softmax). Loss of a batch =
+ *  sum over ordered pairs (i, j) of one snippet with d_i > d_j of relu(1 - (d_hat_i - d_hat_j)),
+ *  divided by the number of such pairs + 1e-9, + mean cross-entropy of c + mean cross-entropy of u
+ *  + orthogonal_reg * ||P^T P - I||_F^2. P, V_c, V_u start uniform in [-0.05, 0.05] (seeded); Adam
+ *  (torch.optim.Adam's rule) over mini-batches of batch_size snippets, shuffled each epoch (seeded).
+ *  The c and u classes are the distinct chain ids of the training tuples (sorted); predictions are
+ *  the argmax class (first on ties). No early stopping / learning-rate schedule (the paper's code uses
+ *  a validation set for those): choose epochs. A handle is used by one thread at a time. */
+typedef struct lamina_ast_probe lamina_ast_probe;
+
+typedef struct lamina_ast_probe_params {
+    int32_t rank;             /* r >= 1 (default 128, the paper's) */
+    int32_t epochs;           /* >= 0 (default 20); 0 only initialises the weights and classes */
+    int32_t batch_size;       /* snippets per step >= 1 (default 32) */
+    float learning_rate;      /* > 0 (default 1e-3) */
+    float orthogonal_reg;     /* >= 0 (default 5, the paper's) */
+    float beta1, beta2, eps;  /* Adam (0.9, 0.999, 1e-8) */
+    uint64_t seed;            /* default 0 */
+} lamina_ast_probe_params;
+
+/** The default parameters (values above). */
+lamina_ast_probe_params lamina_ast_probe_default_params(void);
+
+/** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field. */
+lamina_status lamina_ast_probe_check_params(const lamina_ast_probe_params* params);
+
+/** Creates an unfitted probe (free with lamina_ast_probe_free); params are copied. */
+lamina_status lamina_ast_probe_create(const lamina_ast_probe_params* params, lamina_ast_probe** out);
+
+/** Frees a probe. NULL, and a pointer that is not a live handle, are ignored. */
+void lamina_ast_probe_free(lamina_ast_probe* probe);
+
+/** Fits on n_snippets snippets: x (n x dim, finite; snippet s = rows offsets[s] .. offsets[s+1]-1,
+ *  >= 2 tokens each, offsets[n_snippets] = n), gold tuples d, c (n - n_snippets int32; snippet s's
+ *  start at offsets[s] - s) and u (n int32), c and u chain ids >= 0 (from lamina_ast_tuples). progress
+ *  (may be NULL) is called after every step with the terms "rank", "c", "u", "orthogonal"; a non-zero
+ *  return cancels (LAMINA_ERR_CANCELLED, the weights of the last step are kept). Refitting restarts
+ *  from the seed. */
+lamina_status lamina_ast_probe_fit(lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
+                                   int64_t n_snippets, const int64_t* offsets, const int32_t* d,
+                                   const int32_t* c, const int32_t* u, lamina_progress_fn progress, void* user);
+
+/** Predicted tuples: d_out (n - n_snippets floats, d_hat), c_out (n - n_snippets) and u_out (n) chain
+ *  ids; same layout as lamina_ast_probe_fit. Score them with lamina_ast_f1. Errors: not fitted, dim
+ *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH), the input checks. */
+lamina_status lamina_ast_probe_predict(const lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
+                                       int64_t n_snippets, const int64_t* offsets, float* d_out,
+                                       int32_t* c_out, int32_t* u_out);
+
+/** Sizes of the fit: features, number of c and u classes, Adam steps taken, mean loss of the last
+ *  epoch (NaN if none). Any output may be NULL. Error: not fitted. */
+lamina_status lamina_ast_probe_info(const lamina_ast_probe* probe, int64_t* dim, int32_t* n_c_classes,
+                                    int32_t* n_u_classes, int64_t* n_steps, double* last_epoch_loss);
+
+/** Copies the weights: proj (dim x rank, P), vectors_c (rank x n_c), vectors_u (rank x n_u), all
+ *  row-major float32, and the chain id of each class, classes_c (n_c) and classes_u (n_u). Any
+ *  output may be NULL. Error: not fitted. */
+lamina_status lamina_ast_probe_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
+                                       float* vectors_u, int32_t* classes_c, int32_t* classes_u);
 
 /* ==================================================================================================
  * Sparse autoencoders (issue 4)

@@ -1,13 +1,15 @@
 """Lamina: look inside neural networks. Python binding of liblamina.so.
 
 Submodules: ``lamina.metrics`` (clustering metrics with scikit-learn's names), ``lamina.cluster``
-(KMeans), ``lamina.io`` (HDF5 activation files). Errors are ``lamina.LaminaError`` subclasses that
+(KMeans), ``lamina.io`` (HDF5 activation files), ``lamina.ast_probe``
+(AST-Probe: syntax trees from activations). Errors are ``lamina.LaminaError`` subclasses that
 also derive from the matching builtin (ValueError, OSError, MemoryError).
 """
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
 from . import cluster, io, metrics
+from . import ast_probe
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -22,6 +24,6 @@ def get_num_threads() -> int:
     return int(_native.lib.lamina_get_num_threads())
 
 
-__all__ = ["metrics", "cluster", "io", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
+__all__ = ["metrics", "cluster", "io", "ast_probe", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
            "NonFiniteError", "LaminaIOError", "FormatError", "LaminaMemoryError", "CancelledError",
            "InternalError", "set_num_threads", "get_num_threads", "__version__", "library_path"]

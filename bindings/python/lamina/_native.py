@@ -75,6 +75,25 @@ class Progress(ctypes.Structure):
 ProgressFn = ctypes.CFUNCTYPE(c_int32, POINTER(Progress), c_void_p)
 
 
+class ASTTrees(ctypes.Structure):
+    """Mirrors `lamina_ast_trees` (AST-Probe)."""
+    _fields_ = [("n_trees", c_int64), ("node_offsets", i64p), ("parent", i32p), ("label", i32p),
+                ("token_offsets", i64p), ("token_node", i32p)]
+
+
+class ASTChains(ctypes.Structure):
+    """Mirrors `lamina_ast_chains` (AST-Probe)."""
+    _fields_ = [("n_chains", c_int64), ("max_chains", c_int64), ("max_atoms", c_int64),
+                ("offsets", i64p), ("atoms", i32p)]
+
+
+class ASTProbeParams(ctypes.Structure):
+    """Mirrors `lamina_ast_probe_params`."""
+    _fields_ = [("rank", c_int32), ("epochs", c_int32), ("batch_size", c_int32),
+                ("learning_rate", c_float), ("orthogonal_reg", c_float), ("beta1", c_float),
+                ("beta2", c_float), ("eps", c_float), ("seed", c_uint64)]
+
+
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
 SIGNATURES = {
     "lamina_version_number": (c_int32, []),
@@ -114,6 +133,23 @@ SIGNATURES = {
     # -- linear probes (issue 3): entries go here, in header order
     # -- structural probes (issue 3): entries go here, in header order
     # -- AST-Probe (issue 3): entries go here, in header order
+    "lamina_ast_trees_check": (c_int32, [POINTER(ASTTrees)]),
+    "lamina_ast_binarize": (c_int32, [POINTER(ASTTrees), i32p, i32p, i32p, POINTER(ASTChains)]),
+    "lamina_ast_tuples": (c_int32, [POINTER(ASTTrees), i32p, i32p, i32p, POINTER(ASTChains)]),
+    "lamina_ast_decode": (c_int32, [c_int64, f32p, i32p, i32p, POINTER(ASTChains), c_int64, i32p, i32p,
+                                    i32p, i64p]),
+    "lamina_ast_f1": (c_int32, [c_int64, i64p, f32p, i32p, i32p, f32p, i32p, i32p, POINTER(ASTChains),
+                                f64p, f64p, f64p, f64p]),
+    "lamina_ast_probe_default_params": (ASTProbeParams, []),
+    "lamina_ast_probe_check_params": (c_int32, [POINTER(ASTProbeParams)]),
+    "lamina_ast_probe_create": (c_int32, [POINTER(ASTProbeParams), POINTER(c_void_p)]),
+    "lamina_ast_probe_free": (None, [c_void_p]),
+    "lamina_ast_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int64, i64p, i32p, i32p, i32p,
+                                       ProgressFn, c_void_p]),
+    "lamina_ast_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int64, i64p, f32p, i32p,
+                                           i32p]),
+    "lamina_ast_probe_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p]),
+    "lamina_ast_probe_weights": (c_int32, [c_void_p, f32p, f32p, f32p, i32p, i32p]),
     # -- sparse autoencoders (issue 4): entries go here, in header order
 }
 

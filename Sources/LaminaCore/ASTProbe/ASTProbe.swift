@@ -1,0 +1,373 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// AST-Probe (Hernández López et al. 2022) as the paper's code trains it (src/probe/probe.py,
+/// src/probe/loss.py, src/run_probing.py):
+///   t_i = P^T h_i (P: d x r, the syntactic subspace; B = P^T),  D_i = t_{i+1} - t_i,
+///   d_hat_i = ||D_i||^2,  scores_c(i) = D_i^T V_c,  scores_u(i) = t_i^T V_u,
+///   loss = rank(d_hat, d) + CE(scores_c, c) + CE(scores_u, u) + lambda ||P^T P - I||_F^2
+/// with, per batch, rank = sum over ordered pairs (i, j) of one snippet with d_i > d_j of
+/// relu(1 - (d_hat_i - d_hat_j)), divided by the number of such pairs (+1e-9); CE = mean
+/// cross-entropy over the batch's positions. P, V_c, V_u start uniform in [-0.05, 0.05]; Adam
+/// (torch's rule) on mini-batches of snippets in a seeded shuffled order each epoch.
+/// Class vocabularies: the distinct c and u chain ids of the training data, sorted.
+public final class ASTProbe: @unchecked Sendable {
+    public struct Parameters: Sendable, Equatable {
+        public var rank: Int = 128
+        public var epochs: Int = 20
+        public var batchSize: Int = 32
+        public var learningRate: Float = 1e-3
+        public var orthogonalPenalty: Float = 5
+        public var seed: UInt64 = 0
+        public var adam = AdamConfig()
+
+        public init() {}
+
+        public func check() throws {
+            if rank < 1 || rank > 1 << 20 { throw LaminaError.invalid("params.rank is \(rank); expected 1 <= rank <= \(1 << 20)") }
+            if epochs < 0 || epochs > 1 << 24 { throw LaminaError.invalid("params.epochs is \(epochs); expected 0 <= epochs <= \(1 << 24) (0 = initialise only)") }
+            if batchSize < 1 || batchSize > 1 << 24 { throw LaminaError.invalid("params.batch_size is \(batchSize); expected 1 <= batch_size <= \(1 << 24)") }
+            if !(learningRate > 0 && learningRate.isFinite) { throw LaminaError.invalid("params.learning_rate is \(learningRate); expected a finite value > 0") }
+            if !(orthogonalPenalty >= 0 && orthogonalPenalty.isFinite) { throw LaminaError.invalid("params.orthogonal_reg is \(orthogonalPenalty); expected a finite value >= 0") }
+            if let p = adam.problem { throw LaminaError.invalid("params.\(p)") }
+        }
+    }
+
+    public let parameters: Parameters
+    public private(set) var dims = 0
+    /// P, d x r row-major (the paper's `proj`).
+    public private(set) var proj: [Float] = []
+    /// V_c, r x n_c and V_u, r x n_u row-major.
+    public private(set) var vectorsC: [Float] = []
+    public private(set) var vectorsU: [Float] = []
+    /// Chain id of each c / u class.
+    public private(set) var classesC: [Int32] = []
+    public private(set) var classesU: [Int32] = []
+    public private(set) var isFitted = false
+    public private(set) var steps = 0
+    /// Mean training loss of each epoch.
+    public private(set) var epochLoss: [Double] = []
+
+    public init(_ parameters: Parameters) throws {
+        try parameters.check()
+        self.parameters = parameters
+    }
+
+    /// Ragged snippets: offsets (count+1), snippet s = rows offsets[s]..<offsets[s+1], each >= 2 tokens.
+    public static func checkOffsets(_ offsets: [Int], rows: Int, name: String = "offsets") throws {
+        if offsets.count < 2 { throw LaminaError.invalid("\(name) has \(offsets.count) entries; expected n_snippets + 1 >= 2") }
+        if offsets[0] != 0 { throw LaminaError.invalid("\(name)[0] is \(offsets[0]); expected 0") }
+        for s in 0..<(offsets.count - 1) where offsets[s + 1] - offsets[s] < 2 {
+            throw LaminaError.invalid("\(name)[\(s + 1)] - \(name)[\(s)] is \(offsets[s + 1] - offsets[s]); expected increasing offsets with >= 2 tokens per snippet")
+        }
+        if offsets.last! != rows { throw LaminaError.shape("\(name) ends at \(offsets.last!); expected n = \(rows) (the number of rows of x)") }
+    }
+
+    // MARK: training
+
+    public func fit(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32],
+                    progress: ProgressHandler? = nil) throws {
+        try ASTProbe.checkOffsets(offsets, rows: x.rows)
+        let nSnip = offsets.count - 1
+        let n = x.rows
+        if u.count != n { throw LaminaError.shape("u has \(u.count) entries; expected n = \(n)") }
+        if d.count != n - nSnip || c.count != n - nSnip {
+            throw LaminaError.shape("d has \(d.count) and c \(c.count) entries; expected n - n_snippets = \(n - nSnip) each")
+        }
+        if let i = c.firstIndex(where: { $0 < 0 }) { throw LaminaError.invalid("c[\(i)] is \(c[i]); expected a chain id >= 0") }
+        if let i = u.firstIndex(where: { $0 < 0 }) { throw LaminaError.invalid("u[\(i)] is \(u[i]); expected a chain id >= 0") }
+        let p = parameters
+        let dd = x.cols, r = p.rank
+        _ = try elementsChecked(dd, r)
+        classesC = Array(Set(c)).sorted()
+        classesU = Array(Set(u)).sorted()
+        let nc = classesC.count, nu = classesU.count
+        var mapC = [Int32: Int32](), mapU = [Int32: Int32]()
+        for (k, v) in classesC.enumerated() { mapC[v] = Int32(k) }
+        for (k, v) in classesU.enumerated() { mapU[v] = Int32(k) }
+        let yc = c.map { mapC[$0]! }, yu = u.map { mapU[$0]! }
+
+        var rng = Xoshiro256(seed: p.seed)
+        func uniform(_ count: Int) -> [Float] { (0..<count).map { _ in Float(-0.05 + 0.1 * rng.nextUnit()) } }
+        dims = dd
+        proj = uniform(dd * r)
+        vectorsC = uniform(r * nc)
+        vectorsU = uniform(r * nu)
+        steps = 0
+        epochLoss = []
+        isFitted = true
+        if p.epochs == 0 { return }
+
+        var adamP = AdamState(count: proj.count), adamC = AdamState(count: vectorsC.count), adamU = AdamState(count: vectorsU.count)
+        var work = Workspace()
+        var order = Array(0..<nSnip)
+        let totalSteps = p.epochs * ((nSnip + p.batchSize - 1) / p.batchSize)
+        var items = 0
+        let start = ASTClock.now()
+        for _ in 0..<p.epochs {
+            var i = nSnip - 1
+            while i > 0 { let j = Int(rng.next() % UInt64(i + 1)); order.swapAt(i, j); i -= 1 }
+            var sum = 0.0, batches = 0
+            var b0 = 0
+            while b0 < nSnip {
+                let batch = Array(order[b0..<min(b0 + p.batchSize, nSnip)])
+                b0 += p.batchSize
+                let terms = step(x, offsets: offsets, batch: batch, d: d, yc: yc, yu: yu, work: &work,
+                                 adamP: &adamP, adamC: &adamC, adamU: &adamU)
+                let loss = terms.reduce(0, +)
+                sum += loss; batches += 1
+                steps += 1
+                for s in batch { items += offsets[s + 1] - offsets[s] }
+                if let progress {
+                    let secs = max(ASTClock.now() - start, 1e-9)
+                    let report = ProgressReport(task: "ast_probe_fit", step: steps, totalSteps: totalSteps, items: items,
+                                                loss: loss, itemsPerSecond: Double(items) / secs,
+                                                termNames: ["rank", "c", "u", "orthogonal"], terms: terms)
+                    if !progress(report) { epochLoss.append(sum / Double(batches)); throw LaminaError.cancelled("ast_probe_fit", step: steps) }
+                }
+            }
+            epochLoss.append(sum / Double(batches))
+        }
+    }
+
+    struct Workspace {
+        var xb = [Float](), t = [Float](), dmat = [Float](), sc = [Float](), su = [Float]()
+        var gT = [Float](), gD = [Float](), gP = [Float](), gC = [Float](), gU = [Float](), gram = [Float]()
+        var dhat = [Double](), gdhat = [Double]()
+    }
+
+    private func elementsChecked(_ a: Int, _ b: Int) throws -> Int {
+        let (v, o) = a.multipliedReportingOverflow(by: b)
+        if o || v > Int.max / 16 { throw LaminaError(.outOfMemory, "rank x d = \(a) x \(b) overflows") }
+        return v
+    }
+
+    /// Loss terms [rank, c, u, orthogonal] of one batch at the current weights, and their gradient
+    /// into work.gP / gC / gU. Exposed for tests through `lossAndGradient`.
+    func forwardBackward(_ x: MatrixView, offsets: [Int], batch: [Int], d: [Int32], yc: [Int32], yu: [Int32],
+                         work w: inout Workspace) -> [Double] {
+        let dd = dims, r = parameters.rank, nc = classesC.count, nu = classesU.count
+        var nb = 0
+        for s in batch { nb += offsets[s + 1] - offsets[s] }
+        let nd = nb - batch.count
+        func size(_ a: inout [Float], _ n: Int) { if a.count < n { a = [Float](repeating: 0, count: n) } }
+        size(&w.xb, nb * dd); size(&w.t, nb * r); size(&w.dmat, nd * r); size(&w.sc, nd * nc); size(&w.su, nb * nu)
+        size(&w.gT, nb * r); size(&w.gD, nd * r); size(&w.gP, dd * r); size(&w.gC, r * nc); size(&w.gU, r * nu)
+        size(&w.gram, r * r)
+        if w.dhat.count < nd { w.dhat = [Double](repeating: 0, count: nd); w.gdhat = [Double](repeating: 0, count: nd) }
+        // gather rows, gold d, labels
+        var gd = [Int32](), gc = [Int32](), gu = [Int32](), lens = [Int]()
+        gd.reserveCapacity(nd); gc.reserveCapacity(nd); gu.reserveCapacity(nb)
+        w.xb.withUnsafeMutableBufferPointer { xb in
+            var row = 0
+            for s in batch {
+                let a = offsets[s], b = offsets[s + 1]
+                (xb.baseAddress! + row * dd).update(from: x.row(a), count: (b - a) * dd)
+                row += b - a
+                lens.append(b - a)
+                gd.append(contentsOf: d[(a - s)..<(b - s - 1)])
+                gc.append(contentsOf: yc[(a - s)..<(b - s - 1)])
+                gu.append(contentsOf: yu[a..<b])
+            }
+        }
+        var terms = [0.0, 0.0, 0.0, 0.0]
+        let lambda = Double(parameters.orthogonalPenalty)
+        proj.withUnsafeBufferPointer { P in
+        vectorsC.withUnsafeBufferPointer { VC in
+        vectorsU.withUnsafeBufferPointer { VU in
+        w.xb.withUnsafeBufferPointer { XB in
+        w.t.withUnsafeMutableBufferPointer { T in
+        w.dmat.withUnsafeMutableBufferPointer { D in
+        w.sc.withUnsafeMutableBufferPointer { SC in
+        w.su.withUnsafeMutableBufferPointer { SU in
+        w.gT.withUnsafeMutableBufferPointer { GT in
+        w.gD.withUnsafeMutableBufferPointer { GD in
+        w.gP.withUnsafeMutableBufferPointer { GP in
+        w.gC.withUnsafeMutableBufferPointer { GC in
+        w.gU.withUnsafeMutableBufferPointer { GU in
+        w.gram.withUnsafeMutableBufferPointer { GR in
+        w.dhat.withUnsafeMutableBufferPointer { DH in
+        w.gdhat.withUnsafeMutableBufferPointer { GDH in
+            let t = T.baseAddress!, dm = D.baseAddress!
+            // T = Xb P
+            astSgemm(false, false, nb, r, dd, 1, XB.baseAddress!, dd, P.baseAddress!, r, 0, t, r)
+            // D rows and d_hat
+            var row = 0, drow = 0
+            for L in lens {
+                for i in 0..<(L - 1) {
+                    let a = t + (row + i) * r, b = a + r, o = dm + (drow + i) * r
+                    var acc = 0.0
+                    for k in 0..<r { let v = b[k] - a[k]; o[k] = v; acc += Double(v) * Double(v) }
+                    DH[drow + i] = acc
+                }
+                row += L; drow += L - 1
+            }
+            // rank loss
+            var pairs = 0.0, rankSum = 0.0
+            for i in 0..<nd { GDH[i] = 0 }
+            drow = 0
+            for L in lens {
+                let m = L - 1
+                for i in 0..<m {
+                    for j in 0..<m where gd[drow + i] > gd[drow + j] {
+                        pairs += 1
+                        let margin = 1 - (DH[drow + i] - DH[drow + j])
+                        if margin > 0 { rankSum += margin; GDH[drow + i] -= 1; GDH[drow + j] += 1 }
+                    }
+                }
+                drow += m
+            }
+            let denom = pairs + 1e-9
+            terms[0] = rankSum / denom
+            // scores
+            astSgemm(false, false, nd, nc, r, 1, dm, r, VC.baseAddress!, nc, 0, SC.baseAddress!, nc)
+            astSgemm(false, false, nb, nu, r, 1, t, r, VU.baseAddress!, nu, 0, SU.baseAddress!, nu)
+            terms[1] = ASTProbe.crossEntropy(SC.baseAddress!, rows: nd, classes: nc, labels: gc)
+            terms[2] = ASTProbe.crossEntropy(SU.baseAddress!, rows: nb, classes: nu, labels: gu)
+            // gradients: dSc, dSu are now in SC, SU
+            astSgemm(true, false, r, nc, nd, 1, dm, r, SC.baseAddress!, nc, 0, GC.baseAddress!, nc)   // D^T dSc
+            astSgemm(true, false, r, nu, nb, 1, t, r, SU.baseAddress!, nu, 0, GU.baseAddress!, nu)    // T^T dSu
+            astSgemm(false, true, nd, r, nc, 1, SC.baseAddress!, nc, VC.baseAddress!, nc, 0, GD.baseAddress!, r) // dSc V_c^T
+            astSgemm(false, true, nb, r, nu, 1, SU.baseAddress!, nu, VU.baseAddress!, nu, 0, GT.baseAddress!, r) // dSu V_u^T
+            for i in 0..<nd {
+                let g = Float(2 * GDH[i] / denom)
+                if g != 0 { let o = GD.baseAddress! + i * r, a = dm + i * r; for k in 0..<r { o[k] += g * a[k] } }
+            }
+            row = 0; drow = 0
+            for L in lens {
+                for i in 0..<(L - 1) {
+                    let g = GD.baseAddress! + (drow + i) * r
+                    let lo = GT.baseAddress! + (row + i) * r, hi = lo + r
+                    for k in 0..<r { hi[k] += g[k]; lo[k] -= g[k] }
+                }
+                row += L; drow += L - 1
+            }
+            // dP = Xb^T dT
+            astSgemm(true, false, dd, r, nb, 1, XB.baseAddress!, dd, GT.baseAddress!, r, 0, GP.baseAddress!, r)
+            // orthogonality: G = P^T P - I; loss lambda ||G||^2; dP += 4 lambda P G
+            astSgemm(true, false, r, r, dd, 1, P.baseAddress!, r, P.baseAddress!, r, 0, GR.baseAddress!, r)
+            var orth = 0.0
+            for a in 0..<r { GR[a * r + a] -= 1 }
+            for k in 0..<(r * r) { orth += Double(GR[k]) * Double(GR[k]) }
+            terms[3] = lambda * orth
+            if lambda != 0 {
+                astSgemm(false, false, dd, r, r, Float(4 * lambda), P.baseAddress!, r, GR.baseAddress!, r, 1, GP.baseAddress!, r)
+            }
+        }}}}}}}}}}}}}}}}
+        return terms
+    }
+
+    /// Mean softmax cross-entropy over rows (labels < 0 ignored, as torch's ignore_index); replaces
+    /// the scores by d(mean CE)/d(scores).
+    static func crossEntropy(_ s: UnsafeMutablePointer<Float>, rows: Int, classes: Int, labels: [Int32]) -> Double {
+        var count = 0
+        for y in labels.prefix(rows) where y >= 0 { count += 1 }
+        var total = 0.0
+        let scale = count > 0 ? 1 / Double(count) : 0
+        for i in 0..<rows {
+            let row = s + i * classes
+            let y = Int(labels[i])
+            if y < 0 { for k in 0..<classes { row[k] = 0 }; continue }
+            var mx = -Double.infinity
+            for k in 0..<classes { mx = max(mx, Double(row[k])) }
+            var z = 0.0
+            for k in 0..<classes { z += exp(Double(row[k]) - mx) }
+            let lse = mx + log(z)
+            total += lse - Double(row[y])
+            for k in 0..<classes { row[k] = Float((exp(Double(row[k]) - lse) - (k == y ? 1 : 0)) * scale) }
+        }
+        return total * scale
+    }
+
+    private func step(_ x: MatrixView, offsets: [Int], batch: [Int], d: [Int32], yc: [Int32], yu: [Int32],
+                      work: inout Workspace, adamP: inout AdamState, adamC: inout AdamState,
+                      adamU: inout AdamState) -> [Double] {
+        let terms = forwardBackward(x, offsets: offsets, batch: batch, d: d, yc: yc, yu: yu, work: &work)
+        let lr = parameters.learningRate, cfg = parameters.adam
+        work.gP.withUnsafeBufferPointer { g in proj.withUnsafeMutableBufferPointer { adamP.update($0.baseAddress!, gradient: g.baseAddress!, learningRate: lr, config: cfg) } }
+        work.gC.withUnsafeBufferPointer { g in vectorsC.withUnsafeMutableBufferPointer { adamC.update($0.baseAddress!, gradient: g.baseAddress!, learningRate: lr, config: cfg) } }
+        work.gU.withUnsafeBufferPointer { g in vectorsU.withUnsafeMutableBufferPointer { adamU.update($0.baseAddress!, gradient: g.baseAddress!, learningRate: lr, config: cfg) } }
+        return terms
+    }
+
+    // MARK: prediction
+
+    /// Predicted tuples of every snippet: d_hat (n - n_snippets), c and u as chain ids (argmax class).
+    public func predict(_ x: MatrixView, offsets: [Int]) throws -> (d: [Float], c: [Int32], u: [Int32]) {
+        if !isFitted { throw LaminaError.invalid("this lamina_ast_probe is not fitted yet; call lamina_ast_probe_fit first") }
+        if x.cols != dims { throw LaminaError.shape("x has d = \(x.cols) columns; the probe was fitted with d = \(dims)") }
+        try ASTProbe.checkOffsets(offsets, rows: x.rows)
+        let n = x.rows, nSnip = offsets.count - 1, r = parameters.rank
+        let nc = classesC.count, nu = classesU.count
+        var t = [Float](repeating: 0, count: n * r)
+        proj.withUnsafeBufferPointer { P in
+            t.withUnsafeMutableBufferPointer { T in
+                astSgemm(false, false, n, r, dims, 1, x.base, dims, P.baseAddress!, r, 0, T.baseAddress!, r)
+            }
+        }
+        var dOut = [Float](repeating: 0, count: n - nSnip), cOut = [Int32](repeating: 0, count: n - nSnip)
+        var uOut = [Int32](repeating: 0, count: n)
+        var diff = [Float](repeating: 0, count: r)
+        for s in 0..<nSnip {
+            for i in offsets[s]..<offsets[s + 1] {
+                let ti = i * r
+                // u: argmax over classes of t_i . V_u[:, k]
+                uOut[i] = classesU[ASTProbe.argmaxScore(t, ti, vectorsU, r, nu)]
+                if i + 1 < offsets[s + 1] {
+                    var acc: Float = 0
+                    for k in 0..<r { let v = t[ti + r + k] - t[ti + k]; diff[k] = v; acc += v * v }
+                    dOut[i - s] = acc
+                    cOut[i - s] = classesC[ASTProbe.argmaxScore(diff, 0, vectorsC, r, nc)]
+                }
+            }
+        }
+        return (dOut, cOut, uOut)
+    }
+
+    /// First index of the largest v . V[:, k] (torch.argmax's tie rule).
+    static func argmaxScore(_ v: [Float], _ off: Int, _ V: [Float], _ r: Int, _ k: Int) -> Int {
+        var best = 0, bestScore = -Float.infinity
+        for j in 0..<k {
+            var s: Float = 0
+            for a in 0..<r { s += v[off + a] * V[a * k + j] }
+            if s > bestScore { bestScore = s; best = j }
+        }
+        return best
+    }
+
+    /// Loss terms and gradients at the current weights over the given snippets as one batch (tests).
+    public func lossAndGradient(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32])
+        -> (terms: [Double], gradP: [Float], gradC: [Float], gradU: [Float]) {
+        var mapC = [Int32: Int32](), mapU = [Int32: Int32]()
+        for (k, v) in classesC.enumerated() { mapC[v] = Int32(k) }
+        for (k, v) in classesU.enumerated() { mapU[v] = Int32(k) }
+        var w = Workspace()
+        let terms = forwardBackward(x, offsets: offsets, batch: Array(0..<(offsets.count - 1)), d: d,
+                                    yc: c.map { mapC[$0] ?? -1 }, yu: u.map { mapU[$0] ?? -1 }, work: &w)
+        return (terms, Array(w.gP.prefix(proj.count)), Array(w.gC.prefix(vectorsC.count)), Array(w.gU.prefix(vectorsU.count)))
+    }
+}
+
+/// Row-major sgemm: C[m x n] = alpha op(A) op(B) + beta C.
+@inline(__always)
+private func astSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+           _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+           _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+private enum ASTClock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
