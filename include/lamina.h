@@ -386,7 +386,8 @@ lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t*
  *
  * AST-Probe (Hernández López, Weyssow, Cuadrado, Sahraoui 2022, "AST-Probe: Recovering abstract
  * syntax trees from hidden representations of pre-trained language models"), with the semantics of
- * the paper's code (src/data/binary_tree.py, src/probe/probe.py, loss.py and src/run_probing.py of the AST-Probe repository).
+ * the paper's code (src/data/binary_tree.py, src/probe/probe.py, loss.py and src/run_probing.py of
+ * the AST-Probe repository).
  *
  * Trees. A tree is parent indices (the one root has parent -1), a label per node (an *atom* id
  * >= 0, e.g. an AST node type) and the node of each token: the tokens are the leaves, in sequence

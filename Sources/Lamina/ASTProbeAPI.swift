@@ -30,7 +30,7 @@ private struct RaggedTrees {
 private func readTrees(_ p: UnsafePointer<lamina_ast_trees>?) throws -> RaggedTrees {
     let t = try Check.pointer(p, "trees").pointee
     let n = try Check.count(t.n_trees, "trees->n_trees")
-    if n > Check.maxElements / 2 { throw LaminaError.invalid("trees->n_trees is \(n); too large") }
+    if n > Int(Int32.max) { throw LaminaError.invalid("trees->n_trees is \(n); expected <= \(Int32.max)") }
     let nodeOff = try raggedOffsets(t.node_offsets, n, "trees->node_offsets", minimum: 1, what: "nodes")
     let tokOff = try raggedOffsets(t.token_offsets, n, "trees->token_offsets", minimum: 1, what: "tokens")
     let parent = try Check.pointer(t.parent, "trees->parent")
@@ -40,7 +40,9 @@ private func readTrees(_ p: UnsafePointer<lamina_ast_trees>?) throws -> RaggedTr
     trees.reserveCapacity(n)
     for i in 0..<n {
         let a = nodeOff[i], b = nodeOff[i + 1], ta = tokOff[i], tb = tokOff[i + 1]
-        if b - a > Int(Int32.max) { throw LaminaError.invalid("tree \(i) has \(b - a) nodes; expected <= \(Int32.max)") }
+        if b - a > Int(Int32.max) / 2 || tb - ta > Int(Int32.max) / 2 {
+            throw LaminaError.invalid("tree \(i) has \(b - a) nodes and \(tb - ta) tokens; expected <= \(Int32.max / 2) each")
+        }
         trees.append(try ASTTree(parent: Array(UnsafeBufferPointer(start: parent + a, count: b - a)),
                                  label: Array(UnsafeBufferPointer(start: label + a, count: b - a)),
                                  tokenNode: Array(UnsafeBufferPointer(start: tokenNode + ta, count: tb - ta)),
@@ -194,6 +196,7 @@ public func lamina_ast_f1(_ nSnippets: Int64, _ tokenOffsets: UnsafePointer<Int6
                           _ meanOut: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let s = try Check.count(nSnippets, "n_snippets")
+        if s > Int(Int32.max) { throw LaminaError.invalid("n_snippets is \(s); expected <= \(Int32.max)") }
         let off = try raggedOffsets(tokenOffsets, s, "token_offsets", minimum: 2, what: "tokens")
         let table = try readChains(try Check.pointer(chains, "chains").pointee, name: "chains", allowEmpty: false)
         let mean = try Check.output(meanOut, "mean_out")
@@ -270,6 +273,9 @@ public func lamina_ast_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePointer<Flo
         let model = try astProbeHandles.get(probe, "probe")
         let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
         let s = try Check.count(nSnippets, "n_snippets")
+        if s > view.rows / 2 {
+            throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
+        }
         let off = try raggedOffsets(offsets, s, "offsets", minimum: 2, what: "tokens")
         if off[s] != view.rows { throw LaminaError.shape("offsets[n_snippets] is \(off[s]); expected n = \(view.rows)") }
         let m = view.rows - s
@@ -289,6 +295,9 @@ public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer
         let model = try astProbeHandles.get(probe, "probe")
         let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
         let s = try Check.count(nSnippets, "n_snippets")
+        if s > view.rows / 2 {
+            throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
+        }
         let off = try raggedOffsets(offsets, s, "offsets", minimum: 2, what: "tokens")
         if off[s] != view.rows { throw LaminaError.shape("offsets[n_snippets] is \(off[s]); expected n = \(view.rows)") }
         let dDst = try Check.output(dOut, "d_out"), cDst = try Check.output(cOut, "c_out")

@@ -81,8 +81,19 @@ public final class ASTProbe: @unchecked Sendable {
         let p = parameters
         let dd = x.cols, r = p.rank
         _ = try elementsChecked(dd, r)
-        classesC = Array(Set(c)).sorted()
-        classesU = Array(Set(u)).sorted()
+        let newClassesC = Array(Set(c)).sorted(), newClassesU = Array(Set(u)).sorted()
+        // workspace bound: the largest batch (batch_size longest snippets) times the widest buffer
+        let lengths = (0..<nSnip).map { offsets[$0 + 1] - offsets[$0] }.sorted(by: >)
+        let maxRows = lengths.prefix(p.batchSize).reduce(0, +)
+        let widest = max(dd, r, newClassesC.count, newClassesU.count)
+        let limit = 1 << 30
+        if maxRows.multipliedReportingOverflow(by: widest).overflow || maxRows * widest > limit
+            || r.multipliedReportingOverflow(by: max(newClassesC.count, newClassesU.count, r)).overflow
+            || r * max(newClassesC.count, newClassesU.count, r) > limit {
+            throw LaminaError(.outOfMemory, "a batch of up to \(maxRows) tokens with rank \(r), d = \(dd), \(newClassesC.count) c classes and \(newClassesU.count) u classes needs buffers above \(limit) floats; use a smaller batch_size, a smaller rank or fewer distinct label chains")
+        }
+        classesC = newClassesC
+        classesU = newClassesU
         let nc = classesC.count, nu = classesU.count
         var mapC = [Int32: Int32](), mapU = [Int32: Int32]()
         for (k, v) in classesC.enumerated() { mapC[v] = Int32(k) }

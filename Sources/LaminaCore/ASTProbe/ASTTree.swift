@@ -373,6 +373,14 @@ public enum ASTProbeTrees {
         return (p, r, 2 * p * r / (p + r))
     }
 
+    /// Upper bound of the decoded tree's node count (tokens + chain nodes + a bad root).
+    public static func decodedSizeBound(c: [Int32], u: [Int32], chains: ASTChainTable) -> Int {
+        var n = u.count
+        for k in c { n += max(1, chains.chains[Int(k)].count) }
+        for k in u { n += chains.chains[Int(k)].count }
+        return n
+    }
+
     /// Validates tuples of one snippet against the chain table.
     public static func checkTuples(d: [Float], c: [Int32], u: [Int32], chains: ASTChainTable, name: String) throws {
         if u.isEmpty { throw LaminaError.invalid("\(name) has no tokens; expected >= 1") }
@@ -387,6 +395,10 @@ public enum ASTProbeTrees {
         }
         for (i, x) in u.enumerated() where x < 0 || Int(x) >= chains.count {
             throw LaminaError.invalid("\(name): u[\(i)] is \(x); expected a chain id in 0..<\(chains.count)")
+        }
+        let bound = decodedSizeBound(c: c, u: u, chains: chains)
+        if bound > Int(Int32.max) {
+            throw LaminaError(.outOfMemory, "\(name): the decoded tree could have \(bound) nodes; expected <= \(Int32.max)")
         }
     }
 }
