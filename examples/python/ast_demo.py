@@ -112,21 +112,22 @@ def run(data_dir, out_dir, verbose=True):
                   f"{r['train_f1']:>8.3f}  {r['fit_seconds']:>6.2f}")
         print(f"best layer by test F1: {best[1]} ({best[0]:.3f}); {n_layers} probes in "
               f"{time.perf_counter() - start:.1f} s")
-        show_example(best, test, toff, te_off, te_gold, tokens, sources, qualnames)
+        show_example(best, test, toff, te_off, sources, qualnames)
     plot(rows, out_dir / "ast_probe.png", verbose)
     return rows
 
 
-def show_example(best, test, toff, te_off, te_gold, tokens, sources, qualnames):
+def show_example(best, test, toff, te_off, sources, qualnames):
     """One held-out function of 10-16 tokens: gold tree vs the tree decoded from the best layer."""
     _, k, probe, X = best
     lengths = np.diff(te_off)
     j = next((j for j in range(len(test)) if 10 <= lengths[j] <= 16), 0)
     i = test[j]
     rows = np.arange(toff[i], toff[i + 1])
-    toks = tokens[toff[i]:toff[i + 1]]
-    a, b = te_off[j] - j, te_off[j + 1] - j - 1
-    gd, gc, gu = te_gold[0][a:b], te_gold[1][a:b], te_gold[2][te_off[j]:te_off[j + 1]]
+    # the gold tree, rebuilt from the function's source with the `ast` module (as the data script does)
+    tree = ap.code_tree(sources[i])
+    toks = tree.tokens
+    gd, gc, gu = ap.tree_to_tuples(tree.parent, tree.labels, tree.token_node)
     pd, pc, pu = probe.predict(X[rows], [0, len(rows)])
     score = ap.constituent_f1([0, len(rows)], (gd, gc, gu), (pd, pc, pu))
     print(f"\nheld-out example {qualnames[i]} (layer {k}, F1 {score['mean_f1']:.3f}):")

@@ -33,7 +33,7 @@ SEP = "<sep>"
 EMPTY = "<empty>"
 BAD_ROOT = "bad_root"
 
-__all__ = ["binarize_tree", "tree_to_tuples", "trees_to_tuples", "tuples_to_tree", "constituents",
+__all__ = ["check_trees", "binarize_tree", "tree_to_tuples", "trees_to_tuples", "tuples_to_tree", "constituents",
            "constituent_f1", "ASTProbe", "code_tree", "CodeTree", "strip_comments_and_docstrings",
            "tokenize_code", "tree_depths_and_distances", "SEP", "EMPTY", "BAD_ROOT"]
 
@@ -320,11 +320,30 @@ class ASTProbe:
         call("lamina_ast_probe_check_params", ctypes.byref(p))
         return p
 
+    _PARAMS = ("rank", "epochs", "batch_size", "learning_rate", "orthogonal_reg", "seed", "beta1", "beta2",
+               "eps", "record_history")
+
+    def get_params(self, deep=True):
+        return {k: getattr(self, k) for k in self._PARAMS}
+
+    def set_params(self, **params):
+        for k, v in params.items():
+            if k not in self._PARAMS:
+                raise InvalidArgumentError(f"Invalid parameter {k!r} for estimator ASTProbe")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self):
+        return "ASTProbe(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
+
     def __del__(self):
-        h = getattr(self, "_handle", None)
-        if h is not None:
-            _native.lib.lamina_ast_probe_free(h)
-            self._handle = None
+        try:
+            h = getattr(self, "_handle", None)
+            if h is not None:
+                self._handle = None
+                _native.lib.lamina_ast_probe_free(h)
+        except Exception:
+            pass
 
     def fit(self, X, offsets, d, c, u, progress=None):
         """X (n x dim), offsets (n_snippets + 1, snippets of >= 2 tokens), gold tuples as
