@@ -111,8 +111,20 @@ def _as_tree(tree, table: _ChainTable):
             token_node.astype(np.int32))
 
 
+def _is_single_tree(x) -> bool:
+    if isinstance(x, CodeTree):
+        return True
+    if not isinstance(x, tuple) or len(x) != 3 or isinstance(x[0], (tuple, CodeTree)):
+        return False
+    try:
+        first = np.asarray(x[0])
+    except (ValueError, TypeError):
+        return False
+    return first.ndim == 1 and (first.size == 0 or first.dtype.kind in "iu")
+
+
 def _trees_struct(trees, table: _ChainTable):
-    if isinstance(trees, (CodeTree, tuple)):
+    if _is_single_tree(trees):
         trees = [trees]
     conv = [_as_tree(t, table) for t in trees]
     if not conv:

@@ -81,6 +81,16 @@ def test_python_function_example():
                         "*", "2"]
 
 
+def test_tree_containers():
+    a = ([-1, 0, 0], ["R", "t", "t"], [1, 2])
+    b = ap.code_tree("def f():\n    return 1\n")
+    one = ap.trees_to_tuples(a)
+    many = ap.trees_to_tuples((a, b))          # a tuple of trees is many trees
+    assert list(one[3]) == [0, 2] and list(many[3]) == [0, 2, 2 + b.n_tokens]
+    assert ap.trees_to_tuples([b])[1] == ap.trees_to_tuples(b)[1]
+    ap.check_trees([a, b])
+
+
 def test_binarized_tree_shape():
     t = ap.code_tree("def g(x):\n    if x:\n        return [x, x + 1, -x]\n    return None\n")
     bp, bl, bt = ap.binarize_tree(t.parent, t.labels, t.token_node)
