@@ -271,3 +271,19 @@ def test_progress_cancel_keeps_weights():
     with pytest.raises(ap.CancelledError if hasattr(ap, "CancelledError") else Exception):
         probe.fit(X, off, d, c, u, progress=lambda p: seen.append(p["step"]) or p["step"] < 3)
     assert seen == [1, 2, 3] and probe.n_steps_ == 3
+
+
+def test_probe_same_bits_for_1_and_2_threads():
+    import lamina
+    X, off, d, c, u = small_problem(seed=2, n_snip=10, dim=40)
+    before = lamina.get_num_threads()
+    try:
+        out = []
+        for t in (1, 2):
+            lamina.set_num_threads(t)
+            p = ap.ASTProbe(rank=16, epochs=5, batch_size=3, seed=9).fit(X, off, d, c, u)
+            out.append((p.proj_.copy(), p.predict(X, off)))
+    finally:
+        lamina.set_num_threads(before)
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1][0], out[1][1][0])
