@@ -240,8 +240,7 @@ def test_probe_loss_and_steps_match_numpy(steps):
     yc = np.array([init.classes_c_.index(x) for x in c])
     yu = np.array([init.classes_u_.index(x) for x in u])
     probe = ap.ASTProbe(epochs=steps, record_history=True, **kw).fit(X, off, d, c, u)
-    adam = ap_adam = ref.TorchAdam([P.shape, Vc.shape, Vu.shape], lr=1e-2)
-    del ap_adam
+    adam = ref.TorchAdam([P.shape, Vc.shape, Vu.shape], lr=1e-2)
     for s in range(steps):
         terms, grads = ref.probe_loss_grad(X, off, d, yc, yu, P, Vc, Vu, 5.0)
         got = probe.history_[s]
@@ -268,7 +267,8 @@ def test_progress_cancel_keeps_weights():
     X, off, d, c, u = small_problem()
     probe = ap.ASTProbe(rank=4, epochs=5, batch_size=2)
     seen = []
-    with pytest.raises(ap.CancelledError if hasattr(ap, "CancelledError") else Exception):
+    import lamina
+    with pytest.raises(lamina.CancelledError):
         probe.fit(X, off, d, c, u, progress=lambda p: seen.append(p["step"]) or p["step"] < 3)
     assert seen == [1, 2, 3] and probe.n_steps_ == 3
 
