@@ -1,0 +1,729 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Design (model / trainer split):
+///  - `SparseAutoencoder` holds the parameters and does inference.
+///  - The encoder (SAEEncoder.swift) turns a batch into `SparseCodes` with a fused gemm + activation
+///    tile pass; activation rules are TileSelectors (TopK, threshold rules). A distance-based encoder
+///    (VL-SAE) is another tile pass producing the same codes.
+///  - The decoder kernels (SAEDecoder.swift) decode and back-propagate sparsely; a model with one
+///    decoder per modality (VL-SAE) runs them once per decoder and sums the per-latent gradients.
+///  - `SAETrainer` owns everything about optimisation: the objective (fvu + AuxK, MSE + L1, MSE + L0),
+///    Adam moments, lr schedule, gradient clipping, dead-latent tracking, the BatchTopK threshold
+///    estimate, the data position, and `gradientReducer`: a hook called once per step with every
+///    gradient buffer (densified) before clipping and the optimizer step -- data-parallel training
+///    plugs an allreduce in there, and every worker then applies the same update.
+/// One step (`step(batch:)`):
+///  1 xc = x - b_dec;  2 fused encode -> codes;  3 sparse decode x_hat;  4 AuxK codes over the dead
+///  latents (gemm over the dead rows only) and its decode;  5 loss terms and G = dL/dx_hat;
+///  6 dz per entry (sparse dots);  7 per-latent gradients over the transposed codes, the decoder
+///  gradient's component along its row removed (unit-norm rows);  8 reducer hook, clipping;
+///  9 one fused pass per latent row: Adam on W_enc and W_dec rows (zero-gradient rows decay their
+///  moments exactly as torch's dense Adam), W_dec row renormalised;  10 dead counters, threshold.
+public protocol SAEGradientReducer: AnyObject {
+    /// Called once per step with the gradient of every parameter (dense, float32): sum them across
+    /// workers in place (an allreduce). The losses in `terms` may be reduced too (for reporting).
+    func reduce(_ gradients: [(name: String, pointer: UnsafeMutablePointer<Float>, count: Int)]) throws
+}
+
+public struct SAEStepStats: Sendable {
+    public var loss = 0.0
+    public var fvu = 0.0
+    public var auxk = 0.0
+    public var mse = 0.0
+    public var sparsity = 0.0
+    public var l0 = 0.0
+    public var deadFraction = 0.0
+    public var lr = 0.0
+}
+
+public final class SAETrainer: @unchecked Sendable {
+    public let model: SparseAutoencoder
+    public var config: SAEConfig { model.config }
+    public weak var gradientReducer: SAEGradientReducer?
+
+    // Optimizer state (torch.optim.Adam, float32 moments).
+    let mWenc, vWenc, mWdec, vWdec: FloatBuffer
+    let mBenc, vBenc, mBdec, vBdec, mThr, vThr: FloatBuffer
+    public internal(set) var adamStep = 0
+    /// JumpReLU parameter log(theta); the model's threshold is exp of it.
+    let logThreshold: FloatBuffer
+    /// Tokens since each latent last fired.
+    let sinceFired: Buffer<Int64>
+    /// Data position: completed steps, epoch and batch within the epoch, tokens seen.
+    public internal(set) var stepsDone = 0
+    public internal(set) var epoch = 0
+    public internal(set) var batchInEpoch = 0
+    public internal(set) var tokensSeen = 0
+    /// Whether b_dec (and the input scale) were initialised from data.
+    public internal(set) var dataInitialised = false
+    /// BatchTopK running threshold estimate.
+    public internal(set) var batchThreshold: Double = 0
+    /// Per-step training history.
+    public internal(set) var history: [HistoryRow] = []
+
+    // Gradients.
+    let gWenc, gWdec: FloatBuffer
+    let gBenc, gBdec, gThr: FloatBuffer
+    let touched: Buffer<UInt8>
+    /// ||W_dec,j|| (kept current by the optimizer pass; used by the ReLU L1 penalty).
+    let decNorm: FloatBuffer
+
+    public init(model: SparseAutoencoder) {
+        self.model = model
+        let n = model.nLatents, d = model.dIn
+        mWenc = FloatBuffer(n * d, zero: 0); vWenc = FloatBuffer(n * d, zero: 0)
+        mWdec = FloatBuffer(n * d, zero: 0); vWdec = FloatBuffer(n * d, zero: 0)
+        mBenc = FloatBuffer(n, zero: 0); vBenc = FloatBuffer(n, zero: 0)
+        mBdec = FloatBuffer(d, zero: 0); vBdec = FloatBuffer(d, zero: 0)
+        mThr = FloatBuffer(n, zero: 0); vThr = FloatBuffer(n, zero: 0)
+        logThreshold = FloatBuffer(n, zero: 0)
+        for j in 0..<n { logThreshold[j] = model.threshold[j] > 0 ? Float(log(Double(model.threshold[j]))) : 0 }
+        sinceFired = Buffer<Int64>(n, zero: 0)
+        gWenc = FloatBuffer(n * d, zero: 0); gWdec = FloatBuffer(n * d, zero: 0)
+        gBenc = FloatBuffer(n, zero: 0); gBdec = FloatBuffer(d, zero: 0); gThr = FloatBuffer(n, zero: 0)
+        touched = Buffer<UInt8>(n, zero: 0)
+        decNorm = FloatBuffer(n, zero: 0)
+        batchThreshold = model.config.architecture == .batchTopK ? Double(model.threshold[0]) : 0
+        refreshDecoderNorms()
+    }
+
+    /// For a model whose parameters were given (loaded): training keeps b_dec and the input scale.
+    public func markDataInitialised() { dataInitialised = true }
+
+    func refreshDecoderNorms() {
+        let d = model.dIn, wd = model.wDec.p, dn = decNorm.p
+        for j in 0..<model.nLatents { dn[j] = Float(Vec.sumSquares(wd + j * d, d).squareRoot()) }
+    }
+
+    // MARK: - Data initialisation
+
+    /// b_dec from a sample (mean or Weiszfeld geometric median) and the input scale
+    /// s = sqrt(d) / mean ||x|| when normalize_input (the sample is scaled before b_dec is computed).
+    public func initialiseFromData(sample: UnsafePointer<Float>, rows: Int) {
+        let d = model.dIn
+        if config.normalizeInput {
+            var total = 0.0
+            for r in 0..<rows { total += Vec.sumSquares(sample + r * d, d).squareRoot() }
+            let meanNorm = total / Double(max(rows, 1))
+            model.inputScale = meanNorm > 0 ? Float(Double(d).squareRoot() / meanNorm) : 1
+        }
+        let s = Double(model.inputScale)
+        var center = [Double](repeating: 0, count: d)
+        center.withUnsafeMutableBufferPointer { c in
+            for r in 0..<rows { Reduce.accumulate(sample + r * d, into: c.baseAddress!, d) }
+        }
+        for i in 0..<d { center[i] = center[i] / Double(max(rows, 1)) * s }
+        if config.bDecInit == .geometricMedian {
+            center = SAETrainer.geometricMedian(sample, rows: rows, d: d, scale: s, start: center)
+        }
+        if config.bDecInit == .zero { for i in 0..<d { center[i] = 0 } }
+        for i in 0..<d { model.bDec[i] = Float(center[i]) }
+        dataInitialised = true
+    }
+
+    /// Weiszfeld's algorithm: y <- sum_i w_i x_i / sum_i w_i, w_i = 1 / max(||x_i - y||, 1e-8), from the
+    /// mean, until the objective sum_i ||x_i - y|| improves by less than 1e-6 relative (at most 100
+    /// iterations) -- the form of SAELens' compute_geometric_median.
+    static func geometricMedian(_ x: UnsafePointer<Float>, rows n: Int, d: Int, scale s: Double, start: [Double]) -> [Double] {
+        var y = start
+        var previous = Double.infinity
+        for _ in 0..<100 {
+            let chunk = 1024
+            let parts = y.withUnsafeBufferPointer { yb in
+                Parallel.mapChunks(count: n, chunk: chunk) { range -> ([Double], Double, Double) in
+                    var num = [Double](repeating: 0, count: d)
+                    var den = 0.0, obj = 0.0
+                    for r in range {
+                        let row = x + r * d
+                        var dist2 = 0.0
+                        for i in 0..<d { let t = Double(row[i]) * s - yb[i]; dist2 += t * t }
+                        let dist = dist2.squareRoot()
+                        obj += dist
+                        let w = 1 / max(dist, 1e-8)
+                        den += w
+                        for i in 0..<d { num[i] += w * Double(row[i]) * s }
+                    }
+                    return (num, den, obj)
+                }
+            }
+            var num = [Double](repeating: 0, count: d)
+            var den = 0.0, obj = 0.0
+            for p in parts {
+                for i in 0..<d { num[i] += p.0[i] }
+                den += p.1; obj += p.2
+            }
+            for i in 0..<d { y[i] = num[i] / den }
+            if previous.isFinite && abs(previous - obj) <= 1e-6 * previous { break }
+            previous = obj
+        }
+        return y
+    }
+
+    // MARK: - One step
+
+    // Batch-sized scratch (reallocated when the batch size changes).
+    var scratchRows = 0
+    var xc = FloatBuffer(0, zero: 0), xhat = FloatBuffer(0, zero: 0), aux = FloatBuffer(0, zero: 0)
+    let codes = SparseCodes(), auxCodes = SparseCodes()
+
+    func ensureScratch(_ rows: Int) {
+        if scratchRows == rows { return }
+        let d = model.dIn
+        xc = FloatBuffer(rows * d, zero: 0); xhat = FloatBuffer(rows * d, zero: 0); aux = FloatBuffer(rows * d, zero: 0)
+        scratchRows = rows
+    }
+
+    /// One training step on a batch (rows x d, already multiplied by the input scale). `totalSteps`
+    /// is the length of the schedule. On a thrown error the parameters are unchanged.
+    public func step(batch x: UnsafePointer<Float>, rows B: Int, totalSteps: Int) throws -> SAEStepStats {
+        let cfg = config, arch = cfg.architecture
+        let d = model.dIn, nl = model.nLatents
+        ensureScratch(B)
+        let t = stepsDone + 1
+        var stats = SAEStepStats()
+        let wEnc = model.wEnc.p, wDec = model.wDec.p, bEnc = model.bEnc.p, bDec = model.bDec.p
+        let xcp = xc.p, xhp = xhat.p, auxp = aux.p
+        let blocks = (B + 63) / 64
+
+        // 1. xc = x - b_dec
+        Parallel.forEachTask(blocks) { tb in
+            for r in (tb * 64)..<min(B, tb * 64 + 64) { Vec.sub(x + r * d, bDec, xcp + r * d, d) }
+        }
+
+        // Dead latents (before this step).
+        var dead: [Int32] = []
+        if arch.isTopKFamily && cfg.auxkAlpha > 0 {
+            let limit = Int64(cfg.deadTokens)
+            for j in 0..<nl where sinceFired[j] > limit { dead.append(Int32(j)) }
+        }
+
+        // 2. Encode.
+        let sparsityCoef = cfg.l1Coefficient * cfg.sparsityMultiplier(step: t)
+        let eps = Float(cfg.jumpReLUBandwidth)
+        var lower = FloatBuffer(0, zero: 0)
+        switch arch {
+        case .topK:
+            SAEEncoderKernel.run(xc: xcp, rows: B, d: d, wEnc: wEnc, bEnc: bEnc, nl: nl,
+                                 selector: TopKSelector(cap: cfg.k), into: codes)
+        case .batchTopK:
+            try encodeBatchTopK(B: B)
+        case .relu:
+            lower = FloatBuffer(nl, zero: 0)
+            SAEEncoderKernel.run(xc: xcp, rows: B, d: d, wEnc: wEnc, bEnc: bEnc, nl: nl,
+                                 selector: ThresholdSelector(lower: lower.p, active: lower.p), into: codes)
+        case .jumpReLU:
+            lower = FloatBuffer(nl, zero: 0)
+            for j in 0..<nl { lower[j] = model.threshold[j] - eps / 2 }
+            SAEEncoderKernel.run(xc: xcp, rows: B, d: d, wEnc: wEnc, bEnc: bEnc, nl: nl,
+                                 selector: ThresholdSelector(lower: lower.p, active: model.threshold.p), into: codes)
+        }
+
+        // 3. Decode.
+        SAEDecoderKernel.decode(codes, wDec: wDec, bDec: bDec, d: d, into: xhp)
+
+        // 4./5. Losses and G = dL/dx_hat (in place of x_hat), AuxK.
+        let perBlock = Parallel.mapChunks(count: B, chunk: 64) { range -> (Double, [Double]) in
+            var sse = 0.0
+            var col = [Double](repeating: 0, count: d)
+            col.withUnsafeMutableBufferPointer { c in
+                for r in range {
+                    Reduce.accumulate(x + r * d, into: c.baseAddress!, d)
+                }
+            }
+            for r in range {
+                for i in 0..<d { let e = Double(xhp[r * d + i]) - Double(x[r * d + i]); sse += e * e }
+            }
+            return (sse, col)
+        }
+        var sse = 0.0
+        var mean = [Double](repeating: 0, count: d)
+        for p in perBlock { sse += p.0; for i in 0..<d { mean[i] += p.1[i] } }
+        for i in 0..<d { mean[i] /= Double(B) }
+        let gScale: Float
+        if arch.isTopKFamily {
+            let variance = mean.withUnsafeBufferPointer { m in
+                Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+                    var s = 0.0
+                    for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
+                    return s
+                }.reduce(0, +)
+            }
+            let v = variance > 0 ? variance : 1
+            stats.fvu = sse / v
+            stats.loss = stats.fvu
+            gScale = Float(2 / v)
+            stats.mse = sse / Double(B * d)
+        } else {
+            stats.mse = sse / Double(B)
+            stats.loss = stats.mse
+            gScale = Float(2 / Double(B))
+            let variance = mean.withUnsafeBufferPointer { m in
+                Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+                    var s = 0.0
+                    for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
+                    return s
+                }.reduce(0, +)
+            }
+            stats.fvu = variance > 0 ? sse / variance : 0
+        }
+
+        var auxScale = 0.0
+        if !dead.isEmpty {
+            auxScale = try auxK(dead: dead, x: x, B: B, stats: &stats)
+        }
+
+        // G = gScale * (x_hat - x), in place.
+        Parallel.forEachTask(blocks) { tb in
+            for r in (tb * 64)..<min(B, tb * 64 + 64) {
+                let h = xhp + r * d, xr = x + r * d
+                Vec.sub(h, xr, h, d)
+                Vec.scale(h, gScale, d)
+            }
+        }
+
+        // 6. dz per entry (+ the L1 term for ReLU: lambda ||W_dec,j|| / B).
+        var extra: FloatBuffer? = nil
+        if arch == .relu {
+            let e = FloatBuffer(nl, zero: 0)
+            let c = Float(sparsityCoef / Double(B))
+            for j in 0..<nl { e[j] = c * decNorm[j] }
+            extra = e
+        }
+        SAEDecoderKernel.codeGradients(codes, wDec: wDec, g: xhp, d: d, extra: extra.map { UnsafePointer($0.p) })
+        if auxScale > 0 { SAEDecoderKernel.codeGradients(auxCodes, wDec: wDec, g: auxp, d: d, extra: nil) }
+
+        // Sparsity terms and L0.
+        var active = 0, l1 = 0.0
+        codes.value.withUnsafeBufferPointer { val in
+            codes.latent.withUnsafeBufferPointer { lat in
+                for e in 0..<val.count where val[e] != 0 {
+                    active += 1
+                    if arch == .relu { l1 += Double(val[e]) * Double(decNorm[Int(lat[e])]) }
+                }
+            }
+        }
+        stats.l0 = Double(active) / Double(B)
+        if arch == .relu {
+            stats.sparsity = l1 / Double(B)
+            stats.loss += sparsityCoef * stats.sparsity
+        } else if arch == .jumpReLU {
+            stats.sparsity = stats.l0
+            stats.loss += sparsityCoef * stats.l0
+        }
+        stats.loss += cfg.auxkAlpha * stats.auxk
+
+        if !stats.loss.isFinite {
+            throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
+        }
+
+        // 7. Per-latent gradients.
+        let clipPartials = latentGradients(B: B, sparsityCoef: sparsityCoef, auxUsed: auxScale > 0)
+        // b_dec: sum_b G_b - sum_j db_enc[j] W_enc[j]
+        let colG = Parallel.mapChunks(count: B, chunk: 64) { range -> [Double] in
+            var col = [Double](repeating: 0, count: d)
+            col.withUnsafeMutableBufferPointer { c in
+                for r in range { Reduce.accumulate(xhp + r * d, into: c.baseAddress!, d) }
+            }
+            return col
+        }
+        var gbd = [Double](repeating: 0, count: d)
+        for p in colG { for i in 0..<d { gbd[i] += p[i] } }
+        for p in clipPartials.encTerm { for i in 0..<d { gbd[i] -= p[i] } }
+        var normSq = clipPartials.normSq
+        for i in 0..<d { gBdec[i] = Float(gbd[i]); normSq += gbd[i] * gbd[i] }
+
+        // 8. Reduction hook, clipping.
+        if let reducer = gradientReducer {
+            densify()
+            try reducer.reduce([("W_enc", gWenc.p, gWenc.count), ("W_dec", gWdec.p, gWdec.count),
+                                ("b_enc", gBenc.p, nl), ("b_dec", gBdec.p, d), ("log_threshold", gThr.p, nl)])
+            normSq = 0
+            for j in 0..<nl { normSq += Vec.sumSquares(gWenc.p + j * d, d) + Vec.sumSquares(gWdec.p + j * d, d) }
+            normSq += Vec.sumSquares(gBenc.p, nl) + Vec.sumSquares(gBdec.p, d) + Vec.sumSquares(gThr.p, nl)
+        }
+        var clip: Float = 1
+        if cfg.gradClip > 0 {
+            let total = normSq.squareRoot()
+            let coef = cfg.gradClip / (total + 1e-6)
+            if coef < 1 { clip = Float(coef) }
+        }
+
+        // 9. Optimizer.
+        let lr = cfg.effectiveLearningRate * cfg.lrMultiplier(step: t, total: totalSteps)
+        stats.lr = lr
+        optimizerStep(lr: Float(lr), clip: clip)
+
+        // 10. Dead tracking, thresholds, position.
+        let fired = Buffer<UInt8>(nl, zero: 0)
+        codes.value.withUnsafeBufferPointer { val in
+            codes.latent.withUnsafeBufferPointer { lat in
+                for e in 0..<val.count where val[e] > 0 { fired[Int(lat[e])] = 1 }
+            }
+        }
+        var deadNow = 0
+        let limit = Int64(cfg.deadTokens)
+        for j in 0..<nl {
+            if fired[j] != 0 { sinceFired[j] = 0 } else { sinceFired[j] += Int64(B) }
+            if sinceFired[j] > limit { deadNow += 1 }
+        }
+        stats.deadFraction = Double(deadNow) / Double(nl)
+        if arch == .batchTopK {
+            var minPositive = Float.infinity
+            for v in codes.value where v > 0 { minPositive = min(minPositive, v) }
+            if minPositive.isFinite {
+                batchThreshold = (1 - cfg.thresholdRate) * batchThreshold + cfg.thresholdRate * Double(minPositive)
+            }
+            for j in 0..<nl { model.threshold[j] = Float(batchThreshold) }
+        }
+        stepsDone = t
+        tokensSeen += B
+        return stats
+    }
+
+    /// BatchTopK: per-row candidates (top `cap` of ReLU(pre)), then the top k*B of the batch
+    /// (ties by row, then latent order). A row whose every candidate is kept may hide more: the
+    /// encode reruns with a wider cap until no row is saturated (exact batch top-k).
+    func encodeBatchTopK(B: Int) throws {
+        let cfg = config, nl = model.nLatents, d = model.dIn
+        var cap = min(nl, 4 * cfg.k)
+        while true {
+            SAEEncoderKernel.run(xc: xc.p, rows: B, d: d, wEnc: model.wEnc.p, bEnc: model.bEnc.p, nl: nl,
+                                 selector: TopKSelector(cap: cap), into: codes)
+            let keep = cfg.k * B
+            let total = codes.count
+            if total <= keep { return }
+            var vals = codes.value
+            let t = SAETrainer.kthLargest(&vals, keep)
+            var above = 0
+            for v in codes.value where v > t { above += 1 }
+            var tiesLeft = keep - above
+            // Saturation check.
+            var saturated = false
+            if cap < nl {
+                for r in 0..<B where codes.rowStart[r + 1] - codes.rowStart[r] == cap {
+                    var mn = Float.infinity
+                    for e in codes.rowStart[r]..<codes.rowStart[r + 1] { mn = min(mn, codes.value[e]) }
+                    if mn >= t { saturated = true; break }
+                }
+            }
+            if saturated { cap = min(nl, cap * 4); continue }
+            // Filter (rows in order, entries kept in row order; ties in entry order).
+            var newStart = [Int](repeating: 0, count: B + 1)
+            var lat: [Int32] = [], val: [Float] = [], pre: [Float] = []
+            lat.reserveCapacity(keep); val.reserveCapacity(keep); pre.reserveCapacity(keep)
+            for r in 0..<B {
+                for e in codes.rowStart[r]..<codes.rowStart[r + 1] {
+                    let v = codes.value[e]
+                    var take = v > t
+                    if !take && v == t && tiesLeft > 0 { take = true; tiesLeft -= 1 }
+                    if take { lat.append(codes.latent[e]); val.append(v); pre.append(codes.pre[e]) }
+                }
+                newStart[r + 1] = lat.count
+            }
+            codes.rowStart = newStart
+            codes.latent = lat; codes.value = val; codes.pre = pre
+            codes.grad = [Float](repeating: 0, count: lat.count)
+            codes.rowOf = [Int32](repeating: 0, count: lat.count)
+            for r in 0..<B { for e in newStart[r]..<newStart[r + 1] { codes.rowOf[e] = Int32(r) } }
+            return
+        }
+    }
+
+    /// The k-th largest value (1-based) of v (reordered), by quickselect with median-of-three pivots.
+    static func kthLargest(_ v: inout [Float], _ k: Int) -> Float {
+        var lo = 0, hi = v.count - 1
+        let target = k - 1
+        return v.withUnsafeMutableBufferPointer { a in
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2
+                let x = a[lo], y = a[mid], z = a[hi]
+                let pivot = max(min(x, y), min(max(x, y), z))
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] > pivot { i += 1 }
+                    while a[j] < pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if target <= j { hi = j } else if target >= i { lo = i } else { return a[target] }
+            }
+            return a[target]
+        }
+    }
+
+    /// AuxK (Gao et al. 2024): e = x - x_hat; e_hat = W_dec^T TopK_{k_aux'}(ReLU(pre) over dead latents)
+    /// with k_aux' = min(k_aux, n_dead); auxk = min(n_dead / k_aux, 1) sum||e_hat - e||^2 /
+    /// sum||e - mean(e)||^2. Leaves alpha * dauxk/de_hat in `aux`; returns the scale (0 if unused).
+    func auxK(dead: [Int32], x: UnsafePointer<Float>, B: Int, stats: inout SAEStepStats) throws -> Double {
+        let cfg = config, d = model.dIn
+        let nDead = dead.count
+        let kAux = cfg.effectiveKAux
+        let scale = min(Double(nDead) / Double(kAux), 1)
+        let cap = min(kAux, nDead)
+        let we = FloatBuffer(nDead * d, zero: 0), be = FloatBuffer(nDead, zero: 0)
+        for (i, j) in dead.enumerated() {
+            (we.p + i * d).update(from: model.wEnc.p + Int(j) * d, count: d)
+            be[i] = model.bEnc[Int(j)]
+        }
+        let xhp = xhat.p, auxp = aux.p
+        dead.withUnsafeBufferPointer { map in
+            SAEEncoderKernel.run(xc: xc.p, rows: B, d: d, wEnc: we.p, bEnc: be.p, nl: nDead,
+                                 selector: TopKSelector(cap: cap, map: map.baseAddress!), into: auxCodes)
+        }
+        SAEDecoderKernel.decode(auxCodes, wDec: model.wDec.p, bDec: nil, d: d, into: auxp)
+        // e = x - x_hat; its batch mean and variance; sum ||e_hat - e||^2.
+        let parts = Parallel.mapChunks(count: B, chunk: 64) { range -> ([Double], Double) in
+            var col = [Double](repeating: 0, count: d)
+            var s = 0.0
+            for r in range {
+                for i in 0..<d {
+                    let e = Double(x[r * d + i]) - Double(xhp[r * d + i])
+                    col[i] += e
+                    let diff = Double(auxp[r * d + i]) - e
+                    s += diff * diff
+                }
+            }
+            return (col, s)
+        }
+        var mean = [Double](repeating: 0, count: d)
+        var sq = 0.0
+        for p in parts { sq += p.1; for i in 0..<d { mean[i] += p.0[i] } }
+        for i in 0..<d { mean[i] /= Double(B) }
+        let ve = Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+            var s = 0.0
+            for r in range {
+                for i in 0..<d {
+                    let c = Double(x[r * d + i]) - Double(xhp[r * d + i]) - mean[i]
+                    s += c * c
+                }
+            }
+            return s
+        }.reduce(0, +)
+        if !(ve > 0) { return 0 }
+        stats.auxk = scale * sq / ve
+        let g = Float(cfg.auxkAlpha * scale * 2 / ve)
+        Parallel.forEachTask((B + 63) / 64) { tb in
+            for r in (tb * 64)..<min(B, tb * 64 + 64) {
+                for i in 0..<d {
+                    let e = x[r * d + i] - xhp[r * d + i]
+                    auxp[r * d + i] = g * (auxp[r * d + i] - e)
+                }
+            }
+        }
+        return scale
+    }
+
+    struct LatentPartials {
+        var normSq: Double
+        var encTerm: [[Double]]
+    }
+
+    static let latentChunk = 64
+
+    /// Per-latent gradients over the transposed codes (main and AuxK), one task per chunk of latents.
+    func latentGradients(B: Int, sparsityCoef: Double, auxUsed: Bool) -> LatentPartials {
+        let cfg = config, arch = cfg.architecture
+        let d = model.dIn, nl = model.nLatents
+        let main = SAEDecoderKernel.transpose(codes, latents: nl)
+        let auxT = auxUsed ? SAEDecoderKernel.transpose(auxCodes, latents: nl) : nil
+        let wEnc = model.wEnc.p, wDec = model.wDec.p, theta = model.threshold.p
+        let g = xhat.p, ga = aux.p, xcp = xc.p
+        let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p, dn = decNorm.p
+        let eps = Float(cfg.jumpReLUBandwidth)
+        let l0Coef = Float(sparsityCoef / Double(B))
+        let l1Coef = Float(sparsityCoef / Double(B))
+        let chunks = (nl + SAETrainer.latentChunk - 1) / SAETrainer.latentChunk
+        let parts: [(Double, [Double])] = main.start.withUnsafeBufferPointer { ms in
+            main.entry.withUnsafeBufferPointer { me in
+                codes.value.withUnsafeBufferPointer { val in
+                    codes.grad.withUnsafeBufferPointer { grad in
+                        codes.pre.withUnsafeBufferPointer { pre in
+                            codes.rowOf.withUnsafeBufferPointer { rowOf in
+                                auxCodes.value.withUnsafeBufferPointer { aval in
+                                    auxCodes.grad.withUnsafeBufferPointer { agrad in
+                                        auxCodes.rowOf.withUnsafeBufferPointer { arow in
+            Parallel.mapChunks(count: nl, chunk: SAETrainer.latentChunk) { range -> (Double, [Double]) in
+                var normSq = 0.0
+                var enc = [Double](repeating: 0, count: d)
+                for j in range {
+                    let m0 = ms[j], m1 = ms[j + 1]
+                    var a0 = 0, a1 = 0
+                    if let auxT { a0 = auxT.start[j]; a1 = auxT.start[j + 1] }
+                    if m0 == m1 && a0 == a1 {
+                        touch[j] = 0
+                        gbe[j] = 0; gth[j] = 0
+                        continue
+                    }
+                    touch[j] = 1
+                    let gdr = gd + j * d, ger = ge + j * d
+                    gdr.initialize(repeating: 0, count: d)
+                    ger.initialize(repeating: 0, count: d)
+                    var db = Float(0), dth = Float(0), zsum = Float(0)
+                    for q in m0..<m1 {
+                        let e = Int(me[q])
+                        let r = Int(rowOf[e])
+                        let z = val[e]
+                        if z != 0 {
+                            Vec.axpy(z, g + r * d, gdr, d)
+                            let dp = grad[e]
+                            Vec.axpy(dp, xcp + r * d, ger, d)
+                            db += dp
+                            zsum += z
+                        }
+                        if arch == .jumpReLU {
+                            let th = theta[j]
+                            let u = (pre[e] - th) / eps
+                            if u > -0.5 && u < 0.5 {
+                                // d/dtheta of JumpReLU (recon term) and of the Heaviside step (L0 term).
+                                dth += grad[e] * (-(th / eps)) + l0Coef * (-1 / eps)
+                            }
+                        }
+                    }
+                    if let auxT {
+                        for q in a0..<a1 {
+                            let e = Int(auxT.entry[q])
+                            let r = Int(arow[e])
+                            let z = aval[e]
+                            Vec.axpy(z, ga + r * d, gdr, d)
+                            let dp = agrad[e]
+                            Vec.axpy(dp, xcp + r * d, ger, d)
+                            db += dp
+                        }
+                    }
+                    let wdr = wDec + j * d
+                    if arch.isTopKFamily {
+                        // Remove the component parallel to the (unit-norm) decoder row.
+                        let par = Vec.dot(wdr, gdr, d)
+                        Vec.axpy(-par, wdr, gdr, d)
+                    } else if arch == .relu && zsum != 0 && dn[j] > 0 {
+                        // d/dW_dec,j of lambda/B sum_b z_bj ||W_dec,j||.
+                        Vec.axpy(l1Coef * zsum / dn[j], wdr, gdr, d)
+                    }
+                    gbe[j] = db
+                    // log-threshold parameterisation: d/dlog(theta) = theta d/dtheta.
+                    gth[j] = arch == .jumpReLU ? dth * theta[j] : 0
+                    normSq += Vec.sumSquares(gdr, d) + Vec.sumSquares(ger, d) + Double(db) * Double(db) + Double(gth[j]) * Double(gth[j])
+                    let wer = wEnc + j * d
+                    let dbd = Double(db)
+                    if dbd != 0 { for i in 0..<d { enc[i] += dbd * Double(wer[i]) } }
+                }
+                return (normSq, enc)
+            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        _ = chunks
+        var normSq = 0.0
+        for p in parts { normSq += p.0 }
+        return LatentPartials(normSq: normSq, encTerm: parts.map { $0.1 })
+    }
+
+    /// Zero-fills the rows of untouched latents (for the reduction hook, which sees dense buffers).
+    func densify() {
+        let d = model.dIn
+        for j in 0..<model.nLatents where touched[j] == 0 {
+            (gWenc.p + j * d).initialize(repeating: 0, count: d)
+            (gWdec.p + j * d).initialize(repeating: 0, count: d)
+            touched[j] = 1
+        }
+    }
+
+    /// Adam (torch's rule, as AdamState.apply) on every parameter, fused per latent row: W_enc row,
+    /// W_dec row (then renormalised for TopK/BatchTopK), b_enc, log-threshold; then b_dec.
+    func optimizerStep(lr: Float, clip: Float) {
+        let cfg = config, arch = cfg.architecture
+        let d = model.dIn, nl = model.nLatents
+        adamStep += 1
+        let tt = Double(adamStep)
+        let bias1 = 1 - pow(Double(cfg.adam.beta1), tt)
+        let bias2 = 1 - pow(Double(cfg.adam.beta2), tt)
+        let stepSize = Float(Double(lr) / bias1)
+        let invSqrtBias2 = 1 / Float(bias2.squareRoot())
+        let a = cfg.adam
+        let we = model.wEnc.p, wd = model.wDec.p, be = model.bEnc.p
+        let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p
+        let mwe = mWenc.p, vwe = vWenc.p, mwd = mWdec.p, vwd = vWdec.p
+        let mbe = mBenc.p, vbe = vBenc.p, mth = mThr.p, vth = vThr.p
+        let lt = logThreshold.p, th = model.threshold.p, dn = decNorm.p
+        let renorm = arch.isTopKFamily
+        let chunk = SAETrainer.latentChunk
+        Parallel.forEachTask((nl + chunk - 1) / chunk) { task in
+            for j in (task * chunk)..<min(nl, task * chunk + chunk) {
+                let o = j * d
+                let hasGrad = touch[j] != 0
+                SAETrainer.adam(we + o, hasGrad ? ge + o : nil, mwe + o, vwe + o, d, stepSize, invSqrtBias2, a, clip)
+                SAETrainer.adam(wd + o, hasGrad ? gd + o : nil, mwd + o, vwd + o, d, stepSize, invSqrtBias2, a, clip)
+                let norm = Vec.sumSquares(wd + o, d).squareRoot()
+                if renorm {
+                    Vec.scale(wd + o, Float(1 / (norm + Double(Float.ulpOfOne))), d)
+                    dn[j] = Float(Vec.sumSquares(wd + o, d).squareRoot())
+                } else {
+                    dn[j] = Float(norm)
+                }
+            }
+            let j0 = task * chunk, cnt = min(nl, j0 + chunk) - j0
+            SAETrainer.adam(be + j0, gbe + j0, mbe + j0, vbe + j0, cnt, stepSize, invSqrtBias2, a, clip)
+            if arch == .jumpReLU {
+                SAETrainer.adam(lt + j0, gth + j0, mth + j0, vth + j0, cnt, stepSize, invSqrtBias2, a, clip)
+                for j in j0..<(j0 + cnt) { th[j] = Float(exp(Double(lt[j]))) }
+            }
+        }
+        SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, a, clip)
+    }
+
+    /// torch.optim.Adam's update on one run (AdamState.apply's arithmetic), gradient g * clip, or a
+    /// zero gradient when g is nil (moments decay, the parameter still moves by m / denom).
+    @inline(__always)
+    static func adam(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
+                     _ v: UnsafeMutablePointer<Float>, _ count: Int, _ stepSize: Float, _ invSqrtBias2: Float,
+                     _ config: AdamConfig, _ clip: Float) {
+        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
+        let c1 = 1 - b1, c2 = 1 - b2
+        typealias V = SIMD16<Float>
+        var i = 0
+        if let g {
+            while i + 16 <= count {
+                var gv = Vec.load(g + i)
+                if clip != 1 { gv = gv * clip }
+                var mi = Vec.load(m + i), vi = Vec.load(v + i)
+                mi = b1 * mi + c1 * gv
+                vi = b2 * vi + c2 * (gv * gv)
+                let denom = vi.squareRoot() * invSqrtBias2 + eps
+                Vec.store(Vec.load(p + i) - stepSize * (mi / denom), p + i)
+                Vec.store(mi, m + i); Vec.store(vi, v + i)
+                i += 16
+            }
+            while i < count {
+                var gi = g[i]
+                if clip != 1 { gi = gi * clip }
+                m[i] = b1 * m[i] + c1 * gi
+                v[i] = b2 * v[i] + c2 * (gi * gi)
+                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
+                i += 1
+            }
+        } else {
+            while i + 16 <= count {
+                var mi = Vec.load(m + i), vi = Vec.load(v + i)
+                mi = b1 * mi
+                vi = b2 * vi
+                let denom = vi.squareRoot() * invSqrtBias2 + eps
+                Vec.store(Vec.load(p + i) - stepSize * (mi / denom), p + i)
+                Vec.store(mi, m + i); Vec.store(vi, v + i)
+                i += 16
+            }
+            while i < count {
+                m[i] = b1 * m[i]
+                v[i] = b2 * v[i]
+                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
+                i += 1
+            }
+        }
+    }
+}
