@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The encoder side of an SAE: the dense pre-activation pre = W_enc (x - b_dec) + b_enc, computed as
 /// sgemm tiles (row block x latent tile, one tile hot in cache at a time) with the activation rule fused
 /// into the tile pass, so a batch x n_latents matrix is never materialised. The result is `SparseCodes`
@@ -130,15 +133,24 @@ struct TopKSelector: TileSelector {
     mutating func scan(row r: Int, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, latent0: Int, count: Int) {
         var t = thr[r]
         var j = 0
-        while j + 16 <= count {
-            let v = Vec.load(c + j) + Vec.load(bias + j)
-            if any(v .> SIMD16<Float>(repeating: t)) {
-                for lane in 0..<16 where v[lane] > t {
-                    insert(row: r, value: v[lane], index: Int32(latent0 + j + lane))
-                    t = thr[r]
+        // 64 values per test: the max of four vectors against the running threshold (after the first
+        // tiles almost every block is rejected by this one compare).
+        while j + 64 <= count {
+            let v0 = Vec.load(c + j) + Vec.load(bias + j)
+            let v1 = Vec.load(c + j + 16) + Vec.load(bias + j + 16)
+            let v2 = Vec.load(c + j + 32) + Vec.load(bias + j + 32)
+            let v3 = Vec.load(c + j + 48) + Vec.load(bias + j + 48)
+            let m = SIMDOps.max(SIMDOps.max(v0, v1), SIMDOps.max(v2, v3))
+            if m.max() > t {
+                for q in 0..<64 {
+                    let v = c[j + q] + bias[j + q]
+                    if v > t {
+                        insert(row: r, value: v, index: Int32(latent0 + j + q))
+                        t = thr[r]
+                    }
                 }
             }
-            j += 16
+            j += 64
         }
         while j < count {
             let v = c[j] + bias[j]
@@ -216,8 +228,8 @@ struct ThresholdSelector: TileSelector {
 }
 
 enum SAEEncoderKernel {
-    static let blockRows = 64
-    static let latentTile = 1024
+    nonisolated(unsafe) static let blockRows = getenv("LAMINA_SAE_BR").map { Int(atoi($0)) } ?? 256
+    nonisolated(unsafe) static let latentTile = getenv("LAMINA_SAE_LT").map { Int(atoi($0)) } ?? 1024
 
     /// Runs the fused encoder over rows [0, rows) of xc (rows x d, already x - b_dec), against the
     /// encoder rows wEnc (nl x d) and biases bEnc (nl), one task per block of `blockRows` rows.
@@ -246,6 +258,23 @@ enum SAEEncoderKernel {
             sel.finish(into: block)
         }
         flatten(blocks, rows: rows, into: codes)
+    }
+
+    /// The encoder's gemm tiles alone (profiling reference).
+    static func gemmOnly(xc: UnsafePointer<Float>, rows: Int, d: Int, wEnc: UnsafePointer<Float>, nl: Int) {
+        let blockCount = (rows + blockRows - 1) / blockRows
+        Parallel.forEachTask(blockCount) { task in
+            let r0 = task * blockRows, nr = min(blockRows, rows - r0)
+            let tileCols = min(latentTile, nl)
+            let tile = UnsafeMutablePointer<Float>.allocate(capacity: nr * tileCols)
+            defer { tile.deallocate() }
+            var t0 = 0
+            while t0 < nl {
+                let nt = min(tileCols, nl - t0)
+                Gemm.abT(m: nr, n: nt, k: d, a: xc + r0 * d, lda: d, b: wEnc + t0 * d, ldb: d, c: tile, ldc: nt)
+                t0 += nt
+            }
+        }
     }
 
     static func flatten(_ blocks: [CodeBlock], rows: Int, into codes: SparseCodes) {

@@ -166,18 +166,98 @@ public final class SAETrainer: @unchecked Sendable {
     // Batch-sized scratch (reallocated when the batch size changes).
     var scratchRows = 0
     var xc = FloatBuffer(0, zero: 0), xhat = FloatBuffer(0, zero: 0), aux = FloatBuffer(0, zero: 0)
+    var resid = FloatBuffer(0, zero: 0)
     let codes = SparseCodes(), auxCodes = SparseCodes()
 
     func ensureScratch(_ rows: Int) {
         if scratchRows == rows { return }
         let d = model.dIn
         xc = FloatBuffer(rows * d, zero: 0); xhat = FloatBuffer(rows * d, zero: 0); aux = FloatBuffer(rows * d, zero: 0)
+        resid = FloatBuffer(rows * d, zero: 0)
         scratchRows = rows
     }
 
     /// One training step on a batch (rows x d, already multiplied by the input scale). `totalSteps`
     /// is the length of the schedule. On a thrown error the parameters are unchanged.
     public func step(batch x: UnsafePointer<Float>, rows B: Int, totalSteps: Int) throws -> SAEStepStats {
+        let cfg = config, arch = cfg.architecture
+        let d = model.dIn, nl = model.nLatents
+        let t = stepsDone + 1
+        let lr = cfg.effectiveLearningRate * cfg.lrMultiplier(step: t, total: totalSteps)
+        // Without clipping or a reduction hook, the optimizer runs fused into the per-latent gradient
+        // pass (each latent's gradient rows are applied while hot and never stored).
+        let fused = cfg.gradClip == 0 && gradientReducer == nil
+        var stats = try computeGradients(batch: x, rows: B, fusedLearningRate: fused ? Float(lr) : nil)
+        stats.lr = lr
+        var normSq = lastNormSq
+        SAETrainer.mark("gradients")
+        if !fused {
+
+        // 8. Reduction hook, clipping.
+        if let reducer = gradientReducer {
+            densify()
+            try reducer.reduce([("W_enc", gWenc.p, gWenc.count), ("W_dec", gWdec.p, gWdec.count),
+                                ("b_enc", gBenc.p, nl), ("b_dec", gBdec.p, d), ("log_threshold", gThr.p, nl)])
+            normSq = 0
+            for j in 0..<nl { normSq += Vec.sumSquares(gWenc.p + j * d, d) + Vec.sumSquares(gWdec.p + j * d, d) }
+            normSq += Vec.sumSquares(gBenc.p, nl) + Vec.sumSquares(gBdec.p, d) + Vec.sumSquares(gThr.p, nl)
+        }
+        var clip: Float = 1
+        if cfg.gradClip > 0 {
+            let total = normSq.squareRoot()
+            let coef = cfg.gradClip / (total + 1e-6)
+            if coef < 1 { clip = Float(coef) }
+        }
+
+        // 9. Optimizer.
+        optimizerStep(lr: Float(lr), clip: clip)
+        }
+        SAETrainer.mark("adam")
+
+        // 10. Dead tracking, thresholds, position.
+        let fired = Buffer<UInt8>(nl, zero: 0)
+        codes.value.withUnsafeBufferPointer { val in
+            codes.latent.withUnsafeBufferPointer { lat in
+                for e in 0..<val.count where val[e] > 0 { fired[Int(lat[e])] = 1 }
+            }
+        }
+        var deadNow = 0
+        let limit = Int64(cfg.deadTokens)
+        for j in 0..<nl {
+            if fired[j] != 0 { sinceFired[j] = 0 } else { sinceFired[j] += Int64(B) }
+            if sinceFired[j] > limit { deadNow += 1 }
+        }
+        stats.deadFraction = Double(deadNow) / Double(nl)
+        if arch == .batchTopK {
+            var minPositive = Float.infinity
+            for v in codes.value where v > 0 { minPositive = min(minPositive, v) }
+            if minPositive.isFinite {
+                batchThreshold = (1 - cfg.thresholdRate) * batchThreshold + cfg.thresholdRate * Double(minPositive)
+            }
+            for j in 0..<nl { model.threshold[j] = Float(batchThreshold) }
+        }
+        stepsDone = t
+        tokensSeen += B
+        SAETrainer.mark("tail")
+        return stats
+    }
+
+    nonisolated(unsafe) static let profiling = getenv("LAMINA_SAE_PROFILE") != nil
+    nonisolated(unsafe) static var lastMark = 0.0
+    nonisolated(unsafe) static let profileGemm = getenv("LAMINA_SAE_PROFILE").map { String(cString: $0) == "2" } ?? false
+    static func mark(_ what: StaticString) {
+        if !profiling { return }
+        let t = now()
+        if lastMark > 0 { fputs("  \(what): \(Int((t - lastMark) * 1000)) ms\n", stderr) }
+        lastMark = t
+    }
+
+    /// Squared global gradient norm of the last computeGradients.
+    var lastNormSq = 0.0
+
+    /// Steps 1-7: forward, loss terms and the gradients of every parameter (touched rows only) at the
+    /// current parameters, for the next step t = stepsDone + 1. Parameters are not changed.
+    public func computeGradients(batch x: UnsafePointer<Float>, rows B: Int, fusedLearningRate: Float? = nil) throws -> SAEStepStats {
         let cfg = config, arch = cfg.architecture
         let d = model.dIn, nl = model.nLatents
         ensureScratch(B)
@@ -187,6 +267,7 @@ public final class SAETrainer: @unchecked Sendable {
         let xcp = xc.p, xhp = xhat.p, auxp = aux.p
         let blocks = (B + 63) / 64
 
+        SAETrainer.mark("start")
         // 1. xc = x - b_dec
         Parallel.forEachTask(blocks) { tb in
             for r in (tb * 64)..<min(B, tb * 64 + 64) { Vec.sub(x + r * d, bDec, xcp + r * d, d) }
@@ -220,70 +301,46 @@ public final class SAETrainer: @unchecked Sendable {
                                  selector: ThresholdSelector(lower: lower.p, active: model.threshold.p), into: codes)
         }
 
-        // 3. Decode.
-        SAEDecoderKernel.decode(codes, wDec: wDec, bDec: bDec, d: d, into: xhp)
-
-        // 4./5. Losses and G = dL/dx_hat (in place of x_hat), AuxK.
-        let perBlock = Parallel.mapChunks(count: B, chunk: 64) { range -> (Double, [Double]) in
-            var sse = 0.0
+        SAETrainer.mark("encode")
+        if SAETrainer.profileGemm {
+            // Reference timings: the same tiles without the selection, and one plain sgemm.
+            let t0 = SAETrainer.now()
+            SAEEncoderKernel.gemmOnly(xc: xcp, rows: B, d: d, wEnc: wEnc, nl: nl)
+            let t1 = SAETrainer.now()
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: B * nl)
+            Gemm.abT(m: B, n: nl, k: d, a: xcp, lda: d, b: wEnc, ldb: d, c: c, ldc: nl)
+            let t2 = SAETrainer.now()
+            c.deallocate()
+            let flop = 2.0 * Double(B) * Double(d) * Double(nl)
+            fputs("  [tiles only \(Int((t1 - t0) * 1000)) ms = \(Int(flop / (t1 - t0) / 1e9)) GFLOP/s; one sgemm (OpenBLAS threads) \(Int((t2 - t1) * 1000)) ms = \(Int(flop / (t2 - t1) / 1e9)) GFLOP/s]\n", stderr)
+            SAETrainer.lastMark = SAETrainer.now()
+        }
+        // 3.-6. Loss scale from x alone (fvu's denominator), then one pass per row: decode x_hat_b,
+        // its squared error, (the residual x - x_hat for AuxK), G_b = dL/dx_hat_b in place of x_hat_b,
+        // and dz_e = W_dec[j] . G_b for the row's entries while those decoder rows are still in cache.
+        let colParts = Parallel.mapChunks(count: B, chunk: 64) { range -> [Double] in
             var col = [Double](repeating: 0, count: d)
             col.withUnsafeMutableBufferPointer { c in
-                for r in range {
-                    Reduce.accumulate(x + r * d, into: c.baseAddress!, d)
-                }
+                for r in range { Reduce.accumulate(x + r * d, into: c.baseAddress!, d) }
             }
-            for r in range {
-                for i in 0..<d { let e = Double(xhp[r * d + i]) - Double(x[r * d + i]); sse += e * e }
-            }
-            return (sse, col)
+            return col
         }
-        var sse = 0.0
         var mean = [Double](repeating: 0, count: d)
-        for p in perBlock { sse += p.0; for i in 0..<d { mean[i] += p.1[i] } }
+        for p in colParts { for i in 0..<d { mean[i] += p[i] } }
         for i in 0..<d { mean[i] /= Double(B) }
+        let variance = mean.withUnsafeBufferPointer { m in
+            Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+                var s = 0.0
+                for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
+                return s
+            }.reduce(0, +)
+        }
         let gScale: Float
         if arch.isTopKFamily {
-            let variance = mean.withUnsafeBufferPointer { m in
-                Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
-                    var s = 0.0
-                    for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
-                    return s
-                }.reduce(0, +)
-            }
-            let v = variance > 0 ? variance : 1
-            stats.fvu = sse / v
-            stats.loss = stats.fvu
-            gScale = Float(2 / v)
-            stats.mse = sse / Double(B * d)
+            gScale = Float(2 / (variance > 0 ? variance : 1))
         } else {
-            stats.mse = sse / Double(B)
-            stats.loss = stats.mse
             gScale = Float(2 / Double(B))
-            let variance = mean.withUnsafeBufferPointer { m in
-                Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
-                    var s = 0.0
-                    for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
-                    return s
-                }.reduce(0, +)
-            }
-            stats.fvu = variance > 0 ? sse / variance : 0
         }
-
-        var auxScale = 0.0
-        if !dead.isEmpty {
-            auxScale = try auxK(dead: dead, x: x, B: B, stats: &stats)
-        }
-
-        // G = gScale * (x_hat - x), in place.
-        Parallel.forEachTask(blocks) { tb in
-            for r in (tb * 64)..<min(B, tb * 64 + 64) {
-                let h = xhp + r * d, xr = x + r * d
-                Vec.sub(h, xr, h, d)
-                Vec.scale(h, gScale, d)
-            }
-        }
-
-        // 6. dz per entry (+ the L1 term for ReLU: lambda ||W_dec,j|| / B).
         var extra: FloatBuffer? = nil
         if arch == .relu {
             let e = FloatBuffer(nl, zero: 0)
@@ -291,8 +348,58 @@ public final class SAETrainer: @unchecked Sendable {
             for j in 0..<nl { e[j] = c * decNorm[j] }
             extra = e
         }
-        SAEDecoderKernel.codeGradients(codes, wDec: wDec, g: xhp, d: d, extra: extra.map { UnsafePointer($0.p) })
-        if auxScale > 0 { SAEDecoderKernel.codeGradients(auxCodes, wDec: wDec, g: auxp, d: d, extra: nil) }
+        let extraP = extra.map { UnsafePointer($0.p) }
+        let keepResidual = !dead.isEmpty
+        let rp = resid.p
+        let sse: Double = codes.latent.withUnsafeBufferPointer { lat in
+            codes.value.withUnsafeBufferPointer { val in
+                codes.rowStart.withUnsafeBufferPointer { rs in
+                    codes.grad.withUnsafeMutableBufferPointer { gr in
+                        let gp = gr.baseAddress!
+                        return Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+                            var sse = 0.0
+                            for r in range {
+                                let o = xhp + r * d, xr = x + r * d
+                                o.update(from: bDec, count: d)
+                                for e in rs[r]..<rs[r + 1] where val[e] != 0 {
+                                    Vec.axpy(val[e], wDec + Int(lat[e]) * d, o, d)
+                                }
+                                Vec.sub(o, xr, o, d)             // x_hat - x
+                                sse += Vec.sumSquares(o, d)
+                                if keepResidual {
+                                    let rr = rp + r * d
+                                    for i in 0..<d { rr[i] = -o[i] }
+                                }
+                                Vec.scale(o, gScale, d)          // G_b
+                                for e in rs[r]..<rs[r + 1] {
+                                    let j = Int(lat[e])
+                                    var v = Vec.dot(wDec + j * d, o, d)
+                                    if let extraP { v += extraP[j] }
+                                    gp[e] = v
+                                }
+                            }
+                            return sse
+                        }.reduce(0, +)
+                    }
+                }
+            }
+        }
+        if arch.isTopKFamily {
+            stats.fvu = sse / (variance > 0 ? variance : 1)
+            stats.loss = stats.fvu
+            stats.mse = sse / Double(B * d)
+        } else {
+            stats.mse = sse / Double(B)
+            stats.loss = stats.mse
+            stats.fvu = variance > 0 ? sse / variance : 0
+        }
+        SAETrainer.mark("decode+dz")
+
+        var auxScale = 0.0
+        if !dead.isEmpty {
+            auxScale = try auxK(dead: dead, B: B, stats: &stats)
+            if auxScale > 0 { SAEDecoderKernel.codeGradients(auxCodes, wDec: wDec, g: auxp, d: d, extra: nil) }
+        }
 
         // Sparsity terms and L0.
         var active = 0, l1 = 0.0
@@ -319,7 +426,10 @@ public final class SAETrainer: @unchecked Sendable {
         }
 
         // 7. Per-latent gradients.
-        let clipPartials = latentGradients(B: B, sparsityCoef: sparsityCoef, auxUsed: auxScale > 0)
+        var fusedAdam: (Float, Float)? = nil
+        if let lr = fusedLearningRate { fusedAdam = beginAdam(lr: lr) }
+        let clipPartials = latentGradients(B: B, sparsityCoef: sparsityCoef, auxUsed: auxScale > 0, fusedAdam: fusedAdam)
+        SAETrainer.mark("latent")
         // b_dec: sum_b G_b - sum_j db_enc[j] W_enc[j]
         let colG = Parallel.mapChunks(count: B, chunk: 64) { range -> [Double] in
             var col = [Double](repeating: 0, count: d)
@@ -333,52 +443,10 @@ public final class SAETrainer: @unchecked Sendable {
         for p in clipPartials.encTerm { for i in 0..<d { gbd[i] -= p[i] } }
         var normSq = clipPartials.normSq
         for i in 0..<d { gBdec[i] = Float(gbd[i]); normSq += gbd[i] * gbd[i] }
-
-        // 8. Reduction hook, clipping.
-        if let reducer = gradientReducer {
-            densify()
-            try reducer.reduce([("W_enc", gWenc.p, gWenc.count), ("W_dec", gWdec.p, gWdec.count),
-                                ("b_enc", gBenc.p, nl), ("b_dec", gBdec.p, d), ("log_threshold", gThr.p, nl)])
-            normSq = 0
-            for j in 0..<nl { normSq += Vec.sumSquares(gWenc.p + j * d, d) + Vec.sumSquares(gWdec.p + j * d, d) }
-            normSq += Vec.sumSquares(gBenc.p, nl) + Vec.sumSquares(gBdec.p, d) + Vec.sumSquares(gThr.p, nl)
+        lastNormSq = normSq
+        if let (stepSize, invSqrtBias2) = fusedAdam {
+            SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, cfg.adam, 1)
         }
-        var clip: Float = 1
-        if cfg.gradClip > 0 {
-            let total = normSq.squareRoot()
-            let coef = cfg.gradClip / (total + 1e-6)
-            if coef < 1 { clip = Float(coef) }
-        }
-
-        // 9. Optimizer.
-        let lr = cfg.effectiveLearningRate * cfg.lrMultiplier(step: t, total: totalSteps)
-        stats.lr = lr
-        optimizerStep(lr: Float(lr), clip: clip)
-
-        // 10. Dead tracking, thresholds, position.
-        let fired = Buffer<UInt8>(nl, zero: 0)
-        codes.value.withUnsafeBufferPointer { val in
-            codes.latent.withUnsafeBufferPointer { lat in
-                for e in 0..<val.count where val[e] > 0 { fired[Int(lat[e])] = 1 }
-            }
-        }
-        var deadNow = 0
-        let limit = Int64(cfg.deadTokens)
-        for j in 0..<nl {
-            if fired[j] != 0 { sinceFired[j] = 0 } else { sinceFired[j] += Int64(B) }
-            if sinceFired[j] > limit { deadNow += 1 }
-        }
-        stats.deadFraction = Double(deadNow) / Double(nl)
-        if arch == .batchTopK {
-            var minPositive = Float.infinity
-            for v in codes.value where v > 0 { minPositive = min(minPositive, v) }
-            if minPositive.isFinite {
-                batchThreshold = (1 - cfg.thresholdRate) * batchThreshold + cfg.thresholdRate * Double(minPositive)
-            }
-            for j in 0..<nl { model.threshold[j] = Float(batchThreshold) }
-        }
-        stepsDone = t
-        tokensSeen += B
         return stats
     }
 
@@ -455,7 +523,7 @@ public final class SAETrainer: @unchecked Sendable {
     /// AuxK (Gao et al. 2024): e = x - x_hat; e_hat = W_dec^T TopK_{k_aux'}(ReLU(pre) over dead latents)
     /// with k_aux' = min(k_aux, n_dead); auxk = min(n_dead / k_aux, 1) sum||e_hat - e||^2 /
     /// sum||e - mean(e)||^2. Leaves alpha * dauxk/de_hat in `aux`; returns the scale (0 if unused).
-    func auxK(dead: [Int32], x: UnsafePointer<Float>, B: Int, stats: inout SAEStepStats) throws -> Double {
+    func auxK(dead: [Int32], B: Int, stats: inout SAEStepStats) throws -> Double {
         let cfg = config, d = model.dIn
         let nDead = dead.count
         let kAux = cfg.effectiveKAux
@@ -466,7 +534,7 @@ public final class SAETrainer: @unchecked Sendable {
             (we.p + i * d).update(from: model.wEnc.p + Int(j) * d, count: d)
             be[i] = model.bEnc[Int(j)]
         }
-        let xhp = xhat.p, auxp = aux.p
+        let rp = resid.p, auxp = aux.p
         dead.withUnsafeBufferPointer { map in
             SAEEncoderKernel.run(xc: xc.p, rows: B, d: d, wEnc: we.p, bEnc: be.p, nl: nDead,
                                  selector: TopKSelector(cap: cap, map: map.baseAddress!), into: auxCodes)
@@ -478,7 +546,7 @@ public final class SAETrainer: @unchecked Sendable {
             var s = 0.0
             for r in range {
                 for i in 0..<d {
-                    let e = Double(x[r * d + i]) - Double(xhp[r * d + i])
+                    let e = Double(rp[r * d + i])
                     col[i] += e
                     let diff = Double(auxp[r * d + i]) - e
                     s += diff * diff
@@ -494,7 +562,7 @@ public final class SAETrainer: @unchecked Sendable {
             var s = 0.0
             for r in range {
                 for i in 0..<d {
-                    let c = Double(x[r * d + i]) - Double(xhp[r * d + i]) - mean[i]
+                    let c = Double(rp[r * d + i]) - mean[i]
                     s += c * c
                 }
             }
@@ -505,10 +573,7 @@ public final class SAETrainer: @unchecked Sendable {
         let g = Float(cfg.auxkAlpha * scale * 2 / ve)
         Parallel.forEachTask((B + 63) / 64) { tb in
             for r in (tb * 64)..<min(B, tb * 64 + 64) {
-                for i in 0..<d {
-                    let e = x[r * d + i] - xhp[r * d + i]
-                    auxp[r * d + i] = g * (auxp[r * d + i] - e)
-                }
+                for i in 0..<d { auxp[r * d + i] = g * (auxp[r * d + i] - rp[r * d + i]) }
             }
         }
         return scale
@@ -522,7 +587,7 @@ public final class SAETrainer: @unchecked Sendable {
     static let latentChunk = 64
 
     /// Per-latent gradients over the transposed codes (main and AuxK), one task per chunk of latents.
-    func latentGradients(B: Int, sparsityCoef: Double, auxUsed: Bool) -> LatentPartials {
+    func latentGradients(B: Int, sparsityCoef: Double, auxUsed: Bool, fusedAdam: (Float, Float)?) -> LatentPartials {
         let cfg = config, arch = cfg.architecture
         let d = model.dIn, nl = model.nLatents
         let main = SAEDecoderKernel.transpose(codes, latents: nl)
@@ -546,6 +611,8 @@ public final class SAETrainer: @unchecked Sendable {
             Parallel.mapChunks(count: nl, chunk: SAETrainer.latentChunk) { range -> (Double, [Double]) in
                 var normSq = 0.0
                 var enc = [Double](repeating: 0, count: d)
+                let local = fusedAdam == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * d)
+                defer { local?.deallocate() }
                 for j in range {
                     let m0 = ms[j], m1 = ms[j + 1]
                     var a0 = 0, a1 = 0
@@ -553,10 +620,13 @@ public final class SAETrainer: @unchecked Sendable {
                     if m0 == m1 && a0 == a1 {
                         touch[j] = 0
                         gbe[j] = 0; gth[j] = 0
+                        if let (stepSize, invSqrtBias2) = fusedAdam {
+                            self.applyRow(j, nil, nil, stepSize, invSqrtBias2)
+                        }
                         continue
                     }
                     touch[j] = 1
-                    let gdr = gd + j * d, ger = ge + j * d
+                    let gdr = local ?? (gd + j * d), ger = local.map { $0 + d } ?? (ge + j * d)
                     gdr.initialize(repeating: 0, count: d)
                     ger.initialize(repeating: 0, count: d)
                     var db = Float(0), dth = Float(0), zsum = Float(0)
@@ -607,6 +677,12 @@ public final class SAETrainer: @unchecked Sendable {
                     let wer = wEnc + j * d
                     let dbd = Double(db)
                     if dbd != 0 { for i in 0..<d { enc[i] += dbd * Double(wer[i]) } }
+                    if let (stepSize, invSqrtBias2) = fusedAdam {
+                        self.applyRow(j, UnsafePointer(ger), UnsafePointer(gdr), stepSize, invSqrtBias2)
+                    }
+                }
+                if let (stepSize, invSqrtBias2) = fusedAdam {
+                    self.applySmall(range, stepSize, invSqrtBias2, 1)
                 }
                 return (normSq, enc)
             }
@@ -638,44 +714,57 @@ public final class SAETrainer: @unchecked Sendable {
     /// Adam (torch's rule, as AdamState.apply) on every parameter, fused per latent row: W_enc row,
     /// W_dec row (then renormalised for TopK/BatchTopK), b_enc, log-threshold; then b_dec.
     func optimizerStep(lr: Float, clip: Float) {
-        let cfg = config, arch = cfg.architecture
-        let d = model.dIn, nl = model.nLatents
-        adamStep += 1
-        let tt = Double(adamStep)
-        let bias1 = 1 - pow(Double(cfg.adam.beta1), tt)
-        let bias2 = 1 - pow(Double(cfg.adam.beta2), tt)
-        let stepSize = Float(Double(lr) / bias1)
-        let invSqrtBias2 = 1 / Float(bias2.squareRoot())
-        let a = cfg.adam
-        let we = model.wEnc.p, wd = model.wDec.p, be = model.bEnc.p
-        let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p
-        let mwe = mWenc.p, vwe = vWenc.p, mwd = mWdec.p, vwd = vWdec.p
-        let mbe = mBenc.p, vbe = vBenc.p, mth = mThr.p, vth = vThr.p
-        let lt = logThreshold.p, th = model.threshold.p, dn = decNorm.p
-        let renorm = arch.isTopKFamily
+        let (stepSize, invSqrtBias2) = beginAdam(lr: lr)
+        let nl = model.nLatents, d = model.dIn
+        let ge = gWenc.p, gd = gWdec.p, touch = touched.p
         let chunk = SAETrainer.latentChunk
         Parallel.forEachTask((nl + chunk - 1) / chunk) { task in
-            for j in (task * chunk)..<min(nl, task * chunk + chunk) {
-                let o = j * d
+            let range = (task * chunk)..<min(nl, task * chunk + chunk)
+            for j in range {
                 let hasGrad = touch[j] != 0
-                SAETrainer.adam(we + o, hasGrad ? ge + o : nil, mwe + o, vwe + o, d, stepSize, invSqrtBias2, a, clip)
-                SAETrainer.adam(wd + o, hasGrad ? gd + o : nil, mwd + o, vwd + o, d, stepSize, invSqrtBias2, a, clip)
-                let norm = Vec.sumSquares(wd + o, d).squareRoot()
-                if renorm {
-                    Vec.scale(wd + o, Float(1 / (norm + Double(Float.ulpOfOne))), d)
-                    dn[j] = Float(Vec.sumSquares(wd + o, d).squareRoot())
-                } else {
-                    dn[j] = Float(norm)
-                }
+                self.applyRow(j, hasGrad ? UnsafePointer(ge + j * d) : nil, hasGrad ? UnsafePointer(gd + j * d) : nil,
+                              stepSize, invSqrtBias2, clip)
             }
-            let j0 = task * chunk, cnt = min(nl, j0 + chunk) - j0
-            SAETrainer.adam(be + j0, gbe + j0, mbe + j0, vbe + j0, cnt, stepSize, invSqrtBias2, a, clip)
-            if arch == .jumpReLU {
-                SAETrainer.adam(lt + j0, gth + j0, mth + j0, vth + j0, cnt, stepSize, invSqrtBias2, a, clip)
-                for j in j0..<(j0 + cnt) { th[j] = Float(exp(Double(lt[j]))) }
-            }
+            self.applySmall(range, stepSize, invSqrtBias2, clip)
         }
-        SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, a, clip)
+        SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, config.adam, clip)
+    }
+
+    /// Starts an Adam step: t += 1, returns (lr / (1 - b1^t), 1 / sqrt(1 - b2^t)).
+    func beginAdam(lr: Float) -> (Float, Float) {
+        adamStep += 1
+        let tt = Double(adamStep)
+        let bias1 = 1 - pow(Double(config.adam.beta1), tt)
+        let bias2 = 1 - pow(Double(config.adam.beta2), tt)
+        return (Float(Double(lr) / bias1), 1 / Float(bias2.squareRoot()))
+    }
+
+    /// Adam on the W_enc and W_dec rows of latent j (nil gradient = zero), then the W_dec row
+    /// renormalised (TopK family) and its norm recorded.
+    @inline(__always)
+    func applyRow(_ j: Int, _ gEnc: UnsafePointer<Float>?, _ gDec: UnsafePointer<Float>?, _ stepSize: Float,
+                  _ invSqrtBias2: Float, _ clip: Float = 1) {
+        let d = model.dIn, o = j * d, a = config.adam
+        let wd = model.wDec.p
+        SAETrainer.adam(model.wEnc.p + o, gEnc, mWenc.p + o, vWenc.p + o, d, stepSize, invSqrtBias2, a, clip)
+        SAETrainer.adam(wd + o, gDec, mWdec.p + o, vWdec.p + o, d, stepSize, invSqrtBias2, a, clip)
+        let norm = Vec.sumSquares(wd + o, d).squareRoot()
+        if config.architecture.isTopKFamily {
+            Vec.scale(wd + o, Float(1 / (norm + Double(Float.ulpOfOne))), d)
+            decNorm[j] = Float(Vec.sumSquares(wd + o, d).squareRoot())
+        } else {
+            decNorm[j] = Float(norm)
+        }
+    }
+
+    /// Adam on b_enc (and the JumpReLU log-thresholds) of a range of latents.
+    func applySmall(_ range: Range<Int>, _ stepSize: Float, _ invSqrtBias2: Float, _ clip: Float) {
+        let j0 = range.lowerBound, cnt = range.count, a = config.adam
+        SAETrainer.adam(model.bEnc.p + j0, gBenc.p + j0, mBenc.p + j0, vBenc.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
+        if config.architecture == .jumpReLU {
+            SAETrainer.adam(logThreshold.p + j0, gThr.p + j0, mThr.p + j0, vThr.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
+            for j in range { model.threshold[j] = Float(exp(Double(logThreshold[j]))) }
+        }
     }
 
     /// torch.optim.Adam's update on one run (AdamState.apply's arithmetic), gradient g * clip, or a
