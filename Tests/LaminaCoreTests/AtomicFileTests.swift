@@ -80,6 +80,9 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(listDirectory(dir), ["sub"])  // temporary file removed after the failed rename
         expectIO(try AtomicFile.read(path: dir + "/nope"), ["nope", "No such file or directory"])
         expectIO(try AtomicFile.read(path: dir + "/sub"), ["not a regular file"])
+        mkfifo(dir + "/fifo", 0o600)
+        expectIO(try AtomicFile.read(path: dir + "/fifo"), ["fifo", "not a regular file"])  // does not block
+        unlink(dir + "/fifo")
         try AtomicFile.write(path: dir + "/ten", bytes: Array(repeating: 0, count: 10))
         expectIO(try AtomicFile.read(path: dir + "/ten", maxBytes: 9), ["10 bytes", "limit is 9"])
         XCTAssertThrowsError(try AtomicFile.write(path: "", bytes: [1])) { XCTAssertEqual(($0 as? LaminaError)?.kind, .invalidArgument) }

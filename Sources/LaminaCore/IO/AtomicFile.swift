@@ -112,7 +112,8 @@ public enum AtomicFile {
     public static func read(path: String, maxBytes: Int = defaultMaxReadBytes) throws -> [UInt8] {
         guard !path.isEmpty else { throw LaminaError.invalid("path is empty; expected a file path") }
         guard !path.utf8.contains(0) else { throw LaminaError.invalid("path contains a NUL byte") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then rejected as not regular).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw ioError("cannot open '\(path)' for reading") }
         defer { _ = close(fd) }
         var st = stat()
