@@ -369,7 +369,7 @@ def train(model, X, *, batch_size=4096, epochs=1, lr=None, adam_betas=(0.9, 0.99
             model.after_step()
             res.step_seconds.append(time.perf_counter() - t0)
             res.steps += 1
-            hist["loss"].append(float(loss))
+            hist["loss"].append(float(loss.detach()))
             hist["fvu"].append(float(parts["fvu"]))
             hist["l0"].append(float(parts["l0"]))
             if callback is not None:
