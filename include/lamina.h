@@ -580,6 +580,32 @@ lamina_status lamina_sae_get_weights(const lamina_sae* sae, float* w_enc, float*
 lamina_status lamina_sae_set_weights(lamina_sae* sae, const float* w_enc, const float* b_enc, const float* w_dec,
                                      const float* b_dec, const float* threshold);
 
+/** Saves the SAE (input scale folded in) into `directory` (created if missing, one level), every file
+ *  written atomically (temporary file + fsync + rename: a failed save leaves the previous files intact).
+ *  LAMINA_SAE_FORMAT_SAELENS: sae_weights.safetensors + cfg.json as SAELens' save_model writes them
+ *  (architecture "standard" for ReLU, "topk" with k, "jumprelu" with threshold; a BatchTopK SAE is saved
+ *  as the JumpReLU it runs as, like SAELens). LAMINA_SAE_FORMAT_SPARSIFY: sae.safetensors + cfg.json in
+ *  sparsify's layout (TopK only; other architectures: LAMINA_ERR_INVALID_ARGUMENT). cfg.json also holds
+ *  Lamina's parameters under "lamina". Errors: LAMINA_ERR_IO naming the path. */
+lamina_status lamina_sae_save(const lamina_sae* sae, const char* directory, lamina_sae_format format);
+
+/** Loads an SAE from a directory in either layout (written by Lamina, SAELens or sparsify; float16/
+ *  bfloat16/float64 tensors are converted to float32); *out receives a new handle (its training state
+ *  is fresh; b_dec is kept when training starts). Errors: LAMINA_ERR_IO (missing directory or files),
+ *  LAMINA_ERR_FORMAT (corrupt or truncated safetensors, bad cfg.json, wrong shapes, unsupported
+ *  architecture, non-finite weights). */
+lamina_status lamina_sae_load(const char* directory, lamina_sae** out);
+
+/** Writes a training checkpoint to the file `path` atomically: parameters, Adam moments and step,
+ *  dead-latent counters, history, data position (epoch, batch) and the rest of the training state.
+ *  lamina_sae_load_checkpoint + lamina_sae_train with the same data and epochs finishes bit-identical to
+ *  an uninterrupted run (batches are a function of seed, epoch and batch index). Errors: LAMINA_ERR_IO. */
+lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path);
+
+/** Loads a checkpoint written by lamina_sae_save_checkpoint into a new handle (*out). Errors:
+ *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, not a checkpoint). */
+lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,13 +3,11 @@ import CLaminaABI
 
 /// One SAE handle: the model and its trainer (optimizer state, data position, history).
 final class SAEHandle {
-    var model: SparseAutoencoder
     var trainer: SAETrainer
+    var model: SparseAutoencoder { trainer.model }
 
-    init(_ model: SparseAutoencoder) {
-        self.model = model
-        self.trainer = SAETrainer(model: model)
-    }
+    init(_ model: SparseAutoencoder) { trainer = SAETrainer(model: model) }
+    init(trainer: SAETrainer) { self.trainer = trainer }
 }
 
 let saeHandles = HandleTable<SAEHandle>("lamina_sae")
@@ -305,8 +303,43 @@ public func lamina_sae_set_weights(_ sae: OpaquePointer?, _ wEnc: UnsafePointer<
         if let th { thB.p.update(from: th.base, count: n) }
         let model = try SparseAutoencoder(h.model.config, wEnc: wEncB, bEnc: bEncB, wDec: wDecB, bDec: bDecB,
                                           threshold: thB, inputScale: 1)
-        h.model = model
         h.trainer = SAETrainer(model: model)
         h.trainer.markDataInitialised()
+    }
+}
+
+@_cdecl("lamina_sae_save")
+public func lamina_sae_save(_ sae: OpaquePointer?, _ directory: UnsafePointer<CChar>?, _ format: Int32) -> Int32 {
+    boundary {
+        let h = try saeHandles.get(sae, "sae")
+        let dir = try Check.cString(directory, "directory")
+        let f = try Check.choice(format, SAEFormat.self, "format", names: ["saelens", "sparsify"])
+        try h.trainer.saveModel(directory: dir, format: f)
+    }
+}
+
+@_cdecl("lamina_sae_load")
+public func lamina_sae_load(_ directory: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    boundary {
+        let result = try Check.output(out, "out")
+        let dir = try Check.cString(directory, "directory")
+        result.pointee = saeHandles.insert(SAEHandle(trainer: try SAETrainer.loadModel(directory: dir)))
+    }
+}
+
+@_cdecl("lamina_sae_save_checkpoint")
+public func lamina_sae_save_checkpoint(_ sae: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    boundary {
+        let h = try saeHandles.get(sae, "sae")
+        try h.trainer.saveCheckpoint(path: try Check.cString(path, "path"))
+    }
+}
+
+@_cdecl("lamina_sae_load_checkpoint")
+public func lamina_sae_load_checkpoint(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    boundary {
+        let result = try Check.output(out, "out")
+        let file = try Check.cString(path, "path")
+        result.pointee = saeHandles.insert(SAEHandle(trainer: try SAETrainer.loadCheckpoint(path: file)))
     }
 }

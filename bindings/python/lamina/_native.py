@@ -149,6 +149,10 @@ SIGNATURES = {
     "lamina_sae_evaluate": (c_int32, [c_void_p, f32p, c_int64, c_int64, POINTER(SAEMetrics), f64p]),
     "lamina_sae_get_weights": (c_int32, [c_void_p, f32p, f32p, f32p, f32p, f32p]),
     "lamina_sae_set_weights": (c_int32, [c_void_p, f32p, f32p, f32p, f32p, f32p]),
+    "lamina_sae_save": (c_int32, [c_void_p, c_char_p, c_int32]),
+    "lamina_sae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_sae_save_checkpoint": (c_int32, [c_void_p, c_char_p]),
+    "lamina_sae_load_checkpoint": (c_int32, [c_char_p, POINTER(c_void_p)]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

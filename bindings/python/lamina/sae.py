@@ -51,7 +51,7 @@ import numpy as np
 from . import _native as N
 from .errors import CancelledError, InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["SparseAutoencoder", "load"]
+__all__ = ["SparseAutoencoder", "load", "load_checkpoint"]
 
 _ARCH = {"topk": 0, "batchtopk": 1, "relu": 2, "jumprelu": 3}
 _DECAY = {"none": 0, "linear": 1, "cosine": 2}
@@ -446,6 +446,71 @@ class SparseAutoencoder:
     def input_scale_(self):
         return self._state()[4]
 
+    # -- files -------------------------------------------------------------------------------------
+
+    def save(self, path, format="saelens"):
+        """Saves into the directory `path` (created if missing), atomically file by file.
+        format="saelens": sae_weights.safetensors (W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc, b_dec,
+        threshold for jumprelu/batchtopk) + cfg.json as SAELens writes them; format="sparsify":
+        sae.safetensors (encoder.weight, encoder.bias, W_dec, b_dec) + cfg.json (topk only)."""
+        code = N.option(format, _FORMATS, "format")
+        N.call("lamina_sae_save", self._handle, os.fsencode(path), code)
+        return self
+
+    def save_checkpoint(self, path):
+        """Writes the full training state (weights, Adam moments, data position, history) to the file
+        `path` atomically; load_checkpoint(path).fit(X, epochs=E, resume=True) then finishes exactly like
+        an uninterrupted fit(X, epochs=E)."""
+        N.call("lamina_sae_save_checkpoint", self._handle, os.fsencode(path))
+        return self
+
+    @classmethod
+    def _from_handle(cls, handle):
+        p = N.SAEParams()
+        N.call("lamina_sae_get_params", handle, ctypes.byref(p))
+        obj = cls.__new__(cls)
+        obj.d_in, obj.n_latents = int(p.d_in), int(p.n_latents)
+        obj.architecture = {v: k for k, v in _ARCH.items()}[p.architecture]
+        obj.k = int(p.k)
+        obj.lr = float(p.lr) if p.lr > 0 else None
+        obj.batch_size = int(p.batch_size)
+        obj.adam_betas = (float(p.adam_beta1), float(p.adam_beta2))
+        obj.adam_eps = float(p.adam_eps)
+        obj.auxk_alpha = float(p.auxk_alpha)
+        obj.k_aux = int(p.k_aux) or None
+        obj.dead_tokens = int(p.dead_tokens)
+        obj.l1_coefficient = float(p.l1_coefficient)
+        obj.l1_warmup_steps = int(p.l1_warmup_steps)
+        obj.jumprelu_init_threshold = float(p.jumprelu_init_threshold)
+        obj.jumprelu_bandwidth = float(p.jumprelu_bandwidth)
+        obj.threshold_rate = float(p.threshold_rate)
+        obj.warmup_steps = int(p.warmup_steps)
+        obj.decay = {v: k for k, v in _DECAY.items()}[p.decay]
+        obj.decay_steps = int(p.decay_steps) or None
+        obj.grad_clip = float(p.grad_clip) or None
+        obj.b_dec_init = {v: k for k, v in _BDEC.items()}[p.b_dec_init]
+        obj.normalize_input = bool(p.normalize_input)
+        obj.seed = int(p.seed)
+        obj._handle = handle
+        return obj
+
     def __repr__(self):
         return (f"SparseAutoencoder(d_in={self.d_in}, n_latents={self.n_latents}, architecture={self.architecture!r}, "
                 f"k={self.k})")
+
+
+_FORMATS = {"saelens": 0, "sparsify": 1}
+
+
+def load(path):
+    """Loads an SAE saved by `SparseAutoencoder.save` (or by SAELens / sparsify) from the directory `path`."""
+    handle = ctypes.c_void_p()
+    N.call("lamina_sae_load", os.fsencode(path), ctypes.byref(handle))
+    return SparseAutoencoder._from_handle(handle)
+
+
+def load_checkpoint(path):
+    """Loads a training checkpoint written by `save_checkpoint`; continue with fit(..., resume=True)."""
+    handle = ctypes.c_void_p()
+    N.call("lamina_sae_load_checkpoint", os.fsencode(path), ctypes.byref(handle))
+    return SparseAutoencoder._from_handle(handle)
