@@ -294,6 +294,7 @@ extension SAETrainer {
             ("data_initialised", dataInitialised ? "1" : "0"),
             ("batch_threshold_bits", String(batchThreshold.bitPattern)),
             ("input_scale_bits", String(model.inputScale.bitPattern)),
+            ("last_density_bits", String(lastDensity.bitPattern)),
         ]
         try SafeTensors.write(path: path, tensors: tensors, metadata: metadata)
     }
@@ -354,6 +355,8 @@ extension SAETrainer {
             throw LaminaError(.format, "'\(path)': threshold or input scale metadata is corrupt")
         }
         trainer.batchThreshold = Double(bitPattern: bt)
+        guard let ld = UInt64(try meta("last_density_bits")) else { throw LaminaError(.format, "'\(path)': density metadata is corrupt") }
+        trainer.lastDensity = Double(bitPattern: ld)
         model.inputScale = Float(bitPattern: sb)
         for b in [model.wEnc, model.wDec, model.bEnc, model.bDec, model.threshold] {
             for i in 0..<b.count where !b[i].isFinite {

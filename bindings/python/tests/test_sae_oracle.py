@@ -159,6 +159,12 @@ def reference_train(X, sae, steps, *, dead_tokens=10_000_000):
 
 CASES = {
     "topk": dict(k=4),
+    "relu_sparse_path": dict(architecture="relu", l1_coefficient=0.3, _path="sparse"),
+    "relu_dense_path": dict(architecture="relu", l1_coefficient=0.3, _path="dense"),
+    "jumprelu_sparse_path": dict(architecture="jumprelu", l1_coefficient=0.05, jumprelu_init_threshold=0.3,
+                                 jumprelu_bandwidth=0.6, _path="sparse"),
+    "jumprelu_dense_path": dict(architecture="jumprelu", l1_coefficient=0.05, jumprelu_init_threshold=0.3,
+                                jumprelu_bandwidth=0.6, _path="dense"),
     "topk_auxk": dict(k=3, auxk_alpha=0.5, k_aux=5, dead_tokens=0),
     "batchtopk": dict(architecture="batchtopk", k=3),
     "relu": dict(architecture="relu", l1_coefficient=0.3),
@@ -167,8 +173,11 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_training_steps_match_numpy_reference(case):
+def test_training_steps_match_numpy_reference(case, monkeypatch):
     kw = dict(CASES[case])
+    path = kw.pop("_path", None)
+    if path:
+        monkeypatch.setenv("LAMINA_SAE_PATH", path)
     X = _data()
     n, d = X.shape
     steps = 3
