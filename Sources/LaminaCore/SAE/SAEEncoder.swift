@@ -25,6 +25,10 @@ public final class SparseCodes: @unchecked Sendable {
     /// Scratch of the backward pass: dL/dz, then dL/dpre.
     public var grad: [Float] = []
     public var rowOf: [Int32] = []
+    /// Per-task scratch of the encoder (gemm tiles and entry blocks), kept between calls so that a
+    /// step does not map and fault in fresh pages.
+    var tiles: [FloatBuffer] = []
+    var blocks: [CodeBlock] = []
 
     public init() {}
 
@@ -53,7 +57,7 @@ final class CodeBlock {
 protocol TileSelector {
     /// Starts a block of `rows` rows.
     mutating func begin(rows: Int)
-    /// Scans pre-activations c[0..<count] (without bias) of row r for latents latent0 ..< latent0+count.
+    /// Scans pre-activations c[0..<count] (bias included) of row r for latents latent0 ..< latent0+count.
     mutating func scan(row r: Int, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, latent0: Int, count: Int)
     /// Appends the kept entries of every row to the block (in row order).
     mutating func finish(into block: CodeBlock)
@@ -136,14 +140,14 @@ struct TopKSelector: TileSelector {
         // 64 values per test: the max of four vectors against the running threshold (after the first
         // tiles almost every block is rejected by this one compare).
         while j + 64 <= count {
-            let v0 = Vec.load(c + j) + Vec.load(bias + j)
-            let v1 = Vec.load(c + j + 16) + Vec.load(bias + j + 16)
-            let v2 = Vec.load(c + j + 32) + Vec.load(bias + j + 32)
-            let v3 = Vec.load(c + j + 48) + Vec.load(bias + j + 48)
+            let v0 = Vec.load(c + j)
+            let v1 = Vec.load(c + j + 16)
+            let v2 = Vec.load(c + j + 32)
+            let v3 = Vec.load(c + j + 48)
             let m = SIMDOps.max(SIMDOps.max(v0, v1), SIMDOps.max(v2, v3))
-            if m.max() > t {
+            if any(m .> SIMD16<Float>(repeating: t)) {
                 for q in 0..<64 {
-                    let v = c[j + q] + bias[j + q]
+                    let v = c[j + q]
                     if v > t {
                         insert(row: r, value: v, index: Int32(latent0 + j + q))
                         t = thr[r]
@@ -153,7 +157,7 @@ struct TopKSelector: TileSelector {
             j += 64
         }
         while j < count {
-            let v = c[j] + bias[j]
+            let v = c[j]
             if v > t {
                 insert(row: r, value: v, index: Int32(latent0 + j))
                 t = thr[r]
@@ -200,7 +204,7 @@ struct ThresholdSelector: TileSelector {
         let lo = lower + latent0
         var j = 0
         while j + 16 <= count {
-            let v = Vec.load(c + j) + Vec.load(bias + j)
+            let v = Vec.load(c + j)
             if any(v .> Vec.load(lo + j)) {
                 for lane in 0..<16 where v[lane] > lo[j + lane] {
                     rowEntries[r].append((Int32(latent0 + j + lane), v[lane]))
@@ -209,7 +213,7 @@ struct ThresholdSelector: TileSelector {
             j += 16
         }
         while j < count {
-            let v = c[j] + bias[j]
+            let v = c[j]
             if v > lo[j] { rowEntries[r].append((Int32(latent0 + j), v)) }
             j += 1
         }
@@ -228,7 +232,7 @@ struct ThresholdSelector: TileSelector {
 }
 
 enum SAEEncoderKernel {
-    nonisolated(unsafe) static let blockRows = getenv("LAMINA_SAE_BR").map { Int(atoi($0)) } ?? 256
+    nonisolated(unsafe) static let blockRows = getenv("LAMINA_SAE_BR").map { Int(atoi($0)) } ?? 512
     nonisolated(unsafe) static let latentTile = getenv("LAMINA_SAE_LT").map { Int(atoi($0)) } ?? 1024
 
     /// Runs the fused encoder over rows [0, rows) of xc (rows x d, already x - b_dec), against the
@@ -236,18 +240,26 @@ enum SAEEncoderKernel {
     static func run<S: TileSelector>(xc: UnsafePointer<Float>, rows: Int, d: Int, wEnc: UnsafePointer<Float>,
                                      bEnc: UnsafePointer<Float>, nl: Int, selector: S, into codes: SparseCodes) {
         let blockCount = (rows + blockRows - 1) / blockRows
-        let blocks = (0..<blockCount).map { _ in CodeBlock() }
+        let tileCols = min(latentTile, nl)
+        while codes.blocks.count < blockCount { codes.blocks.append(CodeBlock()) }
+        for task in 0..<blockCount where codes.tiles.count <= task || codes.tiles[task].count < blockRows * tileCols {
+            if codes.tiles.count <= task { codes.tiles.append(FloatBuffer(blockRows * tileCols, zero: 0)) }
+            else { codes.tiles[task] = FloatBuffer(blockRows * tileCols, zero: 0) }
+        }
+        let blocks = Array(codes.blocks[0..<blockCount])
+        let tiles = codes.tiles.map { $0.p }
         Parallel.forEachTask(blockCount) { task in
             let r0 = task * blockRows, nr = min(blockRows, rows - r0)
             var sel = selector
             sel.begin(rows: nr)
-            let tileCols = min(latentTile, nl)
-            let tile = UnsafeMutablePointer<Float>.allocate(capacity: nr * tileCols)
-            defer { tile.deallocate() }
+            let tile = tiles[task]
             var t0 = 0
             while t0 < nl {
                 let nt = min(tileCols, nl - t0)
-                Gemm.abT(m: nr, n: nt, k: d, a: xc + r0 * d, lda: d, b: wEnc + t0 * d, ldb: d, c: tile, ldc: nt)
+                // C starts as the bias rows and the gemm accumulates onto it (beta = 1: no separate
+                // zeroing pass, no bias add in the scan).
+                for r in 0..<nr { (tile + r * nt).update(from: bEnc + t0, count: nt) }
+                Gemm.abT(m: nr, n: nt, k: d, a: xc + r0 * d, lda: d, b: wEnc + t0 * d, ldb: d, beta: 1, c: tile, ldc: nt)
                 for r in 0..<nr {
                     sel.scan(row: r, c: tile + r * nt, bias: bEnc + t0, latent0: t0, count: nt)
                 }
