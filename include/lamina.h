@@ -448,7 +448,7 @@ typedef int32_t lamina_sae_decay;
 
 typedef int32_t lamina_sae_bias_init;
 #define LAMINA_SAE_BDEC_MEAN 0
-#define LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN 1   /* Weiszfeld from the mean, <= 100 iterations, rel. tol 1e-6 */
+#define LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN 1   /* Weiszfeld from the mean, <= 100 iterations, rel. tol 1e-9 */
 #define LAMINA_SAE_BDEC_ZERO 2
 
 typedef struct lamina_sae_params {

@@ -153,6 +153,39 @@ final class SAETests: XCTestCase {
         return trainer
     }
 
+    final class CountingReducer: SAEGradientReducer {
+        var calls = 0
+        var names: [String] = []
+        func reduce(_ gradients: [(name: String, pointer: UnsafeMutablePointer<Float>, count: Int)]) throws {
+            calls += 1
+            names = gradients.map(\.name)
+        }
+    }
+
+    /// A reduction hook (identity here: one worker) is called once per step with every gradient, and the
+    /// unfused optimizer path it implies gives the same bits as the fused one.
+    func testGradientReducerHook() throws {
+        var cfg = SAEConfig(dIn: 8, nLatents: 48)
+        cfg.k = 4; cfg.batchSize = 32; cfg.learningRate = 3e-3; cfg.seed = 4
+        let x = data(320, 8, seed: 6)
+        func run(_ reducer: SAEGradientReducer?) throws -> SAETrainer {
+            let trainer = SAETrainer(model: try SparseAutoencoder(cfg))
+            trainer.gradientReducer = reducer
+            try x.withUnsafeBufferPointer { xb in
+                let data = SAETrainingData(source: MemoryRows(base: UnsafeRawPointer(xb.baseAddress!), rows: 320, cols: 8, dtype: .float32),
+                                           streaming: false, batchSize: 32, seed: cfg.seed)
+                try trainer.train(data, epochs: 1, progress: nil)
+            }
+            return trainer
+        }
+        let reducer = CountingReducer()
+        let hooked = try run(reducer), plain = try run(nil)
+        XCTAssertEqual(reducer.calls, 10)
+        XCTAssertEqual(reducer.names, ["W_enc", "W_dec", "b_enc", "b_dec", "log_threshold"])
+        XCTAssertEqual(hooked.model.wEnc.array, plain.model.wEnc.array)
+        XCTAssertEqual(hooked.model.wDec.array, plain.model.wDec.array)
+    }
+
     func testDeterministicOverThreadCounts() throws {
         let a = try trained(threads: 1), b = try trained(threads: 2)
         XCTAssertEqual(a.stepsDone, 30)

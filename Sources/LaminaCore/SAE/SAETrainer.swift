@@ -124,7 +124,7 @@ public final class SAETrainer: @unchecked Sendable {
     }
 
     /// Weiszfeld's algorithm: y <- sum_i w_i x_i / sum_i w_i, w_i = 1 / max(||x_i - y||, 1e-8), from the
-    /// mean, until the objective sum_i ||x_i - y|| improves by less than 1e-6 relative (at most 100
+    /// mean, until the objective sum_i ||x_i - y|| improves by less than 1e-9 relative (at most 100
     /// iterations) -- the form of SAELens' compute_geometric_median.
     static func geometricMedian(_ x: UnsafePointer<Float>, rows n: Int, d: Int, scale s: Double, start: [Double]) -> [Double] {
         var y = start
@@ -155,7 +155,7 @@ public final class SAETrainer: @unchecked Sendable {
                 den += p.1; obj += p.2
             }
             for i in 0..<d { y[i] = num[i] / den }
-            if previous.isFinite && abs(previous - obj) <= 1e-6 * previous { break }
+            if previous.isFinite && abs(previous - obj) <= 1e-9 * previous { break }
             previous = obj
         }
         return y

@@ -52,6 +52,20 @@ def _topk_mask(vals, k):
     return mask & (vals > 0)
 
 
+def lr_multiplier(sae, t, total):
+    m = 1.0
+    W = sae.warmup_steps
+    if W > 0 and t < W:
+        m = t / W
+    if sae.decay != "none":
+        span = min(sae.decay_steps, total) if sae.decay_steps else max(1, total - W)
+        start = total - span
+        if t > start:
+            done = (t - start - 1) / span
+            m *= (1 - done) if sae.decay == "linear" else 0.5 * (1 + np.cos(np.pi * done))
+    return m
+
+
 def reference_train(X, sae, steps, *, dead_tokens=10_000_000):
     """Runs `steps` full-batch steps of the recipe in float64 from the SAE's initial weights."""
     arch = sae.architecture
@@ -143,6 +157,12 @@ def reference_train(X, sae, steps, *, dead_tokens=10_000_000):
         grads["b_enc"] = dpre.sum(0)
         grads["b_dec"] = G.sum(0) - (dpre.sum(0) @ We.T)
         losses.append(loss)
+        if sae.grad_clip:
+            total = np.sqrt(sum((g ** 2).sum() for g in grads.values()))
+            coef = sae.grad_clip / (total + 1e-6)
+            if coef < 1:
+                grads = {key: g * coef for key, g in grads.items()}
+        adam.lr = sae.lr * lr_multiplier(sae, step + 1, steps)
         adam.step(p, grads)
         if arch in ("topk", "batchtopk"):
             norms = np.linalg.norm(p["W_dec"], axis=1, keepdims=True)
@@ -166,6 +186,7 @@ CASES = {
     "jumprelu_dense_path": dict(architecture="jumprelu", l1_coefficient=0.05, jumprelu_init_threshold=0.3,
                                 jumprelu_bandwidth=0.6, _path="dense"),
     "topk_auxk": dict(k=3, auxk_alpha=0.5, k_aux=5, dead_tokens=0),
+    "topk_clip_schedule": dict(k=4, grad_clip=0.05, warmup_steps=2, decay="linear", decay_steps=2),
     "batchtopk": dict(architecture="batchtopk", k=3),
     "relu": dict(architecture="relu", l1_coefficient=0.3),
     "jumprelu": dict(architecture="jumprelu", l1_coefficient=0.05, jumprelu_init_threshold=0.3, jumprelu_bandwidth=0.6),
@@ -334,3 +355,19 @@ def test_hdf5_streaming_training(tmp_path):
     # b_dec starts at the mean of the (widened) rows, as in memory.
     c = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, seed=1).fit(X.astype(np.float16), epochs=3, progress=False)
     assert a.evaluate(X)["fvu"] == pytest.approx(c.evaluate(X)["fvu"], rel=0.3)
+
+
+def test_geometric_median_and_input_scale():
+    X = _data(300, 8, seed=12)
+    sae = SparseAutoencoder(8, 32, k=2, batch_size=300, lr=1e-12, b_dec_init="geometric_median", normalize_input=True,
+                            seed=1).fit(X, progress=False)
+    x = X.astype(np.float64)
+    s = np.sqrt(8) / np.linalg.norm(x, axis=1).mean()
+    assert sae.input_scale_ == pytest.approx(s, rel=1e-6)
+    xs = x * s
+    y = xs.mean(0)
+    for _ in range(200):  # Weiszfeld
+        w = 1 / np.maximum(np.linalg.norm(xs - y, axis=1), 1e-8)
+        y = (w[:, None] * xs).sum(0) / w.sum()
+    # exported b_dec is b_dec / s (the scale folded back)
+    np.testing.assert_allclose(sae.b_dec_ * s, y, atol=3e-4)
