@@ -66,6 +66,22 @@ public enum Vec {
         while i < n { y[i] = y[i] + a * x[i]; i += 1 }
     }
 
+    /// ya += a * xa and yb += b * xb in one pass.
+    @inline(__always)
+    public static func axpy2(_ a: Float, _ xa: UnsafePointer<Float>, _ ya: UnsafeMutablePointer<Float>,
+                             _ b: Float, _ xb: UnsafePointer<Float>, _ yb: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = V(repeating: a), vb = V(repeating: b)
+        var i = 0
+        while i + 16 <= n {
+            var y0 = load(ya + i), y1 = load(yb + i)
+            y0.addProduct(va, load(xa + i))
+            y1.addProduct(vb, load(xb + i))
+            store(y0, ya + i); store(y1, yb + i)
+            i += 16
+        }
+        while i < n { ya[i] = ya[i] + a * xa[i]; yb[i] = yb[i] + b * xb[i]; i += 1 }
+    }
+
     /// x . y in float32 (four SIMD accumulators, fixed order).
     @inline(__always)
     public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {

@@ -799,7 +799,9 @@ public final class SAETrainer: @unchecked Sendable {
                                         auxCodes.rowOf.withUnsafeBufferPointer { arow in
             Parallel.mapChunks(count: nl, chunk: SAETrainer.latentChunk) { range -> (Double, [Double]) in
                 var normSq = 0.0
-                var enc = [Double](repeating: 0, count: d)
+                let enc = UnsafeMutablePointer<Double>.allocate(capacity: d)
+                enc.initialize(repeating: 0, count: d)
+                defer { enc.deallocate() }
                 let local = fusedAdam == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 2 * d)
                 defer { local?.deallocate() }
                 for j in range {
@@ -824,9 +826,8 @@ public final class SAETrainer: @unchecked Sendable {
                         let r = Int(rowOf[e])
                         let z = val[e]
                         if z != 0 {
-                            Vec.axpy(z, g + r * d, gdr, d)
                             let dp = grad[e]
-                            Vec.axpy(dp, xcp + r * d, ger, d)
+                            Vec.axpy2(z, g + r * d, gdr, dp, xcp + r * d, ger, d)
                             db += dp
                             zsum += z
                         }
@@ -844,9 +845,8 @@ public final class SAETrainer: @unchecked Sendable {
                             let e = Int(auxT.entry[q])
                             let r = Int(arow[e])
                             let z = aval[e]
-                            Vec.axpy(z, ga + r * d, gdr, d)
                             let dp = agrad[e]
-                            Vec.axpy(dp, xcp + r * d, ger, d)
+                            Vec.axpy2(z, ga + r * d, gdr, dp, xcp + r * d, ger, d)
                             db += dp
                         }
                     }
@@ -862,10 +862,10 @@ public final class SAETrainer: @unchecked Sendable {
                     gbe[j] = db
                     // log-threshold parameterisation: d/dlog(theta) = theta d/dtheta.
                     gth[j] = arch == .jumpReLU ? dth * theta[j] : 0
-                    normSq += Vec.sumSquares(gdr, d) + Vec.sumSquares(ger, d) + Double(db) * Double(db) + Double(gth[j]) * Double(gth[j])
-                    let wer = wEnc + j * d
-                    let dbd = Double(db)
-                    if dbd != 0 { for i in 0..<d { enc[i] += dbd * Double(wer[i]) } }
+                    if fusedAdam == nil {  // the norm is for clipping, which the fused path does not do
+                        normSq += Vec.sumSquares(gdr, d) + Vec.sumSquares(ger, d) + Double(db) * Double(db) + Double(gth[j]) * Double(gth[j])
+                    }
+                    if db != 0 { Reduce.accumulate(wEnc + j * d, into: enc, d, weight: Double(db)) }
                     if let (stepSize, invSqrtBias2) = fusedAdam {
                         self.applyRow(j, UnsafePointer(ger), UnsafePointer(gdr), stepSize, invSqrtBias2)
                     }
@@ -873,7 +873,7 @@ public final class SAETrainer: @unchecked Sendable {
                 if let (stepSize, invSqrtBias2) = fusedAdam {
                     self.applySmall(range, stepSize, invSqrtBias2, 1)
                 }
-                return (normSq, enc)
+                return (normSq, Array(UnsafeBufferPointer(start: enc, count: d)))
             }
                                         }
                                     }
