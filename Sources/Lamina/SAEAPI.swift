@@ -55,13 +55,13 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
 
 func saeParams(_ c: SAEConfig) -> lamina_sae_params {
     lamina_sae_params(d_in: Int64(c.dIn), n_latents: Int64(c.nLatents), architecture: c.architecture.rawValue,
-                      k: Int32(c.k), lr: c.learningRate, batch_size: Int32(c.batchSize),
+                      k: Int32(clamping: c.k), lr: c.learningRate, batch_size: Int32(clamping: c.batchSize),
                       adam_beta1: Double(c.adam.beta1), adam_beta2: Double(c.adam.beta2), adam_eps: Double(c.adam.epsilon),
-                      auxk_alpha: c.auxkAlpha, k_aux: Int32(c.kAux), dead_tokens: Int64(c.deadTokens),
-                      l1_coefficient: c.l1Coefficient, l1_warmup_steps: Int32(c.l1WarmupSteps),
+                      auxk_alpha: c.auxkAlpha, k_aux: Int32(clamping: c.kAux), dead_tokens: Int64(c.deadTokens),
+                      l1_coefficient: c.l1Coefficient, l1_warmup_steps: Int32(clamping: c.l1WarmupSteps),
                       jumprelu_init_threshold: c.jumpReLUInitThreshold, jumprelu_bandwidth: c.jumpReLUBandwidth,
-                      threshold_rate: c.thresholdRate, warmup_steps: Int32(c.warmupSteps), decay: c.decay.rawValue,
-                      decay_steps: Int32(c.decaySteps), grad_clip: c.gradClip, b_dec_init: c.bDecInit.rawValue,
+                      threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: c.decay.rawValue,
+                      decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: c.bDecInit.rawValue,
                       normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed)
 }
 

@@ -119,6 +119,25 @@ public struct SAEConfig: Sendable, Equatable {
         if warmupSteps < 0 { throw bad("warmup_steps is \(warmupSteps); expected >= 0") }
         if decaySteps < 0 { throw bad("decay_steps is \(decaySteps); expected >= 0") }
         if !(gradClip >= 0 && gradClip.isFinite) { throw bad("grad_clip is \(gradClip); expected a finite value >= 0 (0 = off)") }
+        let need = estimatedTrainingBytes, have = SAEConfig.physicalMemoryBytes
+        if need > have {
+            throw LaminaError(.outOfMemory, "training this SAE needs about \(need >> 20) MiB (weights, Adam moments, gradients and batch buffers for d_in = \(dIn), n_latents = \(nLatents), batch_size = \(batchSize)); the machine has \(have >> 20) MiB")
+        }
+    }
+
+    /// Bytes held while training: 8 n x d matrices (weights, Adam moments, gradients), 5 batch x d
+    /// buffers, and for ReLU/JumpReLU two batch x n buffers of the dense path (float32).
+    public var estimatedTrainingBytes: Int {
+        let nd = Double(nLatents) * Double(dIn), bd = Double(batchSize) * Double(dIn), bn = Double(batchSize) * Double(nLatents)
+        let floats = 8 * nd + 5 * bd + (architecture.isTopKFamily ? 0 : 2 * bn)
+        let bytes = floats * 4
+        return bytes > 9e18 ? Int.max : Int(bytes)
+    }
+
+    static var physicalMemoryBytes: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        if pages <= 0 || size <= 0 { return Int.max }
+        return pages.multipliedReportingOverflow(by: size).overflow ? Int.max : pages * size
     }
 
     /// Learning-rate multiplier of step t (1-based) of `total` steps: linear warm-up t / warmup over

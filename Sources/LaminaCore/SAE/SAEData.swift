@@ -169,7 +169,8 @@ extension SAETrainer {
         if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
         try data.validate()
         if !dataInitialised {
-            let sample = try data.sample(maxRows: 65536)
+            // The first 65,536 rows (at most 256 MB of them).
+            let sample = try data.sample(maxRows: min(65536, max(1, (64 << 20) / max(d, 1))))
             initialiseFromData(sample: sample.p, rows: sample.count / d)
         }
         let batch = FloatBuffer(B * d, zero: 0)
