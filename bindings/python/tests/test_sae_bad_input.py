@@ -77,7 +77,7 @@ CASES = {
         c_status("lamina_sae_check_params", ctypes.byref(p), want=1, word="normalize_input")
         c_status("lamina_sae_check_params", None, want=1, word="params is NULL")
         expect(lambda: SparseAutoencoder(4096, 1 << 21, k=2), lamina.LaminaMemoryError, MemoryError, "MiB", "n_latents = 2097152")
-        expect(lambda: SparseAutoencoder(1 << 24, 1 << 10, k=2), lamina.LaminaMemoryError, MemoryError, "MiB")
+        expect(lambda: SparseAutoencoder(1 << 24, 1 << 10, k=2), lamina.LaminaMemoryError, MemoryError, "too large")
     """,
     "d_mismatch": """
         sae = SparseAutoencoder(8, 16, k=2, batch_size=50)
