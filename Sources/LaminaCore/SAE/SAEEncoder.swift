@@ -232,8 +232,15 @@ struct ThresholdSelector: TileSelector {
 }
 
 enum SAEEncoderKernel {
-    nonisolated(unsafe) static let blockRows = getenv("LAMINA_SAE_BR").map { Int(atoi($0)) } ?? 512
-    nonisolated(unsafe) static let latentTile = getenv("LAMINA_SAE_LT").map { Int(atoi($0)) } ?? 1024
+    /// Rows per task and latents per gemm tile (tuning knobs LAMINA_SAE_BR / LAMINA_SAE_LT, clamped to
+    /// 16...65536). 512 x 1024 tiles: W_enc is repacked by OpenBLAS once per 512 rows, a tile is 2 MB.
+    static let blockRows = tuning("LAMINA_SAE_BR", 512)
+    static let latentTile = tuning("LAMINA_SAE_LT", 1024)
+
+    static func tuning(_ name: String, _ fallback: Int) -> Int {
+        guard let raw = getenv(name) else { return fallback }
+        return min(max(Int(atoi(raw)), 16), 1 << 16)
+    }
 
     /// Runs the fused encoder over rows [0, rows) of xc (rows x d, already x - b_dec), against the
     /// encoder rows wEnc (nl x d) and biases bEnc (nl), one task per block of `blockRows` rows.
