@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--only", default=None, help="comma-separated subset: speed,quality")
     p.add_argument("--no-dense", action="store_true", help="skip reference (b) (the slowest side) in the speed runs")
     p.add_argument("--no-relu", action="store_true", help="skip the ReLU-L1 speed rows")
+    p.add_argument("--skip", default="", help="comma-separated speed sides to leave out (names as printed, "
+                                              "e.g. lamina_relu,torch_b_dense)")
     p.add_argument("--data", type=Path, default=REPO / "out" / "minilm_wordnet_tokens.h5",
                    help="token-level activations for the larger quality run (benchmarks/make_sae_data.py)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of the larger quality run (default 4; 1 with --quick)")
@@ -237,6 +239,8 @@ def speed_section(out):
         if lamina is not None:
             sides.append(("lamina_relu", lambda: run_lamina("relu", X, cfg, S)))
         sides.append(("torch_c_relu", lambda: run_torch("c", X, cfg, S)))
+    skip = set(filter(None, ARGS.skip.split(",")))
+    sides = [(name, fn) for name, fn in sides if name not in skip]
     runs = {name: [] for name, _ in sides}
     print(f"\n== speed: d_in={d}, n_latents={n}, k={k}, batch={B}, float32, {ARGS.threads} threads; "
           f"{ARGS.rounds} rounds x {S} steps per side ==")
