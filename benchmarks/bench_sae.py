@@ -50,9 +50,14 @@ def parse_args(argv=None):
     p.add_argument("--only", default=None, help="comma-separated subset: speed,quality")
     p.add_argument("--no-dense", action="store_true", help="skip reference (b) (the slowest side) in the speed runs")
     p.add_argument("--no-relu", action="store_true", help="skip the ReLU-L1 speed rows")
+    p.add_argument("--skip", default="", help="comma-separated speed sides to leave out (names as printed, "
+                                              "e.g. lamina_relu,torch_b_dense)")
     p.add_argument("--data", type=Path, default=REPO / "out" / "minilm_wordnet_tokens.h5",
                    help="token-level activations for the larger quality run (benchmarks/make_sae_data.py)")
     p.add_argument("--epochs", type=int, default=None, help="epochs of the larger quality run (default 4; 1 with --quick)")
+    p.add_argument("--dead-tokens", type=int, default=10_000_000,
+                   help="quality runs: a latent silent for more than this many tokens is dead and gets the AuxK "
+                        "loss (both sides; default 10,000,000, the library default)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write every measurement to this JSON file")
     args = p.parse_args(argv)
     if args.rounds is None:
@@ -237,6 +242,8 @@ def speed_section(out):
         if lamina is not None:
             sides.append(("lamina_relu", lambda: run_lamina("relu", X, cfg, S)))
         sides.append(("torch_c_relu", lambda: run_torch("c", X, cfg, S)))
+    skip = set(filter(None, ARGS.skip.split(",")))
+    sides = [(name, fn) for name, fn in sides if name not in skip]
     runs = {name: [] for name, _ in sides}
     print(f"\n== speed: d_in={d}, n_latents={n}, k={k}, batch={B}, float32, {ARGS.threads} threads; "
           f"{ARGS.rounds} rounds x {S} steps per side ==")
@@ -322,22 +329,26 @@ def lamina_metrics(sae, X):
 def quality_run(label, Xtr, Xte, n_latents, k, batch, epochs, out):
     d = Xtr.shape[1]
     print(f"\n== quality: {label}: train {Xtr.shape[0]} x {d}, held-out {Xte.shape[0]}; TopK n_latents={n_latents}, "
-          f"k={k}, batch={batch}, epochs={epochs}, lr={R.default_lr(n_latents):.3g}, seed 0 ==")
+          f"k={k}, batch={batch}, epochs={epochs}, lr={R.default_lr(n_latents):.3g}, dead_tokens={ARGS.dead_tokens}, seed 0 ==")
     res = {}
     t0 = time.perf_counter()
-    ref = R.train(R.TopKSparse(d, n_latents, k), Xtr, batch_size=batch, epochs=epochs, seed=0)
+    ref = R.train(R.TopKSparse(d, n_latents, k, dead_tokens=ARGS.dead_tokens), Xtr, batch_size=batch, epochs=epochs, seed=0)
     res["torch_a"] = dict(R.evaluate(ref.model, Xte), seconds=time.perf_counter() - t0, steps=ref.steps,
-                          train_fvu_last=float(ref.history["fvu"][-1]))
+                          train_fvu_last=float(ref.history["fvu"][-1]),
+                          train_dead_last=float((ref.model.tokens_since_fired > ARGS.dead_tokens).float().mean()))
     if lamina is not None:
         t0 = time.perf_counter()
-        sae = lamina.sae.SparseAutoencoder(d, n_latents, architecture="topk", k=k, batch_size=batch, seed=0)
+        sae = lamina.sae.SparseAutoencoder(d, n_latents, architecture="topk", k=k, batch_size=batch, seed=0,
+                                           dead_tokens=ARGS.dead_tokens)
         sae.fit(Xtr, epochs=epochs, progress=False)
         res["lamina"] = dict(lamina_metrics(sae, Xte), seconds=time.perf_counter() - t0,
-                             steps=int(len(sae.history_["fvu"])), train_fvu_last=float(sae.history_["fvu"][-1]))
-    print("  side        held-out FVU     L0   dead frac   cos sim   train steps   last train FVU   seconds")
+                             steps=int(len(sae.history_["fvu"])), train_fvu_last=float(sae.history_["fvu"][-1]),
+                             train_dead_last=float(sae.history_["dead_fraction"][-1]))
+    print("  side        held-out FVU     L0   dead frac   cos sim   train steps   last train FVU   "
+          "train dead (AuxK)   seconds")
     for side, m in res.items():
         print(f"  {side:<10} {m['fvu']:13.4f} {m['l0']:6.1f} {m['dead_fraction']:11.4f} {m['cosine_similarity']:9.4f}"
-              f" {m['steps']:13d} {m['train_fvu_last']:16.4f} {m['seconds']:9.1f}")
+              f" {m['steps']:13d} {m['train_fvu_last']:16.4f} {m['train_dead_last']:19.4f} {m['seconds']:9.1f}")
     if "lamina" in res:
         ratio = res["lamina"]["fvu"] / res["torch_a"]["fvu"]
         res["fvu_ratio"] = ratio

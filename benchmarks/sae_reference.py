@@ -325,6 +325,7 @@ class ReluL1(torch.nn.Module):
 @dataclass
 class TrainResult:
     model: torch.nn.Module
+    batch_size: int = 0
     steps: int = 0
     step_seconds: list = field(default_factory=list)
     history: dict = field(default_factory=dict)
@@ -350,8 +351,7 @@ def train(model, X, *, batch_size=4096, epochs=1, lr=None, adam_betas=(0.9, 0.99
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=adam_betas, eps=adam_eps,
                            **({"fused": True} if fused_adam else {}))
     gen = torch.Generator().manual_seed(seed)
-    res = TrainResult(model)
-    res.batch_size = batch_size
+    res = TrainResult(model, batch_size=batch_size)
     hist = {"loss": [], "fvu": [], "l0": []}
     steps_per_epoch = n // batch_size
     for epoch in range(epochs):
