@@ -427,7 +427,10 @@ lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t*
  * rows shuffled within each chunk, so memory stays bounded for files larger than RAM.
  * Speed: only pre is dense (sgemm tiles with the activation rule fused into the tile pass; the
  * batch x n_latents matrix is never built); decoding and every backward product use the active latents
- * only (O(batch * active * d)).
+ * only (O(batch * active * d)); Adam runs fused into the per-latent gradient pass when there is no
+ * clipping. ReLU and JumpReLU steps whose previous step had more than 5% non-zero codes (early
+ * training: about half the latents fire at initialisation) run as dense sgemms instead, which is
+ * cheaper at that density.
  * Determinism: same params, data, data order and thread count give bit-identical models; a checkpoint
  * resumes to the bit-identical result of an uninterrupted run.
  * A lamina_sae handle is used by one thread at a time.
