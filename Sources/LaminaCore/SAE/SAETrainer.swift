@@ -79,7 +79,8 @@ public final class SAETrainer: @unchecked Sendable {
         mBdec = FloatBuffer(d, zero: 0); vBdec = FloatBuffer(d, zero: 0)
         mThr = FloatBuffer(n, zero: 0); vThr = FloatBuffer(n, zero: 0)
         logThreshold = FloatBuffer(n, zero: 0)
-        for j in 0..<n { logThreshold[j] = model.threshold[j] > 0 ? Float(log(Double(model.threshold[j]))) : 0 }
+        // JumpReLU learns log(theta); a threshold <= 0 (e.g. set by the user) starts at log(1e-30).
+        for j in 0..<n { logThreshold[j] = Float(log(max(Double(model.threshold[j]), 1e-30))) }
         sinceFired = Buffer<Int64>(n, zero: 0)
         gWenc = FloatBuffer(n * d, zero: 0); gWdec = FloatBuffer(n * d, zero: 0)
         gBenc = FloatBuffer(n, zero: 0); gBdec = FloatBuffer(d, zero: 0); gThr = FloatBuffer(n, zero: 0)
