@@ -556,7 +556,223 @@ lamina_status lamina_ast_probe_weights(const lamina_ast_probe* probe, float* pro
  * Sparse autoencoders (issue 4)
  * ================================================================================================ */
 
-/* (sparse autoencoders: declarations go here) */
+/* Sparse autoencoders (SAEs) trained on activations, as SAELens, sparsify, OpenAI's sparse_autoencoder
+ * and dictionary_learning train them, on the CPU.
+ *
+ * Model (every architecture): with s the input scale (1 unless normalize_input),
+ *     pre   = W_enc (s x - b_dec) + b_enc,      z = act(pre),      x_hat = (W_dec^T z + b_dec) / s
+ * W_enc and W_dec are stored one row per latent (n_latents x d_in); lamina_sae_get_weights returns
+ * SAELens' layout (W_enc [d_in, d_sae], W_dec [d_sae, d_in]).
+ *   TOPK      z = TopK_k(ReLU(pre)) per row, ties by lower latent index (Gao et al. 2024, sparsify).
+ *   BATCHTOPK training keeps the top k*B values of ReLU(pre) over the whole batch (Bussmann et al. 2024);
+ *             a threshold theta is learned as a running estimate (SAELens' rule): after every step
+ *             theta <- (1 - threshold_rate) theta + threshold_rate * (smallest positive kept value),
+ *             theta starting at 0; inference is JumpReLU with that theta for every latent.
+ *   RELU      z = ReLU(pre); loss mean_b ||x_hat_b - x_b||^2 + lambda_t mean_b sum_i z_bi ||W_dec,i||
+ *             (Anthropic's April 2024 update: unconstrained decoder, lambda warmed up linearly from 0
+ *             over l1_warmup_steps, decoder rows initialised at norm 0.1).
+ *   JUMPRELU  z_i = pre_i H(pre_i - theta_i), theta_i = exp(log_theta_i) learned; loss
+ *             mean_b ||x_hat_b - x_b||^2 + c_t mean_b sum_i H(pre_bi - theta_i) (L0), with the
+ *             straight-through estimator of Rajamanoharan et al. 2024 / SAELens: rectangle kernel
+ *             K(u) = 1 for |u| < 1/2, bandwidth eps: dz/dtheta = -(theta/eps) K((pre - theta)/eps),
+ *             dH/dtheta = -(1/eps) K((pre - theta)/eps), dz/dpre = H(pre - theta).
+ * TopK / BatchTopK objective (sparsify): fvu = sum||x_hat - x||^2 / sum||x - mean_batch(x)||^2 plus
+ * auxk_alpha * AuxK: dead latents = not fired within the last dead_tokens training tokens; e = x - x_hat,
+ * e_hat = W_dec^T TopK_{min(k_aux, n_dead)}(ReLU(pre) over the dead latents),
+ * AuxK = min(n_dead / k_aux, 1) sum||e_hat - e||^2 / sum||e - mean_batch(e)||^2. Decoder rows are kept at
+ * unit norm: the gradient component parallel to each row is removed before the step and rows are
+ * renormalised (w / (||w|| + FLT_EPSILON)) after it. W_enc is initialised to W_dec^T (rows ~ N(0, I)
+ * normalised); b_dec to the mean or Weiszfeld geometric median of the first min(n, 65536) training
+ * rows; b_enc = 0.
+ * Optimisation: Adam exactly as torch.optim.Adam (every parameter, dense moments), lr default
+ * 2e-4 / sqrt(n_latents / 2^14), linear warm-up over warmup_steps, then optional linear or cosine decay
+ * over the last decay_steps steps (0 = all after warm-up), optional clipping of the global gradient norm
+ * (torch.nn.utils.clip_grad_norm_). Batches: the rows shuffled once per epoch with the seed; the last
+ * partial batch is dropped. HDF5 training streams row chunks (~32 MB) in a seeded random chunk order,
+ * rows shuffled within each chunk, so memory stays bounded for files larger than RAM.
+ * Speed: only pre is dense (sgemm tiles with the activation rule fused into the tile pass; the
+ * batch x n_latents matrix is never built); decoding and every backward product use the active latents
+ * only (O(batch * active * d)); Adam runs fused into the per-latent gradient pass when there is no
+ * clipping. ReLU and JumpReLU steps whose previous step had more than 5% non-zero codes (early
+ * training: about half the latents fire at initialisation) run as dense sgemms instead, which is
+ * cheaper at that density.
+ * Determinism: same params, data, data order and thread count give bit-identical models; a checkpoint
+ * resumes to the bit-identical result of an uninterrupted run.
+ * A lamina_sae handle is used by one thread at a time.
+ */
+
+typedef struct lamina_sae lamina_sae;
+
+typedef int32_t lamina_sae_architecture;
+#define LAMINA_SAE_TOPK 0
+#define LAMINA_SAE_BATCHTOPK 1
+#define LAMINA_SAE_RELU 2
+#define LAMINA_SAE_JUMPRELU 3
+
+typedef int32_t lamina_sae_decay;
+#define LAMINA_SAE_DECAY_NONE 0
+#define LAMINA_SAE_DECAY_LINEAR 1     /* lr * (T - t + 1) / D over the last D steps */
+#define LAMINA_SAE_DECAY_COSINE 2     /* lr * (1 + cos(pi (t - T + D - 1) / D)) / 2 over the last D steps */
+
+typedef int32_t lamina_sae_bias_init;
+#define LAMINA_SAE_BDEC_MEAN 0
+#define LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN 1   /* Weiszfeld from the mean, <= 100 iterations, rel. tol 1e-9 */
+#define LAMINA_SAE_BDEC_ZERO 2
+
+typedef struct lamina_sae_params {
+    int64_t d_in;                     /* input dimension >= 1 (default 768) */
+    int64_t n_latents;                /* dictionary size >= 1 (default 16384) */
+    lamina_sae_architecture architecture;  /* default LAMINA_SAE_TOPK */
+    int32_t k;                        /* active latents per row (TopK) / mean per row (BatchTopK), 1..n_latents (default 32) */
+    double lr;                        /* Adam learning rate > 0; 0 = automatic 2e-4 / sqrt(n_latents / 2^14) (default 0) */
+    int32_t batch_size;               /* rows per step >= 1 (default 4096) */
+    double adam_beta1, adam_beta2, adam_eps;   /* defaults 0.9, 0.999, 1e-8 */
+    double auxk_alpha;                /* AuxK coefficient >= 0, 0 = off (default 1/32) */
+    int32_t k_aux;                    /* AuxK k >= 0, 0 = d_in / 2 (default 0) */
+    int64_t dead_tokens;              /* dead-latent window in tokens >= 0 (default 10,000,000) */
+    double l1_coefficient;            /* ReLU: lambda of the L1 penalty; JumpReLU: L0 coefficient (default 5) */
+    int32_t l1_warmup_steps;          /* linear warm-up of that coefficient from 0 (default 0) */
+    double jumprelu_init_threshold;   /* > 0 (default 0.001) */
+    double jumprelu_bandwidth;        /* eps > 0 (default 0.001) */
+    double threshold_rate;            /* BatchTopK running-threshold rate in (0, 1] (default 0.01) */
+    int32_t warmup_steps;             /* lr warm-up steps >= 0 (default 0) */
+    lamina_sae_decay decay;           /* default LAMINA_SAE_DECAY_NONE */
+    int32_t decay_steps;              /* >= 0, 0 = every step after warm-up (default 0) */
+    double grad_clip;                 /* max global gradient norm, 0 = off (default 0) */
+    lamina_sae_bias_init b_dec_init;  /* default LAMINA_SAE_BDEC_MEAN */
+    int32_t normalize_input;          /* 1: train on s x with s = sqrt(d_in) / mean ||x|| over the b_dec sample,
+                                         folded back into the exported weights (default 0) */
+    uint64_t seed;                    /* default 0 */
+} lamina_sae_params;
+
+/** Evaluation metrics (float64 accumulation over every row of x). */
+typedef struct lamina_sae_metrics {
+    double mse;                 /* mean over elements of (x_hat - x)^2 */
+    double nmse;                /* OpenAI's normalized_mean_squared_error: mean over rows of ||x_hat_b - x_b||^2 / ||x_b||^2 */
+    double fvu;                 /* sum ||x_hat - x||^2 / sum ||x - mean(x)||^2 (sparsify's fraction of variance unexplained) */
+    double explained_variance;  /* SAELens: mean over rows of 1 - ||x_b - x_hat_b||^2 / ||x_b - mean(x)||^2 (mean over all rows of x) */
+    double fve;                 /* mean over dimensions j of 1 - var(x_j - x_hat_j) / var(x_j) (sklearn explained_variance_score;
+                                   a constant dimension counts 1 if reconstructed exactly, else 0) */
+    double cosine_similarity;   /* mean over rows of x_b . x_hat_b / (||x_b|| ||x_hat_b||), 0 for a zero row */
+    double l0;                  /* mean number of non-zero codes per row */
+    double dead_fraction;       /* fraction of latents that never fire on x */
+} lamina_sae_metrics;
+
+/** Output format of lamina_sae_save. */
+typedef int32_t lamina_sae_format;
+#define LAMINA_SAE_FORMAT_SAELENS 0    /* sae_weights.safetensors (W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc, b_dec, threshold) + cfg.json */
+#define LAMINA_SAE_FORMAT_SPARSIFY 1   /* sae.safetensors (encoder.weight [d_sae, d_in], encoder.bias, W_dec, b_dec) + cfg.json */
+
+/** The default parameters (values above). */
+lamina_sae_params lamina_sae_default_params(void);
+
+/** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field (k = 0 or
+ *  k > n_latents, n_latents < 1, lr < 0 or not finite, ...). */
+lamina_status lamina_sae_check_params(const lamina_sae_params* params);
+
+/** Creates a freshly initialised SAE (seeded); *out receives the handle (free with lamina_sae_free).
+ *  Errors: NULL params or out, invalid params, LAMINA_ERR_OUT_OF_MEMORY if the weights cannot be held. */
+lamina_status lamina_sae_create(const lamina_sae_params* params, lamina_sae** out);
+
+/** Frees an SAE. NULL, and a pointer that is not a live handle, are ignored. */
+void lamina_sae_free(lamina_sae* sae);
+
+/** Copies the SAE's parameters into *out. */
+lamina_status lamina_sae_get_params(const lamina_sae* sae, lamina_sae_params* out);
+
+/** Trains on x (n x d row-major, dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16 -- 16-bit values as
+ *  raw uint16 bits, widened by Lamina) until `epochs` epochs are complete, counted from the SAE's data
+ *  position (a fresh SAE is at epoch 0; a loaded checkpoint continues where it stopped). progress (may be
+ *  NULL) is called after every step with task "sae_train", items = tokens, loss, and the terms "fvu",
+ *  "auxk", "mse", "sparsity" (the L1 / L0 penalty value), "l0", "dead_fraction", "lr"; a non-zero return
+ *  stops with LAMINA_ERR_CANCELLED and the SAE keeps its last completed step. Errors: d != d_in
+ *  (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf anywhere in x (LAMINA_ERR_NON_FINITE naming row and column; checked
+ *  before the first step, so the SAE is unchanged), n < batch_size, a diverging loss (LAMINA_ERR_NON_FINITE;
+ *  the SAE keeps the last finite step), bad dtype or epochs < 1. */
+lamina_status lamina_sae_train(lamina_sae* sae, const void* x, lamina_dtype dtype, int64_t n, int64_t d,
+                               int32_t epochs, lamina_progress_fn progress, void* user);
+
+/** The same, streaming a rank-2 float dataset (float16/bfloat16/float32/float64) of an HDF5 file in row
+ *  chunks with bounded memory. The file is scanned for NaN/Inf before the first step. Errors as
+ *  lamina_sae_train plus the HDF5 errors (missing file: LAMINA_ERR_IO; not HDF5, truncated, corrupt,
+ *  wrong rank or an integer dataset: LAMINA_ERR_FORMAT; dataset not found: LAMINA_ERR_INVALID_ARGUMENT). */
+lamina_status lamina_sae_train_h5(lamina_sae* sae, const char* path, const char* dataset, int32_t epochs,
+                                  lamina_progress_fn progress, void* user);
+
+/** Training state: completed steps, tokens seen, data position (epoch, batch within the epoch), input
+ *  scale s. Any output may be NULL. */
+lamina_status lamina_sae_state(const lamina_sae* sae, int64_t* steps, int64_t* tokens, int64_t* epoch,
+                               int64_t* batch_in_epoch, float* input_scale);
+
+/** Per-step training history, steps x 8 doubles (loss, fvu, auxk, mse, sparsity, l0, dead_fraction, lr),
+ *  steps from lamina_sae_state; out_len must equal steps * 8. */
+lamina_status lamina_sae_history(const lamina_sae* sae, double* out, int64_t out_len);
+
+/** Dense codes z of x (n x d_in float32, finite) into out (n x n_latents; out_len = n * n_latents). */
+lamina_status lamina_sae_encode(const lamina_sae* sae, const float* x, int64_t n, int64_t d, float* out,
+                                int64_t out_len);
+
+/** Sparse codes: `width` slots per row (indices n x width int32, values n x width float32), the active
+ *  latents sorted by value (descending; ties by lower index); unused slots get index -1 and value 0.
+ *  *max_active (may be NULL) receives the largest number of active latents in a row (more than width
+ *  means some were cut off; TopK never exceeds k). */
+lamina_status lamina_sae_encode_sparse(const lamina_sae* sae, const float* x, int64_t n, int64_t d, int32_t width,
+                                       int32_t* indices, float* values, int32_t* max_active);
+
+/** x_hat = (W_dec^T z + b_dec) / s for dense codes z (n x n_latents) into out (n x d_in). */
+lamina_status lamina_sae_decode(const lamina_sae* sae, const float* z, int64_t n, int64_t n_latents, float* out,
+                                int64_t out_len);
+
+/** The same from sparse codes (n x width indices and values; slots with index -1 or value 0 are skipped;
+ *  an index outside [-1, n_latents) is LAMINA_ERR_INVALID_ARGUMENT). */
+lamina_status lamina_sae_decode_sparse(const lamina_sae* sae, const int32_t* indices, const float* values, int64_t n,
+                                       int32_t width, float* out, int64_t out_len);
+
+/** decode(encode(x)) into out (n x d_in). */
+lamina_status lamina_sae_reconstruct(const lamina_sae* sae, const float* x, int64_t n, int64_t d, float* out,
+                                     int64_t out_len);
+
+/** Metrics on x (n x d_in, finite; see lamina_sae_metrics). firing_frequency (may be NULL): n_latents
+ *  doubles, the fraction of rows where each latent is non-zero. */
+lamina_status lamina_sae_evaluate(const lamina_sae* sae, const float* x, int64_t n, int64_t d,
+                                  lamina_sae_metrics* out, double* firing_frequency);
+
+/** Copies the parameters with the input scale folded in, in SAELens' layout: w_enc d_in x n_latents,
+ *  b_enc n_latents, w_dec n_latents x d_in, b_dec d_in, threshold n_latents (JumpReLU theta, BatchTopK's
+ *  learned threshold, zeros otherwise). Any output may be NULL. */
+lamina_status lamina_sae_get_weights(const lamina_sae* sae, float* w_enc, float* b_enc, float* w_dec, float* b_dec,
+                                     float* threshold);
+
+/** Replaces the parameters (same layout; threshold may be NULL = zeros; every value finite) and resets
+ *  the training state (optimizer moments, position; b_dec is kept as given when training starts). */
+lamina_status lamina_sae_set_weights(lamina_sae* sae, const float* w_enc, const float* b_enc, const float* w_dec,
+                                     const float* b_dec, const float* threshold);
+
+/** Saves the SAE (input scale folded in) into `directory` (created if missing, one level), every file
+ *  written atomically (temporary file + fsync + rename: a failed save leaves the previous files intact).
+ *  LAMINA_SAE_FORMAT_SAELENS: sae_weights.safetensors + cfg.json as SAELens' save_model writes them
+ *  (architecture "standard" for ReLU, "topk" with k, "jumprelu" with threshold; a BatchTopK SAE is saved
+ *  as the JumpReLU it runs as, like SAELens). LAMINA_SAE_FORMAT_SPARSIFY: sae.safetensors + cfg.json in
+ *  sparsify's layout (TopK only; other architectures: LAMINA_ERR_INVALID_ARGUMENT). cfg.json also holds
+ *  Lamina's parameters under "lamina". Errors: LAMINA_ERR_IO naming the path. */
+lamina_status lamina_sae_save(const lamina_sae* sae, const char* directory, lamina_sae_format format);
+
+/** Loads an SAE from a directory in either layout (written by Lamina, SAELens or sparsify; float16/
+ *  bfloat16/float64 tensors are converted to float32); *out receives a new handle (its training state
+ *  is fresh; b_dec is kept when training starts). Errors: LAMINA_ERR_IO (missing directory or files),
+ *  LAMINA_ERR_FORMAT (corrupt or truncated safetensors, bad cfg.json, wrong shapes, unsupported
+ *  architecture, non-finite weights). */
+lamina_status lamina_sae_load(const char* directory, lamina_sae** out);
+
+/** Writes a training checkpoint to the file `path` atomically: parameters, Adam moments and step,
+ *  dead-latent counters, history, data position (epoch, batch) and the rest of the training state.
+ *  lamina_sae_load_checkpoint + lamina_sae_train with the same data and epochs finishes bit-identical to
+ *  an uninterrupted run (batches are a function of seed, epoch and batch index). Errors: LAMINA_ERR_IO. */
+lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path);
+
+/** Loads a checkpoint written by lamina_sae_save_checkpoint into a new handle (*out). Errors:
+ *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, not a checkpoint). */
+lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,26 @@ public enum Gemm {
     }
 }
 
+extension Gemm {
+    /// C[m x n] = alpha * A[m x k] * B[k x n] + beta * C (row-major).
+    @inline(__always)
+    public static func ab(m: Int, n: Int, k: Int, alpha: Float = 1,
+                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// C[m x n] = alpha * A[k x m]^T * B[k x n] + beta * C (row-major).
+    @inline(__always)
+    public static func aTb(m: Int, n: Int, k: Int, alpha: Float = 1,
+                           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
 /// Float64-accumulating reductions over float32 runs (several independent accumulators so the adds
 /// pipeline; the order is fixed, so results are deterministic).
 public enum Reduce {

@@ -10,6 +10,7 @@ from .errors import (CancelledError, FormatError, InternalError, InvalidArgument
                      LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
 from . import cluster, io, metrics
 from . import ast_probe
+from . import sae
 
 __version__ = _native.version
 library_path = str(_native.library_path)

@@ -92,6 +92,21 @@ class ASTProbeParams(ctypes.Structure):
     _fields_ = [("rank", c_int32), ("epochs", c_int32), ("batch_size", c_int32),
                 ("learning_rate", c_float), ("orthogonal_reg", c_float), ("beta1", c_float),
                 ("beta2", c_float), ("eps", c_float), ("seed", c_uint64)]
+class SAEParams(ctypes.Structure):
+    """Mirrors `lamina_sae_params`."""
+    _fields_ = [("d_in", c_int64), ("n_latents", c_int64), ("architecture", c_int32), ("k", c_int32),
+                ("lr", c_double), ("batch_size", c_int32), ("adam_beta1", c_double), ("adam_beta2", c_double),
+                ("adam_eps", c_double), ("auxk_alpha", c_double), ("k_aux", c_int32), ("dead_tokens", c_int64),
+                ("l1_coefficient", c_double), ("l1_warmup_steps", c_int32), ("jumprelu_init_threshold", c_double),
+                ("jumprelu_bandwidth", c_double), ("threshold_rate", c_double), ("warmup_steps", c_int32),
+                ("decay", c_int32), ("decay_steps", c_int32), ("grad_clip", c_double), ("b_dec_init", c_int32),
+                ("normalize_input", c_int32), ("seed", c_uint64)]
+
+
+class SAEMetrics(ctypes.Structure):
+    """Mirrors `lamina_sae_metrics`."""
+    _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
+                                              "cosine_similarity", "l0", "dead_fraction")]
 
 
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
@@ -151,6 +166,27 @@ SIGNATURES = {
     "lamina_ast_probe_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p]),
     "lamina_ast_probe_weights": (c_int32, [c_void_p, f32p, f32p, f32p, i32p, i32p]),
     # -- sparse autoencoders (issue 4): entries go here, in header order
+    "lamina_sae_default_params": (SAEParams, []),
+    "lamina_sae_check_params": (c_int32, [POINTER(SAEParams)]),
+    "lamina_sae_create": (c_int32, [POINTER(SAEParams), POINTER(c_void_p)]),
+    "lamina_sae_free": (None, [c_void_p]),
+    "lamina_sae_get_params": (c_int32, [c_void_p, POINTER(SAEParams)]),
+    "lamina_sae_train": (c_int32, [c_void_p, c_void_p, c_int32, c_int64, c_int64, c_int32, ProgressFn, c_void_p]),
+    "lamina_sae_train_h5": (c_int32, [c_void_p, c_char_p, c_char_p, c_int32, ProgressFn, c_void_p]),
+    "lamina_sae_state": (c_int32, [c_void_p, i64p, i64p, i64p, i64p, f32p]),
+    "lamina_sae_history": (c_int32, [c_void_p, f64p, c_int64]),
+    "lamina_sae_encode": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_sae_encode_sparse": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int32, i32p, f32p, i32p]),
+    "lamina_sae_decode": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_sae_decode_sparse": (c_int32, [c_void_p, i32p, f32p, c_int64, c_int32, f32p, c_int64]),
+    "lamina_sae_reconstruct": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_sae_evaluate": (c_int32, [c_void_p, f32p, c_int64, c_int64, POINTER(SAEMetrics), f64p]),
+    "lamina_sae_get_weights": (c_int32, [c_void_p, f32p, f32p, f32p, f32p, f32p]),
+    "lamina_sae_set_weights": (c_int32, [c_void_p, f32p, f32p, f32p, f32p, f32p]),
+    "lamina_sae_save": (c_int32, [c_void_p, c_char_p, c_int32]),
+    "lamina_sae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_sae_save_checkpoint": (c_int32, [c_void_p, c_char_p]),
+    "lamina_sae_load_checkpoint": (c_int32, [c_char_p, POINTER(c_void_p)]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

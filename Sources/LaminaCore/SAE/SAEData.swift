@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Training batches from a RowSource, deterministic in (seed, epoch, batch index), so that a
+/// checkpoint's data position (epoch, batch) is all that is needed to resume.
+///  - In memory: the rows are shuffled once per epoch (Fisher-Yates, seeded by (seed, epoch)); batch i
+///    is rows perm[i B ..< (i + 1) B]; the last partial batch is dropped.
+///  - Streaming (HDF5): the dataset is cut into chunks of C rows (C a multiple of the batch size, about
+///    32 MB); each epoch visits the chunks in a seeded random order and the rows of each chunk in a
+///    seeded random order; batches are consecutive runs of that stream. At most two chunks are in
+///    memory, so a file larger than RAM trains in bounded memory.
+public final class SAETrainingData {
+    public let source: RowSource
+    public let streaming: Bool
+    public let batchSize: Int
+    let seed: UInt64
+    var rows: Int { source.rows }
+    var cols: Int { source.cols }
+
+    // In-memory permutation of the current epoch.
+    private var permEpoch = -1
+    private var perm: [Int32] = []
+    // Streaming chunks.
+    let chunkRows: Int
+    private var orderEpoch = -1
+    private var order: [Int] = []
+    private var orderStart: [Int] = []
+    private var cache: [(epoch: Int, chunk: Int, data: FloatBuffer)] = []
+
+    public init(source: RowSource, streaming: Bool, batchSize: Int, seed: UInt64) {
+        self.source = source
+        self.streaming = streaming
+        self.batchSize = batchSize
+        self.seed = seed
+        let target = max(1, (8 << 20) / max(source.cols, 1))
+        self.chunkRows = max(batchSize, (target / batchSize) * batchSize)
+    }
+
+    public var batchesPerEpoch: Int { rows / batchSize }
+
+    static func generator(_ seed: UInt64, _ a: Int, _ b: Int) -> Xoshiro256 {
+        Xoshiro256(seed: seed ^ (UInt64(truncatingIfNeeded: a + 1) &* 0x9E37_79B9_7F4A_7C15)
+                   ^ (UInt64(truncatingIfNeeded: b + 1) &* 0xC2B2_AE3D_27D4_EB4F))
+    }
+
+    static func shuffle(_ n: Int, _ rng: inout Xoshiro256) -> [Int32] {
+        var p = (0..<n).map { Int32($0) }
+        if n < 2 { return p }
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = Int(rng.next() % UInt64(i + 1))
+            p.swapAt(i, j)
+        }
+        return p
+    }
+
+    /// Checks every value of the source for NaN/Inf before training (one streaming pass), so that bad
+    /// data fails before any step and leaves the model unchanged.
+    public func validate() throws {
+        if let memory = source as? MemoryRows {
+            if let bad = memory.firstNonFinite() {
+                throw LaminaError(.nonFinite, "x contains a non-finite value at row \(bad.row), column \(bad.col); expected finite values")
+            }
+            return
+        }
+        let n = rows, d = cols
+        let chunk = min(chunkRows, n)
+        let buf = FloatBuffer(chunk * d, zero: 0)
+        var r0 = 0
+        while r0 < n {
+            let nr = min(chunk, n - r0)
+            try source.read(rows: r0..<(r0 + nr), into: buf.p)
+            if let bad = MatrixView(base: buf.p, rows: nr, cols: d).firstNonFinite() {
+                throw LaminaError(.nonFinite, "the training data contains \(buf[bad.row * d + bad.col]) at row \(r0 + bad.row), column \(bad.col); expected finite values")
+            }
+            r0 += nr
+        }
+    }
+
+    /// The first min(rows, maxRows) rows (file order), for the b_dec initialisation.
+    public func sample(maxRows: Int) throws -> FloatBuffer {
+        let n = min(rows, maxRows)
+        let buf = FloatBuffer(n * cols, zero: 0)
+        try source.read(rows: 0..<n, into: buf.p)
+        return buf
+    }
+
+    /// Fills batch `index` of `epoch` into out (batchSize x d).
+    public func fill(epoch: Int, index: Int, into out: UnsafeMutablePointer<Float>) throws {
+        let d = cols, B = batchSize
+        if !streaming, let memory = source as? MemoryRows {
+            if permEpoch != epoch {
+                var rng = SAETrainingData.generator(seed, epoch, -1)
+                perm = SAETrainingData.shuffle(rows, &rng)
+                permEpoch = epoch
+            }
+            let base = index * B
+            perm.withUnsafeBufferPointer { p in
+                Parallel.forEachTask((B + 255) / 256) { t in
+                    for r in (t * 256)..<min(B, t * 256 + 256) { memory.readRow(Int(p[base + r]), into: out + r * d) }
+                }
+            }
+            return
+        }
+        if orderEpoch != epoch {
+            let chunks = (rows + chunkRows - 1) / chunkRows
+            var rng = SAETrainingData.generator(seed, epoch, -2)
+            order = SAETrainingData.shuffle(chunks, &rng).map { Int($0) }
+            orderStart = [0]
+            for c in order { orderStart.append(orderStart.last! + min(chunkRows, rows - c * chunkRows)) }
+            orderEpoch = epoch
+        }
+        var pos = index * B
+        var filled = 0
+        while filled < B {
+            // The chunk holding stream position `pos`.
+            var lo = 0, hi = order.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if orderStart[mid] <= pos { lo = mid } else { hi = mid - 1 }
+            }
+            let chunk = order[lo]
+            let data = try loadChunk(epoch: epoch, chunk: chunk)
+            let offset = pos - orderStart[lo]
+            let take = min(B - filled, orderStart[lo + 1] - pos)
+            (out + filled * d).update(from: data.p + offset * d, count: take * d)
+            filled += take
+            pos += take
+        }
+    }
+
+    private func loadChunk(epoch: Int, chunk: Int) throws -> FloatBuffer {
+        if let hit = cache.first(where: { $0.epoch == epoch && $0.chunk == chunk }) { return hit.data }
+        let d = cols
+        let start = chunk * chunkRows, n = min(chunkRows, rows - start)
+        let raw = FloatBuffer(n * d, zero: 0)
+        try source.read(rows: start..<(start + n), into: raw.p)
+        var rng = SAETrainingData.generator(seed, epoch, chunk)
+        let p = SAETrainingData.shuffle(n, &rng)
+        let data = FloatBuffer(n * d, zero: 0)
+        for r in 0..<n { (data.p + r * d).update(from: raw.p + Int(p[r]) * d, count: d) }
+        cache.append((epoch, chunk, data))
+        if cache.count > 2 { cache.removeFirst() }
+        return data
+    }
+}
+
+extension SAETrainer {
+    /// One row of the training history (per step).
+    public struct HistoryRow: Sendable {
+        public var loss, fvu, auxk, mse, sparsity, l0, deadFraction, lr: Double
+    }
+
+    /// Trains from the current data position until `epochs` epochs over `data` are complete (a fresh
+    /// model starts at epoch 0; a resumed checkpoint continues where it stopped, so the result is the
+    /// same as an uninterrupted run). Calls `progress` after every step; a false return stops after
+    /// that step with LaminaError(.cancelled).
+    public func train(_ data: SAETrainingData, epochs: Int, progress: ProgressHandler?) throws {
+        let d = model.dIn, B = config.batchSize
+        if data.cols != d {
+            throw LaminaError.shape("the training data has \(data.cols) features; this SAE has d_in = \(d)")
+        }
+        if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
+        let perEpoch = data.batchesPerEpoch
+        if perEpoch < 1 {
+            throw LaminaError.invalid("the training data has \(data.rows) rows, fewer than batch_size = \(B); lower batch_size")
+        }
+        let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
+        if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
+        try data.validate()
+        if !dataInitialised {
+            // The first 65,536 rows (at most 256 MB of them).
+            let sample = try data.sample(maxRows: min(65536, max(1, (64 << 20) / max(d, 1))))
+            initialiseFromData(sample: sample.p, rows: sample.count / d)
+        }
+        let batch = FloatBuffer(B * d, zero: 0)
+        let startTokens = tokensSeen
+        let started = SAETrainer.now()
+        while epoch < epochs {
+            try data.fill(epoch: epoch, index: batchInEpoch, into: batch.p)
+            if model.inputScale != 1 { Vec.scale(batch.p, model.inputScale, B * d) }
+            let stats = try step(batch: batch.p, rows: B, totalSteps: total)
+            batchInEpoch += 1
+            if batchInEpoch == perEpoch { epoch += 1; batchInEpoch = 0 }
+            history.append(HistoryRow(loss: stats.loss, fvu: stats.fvu, auxk: stats.auxk, mse: stats.mse,
+                                      sparsity: stats.sparsity, l0: stats.l0, deadFraction: stats.deadFraction, lr: stats.lr))
+            if let progress {
+                let elapsed = max(SAETrainer.now() - started, 1e-9)
+                let report = ProgressReport(task: "sae_train", step: stepsDone, totalSteps: total, items: tokensSeen,
+                                            loss: stats.loss, itemsPerSecond: Double(tokensSeen - startTokens) / elapsed,
+                                            termNames: ["fvu", "auxk", "mse", "sparsity", "l0", "dead_fraction", "lr"],
+                                            terms: [stats.fvu, stats.auxk, stats.mse, stats.sparsity, stats.l0, stats.deadFraction, stats.lr])
+                if !progress(report) { throw LaminaError.cancelled("sae_train", step: stepsDone) }
+            }
+        }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}

@@ -1,0 +1,369 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SAE files:
+///  - SAELens: <dir>/sae_weights.safetensors with W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc [d_sae],
+///    b_dec [d_in] (+ threshold [d_sae] for JumpReLU; a BatchTopK SAE is saved as the JumpReLU it runs
+///    as, as SAELens does) and <dir>/cfg.json with SAELens' architecture fields (v6 names: architecture
+///    "standard" | "topk" | "jumprelu", d_in, d_sae, k, dtype, device, apply_b_dec_to_input,
+///    normalize_activations, reshape_activations, metadata; and the v5 ones: activation_fn_str,
+///    activation_fn_kwargs).
+///  - sparsify: <dir>/sae.safetensors with encoder.weight [num_latents, d_in], encoder.bias, W_dec
+///    [num_latents, d_in], b_dec [d_in] and <dir>/cfg.json with SparseCoderConfig's fields (activation,
+///    expansion_factor, normalize_decoder, num_latents, k, multi_topk, skip_connection, transcode) plus
+///    d_in. TopK only.
+///  Both cfg.json files also carry "lamina": Lamina's full parameters, so a load restores them. The
+///  weights are exported with the input scale folded in. Every file is written atomically.
+///  - Checkpoint: one safetensors file with the training parameters (unfolded), Adam moments, dead
+///    counters and history, and metadata with the parameters, Adam step, data position (epoch, batch),
+///    tokens, the BatchTopK threshold and the input scale (bit patterns). Batches are a function of
+///    (seed, epoch, batch index), so this is the complete random state: a resumed run is bit-identical.
+public enum SAEFormat: Int32, Sendable, CaseIterable {
+    case saelens = 0, sparsify = 1
+}
+
+extension SAEConfig {
+    func json() -> JSONValue {
+        var o = JSONObject()
+        o["d_in"] = .int(Int64(dIn)); o["n_latents"] = .int(Int64(nLatents))
+        o["architecture"] = .string(architecture.name); o["k"] = .int(Int64(k))
+        o["lr"] = .double(learningRate); o["batch_size"] = .int(Int64(batchSize))
+        o["adam_beta1"] = .double(Double(adam.beta1)); o["adam_beta2"] = .double(Double(adam.beta2))
+        o["adam_eps"] = .double(Double(adam.epsilon))
+        o["auxk_alpha"] = .double(auxkAlpha); o["k_aux"] = .int(Int64(kAux)); o["dead_tokens"] = .int(Int64(deadTokens))
+        o["l1_coefficient"] = .double(l1Coefficient); o["l1_warmup_steps"] = .int(Int64(l1WarmupSteps))
+        o["jumprelu_init_threshold"] = .double(jumpReLUInitThreshold); o["jumprelu_bandwidth"] = .double(jumpReLUBandwidth)
+        o["threshold_rate"] = .double(thresholdRate); o["warmup_steps"] = .int(Int64(warmupSteps))
+        o["decay"] = .string(["none", "linear", "cosine"][Int(decay.rawValue)]); o["decay_steps"] = .int(Int64(decaySteps))
+        o["grad_clip"] = .double(gradClip)
+        o["b_dec_init"] = .string(["mean", "geometric_median", "zero"][Int(bDecInit.rawValue)])
+        o["normalize_input"] = .bool(normalizeInput); o["seed"] = .string(String(seed))
+        return .object(o)
+    }
+
+    static func from(json value: JSONValue, _ what: String) throws -> SAEConfig {
+        guard let o = value.objectValue else { throw LaminaError(.format, "\(what): 'lamina' is not an object") }
+        func int(_ key: String) throws -> Int {
+            guard let v = o[key]?.int64Value, v >= Int64(Int32.min), v <= Int64(Int.max / 2) else {
+                throw LaminaError(.format, "\(what): field '\(key)' is missing or not an integer")
+            }
+            return Int(v)
+        }
+        func dbl(_ key: String) throws -> Double {
+            guard let v = o[key]?.doubleValue else { throw LaminaError(.format, "\(what): field '\(key)' is missing or not a number") }
+            return v
+        }
+        func str(_ key: String, _ options: [String]) throws -> Int {
+            guard let s = o[key]?.stringValue, let i = options.firstIndex(of: s) else {
+                throw LaminaError(.format, "\(what): field '\(key)' is missing or not one of \(options)")
+            }
+            return i
+        }
+        var c = SAEConfig(dIn: try int("d_in"), nLatents: try int("n_latents"))
+        c.architecture = SAEArchitecture(rawValue: Int32(try str("architecture", ["topk", "batchtopk", "relu", "jumprelu"])))!
+        c.k = try int("k"); c.learningRate = try dbl("lr"); c.batchSize = try int("batch_size")
+        c.adam = AdamConfig(beta1: Float(try dbl("adam_beta1")), beta2: Float(try dbl("adam_beta2")), epsilon: Float(try dbl("adam_eps")))
+        c.auxkAlpha = try dbl("auxk_alpha"); c.kAux = try int("k_aux"); c.deadTokens = try int("dead_tokens")
+        c.l1Coefficient = try dbl("l1_coefficient"); c.l1WarmupSteps = try int("l1_warmup_steps")
+        c.jumpReLUInitThreshold = try dbl("jumprelu_init_threshold"); c.jumpReLUBandwidth = try dbl("jumprelu_bandwidth")
+        c.thresholdRate = try dbl("threshold_rate"); c.warmupSteps = try int("warmup_steps")
+        c.decay = SAEDecay(rawValue: Int32(try str("decay", ["none", "linear", "cosine"])))!
+        c.decaySteps = try int("decay_steps"); c.gradClip = try dbl("grad_clip")
+        c.bDecInit = SAEBiasInit(rawValue: Int32(try str("b_dec_init", ["mean", "geometric_median", "zero"])))!
+        guard let norm = o["normalize_input"]?.boolValue else { throw LaminaError(.format, "\(what): field 'normalize_input' is missing") }
+        c.normalizeInput = norm
+        guard let seed = o["seed"]?.stringValue.flatMap({ UInt64($0) }) else { throw LaminaError(.format, "\(what): field 'seed' is missing") }
+        c.seed = seed
+        do { try c.check() } catch let e as LaminaError { throw LaminaError(.format, "\(what): \(e.message)") }
+        return c
+    }
+}
+
+enum SAEPaths {
+    static func join(_ dir: String, _ name: String) -> String { dir.hasSuffix("/") ? dir + name : dir + "/" + name }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    /// Creates `dir` (one level) if it does not exist.
+    static func ensureDirectory(_ dir: String) throws {
+        if dir.isEmpty { throw LaminaError.invalid("path is empty; expected a directory path") }
+        if isDirectory(dir) { return }
+        if exists(dir) { throw LaminaError(.io, "cannot save into '\(dir)': it exists and is not a directory") }
+        if mkdir(dir, 0o755) != 0 && !isDirectory(dir) {
+            throw LaminaError(.io, "cannot create directory '\(dir)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+extension SAETrainer {
+    // MARK: - Model files
+
+    public func saveModel(directory: String, format: SAEFormat) throws {
+        let cfg = config, arch = cfg.architecture
+        let n = model.nLatents, d = model.dIn
+        if format == .sparsify && arch != .topK {
+            throw LaminaError.invalid("format 'sparsify' holds TopK SAEs only; this SAE is \(arch.name) (save it in the SAELens format)")
+        }
+        try SAEPaths.ensureDirectory(directory)
+        let w = model.exportedWeights()
+        let lamina = cfg.json()
+        var files: (weights: String, tensors: [SafeTensor], cfg: JSONObject)
+        switch format {
+        case .saelens:
+            // W_enc [d_in, d_sae]
+            var wEncT = [Float](repeating: 0, count: n * d)
+            for j in 0..<n { for i in 0..<d { wEncT[i * n + j] = w.wEnc[j * d + i] } }
+            var tensors = [SafeTensor(name: "W_enc", shape: [d, n], floats: wEncT),
+                           SafeTensor(name: "W_dec", dtype: .F32, shape: [n, d], data: .floats(w.wDec.array)),
+                           SafeTensor(name: "b_enc", shape: [n], floats: w.bEnc.array),
+                           SafeTensor(name: "b_dec", shape: [d], floats: w.bDec.array)]
+            let saelensArch: String
+            switch arch {
+            case .topK: saelensArch = "topk"
+            case .relu: saelensArch = "standard"
+            case .jumpReLU, .batchTopK: saelensArch = "jumprelu"
+            }
+            if arch == .jumpReLU || arch == .batchTopK {
+                tensors.append(SafeTensor(name: "threshold", shape: [n], floats: w.threshold.array))
+            }
+            var c = JSONObject()
+            c["architecture"] = .string(saelensArch)
+            c["d_in"] = .int(Int64(d)); c["d_sae"] = .int(Int64(n))
+            if arch == .topK { c["k"] = .int(Int64(cfg.k)) }
+            c["dtype"] = .string("float32"); c["device"] = .string("cpu")
+            c["apply_b_dec_to_input"] = .bool(true)
+            c["normalize_activations"] = .string("none")
+            c["reshape_activations"] = .string("none")
+            var meta = JSONObject()
+            meta["sae_lens_training_version"] = .null
+            meta["model_name"] = .null; meta["hook_name"] = .null
+            c["metadata"] = .object(meta)
+            c["activation_fn_str"] = .string(arch == .topK ? "topk" : "relu")
+            var kw = JSONObject()
+            if arch == .topK { kw["k"] = .int(Int64(cfg.k)) }
+            c["activation_fn_kwargs"] = .object(kw)
+            c["lamina"] = lamina
+            files = (SAEPaths.join(directory, "sae_weights.safetensors"), tensors, c)
+        case .sparsify:
+            let tensors = [SafeTensor(name: "encoder.weight", dtype: .F32, shape: [n, d], data: .floats(w.wEnc.array)),
+                           SafeTensor(name: "encoder.bias", shape: [n], floats: w.bEnc.array),
+                           SafeTensor(name: "W_dec", dtype: .F32, shape: [n, d], data: .floats(w.wDec.array)),
+                           SafeTensor(name: "b_dec", shape: [d], floats: w.bDec.array)]
+            var c = JSONObject()
+            c["activation"] = .string("topk")
+            c["expansion_factor"] = .int(Int64(max(1, n / max(d, 1))))
+            c["normalize_decoder"] = .bool(true)
+            c["num_latents"] = .int(Int64(n))
+            c["k"] = .int(Int64(cfg.k))
+            c["multi_topk"] = .bool(false)
+            c["skip_connection"] = .bool(false)
+            c["transcode"] = .bool(false)
+            c["d_in"] = .int(Int64(d))
+            c["lamina"] = lamina
+            files = (SAEPaths.join(directory, "sae.safetensors"), tensors, c)
+        }
+        try SafeTensors.write(path: files.weights, tensors: files.tensors, metadata: [("format", "pt")])
+        try AtomicFile.write(path: SAEPaths.join(directory, "cfg.json"), bytes: Array(try JSONValue.object(files.cfg).prettySerialized().utf8))
+    }
+
+    /// Loads an SAE saved in SAELens' or sparsify's layout (by Lamina or by those tools).
+    public static func loadModel(directory: String) throws -> SAETrainer {
+        if !SAEPaths.exists(directory) { throw LaminaError(.io, "cannot open '\(directory)': no such file or directory") }
+        if !SAEPaths.isDirectory(directory) {
+            throw LaminaError(.io, "'\(directory)' is not a directory; expected the directory holding cfg.json and the weights")
+        }
+        let saelens = SAEPaths.join(directory, "sae_weights.safetensors")
+        let sparsify = SAEPaths.join(directory, "sae.safetensors")
+        let cfgPath = SAEPaths.join(directory, "cfg.json")
+        let format: SAEFormat
+        if SAEPaths.exists(saelens) { format = .saelens } else if SAEPaths.exists(sparsify) { format = .sparsify } else {
+            throw LaminaError(.io, "'\(directory)' holds neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify)")
+        }
+        let cfgBytes = try AtomicFile.read(path: cfgPath, maxBytes: 16 << 20)
+        let root: JSONValue
+        do { root = try JSONValue.parse(cfgBytes) } catch let e as LaminaError {
+            throw LaminaError(.format, "'\(cfgPath)': \(e.message)")
+        }
+        guard let c = root.objectValue else { throw LaminaError(.format, "'\(cfgPath)' is not a JSON object") }
+        func int(_ key: String) -> Int? { c[key]?.int64Value.flatMap { $0 >= 1 && $0 <= Int64(1 << 26) ? Int($0) : nil } }
+        let weights = try SafeTensorsFile.read(path: format == .saelens ? saelens : sparsify)
+        var config: SAEConfig
+        if let lamina = c["lamina"] {
+            config = try SAEConfig.from(json: lamina, "'\(cfgPath)'")
+        } else if format == .saelens {
+            guard let d = int("d_in"), let n = int("d_sae") else {
+                throw LaminaError(.format, "'\(cfgPath)': d_in and d_sae must be positive integers")
+            }
+            config = SAEConfig(dIn: d, nLatents: n)
+            let arch = c["architecture"]?.stringValue ?? "standard"
+            switch arch {
+            case "standard": config.architecture = .relu
+            case "jumprelu": config.architecture = .jumpReLU
+            case "topk":
+                config.architecture = .topK
+                let k = int("k") ?? c["activation_fn_kwargs"]?.objectValue?["k"]?.int64Value.map { Int($0) }
+                guard let k, k >= 1, k <= n else { throw LaminaError(.format, "'\(cfgPath)': a topk SAE needs k in 1...d_sae") }
+                config.k = k
+            default:
+                throw LaminaError(.format, "'\(cfgPath)': architecture '\(arch)' is not supported; expected standard, topk or jumprelu")
+            }
+        } else {
+            guard let d = int("d_in") else { throw LaminaError(.format, "'\(cfgPath)': d_in must be a positive integer") }
+            let n = int("num_latents") ?? (int("expansion_factor").map { $0 * d })
+            guard let n, let k = int("k"), k <= n else {
+                throw LaminaError(.format, "'\(cfgPath)': num_latents (or expansion_factor) and k in 1...num_latents are required")
+            }
+            if let act = c["activation"]?.stringValue, act != "topk" {
+                throw LaminaError(.format, "'\(cfgPath)': activation '\(act)' is not supported; expected topk")
+            }
+            config = SAEConfig(dIn: d, nLatents: n)
+            config.k = k
+        }
+        let n = config.nLatents, d = config.dIn
+        let wEnc = FloatBuffer(n * d, zero: 0), wDec = FloatBuffer(n * d, zero: 0)
+        let bEnc = FloatBuffer(n, zero: 0), bDec = FloatBuffer(d, zero: 0), th = FloatBuffer(n, zero: 0)
+        func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws {
+            _ = try weights.require(name, shape: shape)
+            try weights.copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
+        }
+        if format == .saelens {
+            let t = FloatBuffer(n * d, zero: 0)
+            try read("W_enc", [d, n], into: t)
+            for j in 0..<n { for i in 0..<d { wEnc[j * d + i] = t[i * n + j] } }
+            try read("W_dec", [n, d], into: wDec)
+            try read("b_enc", [n], into: bEnc)
+            try read("b_dec", [d], into: bDec)
+            if config.architecture == .jumpReLU || config.architecture == .batchTopK { try read("threshold", [n], into: th) }
+        } else {
+            try read("encoder.weight", [n, d], into: wEnc)
+            try read("encoder.bias", [n], into: bEnc)
+            try read("W_dec", [n, d], into: wDec)
+            try read("b_dec", [d], into: bDec)
+        }
+        for (name, b) in [("W_enc", wEnc), ("W_dec", wDec), ("b_enc", bEnc), ("b_dec", bDec), ("threshold", th)] {
+            for i in 0..<b.count where !b[i].isFinite {
+                throw LaminaError(.format, "tensor '\(name)' holds \(b[i]) at index \(i); expected finite values")
+            }
+        }
+        let model = try SparseAutoencoder(config, wEnc: wEnc, bEnc: bEnc, wDec: wDec, bDec: bDec, threshold: th, inputScale: 1)
+        let trainer = SAETrainer(model: model)
+        trainer.markDataInitialised()
+        if config.architecture == .batchTopK { trainer.batchThreshold = Double(th[0]) }
+        return trainer
+    }
+
+    // MARK: - Checkpoints
+
+    public func saveCheckpoint(path: String) throws {
+        let n = model.nLatents, d = model.dIn
+        func t(_ name: String, _ shape: [Int], _ b: FloatBuffer) -> SafeTensor {
+            SafeTensor(name: name, dtype: .F32, shape: shape, data: .floatBuffer(UnsafeBufferPointer(start: b.p, count: b.count)))
+        }
+        var hist = [Float]()
+        var histD = [Int64]()
+        hist.reserveCapacity(history.count * 8)
+        for r in history {
+            for v in [r.loss, r.fvu, r.auxk, r.mse, r.sparsity, r.l0, r.deadFraction, r.lr] { histD.append(Int64(bitPattern: v.bitPattern)) }
+        }
+        _ = hist
+        let tensors: [SafeTensor] = [
+            t("W_enc", [n, d], model.wEnc), t("b_enc", [n], model.bEnc), t("W_dec", [n, d], model.wDec), t("b_dec", [d], model.bDec),
+            t("threshold", [n], model.threshold), t("log_threshold", [n], logThreshold),
+            t("adam.m.W_enc", [n, d], mWenc), t("adam.v.W_enc", [n, d], vWenc),
+            t("adam.m.W_dec", [n, d], mWdec), t("adam.v.W_dec", [n, d], vWdec),
+            t("adam.m.b_enc", [n], mBenc), t("adam.v.b_enc", [n], vBenc),
+            t("adam.m.b_dec", [d], mBdec), t("adam.v.b_dec", [d], vBdec),
+            t("adam.m.log_threshold", [n], mThr), t("adam.v.log_threshold", [n], vThr),
+            SafeTensor(name: "tokens_since_fired", shape: [n], int64s: sinceFired.array),
+            SafeTensor(name: "history_bits", shape: [history.count, 8], int64s: histD),
+        ]
+        let metadata: [(key: String, value: String)] = [
+            ("format", "lamina_sae_checkpoint"), ("version", "1"),
+            ("params", try config.json().serialized()),
+            ("adam_step", String(adamStep)), ("steps_done", String(stepsDone)), ("epoch", String(epoch)),
+            ("batch_in_epoch", String(batchInEpoch)), ("tokens_seen", String(tokensSeen)),
+            ("data_initialised", dataInitialised ? "1" : "0"),
+            ("batch_threshold_bits", String(batchThreshold.bitPattern)),
+            ("input_scale_bits", String(model.inputScale.bitPattern)),
+            ("last_density_bits", String(lastDensity.bitPattern)),
+        ]
+        try SafeTensors.write(path: path, tensors: tensors, metadata: metadata)
+    }
+
+    public static func loadCheckpoint(path: String) throws -> SAETrainer {
+        let file = try SafeTensorsFile.read(path: path)
+        func meta(_ key: String) throws -> String {
+            guard let v = file.metadataValue(key) else {
+                throw LaminaError(.format, "'\(path)' is not a Lamina SAE checkpoint (metadata '\(key)' is missing)")
+            }
+            return v
+        }
+        if try meta("format") != "lamina_sae_checkpoint" {
+            throw LaminaError(.format, "'\(path)' is not a Lamina SAE checkpoint")
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = Int(try meta(key)), v >= 0 else { throw LaminaError(.format, "'\(path)': metadata '\(key)' is not a count") }
+            return v
+        }
+        let params: JSONValue
+        do { params = try JSONValue.parse(try meta("params")) } catch let e as LaminaError {
+            throw LaminaError(.format, "'\(path)': params: \(e.message)")
+        }
+        let config = try SAEConfig.from(json: params, "'\(path)'")
+        let n = config.nLatents, d = config.dIn
+        let model = try SparseAutoencoder(config)
+        let trainer = SAETrainer(model: model)
+        func read(_ name: String, _ shape: [Int], _ b: FloatBuffer) throws {
+            _ = try file.require(name, shape: shape)
+            try file.copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
+        }
+        try read("W_enc", [n, d], model.wEnc); try read("b_enc", [n], model.bEnc)
+        try read("W_dec", [n, d], model.wDec); try read("b_dec", [d], model.bDec)
+        try read("threshold", [n], model.threshold); try read("log_threshold", [n], trainer.logThreshold)
+        try read("adam.m.W_enc", [n, d], trainer.mWenc); try read("adam.v.W_enc", [n, d], trainer.vWenc)
+        try read("adam.m.W_dec", [n, d], trainer.mWdec); try read("adam.v.W_dec", [n, d], trainer.vWdec)
+        try read("adam.m.b_enc", [n], trainer.mBenc); try read("adam.v.b_enc", [n], trainer.vBenc)
+        try read("adam.m.b_dec", [d], trainer.mBdec); try read("adam.v.b_dec", [d], trainer.vBdec)
+        try read("adam.m.log_threshold", [n], trainer.mThr); try read("adam.v.log_threshold", [n], trainer.vThr)
+        _ = try file.require("tokens_since_fired", shape: [n])
+        let since = try file.int64s("tokens_since_fired")
+        for j in 0..<n { trainer.sinceFired[j] = since[j] }
+        let steps = try int("steps_done")
+        _ = try file.require("history_bits", shape: [steps, 8])
+        let bits = try file.int64s("history_bits")
+        for s in 0..<steps {
+            let v = (0..<8).map { Double(bitPattern: UInt64(bitPattern: bits[s * 8 + $0])) }
+            trainer.history.append(HistoryRow(loss: v[0], fvu: v[1], auxk: v[2], mse: v[3], sparsity: v[4], l0: v[5],
+                                              deadFraction: v[6], lr: v[7]))
+        }
+        trainer.adamStep = try int("adam_step")
+        trainer.stepsDone = steps
+        trainer.epoch = try int("epoch")
+        trainer.batchInEpoch = try int("batch_in_epoch")
+        trainer.tokensSeen = try int("tokens_seen")
+        trainer.dataInitialised = try meta("data_initialised") == "1"
+        guard let bt = UInt64(try meta("batch_threshold_bits")), let sb = UInt32(try meta("input_scale_bits")) else {
+            throw LaminaError(.format, "'\(path)': threshold or input scale metadata is corrupt")
+        }
+        trainer.batchThreshold = Double(bitPattern: bt)
+        guard let ld = UInt64(try meta("last_density_bits")) else { throw LaminaError(.format, "'\(path)': density metadata is corrupt") }
+        trainer.lastDensity = Double(bitPattern: ld)
+        model.inputScale = Float(bitPattern: sb)
+        for b in [model.wEnc, model.wDec, model.bEnc, model.bDec, model.threshold] {
+            for i in 0..<b.count where !b[i].isFinite {
+                throw LaminaError(.format, "'\(path)': the checkpoint holds non-finite weights")
+            }
+        }
+        trainer.refreshDecoderNorms()
+        return trainer
+    }
+}
