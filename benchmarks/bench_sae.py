@@ -58,6 +58,7 @@ def parse_args(argv=None):
     p.add_argument("--dead-tokens", type=int, default=10_000_000,
                    help="quality runs: a latent silent for more than this many tokens is dead and gets the AuxK "
                         "loss (both sides; default 10,000,000, the library default)")
+    p.add_argument("--quality-sets", default="bundled,tokens", help="quality runs to do: bundled,tokens")
     p.add_argument("--json", default=None, metavar="PATH", help="also write every measurement to this JSON file")
     args = p.parse_args(argv)
     if args.rounds is None:
@@ -358,10 +359,14 @@ def quality_run(label, Xtr, Xte, n_latents, k, batch, epochs, out):
 
 
 def quality_section(out):
+    sets = set(ARGS.quality_sets.split(","))
     bundled = REPO / "examples" / "data" / "minilm_wordnet.h5"
     X = load_h5(bundled, "/target/layer_3")
-    quality_run("bundled minilm_wordnet.h5 /target/layer_3", X[:2000], X[2000:], n_latents=1536, k=16,
-                batch=128, epochs=5 if ARGS.quick else 40, out=out)
+    if "bundled" in sets:
+        quality_run("bundled minilm_wordnet.h5 /target/layer_3", X[:2000], X[2000:], n_latents=1536, k=16,
+                    batch=128, epochs=5 if ARGS.quick else 40, out=out)
+    if "tokens" not in sets:
+        return
     if ARGS.data.exists():
         X = load_h5(ARGS.data, "/activations")
         if ARGS.quick:

@@ -57,16 +57,32 @@ def default_lr(n_latents: int) -> float:
 
 # -- sparse products (pure torch) -------------------------------------------------------------------
 
-def _csr_by_latent(idx: torch.Tensor, weights: torch.Tensor, n_latents: int) -> torch.Tensor:
-    """The (n_latents x batch) CSR matrix S with S[idx[b, j], b] += weights[b, j] (the transpose of
-    the sparse code matrix); duplicate entries cannot occur (top-k indices are distinct per row)."""
+_pattern_cache: dict = {}
+
+
+def _latent_pattern(idx: torch.Tensor, n_latents: int):
+    """(order, cols, crow) of the code pattern sorted by latent; the encoder and decoder gradients of a
+    step share the same index tensor, so the sort is cached for the last one seen."""
+    key = (idx.data_ptr(), tuple(idx.shape), idx._version, n_latents)
+    hit = _pattern_cache.get("key")
+    if hit == key:
+        return _pattern_cache["value"]
     B, k = idx.shape
     rows = idx.reshape(-1)
     order = torch.argsort(rows, stable=True)
     cols = torch.arange(B, dtype=torch.int64).repeat_interleave(k)[order]
     crow = torch.zeros(n_latents + 1, dtype=torch.int64)
     crow[1:] = torch.bincount(rows, minlength=n_latents).cumsum(0)
-    return torch.sparse_csr_tensor(crow, cols, weights.reshape(-1)[order], (n_latents, B))
+    _pattern_cache.clear()
+    _pattern_cache.update(key=key, value=(order, cols, crow), idx=idx)   # keep idx alive: the key stays valid
+    return order, cols, crow
+
+
+def _csr_by_latent(idx: torch.Tensor, weights: torch.Tensor, n_latents: int) -> torch.Tensor:
+    """The (n_latents x batch) CSR matrix S with S[idx[b, j], b] += weights[b, j] (the transpose of
+    the sparse code matrix); duplicate entries cannot occur (top-k indices are distinct per row)."""
+    order, cols, crow = _latent_pattern(idx, n_latents)
+    return torch.sparse_csr_tensor(crow, cols, weights.reshape(-1)[order], (n_latents, idx.shape[0]))
 
 
 def sparse_weight_grad(idx, weights, dense, n_latents, impl="spmm"):

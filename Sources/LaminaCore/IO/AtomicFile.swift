@@ -35,14 +35,14 @@ public enum AtomicFile {
             guard bytes.count > 0 else { return }
             bytesWritten += bytes.count
             if buffer.count + bytes.count <= Self.bufferLimit {
-                buffer.append(contentsOf: bytes.bindMemory(to: UInt8.self))
+                AtomicFile.append(bytes, to: &buffer)
                 return
             }
             try flush()
             if bytes.count >= Self.bufferLimit {
                 try AtomicFile.writeAll(fd, bytes, displayPath)
             } else {
-                buffer.append(contentsOf: bytes.bindMemory(to: UInt8.self))
+                AtomicFile.append(bytes, to: &buffer)
             }
         }
 
@@ -148,6 +148,16 @@ public enum AtomicFile {
     }
 
     // MARK: Helpers
+
+    /// Appends raw bytes to a byte array with one copy (no rebinding of the source's memory type).
+    static func append(_ bytes: UnsafeRawBufferPointer, to array: inout [UInt8]) {
+        guard bytes.count > 0 else { return }
+        let old = array.count
+        array.append(contentsOf: repeatElement(0, count: bytes.count))
+        array.withUnsafeMutableBytes { dst in
+            (dst.baseAddress! + old).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+    }
 
     static func errnoText(_ code: Int32) -> String {
         if let s = strerror(code) { return String(cString: s) }

@@ -104,7 +104,7 @@ public enum SafeTensors {
         out.append(contentsOf: littleEndianBytes(UInt64(plan.header.count)))
         out.append(contentsOf: plan.header)
         for t in plan.order {
-            try emit(t) { out.append(contentsOf: $0.bindMemory(to: UInt8.self)) }
+            try emit(t) { AtomicFile.append($0, to: &out) }
         }
         return out
     }
