@@ -493,6 +493,106 @@ lamina_status lamina_ridge_fit(const float* x, int64_t n, int64_t d, const doubl
 lamina_status lamina_r2_score(const double* y_true, const double* y_pred, int64_t n, int64_t n_targets,
                               double* out);
 
+/** Stratified k-fold assignment: fold_out[i] in 0..n_splits-1 is the test fold of sample i. Fold sizes
+ *  per class are exactly those of sklearn.model_selection.StratifiedKFold(n_splits, shuffle=True)
+ *  (classes by first appearance, the sorted labels dealt round-robin to the folds); which samples of a
+ *  class go to which fold is shuffled with Lamina's seeded generator, so membership differs from
+ *  scikit-learn's numpy draws. Every class needs >= n_splits samples (LAMINA_ERR_INVALID_ARGUMENT
+ *  otherwise: a class absent from a fold); 2 <= n_splits <= n. */
+lamina_status lamina_stratified_kfold(const int32_t* labels, int64_t n, int32_t n_splits, uint64_t seed,
+                                      int32_t* fold_out);
+
+/** Layer sweep: for every layer l (layers[l] is n x dims[l] float32, finite) the accuracy of a
+ *  logistic probe (params) under stratified k-fold cross-validation with the folds of
+ *  lamina_stratified_kfold(labels, n, n_splits, seed) (the same folds for every layer): fit on the
+ *  other folds, accuracy on the test fold. The layer x fold items run in parallel (one probe per
+ *  worker; same results for any thread count). Outputs: fold_accuracy n_layers x n_splits (row-major,
+ *  may be NULL), mean and std per layer (n_layers each; std is the population std, numpy's default,
+ *  as in cross_val_score(...).std()). params.multi_label must be 0. */
+lamina_status lamina_layer_sweep(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
+                                 const int32_t* labels, const lamina_logistic_params* params, int32_t n_splits,
+                                 uint64_t seed, double* fold_accuracy, double* mean, double* std);
+
+/** lamina_layer_sweep on datasets of an HDF5 file (each rank-2 with n rows, any float type, read as
+ *  float32; all layers are read into memory first). datasets: n_layers NUL-terminated paths in the
+ *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). */
+lamina_status lamina_layer_sweep_h5(const char* path, const char* const* datasets, int32_t n_layers,
+                                    const int32_t* labels, int64_t n, const lamina_logistic_params* params,
+                                    int32_t n_splits, uint64_t seed, double* fold_accuracy, double* mean,
+                                    double* std);
+
+/** Control task labels (Hewitt & Liang 2019, "Designing and Interpreting Probes with Control Tasks"):
+ *  each distinct word type (types[i], any int32 ids) gets one label drawn independently from the
+ *  empirical distribution of labels (count_c / n), seeded, types in ascending id order; every sample
+ *  takes its type's label. Selectivity = task accuracy - control accuracy (run the sweep on both). out:
+ *  n int32 label values. */
+lamina_status lamina_control_task_labels(const int32_t* types, const int32_t* labels, int64_t n, uint64_t seed,
+                                         int32_t* out);
+
+/** Online (prequential) codelength in bits (Voita & Titov 2020, "Information-Theoretic Probing with
+ *  Minimum Description Length"). Samples are taken in `order` (a permutation of 0..n-1; NULL = a
+ *  seeded shuffle). Block boundaries t_i = floor(n * fractions[i] / 100) (duplicates and zeros dropped,
+ *  last = n); fractions NULL with n_fractions 0 = the paper's 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5,
+ *  25, 50, 100 percent. The first t_1 samples cost t_1 log2 K bits (uniform code); block [t_i, t_{i+1})
+ *  costs sum -log2 p(y | x) under a logistic probe (params) trained on samples [0, t_i) -- or the
+ *  uniform code if that prefix lacks one of the K classes. Outputs: online_bits, uniform_bits =
+ *  n log2 K (compression = uniform / online), block_bits (may be NULL; n_blocks_out receives the count,
+ *  at most n_fractions + 1 or 12: size it to 12 for the default) and n_blocks_out (may be NULL). */
+lamina_status lamina_mdl_online_codelength(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                           const lamina_logistic_params* params, const double* fractions,
+                                           int32_t n_fractions, const int64_t* order, uint64_t seed,
+                                           double* online_bits, double* uniform_bits, double* block_bits,
+                                           int32_t* n_blocks_out);
+
+/** Few-shot accuracy (as DNABERT-S evaluates embeddings): for each of n_draws draws (draw r seeded with
+ *  seed + r) train a logistic probe on k examples per class drawn without replacement from (x_train,
+ *  y_train) and score it on (x_test, y_test). accuracy_out: n_draws values (average them for the
+ *  reported figure). Every training class needs >= k samples. */
+lamina_status lamina_few_shot_accuracy(const float* x_train, int64_t n_train, int64_t d, const int32_t* y_train,
+                                       const float* x_test, int64_t n_test, const int32_t* y_test,
+                                       const lamina_logistic_params* params, int32_t k, int32_t n_draws,
+                                       uint64_t seed, double* accuracy_out);
+
+/** Global Average Precision at top_k (YouTube-8M, eval_util.calculate_gap): the top_k scores of every
+ *  row pooled and sorted descending; GAP = sum over positives in that list of (positives so far / rank)
+ *  divided by the total number of positive labels. predictions, actuals: n x n_classes float32
+ *  (actual > 0 = positive). Ties are broken by row then rank (YouTube-8M shuffles them). */
+lamina_status lamina_gap_at_k(const float* predictions, const float* actuals, int64_t n, int64_t n_classes,
+                              int32_t top_k, double* out);
+
+/** Hit@1 (YouTube-8M, eval_util.calculate_hit_at_one): fraction of rows whose top-scored class (first
+ *  on ties) is positive. */
+lamina_status lamina_hit_at_1(const float* predictions, const float* actuals, int64_t n, int64_t n_classes,
+                              double* out);
+
+/** Contrastive direction mean(A) - mean(B) (float64, d values, not normalised). a: n_a x d, b: n_b x d. */
+lamina_status lamina_mean_difference_direction(const float* a, int64_t n_a, const float* b, int64_t n_b,
+                                               int64_t d, double* out);
+
+/** Unit first principal component: paired = 1 (n_a = n_b): of the differences a_i - b_i, centred
+ *  (RepE's reading vector); paired = 0: of the rows of A and B pooled and centred. Sign chosen so that
+ *  mean(A) . v >= mean(B) . v. float64 covariance, power iteration. out: d values. */
+lamina_status lamina_pca_direction(const float* a, int64_t n_a, const float* b, int64_t n_b, int64_t d,
+                                   int32_t paired, double* out);
+
+/** Steering: out_i = x_i + alpha v; with preserve_norm = 1, out_i is rescaled to ||x_i|| (as GrAInS
+ *  keeps hidden-state norms). x, out: n x d float32 (may alias); direction: d float64. */
+lamina_status lamina_apply_direction(const float* x, int64_t n, int64_t d, const double* direction, double alpha,
+                                     int32_t preserve_norm, float* out);
+
+/** INLP, Iterative Nullspace Projection (Ravfogel et al. 2020): up to n_iterations times, fit a
+ *  logistic probe (params) on the projected data, record its accuracy (on x_dev/y_dev if given --
+ *  both NULL otherwise, then on the training data) and the rank of its coefficient matrix, and remove
+ *  its row space: P = I - B^T B with B an orthonormal basis of the union of all classifiers' row
+ *  spaces (the paper's projection onto the intersection of nullspaces). Stops after an iteration
+ *  whose accuracy is <= min_accuracy (pass a negative value to always run n_iterations).
+ *  projection_out: d x d float64 (symmetric, idempotent); accuracy_out, rank_out: n_iterations each
+ *  (entries past *n_done are untouched); n_done: iterations run. Apply P as x P (rows). */
+lamina_status lamina_inlp(const float* x, int64_t n, int64_t d, const int32_t* labels, const float* x_dev,
+                          int64_t n_dev, const int32_t* y_dev, const lamina_logistic_params* params,
+                          int32_t n_iterations, double min_accuracy, double* projection_out,
+                          double* accuracy_out, int32_t* rank_out, int32_t* n_done);
+
 /* ==================================================================================================
  * Structural probes (issue 3)
  * ================================================================================================ */

@@ -175,6 +175,18 @@ public final class LogisticProbe: @unchecked Sendable {
         self.dims = d
         self.coef = Array(result.x[0..<(outputs * d)])
         self.intercept = Array(result.x[(outputs * d)...])
+        if link == .softmax {
+            // The exact optimum has sum_c W_c = 0 (and L-BFGS from zero keeps sum_c b_c = 0); remove the
+            // rounding residue so that coef has rank K - 1, as the objective's minimiser does.
+            for j in 0..<d {
+                var s = 0.0
+                for c in 0..<outputs { s += coef[c * d + j] }
+                s /= Double(outputs)
+                for c in 0..<outputs { coef[c * d + j] -= s }
+            }
+            let mb = intercept.reduce(0, +) / Double(outputs)
+            for c in 0..<outputs { intercept[c] -= mb }
+        }
         self.mean = mu
         self.scale = sd
         self.iterations = result.iterations

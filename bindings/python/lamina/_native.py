@@ -137,6 +137,23 @@ SIGNATURES = {
     "lamina_logistic_probe_score": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, c_int64, f64p]),
     "lamina_ridge_fit": (c_int32, [f32p, c_int64, c_int64, f64p, c_int64, c_double, c_int32, f64p, f64p, f64p]),
     "lamina_r2_score": (c_int32, [f64p, f64p, c_int64, c_int64, f64p]),
+    "lamina_stratified_kfold": (c_int32, [i32p, c_int64, c_int32, c_uint64, i32p]),
+    "lamina_layer_sweep": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, i32p, POINTER(LogisticParams), c_int32,
+                                     c_uint64, f64p, f64p, f64p]),
+    "lamina_layer_sweep_h5": (c_int32, [c_char_p, POINTER(c_char_p), c_int32, i32p, c_int64, POINTER(LogisticParams),
+                                        c_int32, c_uint64, f64p, f64p, f64p]),
+    "lamina_control_task_labels": (c_int32, [i32p, i32p, c_int64, c_uint64, i32p]),
+    "lamina_mdl_online_codelength": (c_int32, [f32p, c_int64, c_int64, i32p, POINTER(LogisticParams), f64p, c_int32,
+                                               i64p, c_uint64, f64p, f64p, f64p, i32p]),
+    "lamina_few_shot_accuracy": (c_int32, [f32p, c_int64, c_int64, i32p, f32p, c_int64, i32p, POINTER(LogisticParams),
+                                           c_int32, c_int32, c_uint64, f64p]),
+    "lamina_gap_at_k": (c_int32, [f32p, f32p, c_int64, c_int64, c_int32, f64p]),
+    "lamina_hit_at_1": (c_int32, [f32p, f32p, c_int64, c_int64, f64p]),
+    "lamina_mean_difference_direction": (c_int32, [f32p, c_int64, f32p, c_int64, c_int64, f64p]),
+    "lamina_pca_direction": (c_int32, [f32p, c_int64, f32p, c_int64, c_int64, c_int32, f64p]),
+    "lamina_apply_direction": (c_int32, [f32p, c_int64, c_int64, f64p, c_double, c_int32, f32p]),
+    "lamina_inlp": (c_int32, [f32p, c_int64, c_int64, i32p, f32p, c_int64, i32p, POINTER(LogisticParams), c_int32,
+                              c_double, f64p, f64p, i32p, i32p]),
     # -- structural probes (issue 3): entries go here, in header order
     # -- AST-Probe (issue 3): entries go here, in header order
     # -- sparse autoencoders (issue 4): entries go here, in header order
