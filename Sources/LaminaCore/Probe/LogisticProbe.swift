@@ -161,8 +161,16 @@ public final class LogisticProbe: @unchecked Sendable {
                 objective.evaluate(theta, grad)
             }
             let remaining = self.parameters.maxIterations - first.iterations
-            if first.reason == .gradient || first.reason == .maxIterations || remaining <= 0 { return first }
+            if first.reason == .maxIterations || remaining <= 0 { return first }
             objective.precise = true
+            if first.reason == .gradient {
+                // A float32 gradient below tol is trusted down to tol = 1e-6; under that, confirm it in
+                // float64 (one evaluation) before stopping.
+                if self.parameters.tolerance >= 1e-6 { return first }
+                var g = [Double](repeating: 0, count: objective.parameterCount)
+                _ = first.x.withUnsafeBufferPointer { t in g.withUnsafeMutableBufferPointer { objective.evaluate(t, $0) } }
+                if g.reduce(0.0, { max($0, abs($1)) }) <= self.parameters.tolerance { return first }
+            }
             solver.maxIterations = remaining
             var second = try solver.minimize(first.x) { theta, grad in objective.evaluate(theta, grad) }
             second.iterations += first.iterations
