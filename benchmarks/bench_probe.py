@@ -35,6 +35,9 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=2, help="timed runs per library and task (best is reported)")
     p.add_argument("--only", default=None, help="logistic or sweep")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the measurements to this JSON file")
+    p.add_argument("--sklearn-threads", default="best", choices=["best", "1", "default"],
+                   help="numpy BLAS threads for scikit-learn: the faster of default and 1 (best), or one of them. "
+                        "Under load, 2-thread OpenBLAS can take 30x longer: use 1 there")
     return p.parse_args()
 
 
@@ -65,7 +68,8 @@ def timed(fn):
 def best_sklearn(fn):
     """Best time of fn over the two BLAS thread settings (default, 1), with its result."""
     results = []
-    for limit in (None, 1):
+    limits = {"best": (None, 1), "1": (1,), "default": (None,)}[ARGS.sklearn_threads]
+    for limit in limits:
         if limit is None:
             results.append(timed(fn) + ("default threads",))
         else:

@@ -16,11 +16,13 @@ public enum LogisticLink: Sendable {
 /// unpenalised. The parameter vector is [W row-major (K x d), b (K)] in float64.
 ///
 /// One evaluation makes a single pass over X: rows are cut into fixed tiles; for each tile a float32
-/// sgemm gives the logits Z = X_t W^T, the softmax/sigmoid, the loss and G = s (p - y) / S are computed
+/// register-blocked kernel (NarrowKernels) gives the logits Z = X_t W^T, the softmax/sigmoid, the loss and G = s (p - y) / S are computed
 /// in float64, and a second sgemm on the same (cache-resident) tile adds G^T X_t to the gradient, which
 /// is accumulated in float64 per fixed group of tiles and summed in group order (deterministic for any
 /// thread count).
 struct LogisticObjective {
+    /// Rows per tile: 128 rows of d = 768 float32 (384 KB) stay in a 512 KB L2 between the logits
+    /// pass and the gradient pass over the same tile.
     static let tileRows = 256
     static let tilesPerTask = 8
 
@@ -49,9 +51,11 @@ struct LogisticObjective {
     /// Loss at theta; the gradient is written to `grad` (parameterCount values).
     func evaluate(_ theta: UnsafeBufferPointer<Double>, _ grad: UnsafeMutableBufferPointer<Double>) -> Double {
         let k = outputs, d = x.cols, n = x.rows
-        let wf = [Float](unsafeUninitializedCapacity: k * d) { buf, count in
+        let kp = (k + 3) / 4 * 4
+        let wf = [Float](unsafeUninitializedCapacity: kp * d) { buf, count in
             for i in 0..<(k * d) { buf[i] = Float(theta[i]) }
-            count = k * d
+            for i in (k * d)..<(kp * d) { buf[i] = 0 }
+            count = kp * d
         }
         let bias = Array(theta[(k * d)..<(k * d + k)])
         let objective = { var o = self; o.thetaForPrecise = theta.baseAddress; return o }()
@@ -91,9 +95,11 @@ struct LogisticObjective {
         let tile = Self.tileRows
         var grad = [Double](repeating: 0, count: k * (d + 1))
         var loss = 0.0
-        let z = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
-        let g = UnsafeMutablePointer<Float>.allocate(capacity: tile * k)
-        let tileGrad = UnsafeMutablePointer<Float>.allocate(capacity: k * d)
+        let kp = (k + 3) / 4 * 4   // padded class count of the narrow kernels (padding rows of w are 0)
+        let z = UnsafeMutablePointer<Float>.allocate(capacity: tile * kp)
+        let g = UnsafeMutablePointer<Float>.allocate(capacity: tile * kp)
+        g.initialize(repeating: 0, count: tile * kp)
+        let tileGrad = UnsafeMutablePointer<Float>.allocate(capacity: kp * d)
         let zrow = UnsafeMutablePointer<Double>.allocate(capacity: k)
         defer { z.deallocate(); g.deallocate(); tileGrad.deallocate(); zrow.deallocate() }
         wf.withUnsafeBufferPointer { w in
@@ -102,14 +108,13 @@ struct LogisticObjective {
                 while start < range.upperBound {
                     let rows = min(tile, range.upperBound - start)
                     let xt = x.row(start)
-                    Gemm.abT(m: rows, n: k, k: d, a: xt, lda: d, b: w.baseAddress!, ldb: d, c: z, ldc: k)
+                    NarrowKernels.forward(x: xt, rows: rows, d: d, w: w.baseAddress!, kp: kp, z: z)
                     for r in 0..<rows {
-                        for c in 0..<k { zrow[c] = Double(z[r * k + c]) + bias[c] }
-                        loss += rowTerms(start + r, zrow, acc.baseAddress! + k * d) { c, gc in g[r * k + c] = Float(gc) }
+                        for c in 0..<k { zrow[c] = Double(z[r * kp + c]) + bias[c] }
+                        loss += rowTerms(start + r, zrow, acc.baseAddress! + k * d) { c, gc in g[r * kp + c] = Float(gc) }
                     }
                     // tileGrad (K x d) = G^T (K x rows) * X_t (rows x d)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(k), Int32(d), Int32(rows), 1,
-                                g, Int32(k), xt, Int32(d), 0, tileGrad, Int32(d))
+                    NarrowKernels.backward(g: g, x: xt, rows: rows, d: d, kp: kp, out: tileGrad)
                     Reduce.accumulate(tileGrad, into: acc.baseAddress!, k * d)
                     start += rows
                 }
