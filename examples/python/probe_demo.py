@@ -79,7 +79,7 @@ def run(h5_path=DEFAULT_H5, out_dir=None, n_splits=5, seed=0):
         a.set_xlabel("layer")
         a.set_ylabel("accuracy")
         a.set_title("Linear probe, all-MiniLM-L6-v2")
-        a.legend()
+        a.legend(loc="center right")
         b.plot(layers, result["compression"], marker="o", color="C3")
         b.set_xlabel("layer")
         b.set_ylabel("compression (uniform / online codelength)")
