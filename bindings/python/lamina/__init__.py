@@ -11,6 +11,7 @@ from .errors import (CancelledError, FormatError, InternalError, InvalidArgument
 from . import cluster, io, metrics
 from . import ast_probe
 from . import sae
+from . import probe
 
 __version__ = _native.version
 library_path = str(_native.library_path)

@@ -107,6 +107,13 @@ class SAEMetrics(ctypes.Structure):
     """Mirrors `lamina_sae_metrics`."""
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
                                               "cosine_similarity", "l0", "dead_fraction")]
+u8p = POINTER(ctypes.c_uint8)
+
+
+class LogisticParams(ctypes.Structure):
+    """Mirrors `lamina_logistic_params`."""
+    _fields_ = [("C", c_double), ("max_iter", c_int32), ("tol", c_double), ("class_weight", c_int32),
+                ("standardize", c_int32), ("multi_label", c_int32), ("fit_intercept", c_int32)]
 
 
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
@@ -146,6 +153,39 @@ SIGNATURES = {
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
     # -- linear probes (issue 3): entries go here, in header order
+    "lamina_logistic_default_params": (LogisticParams, []),
+    "lamina_logistic_check_params": (c_int32, [POINTER(LogisticParams)]),
+    "lamina_logistic_probe_create": (c_int32, [POINTER(LogisticParams), POINTER(c_void_p)]),
+    "lamina_logistic_probe_free": (None, [c_void_p]),
+    "lamina_logistic_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, f64p, f64p, c_int32]),
+    "lamina_logistic_probe_fit_multilabel": (c_int32, [c_void_p, f32p, c_int64, c_int64, u8p, c_int64, f64p]),
+    "lamina_logistic_probe_info": (c_int32, [c_void_p, i64p, i32p, i32p, i32p, i32p, f64p, i32p]),
+    "lamina_logistic_probe_classes": (c_int32, [c_void_p, i32p, c_int64]),
+    "lamina_logistic_probe_coef": (c_int32, [c_void_p, f64p, c_int64, f64p, c_int64]),
+    "lamina_logistic_probe_scaler": (c_int32, [c_void_p, f64p, f64p, c_int64]),
+    "lamina_logistic_probe_decision_function": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
+    "lamina_logistic_probe_predict_proba": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
+    "lamina_logistic_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, c_int64]),
+    "lamina_logistic_probe_score": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, c_int64, f64p]),
+    "lamina_ridge_fit": (c_int32, [f32p, c_int64, c_int64, f64p, c_int64, c_double, c_int32, f64p, f64p, f64p]),
+    "lamina_r2_score": (c_int32, [f64p, f64p, c_int64, c_int64, f64p]),
+    "lamina_stratified_kfold": (c_int32, [i32p, c_int64, c_int32, c_uint64, i32p]),
+    "lamina_layer_sweep": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, i32p, POINTER(LogisticParams), c_int32,
+                                     c_uint64, f64p, f64p, f64p]),
+    "lamina_layer_sweep_h5": (c_int32, [c_char_p, POINTER(c_char_p), c_int32, i32p, c_int64, POINTER(LogisticParams),
+                                        c_int32, c_uint64, f64p, f64p, f64p]),
+    "lamina_control_task_labels": (c_int32, [i32p, i32p, c_int64, c_uint64, i32p]),
+    "lamina_mdl_online_codelength": (c_int32, [f32p, c_int64, c_int64, i32p, POINTER(LogisticParams), f64p, c_int32,
+                                               i64p, c_uint64, f64p, f64p, f64p, i32p]),
+    "lamina_few_shot_accuracy": (c_int32, [f32p, c_int64, c_int64, i32p, f32p, c_int64, i32p, POINTER(LogisticParams),
+                                           c_int32, c_int32, c_uint64, f64p]),
+    "lamina_gap_at_k": (c_int32, [f32p, f32p, c_int64, c_int64, c_int32, f64p]),
+    "lamina_hit_at_1": (c_int32, [f32p, f32p, c_int64, c_int64, f64p]),
+    "lamina_mean_difference_direction": (c_int32, [f32p, c_int64, f32p, c_int64, c_int64, f64p]),
+    "lamina_pca_direction": (c_int32, [f32p, c_int64, f32p, c_int64, c_int64, c_int32, f64p]),
+    "lamina_apply_direction": (c_int32, [f32p, c_int64, c_int64, f64p, c_double, c_int32, f32p]),
+    "lamina_inlp": (c_int32, [f32p, c_int64, c_int64, i32p, f32p, c_int64, i32p, POINTER(LogisticParams), c_int32,
+                              c_double, f64p, f64p, i32p, i32p]),
     # -- structural probes (issue 3): entries go here, in header order
     # -- AST-Probe (issue 3): entries go here, in header order
     "lamina_ast_trees_check": (c_int32, [POINTER(ASTTrees)]),

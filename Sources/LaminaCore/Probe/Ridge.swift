@@ -1,0 +1,159 @@
+import CBLAS
+
+/// Ridge regression in closed form, as sklearn.linear_model.Ridge(alpha, fit_intercept) solves it
+/// (solver "cholesky"): minimise sum_i s_i ||y_i - W x_i - b||^2 + alpha ||W||^2 with the intercept
+/// unpenalised. With an intercept, X and y are centred on their (weighted) means, then
+///     (Xc^T S Xc + alpha I) w_t = Xc^T S yc_t,   b_t = ybar_t - xbar . w_t
+/// for every target t. The Gram matrix and every sum are float64 (Xc is formed in float64 row tiles,
+/// dsyrk/dgemm), solved by Cholesky.
+public enum RidgeRegression {
+    public struct Fit: Sendable {
+        public var coef: [Double]       // targets x d
+        public var intercept: [Double]  // targets
+    }
+
+    /// y: n x targets (row-major) float64.
+    public static func fit(_ x: MatrixView, y: UnsafeBufferPointer<Double>, targets: Int, alpha: Double,
+                           fitIntercept: Bool = true, sampleWeight: [Double]? = nil) throws -> Fit {
+        let n = x.rows, d = x.cols, t = targets
+        if !(alpha >= 0) || !alpha.isFinite { throw LaminaError.invalid("alpha is \(alpha); expected a finite value >= 0") }
+        if t < 1 { throw LaminaError.invalid("n_targets is \(t); expected >= 1") }
+        if y.count != n * t { throw LaminaError.shape("y has \(y.count) values; expected n * n_targets = \(n * t)") }
+        for (i, v) in y.enumerated() where !v.isFinite {
+            throw LaminaError(.nonFinite, "y contains \(v) at sample \(i / t), target \(i % t); expected finite values")
+        }
+        var w = [Double](repeating: 1, count: n)
+        if let sw = sampleWeight {
+            if sw.count != n { throw LaminaError.shape("sample_weight has \(sw.count) values; expected n = \(n)") }
+            for (i, v) in sw.enumerated() where !(v >= 0) || !v.isFinite {
+                throw LaminaError.invalid("sample_weight[\(i)] is \(v); expected a finite value >= 0")
+            }
+            w = sw
+        }
+        let total = w.reduce(0, +)
+        if !(total > 0) { throw LaminaError.invalid("sample_weight sums to 0; expected a positive total weight") }
+        var xbar = [Double](repeating: 0, count: d), ybar = [Double](repeating: 0, count: t)
+        if fitIntercept {
+            for i in 0..<n {
+                let r = x.row(i)
+                for j in 0..<d { xbar[j] += w[i] * Double(r[j]) }
+                for c in 0..<t { ybar[c] += w[i] * y[i * t + c] }
+            }
+            for j in 0..<d { xbar[j] /= total }
+            for c in 0..<t { ybar[c] /= total }
+        }
+        // Gram = Xc^T S Xc and rhs = Xc^T S yc over float64 tiles of rows scaled by sqrt(s_i).
+        var gram = [Double](repeating: 0, count: d * d)
+        var rhs = [Double](repeating: 0, count: d * t)   // d x t
+        let tile = 256
+        var xt = [Double](repeating: 0, count: tile * d), yt = [Double](repeating: 0, count: tile * t)
+        var start = 0
+        while start < n {
+            let rows = min(tile, n - start)
+            for r in 0..<rows {
+                let i = start + r, s = w[i].squareRoot(), row = x.row(i)
+                for j in 0..<d { xt[r * d + j] = (Double(row[j]) - xbar[j]) * s }
+                for c in 0..<t { yt[r * t + c] = (y[i * t + c] - ybar[c]) * s }
+            }
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(rows), 1, xt, Int32(d), 1, &gram, Int32(d))
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(d), Int32(t), Int32(rows), 1, xt, Int32(d),
+                        yt, Int32(t), 1, &rhs, Int32(t))
+            start += rows
+        }
+        for i in 0..<d { for j in 0..<i { gram[i * d + j] = gram[j * d + i] } }
+        for j in 0..<d { gram[j * d + j] += alpha }
+        let solution = try DenseLinearAlgebra.choleskySolve(gram, d, rhs, t)   // d x t
+        var coef = [Double](repeating: 0, count: t * d)
+        var intercept = [Double](repeating: 0, count: t)
+        for c in 0..<t {
+            var dotp = 0.0
+            for j in 0..<d { coef[c * d + j] = solution[j * t + c]; dotp += xbar[j] * solution[j * t + c] }
+            intercept[c] = fitIntercept ? ybar[c] - dotp : 0
+        }
+        return Fit(coef: coef, intercept: intercept)
+    }
+
+    /// Predictions n x targets: x W^T + b (float64).
+    public static func predict(_ x: MatrixView, coef: [Double], intercept: [Double]) -> [Double] {
+        let t = intercept.count, d = x.cols
+        var out = [Double](repeating: 0, count: x.rows * t)
+        coef.withUnsafeBufferPointer { w in
+            for i in 0..<x.rows { for c in 0..<t { out[i * t + c] = Reduce.dot(x.row(i), w.baseAddress! + c * d, d) + intercept[c] } }
+        }
+        return out
+    }
+
+    /// Coefficient of determination, sklearn.metrics.r2_score with multioutput="uniform_average"
+    /// (force_finite: a constant target scores 1 if predicted exactly, else 0).
+    public static func r2(_ yTrue: UnsafeBufferPointer<Double>, _ yPred: UnsafeBufferPointer<Double>, targets t: Int) -> Double {
+        let n = yTrue.count / t
+        var total = 0.0
+        for c in 0..<t {
+            var mean = 0.0
+            for i in 0..<n { mean += yTrue[i * t + c] }
+            mean /= Double(n)
+            var ssRes = 0.0, ssTot = 0.0
+            for i in 0..<n {
+                let e = yTrue[i * t + c] - yPred[i * t + c], m = yTrue[i * t + c] - mean
+                ssRes += e * e; ssTot += m * m
+            }
+            total += ssTot == 0 ? (ssRes == 0 ? 1 : 0) : 1 - ssRes / ssTot
+        }
+        return total / Double(t)
+    }
+}
+
+enum DenseLinearAlgebra {
+    /// Solves A X = B for symmetric positive definite A (d x d), B (d x t), both row-major, by Cholesky.
+    static func choleskySolve(_ a: [Double], _ d: Int, _ b: [Double], _ t: Int) throws -> [Double] {
+        var l = a   // lower triangle overwritten with L (row-major, rows contiguous)
+        try l.withUnsafeMutableBufferPointer { p in
+            let base = p.baseAddress!
+            for i in 0..<d {
+                let ri = base + i * d
+                for j in 0...i {
+                    let rj = base + j * d
+                    let s = ri[j] - simdDot(ri, rj, j)
+                    if i == j {
+                        if !(s > 0) {
+                            throw LaminaError.invalid("the ridge system is singular (pivot \(s) at feature \(i)); use alpha > 0")
+                        }
+                        ri[i] = s.squareRoot()
+                    } else {
+                        ri[j] = s / rj[j]
+                    }
+                }
+            }
+        }
+        // Forward and back substitution for each column of B.
+        var x = b
+        for c in 0..<t {
+            var z = [Double](repeating: 0, count: d)
+            for i in 0..<d {
+                var s = x[i * t + c]
+                for j in 0..<i { s -= l[i * d + j] * z[j] }
+                z[i] = s / l[i * d + i]
+            }
+            for i in stride(from: d - 1, through: 0, by: -1) {
+                var s = z[i]
+                for j in (i + 1)..<d { s -= l[j * d + i] * x[j * t + c] }
+                x[i * t + c] = s / l[i * d + i]
+            }
+        }
+        return x
+    }
+
+    @inline(__always)
+    static func simdDot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ count: Int) -> Double {
+        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
+        var i = 0
+        while i + 8 <= count {
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD4<Double>.self)
+            s1 += UnsafeRawPointer(a + i + 4).loadUnaligned(as: SIMD4<Double>.self) * UnsafeRawPointer(b + i + 4).loadUnaligned(as: SIMD4<Double>.self)
+            i += 8
+        }
+        var tail = 0.0
+        while i < count { tail += a[i] * b[i]; i += 1 }
+        return (s0 + s1).sum() + tail
+    }
+}
