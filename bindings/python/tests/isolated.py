@@ -2,9 +2,12 @@
 one test instead of killing pytest. Used by the crash tests and the property tests."""
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 BINDINGS = Path(__file__).resolve().parent.parent  # bindings/python
@@ -26,3 +29,63 @@ def run_python(args, *, timeout, cwd=None):
         out, err = proc.communicate()
         rc = None
     return rc, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+# -- crash-test cases run in worker subprocesses -----------------------------------------------------
+#
+# A crash-test file defines CASES = {name: zero-argument function that raises on failure} and ends with
+#     if __name__ == "__main__":
+#         worker_main(CASES)
+# pytest then calls run_cases(__file__, names): the file is re-run as `python FILE --worker NAME...`,
+# which prints a start line and a result line per case. When the worker dies (a Swift trap is
+# SIGILL/SIGTRAP) or hangs, the case it had started fails with the signal and the worker's stderr, and
+# a new worker carries on with the rest.
+
+def describe_returncode(rc):
+    if rc is None:
+        return "timed out"
+    if rc < 0:
+        try:
+            return f"killed by signal {signal.Signals(-rc).name} ({rc})"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit status {rc}"
+
+
+def worker_main(cases):
+    """The worker side: when the script was started with --worker, runs the named cases and exits."""
+    if len(sys.argv) < 2 or sys.argv[1] != "--worker":
+        return
+    for name in sys.argv[2:]:
+        print("@@START " + name, flush=True)
+        try:
+            cases[name]()
+            rec = {"name": name, "ok": True, "detail": ""}
+        except BaseException:  # noqa: BLE001 -- a failed case, reported to the pytest side
+            rec = {"name": name, "ok": False, "detail": traceback.format_exc()}
+        print("@@RESULT " + json.dumps(rec), flush=True)
+    sys.exit(0)
+
+
+def run_cases(script, names, timeout=240):
+    """The pytest side: {name: {"ok": bool, "detail": str}} for every case, each run in a worker."""
+    results, remaining = {}, list(names)
+    while remaining:
+        rc, out, err = run_python([Path(script).resolve(), "--worker", *remaining], timeout=timeout)
+        started = None
+        for line in out.splitlines():
+            if line.startswith("@@START "):
+                started = line[len("@@START "):]
+            elif line.startswith("@@RESULT "):
+                rec = json.loads(line[len("@@RESULT "):])
+                results[rec["name"]] = rec
+                started = None
+        remaining = [n for n in remaining if n not in results]
+        if not remaining:
+            break
+        culprit = started if started in remaining else remaining[0]
+        results[culprit] = {"name": culprit, "ok": False,
+                            "detail": f"the worker process died while running this case: "
+                                      f"{describe_returncode(rc)}\n{err[-4000:]}"}
+        remaining.remove(culprit)
+    return results

@@ -5,12 +5,9 @@ error (status + message naming the argument) and never crash: the cases run in a
 (this file with --worker), so a Swift trap fails one case instead of killing pytest."""
 from __future__ import annotations
 
-import json
 import sys
-import traceback
-from pathlib import Path
 
-from isolated import run_python
+from isolated import run_cases, worker_main
 
 CASES: dict = {}
 
@@ -484,42 +481,8 @@ def py_side_errors():
 
 # ==================================================================================================
 
-def _worker(names):
-    for name in names:
-        print("@@START " + name, flush=True)
-        try:
-            CASES[name]()
-            rec = {"name": name, "ok": True}
-        except BaseException:  # noqa: BLE001
-            rec = {"name": name, "ok": False, "detail": traceback.format_exc()}
-        print("@@RESULT " + json.dumps(rec), flush=True)
-
-
-def run_cases(names, timeout=120):
-    results, remaining = {}, list(names)
-    while remaining:
-        rc, out, err = run_python([Path(__file__).resolve(), "--worker", *remaining], timeout=timeout)
-        started = None
-        for line in out.splitlines():
-            if line.startswith("@@START "):
-                started = line[len("@@START "):]
-            elif line.startswith("@@RESULT "):
-                rec = json.loads(line[len("@@RESULT "):])
-                results[rec["name"]] = rec
-                started = None
-        remaining = [n for n in remaining if n not in results]
-        if not remaining:
-            break
-        culprit = started if started in remaining else remaining[0]
-        results[culprit] = {"name": culprit, "ok": False,
-                            "detail": f"the worker died (return code {rc}) running this case\n{err[-4000:]}"}
-        remaining.remove(culprit)
-    return results
-
-
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        _worker(sys.argv[2:])
+    worker_main(CASES)
     sys.exit(0)
 
 import pytest  # noqa: E402
@@ -527,7 +490,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="module")
 def results():
-    return run_cases(sorted(CASES))
+    return run_cases(__file__, sorted(CASES))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

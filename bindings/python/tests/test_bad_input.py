@@ -13,15 +13,12 @@ Every error assertion checks the Lamina exception class (or the C status), the b
 """
 from __future__ import annotations
 
-import json
 import math
-import signal
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 
-from isolated import run_python
+from isolated import run_cases, worker_main
 
 
 CASES: dict = {}
@@ -1246,58 +1243,8 @@ for _key in ["metric_option", "x_1d", "labels_wrong_length", "external_wrong_len
 # Worker and pytest glue
 # ==================================================================================================
 
-def _worker(names):
-    for name in names:
-        print("@@START " + name, flush=True)
-        try:
-            CASES[name]()
-            rec = {"name": name, "ok": True, "detail": ""}
-        except BaseException:  # noqa: BLE001
-            rec = {"name": name, "ok": False, "detail": traceback.format_exc()}
-        print("@@RESULT " + json.dumps(rec), flush=True)
-
-
-def _describe_returncode(rc):
-    if rc is None:
-        return "timed out"
-    if rc < 0:
-        try:
-            return f"killed by signal {signal.Signals(-rc).name} ({rc})"
-        except ValueError:
-            return f"killed by signal {-rc}"
-    return f"exit status {rc}"
-
-
-def run_cases(names, timeout=240):
-    """Runs the cases in worker subprocesses; a crash or hang fails only the case that was running."""
-    results = {}
-    remaining = list(names)
-    while remaining:
-        rc, out, err = run_python([Path(__file__).resolve(), "--worker", *remaining], timeout=timeout)
-        started = None
-        for line in out.splitlines():
-            if line.startswith("@@START "):
-                started = line[len("@@START "):]
-            elif line.startswith("@@RESULT "):
-                rec = json.loads(line[len("@@RESULT "):])
-                results[rec["name"]] = rec
-                started = None
-        remaining = [n for n in remaining if n not in results]
-        if not remaining:
-            break
-        culprit = started if started in remaining else remaining[0]
-        results[culprit] = {"name": culprit, "ok": False,
-                            "detail": f"the worker process died while running this case: {_describe_returncode(rc)}\n"
-                                      f"--- stderr (tail) ---\n{err[-4000:]}"}
-        remaining.remove(culprit)
-    return results
-
-
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        _worker(sys.argv[2:])
-        sys.exit(0)
-    print(f"{len(CASES)} cases; run with pytest")
+    worker_main(CASES)
     sys.exit(0)
 
 import pytest  # noqa: E402  (only the pytest side needs it)
@@ -1305,7 +1252,7 @@ import pytest  # noqa: E402  (only the pytest side needs it)
 
 @pytest.fixture(scope="module")
 def results():
-    return run_cases(sorted(CASES))
+    return run_cases(__file__, sorted(CASES))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
