@@ -47,7 +47,7 @@ ARGS = parse_args()
 import numpy as np  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
+from sklearn.model_selection import cross_val_score  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 try:

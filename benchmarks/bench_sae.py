@@ -27,7 +27,6 @@ import ctypes
 import ctypes.util
 import datetime
 import json
-import math
 import os
 import platform
 import statistics

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FormatError, InvalidArgumentError, ShapeMismatchError, error_for_status
+from .errors import InvalidArgumentError, ShapeMismatchError, error_for_status
 
 EXPECTED_MAJOR = 0
 
