@@ -8,6 +8,7 @@ from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
 from . import cluster, io, metrics
+from . import structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)

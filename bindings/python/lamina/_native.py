@@ -75,6 +75,17 @@ class Progress(ctypes.Structure):
 ProgressFn = ctypes.CFUNCTYPE(c_int32, POINTER(Progress), c_void_p)
 
 
+class StructuralProbeParams(ctypes.Structure):
+    """Mirrors `lamina_structural_probe_params`."""
+    _fields_ = [("kind", c_int32), ("rank", c_int32), ("lr", c_double), ("epochs", c_int32),
+                ("batch_size", c_int32), ("seed", c_uint64), ("beta1", c_double), ("beta2", c_double),
+                ("eps", c_double), ("plateau_factor", c_double), ("patience", c_int32),
+                ("warm_start", c_int32)]
+
+
+u8p = POINTER(ctypes.c_uint8)
+
+
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
 SIGNATURES = {
     "lamina_version_number": (c_int32, []),
@@ -113,6 +124,22 @@ SIGNATURES = {
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
     # -- linear probes (issue 3): entries go here, in header order
     # -- structural probes (issue 3): entries go here, in header order
+    "lamina_structural_probe_default_params": (StructuralProbeParams, []),
+    "lamina_structural_probe_check_params": (c_int32, [POINTER(StructuralProbeParams)]),
+    "lamina_structural_probe_create": (c_int32, [POINTER(StructuralProbeParams), POINTER(c_void_p)]),
+    "lamina_structural_probe_free": (None, [c_void_p]),
+    "lamina_structural_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64,
+                                              c_int64, ProgressFn, c_void_p]),
+    "lamina_structural_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64]),
+    "lamina_structural_probe_loss": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64,
+                                               f64p, f32p, c_int64]),
+    "lamina_structural_probe_result": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p, f64p, i32p, f64p]),
+    "lamina_structural_probe_projection": (c_int32, [c_void_p, f32p, c_int64]),
+    "lamina_structural_probe_set_projection": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
+    "lamina_structural_uuas": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
+    "lamina_structural_spearman": (c_int32, [c_int32, f32p, f32p, c_int64, i64p, c_int64, c_int32, c_int32,
+                                             f64p, f64p]),
+    "lamina_structural_root_accuracy": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
     # -- AST-Probe (issue 3): entries go here, in header order
     # -- sparse autoencoders (issue 4): entries go here, in header order
 }
