@@ -125,7 +125,10 @@ public func lamina_structural_probe_predict(_ probe: OpaquePointer?, _ x: Unsafe
         let model = try fitted(probe)
         let items = try ragged(x, nTokens, d, offsets, nItems)
         let kind = model.parameters.kind
-        try Check.length(outLen, expected: kind.valueCount(items.layout), "out_len (\(valueDescription(kind)))")
+        let expected = kind.valueCount(items.layout)
+        if outLen != Int64(expected) {
+            throw LaminaError.shape("out_len is \(outLen); expected \(expected), \(valueDescription(kind))")
+        }
         let dst = try Check.output(out, "out")
         try model.predict(items, into: dst)
     }
