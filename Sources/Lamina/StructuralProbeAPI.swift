@@ -36,6 +36,10 @@ private func parameters(_ p: UnsafePointer<lamina_structural_probe_params>?) thr
 /// x (n_tokens x d) and offsets (n_items + 1) as checked ragged items.
 private func ragged(_ x: UnsafePointer<Float>?, _ nTokens: Int64, _ d: Int64,
                     _ offsets: UnsafePointer<Int64>?, _ nItems: Int64) throws -> RaggedItems {
+    // BLAS takes 32-bit sizes: refuse what cannot be passed on (before touching x)
+    for (value, name) in [(nTokens, "n_tokens"), (d, "d")] where value > Int64(Int32.max) {
+        throw LaminaError.invalid("\(name) is \(value); expected <= \(Int32.max) (the sizes BLAS accepts)")
+    }
     let view = try Check.matrix(x, nTokens, d, "x", rowsName: "n_tokens", colsName: "d")
     let items = try Check.count(nItems, "n_items")
     let off = try Check.pointer(offsets, "offsets")

@@ -77,6 +77,7 @@ public final class StructuralProbe: @unchecked Sendable {
     /// Sets B (rank x d, row-major); a later fit with warmStart starts from it.
     public func setProjection(_ b: UnsafeBufferPointer<Float>, dims d: Int) throws {
         if d < 1 { throw LaminaError.invalid("d is \(d); expected >= 1") }
+        _ = try elementsChecked(rank, d)
         let (count, overflow) = rank.multipliedReportingOverflow(by: d)
         if overflow || b.count != count {
             throw LaminaError.shape("the projection has \(b.count) values; expected rank * d = \(rank) * \(d)")
@@ -240,9 +241,12 @@ public final class StructuralProbe: @unchecked Sendable {
     }
 }
 
+/// rank * d, refused beyond 2^31 - 1 elements (an 8 GB projection; BLAS takes 32-bit sizes).
 func elementsChecked(_ a: Int, _ b: Int) throws -> Int {
     let (p, o) = a.multipliedReportingOverflow(by: b)
-    if o || p > Int.max / 16 { throw LaminaError(.outOfMemory, "rank * d = \(a) * \(b) overflows") }
+    if o || p > Int(Int32.max) {
+        throw LaminaError(.outOfMemory, "rank * d = \(a) * \(b) is too large; expected rank * d <= \(Int32.max)")
+    }
     return p
 }
 
@@ -344,7 +348,7 @@ struct BatchEngine: @unchecked Sendable {
         let h = UnsafeMutablePointer<Float>.allocate(capacity: nTok * d)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: nTok * r)
         let q = UnsafeMutablePointer<Float>.allocate(capacity: gradient != nil ? nTok * r : 1)
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: kind == .distance ? maxLen * maxLen : 1)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: kind == .distance && gradient != nil ? maxLen * maxLen : 1)
         defer { h.deallocate(); p.deallocate(); q.deallocate(); m.deallocate() }
         var row = 0
         for k in list {
