@@ -526,6 +526,18 @@ lamina_status lamina_structural_root_accuracy(const float* predicted, const floa
                                               const int64_t* offsets, int64_t n_items, const uint8_t* ignore,
                                               double* accuracy, int64_t* n_correct, int64_t* n_total);
 
+/** Gold targets from trees, as the reference's task.py (ParseDistanceTask: path length between two
+ *  tokens; ParseDepthTask: edges from the root). parents: n_tokens int32, local to each item: -1 for
+ *  the item's root, else the index (0 ..< L_k) of the token's parent (the reference reads 1-based
+ *  CoNLL heads with 0 = root: subtract 1). Writes distances (NULL, or n_distances = sum of L_k^2
+ *  floats, the L_k x L_k matrices concatenated) and/or depths (NULL, or n_depths = n_tokens floats).
+ *  Errors: the layout checks; a parent out of range, an item with no root or two roots, a cycle
+ *  (LAMINA_ERR_INVALID_ARGUMENT, naming the item and token; on a cycle the outputs are partly
+ *  written); output sizes (LAMINA_ERR_SHAPE_MISMATCH); both outputs NULL. */
+lamina_status lamina_structural_tree_targets(const int32_t* parents, int64_t n_tokens, const int64_t* offsets,
+                                             int64_t n_items, float* distances, int64_t n_distances,
+                                             float* depths, int64_t n_depths);
+
 /* ==================================================================================================
  * AST-Probe (issue 3)
  * ================================================================================================ */

@@ -252,3 +252,27 @@ public func lamina_structural_root_accuracy(_ predicted: UnsafePointer<Float>?, 
         nTotal?.pointee = Int64(result.total)
     }
 }
+
+@_cdecl("lamina_structural_tree_targets")
+public func lamina_structural_tree_targets(_ parents: UnsafePointer<Int32>?, _ nTokens: Int64,
+                                           _ offsets: UnsafePointer<Int64>?, _ nItems: Int64,
+                                           _ distances: UnsafeMutablePointer<Float>?, _ nDistances: Int64,
+                                           _ depths: UnsafeMutablePointer<Float>?, _ nDepths: Int64) -> Int32 {
+    boundary {
+        let tokens = try Check.count(nTokens, "n_tokens")
+        let items = try Check.count(nItems, "n_items")
+        let off = try Check.pointer(offsets, "offsets")
+        let lay = try RaggedLayout(offsets: UnsafeBufferPointer(start: off, count: items + 1), tokens: tokens)
+        let par = UnsafeBufferPointer(start: try Check.pointer(parents, "parents"), count: tokens)
+        if distances == nil && depths == nil {
+            throw LaminaError.invalid("distances and depths are both NULL; expected at least one output")
+        }
+        if distances != nil && nDistances != Int64(lay.pairCount) {
+            throw LaminaError.shape("n_distances is \(nDistances); expected \(lay.pairCount), \(valueDescription(.distance))")
+        }
+        if depths != nil && nDepths != Int64(tokens) {
+            throw LaminaError.shape("n_depths is \(nDepths); expected n_tokens = \(tokens)")
+        }
+        try TreeTargets.compute(parents: par, layout: lay, distances: distances, depths: depths)
+    }
+}

@@ -192,10 +192,32 @@ static void test_depth_and_metrics(void) {
     lamina_structural_probe_free(probe);
 }
 
+static void test_tree_targets(void) {
+    /* item 0: 0 <- 1 <- 2 (a path); item 1: root 1 with children 0 and 2 */
+    const int32_t parents[6] = {-1, 0, 1, 1, -1, 1};
+    const int64_t off[3] = {0, 3, 6};
+    float dist[18], depth[6];
+    CHECK(lamina_structural_tree_targets(parents, 6, off, 2, dist, 18, depth, 6), LAMINA_OK, NULL);
+    expect_true("depths 0 1 2 | 1 0 1", depth[0] == 0 && depth[2] == 2 && depth[3] == 1 && depth[4] == 0 && depth[5] == 1);
+    expect_true("distances: item 0 (0,2) = 2, item 1 (0,2) = 2 via the root", dist[2] == 2 && dist[9 + 2] == 2 && dist[9 + 1] == 1);
+    CHECK(lamina_structural_tree_targets(parents, 6, off, 2, NULL, 0, depth, 6), LAMINA_OK, NULL);
+    const int32_t two_roots[6] = {-1, -1, 1, 1, -1, 1};
+    CHECK(lamina_structural_tree_targets(two_roots, 6, off, 2, dist, 18, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "two roots");
+    const int32_t out_of_range[6] = {-1, 0, 3, 1, -1, 1};
+    CHECK(lamina_structural_tree_targets(out_of_range, 6, off, 2, dist, 18, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "token 2 is 3");
+    const int32_t cycle[6] = {-1, 0, 1, 2, -1, 0};
+    CHECK(lamina_structural_tree_targets(cycle, 6, off, 2, dist, 18, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "cycle");
+    const int32_t no_root[6] = {-1, 0, 1, 1, 2, 0};
+    CHECK(lamina_structural_tree_targets(no_root, 6, off, 2, dist, 18, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "item 1 has no root");
+    CHECK(lamina_structural_tree_targets(parents, 6, off, 2, dist, 17, NULL, 0), LAMINA_ERR_SHAPE_MISMATCH, "n_distances is 17");
+    CHECK(lamina_structural_tree_targets(parents, 6, off, 2, NULL, 0, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "both NULL");
+}
+
 int main(void) {
     fill();
     test_params();
     test_fit_predict();
     test_depth_and_metrics();
+    test_tree_targets();
     return check_summary();
 }

@@ -140,6 +140,7 @@ SIGNATURES = {
     "lamina_structural_spearman": (c_int32, [c_int32, f32p, f32p, c_int64, i64p, c_int64, c_int32, c_int32,
                                              f64p, f64p]),
     "lamina_structural_root_accuracy": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
+    "lamina_structural_tree_targets": (c_int32, [i32p, c_int64, i64p, c_int64, f32p, c_int64, f32p, c_int64]),
     # -- AST-Probe (issue 3): entries go here, in header order
     # -- sparse autoencoders (issue 4): entries go here, in header order
 }

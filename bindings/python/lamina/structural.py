@@ -30,8 +30,8 @@ import numpy as np
 from . import _native as N
 from .errors import InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["StructuralProbe", "uuas", "spearman_5_50", "root_accuracy", "concat_items", "concat_targets",
-           "split_values"]
+__all__ = ["StructuralProbe", "uuas", "spearman_5_50", "root_accuracy", "tree_targets", "concat_items",
+           "concat_targets", "split_values"]
 
 _KINDS = {"distance": 0, "depth": 1}
 
@@ -262,6 +262,44 @@ def root_accuracy(predicted, gold, offsets=None, *, ignore=None, return_counts=F
     N.call("lamina_structural_root_accuracy", N.fptr(pred), N.fptr(g), pred.size, N.lptr(off), off.size - 1,
            _u8(ign), ctypes.byref(out), ctypes.byref(correct), ctypes.byref(total))
     return (out.value, correct.value, total.value) if return_counts else out.value
+
+
+def tree_targets(parents, offsets=None):
+    """Gold distances and depths from trees (the reference's ParseDistanceTask / ParseDepthTask).
+    ``parents``: a list of per-item int arrays (parent index within the item, -1 for the root), or
+    the concatenation with ``offsets``. Returns (distances, depths): lists of (L, L) and (L,) float32
+    arrays for list input, else the flat concatenations. Raises InvalidArgumentError for a parent out
+    of range, a missing or second root, or a cycle."""
+    was_list = isinstance(parents, (list, tuple))
+    if was_list:
+        if offsets is not None:
+            raise InvalidArgumentError("offsets must be None when parents is a list of per-item arrays")
+        arrays = [np.asarray(p).reshape(-1) for p in parents]
+        if not arrays:
+            raise InvalidArgumentError("parents is empty; expected at least one item")
+        for k, a in enumerate(arrays):
+            if a.size == 0:
+                raise InvalidArgumentError(f"parents of item {k} is empty; expected length >= 1")
+        off = np.zeros(len(arrays) + 1, dtype=np.int64)
+        np.cumsum([a.size for a in arrays], out=off[1:])
+        flat = np.concatenate(arrays)
+    else:
+        flat = np.asarray(parents).reshape(-1)
+        off = _offsets(offsets)
+    if flat.dtype.kind not in "iu" or (flat.size and (flat.min() < -2**31 or flat.max() >= 2**31)):
+        raise InvalidArgumentError(f"parents has dtype {flat.dtype} or values beyond int32; expected int parent indices")
+    par = np.ascontiguousarray(flat, dtype=np.int32)
+    lengths = np.diff(off)
+    if np.any(lengths <= 0) or off[0] != 0:
+        N.call("lamina_structural_tree_targets", N.iptr(par), par.size, N.lptr(off), off.size - 1, None, 0, None, 0)
+    n_pairs = int(np.sum(lengths.astype(np.int64) ** 2))
+    dist = np.empty(n_pairs, dtype=np.float32)
+    dep = np.empty(par.size, dtype=np.float32)
+    N.call("lamina_structural_tree_targets", N.iptr(par), par.size, N.lptr(off), off.size - 1, N.fptr(dist),
+           dist.size, N.fptr(dep), dep.size)
+    if was_list:
+        return split_values(dist, off, "distance"), split_values(dep, off, "depth")
+    return dist, dep
 
 
 # -- the probe -------------------------------------------------------------------------------------

@@ -190,6 +190,22 @@ def py_callback_cancel_keeps_state():
     assert p.predict(xs)[0].shape == (3, 3)
 
 
+@case
+def py_tree_targets():
+    _, np, lamina, _, S = _lazy()
+    expect(lambda: S.tree_targets([np.array([-1, 0, 5])]), lamina.InvalidArgumentError, ValueError,
+           "item 0, token 2 is 5", "expected -1 (root)")
+    expect(lambda: S.tree_targets([np.array([-1, 0]), np.array([-1, -1, 0])]), lamina.InvalidArgumentError, ValueError,
+           "item 1 has two roots")
+    expect(lambda: S.tree_targets([np.array([1, 2, 0])]), lamina.InvalidArgumentError, ValueError, "item 0 has no root")
+    expect(lambda: S.tree_targets([np.array([-1, 2, 3, 1])]), lamina.InvalidArgumentError, ValueError, "cycle")
+    expect(lambda: S.tree_targets([np.array([-1, 1])]), lamina.InvalidArgumentError, ValueError, "token 1 is the token itself")
+    expect(lambda: S.tree_targets([np.array([-1]), np.array([], int)]), lamina.InvalidArgumentError, ValueError, "item 1 is empty")
+    expect(lambda: S.tree_targets([np.array([-1.0, 0.0])]), lamina.InvalidArgumentError, ValueError, "parents has dtype")
+    expect(lambda: S.tree_targets(np.array([-1, 0, -1]), np.array([0, 2, 2])), lamina.InvalidArgumentError, ValueError,
+           "not strictly increasing")
+
+
 # -- C API directly --------------------------------------------------------------------------------
 
 def _handle(kind=0, rank=2):
@@ -221,7 +237,9 @@ def c_fit_sizes_and_pointers():
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, None, 50, 0, null, None), "targets is NULL")
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(off), -3, N.fptr(t), 50, 0, null, None), "n_items is -3")
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(off), 2**62, N.fptr(t), 50, 0, null, None), "n_items is")
-    expect_status(6, fit(h, N.fptr(x), 2**31, 2**33, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "overflows")
+    expect_status(6, fit(h, N.fptr(x), 2**30, 2**31 - 1, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "overflows")
+    expect_status(1, fit(h, N.fptr(x), 2**31, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "n_tokens is 2147483648")
+    expect_status(1, fit(h, N.fptr(x), 1, 2**40, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "d is 1099511627776")
     expect_status(2, fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 2**62, 0, null, None), "n_targets")
     expect_status(2, fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), -1, 0, null, None), "n_targets is -1")
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 3, null, None), "n_dev_items is 3")
@@ -289,6 +307,24 @@ def c_loss_and_projection():
     expect_status(1, N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2, 0), "d is 0")
     expect_status(2, N.lib.lamina_structural_probe_projection(h, N.fptr(g), 13), "out_len", "is 13; expected 12")
     N.lib.lamina_structural_probe_free(h)
+
+
+@case
+def c_tree_targets():
+    ctypes, np, _, N, _ = _lazy()
+    par = np.array([-1, 0, 1, -1, 0], dtype=np.int32)
+    off = np.array([0, 3, 5], dtype=np.int64)
+    dist = np.zeros(13, np.float32)
+    dep = np.zeros(5, np.float32)
+    f = N.lib.lamina_structural_tree_targets
+    assert f(N.iptr(par), 5, N.lptr(off), 2, N.fptr(dist), 13, N.fptr(dep), 5) == 0, N.last_error()
+    assert dep.tolist() == [0, 1, 2, 0, 1] and dist[:9].tolist() == [0, 1, 2, 1, 0, 1, 2, 1, 0]
+    expect_status(1, f(None, 5, N.lptr(off), 2, N.fptr(dist), 13, N.fptr(dep), 5), "parents is NULL")
+    expect_status(1, f(N.iptr(par), 5, N.lptr(off), 2, None, 0, None, 0), "both NULL")
+    expect_status(2, f(N.iptr(par), 5, N.lptr(off), 2, N.fptr(dist), 12, None, 0), "n_distances is 12")
+    expect_status(2, f(N.iptr(par), 5, N.lptr(off), 2, None, 0, N.fptr(dep), 4), "n_depths is 4")
+    expect_status(1, f(N.iptr(par), 4, N.lptr(off), 2, N.fptr(dist), 13, None, 0), "beyond n_tokens = 4")
+    expect_status(1, f(N.iptr(par), 0, N.lptr(off), 2, N.fptr(dist), 13, None, 0), "n_tokens is 0")
 
 
 # -- worker / pytest glue --------------------------------------------------------------------------

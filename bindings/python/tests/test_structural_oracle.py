@@ -248,3 +248,37 @@ def test_real_python_functions():
     dsp = S.spearman_5_50(dpred, deps[te])
     assert dsp == pytest.approx(R.spearman_5_50(dpred, deps[te], "depth")[0], abs=1e-12)
     assert dsp > 0.7, dsp
+
+
+def test_tree_targets_match_bfs():
+    from structural_synth import random_tree, tree_dist
+    rng = np.random.default_rng(8)
+    parents = [random_tree(int(rng.integers(1, 30)), rng) for _ in range(40)]
+    Ds, deps = S.tree_targets([np.array(p) for p in parents])
+    for p, D, dep in zip(parents, Ds, deps):
+        ref_D, ref_dep = tree_dist(p)
+        assert np.array_equal(D, ref_D) and np.array_equal(dep, ref_dep)
+    # concatenated form
+    flat = np.concatenate([np.array(p) for p in parents])
+    off = np.concatenate([[0], np.cumsum([len(p) for p in parents])])
+    dist, dep = S.tree_targets(flat, off)
+    assert np.array_equal(dist, S.concat_targets(Ds)) and np.array_equal(dep, np.concatenate(deps))
+
+
+@pytest.mark.skipif(not REAL.exists(), reason="examples/data/minilm_python.h5 not present")
+def test_tree_targets_on_real_ast_trees():
+    """The bundled gold distances/depths are the tree distances of the bundled trees' token leaves."""
+    import h5py
+    with h5py.File(REAL, "r") as f:
+        off = f["code/offsets"][()]
+        toff = f["code/tree/offsets"][()]
+        parent = f["code/tree/parent"][()]
+        token_node = f["code/tree/token_node"][()]
+        dist = f["code/distances"][()].astype(np.float32)
+        dep = f["code/depths"][()].astype(np.float32)
+    D_all, dep_all = S.tree_targets([parent[toff[k]:toff[k + 1]] for k in range(len(off) - 1)])
+    gold = S.split_values(dist, off, "distance")
+    for k in range(len(off) - 1):
+        leaves = token_node[off[k]:off[k + 1]]
+        assert np.array_equal(D_all[k][np.ix_(leaves, leaves)], gold[k])
+        assert np.array_equal(dep_all[k][leaves], dep[off[k]:off[k + 1]])
