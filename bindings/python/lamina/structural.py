@@ -470,12 +470,10 @@ class StructuralProbe:
             N.call("lamina_structural_probe_fit", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.lptr(off),
                    off.size - 1, N.fptr(t), t.size, n_dev, fn, None)
         except Exception:
+            self._read_result()   # a cancelled fit keeps B of the last step
             if errors:
                 raise errors[0]
-            self._read_result()
             raise
-        finally:
-            pass
         self._read_result()
         return self
 

@@ -282,3 +282,14 @@ def test_tree_targets_on_real_ast_trees():
         leaves = token_node[off[k]:off[k + 1]]
         assert np.array_equal(D_all[k][np.ix_(leaves, leaves)], gold[k])
         assert np.array_equal(dep_all[k][leaves], dep[off[k]:off[k + 1]])
+
+
+def test_pickle_round_trip(data):
+    import pickle
+    xs, Ds, _ = data
+    p = S.StructuralProbe("distance", rank=4, epochs=2).fit(xs, targets=Ds)
+    q = pickle.loads(pickle.dumps(p))
+    assert np.array_equal(q.projection_, p.projection_)
+    for a, b in zip(p.predict(xs[:5]), q.predict(xs[:5])):
+        assert np.array_equal(a, b)
+    assert q.get_params() == p.get_params()
