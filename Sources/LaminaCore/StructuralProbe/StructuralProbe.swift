@@ -124,6 +124,7 @@ public final class StructuralProbe: @unchecked Sendable {
         }
         let nTrain = items.count - devItems
         let engine = BatchEngine(kind: p.kind, rank: p.rank, items: items, targets: targets)
+        let scratch = GradientScratch(capacity: BatchEngine.maxGroups * b.count)
         var order = Array(0..<nTrain)
         var rng = Xoshiro256(seed: p.seed ^ 0x5851_F42D_4C95_7F2D)
         var adam = AdamState(count: b.count)
@@ -159,7 +160,7 @@ public final class StructuralProbe: @unchecked Sendable {
                 let batch = Array(order[bstart..<bend])
                 let batchLoss = b.withUnsafeBufferPointer { bp in
                     grad.withUnsafeMutableBufferPointer { gp in
-                        engine.run(batch, projection: bp.baseAddress!, dims: d, gradient: gp.baseAddress!)
+                        engine.run(batch, projection: bp.baseAddress!, dims: d, gradient: gp.baseAddress!, scratch: scratch)
                     }
                 } / Double(batch.count)
                 b.withUnsafeMutableBufferPointer { bp in
@@ -256,6 +257,17 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// Per-group gradient buffers reused across the steps of a fit (no page faults per step).
+final class GradientScratch: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    let capacity: Int
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+    }
+    deinit { base.deallocate() }
+}
+
 /// The per-batch kernel: forward (gemm + pairwise), loss, coefficients, backward (gemm).
 struct BatchEngine: @unchecked Sendable {
     let kind: StructuralProbeKind
@@ -292,15 +304,24 @@ struct BatchEngine: @unchecked Sendable {
     /// Sum over the batch items of the normalised L1 loss; when gradient != nil, writes the gradient
     /// of (that sum / batch.count) with respect to B there (rank x d).
     func run(_ batch: [Int], projection b: UnsafePointer<Float>, dims d: Int,
-             gradient: UnsafeMutablePointer<Float>?) -> Double {
+             gradient: UnsafeMutablePointer<Float>?, scratch: GradientScratch? = nil) -> Double {
         let parts = groups(batch)
         let r = rank
         let scale = 1.0 / Double(batch.count)
         let needGrad = gradient != nil
         var losses = [Double](repeating: 0, count: parts.count)
-        let gradBuffers: UnsafeMutablePointer<Float>? = (needGrad && parts.count > 1)
-            ? UnsafeMutablePointer<Float>.allocate(capacity: parts.count * r * d) : nil
-        defer { gradBuffers?.deallocate() }
+        // per-group gradients (summed in group order below); kept across steps by the caller's scratch
+        var owned: UnsafeMutablePointer<Float>? = nil
+        var gradBuffers: UnsafeMutablePointer<Float>? = nil
+        if needGrad && parts.count > 1 {
+            if let scratch, scratch.capacity >= parts.count * r * d {
+                gradBuffers = scratch.base
+            } else {
+                owned = UnsafeMutablePointer<Float>.allocate(capacity: parts.count * r * d)
+                gradBuffers = owned
+            }
+        }
+        defer { owned?.deallocate() }
         losses.withUnsafeMutableBufferPointer { lossOut in
             Parallel.forEachTask(parts.count) { t in
                 let part = batch[parts[t]]
