@@ -293,3 +293,41 @@ def test_pickle_round_trip(data):
     for a, b in zip(p.predict(xs[:5]), q.predict(xs[:5])):
         assert np.array_equal(a, b)
     assert q.get_params() == p.get_params()
+
+
+def test_regimen_plateau_and_early_stopping_rules(data):
+    """The lr after each epoch follows torch's ReduceLROnPlateau(mode='min', factor=0.1, patience=0,
+    threshold=1e-4 relative) on the dev losses, the kept B is the best dev epoch's (improvement > 1e-4),
+    and training stops once 5 epochs in a row did not improve (regimen.py)."""
+    xs, Ds, _ = data
+    per_epoch = {}
+
+    def cb(info):
+        per_epoch.setdefault(int(info["epoch"]), (info["lr"], info["dev_loss"]))
+
+    p = S.StructuralProbe("distance", rank=6, epochs=60, lr=0.05, batch_size=8, random_state=4)
+    p.fit(xs[:45], targets=Ds[:45], dev=(xs[45:], Ds[45:]), callback=cb)
+    epochs = sorted(per_epoch)
+    # epoch e+1's first step reports the lr set and the dev loss measured at the end of epoch e
+    dev = [per_epoch[e][1] for e in epochs[1:]]
+    lrs = [per_epoch[e][0] for e in epochs]
+    assert lrs[0] == 0.05
+    best, lr = float("inf"), 0.05
+    min_dev, best_epoch = float("inf"), -1
+    for e, loss in enumerate(dev):
+        if loss < best * (1 - 1e-4):
+            best = loss
+        else:
+            new = lr * 0.1
+            if lr - new > 1e-8:
+                lr = new
+        assert lrs[e + 1] == pytest.approx(lr, rel=1e-12), (e, lrs, dev)
+        if loss < min_dev - 1e-4:
+            min_dev, best_epoch = loss, e
+        else:
+            assert e - best_epoch < 5, "training should have stopped"
+    assert p.n_epochs_ in (len(dev) + 1,)
+    if p.best_epoch_ < len(dev):
+        assert p.best_epoch_ == best_epoch
+        assert p.dev_loss_ == pytest.approx(min_dev, rel=1e-12)
+    assert p.loss(xs[45:], targets=Ds[45:]) == pytest.approx(p.dev_loss_, rel=1e-6)
