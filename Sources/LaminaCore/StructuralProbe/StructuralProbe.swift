@@ -18,8 +18,9 @@ import Glibc
 /// The batch is computed as gemms: P = H B^T for all tokens of a group of items at once; per item the
 /// pairwise squared distances from P and the sign coefficients S (s_ij = sign(d_ij - g_ij) / (L^2 n));
 /// then dL/dB = 2 Q^T H with Q = (diag(M 1) - M) P, M = S + S^T (a graph Laplacian), i.e.
-/// sum_ij s_ij 2 (p_i - p_j)(h_i - h_j)^T; for depth Q_i = s_i p_i. Items are split into a fixed number
-/// of groups (not depending on the thread count) whose losses and gradients are summed in order.
+/// sum_ij s_ij 2 (p_i - p_j)(h_i - h_j)^T; for depth Q_i = s_i p_i. The forward pass runs over a fixed
+/// number of item groups, the gradient gemm over fixed column blocks of B (neither depends on the
+/// thread count, so results are bit-identical for any number of threads).
 public final class StructuralProbe: @unchecked Sendable {
     public struct Parameters: Sendable, Equatable {
         public var kind: StructuralProbeKind = .distance
@@ -124,7 +125,7 @@ public final class StructuralProbe: @unchecked Sendable {
         }
         let nTrain = items.count - devItems
         let engine = BatchEngine(kind: p.kind, rank: p.rank, items: items, targets: targets)
-        let scratch = GradientScratch(capacity: BatchEngine.maxGroups * b.count)
+        let scratch = Workspace()
         var order = Array(0..<nTrain)
         var rng = Xoshiro256(seed: p.seed ^ 0x5851_F42D_4C95_7F2D)
         var adam = AdamState(count: b.count)
@@ -188,7 +189,7 @@ public final class StructuralProbe: @unchecked Sendable {
             epochsRun = epoch + 1
             if devItems == 0 { continue }
             let dev = b.withUnsafeBufferPointer { bp in
-                engine.run(Array(nTrain..<items.count), projection: bp.baseAddress!, dims: d, gradient: nil)
+                engine.run(Array(nTrain..<items.count), projection: bp.baseAddress!, dims: d, gradient: nil, scratch: scratch)
             } / Double(devItems)
             lastDev = dev
             // torch.optim.lr_scheduler.ReduceLROnPlateau(mode='min', factor, patience=0, threshold=1e-4 rel)
@@ -257,15 +258,21 @@ func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-/// Per-group gradient buffers reused across the steps of a fit (no page faults per step).
-final class GradientScratch: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-    let capacity: Int
-    init(capacity: Int) {
-        self.capacity = capacity
-        base = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+/// The gathered rows, P and Q of a batch, kept across the steps of a fit (grown when needed), so a
+/// step allocates nothing large and takes no page faults.
+final class Workspace: @unchecked Sendable {
+    private(set) var h = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var p = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var q = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var caps = (1, 1, 1)
+
+    func reserve(h nh: Int, p np: Int, q nq: Int) {
+        if nh > caps.0 { h.deallocate(); h = .allocate(capacity: nh); caps.0 = nh }
+        if np > caps.1 { p.deallocate(); p = .allocate(capacity: np); caps.1 = np }
+        if nq > caps.2 { q.deallocate(); q = .allocate(capacity: nq); caps.2 = nq }
     }
-    deinit { base.deallocate() }
+
+    deinit { h.deallocate(); p.deallocate(); q.deallocate() }
 }
 
 /// The per-batch kernel: forward (gemm + pairwise), loss, coefficients, backward (gemm).
@@ -275,8 +282,9 @@ struct BatchEngine: @unchecked Sendable {
     let items: RaggedItems
     let targets: UnsafeBufferPointer<Float>?
 
-    /// Groups a batch is split into (fixed: results do not depend on the thread count).
-    static let maxGroups = 4
+    /// Groups of items a batch is split into for the forward pass (fixed: results do not depend on
+    /// the thread count; 2 keeps the gemms tall, measured faster than 4 at 1 and 2 threads).
+    static let maxGroups = 2
 
     /// Splits `batch` (item indices) into at most maxGroups consecutive groups of about equal tokens.
     func groups(_ batch: [Int]) -> [Range<Int>] {
@@ -302,51 +310,54 @@ struct BatchEngine: @unchecked Sendable {
     }
 
     /// Sum over the batch items of the normalised L1 loss; when gradient != nil, writes the gradient
-    /// of (that sum / batch.count) with respect to B there (rank x d).
+    /// of (that sum / batch.count) with respect to B there (rank x d). The batch's token rows are
+    /// gathered into one buffer H; groups of items compute P = H_g B^T and their per-item terms Q in
+    /// parallel; then dL/dB = 2 Q^T H is one gemm over all the batch's tokens, split into fixed column
+    /// blocks of d (every output element is the same sum whatever the thread count).
     func run(_ batch: [Int], projection b: UnsafePointer<Float>, dims d: Int,
-             gradient: UnsafeMutablePointer<Float>?, scratch: GradientScratch? = nil) -> Double {
+             gradient: UnsafeMutablePointer<Float>?, scratch: Workspace? = nil) -> Double {
         let parts = groups(batch)
         let r = rank
         let scale = 1.0 / Double(batch.count)
-        let needGrad = gradient != nil
+        var rowStart = [Int](repeating: 0, count: batch.count + 1)
+        for (i, k) in batch.enumerated() { rowStart[i + 1] = rowStart[i] + items.length(k) }
+        let nTok = rowStart[batch.count]
+        let ws = scratch ?? Workspace()
+        ws.reserve(h: nTok * d, p: nTok * r, q: gradient != nil ? nTok * r : 0)
+        let h = ws.h, p = ws.p, q = ws.q
         var losses = [Double](repeating: 0, count: parts.count)
-        // per-group gradients (summed in group order below); kept across steps by the caller's scratch
-        var owned: UnsafeMutablePointer<Float>? = nil
-        var gradBuffers: UnsafeMutablePointer<Float>? = nil
-        if needGrad && parts.count > 1 {
-            if let scratch, scratch.capacity >= parts.count * r * d {
-                gradBuffers = scratch.base
-            } else {
-                owned = UnsafeMutablePointer<Float>.allocate(capacity: parts.count * r * d)
-                gradBuffers = owned
-            }
-        }
-        defer { owned?.deallocate() }
         losses.withUnsafeMutableBufferPointer { lossOut in
             Parallel.forEachTask(parts.count) { t in
-                let part = batch[parts[t]]
-                let g: UnsafeMutablePointer<Float>? = needGrad ? (gradBuffers.map { $0 + t * r * d } ?? gradient) : nil
-                lossOut[t] = group(Array(part), b: b, d: d, scale: scale, gradient: g, predictions: nil)
+                let range = parts[t]
+                let row0 = rowStart[range.lowerBound]
+                lossOut[t] = forward(batch[range], h: h + row0 * d, p: p + row0 * r,
+                                     q: gradient != nil ? q + row0 * r : nil, b: b, d: d, scale: scale,
+                                     predictions: nil)
             }
         }
-        if let gradBuffers, let gradient {
-            let count = r * d
-            gradient.update(from: gradBuffers, count: count)
-            for t in 1..<parts.count {
-                let src = gradBuffers + t * count
-                var i = 0
-                while i + 16 <= count {
-                    let s = UnsafeRawPointer(gradient + i).loadUnaligned(as: SIMD16<Float>.self)
-                        + UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(gradient + i).storeBytes(of: s, as: SIMD16<Float>.self)
-                    i += 16
-                }
-                while i < count { gradient[i] += src[i]; i += 1 }
+        if let gradient {
+            let blocks = BatchEngine.columnBlocks(d)
+            Parallel.forEachTask(blocks.count) { c in
+                let cols = blocks[c]
+                // dL/dB[:, cols] = 2 Q^T H[:, cols]  (r x |cols|, summed over all nTok tokens)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r), Int32(cols.count), Int32(nTok), 2,
+                            q, Int32(r), h + cols.lowerBound, Int32(d), 0, gradient + cols.lowerBound, Int32(d))
             }
         }
         var total = 0.0
         for l in losses { total += l }
         return total
+    }
+
+    /// Fixed column blocks of d (multiples of 64 columns, at most 4 blocks).
+    static func columnBlocks(_ d: Int) -> [Range<Int>] {
+        let count = max(1, min(4, d / 64))
+        var width = (d + count - 1) / count
+        width = min(d, (width + 15) / 16 * 16)
+        var result: [Range<Int>] = []
+        var lo = 0
+        while lo < d { result.append(lo..<min(d, lo + width)); lo += width }
+        return result
     }
 
     /// Predictions for every item (fixed chunks of items in parallel).
@@ -355,50 +366,46 @@ struct BatchEngine: @unchecked Sendable {
         let chunk = 32
         Parallel.forEachTask((n + chunk - 1) / chunk) { t in
             let lo = t * chunk, hi = min(n, lo + chunk)
-            _ = group(Array(lo..<hi), b: b, d: d, scale: 0, gradient: nil, predictions: out)
+            var nTok = 0
+            for k in lo..<hi { nTok += items.length(k) }
+            let h = UnsafeMutablePointer<Float>.allocate(capacity: nTok * d)
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: nTok * rank)
+            defer { h.deallocate(); p.deallocate() }
+            _ = forward(Array(lo..<hi)[...], h: h, p: p, q: nil, b: b, d: d, scale: 0, predictions: out)
         }
     }
 
-    /// One group of items: gather H, P = H B^T, pairwise terms per item, Q, gradient = 2 Q^T H.
-    /// Returns the sum of the items' normalised losses (0 when predicting).
-    private func group(_ list: [Int], b: UnsafePointer<Float>, d: Int, scale: Double,
-                       gradient: UnsafeMutablePointer<Float>?, predictions: UnsafeMutablePointer<Float>?) -> Double {
+    /// One group of items: gather their rows into h, P = H B^T into p, per item the predictions, the
+    /// loss terms and (q != nil) the rows of Q. Returns the sum of the items' normalised losses.
+    private func forward(_ list: ArraySlice<Int>, h: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>,
+                         q: UnsafeMutablePointer<Float>?, b: UnsafePointer<Float>, d: Int, scale: Double,
+                         predictions: UnsafeMutablePointer<Float>?) -> Double {
         let r = rank
         var nTok = 0, maxLen = 0
-        for k in list { nTok += items.length(k); maxLen = max(maxLen, items.length(k)) }
-        let h = UnsafeMutablePointer<Float>.allocate(capacity: nTok * d)
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: nTok * r)
-        let q = UnsafeMutablePointer<Float>.allocate(capacity: gradient != nil ? nTok * r : 1)
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: kind == .distance && gradient != nil ? maxLen * maxLen : 1)
-        defer { h.deallocate(); p.deallocate(); q.deallocate(); m.deallocate() }
-        var row = 0
         for k in list {
             let l = items.length(k)
-            (h + row * d).update(from: items.x.row(items.offsets[k]), count: l * d)
-            row += l
+            (h + nTok * d).update(from: items.x.row(items.offsets[k]), count: l * d)
+            nTok += l
+            maxLen = max(maxLen, l)
         }
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: kind == .distance && q != nil ? maxLen * maxLen : 1)
+        defer { m.deallocate() }
         // P = H B^T (nTok x r)
         Gemm.abT(m: nTok, n: r, k: d, a: h, lda: d, b: b, ldb: d, c: p, ldc: r)
         var loss = 0.0
-        row = 0
+        var row = 0
         for k in list {
             let l = items.length(k)
             let pk = p + row * r
             let base = kind.valueOffset(items.layout, k)
             if kind == .distance {
                 loss += distanceItem(l, pk, gold: targets.map { $0.baseAddress! + base }, scale: scale,
-                                     m: m, q: gradient != nil ? q + row * r : nil,
-                                     out: predictions.map { $0 + base })
+                                     m: m, q: q.map { $0 + row * r }, out: predictions.map { $0 + base })
             } else {
                 loss += depthItem(l, pk, gold: targets.map { $0.baseAddress! + base }, scale: scale,
-                                  q: gradient != nil ? q + row * r : nil, out: predictions.map { $0 + base })
+                                  q: q.map { $0 + row * r }, out: predictions.map { $0 + base })
             }
             row += l
-        }
-        if let gradient {
-            // dL/dB = 2 Q^T H  (r x d)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r), Int32(d), Int32(nTok), 2,
-                        q, Int32(r), h, Int32(d), 0, gradient, Int32(d))
         }
         return loss
     }
