@@ -597,9 +597,166 @@ lamina_status lamina_inlp(const float* x, int64_t n, int64_t d, const int32_t* l
 
 /* ==================================================================================================
  * Structural probes (issue 3)
+ *
+ * Hewitt & Manning 2019, "A Structural Probe for Finding Syntax in Word Representations", following
+ * their reference code (john-hewitt/structural-probes: probe.py, loss.py, regimen.py, reporter.py).
+ * A probe is a rank-r linear map B (rank x d). The distance probe (TwoWordPSDProbe) predicts the tree
+ * distance of tokens i, j of an item as ||B (h_i - h_j)||^2; the depth probe (OneWordPSDProbe)
+ * predicts the depth of token i as ||B h_i||^2.
+ *
+ * Ragged input: items (sentences, functions) of different lengths are passed concatenated.
+ *   x         n_tokens x d float32 activations (finite), the tokens of item 0, then item 1, ...
+ *   offsets   n_items + 1 int64: offsets[0] = 0, strictly increasing (every item has >= 1 token),
+ *             offsets[n_items] = n_tokens; item k is tokens offsets[k] ..< offsets[k+1], L_k tokens.
+ *   targets   distance: the L_k x L_k gold distance matrices, row-major, concatenated (sum of L_k^2
+ *             values); depth: one gold depth per token (n_tokens values). Finite and >= 0; -1 marks an
+ *             entry to ignore (the reference's padding value: it adds nothing to the loss).
+ * Predictions use the same layouts.
+ *
+ * Training (regimen.py, loss.py): B initialised uniform(-0.05, 0.05) (the reference's init of its
+ * d x rank `proj`, here stored transposed); torch.optim.Adam; each epoch visits the training items
+ * in a new seeded random order in batches of batch_size items; the loss of a batch is the mean over
+ * its items of sum |pred - gold| / L^2 (distance, L1DistanceLoss) or sum |pred - gold| / L (depth,
+ * L1DepthLoss). With a dev split (the last n_dev_items items): after each epoch the dev loss (mean
+ * item loss) drives ReduceLROnPlateau(mode min, factor plateau_factor, patience 0, threshold 1e-4
+ * relative), the parameters of the epoch with the best dev loss (improved by more than 1e-4) are kept
+ * at the end, and training stops once `patience` epochs in a row did not improve it (the reference
+ * stops after 5). The gradient is computed with gemms (P = H B^T; dL/dB = 2 Q^T H with Q the sign
+ * coefficients' graph Laplacian times P), loss sums in float64. Deterministic for a seed, for any
+ * thread count (the seed does not reproduce torch's random numbers). A handle is used by one thread
+ * at a time; the metric functions are stateless.
  * ================================================================================================ */
 
-/* (structural probes: declarations go here) */
+typedef struct lamina_structural_probe lamina_structural_probe;
+
+typedef int32_t lamina_structural_probe_kind;
+#define LAMINA_STRUCTURAL_DISTANCE 0   /* ||B (h_i - h_j)||^2 vs gold tree distances (L x L per item) */
+#define LAMINA_STRUCTURAL_DEPTH 1      /* ||B h_i||^2 vs gold tree depths (one per token) */
+
+typedef struct lamina_structural_probe_params {
+    lamina_structural_probe_kind kind; /* default LAMINA_STRUCTURAL_DISTANCE */
+    int32_t rank;                      /* rows of B, >= 1 (default 64; the reference's configs use d) */
+    double lr;                         /* Adam learning rate > 0 (default 0.001, the reference's) */
+    int32_t epochs;                    /* maximum epochs >= 0 (default 40, the reference's configs) */
+    int32_t batch_size;                /* items per step >= 1 (default 20, the reference's configs) */
+    uint64_t seed;                     /* init of B and the shuffling (default 0) */
+    double beta1;                      /* Adam betas and eps (defaults 0.9, 0.999, 1e-8) */
+    double beta2;
+    double eps;
+    double plateau_factor;             /* lr factor on a dev plateau, 0 < f <= 1 (default 0.1; 1 = none) */
+    int32_t patience;                  /* early stopping after this many non-improving dev epochs
+                                          (default 5, the reference's; 0 = never) */
+    int32_t warm_start;                /* 1: start from the current B (previous fit or
+                                          lamina_structural_probe_set_projection); 0: new init (default) */
+} lamina_structural_probe_params;
+
+/** The default parameters (values above). */
+lamina_structural_probe_params lamina_structural_probe_default_params(void);
+
+/** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT with a message naming the field. */
+lamina_status lamina_structural_probe_check_params(const lamina_structural_probe_params* params);
+
+/** Creates an unfitted probe; *out receives the handle (free it with lamina_structural_probe_free).
+ *  The params are copied. Errors: NULL params or out, invalid params. */
+lamina_status lamina_structural_probe_create(const lamina_structural_probe_params* params,
+                                             lamina_structural_probe** out);
+
+/** Frees a probe. NULL, and a pointer that is not a live handle, are ignored. */
+void lamina_structural_probe_free(lamina_structural_probe* probe);
+
+/** Trains B on ragged data (layout above): x (n_tokens x d), offsets (n_items + 1), targets
+ *  (n_targets values: sum of L_k^2 for distance, n_tokens for depth). The last n_dev_items items
+ *  (0 <= n_dev_items < n_items) are the dev split; 0 = none (all `epochs` run, the final B is kept).
+ *  progress (may be NULL) is called after every step (batch) with task "structural_probe_train",
+ *  the batch loss, and terms "epoch", "lr", "dev_loss" (NaN before the first dev evaluation); a
+ *  non-zero return stops training with LAMINA_ERR_CANCELLED and leaves B of the last step.
+ *  Errors: bad handle; NULL pointers; n_tokens, d, n_items out of range; NaN/Inf in x or targets
+ *  (LAMINA_ERR_NON_FINITE); offsets not starting at 0, not strictly increasing or not ending at
+ *  n_tokens; n_targets not matching the layout (LAMINA_ERR_SHAPE_MISMATCH); negative targets other
+ *  than -1; bad n_dev_items; warm start with another d. */
+lamina_status lamina_structural_probe_fit(lamina_structural_probe* probe, const float* x, int64_t n_tokens,
+                                          int64_t d, const int64_t* offsets, int64_t n_items,
+                                          const float* targets, int64_t n_targets, int64_t n_dev_items,
+                                          lamina_progress_fn progress, void* user);
+
+/** Predicted squared distances (distance: the L_k x L_k matrices concatenated, diagonal 0) or squared
+ *  norms (depth: one per token) of ragged x, into out (out_len = sum of L_k^2, or n_tokens).
+ *  Errors: not fitted, d mismatch, the input checks of _fit, out_len mismatch. */
+lamina_status lamina_structural_probe_predict(const lamina_structural_probe* probe, const float* x,
+                                              int64_t n_tokens, int64_t d, const int64_t* offsets,
+                                              int64_t n_items, float* out, int64_t out_len);
+
+/** The loss of all the items taken as one batch (mean over items of the L1 loss normalised by L^2 or
+ *  L, as the reference's L1DistanceLoss / L1DepthLoss) at the current B, into *loss; when grad_out
+ *  is not NULL also its gradient dL/dB (rank x d, grad_len = rank * d). Errors: as _predict, plus
+ *  the targets checks of _fit. */
+lamina_status lamina_structural_probe_loss(const lamina_structural_probe* probe, const float* x,
+                                           int64_t n_tokens, int64_t d, const int64_t* offsets,
+                                           int64_t n_items, const float* targets, int64_t n_targets,
+                                           double* loss, float* grad_out, int64_t grad_len);
+
+/** Scalars of the last fit; any output may be NULL: features d, rank, epochs run, steps run, mean
+ *  training loss of the last epoch, best dev loss (NaN without a dev split), its epoch (0-based, -1
+ *  without a dev split), the learning rate at the end. Error: not fitted. */
+lamina_status lamina_structural_probe_result(const lamina_structural_probe* probe, int64_t* n_features,
+                                             int32_t* rank, int32_t* n_epochs, int64_t* n_steps,
+                                             double* train_loss, double* dev_loss, int32_t* best_epoch,
+                                             double* final_lr);
+
+/** Copies B (rank x n_features float32, row-major; the transpose of the reference's proj).
+ *  out_len must equal rank * n_features. Error: not fitted. */
+lamina_status lamina_structural_probe_projection(const lamina_structural_probe* probe, float* out,
+                                                 int64_t out_len);
+
+/** Sets B (rank x d, finite, rank equal to params.rank): the probe can then predict, and a fit with
+ *  warm_start = 1 starts from it. */
+lamina_status lamina_structural_probe_set_projection(lamina_structural_probe* probe, const float* b,
+                                                     int64_t rank, int64_t d);
+
+/** UUAS as the reference's reporter (report_uuas_and_tikz): for each item the minimum spanning tree
+ *  of the predicted and of the gold L x L distances over the tokens not ignored (prims_matrix_to_edges:
+ *  pairs sorted by distance, ties in row-major order, joined when they connect two components);
+ *  *uuas = (gold edges also predicted, summed over items) / (gold edges, summed over items).
+ *  predicted, gold: n_values = sum of L_k^2 values (finite). ignore: NULL or n_tokens bytes, non-zero
+ *  = leave the token out of both trees (the reference leaves out punctuation). n_correct, n_total may
+ *  be NULL. Errors: the layout checks, NaN/Inf, no item with 2 tokens kept. */
+lamina_status lamina_structural_uuas(const float* predicted, const float* gold, int64_t n_values,
+                                     const int64_t* offsets, int64_t n_items, const uint8_t* ignore,
+                                     double* uuas, int64_t* n_correct, int64_t* n_total);
+
+/** Spearman correlation as the reference's reporter (report_spearmanr): distance -- for each row i of
+ *  each item, scipy.stats.spearmanr(predicted[i, :], gold[i, :]) over the L entries of the row
+ *  (average ranks for ties); depth -- spearmanr over the item's tokens. Correlations are averaged over
+ *  all rows (items) of the same length, then those means over the lengths min_length..max_length that
+ *  occur (the reference's "5-50 mean": 5, 50). *out is NaN when no length is in range or a
+ *  correlation there is undefined (a constant row, as scipy). item_means: NULL or n_items doubles,
+ *  each item's mean row correlation (distance) or its correlation (depth). n_values = sum of L_k^2
+ *  (distance) or n_tokens (depth). Errors: bad kind, the layout checks, NaN/Inf, bad lengths. */
+lamina_status lamina_structural_spearman(lamina_structural_probe_kind kind, const float* predicted,
+                                         const float* gold, int64_t n_values, const int64_t* offsets,
+                                         int64_t n_items, int32_t min_length, int32_t max_length,
+                                         double* out, double* item_means);
+
+/** Root accuracy of a depth probe as the reference's reporter (report_root_acc): the fraction of items
+ *  whose gold root (the first token with gold depth exactly 0) is the token with the smallest predicted
+ *  depth among those not ignored (first on ties; all tokens when all are ignored). predicted, gold:
+ *  n_tokens values; ignore: NULL or n_tokens bytes. n_correct, n_total may be NULL. Errors: the layout
+ *  checks, NaN/Inf, an item without a gold depth 0. */
+lamina_status lamina_structural_root_accuracy(const float* predicted, const float* gold, int64_t n_tokens,
+                                              const int64_t* offsets, int64_t n_items, const uint8_t* ignore,
+                                              double* accuracy, int64_t* n_correct, int64_t* n_total);
+
+/** Gold targets from trees, as the reference's task.py (ParseDistanceTask: path length between two
+ *  tokens; ParseDepthTask: edges from the root). parents: n_tokens int32, local to each item: -1 for
+ *  the item's root, else the index (0 ..< L_k) of the token's parent (the reference reads 1-based
+ *  CoNLL heads with 0 = root: subtract 1). Writes distances (NULL, or n_distances = sum of L_k^2
+ *  floats, the L_k x L_k matrices concatenated) and/or depths (NULL, or n_depths = n_tokens floats).
+ *  Errors: the layout checks; a parent out of range, an item with no root or two roots, a cycle
+ *  (LAMINA_ERR_INVALID_ARGUMENT, naming the item and token; on a cycle the outputs are partly
+ *  written); output sizes (LAMINA_ERR_SHAPE_MISMATCH); both outputs NULL. */
+lamina_status lamina_structural_tree_targets(const int32_t* parents, int64_t n_tokens, const int64_t* offsets,
+                                             int64_t n_items, float* distances, int64_t n_distances,
+                                             float* depths, int64_t n_depths);
 
 /* ==================================================================================================
  * AST-Probe (issue 3)

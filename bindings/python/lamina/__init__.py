@@ -12,6 +12,7 @@ from . import cluster, io, metrics
 from . import ast_probe
 from . import sae
 from . import probe
+from . import structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)

@@ -116,6 +116,17 @@ class LogisticParams(ctypes.Structure):
                 ("standardize", c_int32), ("multi_label", c_int32), ("fit_intercept", c_int32)]
 
 
+class StructuralProbeParams(ctypes.Structure):
+    """Mirrors `lamina_structural_probe_params`."""
+    _fields_ = [("kind", c_int32), ("rank", c_int32), ("lr", c_double), ("epochs", c_int32),
+                ("batch_size", c_int32), ("seed", c_uint64), ("beta1", c_double), ("beta2", c_double),
+                ("eps", c_double), ("plateau_factor", c_double), ("patience", c_int32),
+                ("warm_start", c_int32)]
+
+
+u8p = POINTER(ctypes.c_uint8)
+
+
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
 SIGNATURES = {
     "lamina_version_number": (c_int32, []),
@@ -187,6 +198,23 @@ SIGNATURES = {
     "lamina_inlp": (c_int32, [f32p, c_int64, c_int64, i32p, f32p, c_int64, i32p, POINTER(LogisticParams), c_int32,
                               c_double, f64p, f64p, i32p, i32p]),
     # -- structural probes (issue 3): entries go here, in header order
+    "lamina_structural_probe_default_params": (StructuralProbeParams, []),
+    "lamina_structural_probe_check_params": (c_int32, [POINTER(StructuralProbeParams)]),
+    "lamina_structural_probe_create": (c_int32, [POINTER(StructuralProbeParams), POINTER(c_void_p)]),
+    "lamina_structural_probe_free": (None, [c_void_p]),
+    "lamina_structural_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64,
+                                              c_int64, ProgressFn, c_void_p]),
+    "lamina_structural_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64]),
+    "lamina_structural_probe_loss": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64,
+                                               f64p, f32p, c_int64]),
+    "lamina_structural_probe_result": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p, f64p, i32p, f64p]),
+    "lamina_structural_probe_projection": (c_int32, [c_void_p, f32p, c_int64]),
+    "lamina_structural_probe_set_projection": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
+    "lamina_structural_uuas": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
+    "lamina_structural_spearman": (c_int32, [c_int32, f32p, f32p, c_int64, i64p, c_int64, c_int32, c_int32,
+                                             f64p, f64p]),
+    "lamina_structural_root_accuracy": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
+    "lamina_structural_tree_targets": (c_int32, [i32p, c_int64, i64p, c_int64, f32p, c_int64, f32p, c_int64]),
     # -- AST-Probe (issue 3): entries go here, in header order
     "lamina_ast_trees_check": (c_int32, [POINTER(ASTTrees)]),
     "lamina_ast_binarize": (c_int32, [POINTER(ASTTrees), i32p, i32p, i32p, POINTER(ASTChains)]),
