@@ -1,18 +1,15 @@
 """Lamina: look inside neural networks. Python binding of liblamina.so.
 
 Submodules: ``lamina.metrics`` (clustering metrics with scikit-learn's names), ``lamina.cluster``
-(KMeans), ``lamina.io`` (HDF5 activation files), ``lamina.ast_probe``
-(AST-Probe: syntax trees from activations). Errors are ``lamina.LaminaError`` subclasses that
+(KMeans), ``lamina.io`` (HDF5 activation files), ``lamina.probe`` (linear probes, layer sweeps,
+control tasks, MDL, directions, INLP), ``lamina.structural`` (Hewitt & Manning structural probes),
+``lamina.ast_probe`` (AST-Probe: syntax trees from activations), ``lamina.sae`` (sparse autoencoders). Errors are ``lamina.LaminaError`` subclasses that
 also derive from the matching builtin (ValueError, OSError, MemoryError).
 """
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
-from . import cluster, io, metrics
-from . import ast_probe
-from . import sae
-from . import probe
-from . import structural
+from . import ast_probe, cluster, io, metrics, probe, sae, structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)

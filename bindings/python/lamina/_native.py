@@ -56,6 +56,7 @@ f32p = POINTER(c_float)
 f64p = POINTER(c_double)
 i32p = POINTER(c_int32)
 i64p = POINTER(c_int64)
+u8p = POINTER(ctypes.c_uint8)
 
 
 class KMeansParams(ctypes.Structure):
@@ -107,9 +108,6 @@ class SAEMetrics(ctypes.Structure):
     """Mirrors `lamina_sae_metrics`."""
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
                                               "cosine_similarity", "l0", "dead_fraction")]
-u8p = POINTER(ctypes.c_uint8)
-
-
 class LogisticParams(ctypes.Structure):
     """Mirrors `lamina_logistic_params`."""
     _fields_ = [("C", c_double), ("max_iter", c_int32), ("tol", c_double), ("class_weight", c_int32),
@@ -122,9 +120,6 @@ class StructuralProbeParams(ctypes.Structure):
                 ("batch_size", c_int32), ("seed", c_uint64), ("beta1", c_double), ("beta2", c_double),
                 ("eps", c_double), ("plateau_factor", c_double), ("patience", c_int32),
                 ("warm_start", c_int32)]
-
-
-u8p = POINTER(ctypes.c_uint8)
 
 
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.

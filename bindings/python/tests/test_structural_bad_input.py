@@ -5,12 +5,9 @@ checks the Lamina exception class (or C status), the builtin it also is, and the
 """
 from __future__ import annotations
 
-import json
 import sys
-import traceback
-from pathlib import Path
 
-from isolated import run_python
+from isolated import run_cases, worker_main
 
 CASES: dict = {}
 
@@ -329,44 +326,8 @@ def c_tree_targets():
 
 # -- worker / pytest glue --------------------------------------------------------------------------
 
-def _worker(names):
-    for name in names:
-        print("@@START " + name, flush=True)
-        try:
-            CASES[name]()
-            rec = {"name": name, "ok": True, "detail": ""}
-        except BaseException:  # noqa: BLE001
-            rec = {"name": name, "ok": False, "detail": traceback.format_exc()}
-        print("@@RESULT " + json.dumps(rec), flush=True)
-
-
-def run_cases(names, timeout=240):
-    results = {}
-    remaining = list(names)
-    while remaining:
-        rc, out, err = run_python([Path(__file__).resolve(), "--worker", *remaining], timeout=timeout)
-        started = None
-        for line in out.splitlines():
-            if line.startswith("@@START "):
-                started = line[len("@@START "):]
-            elif line.startswith("@@RESULT "):
-                rec = json.loads(line[len("@@RESULT "):])
-                results[rec["name"]] = rec
-                started = None
-        remaining = [n for n in remaining if n not in results]
-        if not remaining:
-            break
-        culprit = started if started in remaining else remaining[0]
-        results[culprit] = {"name": culprit, "ok": False,
-                            "detail": f"the worker died while running this case (return code {rc})\n{err[-4000:]}"}
-        remaining.remove(culprit)
-    return results
-
-
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "--worker":
-        _worker(sys.argv[2:])
-        sys.exit(0)
+    worker_main(CASES)
     sys.exit(0)
 
 import pytest  # noqa: E402
@@ -374,7 +335,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture(scope="module")
 def results():
-    return run_cases(sorted(CASES))
+    return run_cases(__file__, sorted(CASES))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
