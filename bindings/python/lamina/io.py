@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from . import _native as N
+from .errors import FormatError
 
 __all__ = ["dataset_info", "read_activations", "read_labels"]
 
@@ -31,7 +32,7 @@ def read_activations(path, dataset, *, start=0, stop=None):
     widened by Lamina)."""
     shape, _ = dataset_info(path, dataset)
     if len(shape) not in (1, 2):
-        raise N.FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected 1 or 2")
+        raise FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected 1 or 2")
     rows = shape[0]
     stop = rows if stop is None else stop
     count = max(0, stop - start)
@@ -45,7 +46,7 @@ def read_labels(path, dataset):
     """A rank-1 integer dataset as int32."""
     shape, _ = dataset_info(path, dataset)
     if len(shape) != 1:
-        raise N.FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected a rank-1 label dataset")
+        raise FormatError(f"dataset {dataset!r} has rank {len(shape)}; expected a rank-1 label dataset")
     out = np.empty(shape[0], dtype=np.int32)
     N.call("lamina_h5_read_i32", _path(path), N.dataset_name(dataset), N.iptr(out), out.size)
     return out
