@@ -36,7 +36,9 @@ def run_python(args, *, timeout, cwd=None):
 # A crash-test file defines CASES = {name: zero-argument function that raises on failure} and ends with
 #     if __name__ == "__main__":
 #         worker_main(CASES)
-# pytest then calls run_cases(__file__, names): the file is re-run as `python FILE --worker NAME...`,
+#     test_xxx = crash_tests(__file__, CASES)
+# Each case then runs through run_cases(__file__, names): the file is re-run as
+# `python FILE --worker NAME...`,
 # which prints a start line and a result line per case. When the worker dies (a Swift trap is
 # SIGILL/SIGTRAP) or hangs, the case it had started fails with the signal and the worker's stderr, and
 # a new worker carries on with the rest.
@@ -89,3 +91,55 @@ def run_cases(script, names, timeout=240):
                                       f"{describe_returncode(rc)}\n{err[-4000:]}"}
         remaining.remove(culprit)
     return results
+
+
+def crash_tests(script, cases, timeout=240):
+    """A pytest test function parametrized over the cases; the first call runs them all in workers."""
+    import pytest
+
+    names = sorted(cases)
+    results = {}
+
+    @pytest.mark.parametrize("name", names)
+    def test(name):
+        if not results:
+            results.update(run_cases(script, names, timeout))
+        rec = results[name]
+        assert rec["ok"], f"{name}:\n{rec['detail']}"
+    return test
+
+
+# -- checks used inside the cases ----------------------------------------------------------------------
+
+STATUS_NAMES = {0: "ok", 1: "INVALID_ARGUMENT", 2: "SHAPE_MISMATCH", 3: "NON_FINITE", 4: "IO", 5: "FORMAT",
+                6: "OUT_OF_MEMORY", 7: "CANCELLED", 8: "INTERNAL"}
+
+
+def expect(fn, lamina_cls, builtin, *words):
+    """fn() must raise an instance of lamina_cls and of builtin whose message contains every word."""
+    try:
+        fn()
+    except BaseException as exc:  # noqa: BLE001 - we classify it
+        msg = str(exc)
+        assert isinstance(exc, lamina_cls), (
+            f"expected {getattr(lamina_cls, '__name__', lamina_cls)}, got {type(exc).__name__}: {msg}")
+        assert isinstance(exc, builtin), f"{type(exc).__name__} is not a {builtin.__name__}: {msg}"
+        for w in words:
+            assert w in msg, f"message does not name {w!r}: {msg!r}"
+        return exc
+    raise AssertionError("no exception was raised")
+
+
+def expect_status(expected, got, *words):
+    """A direct C call returned `got`; it must be `expected` (a status or a tuple of accepted statuses)
+    with a non-empty message naming every word."""
+    from lamina import _native
+
+    msg = _native.last_error()
+    accepted = expected if isinstance(expected, tuple) else (expected,)
+    want = " or ".join(f"{e} ({STATUS_NAMES.get(e, '?')})" for e in accepted)
+    assert got in accepted, f"status {got} ({STATUS_NAMES.get(got, '?')}), expected {want}; last error: {msg!r}"
+    if got != 0:
+        assert msg, "lamina_last_error() is empty after a failure"
+        for w in words:
+            assert w in msg, f"message does not name {w!r}: {msg!r}"

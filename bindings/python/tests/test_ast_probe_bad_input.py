@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from isolated import run_cases, worker_main
+from isolated import crash_tests, expect, expect_status, worker_main
 
 CASES: dict = {}
 
@@ -28,23 +28,8 @@ def _mods():
     return ctypes, np, lamina, N, ap
 
 
-def expect_status(want, got, *words):
-    _, _, _, N, _ = _mods()
-    msg = N.last_error()
-    assert got == want, f"status {got}, expected {want}; last error: {msg!r}"
-    for w in words:
-        assert w in msg, f"message does not name {w!r}: {msg!r}"
-
-
 def expect_raises(fn, cls, *words):
-    try:
-        fn()
-    except BaseException as exc:  # noqa: BLE001
-        assert isinstance(exc, cls), f"expected {cls.__name__}, got {type(exc).__name__}: {exc}"
-        for w in words:
-            assert w in str(exc), f"message does not name {w!r}: {exc}"
-        return
-    raise AssertionError("no exception raised")
+    expect(fn, cls, BaseException, *words)
 
 
 # -- trees through the C API -----------------------------------------------------------------------
@@ -485,15 +470,4 @@ if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
 
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def results():
-    return run_cases(__file__, sorted(CASES))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_ast_probe_bad_input(name, results):
-    rec = results[name]
-    assert rec["ok"], f"{name}:\n{rec['detail']}"
+test_ast_probe_bad_input = crash_tests(__file__, CASES)

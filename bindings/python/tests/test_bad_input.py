@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from isolated import run_cases, worker_main
+from isolated import crash_tests, expect, expect_status, worker_main
 
 
 CASES: dict = {}
@@ -48,42 +48,11 @@ def _lazy():
     return ctypes, np, lamina, N
 
 
-def expect(fn, lamina_cls, builtin, *words):
-    """fn() must raise an instance of lamina_cls and of builtin whose message contains every word."""
-    try:
-        fn()
-    except BaseException as exc:  # noqa: BLE001 - we classify it
-        msg = str(exc)
-        assert isinstance(exc, lamina_cls), (
-            f"expected {getattr(lamina_cls, '__name__', lamina_cls)}, got {type(exc).__name__}: {msg}")
-        assert isinstance(exc, builtin), f"{type(exc).__name__} is not a {builtin.__name__}: {msg}"
-        for w in words:
-            assert w in msg, f"message does not name {w!r}: {msg!r}"
-        return exc
-    raise AssertionError("no exception was raised")
-
-
 # A single size beyond what can be addressed (n = 2**62): lamina.h lists "n*d overflow" under
 # LAMINA_ERR_OUT_OF_MEMORY and "size <= 0" under INVALID_ARGUMENT, so either status is accepted as
 # long as the message names the argument. A product n*d that overflows while each factor is fine must
 # be OUT_OF_MEMORY.
 HUGE = (1, 6)
-
-
-def expect_status(expected, got, *words):
-    """A direct C call returned `got`; it must be `expected` (a status or a tuple of accepted statuses)
-    with a non-empty message naming every word."""
-    _, _, _, N = _lazy()
-    msg = N.last_error()
-    names = {0: "ok", 1: "INVALID_ARGUMENT", 2: "SHAPE_MISMATCH", 3: "NON_FINITE", 4: "IO", 5: "FORMAT",
-             6: "OUT_OF_MEMORY", 7: "CANCELLED", 8: "INTERNAL"}
-    accepted = expected if isinstance(expected, tuple) else (expected,)
-    want = " or ".join(f"{e} ({names.get(e, '?')})" for e in accepted)
-    assert got in accepted, f"status {got} ({names.get(got, '?')}), expected {want}; last error: {msg!r}"
-    if got != 0:
-        assert msg, "lamina_last_error() is empty after a failure"
-        for w in words:
-            assert w in msg, f"message does not name {w!r}: {msg!r}"
 
 
 def two_blobs():
@@ -1247,15 +1216,4 @@ if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
 
-import pytest  # noqa: E402  (only the pytest side needs it)
-
-
-@pytest.fixture(scope="module")
-def results():
-    return run_cases(__file__, sorted(CASES))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input(name, results):
-    rec = results[name]
-    assert rec["ok"], f"{name}:\n{rec['detail']}"
+test_bad_input = crash_tests(__file__, CASES)

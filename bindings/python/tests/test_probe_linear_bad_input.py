@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from isolated import run_cases, worker_main
+from isolated import crash_tests, expect, expect_status, worker_main
 
 CASES: dict = {}
 
@@ -26,29 +26,6 @@ def _lazy():
     from lamina import _native as N
     from lamina import probe as P
     return ctypes, np, lamina, N, P
-
-
-def expect(fn, cls, builtin, *words):
-    try:
-        fn()
-    except BaseException as exc:  # noqa: BLE001
-        msg = str(exc)
-        assert isinstance(exc, cls), f"expected {cls.__name__}, got {type(exc).__name__}: {msg}"
-        assert isinstance(exc, builtin), f"{type(exc).__name__} is not a {builtin.__name__}"
-        for w in words:
-            assert w in msg, f"message does not name {w!r}: {msg!r}"
-        return
-    raise AssertionError("no exception was raised")
-
-
-def expect_status(want, got, *words):
-    _, _, _, N, _ = _lazy()
-    msg = N.last_error()
-    assert got == want, f"status {got}, expected {want}; last error {msg!r}"
-    if want:
-        assert msg
-        for w in words:
-            assert w in msg, f"message does not name {w!r}: {msg!r}"
 
 
 def data(n=40, d=3, k=2, seed=0):
@@ -310,15 +287,4 @@ if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
 
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def results():
-    return run_cases(__file__, sorted(CASES))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_probe_bad_input(name, results):
-    rec = results[name]
-    assert rec["ok"], f"{name}:\n{rec['detail']}"
+test_probe_bad_input = crash_tests(__file__, CASES)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from isolated import run_cases, worker_main
+from isolated import crash_tests, expect, expect_status, worker_main
 
 CASES: dict = {}
 
@@ -26,19 +26,6 @@ def _lazy():
     from lamina import _native as N
     from lamina import structural as S
     return ctypes, np, lamina, N, S
-
-
-def expect(fn, lamina_cls, builtin, *words):
-    try:
-        fn()
-    except BaseException as exc:  # noqa: BLE001
-        msg = str(exc)
-        assert isinstance(exc, lamina_cls), f"expected {lamina_cls.__name__}, got {type(exc).__name__}: {msg}"
-        assert isinstance(exc, builtin), f"{type(exc).__name__} is not a {builtin.__name__}: {msg}"
-        for w in words:
-            assert w in msg, f"message does not name {w!r}: {msg!r}"
-        return exc
-    raise AssertionError("no exception was raised")
 
 
 def data():
@@ -214,14 +201,6 @@ def _handle(kind=0, rank=2):
     return h
 
 
-def expect_status(want, got, *words):
-    _, _, _, N, _ = _lazy()
-    msg = N.last_error()
-    assert got == want, f"status {got}, expected {want}; last error {msg!r}"
-    for w in words:
-        assert w in msg, f"message does not name {w!r}: {msg!r}"
-
-
 @case
 def c_fit_sizes_and_pointers():
     ctypes, np, _, N, _ = _lazy()
@@ -330,15 +309,4 @@ if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
 
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def results():
-    return run_cases(__file__, sorted(CASES))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_structural_bad_input(name, results):
-    rec = results[name]
-    assert rec["ok"], f"{name}:\n{rec['detail']}"
+test_structural_bad_input = crash_tests(__file__, CASES)
