@@ -253,15 +253,26 @@ public func lamina_ast_probe_check_params(_ params: UnsafePointer<lamina_ast_pro
 @_cdecl("lamina_ast_probe_create")
 public func lamina_ast_probe_create(_ params: UnsafePointer<lamina_ast_probe_params>?,
                                     _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    boundary {
-        let result = try Check.output(out, "out")
-        result.pointee = astProbeHandles.insert(try ASTProbe(try probeParameters(params)))
-    }
+    astProbeHandles.create(out) { try ASTProbe(try probeParameters(params)) }
 }
 
 @_cdecl("lamina_ast_probe_free")
 public func lamina_ast_probe_free(_ probe: OpaquePointer?) {
     astProbeHandles.remove(probe)
+}
+
+/// The activations (n x dim) of n_snippets snippets and their offsets (each snippet >= 2 tokens,
+/// offsets[n_snippets] == n), as fit and predict take them.
+private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64, _ nSnippets: Int64,
+                                _ offsets: UnsafePointer<Int64>?) throws -> (MatrixView, Int, [Int]) {
+    let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
+    let s = try Check.count(nSnippets, "n_snippets")
+    if s > view.rows / 2 {
+        throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
+    }
+    let off = try raggedOffsets(offsets, s, "offsets", minimum: 2, what: "tokens")
+    if off[s] != view.rows { throw LaminaError.shape("offsets[n_snippets] is \(off[s]); expected n = \(view.rows)") }
+    return (view, s, off)
 }
 
 @_cdecl("lamina_ast_probe_fit")
@@ -271,13 +282,7 @@ public func lamina_ast_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePointer<Flo
                                  _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let model = try astProbeHandles.get(probe, "probe")
-        let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
-        let s = try Check.count(nSnippets, "n_snippets")
-        if s > view.rows / 2 {
-            throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
-        }
-        let off = try raggedOffsets(offsets, s, "offsets", minimum: 2, what: "tokens")
-        if off[s] != view.rows { throw LaminaError.shape("offsets[n_snippets] is \(off[s]); expected n = \(view.rows)") }
+        let (view, s, off) = try snippetActivations(x, n, dim, nSnippets, offsets)
         let m = view.rows - s
         let dv = Array(UnsafeBufferPointer(start: try Check.pointer(d, "d"), count: m))
         let cv = Array(UnsafeBufferPointer(start: try Check.pointer(c, "c"), count: m))
@@ -293,13 +298,7 @@ public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer
                                      _ uOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try astProbeHandles.get(probe, "probe")
-        let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
-        let s = try Check.count(nSnippets, "n_snippets")
-        if s > view.rows / 2 {
-            throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
-        }
-        let off = try raggedOffsets(offsets, s, "offsets", minimum: 2, what: "tokens")
-        if off[s] != view.rows { throw LaminaError.shape("offsets[n_snippets] is \(off[s]); expected n = \(view.rows)") }
+        let (view, _, off) = try snippetActivations(x, n, dim, nSnippets, offsets)
         let dDst = try Check.output(dOut, "d_out"), cDst = try Check.output(cOut, "c_out")
         let uDst = try Check.output(uOut, "u_out")
         let (pd, pc, pu) = try model.predict(view, offsets: off)

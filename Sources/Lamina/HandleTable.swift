@@ -16,6 +16,15 @@ final class HandleTable<Object: AnyObject>: Sendable {
         return pointer
     }
 
+    /// The body of every `lamina_X_create`: checks `out`, builds the object (parameter validation
+    /// included) and stores its handle in *out. On failure *out is not written.
+    func create(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ make: () throws -> Object) -> Int32 {
+        boundary {
+            let result = try Check.output(out, "out")
+            result.pointee = insert(try make())
+        }
+    }
+
     func get(_ pointer: OpaquePointer?, _ name: String = "model") throws -> Object {
         guard let pointer else { throw LaminaError.invalid("\(name) is NULL; expected a \(typeName) handle") }
         guard let object = live.withLock({ $0[UInt(bitPattern: pointer)] }) else {

@@ -33,10 +33,7 @@ public func lamina_kmeans_check_params(_ params: UnsafePointer<lamina_kmeans_par
 
 @_cdecl("lamina_kmeans_create")
 public func lamina_kmeans_create(_ params: UnsafePointer<lamina_kmeans_params>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    boundary {
-        let result = try Check.output(out, "out")
-        result.pointee = kmeansHandles.insert(try KMeans(try parameters(params)))
-    }
+    kmeansHandles.create(out) { try KMeans(try parameters(params)) }
 }
 
 @_cdecl("lamina_kmeans_free")

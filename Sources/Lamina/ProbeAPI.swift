@@ -46,10 +46,7 @@ public func lamina_logistic_check_params(_ params: UnsafePointer<lamina_logistic
 @_cdecl("lamina_logistic_probe_create")
 public func lamina_logistic_probe_create(_ params: UnsafePointer<lamina_logistic_params>?,
                                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    boundary {
-        let result = try Check.output(out, "out")
-        result.pointee = logisticHandles.insert(try LogisticProbe(try logisticParameters(params)))
-    }
+    logisticHandles.create(out) { try LogisticProbe(try logisticParameters(params)) }
 }
 
 @_cdecl("lamina_logistic_probe_free")

@@ -82,11 +82,7 @@ public func lamina_sae_check_params(_ params: UnsafePointer<lamina_sae_params>?)
 
 @_cdecl("lamina_sae_create")
 public func lamina_sae_create(_ params: UnsafePointer<lamina_sae_params>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    boundary {
-        let result = try Check.output(out, "out")
-        let config = try saeConfig(params)
-        result.pointee = saeHandles.insert(SAEHandle(try SparseAutoencoder(config)))
-    }
+    saeHandles.create(out) { SAEHandle(try SparseAutoencoder(try saeConfig(params))) }
 }
 
 @_cdecl("lamina_sae_free")

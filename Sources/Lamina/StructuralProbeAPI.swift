@@ -84,10 +84,7 @@ public func lamina_structural_probe_check_params(_ params: UnsafePointer<lamina_
 @_cdecl("lamina_structural_probe_create")
 public func lamina_structural_probe_create(_ params: UnsafePointer<lamina_structural_probe_params>?,
                                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    boundary {
-        let result = try Check.output(out, "out")
-        result.pointee = probeHandles.insert(try StructuralProbe(try parameters(params)))
-    }
+    probeHandles.create(out) { try StructuralProbe(try parameters(params)) }
 }
 
 @_cdecl("lamina_structural_probe_free")
