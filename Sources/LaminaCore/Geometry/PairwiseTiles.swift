@@ -351,19 +351,24 @@ struct TileScratch {
 }
 
 public enum ColumnStats {
-    /// Column means in float64 (fixed chunking, so deterministic).
-    public static func mean(_ x: MatrixView) -> [Double] {
-        let d = x.cols
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
+    /// Column sums in float64 of a row-major rows x cols matrix: partial sums over fixed chunks of
+    /// rows (in parallel), added in chunk order, so the bits do not depend on the thread count.
+    public static func sums(_ x: UnsafePointer<Float>, rows: Int, cols d: Int, chunk: Int) -> [Double] {
+        let partials = Parallel.mapChunks(count: rows, chunk: chunk) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)
             s.withUnsafeMutableBufferPointer { acc in
-                for i in range { Reduce.accumulate(x.row(i), into: acc.baseAddress!, d) }
+                for i in range { Reduce.accumulate(x + i * d, into: acc.baseAddress!, d) }
             }
             return s
         }
         var total = [Double](repeating: 0, count: d)
         for p in partials { for j in 0..<d { total[j] += p[j] } }
-        return total.map { $0 / Double(x.rows) }
+        return total
+    }
+
+    /// Column means in float64 (fixed chunking, so deterministic).
+    public static func mean(_ x: MatrixView) -> [Double] {
+        sums(x.base, rows: x.rows, cols: x.cols, chunk: 2048).map { $0 / Double(x.rows) }
     }
 
     /// Column means (float64) and per-column minimum and maximum, in one pass.

@@ -279,23 +279,6 @@ enum SAEEncoderKernel {
         flatten(blocks, rows: rows, into: codes)
     }
 
-    /// The encoder's gemm tiles alone (profiling reference).
-    static func gemmOnly(xc: UnsafePointer<Float>, rows: Int, d: Int, wEnc: UnsafePointer<Float>, nl: Int) {
-        let blockCount = (rows + blockRows - 1) / blockRows
-        Parallel.forEachTask(blockCount) { task in
-            let r0 = task * blockRows, nr = min(blockRows, rows - r0)
-            let tileCols = min(latentTile, nl)
-            let tile = UnsafeMutablePointer<Float>.allocate(capacity: nr * tileCols)
-            defer { tile.deallocate() }
-            var t0 = 0
-            while t0 < nl {
-                let nt = min(tileCols, nl - t0)
-                Gemm.abT(m: nr, n: nt, k: d, a: xc + r0 * d, lda: d, b: wEnc + t0 * d, ldb: d, c: tile, ldc: nt)
-                t0 += nt
-            }
-        }
-    }
-
     static func flatten(_ blocks: [CodeBlock], rows: Int, into codes: SparseCodes) {
         var total = 0
         for b in blocks { total += b.latent.count }

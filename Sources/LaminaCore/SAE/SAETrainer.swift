@@ -193,7 +193,6 @@ public final class SAETrainer: @unchecked Sendable {
                           : try computeGradients(batch: x, rows: B, fusedLearningRate: fused ? Float(lr) : nil)
         stats.lr = lr
         var normSq = lastNormSq
-        SAETrainer.mark("gradients")
         if !fused {
 
         // 8. Reduction hook, clipping.
@@ -215,7 +214,6 @@ public final class SAETrainer: @unchecked Sendable {
         // 9. Optimizer.
         optimizerStep(lr: Float(lr), clip: clip)
         }
-        SAETrainer.mark("adam")
 
         // 10. Dead tracking, thresholds, position.
         let fired = Buffer<UInt8>(nl, zero: 0)
@@ -246,19 +244,9 @@ public final class SAETrainer: @unchecked Sendable {
         }
         stepsDone = t
         tokensSeen += B
-        SAETrainer.mark("tail")
         return stats
     }
 
-    nonisolated(unsafe) static let profiling = getenv("LAMINA_SAE_PROFILE") != nil
-    nonisolated(unsafe) static var lastMark = 0.0
-    nonisolated(unsafe) static let profileGemm = getenv("LAMINA_SAE_PROFILE").map { String(cString: $0) == "2" } ?? false
-    static func mark(_ what: StaticString) {
-        if !profiling { return }
-        let t = now()
-        if lastMark > 0 { fputs("  \(what): \(Int((t - lastMark) * 1000)) ms\n", stderr) }
-        lastMark = t
-    }
 
     /// Squared global gradient norm of the last computeGradients.
     var lastNormSq = 0.0
@@ -297,10 +285,9 @@ public final class SAETrainer: @unchecked Sendable {
         let theta = model.threshold.p
         let xcp = xc.p, g = xhat.p, A = denseA.p, Z = denseB.p
         let rowBlock = 256, latBlock = 512
-        let rowTasks = (B + rowBlock - 1) / rowBlock, latTasks = (nl + latBlock - 1) / latBlock
+        let latTasks = (nl + latBlock - 1) / latBlock
         let sparsityCoef = cfg.l1Coefficient * cfg.sparsityMultiplier(step: t)
         let isJump = arch == .jumpReLU
-        SAETrainer.mark("start")
         // xc, pre (A), z (Z), per-row-block: active counts, L1 and per-latent sums in float64.
         let dn = decNorm.p
         let parts = Parallel.mapChunks(count: B, chunk: rowBlock) { range -> (Int, Double) in
@@ -322,7 +309,6 @@ public final class SAETrainer: @unchecked Sendable {
         }
         var active = 0, l1 = 0.0
         for p in parts { active += p.0; l1 += p.1 }
-        SAETrainer.mark("dense encode")
         // x_hat = z W_dec + b_dec; G = (2/B)(x_hat - x).
         let gScale = Float(2 / Double(B))
         let sse = Parallel.mapChunks(count: B, chunk: rowBlock) { range -> Double in
@@ -359,7 +345,6 @@ public final class SAETrainer: @unchecked Sendable {
         if !stats.loss.isFinite {
             throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
         }
-        SAETrainer.mark("dense decode")
         // dL/dW_dec = z^T G, per latent block; column sums of z (fired, ReLU norm term).
         let gd = gWdec.p, ge = gWenc.p, gbe = gBenc.p, gth = gThr.p
         let l1Coef = Float(sparsityCoef / Double(B))
@@ -402,7 +387,6 @@ public final class SAETrainer: @unchecked Sendable {
             }
             return isJump ? dth + firedLocal.map { Float($0) } : []
         }
-        SAETrainer.mark("dense dz")
         // dL/dW_enc = dpre^T xc, db_enc = column sums of dpre, per latent block.
         let encParts = Parallel.mapChunks(count: nl, chunk: latBlock) { range -> [Double] in
             let j0 = range.lowerBound, nj = range.count
@@ -441,7 +425,6 @@ public final class SAETrainer: @unchecked Sendable {
         }
         for i in 0..<d { gBdec[i] = Float(gbd[i]); normSq += gbd[i] * gbd[i] }
         lastNormSq = normSq
-        SAETrainer.mark("dense weight grads")
         return stats
     }
 
@@ -457,7 +440,6 @@ public final class SAETrainer: @unchecked Sendable {
         let xcp = xc.p, xhp = xhat.p, auxp = aux.p
         let blocks = (B + 63) / 64
 
-        SAETrainer.mark("start")
         // 1. xc = x - b_dec
         Parallel.forEachTask(blocks) { tb in
             for r in (tb * 64)..<min(B, tb * 64 + 64) { Vec.sub(x + r * d, bDec, xcp + r * d, d) }
@@ -491,32 +473,10 @@ public final class SAETrainer: @unchecked Sendable {
                                  selector: ThresholdSelector(lower: lower.p, active: model.threshold.p), into: codes)
         }
 
-        SAETrainer.mark("encode")
-        if SAETrainer.profileGemm {
-            // Reference timings: the same tiles without the selection, and one plain sgemm.
-            let t0 = SAETrainer.now()
-            SAEEncoderKernel.gemmOnly(xc: xcp, rows: B, d: d, wEnc: wEnc, nl: nl)
-            let t1 = SAETrainer.now()
-            let c = UnsafeMutablePointer<Float>.allocate(capacity: B * nl)
-            Gemm.abT(m: B, n: nl, k: d, a: xcp, lda: d, b: wEnc, ldb: d, c: c, ldc: nl)
-            let t2 = SAETrainer.now()
-            c.deallocate()
-            let flop = 2.0 * Double(B) * Double(d) * Double(nl)
-            fputs("  [tiles only \(Int((t1 - t0) * 1000)) ms = \(Int(flop / (t1 - t0) / 1e9)) GFLOP/s; one sgemm (OpenBLAS threads) \(Int((t2 - t1) * 1000)) ms = \(Int(flop / (t2 - t1) / 1e9)) GFLOP/s]\n", stderr)
-            SAETrainer.lastMark = SAETrainer.now()
-        }
         // 3.-6. Loss scale from x alone (fvu's denominator), then one pass per row: decode x_hat_b,
         // its squared error, (the residual x - x_hat for AuxK), G_b = dL/dx_hat_b in place of x_hat_b,
         // and dz_e = W_dec[j] . G_b for the row's entries while those decoder rows are still in cache.
-        let colParts = Parallel.mapChunks(count: B, chunk: 64) { range -> [Double] in
-            var col = [Double](repeating: 0, count: d)
-            col.withUnsafeMutableBufferPointer { c in
-                for r in range { Reduce.accumulate(x + r * d, into: c.baseAddress!, d) }
-            }
-            return col
-        }
-        var mean = [Double](repeating: 0, count: d)
-        for p in colParts { for i in 0..<d { mean[i] += p[i] } }
+        var mean = ColumnStats.sums(x, rows: B, cols: d, chunk: 64)
         for i in 0..<d { mean[i] /= Double(B) }
         let variance = mean.withUnsafeBufferPointer { m in
             Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
@@ -583,7 +543,6 @@ public final class SAETrainer: @unchecked Sendable {
             stats.loss = stats.mse
             stats.fvu = variance > 0 ? sse / variance : 0
         }
-        SAETrainer.mark("decode+dz")
 
         var auxScale = 0.0
         if !dead.isEmpty {
@@ -619,17 +578,8 @@ public final class SAETrainer: @unchecked Sendable {
         var fusedAdam: (Float, Float)? = nil
         if let lr = fusedLearningRate { fusedAdam = beginAdam(lr: lr) }
         let clipPartials = latentGradients(B: B, sparsityCoef: sparsityCoef, auxUsed: auxScale > 0, fusedAdam: fusedAdam)
-        SAETrainer.mark("latent")
         // b_dec: sum_b G_b - sum_j db_enc[j] W_enc[j]
-        let colG = Parallel.mapChunks(count: B, chunk: 64) { range -> [Double] in
-            var col = [Double](repeating: 0, count: d)
-            col.withUnsafeMutableBufferPointer { c in
-                for r in range { Reduce.accumulate(xhp + r * d, into: c.baseAddress!, d) }
-            }
-            return col
-        }
-        var gbd = [Double](repeating: 0, count: d)
-        for p in colG { for i in 0..<d { gbd[i] += p[i] } }
+        var gbd = ColumnStats.sums(xhp, rows: B, cols: d, chunk: 64)
         for p in clipPartials.encTerm { for i in 0..<d { gbd[i] -= p[i] } }
         var normSq = clipPartials.normSq
         for i in 0..<d { gBdec[i] = Float(gbd[i]); normSq += gbd[i] * gbd[i] }
