@@ -325,18 +325,7 @@ public final class SAETrainer: @unchecked Sendable {
             }
             return s
         }.reduce(0, +)
-        var mean = [Double](repeating: 0, count: d)
-        mean.withUnsafeMutableBufferPointer { m in
-            for r in 0..<B { Reduce.accumulate(x + r * d, into: m.baseAddress!, d) }
-        }
-        for i in 0..<d { mean[i] /= Double(B) }
-        let variance = mean.withUnsafeBufferPointer { m in
-            Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
-                var s = 0.0
-                for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
-                return s
-            }.reduce(0, +)
-        }
+        let variance = SAETrainer.totalVariance(x, rows: B, cols: d)
         stats.mse = sse / Double(B)
         stats.fvu = variance > 0 ? sse / variance : 0
         stats.l0 = Double(active) / Double(B)
@@ -476,15 +465,7 @@ public final class SAETrainer: @unchecked Sendable {
         // 3.-6. Loss scale from x alone (fvu's denominator), then one pass per row: decode x_hat_b,
         // its squared error, (the residual x - x_hat for AuxK), G_b = dL/dx_hat_b in place of x_hat_b,
         // and dz_e = W_dec[j] . G_b for the row's entries while those decoder rows are still in cache.
-        var mean = ColumnStats.sums(x, rows: B, cols: d, chunk: 64)
-        for i in 0..<d { mean[i] /= Double(B) }
-        let variance = mean.withUnsafeBufferPointer { m in
-            Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
-                var s = 0.0
-                for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
-                return s
-            }.reduce(0, +)
-        }
+        let variance = SAETrainer.totalVariance(x, rows: B, cols: d)
         let gScale: Float
         if arch.isTopKFamily {
             gScale = Float(2 / (variance > 0 ? variance : 1))
@@ -953,6 +934,22 @@ public final class SAETrainer: @unchecked Sendable {
                 p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
                 i += 1
             }
+        }
+    }
+}
+
+
+extension SAETrainer {
+    /// sum_b ||x_b - mean_batch(x)||^2 in float64: fvu's denominator (fixed chunks, deterministic).
+    static func totalVariance(_ x: UnsafePointer<Float>, rows: Int, cols d: Int) -> Double {
+        var mean = ColumnStats.sums(x, rows: rows, cols: d, chunk: 64)
+        for i in 0..<d { mean[i] /= Double(rows) }
+        return mean.withUnsafeBufferPointer { m in
+            Parallel.mapChunks(count: rows, chunk: 64) { range -> Double in
+                var s = 0.0
+                for r in range { s += Reduce.squaredDistance(x + r * d, m.baseAddress!, d) }
+                return s
+            }.reduce(0, +)
         }
     }
 }
