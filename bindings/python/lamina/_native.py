@@ -272,6 +272,33 @@ def call(name, *args):
         raise error_for_status(status, message)
 
 
+class Handle:
+    """Owns one opaque lamina_X handle. `create` is any function whose last argument is the `lamina_X**`
+    out-pointer (lamina_X_create, lamina_sae_load, ...); the handle is freed with `free` when the last
+    reference goes (so reassigning the attribute that holds it frees the old one) or at once by close().
+    ctypes passes a Handle as the pointer itself (`_as_parameter_`); a closed one is passed as NULL,
+    which every function rejects with an error."""
+    __slots__ = ("_as_parameter_", "_free")
+
+    def __init__(self, create, free, *args):
+        self._free = getattr(lib, free)
+        self._as_parameter_ = None
+        pointer = c_void_p()
+        call(create, *args, ctypes.byref(pointer))
+        self._as_parameter_ = pointer
+
+    def close(self):
+        pointer, self._as_parameter_ = self._as_parameter_, None
+        if pointer is not None and pointer.value:
+            self._free(pointer)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
 def option(value, options, name):
     """The C enum value of a string option, or InvalidArgumentError naming the choices."""
     if isinstance(value, str) and value in options:

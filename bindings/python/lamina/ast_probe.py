@@ -348,15 +348,6 @@ class ASTProbe:
     def __repr__(self):
         return "ASTProbe(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
 
-    def __del__(self):
-        try:
-            h = getattr(self, "_handle", None)
-            if h is not None:
-                self._handle = None
-                _native.lib.lamina_ast_probe_free(h)
-        except Exception:
-            pass
-
     def fit(self, X, offsets, d, c, u, progress=None):
         """X (n x dim), offsets (n_snippets + 1, snippets of >= 2 tokens), gold tuples as
         trees_to_tuples returns them (d heights, c and u label chains). progress(dict) -> bool|None
@@ -372,8 +363,7 @@ class ASTProbe:
             raise ShapeMismatchError(f"{len(dv)} d, {len(cid)} c and {len(uid)} u values; expected "
                                      f"{X.shape[0] - s}, {X.shape[0] - s} and {X.shape[0]}")
         params = self._params()
-        handle = ctypes.c_void_p()
-        call("lamina_ast_probe_create", ctypes.byref(params), ctypes.byref(handle))
+        handle = _native.Handle("lamina_ast_probe_create", "lamina_ast_probe_free", ctypes.byref(params))
         history = [] if self.record_history else None
         errors = []
 
@@ -399,20 +389,12 @@ class ASTProbe:
                  iptr(safe_d), iptr(safe_c), iptr(uid), cb, None)
         except CancelledError:
             if errors:
-                _native.lib.lamina_ast_probe_free(handle)
                 raise errors[0]
-            if self._handle is not None:
-                _native.lib.lamina_ast_probe_free(self._handle)
             self._handle, self._table = handle, table  # cancelled: keep the last step's weights
             self.history_ = history
             self._read_weights()
             raise
-        except BaseException:
-            _native.lib.lamina_ast_probe_free(handle)
-            raise
-        if self._handle is not None:
-            _native.lib.lamina_ast_probe_free(self._handle)
-        self._handle, self._table = handle, table
+        self._handle, self._table = handle, table  # frees the previous fit's handle
         self.history_ = history
         self._read_weights()
         return self

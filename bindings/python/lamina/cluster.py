@@ -105,16 +105,10 @@ class KMeans:
             if init_centers.shape[1] != x.shape[1]:
                 raise N.ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
                                            f"the number of features of the data {x.shape[1]}.")
-        handle = ctypes.c_void_p()
-        N.call("lamina_kmeans_create", ctypes.byref(params), ctypes.byref(handle))
-        try:
-            N.call("lamina_kmeans_fit", handle, N.fptr(x), x.shape[0], x.shape[1],
-                   N.fptr(init_centers) if init_centers is not None else None)
-        except BaseException:
-            N.lib.lamina_kmeans_free(handle)
-            raise
-        self._release()
-        self._handle = handle
+        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+        N.call("lamina_kmeans_fit", handle, N.fptr(x), x.shape[0], x.shape[1],
+               N.fptr(init_centers) if init_centers is not None else None)
+        self._handle = handle  # a failed fit keeps the previous model; the old handle is freed here
         n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
         inertia, n_iter = ctypes.c_double(), ctypes.c_int32()
         N.call("lamina_kmeans_result", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
@@ -140,17 +134,6 @@ class KMeans:
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_
-
-    def _release(self):
-        if getattr(self, "_handle", None) is not None:
-            N.lib.lamina_kmeans_free(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        try:
-            self._release()
-        except Exception:
-            pass
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -121,36 +121,30 @@ class LogisticProbe:
     def fit(self, X, y, sample_weight=None):
         params = self._params()
         x = N.as_matrix(X)
-        handle = ctypes.c_void_p()
-        N.call("lamina_logistic_probe_create", ctypes.byref(params), ctypes.byref(handle))
-        try:
-            w = _weights(sample_weight, x.shape[0])
-            if self.multi_label:
-                Y = np.asarray(y)
-                if Y.ndim != 2:
-                    raise InvalidArgumentError(f"multi_label=True needs y as an (n_samples, n_labels) 0/1 matrix, got shape {Y.shape}")
-                if Y.shape[0] != x.shape[0]:
-                    raise ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: {[x.shape[0], Y.shape[0]]}")
-                Y8 = np.ascontiguousarray(Y != 0, dtype=np.uint8)
-                N.call("lamina_logistic_probe_fit_multilabel", handle, N.fptr(x), x.shape[0], x.shape[1],
-                       Y8.ctypes.data_as(N.u8p), Y8.shape[1], _optional_dptr(w))
-                classes = np.arange(Y8.shape[1])
-            else:
-                labels, classes = self._encode(y, x.shape[0])
-                cw = None
-                if isinstance(self.class_weight, dict):
-                    cw = np.ones(len(classes), dtype=np.float64)
-                    for i, c in enumerate(classes):
-                        key = c.item() if hasattr(c, "item") else c
-                        if key in self.class_weight:
-                            cw[i] = float(self.class_weight[key])
-                N.call("lamina_logistic_probe_fit", handle, N.fptr(x), x.shape[0], x.shape[1], N.iptr(labels),
-                       _optional_dptr(w), _optional_dptr(cw), 0 if cw is None else len(cw))
-        except BaseException:
-            N.lib.lamina_logistic_probe_free(handle)
-            raise
-        self._release()
-        self._handle = handle
+        handle = N.Handle("lamina_logistic_probe_create", "lamina_logistic_probe_free", ctypes.byref(params))
+        w = _weights(sample_weight, x.shape[0])
+        if self.multi_label:
+            Y = np.asarray(y)
+            if Y.ndim != 2:
+                raise InvalidArgumentError(f"multi_label=True needs y as an (n_samples, n_labels) 0/1 matrix, got shape {Y.shape}")
+            if Y.shape[0] != x.shape[0]:
+                raise ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: {[x.shape[0], Y.shape[0]]}")
+            Y8 = np.ascontiguousarray(Y != 0, dtype=np.uint8)
+            N.call("lamina_logistic_probe_fit_multilabel", handle, N.fptr(x), x.shape[0], x.shape[1],
+                   Y8.ctypes.data_as(N.u8p), Y8.shape[1], _optional_dptr(w))
+            classes = np.arange(Y8.shape[1])
+        else:
+            labels, classes = self._encode(y, x.shape[0])
+            cw = None
+            if isinstance(self.class_weight, dict):
+                cw = np.ones(len(classes), dtype=np.float64)
+                for i, c in enumerate(classes):
+                    key = c.item() if hasattr(c, "item") else c
+                    if key in self.class_weight:
+                        cw[i] = float(self.class_weight[key])
+            N.call("lamina_logistic_probe_fit", handle, N.fptr(x), x.shape[0], x.shape[1], N.iptr(labels),
+                   _optional_dptr(w), _optional_dptr(cw), 0 if cw is None else len(cw))
+        self._handle = handle  # a failed fit keeps the previous fit; the old handle is freed here
         self._read_fit(classes)
         return self
 
@@ -232,17 +226,6 @@ class LogisticProbe:
                 raise ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: {[pred.shape[0], y.shape[0]]}")
             hits = pred == y.reshape(-1)
         return float(np.average(hits, weights=sample_weight))
-
-    def _release(self):
-        if getattr(self, "_handle", None) is not None:
-            N.lib.lamina_logistic_probe_free(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        try:
-            self._release()
-        except Exception:
-            pass
 
     def __repr__(self):
         return "LogisticProbe(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"

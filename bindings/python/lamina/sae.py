@@ -217,21 +217,7 @@ class SparseAutoencoder:
 
     def _create(self):
         p = self._params()
-        handle = ctypes.c_void_p()
-        N.call("lamina_sae_create", ctypes.byref(p), ctypes.byref(handle))
-        self._free()
-        self._handle = handle
-
-    def _free(self):
-        if getattr(self, "_handle", None) is not None:
-            N.lib.lamina_sae_free(self._handle)
-            self._handle = None
-
-    def __del__(self):
-        try:
-            self._free()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
+        self._handle = N.Handle("lamina_sae_create", "lamina_sae_free", ctypes.byref(p))
 
     # -- training ----------------------------------------------------------------------------------
 
@@ -504,13 +490,9 @@ _FORMATS = {"saelens": 0, "sparsify": 1}
 
 def load(path):
     """Loads an SAE saved by `SparseAutoencoder.save` (or by SAELens / sparsify) from the directory `path`."""
-    handle = ctypes.c_void_p()
-    N.call("lamina_sae_load", os.fsencode(path), ctypes.byref(handle))
-    return SparseAutoencoder._from_handle(handle)
+    return SparseAutoencoder._from_handle(N.Handle("lamina_sae_load", "lamina_sae_free", os.fsencode(path)))
 
 
 def load_checkpoint(path):
     """Loads a training checkpoint written by `save_checkpoint`; continue with fit(..., resume=True)."""
-    handle = ctypes.c_void_p()
-    N.call("lamina_sae_load_checkpoint", os.fsencode(path), ctypes.byref(handle))
-    return SparseAutoencoder._from_handle(handle)
+    return SparseAutoencoder._from_handle(N.Handle("lamina_sae_load_checkpoint", "lamina_sae_free", os.fsencode(path)))

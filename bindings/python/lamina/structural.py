@@ -381,27 +381,15 @@ class StructuralProbe:
         key = bytes(p)
         if self._handle is not None and key == self._handle_params:
             return
-        handle = ctypes.c_void_p()
-        N.call("lamina_structural_probe_create", ctypes.byref(p), ctypes.byref(handle))
+        handle = N.Handle("lamina_structural_probe_create", "lamina_structural_probe_free", ctypes.byref(p))
         old = self._handle
         # carry a current projection over when warm starting with a new handle of the same rank
         if old is not None and self.warm_start and getattr(self, "projection_", None) is not None \
                 and self.projection_.shape[0] == p.rank:
             B = np.ascontiguousarray(self.projection_, dtype=np.float32)
             N.call("lamina_structural_probe_set_projection", handle, N.fptr(B), B.shape[0], B.shape[1])
-        if old is not None:
-            N.lib.lamina_structural_probe_free(old)
-        self._handle = handle
+        self._handle = handle  # frees the old handle
         self._handle_params = key
-
-    def __del__(self):
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            try:
-                N.lib.lamina_structural_probe_free(handle)
-            except Exception:  # noqa: BLE001 - interpreter shutdown
-                pass
-            self._handle = None
 
     def __getstate__(self):
         state = dict(self.__dict__)
