@@ -770,7 +770,7 @@ lamina_status lamina_structural_tree_targets(const int32_t* parents, int64_t n_t
  * >= 0, e.g. an AST node type) and the node of each token: the tokens are the leaves, in sequence
  * order. Valid trees: exactly one root, parents in range, no cycle, every leaf is a token and every
  * token a leaf, and every node covers a contiguous range of tokens (else "leaves out of order").
- * Many trees travel together as a lamina_ast_trees (ragged: local indices per tree).
+ * Many trees travel together as one lamina_ast_trees struct, ragged, with local indices per tree.
  *
  * Binarisation (the paper's ast2binary): children are ordered by their first token; a node with
  * one inner child absorbs it (its label becomes the *chain* [own, child], the paper's "A<sep>B");
