@@ -303,7 +303,7 @@ public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer
         let uDst = try Check.output(uOut, "u_out")
         let (pd, pc, pu) = try model.predict(view, offsets: off)
         for i in 0..<pd.count { dDst[i] = pd[i]; cDst[i] = pc[i] }
-        for i in 0..<pu.count { uDst[i] = pu[i] }
+        uDst.store(pu)
     }
 }
 
@@ -333,10 +333,10 @@ public func lamina_ast_probe_weights(_ probe: OpaquePointer?, _ proj: UnsafeMuta
                                      _ classesC: UnsafeMutablePointer<Int32>?, _ classesU: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
-        if let proj { for i in 0..<model.proj.count { proj[i] = model.proj[i] } }
-        if let vectorsC { for i in 0..<model.vectorsC.count { vectorsC[i] = model.vectorsC[i] } }
-        if let vectorsU { for i in 0..<model.vectorsU.count { vectorsU[i] = model.vectorsU[i] } }
-        if let classesC { for i in 0..<model.classesC.count { classesC[i] = model.classesC[i] } }
-        if let classesU { for i in 0..<model.classesU.count { classesU[i] = model.classesU[i] } }
+        if let proj { proj.store(model.proj) }
+        if let vectorsC { vectorsC.store(model.vectorsC) }
+        if let vectorsU { vectorsU.store(model.vectorsU) }
+        if let classesC { classesC.store(model.classesC) }
+        if let classesU { classesU.store(model.classesU) }
     }
 }

@@ -20,7 +20,7 @@ public func lamina_silhouette_samples(_ x: UnsafePointer<Float>?, _ n: Int64, _ 
     boundary {
         let (view, encoded, result) = try dataAndLabels(x, n, d, labels, out)
         let samples = try InternalIndices.silhouetteSamples(view, labels: encoded, metric: try metricArg(metric))
-        for i in 0..<samples.count { result[i] = samples[i] }
+        result.store(samples)
     }
 }
 

@@ -66,7 +66,7 @@ public func lamina_kmeans_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Fl
         let view = try Check.matrix(x, n, d)
         let out = try Check.output(labelsOut, "labels_out")
         let labels = try kmeans.predict(view)
-        for i in 0..<labels.count { out[i] = labels[i] }
+        out.store(labels)
     }
 }
 
@@ -94,9 +94,7 @@ public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMuta
 public func lamina_kmeans_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
-        try Check.length(outLen, expected: kmeans.centers.count, "out_len (n_clusters * n_features)")
-        let dst = try Check.output(out, "out")
-        for i in 0..<kmeans.centers.count { dst[i] = kmeans.centers[i] }
+        try Check.copyOut(kmeans.centers, to: out, length: outLen, "out_len (n_clusters * n_features)")
     }
 }
 
@@ -104,8 +102,6 @@ public func lamina_kmeans_centers(_ model: OpaquePointer?, _ out: UnsafeMutableP
 public func lamina_kmeans_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
-        try Check.length(outLen, expected: kmeans.labels.count, "out_len (n_samples)")
-        let dst = try Check.output(out, "out")
-        for i in 0..<kmeans.labels.count { dst[i] = kmeans.labels[i] }
+        try Check.copyOut(kmeans.labels, to: out, length: outLen, "out_len (n_samples)")
     }
 }

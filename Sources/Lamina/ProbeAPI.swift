@@ -134,7 +134,7 @@ public func lamina_logistic_probe_classes(_ probe: OpaquePointer?, _ out: Unsafe
         try Check.length(outLen, expected: model.classes.count, "out_len (n_classes)")
         if model.classes.isEmpty { return }
         let dst = try Check.output(out, "out")
-        for (i, v) in model.classes.enumerated() { dst[i] = v }
+        dst.store(model.classes)
     }
 }
 
@@ -144,14 +144,10 @@ public func lamina_logistic_probe_coef(_ probe: OpaquePointer?, _ coef: UnsafeMu
     boundary {
         let model = try fittedProbe(probe)
         if coef != nil || coefLen != 0 {
-            try Check.length(coefLen, expected: model.coef.count, "coef_len (n_outputs * n_features)")
-            let dst = try Check.output(coef, "coef")
-            for (i, v) in model.coef.enumerated() { dst[i] = v }
+            try Check.copyOut(model.coef, to: coef, length: coefLen, "coef_len (n_outputs * n_features)", "coef")
         }
         if intercept != nil || interceptLen != 0 {
-            try Check.length(interceptLen, expected: model.intercept.count, "intercept_len (n_outputs)")
-            let dst = try Check.output(intercept, "intercept")
-            for (i, v) in model.intercept.enumerated() { dst[i] = v }
+            try Check.copyOut(model.intercept, to: intercept, length: interceptLen, "intercept_len (n_outputs)", "intercept")
         }
     }
 }
@@ -182,7 +178,7 @@ public func lamina_logistic_probe_decision_function(_ probe: OpaquePointer?, _ x
         let (model, view) = try predictionInput(probe, x, n, d)
         try Check.length(outLen, expected: view.rows * model.outputs, "out_len (n * n_outputs)")
         let dst = try Check.output(out, "out")
-        for (i, v) in try model.decisionFunction(view).enumerated() { dst[i] = v }
+        dst.store(try model.decisionFunction(view))
     }
 }
 
@@ -193,7 +189,7 @@ public func lamina_logistic_probe_predict_proba(_ probe: OpaquePointer?, _ x: Un
         let (model, view) = try predictionInput(probe, x, n, d)
         try Check.length(outLen, expected: view.rows * model.probaColumns, "out_len (n * proba_columns)")
         let dst = try Check.output(out, "out")
-        for (i, v) in try model.predictProba(view).enumerated() { dst[i] = v }
+        dst.store(try model.predictProba(view))
     }
 }
 
@@ -205,7 +201,7 @@ public func lamina_logistic_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePo
         let width = model.isMultiLabel ? model.outputs : 1
         try Check.length(outLen, expected: view.rows * width, model.isMultiLabel ? "out_len (n * n_labels)" : "out_len (n)")
         let dst = try Check.output(out, "out")
-        for (i, v) in try model.predict(view).enumerated() { dst[i] = v }
+        dst.store(try model.predict(view))
     }
 }
 
@@ -372,7 +368,7 @@ public func lamina_control_task_labels(_ types: UnsafePointer<Int32>?, _ labels:
         let t = UnsafeBufferPointer(start: try Check.pointer(types, "types"), count: count)
         let y = UnsafeBufferPointer(start: try Check.pointer(labels, "labels"), count: count)
         let dst = try Check.output(out, "out")
-        for (i, v) in try ProbeTasks.controlLabels(types: t, labels: y, seed: seed).enumerated() { dst[i] = v }
+        dst.store(try ProbeTasks.controlLabels(types: t, labels: y, seed: seed))
     }
 }
 
@@ -466,7 +462,7 @@ public func lamina_mean_difference_direction(_ a: UnsafePointer<Float>?, _ nA: I
     boundary {
         let va = try Check.matrix(a, nA, d, "a", rowsName: "n_a"), vb = try Check.matrix(b, nB, d, "b", rowsName: "n_b")
         let dst = try Check.output(out, "out")
-        for (i, v) in try Directions.meanDifference(va, vb).enumerated() { dst[i] = v }
+        dst.store(try Directions.meanDifference(va, vb))
     }
 }
 
@@ -477,7 +473,7 @@ public func lamina_pca_direction(_ a: UnsafePointer<Float>?, _ nA: Int64, _ b: U
         let va = try Check.matrix(a, nA, d, "a", rowsName: "n_a"), vb = try Check.matrix(b, nB, d, "b", rowsName: "n_b")
         let isPaired = try flag(paired, "paired")
         let dst = try Check.output(out, "out")
-        for (i, v) in try Directions.principalDirection(va, vb, paired: isPaired).enumerated() { dst[i] = v }
+        dst.store(try Directions.principalDirection(va, vb, paired: isPaired))
     }
 }
 

@@ -255,7 +255,7 @@ public func lamina_sae_evaluate(_ sae: OpaquePointer?, _ x: UnsafePointer<Float>
         dst.pointee = lamina_sae_metrics(mse: m.mse, nmse: m.nmse, fvu: m.fvu, explained_variance: m.explainedVariance,
                                          fve: m.fve, cosine_similarity: m.cosineSimilarity, l0: m.l0,
                                          dead_fraction: m.deadFraction)
-        if let firing { for j in 0..<m.firingFrequency.count { firing[j] = m.firingFrequency[j] } }
+        if let firing { firing.store(m.firingFrequency) }
     }
 }
 

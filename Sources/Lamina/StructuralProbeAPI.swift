@@ -177,9 +177,7 @@ public func lamina_structural_probe_projection(_ probe: OpaquePointer?, _ out: U
                                                _ outLen: Int64) -> Int32 {
     boundary {
         let model = try fitted(probe)
-        try Check.length(outLen, expected: model.projection.count, "out_len (rank * n_features)")
-        let dst = try Check.output(out, "out")
-        model.projection.withUnsafeBufferPointer { dst.update(from: $0.baseAddress!, count: $0.count) }
+        try Check.copyOut(model.projection, to: out, length: outLen, "out_len (rank * n_features)")
     }
 }
 

@@ -75,3 +75,21 @@ enum Check {
         return String(cString: p)
     }
 }
+
+extension UnsafeMutablePointer {
+    /// Copies an array into the caller's buffer (validated by the caller: non-NULL, room for
+    /// `values.count` elements).
+    func store(_ values: [Pointee]) {
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { update(from: base, count: $0.count) } }
+    }
+}
+
+extension Check {
+    /// Hands a stored result to the caller: `out_len` (named `lengthName`) must equal its count and
+    /// `out` must not be NULL; then copies it.
+    static func copyOut<T>(_ values: [T], to out: UnsafeMutablePointer<T>?, length given: Int64, _ lengthName: String,
+                           _ outName: String = "out") throws {
+        try length(given, expected: values.count, lengthName)
+        try output(out, outName).store(values)
+    }
+}
