@@ -20,16 +20,13 @@ final class SAETests: XCTestCase {
         // Values on a coarse grid (many ties), some negative.
         var c = [Float](repeating: 0, count: rows * nl)
         for i in 0..<c.count { c[i] = Float(Int(rng.next() % 40)) / 4 - 3 }
-        let bias = [Float](repeating: 0, count: nl)
         var sel = TopKSelector(cap: k)
         sel.begin(rows: rows)
         c.withUnsafeBufferPointer { cb in
-            bias.withUnsafeBufferPointer { bb in
-                for r in 0..<rows {
-                    // Two tiles, as the encoder scans them.
-                    sel.scan(row: r, c: cb.baseAddress! + r * nl, bias: bb.baseAddress!, latent0: 0, count: 170)
-                    sel.scan(row: r, c: cb.baseAddress! + r * nl + 170, bias: bb.baseAddress!, latent0: 170, count: nl - 170)
-                }
+            for r in 0..<rows {
+                // Two tiles, as the encoder scans them.
+                sel.scan(row: r, c: cb.baseAddress! + r * nl, latent0: 0, count: 170)
+                sel.scan(row: r, c: cb.baseAddress! + r * nl + 170, latent0: 170, count: nl - 170)
             }
         }
         let block = CodeBlock()

@@ -7,8 +7,8 @@ import Glibc
 ///   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 /// State is float32 like PyTorch's for float32 parameters. One `AdamState` holds the moments of one
 /// flat parameter buffer; a model with several tensors keeps one per tensor (or one over a packed
-/// buffer). `rows`/`update(rows:)` update only some rows of a row-major tensor, for sparse steps where
-/// the other rows' gradient is zero -- note that torch's dense Adam would still decay m and v there.
+/// buffer). Sparse trainers call `stepFactors` once per step and `apply` on the runs they update
+/// (the SAE trainer fuses it into its per-latent gradient pass).
 public struct AdamConfig: Sendable, Equatable {
     public var beta1: Float
     public var beta2: Float
@@ -41,53 +41,72 @@ public struct AdamState: Sendable {
         step = 0
     }
 
-    /// Starts a new step: increments t and returns the (stepSize, sqrtBias2) pair for `apply`.
-    public mutating func beginStep(learningRate lr: Float, config: AdamConfig) -> (stepSize: Float, sqrtBias2: Float) {
-        step += 1
-        let t = Double(step)
-        let bias1 = 1 - pow(Double(config.beta1), t)
-        let bias2 = 1 - pow(Double(config.beta2), t)
-        return (Float(Double(lr) / bias1), Float(bias2.squareRoot()))
+    /// The step's factors: stepSize = lr / (1 - b1^t) and 1 / sqrt(1 - b2^t).
+    public static func stepFactors(step t: Int, learningRate lr: Float, config: AdamConfig)
+        -> (stepSize: Float, invSqrtBias2: Float) {
+        let bias1 = 1 - pow(Double(config.beta1), Double(t))
+        let bias2 = 1 - pow(Double(config.beta2), Double(t))
+        return (Float(Double(lr) / bias1), 1 / Float(bias2.squareRoot()))
     }
 
-    /// Applies one step to params[range] with gradient grad[range - range.lowerBound + gradOffset].
-    /// Call `beginStep` once per step first; `apply` may then be called on disjoint ranges from
-    /// several threads (it touches only m, v and params in its range).
+    /// One step on a run of `count` parameters p with moments m, v and gradient g * gradientScale;
+    /// a nil gradient is a zero gradient (the moments only decay; the parameters still move by the
+    /// remaining momentum, as torch's dense Adam does). Touches only p, m, v in the run, so disjoint
+    /// runs may be updated from several threads.
     @inline(__always)
-    public static func apply(params: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
-                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
-                             stepSize: Float, sqrtBias2: Float, config: AdamConfig) {
+    public static func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
+                             _ v: UnsafeMutablePointer<Float>, _ count: Int, _ stepSize: Float, _ invSqrtBias2: Float,
+                             _ config: AdamConfig, _ gradientScale: Float = 1) {
         let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
         let c1 = 1 - b1, c2 = 1 - b2
-        let invSqrtBias2 = 1 / sqrtBias2
+        typealias V = SIMD16<Float>
+        @inline(__always) func load(_ q: UnsafePointer<Float>) -> V { UnsafeRawPointer(q).loadUnaligned(as: V.self) }
+        @inline(__always) func store(_ x: V, _ q: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(q).storeBytes(of: x, as: V.self) }
         var i = 0
-        typealias V = SIMD8<Float>
-        while i + 8 <= count {
-            let g = UnsafeRawPointer(grad + i).loadUnaligned(as: V.self)
-            var mi = UnsafeRawPointer(m + i).loadUnaligned(as: V.self)
-            var vi = UnsafeRawPointer(v + i).loadUnaligned(as: V.self)
-            mi = b1 * mi + c1 * g
-            vi = b2 * vi + c2 * (g * g)
-            let denom = vi.squareRoot() * invSqrtBias2 + eps
-            let p = UnsafeRawPointer(params + i).loadUnaligned(as: V.self) - stepSize * (mi / denom)
-            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
-            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
-            UnsafeMutableRawPointer(params + i).storeBytes(of: p, as: V.self)
-            i += 8
-        }
-        while i < count {
-            let g = grad[i]
-            m[i] = b1 * m[i] + c1 * g
-            v[i] = b2 * v[i] + c2 * (g * g)
-            params[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
-            i += 1
+        if let g {
+            while i + 16 <= count {
+                var gv = load(g + i)
+                if gradientScale != 1 { gv = gv * gradientScale }
+                var mi = load(m + i), vi = load(v + i)
+                mi = b1 * mi + c1 * gv
+                vi = b2 * vi + c2 * (gv * gv)
+                let denom = vi.squareRoot() * invSqrtBias2 + eps
+                store(load(p + i) - stepSize * (mi / denom), p + i)
+                store(mi, m + i); store(vi, v + i)
+                i += 16
+            }
+            while i < count {
+                var gi = g[i]
+                if gradientScale != 1 { gi = gi * gradientScale }
+                m[i] = b1 * m[i] + c1 * gi
+                v[i] = b2 * v[i] + c2 * (gi * gi)
+                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
+                i += 1
+            }
+        } else {
+            while i + 16 <= count {
+                var mi = load(m + i), vi = load(v + i)
+                mi = b1 * mi
+                vi = b2 * vi
+                let denom = vi.squareRoot() * invSqrtBias2 + eps
+                store(load(p + i) - stepSize * (mi / denom), p + i)
+                store(mi, m + i); store(vi, v + i)
+                i += 16
+            }
+            while i < count {
+                m[i] = b1 * m[i]
+                v[i] = b2 * v[i]
+                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
+                i += 1
+            }
         }
     }
 
     /// One full dense step over `params` (count == m.count), split over the worker threads.
     public mutating func update(_ params: UnsafeMutablePointer<Float>, gradient grad: UnsafePointer<Float>,
                                 learningRate lr: Float, config: AdamConfig) {
-        let (stepSize, sqrtBias2) = beginStep(learningRate: lr, config: config)
+        step += 1
+        let (stepSize, invSqrtBias2) = AdamState.stepFactors(step: step, learningRate: lr, config: config)
         let count = m.count
         if count == 0 { return }
         m.withUnsafeMutableBufferPointer { mb in
@@ -96,8 +115,7 @@ public struct AdamState: Sendable {
                 let chunk = 1 << 16
                 Parallel.forEachTask((count + chunk - 1) / chunk) { task in
                     let lo = task * chunk, n = min(chunk, count - lo)
-                    AdamState.apply(params: params + lo, grad: grad + lo, m: mp + lo, v: vp + lo, count: n,
-                                    stepSize: stepSize, sqrtBias2: sqrtBias2, config: config)
+                    AdamState.apply(params + lo, grad + lo, mp + lo, vp + lo, n, stepSize, invSqrtBias2, config)
                 }
             }
         }

@@ -31,9 +31,8 @@ enum SAEDecoderKernel {
         }
     }
 
-    /// codes.grad[e] = W_dec[latent_e] . G[row e] (+ `extra[latent_e]` if given) for every entry.
-    static func codeGradients(_ codes: SparseCodes, wDec: UnsafePointer<Float>, g: UnsafePointer<Float>, d: Int,
-                              extra: UnsafePointer<Float>?) {
+    /// codes.grad[e] = W_dec[latent_e] . G[row e] for every entry.
+    static func codeGradients(_ codes: SparseCodes, wDec: UnsafePointer<Float>, g: UnsafePointer<Float>, d: Int) {
         let rows = codes.rows
         codes.latent.withUnsafeBufferPointer { lat in
             codes.rowStart.withUnsafeBufferPointer { rs in
@@ -43,9 +42,7 @@ enum SAEDecoderKernel {
                         for r in (t * blockRows)..<min(rows, t * blockRows + blockRows) {
                             for e in rs[r]..<rs[r + 1] {
                                 let j = Int(lat[e])
-                                var v = Vec.dot(wDec + j * d, g + r * d, d)
-                                if let extra { v += extra[j] }
-                                gp[e] = v
+                                gp[e] = Vec.dot(wDec + j * d, g + r * d, d)
                             }
                         }
                     }

@@ -33,9 +33,6 @@ public final class SparseCodes: @unchecked Sendable {
     public init() {}
 
     public var count: Int { rowStart[rows] }
-
-    /// Number of entries with z != 0.
-    public func activeCount() -> Int { value.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
 }
 
 /// Entries of one block of rows, filled by one task.
@@ -58,7 +55,7 @@ protocol TileSelector {
     /// Starts a block of `rows` rows.
     mutating func begin(rows: Int)
     /// Scans pre-activations c[0..<count] (bias included) of row r for latents latent0 ..< latent0+count.
-    mutating func scan(row r: Int, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, latent0: Int, count: Int)
+    mutating func scan(row r: Int, c: UnsafePointer<Float>, latent0: Int, count: Int)
     /// Appends the kept entries of every row to the block (in row order).
     mutating func finish(into block: CodeBlock)
 }
@@ -134,7 +131,7 @@ struct TopKSelector: TileSelector {
         }
     }
 
-    mutating func scan(row r: Int, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, latent0: Int, count: Int) {
+    mutating func scan(row r: Int, c: UnsafePointer<Float>, latent0: Int, count: Int) {
         var t = thr[r]
         var j = 0
         // 64 values per test: the max of four vectors against the running threshold (after the first
@@ -200,7 +197,7 @@ struct ThresholdSelector: TileSelector {
         for r in 0..<rows { rowEntries[r].removeAll(keepingCapacity: true) }
     }
 
-    mutating func scan(row r: Int, c: UnsafePointer<Float>, bias: UnsafePointer<Float>, latent0: Int, count: Int) {
+    mutating func scan(row r: Int, c: UnsafePointer<Float>, latent0: Int, count: Int) {
         let lo = lower + latent0
         var j = 0
         while j + 16 <= count {
@@ -268,7 +265,7 @@ enum SAEEncoderKernel {
                 for r in 0..<nr { (tile + r * nt).update(from: bEnc + t0, count: nt) }
                 Gemm.abT(m: nr, n: nt, k: d, a: xc + r0 * d, lda: d, b: wEnc + t0 * d, ldb: d, beta: 1, c: tile, ldc: nt)
                 for r in 0..<nr {
-                    sel.scan(row: r, c: tile + r * nt, bias: bEnc + t0, latent0: t0, count: nt)
+                    sel.scan(row: r, c: tile + r * nt, latent0: t0, count: nt)
                 }
                 t0 += nt
             }

@@ -231,10 +231,7 @@ extension SAETrainer {
         let n = config.nLatents, d = config.dIn
         let wEnc = FloatBuffer(n * d, zero: 0), wDec = FloatBuffer(n * d, zero: 0)
         let bEnc = FloatBuffer(n, zero: 0), bDec = FloatBuffer(d, zero: 0), th = FloatBuffer(n, zero: 0)
-        func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws {
-            _ = try weights.require(name, shape: shape)
-            try weights.copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
-        }
+        func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws { try weights.read(name, shape, into: b) }
         if format == .saelens {
             let t = FloatBuffer(n * d, zero: 0)
             try read("W_enc", [d, n], into: t)
@@ -322,10 +319,7 @@ extension SAETrainer {
         let n = config.nLatents, d = config.dIn
         let model = try SparseAutoencoder(config)
         let trainer = SAETrainer(model: model)
-        func read(_ name: String, _ shape: [Int], _ b: FloatBuffer) throws {
-            _ = try file.require(name, shape: shape)
-            try file.copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
-        }
+        func read(_ name: String, _ shape: [Int], _ b: FloatBuffer) throws { try file.read(name, shape, into: b) }
         try read("W_enc", [n, d], model.wEnc); try read("b_enc", [n], model.bEnc)
         try read("W_dec", [n, d], model.wDec); try read("b_dec", [d], model.bDec)
         try read("threshold", [n], model.threshold); try read("log_threshold", [n], trainer.logThreshold)
@@ -365,5 +359,14 @@ extension SAETrainer {
         }
         trainer.refreshDecoderNorms()
         return trainer
+    }
+}
+
+
+extension SafeTensorsFile {
+    /// Tensor `name`, which must have exactly `shape`, copied (widened to float32) into `b`.
+    func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws {
+        _ = try require(name, shape: shape)
+        try copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
     }
 }

@@ -528,7 +528,7 @@ public final class SAETrainer: @unchecked Sendable {
         var auxScale = 0.0
         if !dead.isEmpty {
             auxScale = try auxK(dead: dead, B: B, stats: &stats)
-            if auxScale > 0 { SAEDecoderKernel.codeGradients(auxCodes, wDec: wDec, g: auxp, d: d, extra: nil) }
+            if auxScale > 0 { SAEDecoderKernel.codeGradients(auxCodes, wDec: wDec, g: auxp, d: d) }
         }
 
         // Sparsity terms and L0.
@@ -566,7 +566,7 @@ public final class SAETrainer: @unchecked Sendable {
         for i in 0..<d { gBdec[i] = Float(gbd[i]); normSq += gbd[i] * gbd[i] }
         lastNormSq = normSq
         if let (stepSize, invSqrtBias2) = fusedAdam {
-            SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, cfg.adam, 1)
+            AdamState.apply(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, cfg.adam, 1)
         }
         return stats
     }
@@ -717,9 +717,8 @@ public final class SAETrainer: @unchecked Sendable {
         let g = xhat.p, ga = aux.p, xcp = xc.p
         let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p, dn = decNorm.p
         let eps = Float(cfg.jumpReLUBandwidth)
-        let l0Coef = Float(sparsityCoef / Double(B))
-        let l1Coef = Float(sparsityCoef / Double(B))
-        let chunks = (nl + SAETrainer.latentChunk - 1) / SAETrainer.latentChunk
+        // The L1 (ReLU) and L0 (JumpReLU) penalties share one coefficient per row.
+        let l1Coef = Float(sparsityCoef / Double(B)), l0Coef = l1Coef
         let parts: [(Double, [Double])] = main.start.withUnsafeBufferPointer { ms in
             main.entry.withUnsafeBufferPointer { me in
                 codes.value.withUnsafeBufferPointer { val in
@@ -816,7 +815,6 @@ public final class SAETrainer: @unchecked Sendable {
                 }
             }
         }
-        _ = chunks
         var normSq = 0.0
         for p in parts { normSq += p.0 }
         return LatentPartials(normSq: normSq, encTerm: parts.map { $0.1 })
@@ -848,16 +846,13 @@ public final class SAETrainer: @unchecked Sendable {
             }
             self.applySmall(range, stepSize, invSqrtBias2, clip)
         }
-        SAETrainer.adam(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, config.adam, clip)
+        AdamState.apply(model.bDec.p, gBdec.p, mBdec.p, vBdec.p, d, stepSize, invSqrtBias2, config.adam, clip)
     }
 
     /// Starts an Adam step: t += 1, returns (lr / (1 - b1^t), 1 / sqrt(1 - b2^t)).
     func beginAdam(lr: Float) -> (Float, Float) {
         adamStep += 1
-        let tt = Double(adamStep)
-        let bias1 = 1 - pow(Double(config.adam.beta1), tt)
-        let bias2 = 1 - pow(Double(config.adam.beta2), tt)
-        return (Float(Double(lr) / bias1), 1 / Float(bias2.squareRoot()))
+        return AdamState.stepFactors(step: adamStep, learningRate: lr, config: config.adam)
     }
 
     /// Adam on the W_enc and W_dec rows of latent j (nil gradient = zero), then the W_dec row
@@ -867,8 +862,8 @@ public final class SAETrainer: @unchecked Sendable {
                   _ invSqrtBias2: Float, _ clip: Float = 1) {
         let d = model.dIn, o = j * d, a = config.adam
         let wd = model.wDec.p
-        SAETrainer.adam(model.wEnc.p + o, gEnc, mWenc.p + o, vWenc.p + o, d, stepSize, invSqrtBias2, a, clip)
-        SAETrainer.adam(wd + o, gDec, mWdec.p + o, vWdec.p + o, d, stepSize, invSqrtBias2, a, clip)
+        AdamState.apply(model.wEnc.p + o, gEnc, mWenc.p + o, vWenc.p + o, d, stepSize, invSqrtBias2, a, clip)
+        AdamState.apply(wd + o, gDec, mWdec.p + o, vWdec.p + o, d, stepSize, invSqrtBias2, a, clip)
         let norm = Vec.sumSquares(wd + o, d).squareRoot()
         if config.architecture.isTopKFamily {
             Vec.scale(wd + o, Float(1 / (norm + Double(Float.ulpOfOne))), d)
@@ -881,63 +876,13 @@ public final class SAETrainer: @unchecked Sendable {
     /// Adam on b_enc (and the JumpReLU log-thresholds) of a range of latents.
     func applySmall(_ range: Range<Int>, _ stepSize: Float, _ invSqrtBias2: Float, _ clip: Float) {
         let j0 = range.lowerBound, cnt = range.count, a = config.adam
-        SAETrainer.adam(model.bEnc.p + j0, gBenc.p + j0, mBenc.p + j0, vBenc.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
+        AdamState.apply(model.bEnc.p + j0, gBenc.p + j0, mBenc.p + j0, vBenc.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
         if config.architecture == .jumpReLU {
-            SAETrainer.adam(logThreshold.p + j0, gThr.p + j0, mThr.p + j0, vThr.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
+            AdamState.apply(logThreshold.p + j0, gThr.p + j0, mThr.p + j0, vThr.p + j0, cnt, stepSize, invSqrtBias2, a, clip)
             for j in range { model.threshold[j] = Float(exp(Double(logThreshold[j]))) }
         }
     }
-
-    /// torch.optim.Adam's update on one run (AdamState.apply's arithmetic), gradient g * clip, or a
-    /// zero gradient when g is nil (moments decay, the parameter still moves by m / denom).
-    @inline(__always)
-    static func adam(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
-                     _ v: UnsafeMutablePointer<Float>, _ count: Int, _ stepSize: Float, _ invSqrtBias2: Float,
-                     _ config: AdamConfig, _ clip: Float) {
-        let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
-        let c1 = 1 - b1, c2 = 1 - b2
-        typealias V = SIMD16<Float>
-        var i = 0
-        if let g {
-            while i + 16 <= count {
-                var gv = Vec.load(g + i)
-                if clip != 1 { gv = gv * clip }
-                var mi = Vec.load(m + i), vi = Vec.load(v + i)
-                mi = b1 * mi + c1 * gv
-                vi = b2 * vi + c2 * (gv * gv)
-                let denom = vi.squareRoot() * invSqrtBias2 + eps
-                Vec.store(Vec.load(p + i) - stepSize * (mi / denom), p + i)
-                Vec.store(mi, m + i); Vec.store(vi, v + i)
-                i += 16
-            }
-            while i < count {
-                var gi = g[i]
-                if clip != 1 { gi = gi * clip }
-                m[i] = b1 * m[i] + c1 * gi
-                v[i] = b2 * v[i] + c2 * (gi * gi)
-                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
-                i += 1
-            }
-        } else {
-            while i + 16 <= count {
-                var mi = Vec.load(m + i), vi = Vec.load(v + i)
-                mi = b1 * mi
-                vi = b2 * vi
-                let denom = vi.squareRoot() * invSqrtBias2 + eps
-                Vec.store(Vec.load(p + i) - stepSize * (mi / denom), p + i)
-                Vec.store(mi, m + i); Vec.store(vi, v + i)
-                i += 16
-            }
-            while i < count {
-                m[i] = b1 * m[i]
-                v[i] = b2 * v[i]
-                p[i] -= stepSize * (m[i] / (v[i].squareRoot() * invSqrtBias2 + eps))
-                i += 1
-            }
-        }
-    }
 }
-
 
 extension SAETrainer {
     /// sum_b ||x_b - mean_batch(x)||^2 in float64: fvu's denominator (fixed chunks, deterministic).

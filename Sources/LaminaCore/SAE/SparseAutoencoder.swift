@@ -146,18 +146,23 @@ public final class SparseAutoencoder: @unchecked Sendable {
     public func encodeSparse(_ x: RowSource, width: Int, indices: UnsafeMutablePointer<Int32>,
                              values: UnsafeMutablePointer<Float>) throws -> Int {
         var widest = 0
+        var entries: [(Float, Int32)] = []  // one row's active codes, reused across rows
         try forEachChunk(x, decode: false) { r0, codes, _, _ in
-            for r in 0..<codes.rows {
-                var entries: [(Float, Int32)] = []
-                for e in codes.rowStart[r]..<codes.rowStart[r + 1] where codes.value[e] != 0 {
-                    entries.append((codes.value[e], codes.latent[e]))
-                }
-                entries.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-                widest = max(widest, entries.count)
-                let base = (r0 + r) * width
-                for s in 0..<width {
-                    if s < entries.count { indices[base + s] = entries[s].1; values[base + s] = entries[s].0 }
-                    else { indices[base + s] = -1; values[base + s] = 0 }
+            codes.latent.withUnsafeBufferPointer { lat in
+                codes.value.withUnsafeBufferPointer { val in
+                    for r in 0..<codes.rows {
+                        entries.removeAll(keepingCapacity: true)
+                        for e in codes.rowStart[r]..<codes.rowStart[r + 1] where val[e] != 0 {
+                            entries.append((val[e], lat[e]))
+                        }
+                        entries.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+                        widest = max(widest, entries.count)
+                        let base = (r0 + r) * width
+                        for s in 0..<width {
+                            if s < entries.count { indices[base + s] = entries[s].1; values[base + s] = entries[s].0 }
+                            else { indices[base + s] = -1; values[base + s] = 0 }
+                        }
+                    }
                 }
             }
         }
