@@ -1,4 +1,3 @@
-import CBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,7 +80,8 @@ public final class ASTProbe: @unchecked Sendable {
         let p = parameters
         let dd = x.cols, r = p.rank
         _ = try elementsChecked(dd, r)
-        let newClassesC = Array(Set(c)).sorted(), newClassesU = Array(Set(u)).sorted()
+        let encC = EncodedLabels(c), encU = EncodedLabels(u)
+        let newClassesC = encC.values, newClassesU = encU.values
         // workspace bound: the largest batch (batch_size longest snippets) times the widest buffer
         let lengths = (0..<nSnip).map { offsets[$0 + 1] - offsets[$0] }.sorted(by: >)
         let maxRows = lengths.prefix(p.batchSize).reduce(0, +)
@@ -95,10 +95,7 @@ public final class ASTProbe: @unchecked Sendable {
         classesC = newClassesC
         classesU = newClassesU
         let nc = classesC.count, nu = classesU.count
-        var mapC = [Int32: Int32](), mapU = [Int32: Int32]()
-        for (k, v) in classesC.enumerated() { mapC[v] = Int32(k) }
-        for (k, v) in classesU.enumerated() { mapU[v] = Int32(k) }
-        let yc = c.map { mapC[$0]! }, yu = u.map { mapU[$0]! }
+        let yc = encC.codes, yu = encU.codes
 
         var rng = Xoshiro256(seed: p.seed)
         func uniform(_ count: Int) -> [Float] { (0..<count).map { _ in Float(-0.05 + 0.1 * rng.nextUnit()) } }
@@ -116,10 +113,9 @@ public final class ASTProbe: @unchecked Sendable {
         var order = Array(0..<nSnip)
         let totalSteps = p.epochs * ((nSnip + p.batchSize - 1) / p.batchSize)
         var items = 0
-        let start = ASTClock.now()
+        let start = monotonicSeconds()
         for _ in 0..<p.epochs {
-            var i = nSnip - 1
-            while i > 0 { let j = Int(rng.next() % UInt64(i + 1)); order.swapAt(i, j); i -= 1 }
+            rng.shuffle(&order)
             var sum = 0.0, batches = 0
             var b0 = 0
             while b0 < nSnip {
@@ -132,7 +128,7 @@ public final class ASTProbe: @unchecked Sendable {
                 steps += 1
                 for s in batch { items += offsets[s + 1] - offsets[s] }
                 if let progress {
-                    let secs = max(ASTClock.now() - start, 1e-9)
+                    let secs = max(monotonicSeconds() - start, 1e-9)
                     let report = ProgressReport(task: "ast_probe_fit", step: steps, totalSteps: totalSteps, items: items,
                                                 loss: loss, itemsPerSecond: Double(items) / secs,
                                                 termNames: ["rank", "c", "u", "orthogonal"], terms: terms)
@@ -203,7 +199,7 @@ public final class ASTProbe: @unchecked Sendable {
         w.gdhat.withUnsafeMutableBufferPointer { GDH in
             let t = T.baseAddress!, dm = D.baseAddress!
             // T = Xb P
-            astSgemm(false, false, nb, r, dd, 1, XB.baseAddress!, dd, P.baseAddress!, r, 0, t, r)
+            Gemm.ab(m: nb, n: r, k: dd, a: XB.baseAddress!, lda: dd, b: P.baseAddress!, ldb: r, c: t, ldc: r)
             // D rows and d_hat
             var row = 0, drow = 0
             for L in lens {
@@ -233,15 +229,15 @@ public final class ASTProbe: @unchecked Sendable {
             let denom = pairs + 1e-9
             terms[0] = rankSum / denom
             // scores
-            astSgemm(false, false, nd, nc, r, 1, dm, r, VC.baseAddress!, nc, 0, SC.baseAddress!, nc)
-            astSgemm(false, false, nb, nu, r, 1, t, r, VU.baseAddress!, nu, 0, SU.baseAddress!, nu)
+            Gemm.ab(m: nd, n: nc, k: r, a: dm, lda: r, b: VC.baseAddress!, ldb: nc, c: SC.baseAddress!, ldc: nc)
+            Gemm.ab(m: nb, n: nu, k: r, a: t, lda: r, b: VU.baseAddress!, ldb: nu, c: SU.baseAddress!, ldc: nu)
             terms[1] = ASTProbe.crossEntropy(SC.baseAddress!, rows: nd, classes: nc, labels: gc)
             terms[2] = ASTProbe.crossEntropy(SU.baseAddress!, rows: nb, classes: nu, labels: gu)
             // gradients: dSc, dSu are now in SC, SU
-            astSgemm(true, false, r, nc, nd, 1, dm, r, SC.baseAddress!, nc, 0, GC.baseAddress!, nc)   // D^T dSc
-            astSgemm(true, false, r, nu, nb, 1, t, r, SU.baseAddress!, nu, 0, GU.baseAddress!, nu)    // T^T dSu
-            astSgemm(false, true, nd, r, nc, 1, SC.baseAddress!, nc, VC.baseAddress!, nc, 0, GD.baseAddress!, r) // dSc V_c^T
-            astSgemm(false, true, nb, r, nu, 1, SU.baseAddress!, nu, VU.baseAddress!, nu, 0, GT.baseAddress!, r) // dSu V_u^T
+            Gemm.aTb(m: r, n: nc, k: nd, a: dm, lda: r, b: SC.baseAddress!, ldb: nc, c: GC.baseAddress!, ldc: nc)   // D^T dSc
+            Gemm.aTb(m: r, n: nu, k: nb, a: t, lda: r, b: SU.baseAddress!, ldb: nu, c: GU.baseAddress!, ldc: nu)    // T^T dSu
+            Gemm.abT(m: nd, n: r, k: nc, a: SC.baseAddress!, lda: nc, b: VC.baseAddress!, ldb: nc, c: GD.baseAddress!, ldc: r) // dSc V_c^T
+            Gemm.abT(m: nb, n: r, k: nu, a: SU.baseAddress!, lda: nu, b: VU.baseAddress!, ldb: nu, c: GT.baseAddress!, ldc: r) // dSu V_u^T
             for i in 0..<nd {
                 let g = Float(2 * GDH[i] / denom)
                 if g != 0 { let o = GD.baseAddress! + i * r, a = dm + i * r; for k in 0..<r { o[k] += g * a[k] } }
@@ -256,15 +252,15 @@ public final class ASTProbe: @unchecked Sendable {
                 row += L; drow += L - 1
             }
             // dP = Xb^T dT
-            astSgemm(true, false, dd, r, nb, 1, XB.baseAddress!, dd, GT.baseAddress!, r, 0, GP.baseAddress!, r)
+            Gemm.aTb(m: dd, n: r, k: nb, a: XB.baseAddress!, lda: dd, b: GT.baseAddress!, ldb: r, c: GP.baseAddress!, ldc: r)
             // orthogonality: G = P^T P - I; loss lambda ||G||^2; dP += 4 lambda P G
-            astSgemm(true, false, r, r, dd, 1, P.baseAddress!, r, P.baseAddress!, r, 0, GR.baseAddress!, r)
+            Gemm.aTb(m: r, n: r, k: dd, a: P.baseAddress!, lda: r, b: P.baseAddress!, ldb: r, c: GR.baseAddress!, ldc: r)
             var orth = 0.0
             for a in 0..<r { GR[a * r + a] -= 1 }
             for k in 0..<(r * r) { orth += Double(GR[k]) * Double(GR[k]) }
             terms[3] = lambda * orth
             if lambda != 0 {
-                astSgemm(false, false, dd, r, r, Float(4 * lambda), P.baseAddress!, r, GR.baseAddress!, r, 1, GP.baseAddress!, r)
+                Gemm.ab(m: dd, n: r, k: r, alpha: Float(4 * lambda), a: P.baseAddress!, lda: r, b: GR.baseAddress!, ldb: r, beta: 1, c: GP.baseAddress!, ldc: r)
             }
         }}}}}}}}}}}}}}}}
         return terms
@@ -315,7 +311,7 @@ public final class ASTProbe: @unchecked Sendable {
         var t = [Float](repeating: 0, count: n * r)
         proj.withUnsafeBufferPointer { P in
             t.withUnsafeMutableBufferPointer { T in
-                astSgemm(false, false, n, r, dims, 1, x.base, dims, P.baseAddress!, r, 0, T.baseAddress!, r)
+                Gemm.ab(m: n, n: r, k: dims, a: x.base, lda: dims, b: P.baseAddress!, ldb: r, c: T.baseAddress!, ldc: r)
             }
         }
         var dOut = [Float](repeating: 0, count: n - nSnip), cOut = [Int32](repeating: 0, count: n - nSnip)
@@ -358,27 +354,5 @@ public final class ASTProbe: @unchecked Sendable {
         let terms = forwardBackward(x, offsets: offsets, batch: Array(0..<(offsets.count - 1)), d: d,
                                     yc: c.map { mapC[$0] ?? -1 }, yu: u.map { mapU[$0] ?? -1 }, work: &w)
         return (terms, Array(w.gP.prefix(proj.count)), Array(w.gC.prefix(vectorsC.count)), Array(w.gU.prefix(vectorsU.count)))
-    }
-}
-
-/// Row-major sgemm: C[m x n] = alpha op(A) op(B) + beta C.
-@inline(__always)
-private func astSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-           _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-           _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    if m == 0 || n == 0 { return }
-    if k == 0 {
-        for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
-        return
-    }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-}
-
-private enum ASTClock {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -29,3 +29,16 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     @inline(__always)
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
+
+extension Xoshiro256 {
+    /// Seeded in-place Fisher-Yates: for i from count - 1 down to 1, swap a[i] with a[j], j = next() % (i + 1).
+    /// One draw per i; the stream consumed is count - 1 values (none for count < 2).
+    public mutating func shuffle<T>(_ a: inout [T]) {
+        let n = a.count
+        if n < 2 { return }
+        for i in stride(from: n - 1, to: 0, by: -1) {
+            let j = Int(next() % UInt64(i + 1))
+            a.swapAt(i, j)
+        }
+    }
+}

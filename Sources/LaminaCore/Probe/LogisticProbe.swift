@@ -122,7 +122,7 @@ public final class LogisticProbe: @unchecked Sendable {
         rawCoef = other.rawCoef; rawIntercept = other.rawIntercept
     }
 
-    private static func checkedWeights(_ w: [Double]?, _ n: Int) throws -> [Double]? {
+    static func checkedWeights(_ w: [Double]?, _ n: Int) throws -> [Double]? {
         guard let w else { return nil }
         if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) values; expected n = \(n)") }
         var total = 0.0

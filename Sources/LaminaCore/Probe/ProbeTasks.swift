@@ -59,10 +59,7 @@ public enum ProbeTasks {
                 let m = first < start + counts[c] ? (start + counts[c] - 1 - first) / k + 1 : 0
                 assignment.append(contentsOf: repeatElement(Int32(f), count: m))
             }
-            for i in stride(from: assignment.count - 1, to: 0, by: -1) {
-                let j = Int(rng.next() % UInt64(i + 1))
-                assignment.swapAt(i, j)
-            }
+            rng.shuffle(&assignment)
             for (m, i) in members[c].enumerated() { foldOf[i] = assignment[m] }
             start += counts[c]
         }
@@ -226,9 +223,7 @@ public enum ProbeTasks {
     public static func permutation(_ n: Int, seed: UInt64) -> [Int] {
         var p = Array(0..<n)
         var rng = Xoshiro256(seed: seed)
-        if n > 1 {
-            for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-        }
+        rng.shuffle(&p)
         return p
     }
 

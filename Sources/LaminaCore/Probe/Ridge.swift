@@ -22,15 +22,9 @@ public enum RidgeRegression {
         for (i, v) in y.enumerated() where !v.isFinite {
             throw LaminaError(.nonFinite, "y contains \(v) at sample \(i / t), target \(i % t); expected finite values")
         }
-        var w = [Double](repeating: 1, count: n)
-        if let sw = sampleWeight {
-            if sw.count != n { throw LaminaError.shape("sample_weight has \(sw.count) values; expected n = \(n)") }
-            for (i, v) in sw.enumerated() where !(v >= 0) || !v.isFinite {
-                throw LaminaError.invalid("sample_weight[\(i)] is \(v); expected a finite value >= 0")
-            }
-            w = sw
-        }
+        let w = try LogisticProbe.checkedWeights(sampleWeight, n) ?? [Double](repeating: 1, count: n)
         let total = w.reduce(0, +)
+        // still needed without sample weights: n = 0 gives a zero total
         if !(total > 0) { throw LaminaError.invalid("sample_weight sums to 0; expected a positive total weight") }
         var xbar = [Double](repeating: 0, count: d), ybar = [Double](repeating: 0, count: t)
         if fitIntercept {

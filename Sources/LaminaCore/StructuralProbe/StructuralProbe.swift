@@ -1,4 +1,3 @@
-import CBLAS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,9 +77,8 @@ public final class StructuralProbe: @unchecked Sendable {
     /// Sets B (rank x d, row-major); a later fit with warmStart starts from it.
     public func setProjection(_ b: UnsafeBufferPointer<Float>, dims d: Int) throws {
         if d < 1 { throw LaminaError.invalid("d is \(d); expected >= 1") }
-        _ = try elementsChecked(rank, d)
-        let (count, overflow) = rank.multipliedReportingOverflow(by: d)
-        if overflow || b.count != count {
+        let count = try elementsChecked(rank, d)
+        if b.count != count {
             throw LaminaError.shape("the projection has \(b.count) values; expected rank * d = \(rank) * \(d)")
         }
         for i in 0..<b.count where !b[i].isFinite {
@@ -148,12 +146,7 @@ public final class StructuralProbe: @unchecked Sendable {
 
         for epoch in 0..<p.epochs {
             // Fisher-Yates, seeded, one fresh permutation per epoch
-            if nTrain > 1 {
-                for i in stride(from: nTrain - 1, to: 0, by: -1) {
-                    let j = Int(rng.next() % UInt64(i + 1))
-                    order.swapAt(i, j)
-                }
-            }
+            rng.shuffle(&order)
             var epochSum = 0.0
             var bstart = 0
             while bstart < nTrain {
@@ -264,7 +257,10 @@ final class Workspace: @unchecked Sendable {
     private(set) var h = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private(set) var p = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private(set) var q = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    /// The distance probe's per-item coefficient matrix M (up to maxLen^2), one per forward group.
+    private(set) var m: [UnsafeMutablePointer<Float>] = (0..<BatchEngine.maxGroups).map { _ in .allocate(capacity: 1) }
     private var caps = (1, 1, 1)
+    private var mCaps = [Int](repeating: 1, count: BatchEngine.maxGroups)
 
     func reserve(h nh: Int, p np: Int, q nq: Int) {
         if nh > caps.0 { h.deallocate(); h = .allocate(capacity: nh); caps.0 = nh }
@@ -272,7 +268,11 @@ final class Workspace: @unchecked Sendable {
         if nq > caps.2 { q.deallocate(); q = .allocate(capacity: nq); caps.2 = nq }
     }
 
-    deinit { h.deallocate(); p.deallocate(); q.deallocate() }
+    func reserve(m count: Int, group g: Int) {
+        if count > mCaps[g] { m[g].deallocate(); m[g] = .allocate(capacity: count); mCaps[g] = count }
+    }
+
+    deinit { h.deallocate(); p.deallocate(); q.deallocate(); for b in m { b.deallocate() } }
 }
 
 /// The per-batch kernel: forward (gemm + pairwise), loss, coefficients, backward (gemm).
@@ -325,14 +325,24 @@ struct BatchEngine: @unchecked Sendable {
         let ws = scratch ?? Workspace()
         ws.reserve(h: nTok * d, p: nTok * r, q: gradient != nil ? nTok * r : 0)
         let h = ws.h, p = ws.p, q = ws.q
+        // M buffers (distance gradient only), one per group, sized for the group's longest item
+        let needM = kind == .distance && gradient != nil
+        if needM {
+            for (t, range) in parts.enumerated() {
+                var maxLen = 0
+                for k in batch[range] { maxLen = max(maxLen, items.length(k)) }
+                ws.reserve(m: maxLen * maxLen, group: t)
+            }
+        }
+        let mBuffers = ws.m
         var losses = [Double](repeating: 0, count: parts.count)
         losses.withUnsafeMutableBufferPointer { lossOut in
             Parallel.forEachTask(parts.count) { t in
                 let range = parts[t]
                 let row0 = rowStart[range.lowerBound]
                 lossOut[t] = forward(batch[range], h: h + row0 * d, p: p + row0 * r,
-                                     q: gradient != nil ? q + row0 * r : nil, b: b, d: d, scale: scale,
-                                     predictions: nil)
+                                     q: gradient != nil ? q + row0 * r : nil, m: needM ? mBuffers[t] : nil,
+                                     b: b, d: d, scale: scale, predictions: nil)
             }
         }
         if let gradient {
@@ -340,8 +350,8 @@ struct BatchEngine: @unchecked Sendable {
             Parallel.forEachTask(blocks.count) { c in
                 let cols = blocks[c]
                 // dL/dB[:, cols] = 2 Q^T H[:, cols]  (r x |cols|, summed over all nTok tokens)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r), Int32(cols.count), Int32(nTok), 2,
-                            q, Int32(r), h + cols.lowerBound, Int32(d), 0, gradient + cols.lowerBound, Int32(d))
+                Gemm.aTb(m: r, n: cols.count, k: nTok, alpha: 2, a: q, lda: r, b: h + cols.lowerBound, ldb: d,
+                         c: gradient + cols.lowerBound, ldc: d)
             }
         }
         var total = 0.0
@@ -371,25 +381,24 @@ struct BatchEngine: @unchecked Sendable {
             let h = UnsafeMutablePointer<Float>.allocate(capacity: nTok * d)
             let p = UnsafeMutablePointer<Float>.allocate(capacity: nTok * rank)
             defer { h.deallocate(); p.deallocate() }
-            _ = forward(Array(lo..<hi)[...], h: h, p: p, q: nil, b: b, d: d, scale: 0, predictions: out)
+            _ = forward(Array(lo..<hi)[...], h: h, p: p, q: nil, m: nil, b: b, d: d, scale: 0, predictions: out)
         }
     }
 
     /// One group of items: gather their rows into h, P = H B^T into p, per item the predictions, the
     /// loss terms and (q != nil) the rows of Q. Returns the sum of the items' normalised losses.
+    /// m: scratch for the distance probe's M (at least maxLen^2 values), needed when q != nil.
     private func forward(_ list: ArraySlice<Int>, h: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>,
-                         q: UnsafeMutablePointer<Float>?, b: UnsafePointer<Float>, d: Int, scale: Double,
+                         q: UnsafeMutablePointer<Float>?, m: UnsafeMutablePointer<Float>?,
+                         b: UnsafePointer<Float>, d: Int, scale: Double,
                          predictions: UnsafeMutablePointer<Float>?) -> Double {
         let r = rank
-        var nTok = 0, maxLen = 0
+        var nTok = 0
         for k in list {
             let l = items.length(k)
             (h + nTok * d).update(from: items.x.row(items.offsets[k]), count: l * d)
             nTok += l
-            maxLen = max(maxLen, l)
         }
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: kind == .distance && q != nil ? maxLen * maxLen : 1)
-        defer { m.deallocate() }
         // P = H B^T (nTok x r)
         Gemm.abT(m: nTok, n: r, k: d, a: h, lda: d, b: b, ldb: d, c: p, ldc: r)
         var loss = 0.0
@@ -429,7 +438,7 @@ struct BatchEngine: @unchecked Sendable {
     /// One item of the distance probe. Loss: sum_ij |d_ij - g_ij| / L^2 (g = -1 ignored). Q = Lap(M) P
     /// with M = S + S^T, s_ij = sign(d_ij - g_ij) * scale / L^2.
     private func distanceItem(_ l: Int, _ pk: UnsafePointer<Float>, gold: UnsafePointer<Float>?, scale: Double,
-                              m: UnsafeMutablePointer<Float>, q: UnsafeMutablePointer<Float>?,
+                              m: UnsafeMutablePointer<Float>?, q: UnsafeMutablePointer<Float>?,
                               out: UnsafeMutablePointer<Float>?) -> Double {
         let r = rank
         let norm = 1.0 / Double(l * l)
@@ -441,7 +450,7 @@ struct BatchEngine: @unchecked Sendable {
                 let gii = gold[i * l + i]
                 if gii != -1 { sum += Double(gii) }  // |0 - g_ii|
             }
-            if q != nil { m[i * l + i] = 0 }
+            if q != nil { m![i * l + i] = 0 }
             for j in (i + 1)..<l {
                 let dij = squaredDistance(pk + i * r, pk + j * r, r)
                 if let out { out[i * l + j] = dij; out[j * l + i] = dij }
@@ -450,13 +459,13 @@ struct BatchEngine: @unchecked Sendable {
                 var mij: Float = 0
                 if gij != -1 { let t = Double(dij) - Double(gij); sum += abs(t); mij += StructuralProbeKernels.sign(t) }
                 if gji != -1 { let t = Double(dij) - Double(gji); sum += abs(t); mij += StructuralProbeKernels.sign(t) }
-                if q != nil { m[i * l + j] = mij * coef; m[j * l + i] = mij * coef }
+                if q != nil { m![i * l + j] = mij * coef; m![j * l + i] = mij * coef }
             }
         }
         if let q {
+            let m = m!
             // Q = diag(M 1) P - M P
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(l), Int32(r), Int32(l), -1,
-                        m, Int32(l), pk, Int32(r), 0, q, Int32(r))
+            Gemm.ab(m: l, n: r, k: l, alpha: -1, a: m, lda: l, b: pk, ldb: r, c: q, ldc: r)
             for i in 0..<l {
                 var rs: Float = 0
                 for j in 0..<l { rs += m[i * l + j] }

@@ -38,13 +38,15 @@ public enum TreeTargets {
         var children = [[Int]](repeating: [], count: maxLen)
         var queue = [Int](repeating: 0, count: maxLen)
         var dist = [Int](repeating: -1, count: maxLen)
+        var path: [Int] = []
+        path.reserveCapacity(maxLen)
         for k in 0..<layout.count {
             let lo = layout.offsets[k], l = layout.length(k)
             for i in 0..<l { depth[i] = -1; onPath[i] = false; children[i].removeAll(keepingCapacity: true) }
             for i in 0..<l {
                 if depth[i] >= 0 { continue }
                 // walk up until a token of known depth (or the root), detecting cycles
-                var path: [Int] = []
+                path.removeAll(keepingCapacity: true)
                 var v = i
                 while depth[v] < 0 {
                     let p = Int(parents[lo + v])
