@@ -106,21 +106,15 @@ def real_data(path, layer):
     """Token activations + gold AST distances/depths of real Python functions (examples/data/
     minilm_python.h5: /code/layer_k, /code/offsets, /code/distances, /code/depths)."""
     import h5py
-    with h5py.File(path, "r") as f:
-        g = f["code"]
-        off = g["offsets"][()].astype(np.int64)
-        layers = sorted((k for k in g.keys() if k.startswith("layer_")), key=lambda k: int(k.split("_")[1]))
-        name = layer or layers[len(layers) // 2]
-        x = g[name][()].astype(np.float32)
-        dist = g["distances"][()].astype(np.float32)
-        dep = g["depths"][()].astype(np.float32)
-    lengths = np.diff(off)
-    xs = [x[off[k]:off[k + 1]] for k in range(len(lengths))]
-    deps = [dep[off[k]:off[k + 1]] for k in range(len(lengths))]
-    Ds, pos = [], 0
-    for L in lengths:
-        Ds.append(dist[pos:pos + L * L].reshape(L, L))
-        pos += L * L
+    from lamina import io
+    with h5py.File(path, "r") as f:   # h5py only lists the layers; lamina.io reads the numbers
+        layers = sorted((k for k in f["code"].keys() if k.startswith("layer_")), key=lambda k: int(k.split("_")[1]))
+    name = layer or layers[len(layers) // 2]
+    off = io.read_labels(path, "/code/offsets").astype(np.int64)
+    x = io.read_activations(path, f"/code/{name}")
+    xs = LS.split_values(x, off, "depth")
+    Ds = LS.split_values(io.read_activations(path, "/code/distances"), off, "distance")
+    deps = LS.split_values(io.read_activations(path, "/code/depths"), off, "depth")
     return xs, Ds, deps, f"{Path(path).name}:/code/{name} ({len(xs)} functions, {int(off[-1])} tokens, d = {x.shape[1]})"
 
 

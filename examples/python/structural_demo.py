@@ -24,6 +24,7 @@ try:
 except ImportError:  # running from a checkout without the binding installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings" / "python"))
     import lamina
+from lamina import io
 from lamina import structural as S
 
 import h5py
@@ -34,13 +35,12 @@ N_TRAIN = 144      # functions 0..143 train, the rest test
 
 
 def load(h5_path):
-    with h5py.File(h5_path, "r") as f:
-        g = f["code"]
-        off = g["offsets"][()].astype(np.int64)
-        layers = sorted((k for k in g.keys() if k.startswith("layer_")), key=lambda k: int(k.split("_")[1]))
-        acts = {name: g[name][()].astype(np.float32) for name in layers}
-        dist = g["distances"][()].astype(np.float32)
-        dep = g["depths"][()].astype(np.float32)
+    with h5py.File(h5_path, "r") as f:   # h5py only lists the layers; lamina.io reads the numbers
+        layers = sorted((k for k in f["code"].keys() if k.startswith("layer_")), key=lambda k: int(k.split("_")[1]))
+    off = io.read_labels(h5_path, "/code/offsets").astype(np.int64)
+    acts = {name: io.read_activations(h5_path, f"/code/{name}") for name in layers}
+    dist = io.read_activations(h5_path, "/code/distances")
+    dep = io.read_activations(h5_path, "/code/depths")
     return off, acts, S.split_values(dist, off, "distance"), S.split_values(dep, off, "depth")
 
 

@@ -268,8 +268,7 @@ def call(name, *args):
     """Calls a status-returning function; raises the matching LaminaError on failure."""
     status = getattr(lib, name)(*args)
     if status != 0:
-        message = lib.lamina_last_error().decode(errors="replace")
-        raise error_for_status(status, message)
+        raise error_for_status(status, last_error())
 
 
 class Handle:
@@ -314,6 +313,48 @@ def dataset_name(dataset):
 
 def last_error() -> str:
     return lib.lamina_last_error().decode(errors="replace")
+
+
+# -- progress callbacks -----------------------------------------------------------------------------
+
+PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "items": "items", "loss": "loss",
+                   "items_per_second": "items_per_second"}
+
+
+def progress_callback(user_fn, stop, record=None, fields=PROGRESS_FIELDS):
+    """(ProgressFn, errors) for a C fit/train call. Each report becomes a dict -- `fields` maps its keys
+    to attributes of `Progress`, followed by the named loss terms -- which is passed to record(info)
+    (if given) and then to user_fn(info) (if given); `stop(result)` decides whether user_fn's result
+    cancels. Exceptions raised inside are appended to `errors` and cancel the call instead of crossing
+    the C boundary; call raise_callback_error(errors) when the call fails. With neither user_fn nor
+    record the ProgressFn is NULL."""
+    errors = []
+    if user_fn is None and record is None:
+        return ProgressFn(), errors
+
+    def trampoline(report, _user):
+        try:
+            r = report.contents
+            info = {key: getattr(r, attr) for key, attr in fields.items()}
+            for i in range(r.n_terms):
+                info[r.term_names[i].decode()] = r.terms[i]
+            if record is not None:
+                record(info)
+            if user_fn is not None and stop(user_fn(info)):
+                return 1
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - re-raised after the C call returns
+            errors.append(exc)
+            return 1
+
+    return ProgressFn(trampoline), errors
+
+
+def raise_callback_error(errors):
+    """Raises the first exception a progress callback raised, if any (the C call then failed with
+    CancelledError because of it)."""
+    if errors:
+        raise errors[0]
 
 
 # -- numpy <-> C, no copies when already C-contiguous float32 / int32 ---------------------------

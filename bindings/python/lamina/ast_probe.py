@@ -26,12 +26,13 @@ import numpy as np
 from . import _native
 from ._code_tree import (CodeTree, code_tree, strip_comments_and_docstrings, tokenize_code,
                          tree_depths_and_distances)
-from ._native import ASTChains, ASTProbeParams, ASTTrees, ProgressFn, call, fptr, iptr, lptr
+from ._native import ASTChains, ASTProbeParams, ASTTrees, call, fptr, iptr, lptr
 from .errors import CancelledError, InvalidArgumentError, ShapeMismatchError
 
 SEP = "<sep>"
 EMPTY = "<empty>"
 BAD_ROOT = "bad_root"
+_PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "loss": "loss"}  # + the loss terms
 
 __all__ = ["check_trees", "binarize_tree", "tree_to_tuples", "trees_to_tuples", "tuples_to_tree", "constituents",
            "constituent_f1", "ASTProbe", "code_tree", "CodeTree", "strip_comments_and_docstrings",
@@ -190,7 +191,7 @@ def tree_to_tuples(parent, labels, token_node):
     return d, c, u
 
 
-def _tuple_ids(d, c, u, table: _ChainTable, what="tuples"):
+def _tuple_ids(d, c, u, table: _ChainTable):
     d = np.ascontiguousarray(np.asarray(d, dtype=np.float64).astype(np.float32).reshape(-1))
     cid = np.array([table.intern(x) for x in c], np.int32)
     uid = np.array([table.intern(x) for x in u], np.int32)
@@ -365,38 +366,22 @@ class ASTProbe:
         params = self._params()
         handle = _native.Handle("lamina_ast_probe_create", "lamina_ast_probe_free", ctypes.byref(params))
         history = [] if self.record_history else None
-        errors = []
-
-        def _cb(p, user):
-            try:
-                pr = p.contents
-                rec = dict(step=pr.step, total_steps=pr.total_steps, loss=pr.loss,
-                           **{pr.term_names[k].decode(): pr.terms[k] for k in range(pr.n_terms)})
-                if history is not None:
-                    history.append(rec)
-                if progress is not None and progress(rec) is False:
-                    return 1
-                return 0
-            except BaseException as exc:  # never let an exception cross the C boundary
-                errors.append(exc)
-                return 1
-
-        cb = ProgressFn(_cb) if (progress is not None or history is not None) else ProgressFn()
+        cb, errors = _native.progress_callback(progress, lambda result: result is False,
+                                               history.append if history is not None else None, _PROGRESS_FIELDS)
         safe_d = dv if len(dv) else np.zeros(1, np.int32)
         safe_c = cid if len(cid) else np.zeros(1, np.int32)
+        cancelled = None
         try:
             call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], s, lptr(off),
                  iptr(safe_d), iptr(safe_c), iptr(uid), cb, None)
-        except CancelledError:
-            if errors:
-                raise errors[0]
-            self._handle, self._table = handle, table  # cancelled: keep the last step's weights
-            self.history_ = history
-            self._read_weights()
-            raise
+        except CancelledError as exc:
+            _native.raise_callback_error(errors)
+            cancelled = exc  # cancelled: keep the last step's weights
         self._handle, self._table = handle, table  # frees the previous fit's handle
         self.history_ = history
         self._read_weights()
+        if cancelled is not None:
+            raise cancelled
         return self
 
     def _read_weights(self):

@@ -48,9 +48,6 @@ _XIE_BENI = {"centroid": 0, "point_pair": 1}
 _AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
 
 
-_option = N.option
-
-
 def _data_and_labels(X, labels):
     x = N.as_matrix(X)
     lab = N.as_labels(labels)
@@ -74,7 +71,7 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     x, lab = _data_and_labels(X, labels)
     out = np.empty(x.shape[0], dtype=np.float64)
     N.call("lamina_silhouette_samples", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab),
-           _option(metric, _DISTANCES, "metric"), N.dptr(out))
+           N.option(metric, _DISTANCES, "metric"), N.dptr(out))
     return out
 
 
@@ -93,7 +90,7 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
             rng = np.random.RandomState(random_state)
         idx = rng.permutation(x.shape[0])[:sample_size]
         x, lab = np.ascontiguousarray(x[idx]), np.ascontiguousarray(lab[idx])
-    return _scalar("lamina_silhouette_score", x, lab, _option(metric, _DISTANCES, "metric"))
+    return _scalar("lamina_silhouette_score", x, lab, N.option(metric, _DISTANCES, "metric"))
 
 
 def davies_bouldin_score(X, labels):
@@ -115,8 +112,8 @@ def dunn_index(X, labels, *, linkage="single", diameter="max"):
     "mean_pairwise" (mean distance between distinct members), "centroid" (2 x mean distance to the
     centroid). +inf if every diameter is 0."""
     x, lab = _data_and_labels(X, labels)
-    return _scalar("lamina_dunn_index", x, lab, _option(linkage, _LINKAGES, "linkage"),
-                   _option(diameter, _DIAMETERS, "diameter"))
+    return _scalar("lamina_dunn_index", x, lab, N.option(linkage, _LINKAGES, "linkage"),
+                   N.option(diameter, _DIAMETERS, "diameter"))
 
 
 def xie_beni_index(X, labels, *, separation="centroid"):
@@ -125,7 +122,7 @@ def xie_beni_index(X, labels, *, separation="centroid"):
     separation="centroid": min squared distance between centroids (Xie & Beni 1991, hard memberships);
     separation="point_pair": min squared distance between points of different clusters (R clusterCrit)."""
     x, lab = _data_and_labels(X, labels)
-    return _scalar("lamina_xie_beni_index", x, lab, _option(separation, _XIE_BENI, "separation"))
+    return _scalar("lamina_xie_beni_index", x, lab, N.option(separation, _XIE_BENI, "separation"))
 
 
 def gdv(X, labels):
@@ -196,14 +193,14 @@ def normalized_mutual_info_score(labels_true, labels_pred, *, average_method="ar
     """NMI = MI / mean(H(true), H(pred)), average_method "min" | "geometric" | "arithmetic" | "max"
     (sklearn.metrics.normalized_mutual_info_score)."""
     return _external("lamina_normalized_mutual_info_score", labels_true, labels_pred,
-                     _option(average_method, _AVERAGES, "average_method"))
+                     N.option(average_method, _AVERAGES, "average_method"))
 
 
 def adjusted_mutual_info_score(labels_true, labels_pred, *, average_method="arithmetic"):
     """AMI = (MI - E[MI]) / (mean(H(true), H(pred)) - E[MI]) (Vinh et al. 2010;
     sklearn.metrics.adjusted_mutual_info_score)."""
     return _external("lamina_adjusted_mutual_info_score", labels_true, labels_pred,
-                     _option(average_method, _AVERAGES, "average_method"))
+                     N.option(average_method, _AVERAGES, "average_method"))
 
 
 def homogeneity_completeness_v_measure(labels_true, labels_pred, *, beta=1.0):

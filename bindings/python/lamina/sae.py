@@ -56,6 +56,9 @@ __all__ = ["SparseAutoencoder", "load", "load_checkpoint"]
 _ARCH = {"topk": 0, "batchtopk": 1, "relu": 2, "jumprelu": 3}
 _DECAY = {"none": 0, "linear": 1, "cosine": 2}
 _BDEC = {"mean": 0, "geometric_median": 1, "zero": 2}
+# progress dict keys -> lamina_progress fields (an SAE counts tokens)
+_PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "tokens": "items", "loss": "loss",
+                    "tokens_per_second": "items_per_second"}
 _HISTORY = ("loss", "fvu", "auxk", "mse", "sparsity", "l0", "dead_fraction", "lr")
 _DTYPE_F16, _DTYPE_BF16, _DTYPE_F32 = 0, 1, 2
 
@@ -243,27 +246,14 @@ class SparseAutoencoder:
         if not resume and self._state()[0] > 0:
             self._create()
         bar = _Progress(bool(progress))
-        errors = []
         last = {}
 
-        def on_step(report_ptr, _user):
-            try:
-                r = report_ptr.contents
-                info = {"step": r.step, "total_steps": r.total_steps, "tokens": r.items, "loss": r.loss,
-                        "tokens_per_second": r.items_per_second}
-                for i in range(r.n_terms):
-                    info[r.term_names[i].decode()] = r.terms[i]
-                last.clear()
-                last.update(info)
-                bar.update(info)
-                if callback is not None and callback(info) is False:
-                    return 1
-                return 0
-            except BaseException as exc:  # noqa: BLE001 - re-raised after the C call returns
-                errors.append(exc)
-                return 1
+        def record(info):
+            last.clear()
+            last.update(info)
+            bar.update(info)
 
-        fn = N.ProgressFn(on_step)
+        fn, errors = N.progress_callback(callback, lambda result: result is False, record, _PROGRESS_FIELDS)
         try:
             if isinstance(X, (str, os.PathLike)):
                 if dataset is None:
@@ -271,13 +261,10 @@ class SparseAutoencoder:
                 N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs, fn, None)
             else:
                 arr, code = _training_array(X)
-                if arr.shape[1] != self.d_in:
-                    raise ShapeMismatchError(f"X has {arr.shape[1]} features; this SAE has d_in = {self.d_in}")
                 N.call("lamina_sae_train", self._handle, arr.ctypes.data_as(ctypes.c_void_p), code,
                        arr.shape[0], arr.shape[1], epochs, fn, None)
         except CancelledError:
-            if errors:
-                raise errors[0]
+            N.raise_callback_error(errors)
             raise
         finally:
             if last:

@@ -439,28 +439,13 @@ class StructuralProbe:
             off = np.concatenate([off, doff[1:] + off[-1]])
             t = np.concatenate([t, dt])
         self._ensure_handle()
-        errors = []
-
-        def trampoline(progress, _user):
-            try:
-                pr = progress.contents
-                info = {"step": pr.step, "total_steps": pr.total_steps, "items": pr.items, "loss": pr.loss,
-                        "items_per_second": pr.items_per_second}
-                for i in range(pr.n_terms):
-                    info[pr.term_names[i].decode()] = pr.terms[i]
-                return 1 if callback(info) else 0
-            except BaseException as exc:  # noqa: BLE001 - re-raised after the C call returns
-                errors.append(exc)
-                return 1
-
-        fn = N.ProgressFn(trampoline) if callback is not None else N.ProgressFn()
+        fn, errors = N.progress_callback(callback, bool)
         try:
             N.call("lamina_structural_probe_fit", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.lptr(off),
                    off.size - 1, N.fptr(t), t.size, n_dev, fn, None)
         except Exception:
             self._read_result()   # a cancelled fit keeps B of the last step
-            if errors:
-                raise errors[0]
+            N.raise_callback_error(errors)
             raise
         self._read_result()
         return self
@@ -501,8 +486,7 @@ class StructuralProbe:
 
     def _fitted_handle(self):
         if self._handle is None or getattr(self, "projection_", None) is None:
-            from .errors import InvalidArgumentError as E
-            raise E("This StructuralProbe instance is not fitted yet. Call 'fit' (or set_projection) first.")
+            raise InvalidArgumentError("This StructuralProbe instance is not fitted yet. Call 'fit' (or set_projection) first.")
         return self._handle
 
     def predict(self, activations, offsets=None):
