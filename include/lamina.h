@@ -328,15 +328,15 @@ lamina_status lamina_kmeans_predict(const lamina_kmeans* model, const float* x, 
 
 /** Sizes and scalars of the fit: samples and features fitted on, clusters, inertia and the number of
  *  Lloyd iterations of the best run. Any output may be NULL. Error: not fitted. */
-lamina_status lamina_kmeans_result(const lamina_kmeans* model, int64_t* n_samples, int64_t* n_features,
+lamina_status lamina_kmeans_get_info(const lamina_kmeans* model, int64_t* n_samples, int64_t* n_features,
                                    int32_t* n_clusters, double* inertia, int32_t* n_iter);
 
 /** Copies the centers (n_clusters x n_features float32, row-major). out_len must equal
  *  n_clusters * n_features. */
-lamina_status lamina_kmeans_centers(const lamina_kmeans* model, float* out, int64_t out_len);
+lamina_status lamina_kmeans_get_centers(const lamina_kmeans* model, float* out, int64_t out_len);
 
 /** Copies the labels of the training samples (n_samples int32). out_len must equal n_samples. */
-lamina_status lamina_kmeans_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
+lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
 
 /* ==================================================================================================
  * HDF5 activation files
@@ -401,7 +401,7 @@ typedef int32_t lamina_class_weight;
 #define LAMINA_CLASS_WEIGHT_BALANCED 1  /* w_c = S / (K S_c), S_c the (sample-)weight of class c (sklearn "balanced") */
 #define LAMINA_CLASS_WEIGHT_GIVEN 2     /* one weight per class passed to lamina_logistic_probe_fit */
 
-typedef struct lamina_logistic_params {
+typedef struct lamina_logistic_probe_params {
     double C;                          /* inverse regularisation strength, > 0 (default 1.0) */
     int32_t max_iter;                  /* L-BFGS iterations, >= 1 (default 100) */
     double tol;                        /* stop when max|grad| <= tol, >= 0 (default 1e-4) */
@@ -412,17 +412,17 @@ typedef struct lamina_logistic_params {
                                           pipeline; predictions take raw input (default 0) */
     int32_t multi_label;               /* 1: one-vs-rest sigmoids, fitted with lamina_logistic_probe_fit_multilabel (default 0) */
     int32_t fit_intercept;             /* 1: fit the unpenalised intercept (default 1) */
-} lamina_logistic_params;
+} lamina_logistic_probe_params;
 
 /** The default parameters (values above: scikit-learn's defaults). */
-lamina_logistic_params lamina_logistic_default_params(void);
+lamina_logistic_probe_params lamina_logistic_probe_default_params(void);
 
 /** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field (C <= 0, tol < 0,
  *  max_iter < 1, flags other than 0/1, bad class_weight, class weights with multi_label). */
-lamina_status lamina_logistic_check_params(const lamina_logistic_params* params);
+lamina_status lamina_logistic_probe_check_params(const lamina_logistic_probe_params* params);
 
 /** Creates an unfitted probe (params copied); free it with lamina_logistic_probe_free. */
-lamina_status lamina_logistic_probe_create(const lamina_logistic_params* params, lamina_logistic_probe** out);
+lamina_status lamina_logistic_probe_create(const lamina_logistic_probe_params* params, lamina_logistic_probe** out);
 
 /** Frees a probe. NULL, and a pointer that is not a live handle, are ignored. */
 void lamina_logistic_probe_free(lamina_logistic_probe* probe);
@@ -446,21 +446,21 @@ lamina_status lamina_logistic_probe_fit_multilabel(lamina_logistic_probe* probe,
  *  columns of predict_proba (K, 2 or n_labels); n_iter: L-BFGS iterations; loss: the objective at the
  *  solution; converged: 1 if a stopping rule other than max_iter ended the run. Any output may be NULL.
  *  Error: not fitted. */
-lamina_status lamina_logistic_probe_info(const lamina_logistic_probe* probe, int64_t* n_features,
+lamina_status lamina_logistic_probe_get_info(const lamina_logistic_probe* probe, int64_t* n_features,
                                          int32_t* n_outputs, int32_t* n_classes, int32_t* proba_columns,
                                          int32_t* n_iter, double* loss, int32_t* converged);
 
 /** The class values in ascending order (n_classes int32; out_len must equal n_classes). */
-lamina_status lamina_logistic_probe_classes(const lamina_logistic_probe* probe, int32_t* out, int64_t out_len);
+lamina_status lamina_logistic_probe_get_classes(const lamina_logistic_probe* probe, int32_t* out, int64_t out_len);
 
 /** Coefficients (n_outputs x n_features float64, coef_len must equal that) and intercepts (n_outputs,
  *  intercept_len must equal it); either may be NULL (with length 0). With standardize they are in the
- *  standardised space (lamina_logistic_probe_scaler gives mean and scale). */
-lamina_status lamina_logistic_probe_coef(const lamina_logistic_probe* probe, double* coef, int64_t coef_len,
+ *  standardised space (lamina_logistic_probe_get_scaler gives mean and scale). */
+lamina_status lamina_logistic_probe_get_coef(const lamina_logistic_probe* probe, double* coef, int64_t coef_len,
                                          double* intercept, int64_t intercept_len);
 
 /** The standardisation of a standardize probe: per-feature mean and scale (n_features float64 each). */
-lamina_status lamina_logistic_probe_scaler(const lamina_logistic_probe* probe, double* mean, double* scale,
+lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* probe, double* mean, double* scale,
                                            int64_t len);
 
 /** Decision values x W^T + b in float64 (n x n_outputs; binary: the log-odds of the positive class).
@@ -512,14 +512,14 @@ lamina_status lamina_stratified_kfold(const int32_t* labels, int64_t n, int32_t 
  *  may be NULL), mean and std per layer (n_layers each; std is the population std, numpy's default,
  *  as in cross_val_score(...).std()). params.multi_label must be 0. */
 lamina_status lamina_layer_sweep(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
-                                 const int32_t* labels, const lamina_logistic_params* params, int32_t n_splits,
+                                 const int32_t* labels, const lamina_logistic_probe_params* params, int32_t n_splits,
                                  uint64_t seed, double* fold_accuracy, double* mean, double* std);
 
 /** lamina_layer_sweep on datasets of an HDF5 file (each rank-2 with n rows, any float type, read as
  *  float32; all layers are read into memory first). datasets: n_layers NUL-terminated paths in the
  *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). */
 lamina_status lamina_layer_sweep_h5(const char* path, const char* const* datasets, int32_t n_layers,
-                                    const int32_t* labels, int64_t n, const lamina_logistic_params* params,
+                                    const int32_t* labels, int64_t n, const lamina_logistic_probe_params* params,
                                     int32_t n_splits, uint64_t seed, double* fold_accuracy, double* mean,
                                     double* std);
 
@@ -541,7 +541,7 @@ lamina_status lamina_control_task_labels(const int32_t* types, const int32_t* la
  *  n log2 K (compression = uniform / online), block_bits (may be NULL; n_blocks_out receives the count,
  *  at most n_fractions + 1 or 12: size it to 12 for the default) and n_blocks_out (may be NULL). */
 lamina_status lamina_mdl_online_codelength(const float* x, int64_t n, int64_t d, const int32_t* labels,
-                                           const lamina_logistic_params* params, const double* fractions,
+                                           const lamina_logistic_probe_params* params, const double* fractions,
                                            int32_t n_fractions, const int64_t* order, uint64_t seed,
                                            double* online_bits, double* uniform_bits, double* block_bits,
                                            int32_t* n_blocks_out);
@@ -552,7 +552,7 @@ lamina_status lamina_mdl_online_codelength(const float* x, int64_t n, int64_t d,
  *  reported figure). Every training class needs >= k samples. */
 lamina_status lamina_few_shot_accuracy(const float* x_train, int64_t n_train, int64_t d, const int32_t* y_train,
                                        const float* x_test, int64_t n_test, const int32_t* y_test,
-                                       const lamina_logistic_params* params, int32_t k, int32_t n_draws,
+                                       const lamina_logistic_probe_params* params, int32_t k, int32_t n_draws,
                                        uint64_t seed, double* accuracy_out);
 
 /** Global Average Precision at top_k (YouTube-8M, eval_util.calculate_gap): the top_k scores of every
@@ -591,7 +591,7 @@ lamina_status lamina_apply_direction(const float* x, int64_t n, int64_t d, const
  *  projection_out: d x d float64 (symmetric, idempotent); accuracy_out, rank_out: n_iterations each
  *  (entries past *n_done are untouched); n_done: iterations run. Apply P as x P (rows). */
 lamina_status lamina_inlp(const float* x, int64_t n, int64_t d, const int32_t* labels, const float* x_dev,
-                          int64_t n_dev, const int32_t* y_dev, const lamina_logistic_params* params,
+                          int64_t n_dev, const int32_t* y_dev, const lamina_logistic_probe_params* params,
                           int32_t n_iterations, double min_accuracy, double* projection_out,
                           double* accuracy_out, int32_t* rank_out, int32_t* n_done);
 
@@ -698,14 +698,14 @@ lamina_status lamina_structural_probe_loss(const lamina_structural_probe* probe,
 /** Scalars of the last fit; any output may be NULL: features d, rank, epochs run, steps run, mean
  *  training loss of the last epoch, best dev loss (NaN without a dev split), its epoch (0-based, -1
  *  without a dev split), the learning rate at the end. Error: not fitted. */
-lamina_status lamina_structural_probe_result(const lamina_structural_probe* probe, int64_t* n_features,
+lamina_status lamina_structural_probe_get_info(const lamina_structural_probe* probe, int64_t* n_features,
                                              int32_t* rank, int32_t* n_epochs, int64_t* n_steps,
                                              double* train_loss, double* dev_loss, int32_t* best_epoch,
                                              double* final_lr);
 
 /** Copies B (rank x n_features float32, row-major; the transpose of the reference's proj).
  *  out_len must equal rank * n_features. Error: not fitted. */
-lamina_status lamina_structural_probe_projection(const lamina_structural_probe* probe, float* out,
+lamina_status lamina_structural_probe_get_projection(const lamina_structural_probe* probe, float* out,
                                                  int64_t out_len);
 
 /** Sets B (rank x d, finite, rank equal to params.rank): the probe can then predict, and a fit with
@@ -862,7 +862,7 @@ lamina_status lamina_ast_decode(int64_t n_tokens, const float* d, const int32_t*
  *  gold_u/pred_u token_offsets[n] values. precision_out, recall_out, f1_out: n_snippets doubles each,
  *  or NULL; mean_out: 3 doubles (mean precision, recall, F1). Errors: offsets, NaN/Inf in d, chain
  *  ids out of range, a bad chain table. */
-lamina_status lamina_ast_f1(int64_t n_snippets, const int64_t* token_offsets, const float* gold_d,
+lamina_status lamina_ast_f1(const int64_t* token_offsets, int64_t n_snippets, const float* gold_d,
                             const int32_t* gold_c, const int32_t* gold_u, const float* pred_d,
                             const int32_t* pred_c, const int32_t* pred_u, const lamina_ast_chains* chains,
                             double* precision_out, double* recall_out, double* f1_out, double* mean_out);
@@ -883,9 +883,9 @@ typedef struct lamina_ast_probe_params {
     int32_t rank;             /* r >= 1 (default 128, the paper's) */
     int32_t epochs;           /* >= 0 (default 20); 0 only initialises the weights and classes */
     int32_t batch_size;       /* snippets per step >= 1 (default 32) */
-    float learning_rate;      /* > 0 (default 1e-3) */
-    float orthogonal_reg;     /* >= 0 (default 5, the paper's) */
-    float beta1, beta2, eps;  /* Adam (0.9, 0.999, 1e-8) */
+    double lr;                /* Adam learning rate > 0 (default 1e-3); the probe computes in float32 */
+    double orthogonal_reg;    /* >= 0 (default 5, the paper's) */
+    double beta1, beta2, eps; /* Adam (0.9, 0.999, 1e-8) */
     uint64_t seed;            /* default 0 */
 } lamina_ast_probe_params;
 
@@ -908,25 +908,25 @@ void lamina_ast_probe_free(lamina_ast_probe* probe);
  *  return cancels (LAMINA_ERR_CANCELLED, the weights of the last step are kept). Refitting restarts
  *  from the seed. */
 lamina_status lamina_ast_probe_fit(lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
-                                   int64_t n_snippets, const int64_t* offsets, const int32_t* d,
+                                   const int64_t* offsets, int64_t n_snippets, const int32_t* d,
                                    const int32_t* c, const int32_t* u, lamina_progress_fn progress, void* user);
 
 /** Predicted tuples: d_out (n - n_snippets floats, d_hat), c_out (n - n_snippets) and u_out (n) chain
  *  ids; same layout as lamina_ast_probe_fit. Score them with lamina_ast_f1. Errors: not fitted, dim
  *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH), the input checks. */
 lamina_status lamina_ast_probe_predict(const lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
-                                       int64_t n_snippets, const int64_t* offsets, float* d_out,
+                                       const int64_t* offsets, int64_t n_snippets, float* d_out,
                                        int32_t* c_out, int32_t* u_out);
 
 /** Sizes of the fit: features, number of c and u classes, Adam steps taken, mean loss of the last
  *  epoch (NaN if none). Any output may be NULL. Error: not fitted. */
-lamina_status lamina_ast_probe_info(const lamina_ast_probe* probe, int64_t* dim, int32_t* n_c_classes,
+lamina_status lamina_ast_probe_get_info(const lamina_ast_probe* probe, int64_t* dim, int32_t* n_c_classes,
                                     int32_t* n_u_classes, int64_t* n_steps, double* last_epoch_loss);
 
 /** Copies the weights: proj (dim x rank, P), vectors_c (rank x n_c), vectors_u (rank x n_u), all
  *  row-major float32, and the chain id of each class, classes_c (n_c) and classes_u (n_u). Any
  *  output may be NULL. Error: not fitted. */
-lamina_status lamina_ast_probe_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
+lamina_status lamina_ast_probe_get_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
                                        float* vectors_u, int32_t* classes_c, int32_t* classes_u);
 
 /* ==================================================================================================
@@ -1078,12 +1078,12 @@ lamina_status lamina_sae_train_h5(lamina_sae* sae, const char* path, const char*
 
 /** Training state: completed steps, tokens seen, data position (epoch, batch within the epoch), input
  *  scale s. Any output may be NULL. */
-lamina_status lamina_sae_state(const lamina_sae* sae, int64_t* steps, int64_t* tokens, int64_t* epoch,
+lamina_status lamina_sae_get_state(const lamina_sae* sae, int64_t* steps, int64_t* tokens, int64_t* epoch,
                                int64_t* batch_in_epoch, float* input_scale);
 
 /** Per-step training history, steps x 8 doubles (loss, fvu, auxk, mse, sparsity, l0, dead_fraction, lr),
- *  steps from lamina_sae_state; out_len must equal steps * 8. */
-lamina_status lamina_sae_history(const lamina_sae* sae, double* out, int64_t out_len);
+ *  steps from lamina_sae_get_state; out_len must equal steps * 8. */
+lamina_status lamina_sae_get_history(const lamina_sae* sae, double* out, int64_t out_len);
 
 /** Dense codes z of x (n x d_in float32, finite) into out (n x n_latents; out_len = n * n_latents). */
 lamina_status lamina_sae_encode(const lamina_sae* sae, const float* x, int64_t n, int64_t d, float* out,

@@ -76,8 +76,8 @@ private func fitted(_ model: OpaquePointer?) throws -> KMeans {
     return kmeans
 }
 
-@_cdecl("lamina_kmeans_result")
-public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
+@_cdecl("lamina_kmeans_get_info")
+public func lamina_kmeans_get_info(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
                                  _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
                                  _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
@@ -90,16 +90,16 @@ public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMuta
     }
 }
 
-@_cdecl("lamina_kmeans_centers")
-public func lamina_kmeans_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_kmeans_get_centers")
+public func lamina_kmeans_get_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         try Check.copyOut(kmeans.centers, to: out, length: outLen, "out_len (n_clusters * n_features)")
     }
 }
 
-@_cdecl("lamina_kmeans_labels")
-public func lamina_kmeans_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_kmeans_get_labels")
+public func lamina_kmeans_get_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         try Check.copyOut(kmeans.labels, to: out, length: outLen, "out_len (n_samples)")

@@ -142,8 +142,8 @@ public func lamina_sae_train_h5(_ sae: OpaquePointer?, _ path: UnsafePointer<CCh
     }
 }
 
-@_cdecl("lamina_sae_state")
-public func lamina_sae_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointer<Int64>?, _ tokens: UnsafeMutablePointer<Int64>?,
+@_cdecl("lamina_sae_get_state")
+public func lamina_sae_get_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointer<Int64>?, _ tokens: UnsafeMutablePointer<Int64>?,
                              _ epoch: UnsafeMutablePointer<Int64>?, _ batchInEpoch: UnsafeMutablePointer<Int64>?,
                              _ inputScale: UnsafeMutablePointer<Float>?) -> Int32 {
     boundary {
@@ -156,8 +156,8 @@ public func lamina_sae_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointe
     }
 }
 
-@_cdecl("lamina_sae_history")
-public func lamina_sae_history(_ sae: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_sae_get_history")
+public func lamina_sae_get_history(_ sae: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
         let rows = h.trainer.history

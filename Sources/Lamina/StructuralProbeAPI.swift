@@ -153,8 +153,8 @@ public func lamina_structural_probe_loss(_ probe: OpaquePointer?, _ x: UnsafePoi
     }
 }
 
-@_cdecl("lamina_structural_probe_result")
-public func lamina_structural_probe_result(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
+@_cdecl("lamina_structural_probe_get_info")
+public func lamina_structural_probe_get_info(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
                                            _ rank: UnsafeMutablePointer<Int32>?, _ nEpochs: UnsafeMutablePointer<Int32>?,
                                            _ nSteps: UnsafeMutablePointer<Int64>?, _ trainLoss: UnsafeMutablePointer<Double>?,
                                            _ devLoss: UnsafeMutablePointer<Double>?, _ bestEpoch: UnsafeMutablePointer<Int32>?,
@@ -172,8 +172,8 @@ public func lamina_structural_probe_result(_ probe: OpaquePointer?, _ nFeatures:
     }
 }
 
-@_cdecl("lamina_structural_probe_projection")
-public func lamina_structural_probe_projection(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?,
+@_cdecl("lamina_structural_probe_get_projection")
+public func lamina_structural_probe_get_projection(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?,
                                                _ outLen: Int64) -> Int32 {
     boundary {
         let model = try fitted(probe)
