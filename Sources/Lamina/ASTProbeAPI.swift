@@ -182,7 +182,12 @@ public func lamina_ast_decode(_ nTokens: Int64, _ d: UnsafePointer<Float>?, _ c:
         }
         let pDst = try Check.output(parentOut, "parent_out"), lDst = try Check.output(labelOut, "label_out")
         let tDst = try Check.output(tokenNodeOut, "token_node_out")
-        for v in 0..<tree.nodeCount { pDst[v] = tree.parent[v]; lDst[v] = tree.label[v] }
+        for v in 0..<tree.nodeCount {
+            pDst[v] = tree.parent[v]
+            let label = tree.label[v]  // the core's marker labels become the header's
+            lDst[v] = label == ASTProbeTrees.leafLabel ? LAMINA_AST_LEAF
+                : label == ASTProbeTrees.badRootLabel ? LAMINA_AST_BAD_ROOT : label
+        }
         for i in 0..<n { tDst[i] = tree.tokenNode[i] }
     }
 }
@@ -326,8 +331,8 @@ private func fittedProbe(_ probe: OpaquePointer?) throws -> ASTProbe {
 
 @_cdecl("lamina_ast_probe_get_info")
 public func lamina_ast_probe_get_info(_ probe: OpaquePointer?, _ dim: UnsafeMutablePointer<Int64>?,
-                                  _ nC: UnsafeMutablePointer<Int32>?, _ nU: UnsafeMutablePointer<Int32>?,
-                                  _ nSteps: UnsafeMutablePointer<Int64>?, _ lastEpochLoss: UnsafeMutablePointer<Double>?) -> Int32 {
+                                      _ nC: UnsafeMutablePointer<Int32>?, _ nU: UnsafeMutablePointer<Int32>?,
+                                      _ nSteps: UnsafeMutablePointer<Int64>?, _ lastEpochLoss: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         dim?.pointee = Int64(model.dims)
@@ -340,8 +345,8 @@ public func lamina_ast_probe_get_info(_ probe: OpaquePointer?, _ dim: UnsafeMuta
 
 @_cdecl("lamina_ast_probe_get_weights")
 public func lamina_ast_probe_get_weights(_ probe: OpaquePointer?, _ proj: UnsafeMutablePointer<Float>?,
-                                     _ vectorsC: UnsafeMutablePointer<Float>?, _ vectorsU: UnsafeMutablePointer<Float>?,
-                                     _ classesC: UnsafeMutablePointer<Int32>?, _ classesU: UnsafeMutablePointer<Int32>?) -> Int32 {
+                                         _ vectorsC: UnsafeMutablePointer<Float>?, _ vectorsU: UnsafeMutablePointer<Float>?,
+                                         _ classesC: UnsafeMutablePointer<Int32>?, _ classesU: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if let proj { proj.store(model.proj) }

@@ -6,8 +6,7 @@ private let kmeansHandles = HandleTable<KMeans>("lamina_kmeans")
 
 private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMeans.Parameters {
     let raw = try Check.pointer(p, "params").pointee
-    let initialization = try Check.choice(raw.`init`, KMeans.Initialization.self, "params.init",
-                                          names: ["k-means++", "random", "given"])
+    let initialization = try CEnums.kmeansInit.decode(raw.`init`, "params.init")
     let params = KMeans.Parameters(clusterCount: Int(raw.n_clusters), initialization: initialization,
                                    initCount: Int(raw.n_init), maxIterations: Int(raw.max_iter),
                                    tolerance: raw.tol, seed: raw.seed)
@@ -15,14 +14,10 @@ private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMe
     return params
 }
 
-extension KMeans.Initialization: CaseIterable {
-    public static var allCases: [KMeans.Initialization] { [.kMeansPlusPlus, .random, .given] }
-}
-
 @_cdecl("lamina_kmeans_default_params")
 public func lamina_kmeans_default_params() -> lamina_kmeans_params {
     let p = KMeans.Parameters()
-    return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: p.initialization.rawValue,
+    return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: CEnums.kmeansInit.code(p.initialization),
                                 n_init: Int32(p.initCount), max_iter: Int32(p.maxIterations), tol: p.tolerance, seed: p.seed)
 }
 
@@ -78,8 +73,8 @@ private func fitted(_ model: OpaquePointer?) throws -> KMeans {
 
 @_cdecl("lamina_kmeans_get_info")
 public func lamina_kmeans_get_info(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
-                                 _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
-                                 _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
+                                   _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
+                                   _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         nSamples?.pointee = Int64(kmeans.labels.count)

@@ -18,11 +18,11 @@ func logisticParameters(_ p: UnsafePointer<lamina_logistic_probe_params>?, _ nam
     params.maxIterations = Int(raw.max_iter)
     params.tolerance = raw.tol
     switch raw.class_weight {
-    case 0: params.classWeight = .none
-    case 1: params.classWeight = .balanced
-    case 2: params.classWeight = .given([])
+    case LAMINA_CLASS_WEIGHT_NONE: params.classWeight = .none
+    case LAMINA_CLASS_WEIGHT_BALANCED: params.classWeight = .balanced
+    case LAMINA_CLASS_WEIGHT_GIVEN: params.classWeight = .given([])
     default:
-        throw LaminaError.invalid("\(name).class_weight is \(raw.class_weight); expected 0 (none), 1 (balanced) or 2 (given)")
+        throw LaminaError.invalid("\(name).class_weight is \(raw.class_weight); expected \(LAMINA_CLASS_WEIGHT_NONE) (none), \(LAMINA_CLASS_WEIGHT_BALANCED) (balanced) or \(LAMINA_CLASS_WEIGHT_GIVEN) (given)")
     }
     params.standardize = try flag(raw.standardize, "\(name).standardize")
     params.multiLabel = try flag(raw.multi_label, "\(name).multi_label")
@@ -34,8 +34,9 @@ func logisticParameters(_ p: UnsafePointer<lamina_logistic_probe_params>?, _ nam
 @_cdecl("lamina_logistic_probe_default_params")
 public func lamina_logistic_probe_default_params() -> lamina_logistic_probe_params {
     let p = LogisticProbe.Parameters()
-    return lamina_logistic_probe_params(C: p.C, max_iter: Int32(p.maxIterations), tol: p.tolerance, class_weight: 0,
-                                  standardize: 0, multi_label: 0, fit_intercept: 1)
+    return lamina_logistic_probe_params(C: p.C, max_iter: Int32(p.maxIterations), tol: p.tolerance,
+                                        class_weight: LAMINA_CLASS_WEIGHT_NONE, standardize: 0, multi_label: 0,
+                                        fit_intercept: 1)
 }
 
 @_cdecl("lamina_logistic_probe_check_params")
@@ -112,9 +113,9 @@ private func fittedProbe(_ probe: OpaquePointer?) throws -> LogisticProbe {
 
 @_cdecl("lamina_logistic_probe_get_info")
 public func lamina_logistic_probe_get_info(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
-                                       _ nOutputs: UnsafeMutablePointer<Int32>?, _ nClasses: UnsafeMutablePointer<Int32>?,
-                                       _ probaColumns: UnsafeMutablePointer<Int32>?, _ nIter: UnsafeMutablePointer<Int32>?,
-                                       _ loss: UnsafeMutablePointer<Double>?, _ converged: UnsafeMutablePointer<Int32>?) -> Int32 {
+                                           _ nOutputs: UnsafeMutablePointer<Int32>?, _ nClasses: UnsafeMutablePointer<Int32>?,
+                                           _ probaColumns: UnsafeMutablePointer<Int32>?, _ nIter: UnsafeMutablePointer<Int32>?,
+                                           _ loss: UnsafeMutablePointer<Double>?, _ converged: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         nFeatures?.pointee = Int64(model.dims)
@@ -140,7 +141,7 @@ public func lamina_logistic_probe_get_classes(_ probe: OpaquePointer?, _ out: Un
 
 @_cdecl("lamina_logistic_probe_get_coef")
 public func lamina_logistic_probe_get_coef(_ probe: OpaquePointer?, _ coef: UnsafeMutablePointer<Double>?, _ coefLen: Int64,
-                                       _ intercept: UnsafeMutablePointer<Double>?, _ interceptLen: Int64) -> Int32 {
+                                           _ intercept: UnsafeMutablePointer<Double>?, _ interceptLen: Int64) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if coef != nil || coefLen != 0 {
@@ -154,7 +155,7 @@ public func lamina_logistic_probe_get_coef(_ probe: OpaquePointer?, _ coef: Unsa
 
 @_cdecl("lamina_logistic_probe_get_scaler")
 public func lamina_logistic_probe_get_scaler(_ probe: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?,
-                                         _ scale: UnsafeMutablePointer<Double>?, _ len: Int64) -> Int32 {
+                                             _ scale: UnsafeMutablePointer<Double>?, _ len: Int64) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if !model.parameters.standardize { throw LaminaError.invalid("this probe was fitted without standardize; it has no scaler") }
