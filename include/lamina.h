@@ -70,14 +70,15 @@
  *    meaning, and is never removed within a major version. Callers always start from
  *    lamina_X_default_params() and then set the fields they need -- never from `{0}` or a positional
  *    initializer -- so that code compiled against a newer header gets the defaults of the fields it
- *    does not know. Output structs (lamina_sae_metrics, lamina_progress) follow the same rule.
+ *    does not know. Structs Lamina fills (lamina_progress, lamina_sae_metrics) are only appended to
+ *    as well.
  *  - Binary compatibility: appending a field changes sizeof, and the structs travel by value or by
  *    pointer, so a program is compiled against the header of the minor version it loads. Check at
  *    startup: lamina_version_number() / 100 == LAMINA_VERSION_NUMBER / 100 (same major and minor).
  *    The Python binding ships with its library and checks its version when imported.
  *  - Enforced: bindings/python/tests/abi_layout.json records the layout (field names, C types, offsets,
- *    sizes) of every stable struct; tests/test_abi.py fails when a recorded field moves, changes type or
- *    disappears, and explains how to record an appended field.
+ *    sizes) of every stable struct; bindings/python/tests/test_abi.py fails when a recorded field moves,
+ *    changes type or disappears, and explains how to record an appended field.
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -389,10 +390,11 @@ lamina_status lamina_kmeans_get_info(const lamina_kmeans* model, int64_t* n_samp
                                      int32_t* n_clusters, double* inertia, int32_t* n_iter);
 
 /** Copies the centers (n_clusters x n_features float32, row-major). out_len must equal
- *  n_clusters * n_features. */
+ *  n_clusters * n_features. Errors: not fitted, out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL out. */
 lamina_status lamina_kmeans_get_centers(const lamina_kmeans* model, float* out, int64_t out_len);
 
-/** Copies the labels of the training samples (n_samples int32). out_len must equal n_samples. */
+/** Copies the labels of the training samples (n_samples int32). out_len must equal n_samples.
+ *  Errors: not fitted, out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL out. */
 lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
 
 /* ==================================================================================================
@@ -408,10 +410,10 @@ lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out,
 
 /** Element type of a dataset or of a buffer passed to Lamina. */
 typedef int32_t lamina_dtype;
-#define LAMINA_DTYPE_FLOAT16 0
-#define LAMINA_DTYPE_BFLOAT16 1
-#define LAMINA_DTYPE_FLOAT32 2
-#define LAMINA_DTYPE_FLOAT64 3
+#define LAMINA_DTYPE_FLOAT16 0   /* IEEE 754 half (in a buffer: raw uint16 bits) */
+#define LAMINA_DTYPE_BFLOAT16 1  /* bfloat16, the upper half of a float32 (in a buffer: raw uint16 bits) */
+#define LAMINA_DTYPE_FLOAT32 2   /* IEEE 754 single */
+#define LAMINA_DTYPE_FLOAT64 3   /* IEEE 754 double */
 #define LAMINA_DTYPE_INT 4       /* any integer width or sign */
 
 /** Rank, dimensions and stored element type of a dataset. dims receives min(rank, max_rank) sizes;
@@ -1042,6 +1044,9 @@ lamina_status lamina_ast_probe_get_weights(const lamina_ast_probe* probe, float*
  * Determinism: same params, data, data order and thread count give bit-identical models; a checkpoint
  * resumes to the bit-identical result of an uninterrupted run.
  * A lamina_sae handle is used by one thread at a time.
+ * Errors of every function below, besides those it lists: LAMINA_ERR_INVALID_ARGUMENT for a NULL or
+ * dead handle and NULL required pointers; LAMINA_ERR_SHAPE_MISMATCH when d (or n_latents) differs from
+ * the SAE's or an out_len from the documented size; LAMINA_ERR_NON_FINITE for NaN/Inf in an input.
  * ================================================================================================ */
 
 /** An SAE with its training state (optimizer moments, data position, history): an opaque handle. */
@@ -1125,7 +1130,8 @@ lamina_status lamina_sae_create(const lamina_sae_params* params, lamina_sae** ou
 /** Frees an SAE. NULL, and a pointer that is not a live handle, are ignored. */
 void lamina_sae_free(lamina_sae* sae);
 
-/** Copies the SAE's parameters into *out. */
+/** Copies the SAE's parameters into *out (for an SAE made by lamina_sae_create: the params it was
+ *  created with). */
 lamina_status lamina_sae_get_params(const lamina_sae* sae, lamina_sae_params* out);
 
 /** Trains on x (n x d row-major, dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16 -- 16-bit values as
