@@ -282,7 +282,7 @@ def _f1(off, gold, pred, table):
     p, r, f = np.zeros(s), np.zeros(s), np.zeros(s)
     mean = np.zeros(3)
     safe = [a if len(a) else np.zeros(1, a.dtype) for a in (*gold, *pred)]
-    call("lamina_ast_f1", s, lptr(off), fptr(safe[0]), iptr(safe[1]), iptr(safe[2]), fptr(safe[3]),
+    call("lamina_ast_f1", lptr(off), s, fptr(safe[0]), iptr(safe[1]), iptr(safe[2]), fptr(safe[3]),
          iptr(safe[4]), iptr(safe[5]), ctypes.byref(cst), _native.dptr(p), _native.dptr(r),
          _native.dptr(f), _native.dptr(mean))
     return dict(precision=p, recall=r, f1=f, mean_precision=float(mean[0]), mean_recall=float(mean[1]),
@@ -321,7 +321,7 @@ class ASTProbe:
         p = ASTProbeParams()
         try:
             p.rank, p.epochs, p.batch_size = int(self.rank), int(self.epochs), int(self.batch_size)
-            p.learning_rate, p.orthogonal_reg = float(self.learning_rate), float(self.orthogonal_reg)
+            p.lr, p.orthogonal_reg = float(self.learning_rate), float(self.orthogonal_reg)
             p.beta1, p.beta2, p.eps = float(self.beta1), float(self.beta2), float(self.eps)
             p.seed = int(self.seed) & 0xFFFFFFFFFFFFFFFF
         except (TypeError, ValueError, OverflowError) as exc:
@@ -372,7 +372,7 @@ class ASTProbe:
         safe_c = cid if len(cid) else np.zeros(1, np.int32)
         cancelled = None
         try:
-            call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], s, lptr(off),
+            call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], lptr(off), s,
                  iptr(safe_d), iptr(safe_c), iptr(uid), cb, None)
         except CancelledError as exc:
             _native.raise_callback_error(errors)
@@ -386,14 +386,14 @@ class ASTProbe:
 
     def _read_weights(self):
         dim, nc, nu, steps, loss = ctypes.c_int64(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int64(), ctypes.c_double()
-        call("lamina_ast_probe_info", self._handle, ctypes.byref(dim), ctypes.byref(nc), ctypes.byref(nu),
+        call("lamina_ast_probe_get_info", self._handle, ctypes.byref(dim), ctypes.byref(nc), ctypes.byref(nu),
              ctypes.byref(steps), ctypes.byref(loss))
         r = int(self.rank)
         self.proj_ = np.zeros((dim.value, r), np.float32)
         self.vectors_c_ = np.zeros((r, nc.value), np.float32)
         self.vectors_u_ = np.zeros((r, nu.value), np.float32)
         cc, cu = np.zeros(nc.value, np.int32), np.zeros(nu.value, np.int32)
-        call("lamina_ast_probe_weights", self._handle, fptr(self.proj_), fptr(self.vectors_c_),
+        call("lamina_ast_probe_get_weights", self._handle, fptr(self.proj_), fptr(self.vectors_c_),
              fptr(self.vectors_u_), iptr(cc), iptr(cu))
         self.classes_c_ = [self._table.name(int(k)) for k in cc]
         self.classes_u_ = [self._table.name(int(k)) for k in cu]
@@ -412,7 +412,7 @@ class ASTProbe:
         d = np.zeros(max(m, 1), np.float32)
         c = np.zeros(max(m, 1), np.int32)
         u = np.zeros(X.shape[0], np.int32)
-        call("lamina_ast_probe_predict", self._handle, fptr(X), X.shape[0], X.shape[1], s, lptr(off),
+        call("lamina_ast_probe_predict", self._handle, fptr(X), X.shape[0], X.shape[1], lptr(off), s,
              fptr(d), iptr(c), iptr(u))
         return d[:m], [self._table.name(int(k)) for k in c[:m]], [self._table.name(int(k)) for k in u]
 

@@ -227,7 +227,7 @@ class SparseAutoencoder:
     def _state(self):
         steps, tokens, epoch, batch = (ctypes.c_int64() for _ in range(4))
         scale = ctypes.c_float()
-        N.call("lamina_sae_state", self._handle, ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
+        N.call("lamina_sae_get_state", self._handle, ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
                ctypes.byref(batch), ctypes.byref(scale))
         return steps.value, tokens.value, epoch.value, batch.value, scale.value
 
@@ -403,7 +403,7 @@ class SparseAutoencoder:
     def history_(self):
         steps = self._state()[0]
         buf = np.empty(steps * 8, dtype=np.float64)
-        N.call("lamina_sae_history", self._handle, N.dptr(buf), buf.size)
+        N.call("lamina_sae_get_history", self._handle, N.dptr(buf), buf.size)
         buf = buf.reshape(steps, 8)
         return {name: buf[:, i].copy() for i, name in enumerate(_HISTORY)}
 
