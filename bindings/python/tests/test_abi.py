@@ -467,6 +467,23 @@ def test_stable_struct_layouts_are_append_only(layouts):
     assert not appended and not new_structs, f"unrecorded: appended fields {appended}, new stable structs {new_structs}; {how}"
 
 
+# -- the Swift boundary takes its numbers from the header ----------------------------------------------
+
+def test_swift_boundary_uses_header_macros():
+    """Sources/Lamina passes no core enum's raw value across the boundary and switches on no literal
+    code: every status, enum and dtype value comes from a LAMINA_* macro imported through CLaminaABI
+    (Validation.swift's CEnums, Status.swift's statusCode)."""
+    sources = sorted((REPO / "Sources" / "Lamina").glob("*.swift"))
+    assert sources
+    bad = []
+    for path in sources:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("//")[0]
+            if re.search(r"\.rawValue\b|\bcase\s+-?\d+\s*[:,]|Check\.choice\(", code):
+                bad.append(f"{path.name}:{number}: {line.strip()}")
+    assert not bad, "literal C numbers at the boundary (use the header's macros): " + "; ".join(bad)
+
+
 # -- the header reads as one spec ---------------------------------------------------------------------
 
 def test_every_function_has_a_doc_comment():
