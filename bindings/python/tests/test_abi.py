@@ -248,37 +248,72 @@ def _key_to_suffix(key) -> str:
     return str(key).upper().replace("K-MEANS++", "PLUSPLUS").replace("-", "_")
 
 
-# (module, table, macro prefix, aliases {key: suffix}, macros of the family the table does not list and
-# how they are reached instead)
-OPTION_TABLES = [
-    ("metrics", "_DISTANCES", "LAMINA_DISTANCE_", {"l2": "EUCLIDEAN"}, {}),
-    ("metrics", "_LINKAGES", "LAMINA_LINKAGE_", {}, {}),
-    ("metrics", "_DIAMETERS", "LAMINA_DIAMETER_", {}, {}),
-    ("metrics", "_XIE_BENI", "LAMINA_XIE_BENI_", {}, {}),
-    ("metrics", "_AVERAGES", "LAMINA_AVERAGE_", {}, {}),
-    ("cluster", "_INITS", "LAMINA_KMEANS_INIT_", {}, {"GIVEN": "an array passed as init="}),
-    ("probe", "_CLASS_WEIGHT", "LAMINA_CLASS_WEIGHT_", {None: "NONE"}, {"GIVEN": "a dict passed as class_weight="}),
-    ("structural", "_KINDS", "LAMINA_STRUCTURAL_", {}, {}),
-    ("sae", "_ARCH", "LAMINA_SAE_", {}, {}),
-    ("sae", "_DECAY", "LAMINA_SAE_DECAY_", {}, {}),
-    ("sae", "_BDEC", "LAMINA_SAE_BDEC_", {}, {}),
-    ("sae", "_FORMATS", "LAMINA_SAE_FORMAT_", {}, {}),
-]
+def header_enums() -> dict[str, dict[str, int]]:
+    """The header's enums: each `typedef int32_t lamina_X;` with the `#define LAMINA_*` lines that follow
+    it (blank lines allowed), as {typedef: {macro: value}}."""
+    values = header_define_values()
+    enums, current = {}, None
+    for line in HEADER.read_text().splitlines():
+        m = re.match(r"typedef int32_t (lamina_\w+);", line)
+        if m:
+            current = enums.setdefault(m.group(1), {})
+            continue
+        d = re.match(r"#define (LAMINA_\w+)[ \t]", line)
+        if d and current is not None:
+            current[d.group(1)] = values[d.group(1)]
+        elif line.strip():
+            current = None
+    return {name: macros for name, macros in enums.items() if macros}
 
 
-@pytest.mark.parametrize("module,attribute,prefix,aliases,elsewhere", OPTION_TABLES,
-                         ids=[f"{m}.{a}" for m, a, *_ in OPTION_TABLES])
-def test_option_table_matches_header(module, attribute, prefix, aliases, elsewhere):
-    header = header_define_values()
+def _family_prefix(macros) -> str:
+    """LAMINA_SAE_FORMAT_ for LAMINA_SAE_FORMAT_SAELENS and LAMINA_SAE_FORMAT_SPARSIFY."""
+    prefix = os.path.commonprefix(list(macros))
+    return prefix[:prefix.rfind("_") + 1]
+
+
+# enum typedef -> (module, option table, aliases {key: macro suffix}, suffixes the table does not list
+# because they are reached another way). A table maps a Python option to the C value.
+OPTION_TABLES = {
+    "lamina_distance": ("metrics", "_DISTANCES", {"l2": "EUCLIDEAN"}, {}),
+    "lamina_linkage": ("metrics", "_LINKAGES", {}, {}),
+    "lamina_diameter": ("metrics", "_DIAMETERS", {}, {}),
+    "lamina_xie_beni_separation": ("metrics", "_XIE_BENI", {}, {}),
+    "lamina_average_method": ("metrics", "_AVERAGES", {}, {}),
+    "lamina_kmeans_init": ("cluster", "_INITS", {}, {"GIVEN": "an array passed as init="}),
+    "lamina_class_weight": ("probe", "_CLASS_WEIGHT", {None: "NONE"}, {"GIVEN": "a dict passed as class_weight="}),
+    "lamina_structural_probe_kind": ("structural", "_KINDS", {}, {}),
+    "lamina_sae_architecture": ("sae", "_ARCH", {}, {}),
+    "lamina_sae_decay": ("sae", "_DECAY", {}, {}),
+    "lamina_sae_bias_init": ("sae", "_BDEC", {}, {}),
+    "lamina_sae_format": ("sae", "_FORMATS", {}, {}),
+}
+# checked by their own tests: statuses (test_status_codes_match_header), dtypes (test_dtype_tables_match_header)
+OTHER_ENUM_TESTS = {"lamina_status", "lamina_dtype"}
+
+
+def test_every_enum_has_a_python_table():
+    enums = header_enums()
+    assert {"lamina_distance", "lamina_sae_format", "lamina_status"} <= set(enums)
+    unchecked = sorted(set(enums) - set(OPTION_TABLES) - OTHER_ENUM_TESTS)
+    assert not unchecked, (f"enums of the header without a Python option table in this test: {unchecked}; add the "
+                           "module's table (option -> LAMINA_* value) to OPTION_TABLES")
+    assert not set(OPTION_TABLES) - set(enums), sorted(set(OPTION_TABLES) - set(enums))
+
+
+@pytest.mark.parametrize("enum", sorted(OPTION_TABLES))
+def test_option_table_matches_header(enum):
+    module, attribute, aliases, elsewhere = OPTION_TABLES[enum]
+    macros = header_enums()[enum]
+    prefix = _family_prefix(macros)
+    family = {name[len(prefix):]: value for name, value in macros.items()}
     table = _table(module, attribute)
-    family = {name[len(prefix):]: value for name, value in header.items() if name.startswith(prefix)}
-    if prefix == "LAMINA_SAE_":  # the architectures: LAMINA_SAE_<ARCH> without a further family prefix
-        family = {k: v for k, v in family.items() if not re.match(r"(DECAY|BDEC|FORMAT)_", k)}
     reached = set()
     for key, value in table.items():
         suffix = aliases.get(key, _key_to_suffix(key))
         assert suffix in family, f"lamina.{module}.{attribute}[{key!r}]: no {prefix}{suffix} in the header"
-        assert value == family[suffix], f"lamina.{module}.{attribute}[{key!r}] is {value}; {prefix}{suffix} is {family[suffix]}"
+        assert value == family[suffix], \
+            f"lamina.{module}.{attribute}[{key!r}] is {value}; {prefix}{suffix} is {family[suffix]}"
         reached.add(suffix)
     missing = set(family) - reached - set(elsewhere)
     assert not missing, f"{sorted(prefix + m for m in missing)} have no entry in lamina.{module}.{attribute}"
@@ -430,6 +465,23 @@ def test_stable_struct_layouts_are_append_only(layouts):
     assert not problems, "breaks the append-only rule of stable structs (include/lamina.h, Stability): " + "; ".join(problems)
     new_structs = sorted(set(current) - set(record))
     assert not appended and not new_structs, f"unrecorded: appended fields {appended}, new stable structs {new_structs}; {how}"
+
+
+# -- the Swift boundary takes its numbers from the header ----------------------------------------------
+
+def test_swift_boundary_uses_header_macros():
+    """Sources/Lamina passes no core enum's raw value across the boundary and switches on no literal
+    code: every status, enum and dtype value comes from a LAMINA_* macro imported through CLaminaABI
+    (Validation.swift's CEnums, Status.swift's statusCode)."""
+    sources = sorted((REPO / "Sources" / "Lamina").glob("*.swift"))
+    assert sources
+    bad = []
+    for path in sources:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("//")[0]
+            if re.search(r"\.rawValue\b|\bcase\s+-?\d+\s*[:,]|Check\.choice\(", code):
+                bad.append(f"{path.name}:{number}: {line.strip()}")
+    assert not bad, "literal C numbers at the boundary (use the header's macros): " + "; ".join(bad)
 
 
 # -- the header reads as one spec ---------------------------------------------------------------------
