@@ -38,4 +38,28 @@ final class KMeansTests: XCTestCase {
         XCTAssertEqual(model.centers.count, 6)
         XCTAssertTrue(model.centers.allSatisfy { $0 == 2 })
     }
+
+    /// Given and random starts: the first E-step gathers the data's statistics on the side (norms,
+    /// ranges, column sums from the cluster sums); they must be those of the separate pass.
+    func testFirstEStepGathersTheSameStatistics() throws {
+        let d = 20
+        let (x, _) = TestData.blobs(clusters: 3, perCluster: 700, d: d, spread: 5)
+        try TestData.withView(x, d: d) { view in
+            let separate = KMeans.statistics(view)
+            let starts = [(0..<(3 * d)).map { Double(x[($0 / d) * 701 * d + $0 % d]) }]
+            var lloyd = LockstepLloyd(data: view, norms: [], exactNorms: nil, k: 3, maxIterations: 10, tol: 0)
+            let (runs, gathered) = lloyd.firstAssignmentGathering(starts)
+            let fused = KMeans.statistics(columnSums: gathered.columnSums, low: gathered.low, high: gathered.high,
+                                          rowNorms: gathered.rowNorms)
+            XCTAssertEqual(fused.rowNorms, separate.rowNorms)
+            XCTAssertEqual(fused.low, separate.low)
+            XCTAssertEqual(fused.high, separate.high)
+            for j in 0..<d { XCTAssertEqual(fused.mean[j], separate.mean[j], accuracy: 1e-12 * max(1, abs(separate.mean[j]))) }
+            XCTAssertEqual(fused.totalVariance, separate.totalVariance, accuracy: 1e-12 * separate.totalVariance)
+            XCTAssertTrue(fused.isWellScaled)
+            XCTAssertEqual(runs[0].counts.reduce(0, +), view.rows)
+            // The run's sums of squared norms add up to all rows' squared norms.
+            XCTAssertEqual(runs[0].squares.reduce(0, +), separate.rowNorms.reduce(0, +), accuracy: 1e-9 * separate.rowNorms.reduce(0, +))
+        }
+    }
 }

@@ -43,6 +43,7 @@ public final class KMeans: @unchecked Sendable {
     private var workingCenters: [Float] = []
     private var workingMean: [Double] = []
     private var workingUnit = 1.0
+    private var frameIsInput = false
     public var isFitted: Bool { !centers.isEmpty }
 
     public init(_ parameters: Parameters) throws {
@@ -60,35 +61,73 @@ public final class KMeans: @unchecked Sendable {
                 throw LaminaError.shape("init has shape (\(given.rows), \(given.cols)); expected (n_clusters, n_features) = (\(k), \(d))")
             }
         }
-        // Work on centred data in power-of-two units (distances unchanged up to the unit; less
-        // cancellation in the gemm form; no float32 overflow or underflow whatever the data's scale).
-        let (mean, low, high) = ColumnStats.meanAndRange(x)
-        let working = WorkingCopy(x, shift: mean, range: (low, high))
-        let unit = working.unit
-        let data = working.points, norms = working.sqNorms
-        // tol is relative to the mean column variance, which is the mean squared norm of the centred
-        // rows over d (working units here, like the center shifts it is compared with).
-        let meanVariance = norms.reduce(0.0) { $0 + Double($1) } / Double(n * d)
-        let tol = parameters.tolerance * meanVariance
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
         // One generator per run (seeded from the model's seed and the run's index), so that a run's
         // draws do not depend on the other runs; all runs are seeded, then iterated, in lock-step.
         var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
-        var starts: [[Double]]
-        switch parameters.initialization {
-        case .kMeansPlusPlus: starts = plusPlus(data, norms, k, &rngs)
-        case .random:
-            starts = rngs.indices.map { run in
-                var pool = Array(0..<n)
-                for i in 0..<k { pool.swapAt(i, i + Int(rngs[run].next() % UInt64(n - i))) }
-                return pool.prefix(k).flatMap { row in (0..<d).map { Double(data.storage[row * d + $0]) } }
-            }
-        case .given:
-            starts = [(0..<(k * d)).map { (Double(initialCenters!.base[$0]) - mean[$0 % d]) / unit }]
+        let randomRows: [[Int]] = parameters.initialization != .random ? [] : rngs.indices.map { run in
+            var pool = Array(0..<n)
+            for i in 0..<k { pool.swapAt(i, i + Int(rngs[run].next() % UInt64(n - i))) }
+            return Array(pool.prefix(k))
         }
-        let lloyd = LockstepLloyd(data: data, norms: norms, k: k, maxIterations: parameters.maxIterations, tol: tol)
-        let results = lloyd.run(starts) { labels, old, new in relocateEmpty(data, labels, old, &new) }
-        let inertias = exactInertia(x, mean: mean, unit: unit, runs: results.map { ($0.centers, $0.labels) })
+        // Given or random starts in a frame (rows of the frame's data; given centers mapped into it).
+        func startsIn(_ data: MatrixView, shift: [Double]?, unit: Double) -> [[Double]] {
+            if parameters.initialization == .given {
+                return [(0..<(k * d)).map { (Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit }]
+            }
+            return randomRows.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
+        }
+        // Well-scaled data whose mean is no larger than their spread are iterated on as they are (no
+        // working copy: no 61 MB of fresh pages and one pass less at n = 20,000, d = 768); otherwise on a
+        // centred copy in power-of-two units (distances unchanged up to the unit; less cancellation in
+        // the gemm form; no float32 overflow or underflow whatever the data's scale). With given or
+        // random starts, the first E-step runs on the input and gathers the statistics that decide
+        // this in the same pass (kept if the input is the frame, redone on the copy otherwise).
+        let stats: Statistics
+        var firstOnInput: (lloyd: LockstepLloyd, starts: [[Double]], runs: [LockstepLloyd.Run])? = nil
+        if parameters.initialization == .kMeansPlusPlus {
+            stats = Self.statistics(x)
+        } else {
+            let starts = startsIn(x, shift: nil, unit: 1)
+            var lloyd = LockstepLloyd(data: x, norms: [], exactNorms: nil, k: k, maxIterations: parameters.maxIterations, tol: 0)
+            let (first, gathered) = lloyd.firstAssignmentGathering(starts)
+            stats = Self.statistics(columnSums: gathered.columnSums, low: gathered.low, high: gathered.high,
+                                    rowNorms: gathered.rowNorms)
+            if stats.isWellScaled { firstOnInput = (lloyd, starts, first) }
+        }
+        let useInput = stats.isWellScaled
+        let mean = useInput ? [Double](repeating: 0, count: d) : stats.mean
+        var working: WorkingCopy? = nil
+        if !useInput { working = WorkingCopy(x, shift: stats.mean, range: (stats.low, stats.high)) }
+        let unit = working?.unit ?? 1
+        // tol is relative to the mean column variance (working units here, like the center shifts it
+        // is compared with).
+        let meanVariance = useInput ? stats.totalVariance / Double(d)
+            : working!.sqNorms.reduce(0.0) { $0 + Double($1) } / Double(n * d)
+        let tol = parameters.tolerance * meanVariance
+        let results = try withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
+            var lloyd: LockstepLloyd, starts: [[Double]], first: [LockstepLloyd.Run]? = nil
+            if let firstOnInput {
+                (lloyd, starts, first) = (firstOnInput.lloyd, firstOnInput.starts, firstOnInput.runs)
+                lloyd.tol = tol
+            } else {
+                let norms = working?.sqNorms ?? stats.rowNorms.map { Float($0) }
+                starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, &rngs)
+                    : startsIn(data, shift: stats.mean, unit: unit)
+                lloyd = LockstepLloyd(data: data, norms: norms, exactNorms: useInput ? stats.rowNorms : nil, k: k,
+                                      maxIterations: parameters.maxIterations, tol: tol)
+            }
+            let out = lloyd.run(starts, first: first) { labels, old, new in relocateEmpty(data, labels, old, &new) }
+            return out
+        }
+        // The inertia from the runs' float64 sums where their rounding is provably negligible (the
+        // input frame), otherwise one float64 pass over the original data.
+        var inertias = results.map { $0.inertia ?? .nan }
+        let exact = results.indices.filter { results[$0].inertia == nil }
+        if !exact.isEmpty {
+            let values = exactInertia(x, mean: mean, unit: unit, runs: exact.map { (results[$0].centers, results[$0].labels) })
+            for (r, v) in zip(exact, values) { inertias[r] = v }
+        }
         var best: (centers: [Double], labels: [Int32], inertia: Double, iterations: Int)? = nil
         for (run, inertia) in zip(results, inertias) where best == nil || inertia < best!.inertia {
             best = (run.centers, run.labels, inertia, run.iterations)
@@ -104,6 +143,7 @@ public final class KMeans: @unchecked Sendable {
         inertia = best!.inertia
         iterations = best!.iterations
         dims = d
+        frameIsInput = useInput
     }
 
     /// Index of the nearest fitted center for each row of x (rows mapped into the fit's working frame
@@ -111,10 +151,99 @@ public final class KMeans: @unchecked Sendable {
     public func predict(_ x: MatrixView) throws -> [Int32] {
         guard isFitted else { throw LaminaError.invalid("this KMeans instance is not fitted yet; call fit first") }
         if x.cols != dims { throw LaminaError.shape("x has \(x.cols) features; the model was fitted with \(dims)") }
-        return assign(x, workingCenters, parameters.clusterCount, frame: (workingMean, 1 / workingUnit))
+        return assign(x, workingCenters, parameters.clusterCount, frame: frameIsInput ? nil : (workingMean, 1 / workingUnit))
     }
 
     // MARK: - Internals
+
+    /// What one pass over the input gives: column means (float64), column minima and maxima, the rows'
+    /// squared norms (float64), the total variance (sum of the column variances), and whether the data
+    /// can be iterated on as they are: magnitudes in [2^-40, 2^40] (or all zero), so that float32 dot
+    /// products and squared norms neither overflow nor underflow, and a squared mean norm no larger than
+    /// the total variance, so that the gemm form ||x||^2 + ||c||^2 - 2 x.c cancels no more than on
+    /// centred data (|x| <= |x - mean| + |mean|, about sqrt(2) times the centred norm at most on average).
+    struct Statistics {
+        var mean: [Double]
+        var low: [Float]
+        var high: [Float]
+        var rowNorms: [Double]
+        var totalVariance: Double
+        var isWellScaled: Bool
+    }
+
+    static func statistics(_ x: MatrixView) -> Statistics {
+        let n = x.rows, d = x.cols
+        var rowNorms = [Double](repeating: 0, count: n)
+        let partials = rowNorms.withUnsafeMutableBufferPointer { norms in
+            Parallel.mapChunks(count: n, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
+                var sums = [Double](repeating: 0, count: d)
+                var low = Array(UnsafeBufferPointer(start: x.row(rows.lowerBound), count: d)), high = low
+                sums.withUnsafeMutableBufferPointer { acc in
+                    low.withUnsafeMutableBufferPointer { lo in
+                        high.withUnsafeMutableBufferPointer { hi in
+                            for i in rows {
+                                norms[i] = Self.rowStatistics(x.row(i), d, acc.baseAddress!, lo.baseAddress!, hi.baseAddress!)
+                            }
+                        }
+                    }
+                }
+                return (sums, low, high)
+            }
+        }
+        var sums = partials[0].0, low = partials[0].1, high = partials[0].2
+        for (s, l, h) in partials.dropFirst() {
+            for j in 0..<d { sums[j] += s[j]; low[j] = min(low[j], l[j]); high[j] = max(high[j], h[j]) }
+        }
+        return statistics(columnSums: sums, low: low, high: high, rowNorms: rowNorms)
+    }
+
+    static func statistics(columnSums: [Double], low: [Float], high: [Float], rowNorms: [Double]) -> Statistics {
+        let n = rowNorms.count, d = columnSums.count
+        let mean = columnSums.map { $0 / Double(n) }
+        let squaredMean = mean.reduce(0) { $0 + $1 * $1 }
+        let totalVariance = max(0, rowNorms.reduce(0, +) / Double(n) - squaredMean)
+        var largest: Float = 0
+        for j in 0..<d { largest = max(largest, abs(low[j]), abs(high[j])) }
+        let scaled = largest == 0 || (largest >= 0x1p-40 && largest <= 0x1p40)
+        return Statistics(mean: mean, low: low, high: high, rowNorms: rowNorms, totalVariance: totalVariance,
+                          isWellScaled: scaled && squaredMean <= totalVariance)
+    }
+
+    /// Adds the row to the column sums, widens the column ranges, returns the row's squared norm.
+    @inline(__always)
+    static func rowStatistics(_ row: UnsafePointer<Float>, _ d: Int, _ sums: UnsafeMutablePointer<Double>,
+                                      _ low: UnsafeMutablePointer<Float>, _ high: UnsafeMutablePointer<Float>) -> Double {
+        var sq0 = SIMD8<Double>(), sq1 = SIMD8<Double>()
+        var j = 0
+        while j + 16 <= d {
+            let a = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+            let v0 = SIMD8<Double>(a.lowHalf), v1 = SIMD8<Double>(a.highHalf)
+            let s = UnsafeMutableRawPointer(sums + j)
+            s.storeBytes(of: s.loadUnaligned(as: SIMD8<Double>.self) + v0, as: SIMD8<Double>.self)
+            s.storeBytes(of: s.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self) + v1, toByteOffset: 64, as: SIMD8<Double>.self)
+            sq0.addProduct(v0, v0)
+            sq1.addProduct(v1, v1)
+            let l = UnsafeMutableRawPointer(low + j), h = UnsafeMutableRawPointer(high + j)
+            l.storeBytes(of: SIMDOps.min(l.loadUnaligned(as: SIMD16<Float>.self), a), as: SIMD16<Float>.self)
+            h.storeBytes(of: SIMDOps.max(h.loadUnaligned(as: SIMD16<Float>.self), a), as: SIMD16<Float>.self)
+            j += 16
+        }
+        var sq = (sq0 + sq1).sum()
+        while j < d {
+            let v = Double(row[j])
+            sums[j] += v
+            sq += v * v
+            low[j] = min(low[j], row[j]); high[j] = max(high[j], row[j])
+            j += 1
+        }
+        return sq
+    }
+
+    /// Calls body with the frame the iterations run in: the working copy if there is one, else x.
+    private func withFrame<R>(_ x: MatrixView, _ working: WorkingCopy?, _ body: (MatrixView) throws -> R) rethrows -> R {
+        if let working { return try working.points.withView(body) }
+        return try body(x)
+    }
 
     private static let block = 1024
 
@@ -155,7 +284,7 @@ public final class KMeans: @unchecked Sendable {
     /// Greedy k-means++ for several runs in lock-step, each with its own generator: one pass over the
     /// data gives the distances of every run's candidates (the seeding is memory-bound, so this is
     /// what makes restarts cheap). Each run's centers are the same as if it were seeded alone.
-    private func plusPlus(_ data: Matrix, _ norms: [Float], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
+    private func plusPlus(_ data: MatrixView, _ norms: [Float], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
         let n = data.rows, d = data.cols, runs = rngs.count
         let trials = 2 + Int(log(Double(k)))
         // Buffers reused by every step: candidate distances (runs * trials x n), each run's distance to
@@ -201,17 +330,18 @@ public final class KMeans: @unchecked Sendable {
                 }
             }
         }
-        return chosen.map { rows in rows.flatMap { row in (0..<d).map { Double(data.storage[row * d + $0]) } } }
+        return chosen.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
     }
 
     /// Squared distances from each of the given rows to all rows, into out[c * n + r]:
     /// ||x||^2 + ||c||^2 - 2 x.c (the data are centred, which keeps the cancellation small), clipped
     /// at 0; a row is at 0 from itself.
-    private func squaredDistances(_ data: Matrix, _ norms: [Float], from rows: [Int], into out: inout [Double]) {
+    private func squaredDistances(_ data: MatrixView, _ norms: [Float], from rows: [Int], into out: inout [Double]) {
         let n = data.rows, d = data.cols, t = rows.count
         var centers = [Float](repeating: 0, count: t * d)
-        for (c, row) in rows.enumerated() { for j in 0..<d { centers[c * d + j] = data.storage[row * d + j] } }
-        data.storage.withUnsafeBufferPointer { p in
+        for (c, row) in rows.enumerated() { for j in 0..<d { centers[c * d + j] = data.base[row * d + j] } }
+        do {
+            let p = UnsafeBufferPointer(start: data.base, count: n * d)
             centers.withUnsafeBufferPointer { cp in
                 out.withUnsafeMutableBufferPointer { o in
                     Parallel.forEachTask((n + Self.block - 1) / Self.block) { b in
@@ -232,21 +362,18 @@ public final class KMeans: @unchecked Sendable {
     }
 
     /// scikit-learn's rule: each empty cluster takes one of the points farthest from their (old) centers.
-    private func relocateEmpty(_ data: Matrix, _ labels: [Int32], _ old: [Double], _ centers: inout [Double]) {
+    private func relocateEmpty(_ data: MatrixView, _ labels: [Int32], _ old: [Double], _ centers: inout [Double]) {
         let k = parameters.clusterCount, d = data.cols
         let empty = (0..<k).filter { centers[$0 * d].isNaN }
         if empty.isEmpty { return }
-        let far = data.withView { x in
-            (0..<data.rows).map { i in old.withUnsafeBufferPointer { Reduce.squaredDistance(x.row(i), $0.baseAddress! + Int(labels[i]) * d, d) } }
-        }
+        let far = (0..<data.rows).map { i in old.withUnsafeBufferPointer { Reduce.squaredDistance(data.row(i), $0.baseAddress! + Int(labels[i]) * d, d) } }
         let order = (0..<data.rows).sorted { far[$0] > far[$1] || (far[$0] == far[$1] && $0 < $1) }
         for (slot, c) in empty.enumerated() {
             let row = order[slot]
-            for j in 0..<d { centers[c * d + j] = Double(data.storage[row * d + j]) }
+            for j in 0..<d { centers[c * d + j] = Double(data.base[row * d + j]) }
         }
     }
 
-    /// sum_i ||x_i - c_{label(i)}||^2 in float64 on the original data.
     /// sum_i ||x_i - c_{label(i)}||^2 in float64 on the original data, for several runs in one pass.
     private func exactInertia(_ x: MatrixView, mean: [Double], unit: Double, runs: [(centers: [Double], labels: [Int32])]) -> [Double] {
         let k = parameters.clusterCount, d = x.cols
@@ -343,6 +470,28 @@ enum CenterDots {
         var j = 0
         while j + 8 <= d { acc.addProduct(load(x + j), load(c + j)); j += 8 }
         return acc.sum() + tail(x, c, j, d)
+    }
+
+    /// One row against `t` centers (stride d) into out[0..<t], four centers at a time with independent
+    /// accumulators (each pair summed exactly as `one` sums it).
+    @inline(__always)
+    static func oneRow(_ x: UnsafePointer<Float>, _ d: Int, _ c: UnsafePointer<Float>, _ t: Int, _ out: UnsafeMutablePointer<Float>) {
+        var m = 0
+        while m + 4 <= t {
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            let c0 = c + m * d, c1 = c0 + d, c2 = c1 + d, c3 = c2 + d
+            var j = 0
+            while j + 8 <= d {
+                let v = load(x + j)
+                a0.addProduct(v, load(c0 + j)); a1.addProduct(v, load(c1 + j))
+                a2.addProduct(v, load(c2 + j)); a3.addProduct(v, load(c3 + j))
+                j += 8
+            }
+            out[m] = a0.sum() + tail(x, c0, j, d); out[m + 1] = a1.sum() + tail(x, c1, j, d)
+            out[m + 2] = a2.sum() + tail(x, c2, j, d); out[m + 3] = a3.sum() + tail(x, c3, j, d)
+            m += 4
+        }
+        while m < t { out[m] = one(x, c + m * d, d); m += 1 }
     }
 
     /// Rows x..x+3 (stride d) against centers c, c+1 (stride d): out[i * ldo + m].

@@ -11,11 +11,15 @@
 /// change is re-assigned with the same dot products and the same argmin (first index on ties) as a full
 /// pass, and the bounds carry a margin for float32 rounding.
 struct LockstepLloyd {
-    let data: Matrix           // working frame, row-major n x d
-    let norms: [Float]         // ||x||^2 of the rows
+    let data: MatrixView       // working frame, row-major n x d
+    var norms: [Float]         // ||x||^2 of the rows
+    /// ||x||^2 of the rows in float64 when the frame holds the data exactly (the input itself): the
+    /// runs then also keep each cluster's sum of squared norms, which gives the inertia without another
+    /// pass over the data.
+    var exactNorms: [Double]?
     let k: Int
     let maxIterations: Int
-    let tol: Double            // on the sum of squared center shifts
+    var tol: Double            // on the sum of squared center shifts
 
     struct Run {
         var centers: [Double]
@@ -24,16 +28,19 @@ struct LockstepLloyd {
         var lower: [Float]
         var sums: [Double]
         var counts: [Int]
+        var squares: [Double]      // per cluster, sum of exactNorms (empty without them)
+        var moves = 0              // points moved between clusters by bounded E-steps
         var iterations = 0
         var strict = false
     }
 
     /// Runs to convergence; `relocate(labels, oldCenters, &newCenters)` re-seeds empty clusters
     /// (marked NaN in newCenters).
-    func run(_ starts: [[Double]], relocate: ([Int32], [Double], inout [Double]) -> Void)
-        -> [(centers: [Double], labels: [Int32], iterations: Int)] {
+    /// `first`: the first E-step of these starts if it was already made (firstAssignmentGathering).
+    func run(_ starts: [[Double]], first: [Run]? = nil, relocate: ([Int32], [Double], inout [Double]) -> Void)
+        -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] {
         let d = data.cols
-        var runs = fullAssignment(starts)
+        var runs = first ?? fullAssignment(starts).0
         var active = Array(runs.indices)
         var changed = [Bool](repeating: true, count: runs.count)   // labels changed in the last E-step
         var busy = [Bool](repeating: true, count: runs.count)      // many points moved or were re-checked
@@ -71,12 +78,13 @@ struct LockstepLloyd {
             let stepping = moving + finishing
             let full = stepping.filter { busy[$0] }, bounded = stepping.filter { !busy[$0] }
             if !full.isEmpty {
-                for (r, fresh) in zip(full, fullAssignment(full.map { runs[$0].centers })) {
+                for (r, fresh) in zip(full, fullAssignment(full.map { runs[$0].centers }).0) {
                     let moved = zip(fresh.labels, runs[r].labels).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
                     changed[r] = moved > 0
                     busy[r] = moved * 20 > fresh.labels.count
                     (runs[r].labels, runs[r].upper, runs[r].lower) = (fresh.labels, fresh.upper, fresh.lower)
-                    (runs[r].sums, runs[r].counts) = (fresh.sums, fresh.counts)
+                    (runs[r].sums, runs[r].counts, runs[r].squares) = (fresh.sums, fresh.counts, fresh.squares)
+                    runs[r].moves = 0
                 }
             }
             if !bounded.isEmpty {
@@ -85,58 +93,138 @@ struct LockstepLloyd {
                     busy[r] = result.recomputed * 4 > data.rows
                 }
             }
+
             active = moving
         }
-        return runs.map { ($0.centers, $0.labels, $0.iterations) }
+        return runs.map { ($0.centers, $0.labels, $0.iterations, inertiaFromSums($0)) }
+    }
+
+    /// sum_c (Q_c - 2 c.S_c + n_c ||c||^2) with S_c, Q_c the float64 sums of the rows and of their
+    /// squared norms over cluster c: the inertia of the labels at the centers, if its rounding error is
+    /// provably below 1e-9 relative. Each of the three terms of a cluster is at most
+    /// M_c = Q_c + n_c ||c||^2 in magnitude (2 |c.x| <= ||c||^2 + ||x||^2), and each is a float64 sum
+    /// of at most n + moves + 17 iterations + d terms (rows, points moved by bounded E-steps, their 16
+    /// group partials), so the error is at most 3 (n + moves + 17 iterations + d + 8) 2^-53 sum_c M_c.
+    /// Otherwise nil (a float64 pass over the data computes it).
+    private func inertiaFromSums(_ run: Run) -> Double? {
+        guard exactNorms != nil, !run.squares.isEmpty else { return nil }
+        let d = data.cols
+        var total = 0.0, magnitude = 0.0
+        for c in 0..<k {
+            var cs = 0.0, cc = 0.0
+            for j in 0..<d { let v = run.centers[c * d + j]; cs += v * run.sums[c * d + j]; cc += v * v }
+            let count = Double(run.counts[c])
+            total += run.squares[c] - 2 * cs + count * cc
+            magnitude += run.squares[c] + count * cc
+        }
+        let error = 3 * Double(data.rows + run.moves + 17 * run.iterations + d + 8) * 0x1p-53 * magnitude
+        if !(error <= 1e-9 * total) { return nil }
+        return total
     }
 
     // MARK: - E-steps
 
-    /// First E-step of every run: all distances (blocked kernel or gemm), labels, both bounds, sums.
-    private func fullAssignment(_ starts: [[Double]]) -> [Run] {
+    /// What the first E-step gathers on the side when it runs on the input itself (`gather`): the rows'
+    /// squared norms, the column minima and maxima, the column sums (from the first run's cluster sums).
+    struct Gathered {
+        var rowNorms: [Double]
+        var low: [Float]
+        var high: [Float]
+        var columnSums: [Double]
+    }
+
+    /// The first E-step on data whose norms are not known yet: it also gathers the norms and the
+    /// statistics of the data in the same pass (KMeans decides from them whether this frame can be kept).
+    mutating func firstAssignmentGathering(_ starts: [[Double]]) -> ([Run], Gathered) {
+        let (runs, gathered) = fullAssignment(starts, gather: true)
+        norms = gathered!.rowNorms.map { Float($0) }
+        exactNorms = gathered!.rowNorms
+        return (runs, gathered!)
+    }
+
+    /// E-step of every given set of centers over all the data: labels, both bounds, sums and counts.
+    /// One read of the data: each strip of 8 rows is multiplied by the centers (blocked SIMD kernel or
+    /// gemm), assigned and added to its clusters' float64 sums while it is still in L1. With `gather`,
+    /// the rows' norms and the column ranges are computed from the same loads.
+    private func fullAssignment(_ starts: [[Double]], gather: Bool = false) -> ([Run], Gathered?) {
         let n = data.rows, d = data.cols, sets = starts.count, t = sets * k
         let centers = starts.flatMap { $0.map(Float.init) }
         let centerNorms = CenterDots.squaredNorms(centers, t, d)
         var labels = [Int32](repeating: 0, count: sets * n)
         var upper = [Float](repeating: 0, count: sets * n), lower = [Float](repeating: .infinity, count: sets * n)
-        let partials = groupPartials(n, sets: sets) { range, sums, counts in
-            labels.withUnsafeMutableBufferPointer { lab in
-                upper.withUnsafeMutableBufferPointer { up in
-                    lower.withUnsafeMutableBufferPointer { lo in
-                        data.storage.withUnsafeBufferPointer { x in
-                            centers.withUnsafeBufferPointer { cp in
-                                centerNorms.withUnsafeBufferPointer { cn in
-                                    let block = 256
-                                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * t)
-                                    defer { tile.deallocate() }
-                                    for r0 in stride(from: range.lowerBound, to: range.upperBound, by: block) {
-                                        let r1 = min(range.upperBound, r0 + block)
-                                        CenterDots.dots(x.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
-                                        for i in r0..<r1 {
-                                            for set in 0..<sets {
-                                                let (c, first, second) = CenterDots.twoNearest(tile + (i - r0) * t + set * k,
-                                                                                              cn.baseAddress! + set * k, k)
-                                                lab[set * n + i] = Int32(c)
-                                                up[set * n + i] = distance(norms[i], first)
-                                                lo[set * n + i] = k > 1 ? distance(norms[i], second) : .infinity
-                                                counts[set * k + c] += 1
-                                                Reduce.accumulate(x.baseAddress! + i * d, into: sums + (set * k + c) * d, d)
-                                            }
-                                        }
-                                    }
-                                }
+        let squares = gather || exactNorms != nil
+        var gatheredNorms = gather ? [Double](repeating: 0, count: n) : []
+        let (groups, groupSize) = groupLayout(n)
+        var lows = gather ? [Float](repeating: 0, count: groups * d) : [], highs = gather ? [Float](repeating: 0, count: groups * d) : []
+        // Views taken once, outside the worker threads (each thread writes only its own rows).
+        let partials = labels.withUnsafeMutableBufferPointer { lab in
+            upper.withUnsafeMutableBufferPointer { up in
+            lower.withUnsafeMutableBufferPointer { lo in
+            centers.withUnsafeBufferPointer { cp in
+            centerNorms.withUnsafeBufferPointer { cn in
+            norms.withUnsafeBufferPointer { known in
+            gatheredNorms.withUnsafeMutableBufferPointer { gn in
+            lows.withUnsafeMutableBufferPointer { lows in
+            highs.withUnsafeMutableBufferPointer { highs in
+            groupPartials(n, sets: sets, extraSums: squares ? sets * k : 0) { range, sums, counts in
+                let strip = 8
+                let tile = UnsafeMutablePointer<Float>.allocate(capacity: strip * t)
+                defer { tile.deallocate() }
+                let square = sums + sets * k * d
+                let group = range.lowerBound / groupSize
+                let low = gather ? lows.baseAddress! + group * d : nil, high = gather ? highs.baseAddress! + group * d : nil
+                if gather {
+                    low!.update(from: data.row(range.lowerBound), count: d)
+                    high!.update(from: data.row(range.lowerBound), count: d)
+                }
+                for r0 in stride(from: range.lowerBound, to: range.upperBound, by: strip) {
+                    let r1 = min(range.upperBound, r0 + strip)
+                    CenterDots.dots(data.row(r0), r1 - r0, d, cp.baseAddress!, t, tile)
+                    for i in r0..<r1 {
+                        var rowNorm: Float = gather ? 0 : known[i]
+                        for set in 0..<sets {
+                            let (c, first, second) = CenterDots.twoNearest(tile + (i - r0) * t + set * k, cn.baseAddress! + set * k, k)
+                            let at = set * k + c
+                            if gather && set == 0 {
+                                let q = KMeans.rowStatistics(data.row(i), d, sums + at * d, low!, high!)
+                                gn[i] = q
+                                rowNorm = Float(q)
+                            } else {
+                                Reduce.accumulate(data.row(i), into: sums + at * d, d)
                             }
+                            if squares { square[at] += gather ? gn[i] : exactNorms![i] }
+                            lab[set * n + i] = Int32(c)
+                            up[set * n + i] = distance(rowNorm, first)
+                            lo[set * n + i] = k > 1 ? distance(rowNorm, second) : .infinity
+                            counts[at] += 1
                         }
                     }
                 }
             }
+            }
+            }
+            }
+            }
+            }
+            }
+            }
+            }
         }
-        return (0..<sets).map { set in
+        let runs = (0..<sets).map { set in
             Run(centers: starts[set], labels: Array(labels[(set * n)..<((set + 1) * n)]),
                 upper: Array(upper[(set * n)..<((set + 1) * n)]), lower: Array(lower[(set * n)..<((set + 1) * n)]),
                 sums: Array(partials.sums[(set * k * d)..<((set + 1) * k * d)]),
-                counts: Array(partials.counts[(set * k)..<((set + 1) * k)]))
+                counts: Array(partials.counts[(set * k)..<((set + 1) * k)]),
+                squares: squares ? Array(partials.sums[(sets * k * d + set * k)..<(sets * k * d + (set + 1) * k)]) : [])
         }
+        guard gather else { return (runs, nil) }
+        var low = Array(lows[0..<d]), high = Array(highs[0..<d])
+        for g in 1..<groups {
+            for j in 0..<d { low[j] = min(low[j], lows[g * d + j]); high[j] = max(high[j], highs[g * d + j]) }
+        }
+        var columnSums = [Double](repeating: 0, count: d)
+        for c in 0..<k { for j in 0..<d { columnSums[j] += partials.sums[c * d + j] } }
+        return (runs, Gathered(rowNorms: gatheredNorms, low: low, high: high, columnSums: columnSums))
     }
 
     /// Hamerly E-step for the given runs; updates labels, bounds and (by moving points) sums and counts.
@@ -156,11 +244,12 @@ struct LockstepLloyd {
         // the square root can magnify near 0: bounds are trusted only beyond a margin well above it.
         let largestCenter = centerNorms.map { ($0.max() ?? 0).squareRoot() }
         let partials = withRunArrays(&runs, which) { labels, upper, lower in
-            groupPartials(n, sets: sets, extraCounters: sets) { range, sums, counts in
-                data.storage.withUnsafeBufferPointer { x in
+            groupPartials(n, sets: sets, extraSums: exactNorms != nil ? sets * k : 0, extraCounters: 2 * sets) { range, sums, counts in
+                do {
+                    let square = sums + sets * k * d
                     var scratch = [Float](repeating: 0, count: k)
                     for i in range {
-                        let row = x.baseAddress! + i * d
+                        let row = data.row(i)
                         let rowNorm = norms[i].squareRoot()
                         for s in 0..<sets {
                             let own = Int(labels[s][i])
@@ -173,7 +262,7 @@ struct LockstepLloyd {
                             if upper[s][i] + margin <= bound { continue }
                             // Full re-assignment, as a full pass would do it.
                             counts[sets * k + s] += 1
-                            for c in 0..<k { scratch[c] = CenterDots.one(row, centers[s] + c * d, d) }
+                            scratch.withUnsafeMutableBufferPointer { CenterDots.oneRow(row, d, centers[s], k, $0.baseAddress!) }
                             let (c, first, second) = scratch.withUnsafeBufferPointer { g in
                                 centerNorms[s].withUnsafeBufferPointer { CenterDots.twoNearest(g.baseAddress!, $0.baseAddress!, k) }
                             }
@@ -185,6 +274,11 @@ struct LockstepLloyd {
                                 counts[s * k + c] += 1
                                 Reduce.accumulate(row, into: sums + (s * k + c) * d, d)
                                 Reduce.accumulate(row, into: sums + (s * k + own) * d, d, weight: -1)
+                                counts[sets * k + sets + s] += 1
+                                if let exactNorms {
+                                    square[s * k + c] += exactNorms[i]
+                                    square[s * k + own] -= exactNorms[i]
+                                }
                             }
                         }
                     }
@@ -194,6 +288,8 @@ struct LockstepLloyd {
         for (s, r) in which.enumerated() {
             for c in 0..<k { runs[r].counts[c] += partials.counts[s * k + c] }
             for t in 0..<(k * d) { runs[r].sums[t] += partials.sums[s * k * d + t] }
+            if exactNorms != nil { for c in 0..<k { runs[r].squares[c] += partials.sums[sets * k * d + s * k + c] } }
+            runs[r].moves += partials.counts[sets * k + sets + s]
         }
         return which.enumerated().map { (runs[$0.element].labels != before[$0.offset], partials.counts[sets * k + $0.offset]) }
     }
@@ -233,22 +329,29 @@ struct LockstepLloyd {
         }
     }
 
-    /// Per fixed group of rows (in parallel), sums and counts for `sets` runs, added in group order.
-    /// `counts` has sets * k entries, then `extraCounters` more.
-    private func groupPartials(_ n: Int, sets: Int, extraCounters: Int = 0,
-                               _ body: (Range<Int>, UnsafeMutablePointer<Double>, inout [Int]) -> Void) -> (sums: [Double], counts: [Int]) {
-        let d = data.cols
+    /// Up to 16 groups of rows of at least 1024 rows (the same for any thread count): (count, size).
+    private func groupLayout(_ n: Int) -> (Int, Int) {
         let groups = min(16, max(1, n / 1024))
-        let groupSize = (n + groups - 1) / groups
+        let size = (n + groups - 1) / groups
+        return ((n + size - 1) / size, size)
+    }
+
+    /// Per fixed group of rows (in parallel), sums and counts for `sets` runs, added in group order.
+    /// `sums` has sets * k * d entries, then `extraSums` more; `counts` has sets * k entries, then
+    /// `extraCounters` more.
+    private func groupPartials(_ n: Int, sets: Int, extraSums: Int = 0, extraCounters: Int = 0,
+                               _ body: (Range<Int>, UnsafeMutablePointer<Double>, inout [Int]) -> Void) -> (sums: [Double], counts: [Int]) {
+        let d = data.cols, sumCount = sets * k * d + extraSums
+        let (_, groupSize) = groupLayout(n)
         let partials = Parallel.mapChunks(count: n, chunk: groupSize) { range -> ([Double], [Int]) in
-            var sums = [Double](repeating: 0, count: sets * k * d)
+            var sums = [Double](repeating: 0, count: sumCount)
             var counts = [Int](repeating: 0, count: sets * k + extraCounters)
             sums.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!, &counts) }
             return (sums, counts)
         }
-        var sums = [Double](repeating: 0, count: sets * k * d), counts = [Int](repeating: 0, count: sets * k + extraCounters)
+        var sums = [Double](repeating: 0, count: sumCount), counts = [Int](repeating: 0, count: sets * k + extraCounters)
         for (s, c) in partials {
-            for i in 0..<(sets * k * d) { sums[i] += s[i] }
+            for i in 0..<sumCount { sums[i] += s[i] }
             for i in 0..<counts.count { counts[i] += c[i] }
         }
         return (sums, counts)

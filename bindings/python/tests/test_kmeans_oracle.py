@@ -88,6 +88,32 @@ def test_given_init_follows_sklearn_lloyd(name, k):
     assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
 
 
+def test_inertia_from_sums_is_the_float64_inertia():
+    # On well-scaled data Lamina iterates on the input itself and takes the inertia from its float64
+    # cluster sums (no extra pass): it must be the float64 inertia, not a float32 approximation.
+    X, _ = separated_blobs(n=3000, d=40, k=6, seed=3)
+    init = X[np.random.default_rng(1).choice(len(X), 6, replace=False)].copy()
+    ours = KMeans(6, init=init, n_init=1).fit(X)
+    theirs = SkKMeans(6, init=init.astype(np.float64), n_init=1, algorithm="lloyd").fit(X.astype(np.float64))
+    assert np.array_equal(ours.labels_, theirs.labels_) and ours.n_iter_ == theirs.n_iter_
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("offset,scale", [(1e4, 1.0), (0.0, 1e-15), (0.0, 1e15)])
+def test_shifted_or_extreme_data_same_iterations(offset, scale):
+    # A mean far from the spread, or magnitudes outside [2^-40, 2^40], make Lamina iterate on a centred
+    # copy in power-of-two units instead of the input: the iterations and the partition must not change.
+    X, _ = separated_blobs(n=1500, d=12, k=5, seed=4)
+    init = X[np.random.default_rng(2).choice(len(X), 5, replace=False)].copy()
+    base = KMeans(5, init=init, n_init=1).fit(X)
+    Y = (X.astype(np.float64) * scale + offset).astype(np.float32)
+    moved = KMeans(5, init=(init.astype(np.float64) * scale + offset).astype(np.float32), n_init=1).fit(Y)
+    assert np.array_equal(base.labels_, moved.labels_) and base.n_iter_ == moved.n_iter_
+    assert_allclose(moved.inertia_, inertia_of(Y, moved.labels_, moved.cluster_centers_), rtol=1e-5)
+    assert_allclose(moved.cluster_centers_, (base.cluster_centers_.astype(np.float64) * scale + offset),
+                    rtol=1e-5, atol=1e-5 * scale)
+
+
 @pytest.mark.parametrize("max_iter", [1, 2, 5])
 def test_given_init_few_iterations_match_sklearn(max_iter):
     X, _ = make_dataset("noise")
