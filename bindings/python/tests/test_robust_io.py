@@ -89,3 +89,23 @@ def test_rlimit_as_gives_out_of_memory_not_abort(case):
     proc = run(["-c", MEMORY_SCRIPT.format(case=case)], timeout=300)
     assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     assert "OOM" in proc.stdout
+
+
+def test_safe_read_matches_and_reports_errors(tmp_path):
+    import h5py
+    import numpy as np
+    sys.path.insert(0, PYPATH)
+    import lamina
+    from lamina import io
+    p = tmp_path / "a.h5"
+    X = np.arange(40, dtype=np.float32).reshape(10, 4)
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=X, chunks=(5, 4))
+        f.create_dataset("y", data=np.arange(10))
+    np.testing.assert_array_equal(io.read_activations(p, "x", safe=True), X)
+    np.testing.assert_array_equal(io.read_activations(p, "x", start=2, stop=5, safe=True), X[2:5])
+    np.testing.assert_array_equal(io.read_labels(p, "y", safe=True), np.arange(10))
+    with pytest.raises(lamina.FormatError):
+        io.read_activations(REPRODUCERS[0], "x", safe=True)
+    with pytest.raises(lamina.InvalidArgumentError):
+        io.read_activations(p, "nope", safe=True)
