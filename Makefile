@@ -11,7 +11,7 @@ BENCHES := metrics probe structural ast_probe sae
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
-        examples python-install install clean
+        examples python-install install clean fuzz
 
 all: build
 
@@ -48,6 +48,14 @@ test-c: build
 test-python: build
 	$(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests
 
+## fuzz: mutation fuzzer over HDF5 files, SAE files (safetensors + cfg.json) and checkpoints, each input
+## in a subprocess; FUZZ_SECONDS (120), FUZZ_JOBS (2), FUZZ_OUT (fuzz-out: crash/hang reproducers). Not in `make test`.
+FUZZ_SECONDS ?= 120
+FUZZ_JOBS ?= 2
+FUZZ_OUT ?= fuzz-out
+fuzz: build
+	$(PYPATH) $(PYTHON) Tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)
+
 ## examples: build and run the C example through pkg-config
 examples: build
 	$(MAKE) -C examples/c run LAMINA_PC_DIR=$(CURDIR)/$(BUILD)
@@ -70,9 +78,13 @@ bench: $(addprefix bench-,$(BENCHES))
 bench-%: build
 	$(PYPATH) $(PYTHON) benchmarks/bench_$*.py
 
+## python-install: pip-installs the binding with the library inside (built from a temporary copy of
+## bindings/python, so the source tree is left clean); the wheel is tagged py3-none-linux_x86_64
 python-install: build
-	cp -f $(LIB) bindings/python/lamina/liblamina.so
-	$(PYTHON) -m pip install ./bindings/python
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  cp -r bindings/python/. "$$tmp/" && rm -rf "$$tmp/tests" "$$tmp"/*.egg-info "$$tmp/build" && \
+	  cp -f $(LIB) "$$tmp/lamina/liblamina.so" && \
+	  $(PYTHON) -m pip install "$$tmp"
 
 install: build
 	install -d $(PREFIX)/lib $(PREFIX)/include $(PREFIX)/lib/pkgconfig
@@ -83,4 +95,4 @@ install: build
 	  > $(PREFIX)/lib/pkgconfig/lamina.pc
 
 clean:
-	rm -rf .build $(BUILD) bindings/python/lamina/liblamina.so
+	rm -rf .build $(BUILD) bindings/python/lamina/liblamina.so*

@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "LaminaCore", dependencies: ["CBLAS", "CHDF5"], swiftSettings: vectorISA),
         .systemLibrary(name: "CLaminaABI"),
-        .target(name: "Lamina", dependencies: ["LaminaCore", "CLaminaABI"], exclude: ["exports.map"],
+        // The load-time CPU check, compiled for the baseline x86-64 (no vectorISA): see cpu_check.c.
+        .target(name: "CLaminaCPU"),
+        .target(name: "Lamina", dependencies: ["LaminaCore", "CLaminaABI", "CLaminaCPU"], exclude: ["exports.map"],
                 swiftSettings: vectorISA,
                 linkerSettings: releaseLinking),
         .testTarget(name: "LaminaCoreTests", dependencies: ["LaminaCore"], swiftSettings: vectorISA),

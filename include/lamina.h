@@ -406,6 +406,24 @@ lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out,
  * is not thread-safe; Lamina serialises its HDF5 calls. Errors: LAMINA_ERR_IO (file missing or
  * unreadable), LAMINA_ERR_FORMAT (not HDF5, truncated, corrupt, wrong rank or type),
  * LAMINA_ERR_INVALID_ARGUMENT (dataset not found, NULL, rows out of range).
+ *
+ * Validation and trusted input. Before any size is taken from a dataset, Lamina checks it against the
+ * file: layout contiguous, compact or chunked (virtual datasets and external data files are refused),
+ * filters only deflate/shuffle/fletcher32, chunk rank = dataset rank, chunk dims >= 1 and <= the
+ * dataset's (maximum) dims, chunks < 4 GiB, no more indexed chunks than the chunk grid holds, each
+ * stored chunk (up to 2^20) chunk-aligned, inside the dataset and inside the file, and the claimed size
+ * <= the stored bytes (x 1032 with deflate) <= the file size; a dataset whose rows were never written
+ * (fill values) is refused. Every such failure is LAMINA_ERR_FORMAT, so the dims reported by
+ * lamina_h5_dataset_info are safe to allocate from. What no check before the call can cover: the
+ * system libhdf5 (Debian's 1.10.8) parses the file's object headers and B-trees itself, in H5Fopen,
+ * H5Lexists and H5Dopen, before Lamina can look at anything, and a corrupted byte there may crash it.
+ * Treat HDF5 files as trusted input (files you or your pipeline wrote); for files of unknown origin,
+ * read them in a separate process (the Python binding's read_activations/read_labels(..., safe=True)).
+ *
+ * CPU: liblamina.so is compiled for x86-64-v3 (AVX, AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE). On an
+ * older CPU, loading the library prints "liblamina: this CPU lacks ..." to stderr and aborts (a
+ * load-time check compiled for baseline x86-64 runs before any other Lamina code), instead of a SIGILL
+ * at a later call. The Python binding checks first and raises ImportError.
  * ================================================================================================ */
 
 /** Element type of a dataset or of a buffer passed to Lamina. */

@@ -26,7 +26,7 @@ public enum DunnIndex {
         let needsCentroids = linkage == .centroid || diameter == .centroidMean
         let segments = ClassSegments(labels)
         let stats = needsPairs
-            ? ClusterPairStats(PairwisePoints(x, segments: segments, metric: .euclidean),
+            ? ClusterPairStats(try PairwisePoints(x, segments: segments, metric: .euclidean),
                                exactExtremes: linkage != .average || diameter == .maxPairwise) : nil
         let centroids = needsCentroids ? ClassCentroids(x, labels: labels) : nil
         var separation = Double.infinity
@@ -81,7 +81,7 @@ public enum XieBeniIndex {
         case .centroid:
             for a in 0..<k { for b in (a + 1)..<k { let t = centroids.distance(a, b); closest = min(closest, t * t) } }
         case .pointPair:
-            let stats = ClusterPairStats(PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean),
+            let stats = ClusterPairStats(try PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean),
                                          exactExtremes: true)
             for a in 0..<k { for b in (a + 1)..<k { let t = stats.minimum[stats.index(a, b)]; closest = min(closest, t * t) } }
         }

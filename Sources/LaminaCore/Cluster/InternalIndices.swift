@@ -9,7 +9,7 @@ public enum InternalIndices {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let segments = ClassSegments(labels)
-        let points = PairwisePoints(x, segments: segments, metric: metric)
+        let points = try PairwisePoints(x, segments: segments, metric: metric)
         let n = x.rows, k = segments.classCount
         // Symmetric pass (half the gemm work) when a few lanes of n x k sums fit in 512 MB; otherwise
         // every row block computes its full row of tiles and keeps only its own rows' sums.

@@ -72,8 +72,12 @@ public struct PairwisePoints: @unchecked Sendable {
     private let radius: [Double]
     private let workingUnit: Double
 
+    /// Throws LaminaError(.outOfMemory) when the working copy (n x d float32) does not fit in the memory
+    /// the process may still take (Memory.reserve: RLIMIT_AS and cgroup limits included).
     public init(_ x: MatrixView, segments: ClassSegments, metric: DistanceMetric,
-                shift: [Double]? = nil, scale: [Double]? = nil) {
+                shift: [Double]? = nil, scale: [Double]? = nil) throws {
+        let (cells, overflow) = x.rows.multipliedReportingOverflow(by: x.cols + 2)
+        try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * 4, "the float32 working copy of x (\(x.rows) x \(x.cols))")
         source = x
         columnScale = scale
         var working: WorkingCopy

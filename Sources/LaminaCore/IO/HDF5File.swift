@@ -13,6 +13,15 @@ public enum HDF5File {
 
     public enum StoredType: Sendable, Equatable {
         case float16, bfloat16, float32, float64, integer(bytes: Int, signed: Bool)
+        /// Bytes per stored value.
+        public var bytes: Int {
+            switch self {
+            case .float16, .bfloat16: 2
+            case .float32: 4
+            case .float64: 8
+            case .integer(let bytes, _): bytes
+            }
+        }
         public var name: String {
             switch self {
             case .float16: "float16"
@@ -46,8 +55,8 @@ public enum HDF5File {
             case .float16, .bfloat16:
                 // Read the raw 16-bit words: the memory type is the file's own type, so HDF5 copies the
                 // bits instead of converting values (an integer memory type would round 0.37 to 0).
-                let raw = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
-                defer { raw.deallocate() }
+                let raw: UnsafeMutablePointer<UInt16> = try Memory.allocate(count, "the 16-bit read buffer of dataset '\(dataset)'")
+                defer { Memory.free(raw) }
                 let fileType = H5Dget_type(ds)
                 defer { H5Tclose(fileType) }
                 try readRows(ds, info, rowStart, rowCount, memType: fileType, into: raw, dataset)
@@ -119,7 +128,137 @@ public enum HDF5File {
             let ds = H5Dopen2(file, dataset, lamina_h5p_default())
             if ds < 0 { throw LaminaError(.format, "'\(dataset)' in '\(path)' is not a dataset") }
             defer { H5Dclose(ds) }
-            return try body(ds, try describe(ds, dataset))
+            let info = try describe(ds, dataset)
+            let key = ValidatedKey(path: path, dataset: dataset, device: UInt64(status.st_dev), inode: UInt64(status.st_ino),
+                                   size: Int64(status.st_size), mtime: Int64(status.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(status.st_mtim.tv_nsec))
+            if !validated.contains(key) {
+                try checkStorage(ds, info, fileSize: Int(status.st_size), dataset)
+                if validated.count > 64 { validated.removeAll() }
+                validated.insert(key)
+            }
+            return try body(ds, info)
+        }
+    }
+
+    /// Datasets (by file identity and modification time) that passed checkStorage, so that streaming
+    /// reads of the same file do not repeat the chunk scan. Guarded by `lock`.
+    private struct ValidatedKey: Hashable {
+        let path: String, dataset: String
+        let device: UInt64, inode: UInt64
+        let size: Int64, mtime: Int64
+    }
+    nonisolated(unsafe) private static var validated = Set<ValidatedKey>()
+
+    /// deflate's largest compression ratio (a 258-byte match coded in 2 bits): no stored chunk can
+    /// expand to more than this many times its size.
+    static let deflateMaxRatio = 1032
+
+    /// The checks that make a dataset's claimed shape trustworthy before anything is sized from it
+    /// (DESIGN: validate first). A corrupt header can claim billions of rows in a 6 KB file; HDF5 would
+    /// then serve fill values for all of them. Checked, in order:
+    ///  - layout: contiguous, compact or chunked (virtual datasets and external raw-data files are refused);
+    ///  - filters: only deflate, shuffle and fletcher32 (what h5py writes) are accepted;
+    ///  - chunked: the chunk rank equals the dataset rank, every chunk dimension is >= 1 and no larger than
+    ///    the dataset's (maximum) dimension, a chunk holds < 4 GiB, the file indexes no more chunks than
+    ///    the chunk grid has, and each stored chunk (up to 2^20 of them) lies at a chunk-aligned offset
+    ///    inside the dataset, inside the file, with the full chunk size when unfiltered;
+    ///  - storage: the bytes stored for the dataset fit in the file, and they can hold the claimed size:
+    ///    claimed bytes <= stored bytes (x 1032 with deflate). A dataset whose rows were never written
+    ///    (fill values only) is therefore refused.
+    private static func checkStorage(_ ds: hid_t, _ info: DatasetInfo, fileSize: Int, _ dataset: String) throws {
+        func corrupt(_ what: String) -> LaminaError {
+            LaminaError(.format, "dataset '\(dataset)': \(what); the file is corrupt or not a plain h5py dataset")
+        }
+        var logical = info.type.bytes
+        for n in info.shape {
+            let (v, o) = logical.multipliedReportingOverflow(by: n)
+            if o || n < 0 { throw corrupt("its shape \(info.shape) overflows") }
+            logical = v
+        }
+        let dcpl = H5Dget_create_plist(ds)
+        if dcpl < 0 { throw corrupt("its creation properties are unreadable") }
+        defer { H5Pclose(dcpl) }
+        let layout = H5Pget_layout(dcpl)
+        switch layout {
+        case H5D_CONTIGUOUS, H5D_COMPACT, H5D_CHUNKED: break
+        case H5D_VIRTUAL: throw LaminaError(.format, "dataset '\(dataset)' is a virtual dataset (its data lives in other files); expected a contiguous, compact or chunked dataset")
+        default: throw corrupt("its storage layout is unreadable")
+        }
+        if H5Pget_external_count(dcpl) != 0 {
+            throw LaminaError(.format, "dataset '\(dataset)' stores its data in external files; expected the data inside the HDF5 file")
+        }
+        let filters = Int(H5Pget_nfilters(dcpl))
+        if filters < 0 || filters > 32 { throw corrupt("its filter pipeline is unreadable") }
+        var ratio = 1
+        for i in 0..<filters {
+            var flags: UInt32 = 0, nValues = 0, values = [UInt32](repeating: 0, count: 16), config: UInt32 = 0
+            var name = [CChar](repeating: 0, count: 64)
+            let id = H5Pget_filter2(dcpl, UInt32(i), &flags, &nValues, &values, 64, &name, &config)
+            switch id {
+            case 1: ratio = deflateMaxRatio  // deflate
+            case 2, 3: break  // shuffle, fletcher32
+            default:
+                let label = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                throw LaminaError(.format, "dataset '\(dataset)' uses filter \(id)\(label.isEmpty ? "" : " (\(label))"); supported filters: deflate (gzip), shuffle, fletcher32")
+            }
+        }
+        let stored = Int(clamping: H5Dget_storage_size(ds))
+        if stored > fileSize {
+            throw corrupt("it claims \(stored) bytes of storage in a file of \(fileSize) bytes")
+        }
+        if logical > 0 && (stored == 0 || logical / ratio > stored) {
+            throw corrupt("its shape \(info.shape) of \(info.type.name) needs \(logical) bytes but the file stores \(stored) bytes for it" + (ratio > 1 ? " (at most \(ratio)x with deflate)" : ""))
+        }
+        if layout == H5D_CONTIGUOUS {
+            let offset = UInt64(H5Dget_offset(ds))
+            if logical > 0 && (offset == UInt64.max || offset > UInt64(fileSize) || UInt64(fileSize) - offset < UInt64(stored)) {
+                throw corrupt("its data at offset \(offset) with \(stored) bytes lies outside the file (\(fileSize) bytes)")
+            }
+        }
+        if layout == H5D_CHUNKED { try checkChunks(ds, dcpl, info, fileSize: fileSize, filtered: filters > 0, dataset, corrupt) }
+    }
+
+    private static func checkChunks(_ ds: hid_t, _ dcpl: hid_t, _ info: DatasetInfo, fileSize: Int, filtered: Bool,
+                                    _ dataset: String, _ corrupt: (String) -> LaminaError) throws {
+        let rank = info.shape.count
+        var chunk = [hsize_t](repeating: 0, count: 32)
+        let chunkRank = Int(H5Pget_chunk(dcpl, 32, &chunk))
+        if chunkRank != rank || rank == 0 { throw corrupt("its chunks have rank \(chunkRank); the dataset has rank \(rank)") }
+        let space = H5Dget_space(ds)
+        defer { H5Sclose(space) }
+        var dims = [hsize_t](repeating: 0, count: rank), maxDims = [hsize_t](repeating: 0, count: rank)
+        if H5Sget_simple_extent_dims(space, &dims, &maxDims) != Int32(rank) { throw corrupt("its dataspace is unreadable") }
+        var chunkBytes = info.type.bytes, grid = 1
+        for k in 0..<rank {
+            let c = chunk[k], n = dims[k]
+            let limit = maxDims[k] > n ? maxDims[k] : Swift.max(n, 1)  // extensible dimensions may have larger chunks
+            if c < 1 || c > limit || c > UInt64(UInt32.max) {
+                throw corrupt("its chunk shape \(chunk.prefix(rank).map { Int($0) }) does not fit its shape \(info.shape)")
+            }
+            chunkBytes = chunkBytes.multipliedReportingOverflow(by: Int(c)).overflow ? Int.max : chunkBytes * Int(c)
+            let cells = Int((n + c - 1) / c)
+            grid = grid.multipliedReportingOverflow(by: cells).overflow ? Int.max : grid * cells
+        }
+        if chunkBytes >= 1 << 32 { throw corrupt("its chunks of \(chunkBytes) bytes exceed HDF5's 4 GiB limit") }
+        var indexed: hsize_t = 0
+        if H5Dget_num_chunks(ds, space, &indexed) < 0 { throw corrupt("its chunk index is unreadable") }
+        if Int(clamping: indexed) > grid { throw corrupt("its chunk index lists \(indexed) chunks; its shape has \(grid)") }
+        if indexed > 1 << 20 { return }  // too many to visit one by one; the storage bound above still holds
+        var offset = [hsize_t](repeating: 0, count: rank)
+        for i in 0..<indexed {
+            var mask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
+            if H5Dget_chunk_info(ds, space, i, &offset, &mask, &address, &size) < 0 {
+                throw corrupt("chunk \(i) of its index is unreadable")
+            }
+            for k in 0..<rank where offset[k] % chunk[k] != 0 || offset[k] >= dims[k] {
+                throw corrupt("chunk \(i) sits at \(offset.map { Int(clamping: $0) }), outside its shape \(info.shape) or off its chunk grid")
+            }
+            if address == haddr_t.max || UInt64(address) > UInt64(fileSize) || UInt64(fileSize) - UInt64(address) < size {
+                throw corrupt("chunk \(i) (\(size) bytes at offset \(address)) lies outside the file (\(fileSize) bytes)")
+            }
+            if size == 0 || (!filtered && Int(size) != chunkBytes) {
+                throw corrupt("chunk \(i) stores \(size) bytes; an unfiltered chunk holds \(chunkBytes)")
+            }
         }
     }
 
@@ -129,7 +268,9 @@ public enum HDF5File {
         let rank = Int(H5Sget_simple_extent_ndims(space))
         if rank < 0 || rank > 32 { throw LaminaError(.format, "dataset '\(dataset)' has an unreadable dataspace") }
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        H5Sget_simple_extent_dims(space, &dims, nil)
+        if H5Sget_simple_extent_dims(space, &dims, nil) != Int32(rank) || dims.contains(where: { $0 > UInt64(Int.max) }) {
+            throw LaminaError(.format, "dataset '\(dataset)' has an unreadable dataspace")
+        }
         let type = H5Dget_type(ds)
         defer { H5Tclose(type) }
         let size = H5Tget_size(type)
@@ -146,6 +287,9 @@ public enum HDF5File {
                 throw LaminaError(.format, "dataset '\(dataset)' holds \(size)-byte floats; expected float16, bfloat16, float32 or float64")
             }
         case H5T_INTEGER:
+            if ![1, 2, 4, 8].contains(size) {
+                throw LaminaError(.format, "dataset '\(dataset)' holds \(size)-byte integers; expected 1, 2, 4 or 8 bytes")
+            }
             stored = .integer(bytes: size, signed: H5Tget_sign(type) == H5T_SGN_2)
         default:
             throw LaminaError(.format, "dataset '\(dataset)' does not hold numbers; expected a float or integer dataset")
@@ -162,8 +306,11 @@ public enum HDF5File {
         var extent = info.shape.map { hsize_t($0) }
         offset[0] = hsize_t(start)
         extent[0] = hsize_t(count)
-        H5Sselect_hyperslab(fileSpace, lamina_h5s_select_set(), offset, nil, extent, nil)
+        if fileSpace < 0 || H5Sselect_hyperslab(fileSpace, lamina_h5s_select_set(), offset, nil, extent, nil) < 0 {
+            throw LaminaError(.format, "dataset '\(dataset)': selecting rows [\(start), \(start + count)) failed: the file is corrupt")
+        }
         let memSpace = H5Screate_simple(Int32(extent.count), extent, nil)
+        if memSpace < 0 { throw LaminaError(.format, "dataset '\(dataset)': a \(extent) selection is not representable") }
         defer { H5Sclose(memSpace) }
         if H5Dread(ds, memType, memSpace, fileSpace, lamina_h5p_default(), out) < 0 {
             throw LaminaError(.format, "reading dataset '\(dataset)' failed: the file is truncated or corrupt")

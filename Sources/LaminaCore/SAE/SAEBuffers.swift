@@ -15,7 +15,13 @@ public final class Buffer<T>: @unchecked Sendable {
         for i in 0..<values.count { p[i] = values[i] }
     }
 
-    deinit { p.deallocate() }
+    /// Takes ownership of `count` initialised values at `p` (from Memory.allocate or .allocate).
+    public init(adopting p: UnsafeMutablePointer<T>, count: Int) {
+        self.p = p
+        self.count = count
+    }
+
+    deinit { p.deallocate() }  // free(): also right for Memory.allocate's posix_memalign on Linux
 
     public var array: [T] { Array(UnsafeBufferPointer(start: p, count: count)) }
 

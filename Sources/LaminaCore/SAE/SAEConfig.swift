@@ -119,9 +119,9 @@ public struct SAEConfig: Sendable, Equatable {
         if warmupSteps < 0 { throw bad("warmup_steps is \(warmupSteps); expected >= 0") }
         if decaySteps < 0 { throw bad("decay_steps is \(decaySteps); expected >= 0") }
         if !(gradClip >= 0 && gradClip.isFinite) { throw bad("grad_clip is \(gradClip); expected a finite value >= 0 (0 = off)") }
-        let need = estimatedTrainingBytes, have = SAEConfig.physicalMemoryBytes
+        let need = estimatedTrainingBytes, have = Memory.availableBytes
         if need > have {
-            throw LaminaError(.outOfMemory, "training this SAE needs about \(need >> 20) MiB (weights, Adam moments, gradients and batch buffers for d_in = \(dIn), n_latents = \(nLatents), batch_size = \(batchSize)); the machine has \(have >> 20) MiB")
+            throw LaminaError(.outOfMemory, "training this SAE needs about \(need >> 20) MiB (weights, Adam moments, gradients and batch buffers for d_in = \(dIn), n_latents = \(nLatents), batch_size = \(batchSize)); \(Memory.limitDescription(have))")
         }
     }
 
@@ -134,11 +134,6 @@ public struct SAEConfig: Sendable, Equatable {
         return bytes > 9e18 ? Int.max : Int(bytes)
     }
 
-    static var physicalMemoryBytes: Int {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
-        if pages <= 0 || size <= 0 { return Int.max }
-        return pages.multipliedReportingOverflow(by: size).overflow ? Int.max : pages * size
-    }
 
     /// Learning-rate multiplier of step t (1-based) of `total` steps: linear warm-up t / warmup over
     /// the first `warmupSteps` steps, then (decay != none) over the last D steps (D = decaySteps, or

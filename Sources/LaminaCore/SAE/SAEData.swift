@@ -55,8 +55,9 @@ public final class SAETrainingData {
     }
 
     /// Checks every value of the source for NaN/Inf before training (one streaming pass), so that bad
-    /// data fails before any step and leaves the model unchanged.
-    public func validate() throws {
+    /// data fails before any step and leaves the model unchanged. A streaming pass calls
+    /// `keepGoing(rowsChecked)` about once a second; a false return throws LaminaError(.cancelled).
+    public func validate(keepGoing: ((Int) -> Bool)? = nil) throws {
         if let memory = source as? MemoryRows {
             if let bad = memory.firstNonFinite() {
                 throw LaminaError(.nonFinite, "x contains a non-finite value at row \(bad.row), column \(bad.col); expected finite values")
@@ -67,7 +68,12 @@ public final class SAETrainingData {
         let chunk = min(chunkRows, n)
         let buf = FloatBuffer(chunk * d, zero: 0)
         var r0 = 0
+        var lastReport = SAETrainer.now()
         while r0 < n {
+            if let keepGoing, SAETrainer.now() - lastReport >= 1 {
+                if !keepGoing(r0) { throw LaminaError(.cancelled, "sae_train cancelled by the progress callback while checking the training data (\(r0) of \(n) rows checked)") }
+                lastReport = SAETrainer.now()
+            }
             let nr = min(chunk, n - r0)
             try source.read(rows: r0..<(r0 + nr), into: buf.p)
             if let bad = MatrixView(base: buf.p, rows: nr, cols: d).firstNonFinite() {
@@ -167,7 +173,12 @@ extension SAETrainer {
         }
         let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
         if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
-        try data.validate()
+        // The data check streams the whole file: it reports (task "sae_validate", the term
+        // "rows_checked") about once a second so that the callback can cancel it.
+        try data.validate(keepGoing: progress.map { progress in { rows in
+            progress(ProgressReport(task: "sae_validate", step: self.stepsDone, totalSteps: total, items: self.tokensSeen,
+                                    loss: .nan, itemsPerSecond: 0, termNames: ["rows_checked"], terms: [Double(rows)]))
+        } })
         if !dataInitialised {
             // The first 65,536 rows (at most 256 MB of them).
             let sample = try data.sample(maxRows: min(65536, max(1, (64 << 20) / max(d, 1))))

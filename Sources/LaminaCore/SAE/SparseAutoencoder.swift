@@ -32,8 +32,8 @@ public final class SparseAutoencoder: @unchecked Sendable {
         try config.check()
         self.config = config
         let n = config.nLatents, d = config.dIn
-        wEnc = FloatBuffer(n * d, zero: 0)
-        wDec = FloatBuffer(n * d, zero: 0)
+        wEnc = try FloatBuffer(checked: n * d, zero: 0, "W_enc (\(n) x \(d))")
+        wDec = try FloatBuffer(checked: n * d, zero: 0, "W_dec (\(n) x \(d))")
         bEnc = FloatBuffer(n, zero: 0)
         bDec = FloatBuffer(d, zero: 0)
         threshold = FloatBuffer(n, zero: config.architecture == .jumpReLU ? Float(config.jumpReLUInitThreshold) : 0)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _cpu
 from .errors import InvalidArgumentError, ShapeMismatchError, error_for_status
 
 EXPECTED_MAJOR = 0  # LAMINA_VERSION_MAJOR of the header this binding mirrors
@@ -35,6 +36,7 @@ def _candidates():
 
 
 def _load():
+    _cpu.check()  # before any of the library's code runs: it is compiled for x86-64-v3
     tried = []
     for path in _candidates():
         if path.is_absolute() and not path.exists():
