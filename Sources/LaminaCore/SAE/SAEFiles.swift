@@ -12,9 +12,11 @@ import Glibc
 ///  - sparsify: <dir>/sae.safetensors with encoder.weight [num_latents, d_in], encoder.bias, W_dec
 ///    [num_latents, d_in], b_dec [d_in] and <dir>/cfg.json with SparseCoderConfig's fields (activation,
 ///    expansion_factor, normalize_decoder, num_latents, k, multi_topk, skip_connection, transcode) plus
-///    d_in. TopK only.
-///  Both cfg.json files also carry "lamina": Lamina's full parameters, so a load restores them. The
-///  weights are exported with the input scale folded in. Every file is written atomically.
+///    d_in. TopK only (+ W_skip [d_in, d_in] with skip_connection).
+///  Which foreign cfg.json fields are implemented, metadata or refused: `SAEForeignConfig`.
+///  Lamina's full parameters go to <dir>/lamina.json (neither package reads it; older exports kept them
+///  under "lamina" in cfg.json, still read), so a load restores them. The weights are exported with
+///  the input scale folded in. Every file is written atomically.
 ///  - Checkpoint: one safetensors file with the training parameters (unfolded), Adam moments, dead
 ///    counters and history, and metadata with the parameters, Adam step, data position (epoch, batch),
 ///    tokens, the BatchTopK threshold and the input scale (bit patterns). Batches are a function of
@@ -222,13 +224,14 @@ extension SAETrainer {
             try spec.adopt(own, laminaPath)
         }
         let config = spec.config
-        // Validation and the memory check before anything of size n * d is allocated.
-        do { try config.check() } catch let e as LaminaError {
-            throw LaminaError(e.kind == .invalidArgument ? .format : e.kind, "'\(cfgPath)': \(e.message)")
-        }
+        // Shapes against the weights file's header, then validation and the memory check, before
+        // anything of size n * d is allocated or the tensor data is read.
         let weightsPath = format == .saelens ? saelens : sparsify
         let header = try SafeTensorsHeader.read(path: weightsPath)
         try header.expect(spec.tensors, cfgPath: cfgPath)
+        do { try config.check() } catch let e as LaminaError {
+            throw LaminaError(e.kind == .invalidArgument ? .format : e.kind, "'\(cfgPath)': \(e.message)")
+        }
         let weights = try SafeTensorsFile.read(path: weightsPath)
         let n = config.nLatents, d = config.dIn
         let wEnc = FloatBuffer(n * d, zero: 0), wDec = FloatBuffer(n * d, zero: 0)
