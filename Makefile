@@ -11,7 +11,7 @@ BENCHES := metrics probe structural ast_probe sae
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
-        examples python-install install clean fuzz
+        examples python-install install clean fuzz test-interop
 
 all: build
 
@@ -96,3 +96,16 @@ install: build
 
 clean:
 	rm -rf .build $(BUILD) bindings/python/lamina/liblamina.so*
+
+## test-interop: SAELens / sparsify interop against the real packages (not part of `make test`):
+## a venv (.venv-interop) over the system site-packages, so an installed torch is reused; when torch
+## is missing it is installed from PyPI (set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the
+## smaller CPU wheel where that index is reachable). Run by hand and before a release, not by .ci/run:
+## the peer packages and torch are several GB, and `make test` stays light.
+INTEROP_VENV := .venv-interop
+TORCH_INDEX ?=
+test-interop: build
+	@test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv --system-site-packages $(INTEROP_VENV)
+	@$(INTEROP_VENV)/bin/python -c "import torch" 2>/dev/null || $(INTEROP_VENV)/bin/pip install -q $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch
+	@$(INTEROP_VENV)/bin/python -c "import sae_lens, sparsify" 2>/dev/null || $(INTEROP_VENV)/bin/pip install -q --disable-pip-version-check sae-lens eai-sparsify
+	SPARSIFY_DISABLE_TRITON=1 $(PYPATH) $(INTEROP_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests/interop

@@ -1225,15 +1225,34 @@ lamina_status lamina_sae_set_weights(lamina_sae* sae, const float* w_enc, const 
  *  LAMINA_SAE_FORMAT_SAELENS: sae_weights.safetensors + cfg.json as SAELens' save_model writes them
  *  (architecture "standard" for ReLU, "topk" with k, "jumprelu" with threshold; a BatchTopK SAE is saved
  *  as the JumpReLU it runs as, like SAELens). LAMINA_SAE_FORMAT_SPARSIFY: sae.safetensors + cfg.json in
- *  sparsify's layout (TopK only; other architectures: LAMINA_ERR_INVALID_ARGUMENT). cfg.json also holds
- *  Lamina's parameters under "lamina". Errors: LAMINA_ERR_IO naming the path. */
+ *  sparsify's layout (TopK only, + W_skip when the SAE has a skip connection; other architectures, or a
+ *  normalize_activations SAE: LAMINA_ERR_INVALID_ARGUMENT; a skip connection in SAELens' layout: the
+ *  same). Lamina's own parameters go to <directory>/lamina.json (neither package reads it). Errors:
+ *  LAMINA_ERR_IO naming the path. */
 lamina_status lamina_sae_save(const lamina_sae* sae, const char* directory, lamina_sae_format format);
 
 /** Loads an SAE from a directory in either layout (written by Lamina, SAELens or sparsify; float16/
  *  bfloat16/float64 tensors are converted to float32); *out receives a new handle (its training state
  *  is fresh; b_dec is kept when training starts). Errors: LAMINA_ERR_IO (missing directory or files),
  *  LAMINA_ERR_FORMAT (corrupt or truncated safetensors, bad cfg.json, wrong shapes, unsupported
- *  architecture, non-finite weights). */
+ *  architecture, non-finite weights).
+ *  Every cfg.json field is implemented, known metadata, or refused with LAMINA_ERR_FORMAT naming the
+ *  field and its value -- never ignored:
+ *   SAELens: implemented architecture (standard | topk | jumprelu), d_in, d_sae, k (default 100),
+ *     apply_b_dec_to_input (false: folded into b_enc), rescale_acts_by_decoder_norm (topk; folded into
+ *     W_enc, b_enc, W_dec), normalize_activations none | constant_norm_rescale | layer_norm (per row,
+ *     undone on the reconstruction), activation_fn_str/activation_fn_kwargs (v5; must agree),
+ *     finetuning_scaling_factor (false only). Metadata: dtype (computed in float32), device, metadata,
+ *     reshape_activations (none | hook_z: rows are flattened), v5 run fields (model_name, hook_name, ...).
+ *     Refused: other architectures, expected_average_only_in / covariance_whitening (factor not in the
+ *     file), unknown fields, tensors the config does not use.
+ *   sparsify: implemented d_in, num_latents (0 = d_in * expansion_factor, overflow-checked), k,
+ *     activation topk, skip_connection (W_skip: x_hat += W_skip x). Metadata: normalize_decoder,
+ *     multi_topk (training only). Refused: groupmax, transcode, unknown fields.
+ *  A model with normalize_activations or a skip connection encodes, reconstructs and evaluates; decoding
+ *  from codes alone, training and checkpoints are refused (LAMINA_ERR_INVALID_ARGUMENT).
+ *  Shapes in cfg.json are compared with the weights file's header before anything is allocated, then
+ *  sizes go through the memory check (LAMINA_ERR_OUT_OF_MEMORY). */
 lamina_status lamina_sae_load(const char* directory, lamina_sae** out);
 
 /** Writes a training checkpoint to the file `path` atomically: parameters, Adam moments and step,

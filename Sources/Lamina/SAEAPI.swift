@@ -213,7 +213,7 @@ public func lamina_sae_decode(_ sae: OpaquePointer?, _ z: UnsafePointer<Float>?,
             throw LaminaError.shape("z has \(view.cols) columns; this SAE has n_latents = \(h.model.nLatents)")
         }
         try Check.length(outLen, expected: try Check.elements(view.rows, h.model.dIn, "out"), "out_len (n * d_in)")
-        h.model.decodeDense(view.base, rows: view.rows, into: try Check.output(out, "out"))
+        try h.model.decodeDense(view.base, rows: view.rows, into: try Check.output(out, "out"))
     }
 }
 
@@ -229,7 +229,7 @@ public func lamina_sae_decode_sparse(_ sae: OpaquePointer?, _ indices: UnsafePoi
             throw LaminaError.invalid("indices contains \(idx[i]) at row \(i / vals.cols), slot \(i % vals.cols); expected -1 or 0 <= index < n_latents (\(nl))")
         }
         try Check.length(outLen, expected: try Check.elements(vals.rows, h.model.dIn, "out"), "out_len (n * d_in)")
-        h.model.decodeSparse(indices: idx, values: vals.base, rows: vals.rows, width: vals.cols, into: try Check.output(out, "out"))
+        try h.model.decodeSparse(indices: idx, values: vals.base, rows: vals.rows, width: vals.cols, into: try Check.output(out, "out"))
     }
 }
 
@@ -299,6 +299,8 @@ public func lamina_sae_set_weights(_ sae: OpaquePointer?, _ wEnc: UnsafePointer<
         if let th { thB.p.update(from: th.base, count: n) }
         let model = try SparseAutoencoder(h.model.config, wEnc: wEncB, bEnc: bEncB, wDec: wDecB, bDec: bDecB,
                                           threshold: thB, inputScale: 1)
+        model.normalization = h.model.normalization  // a loaded model's input options stay
+        model.wSkip = h.model.wSkip
         h.trainer = SAETrainer(model: model)
         h.trainer.markDataInitialised()
     }

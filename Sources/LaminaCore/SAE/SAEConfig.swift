@@ -161,3 +161,225 @@ public struct SAEConfig: Sendable, Equatable {
         l1WarmupSteps > 0 && t < l1WarmupSteps ? Double(t) / Double(l1WarmupSteps) : 1
     }
 }
+
+/// A foreign cfg.json (SAELens or sparsify) read field by field. Every field is implemented, known
+/// metadata that does not change the computation, or refused with a format error naming it and its
+/// value -- never ignored.
+///
+/// SAELens (6.x, and the v5 names):
+///  - implemented: architecture ("standard" | "topk" | "jumprelu"), d_in, d_sae, k (topk; SAELens'
+///    default 100 when absent), apply_b_dec_to_input (false: folded into b_enc, b_enc += W_enc b_dec),
+///    rescale_acts_by_decoder_norm (topk; folded: W_enc and b_enc rows times ||W_dec_j||, W_dec rows
+///    divided by it -- the same codes and reconstructions), normalize_activations ("none",
+///    "constant_norm_rescale", "layer_norm", run per row as SAELens does), activation_fn_str /
+///    activation_fn_kwargs (v5: must agree with the architecture), finetuning_scaling_factor (false only).
+///  - metadata: dtype (Lamina computes in float32 whatever it says), device, metadata,
+///    reshape_activations ("none" | "hook_z": rows are the flattened n_heads * d_head values), and the
+///    v5 run fields in `saelensMetadata`.
+///  - refused: other architectures, normalize_activations "expected_average_only_in" and
+///    "covariance_whitening" (their factors are not in the file; SAELens folds them into the weights
+///    when training ends), any other field.
+/// sparsify (1.3):
+///  - implemented: d_in, num_latents (0 = d_in * expansion_factor), expansion_factor, k, activation
+///    ("topk"), skip_connection (W_skip: x_hat += W_skip x).
+///  - metadata: normalize_decoder and multi_topk (training only).
+///  - refused: activation "groupmax", transcode = true, any other field.
+struct SAEForeignConfig {
+    var config: SAEConfig
+    var format: SAEFormat
+    var applyBDecToInput = true
+    var rescaleByDecoderNorm = false
+    var normalization: SAEInputNormalization = .none
+    var skipConnection = false
+
+    /// SAELens' v5 descriptive fields (where the activations came from); none changes the computation.
+    static let saelensMetadata: Set<String> = [
+        "dtype", "device", "metadata", "model_name", "hook_name", "hook_layer", "hook_head_index", "hook_point",
+        "hook_point_layer", "hook_point_head_index", "context_size", "dataset_path", "dataset_trust_remote_code",
+        "prepend_bos", "sae_lens_training_version", "sae_lens_version", "model_from_pretrained_kwargs",
+        "seqpos_slice", "neuronpedia_id", "exclude_special_tokens", "model_class_name",
+    ]
+
+    var hasThreshold: Bool { config.architecture == .jumpReLU || config.architecture == .batchTopK }
+
+    /// The tensors the weights file must hold, with their shapes, and nothing else.
+    var tensors: [(name: String, shape: [Int])] {
+        let n = config.nLatents, d = config.dIn
+        switch format {
+        case .saelens:
+            var t = [("W_enc", [d, n]), ("W_dec", [n, d]), ("b_enc", [n]), ("b_dec", [d])]
+            if hasThreshold { t.append(("threshold", [n])) }
+            return t.map { (name: $0.0, shape: $0.1) }
+        case .sparsify:
+            var t = [("encoder.weight", [n, d]), ("encoder.bias", [n]), ("W_dec", [n, d]), ("b_dec", [d])]
+            if skipConnection { t.append(("W_skip", [d, d])) }
+            return t.map { (name: $0.0, shape: $0.1) }
+        }
+    }
+
+    static func describe(_ v: JSONValue) -> String { (try? v.serialized()) ?? v.typeName }
+
+    static func refuse(_ path: String, _ key: String, _ v: JSONValue, _ why: String) -> LaminaError {
+        LaminaError(.format, "'\(path)': field '\(key)' = \(describe(v)) is not supported: \(why)")
+    }
+
+    /// A positive integer field; nil when absent (or null).
+    static func count(_ c: JSONObject, _ key: String, _ path: String, allowZero: Bool = false) throws -> Int? {
+        guard let v = c[key], !v.isNull else { return nil }
+        guard let i = v.int64Value, i >= (allowZero ? 0 : 1), i <= Int64(Int.max / 4) else {
+            throw LaminaError(.format, "'\(path)': field '\(key)' = \(describe(v)); expected a positive integer")
+        }
+        return Int(i)
+    }
+
+    static func bool(_ c: JSONObject, _ key: String, _ path: String, default def: Bool) throws -> Bool {
+        guard let v = c[key], !v.isNull else { return def }
+        guard let b = v.boolValue else { throw LaminaError(.format, "'\(path)': field '\(key)' = \(describe(v)); expected true or false") }
+        return b
+    }
+
+    static func saelens(_ c: JSONObject, _ path: String) throws -> SAEForeignConfig {
+        guard let d = try count(c, "d_in", path), let n = try count(c, "d_sae", path) else {
+            throw LaminaError(.format, "'\(path)': d_in and d_sae must be positive integers")
+        }
+        var spec = SAEForeignConfig(config: SAEConfig(dIn: d, nLatents: n), format: .saelens)
+        let actStr = c["activation_fn_str"].flatMap { $0.isNull ? nil : $0 }
+        if let actStr, actStr.stringValue == nil { throw refuse(path, "activation_fn_str", actStr, "expected a string") }
+        let archValue = c["architecture"].flatMap { $0.isNull ? nil : $0 }
+        let arch: String
+        if let archValue {
+            guard let a = archValue.stringValue else { throw refuse(path, "architecture", archValue, "expected a string") }
+            arch = a
+        } else {
+            // v5 files without an architecture: the activation function says which.
+            switch actStr?.stringValue ?? "relu" {
+            case "relu": arch = "standard"
+            case "topk": arch = "topk"
+            default: throw refuse(path, "activation_fn_str", actStr!, "expected 'relu' or 'topk'")
+            }
+        }
+        var known: Set<String> = ["architecture", "d_in", "d_sae", "apply_b_dec_to_input", "normalize_activations",
+                                  "reshape_activations", "activation_fn_str", "activation_fn_kwargs",
+                                  "finetuning_scaling_factor", "lamina"]
+        let expectedAct: String
+        switch arch {
+        case "standard": spec.config.architecture = .relu; expectedAct = "relu"
+        case "jumprelu": spec.config.architecture = .jumpReLU; expectedAct = "relu"
+        case "topk":
+            spec.config.architecture = .topK; expectedAct = "topk"
+            known.formUnion(["k", "rescale_acts_by_decoder_norm"])
+            let kwK = try c["activation_fn_kwargs"]?.objectValue.flatMap { try count($0, "k", path) }
+            let k = try count(c, "k", path) ?? kwK ?? 100
+            if let kwK, kwK != k {
+                throw LaminaError(.format, "'\(path)': k = \(k) but activation_fn_kwargs.k = \(kwK); they must agree")
+            }
+            if k > n { throw LaminaError(.format, "'\(path)': field 'k' = \(k) exceeds d_sae = \(n)") }
+            spec.config.k = k
+            spec.rescaleByDecoderNorm = try bool(c, "rescale_acts_by_decoder_norm", path, default: false)
+        default:
+            throw refuse(path, "architecture", archValue ?? .string(arch), "Lamina runs 'standard', 'topk' and 'jumprelu' SAEs (a BatchTopK SAE is saved as the jumprelu it runs as)")
+        }
+        if let actStr, actStr.stringValue != expectedAct {
+            throw refuse(path, "activation_fn_str", actStr, "architecture '\(arch)' runs '\(expectedAct)'")
+        }
+        if let kw = c["activation_fn_kwargs"], !kw.isNull {
+            guard let o = kw.objectValue else { throw refuse(path, "activation_fn_kwargs", kw, "expected an object") }
+            for key in o.keys where !(arch == "topk" && key == "k") {
+                throw refuse(path, "activation_fn_kwargs.\(key)", o[key]!, "no activation option other than topk's k is implemented")
+            }
+        }
+        if try bool(c, "finetuning_scaling_factor", path, default: false) {
+            throw refuse(path, "finetuning_scaling_factor", .bool(true), "the fine-tuning scaling factor is not implemented")
+        }
+        spec.applyBDecToInput = try bool(c, "apply_b_dec_to_input", path, default: true)
+        if let v = c["normalize_activations"], !v.isNull {
+            switch v.stringValue {
+            case "none": spec.normalization = .none
+            case "constant_norm_rescale": spec.normalization = .constantNormRescale
+            case "layer_norm": spec.normalization = .layerNorm
+            case "expected_average_only_in", "covariance_whitening":
+                throw refuse(path, "normalize_activations", v, "its factors are not stored in the file (SAELens folds them into the weights when training ends); expected 'none', 'constant_norm_rescale' or 'layer_norm'")
+            default:
+                throw refuse(path, "normalize_activations", v, "expected 'none', 'constant_norm_rescale' or 'layer_norm'")
+            }
+        }
+        if let v = c["reshape_activations"], !v.isNull, v.stringValue != "none" && v.stringValue != "hook_z" {
+            throw refuse(path, "reshape_activations", v, "expected 'none' or 'hook_z'")
+        }
+        for key in c.keys where !known.contains(key) && !saelensMetadata.contains(key) {
+            throw refuse(path, key, c[key]!, "Lamina does not know this SAELens field")
+        }
+        return spec
+    }
+
+    static func sparsify(_ c: JSONObject, _ path: String) throws -> SAEForeignConfig {
+        guard let d = try count(c, "d_in", path) else { throw LaminaError(.format, "'\(path)': d_in must be a positive integer") }
+        var n = try count(c, "num_latents", path, allowZero: true) ?? 0
+        if n == 0 {
+            // sparsify: num_latents or d_in * expansion_factor (default 32), overflow-checked.
+            let ef = try count(c, "expansion_factor", path) ?? 32
+            let (p, o) = d.multipliedReportingOverflow(by: ef)
+            if o || p > 1 << 40 {
+                throw LaminaError(.format, "'\(path)': d_in * expansion_factor = \(d) * \(ef) is out of range")
+            }
+            n = p
+        } else if let ef = c["expansion_factor"], !ef.isNull {
+            _ = try count(c, "expansion_factor", path)  // unused when num_latents is given, but must be valid
+            _ = ef
+        }
+        var spec = SAEForeignConfig(config: SAEConfig(dIn: d, nLatents: n), format: .sparsify)
+        spec.config.architecture = .topK
+        let k = try count(c, "k", path) ?? 32
+        if k > n { throw LaminaError(.format, "'\(path)': field 'k' = \(k) exceeds num_latents = \(n)") }
+        spec.config.k = k
+        if let v = c["activation"], !v.isNull, v.stringValue != "topk" {
+            throw refuse(path, "activation", v, "Lamina runs sparsify's 'topk' activation only")
+        }
+        if try bool(c, "transcode", path, default: false) {
+            throw refuse(path, "transcode", .bool(true), "a transcoder predicts another layer's activations; Lamina loads autoencoders")
+        }
+        spec.skipConnection = try bool(c, "skip_connection", path, default: false)
+        _ = try bool(c, "normalize_decoder", path, default: true)  // training only
+        _ = try bool(c, "multi_topk", path, default: false)        // training loss only
+        let known: Set<String> = ["d_in", "num_latents", "expansion_factor", "k", "activation", "transcode", "skip_connection",
+                                  "normalize_decoder", "multi_topk", "lamina"]
+        for key in c.keys where !known.contains(key) {
+            throw refuse(path, key, c[key]!, "Lamina does not know this sparsify field")
+        }
+        return spec
+    }
+
+    /// Takes Lamina's own parameters (lamina.json) when they describe the same SAE as cfg.json.
+    mutating func adopt(_ own: SAEConfig, _ path: String) throws {
+        let c = config
+        let sameArch = own.architecture == c.architecture || (own.architecture == .batchTopK && c.architecture == .jumpReLU)
+        if own.dIn != c.dIn || own.nLatents != c.nLatents || !sameArch || (c.architecture == .topK && own.k != c.k) {
+            throw LaminaError(.format, "'\(path)' describes a \(own.architecture.name) SAE with d_in = \(own.dIn), n_latents = \(own.nLatents), k = \(own.k) but cfg.json a \(c.architecture.name) SAE with d_in = \(c.dIn), n_latents = \(c.nLatents), k = \(c.k); remove the stale \(path)")
+        }
+        config = own
+    }
+
+    /// Folds rescale_acts_by_decoder_norm and apply_b_dec_to_input = false into the parameters
+    /// (row-per-latent storage), in float64.
+    func fold(wEnc: FloatBuffer, bEnc: FloatBuffer, wDec: FloatBuffer, bDec: FloatBuffer, threshold: FloatBuffer,
+              n: Int, d: Int, cfgPath: String) throws {
+        if rescaleByDecoderNorm {
+            for j in 0..<n {
+                let norm = Vec.sumSquares(wDec.p + j * d, d).squareRoot()
+                if !(norm > 0) || !norm.isFinite {
+                    throw LaminaError(.format, "'\(cfgPath)': rescale_acts_by_decoder_norm is true but W_dec row \(j) has norm \(norm)")
+                }
+                let up = Float(norm), down = Float(1 / norm)
+                for i in 0..<d { wEnc[j * d + i] *= up; wDec[j * d + i] *= down }
+                bEnc[j] = Float(Double(bEnc[j]) * norm)
+            }
+        }
+        if !applyBDecToInput {
+            for j in 0..<n {
+                var dot = 0.0
+                for i in 0..<d { dot += Double(wEnc[j * d + i]) * Double(bDec[i]) }
+                bEnc[j] = Float(Double(bEnc[j]) + dot)
+            }
+        }
+    }
+}

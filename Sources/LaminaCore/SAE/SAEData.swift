@@ -167,12 +167,16 @@ extension SAETrainer {
             throw LaminaError.shape("the training data has \(data.cols) features; this SAE has d_in = \(d)")
         }
         if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
+        if model.reconstructionNeedsInput {
+            throw LaminaError.invalid("this SAE was loaded with \(model.inputDependentOptions), which Lamina runs but does not train")
+        }
         let perEpoch = data.batchesPerEpoch
         if perEpoch < 1 {
             throw LaminaError.invalid("the training data has \(data.rows) rows, fewer than batch_size = \(B); lower batch_size")
         }
         let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
         if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
+        try checkPosition(batchesPerEpoch: perEpoch, rows: data.rows)
         // The data check streams the whole file: it reports (task "sae_validate", the term
         // "rows_checked") about once a second so that the callback can cancel it.
         try data.validate(keepGoing: progress.map { progress in { rows in
@@ -203,6 +207,16 @@ extension SAETrainer {
                                             terms: [stats.fvu, stats.auxk, stats.mse, stats.sparsity, stats.l0, stats.deadFraction, stats.lr])
                 if !progress(report) { throw LaminaError.cancelled("sae_train", step: stepsDone) }
             }
+        }
+    }
+
+    /// Resume rule: the data position (epoch, batch_in_epoch) -- restored from a checkpoint or left by
+    /// an earlier fit -- must lie inside the data being trained on: batch_in_epoch < rows / batch_size.
+    /// A position past the end of this data is an error naming the fields and values (it means the
+    /// checkpoint was made on other data); it is never wrapped silently. Checked before any step runs.
+    func checkPosition(batchesPerEpoch perEpoch: Int, rows: Int) throws {
+        if batchInEpoch >= perEpoch {
+            throw LaminaError.invalid("the data position is past the end of this data: batch_in_epoch = \(batchInEpoch) (epoch \(epoch), steps_done = \(stepsDone)) but the data has \(rows) rows = \(perEpoch) batches of batch_size = \(config.batchSize) per epoch; resume on the data the checkpoint was trained on")
         }
     }
 

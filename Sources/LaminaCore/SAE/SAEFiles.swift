@@ -12,9 +12,11 @@ import Glibc
 ///  - sparsify: <dir>/sae.safetensors with encoder.weight [num_latents, d_in], encoder.bias, W_dec
 ///    [num_latents, d_in], b_dec [d_in] and <dir>/cfg.json with SparseCoderConfig's fields (activation,
 ///    expansion_factor, normalize_decoder, num_latents, k, multi_topk, skip_connection, transcode) plus
-///    d_in. TopK only.
-///  Both cfg.json files also carry "lamina": Lamina's full parameters, so a load restores them. The
-///  weights are exported with the input scale folded in. Every file is written atomically.
+///    d_in. TopK only (+ W_skip [d_in, d_in] with skip_connection).
+///  Which foreign cfg.json fields are implemented, metadata or refused: `SAEForeignConfig`.
+///  Lamina's full parameters go to <dir>/lamina.json (neither package reads it; older exports kept them
+///  under "lamina" in cfg.json, still read), so a load restores them. The weights are exported with
+///  the input scale folded in. Every file is written atomically.
 ///  - Checkpoint: one safetensors file with the training parameters (unfolded), Adam moments, dead
 ///    counters and history, and metadata with the parameters, Adam step, data position (epoch, batch),
 ///    tokens, the BatchTopK threshold and the input scale (bit patterns). Batches are a function of
@@ -81,6 +83,16 @@ extension SAEConfig {
 }
 
 enum SAEPaths {
+    /// Lamina's own parameters next to cfg.json (read by Lamina only).
+    static let laminaFile = "lamina.json"
+
+    static func readJSON(_ path: String) throws -> JSONValue {
+        let bytes = try AtomicFile.read(path: path, maxBytes: 16 << 20)
+        do { return try JSONValue.parse(bytes) } catch let e as LaminaError {
+            throw LaminaError(.format, "'\(path)': \(e.message)")
+        }
+    }
+
     static func join(_ dir: String, _ name: String) -> String { dir.hasSuffix("/") ? dir + name : dir + "/" + name }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -113,9 +125,14 @@ extension SAETrainer {
         if format == .sparsify && arch != .topK {
             throw LaminaError.invalid("format 'sparsify' holds TopK SAEs only; this SAE is \(arch.name) (save it in the SAELens format)")
         }
+        if format == .sparsify && model.normalization != .none {
+            throw LaminaError.invalid("format 'sparsify' has no input normalisation; this SAE uses normalize_activations = '\(model.normalization.name)' (save it in the SAELens format)")
+        }
+        if format == .saelens && model.wSkip != nil {
+            throw LaminaError.invalid("SAELens' standard, topk and jumprelu SAEs have no skip connection; this SAE has one (save it in the sparsify format)")
+        }
         try SAEPaths.ensureDirectory(directory)
         let w = model.exportedWeights()
-        let lamina = cfg.json()
         var files: (weights: String, tensors: [SafeTensor], cfg: JSONObject)
         switch format {
         case .saelens:
@@ -138,10 +155,10 @@ extension SAETrainer {
             var c = JSONObject()
             c["architecture"] = .string(saelensArch)
             c["d_in"] = .int(Int64(d)); c["d_sae"] = .int(Int64(n))
-            if arch == .topK { c["k"] = .int(Int64(cfg.k)) }
+            if arch == .topK { c["k"] = .int(Int64(cfg.k)); c["rescale_acts_by_decoder_norm"] = .bool(false) }
             c["dtype"] = .string("float32"); c["device"] = .string("cpu")
             c["apply_b_dec_to_input"] = .bool(true)
-            c["normalize_activations"] = .string("none")
+            c["normalize_activations"] = .string(model.normalization.name)
             c["reshape_activations"] = .string("none")
             var meta = JSONObject()
             meta["sae_lens_training_version"] = .null
@@ -151,13 +168,16 @@ extension SAETrainer {
             var kw = JSONObject()
             if arch == .topK { kw["k"] = .int(Int64(cfg.k)) }
             c["activation_fn_kwargs"] = .object(kw)
-            c["lamina"] = lamina
             files = (SAEPaths.join(directory, "sae_weights.safetensors"), tensors, c)
         case .sparsify:
-            let tensors = [SafeTensor(name: "encoder.weight", dtype: .F32, shape: [n, d], data: .floats(w.wEnc.array)),
+            var tensors = [SafeTensor(name: "encoder.weight", dtype: .F32, shape: [n, d], data: .floats(w.wEnc.array)),
                            SafeTensor(name: "encoder.bias", shape: [n], floats: w.bEnc.array),
                            SafeTensor(name: "W_dec", dtype: .F32, shape: [n, d], data: .floats(w.wDec.array)),
                            SafeTensor(name: "b_dec", shape: [d], floats: w.bDec.array)]
+            if let skip = model.wSkip {
+                // The skip term acts on raw x, so an input scale (never set on a loaded model) does not enter it.
+                tensors.append(SafeTensor(name: "W_skip", dtype: .F32, shape: [d, d], data: .floats(skip.array)))
+            }
             var c = JSONObject()
             c["activation"] = .string("topk")
             c["expansion_factor"] = .int(Int64(max(1, n / max(d, 1))))
@@ -165,17 +185,22 @@ extension SAETrainer {
             c["num_latents"] = .int(Int64(n))
             c["k"] = .int(Int64(cfg.k))
             c["multi_topk"] = .bool(false)
-            c["skip_connection"] = .bool(false)
+            c["skip_connection"] = .bool(model.wSkip != nil)
             c["transcode"] = .bool(false)
             c["d_in"] = .int(Int64(d))
-            c["lamina"] = lamina
             files = (SAEPaths.join(directory, "sae.safetensors"), tensors, c)
         }
         try SafeTensors.write(path: files.weights, tensors: files.tensors, metadata: [("format", "pt")])
         try AtomicFile.write(path: SAEPaths.join(directory, "cfg.json"), bytes: Array(try JSONValue.object(files.cfg).prettySerialized().utf8))
+        // Lamina's own parameters go to a file of their own: neither package reads it, and sparsify
+        // warns about (and drops) unknown cfg.json keys.
+        try AtomicFile.write(path: SAEPaths.join(directory, SAEPaths.laminaFile), bytes: Array(try cfg.json().prettySerialized().utf8))
     }
 
-    /// Loads an SAE saved in SAELens' or sparsify's layout (by Lamina or by those tools).
+    /// Loads an SAE saved in SAELens' or sparsify's layout (by Lamina or by those tools). Every cfg.json
+    /// field is implemented, known metadata (`SAEForeignConfig.saelensMetadata`), or refused with a
+    /// format error naming it; shapes and sizes are checked against the weights file's header (and
+    /// the memory check) before any parameter buffer is allocated.
     public static func loadModel(directory: String) throws -> SAETrainer {
         if !SAEPaths.exists(directory) { throw LaminaError(.io, "cannot open '\(directory)': no such file or directory") }
         if !SAEPaths.isDirectory(directory) {
@@ -188,49 +213,30 @@ extension SAETrainer {
         if SAEPaths.exists(saelens) { format = .saelens } else if SAEPaths.exists(sparsify) { format = .sparsify } else {
             throw LaminaError(.io, "'\(directory)' holds neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify)")
         }
-        let cfgBytes = try AtomicFile.read(path: cfgPath, maxBytes: 16 << 20)
-        let root: JSONValue
-        do { root = try JSONValue.parse(cfgBytes) } catch let e as LaminaError {
-            throw LaminaError(.format, "'\(cfgPath)': \(e.message)")
-        }
+        let root = try SAEPaths.readJSON(cfgPath)
         guard let c = root.objectValue else { throw LaminaError(.format, "'\(cfgPath)' is not a JSON object") }
-        func int(_ key: String) -> Int? { c[key]?.int64Value.flatMap { $0 >= 1 && $0 <= Int64(1 << 26) ? Int($0) : nil } }
-        let weights = try SafeTensorsFile.read(path: format == .saelens ? saelens : sparsify)
-        var config: SAEConfig
-        if let lamina = c["lamina"] {
-            config = try SAEConfig.from(json: lamina, "'\(cfgPath)'")
-        } else if format == .saelens {
-            guard let d = int("d_in"), let n = int("d_sae") else {
-                throw LaminaError(.format, "'\(cfgPath)': d_in and d_sae must be positive integers")
-            }
-            config = SAEConfig(dIn: d, nLatents: n)
-            let arch = c["architecture"]?.stringValue ?? "standard"
-            switch arch {
-            case "standard": config.architecture = .relu
-            case "jumprelu": config.architecture = .jumpReLU
-            case "topk":
-                config.architecture = .topK
-                let k = int("k") ?? c["activation_fn_kwargs"]?.objectValue?["k"]?.int64Value.map { Int($0) }
-                guard let k, k >= 1, k <= n else { throw LaminaError(.format, "'\(cfgPath)': a topk SAE needs k in 1...d_sae") }
-                config.k = k
-            default:
-                throw LaminaError(.format, "'\(cfgPath)': architecture '\(arch)' is not supported; expected standard, topk or jumprelu")
-            }
-        } else {
-            guard let d = int("d_in") else { throw LaminaError(.format, "'\(cfgPath)': d_in must be a positive integer") }
-            let n = int("num_latents") ?? (int("expansion_factor").map { $0 * d })
-            guard let n, let k = int("k"), k <= n else {
-                throw LaminaError(.format, "'\(cfgPath)': num_latents (or expansion_factor) and k in 1...num_latents are required")
-            }
-            if let act = c["activation"]?.stringValue, act != "topk" {
-                throw LaminaError(.format, "'\(cfgPath)': activation '\(act)' is not supported; expected topk")
-            }
-            config = SAEConfig(dIn: d, nLatents: n)
-            config.k = k
+        var spec = format == .saelens ? try SAEForeignConfig.saelens(c, cfgPath) : try SAEForeignConfig.sparsify(c, cfgPath)
+        // Lamina's parameters: lamina.json (or the "lamina" key of older exports' cfg.json).
+        let laminaPath = SAEPaths.join(directory, SAEPaths.laminaFile)
+        let laminaJSON: JSONValue? = SAEPaths.exists(laminaPath) ? try SAEPaths.readJSON(laminaPath) : c["lamina"]
+        if let laminaJSON {
+            let own = try SAEConfig.from(json: laminaJSON, "'\(laminaPath)'")
+            try spec.adopt(own, laminaPath)
         }
+        let config = spec.config
+        // Shapes against the weights file's header, then validation and the memory check, before
+        // anything of size n * d is allocated or the tensor data is read.
+        let weightsPath = format == .saelens ? saelens : sparsify
+        let header = try SafeTensorsHeader.read(path: weightsPath)
+        try header.expect(spec.tensors, cfgPath: cfgPath)
+        do { try config.check() } catch let e as LaminaError {
+            throw LaminaError(e.kind == .invalidArgument ? .format : e.kind, "'\(cfgPath)': \(e.message)")
+        }
+        let weights = try SafeTensorsFile.read(path: weightsPath)
         let n = config.nLatents, d = config.dIn
         let wEnc = FloatBuffer(n * d, zero: 0), wDec = FloatBuffer(n * d, zero: 0)
         let bEnc = FloatBuffer(n, zero: 0), bDec = FloatBuffer(d, zero: 0), th = FloatBuffer(n, zero: 0)
+        let skip: FloatBuffer? = spec.skipConnection ? FloatBuffer(d * d, zero: 0) : nil
         func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws { try weights.read(name, shape, into: b) }
         if format == .saelens {
             let t = FloatBuffer(n * d, zero: 0)
@@ -239,19 +245,25 @@ extension SAETrainer {
             try read("W_dec", [n, d], into: wDec)
             try read("b_enc", [n], into: bEnc)
             try read("b_dec", [d], into: bDec)
-            if config.architecture == .jumpReLU || config.architecture == .batchTopK { try read("threshold", [n], into: th) }
+            if spec.hasThreshold { try read("threshold", [n], into: th) }
         } else {
             try read("encoder.weight", [n, d], into: wEnc)
             try read("encoder.bias", [n], into: bEnc)
             try read("W_dec", [n, d], into: wDec)
             try read("b_dec", [d], into: bDec)
+            if let skip { try read("W_skip", [d, d], into: skip) }
         }
-        for (name, b) in [("W_enc", wEnc), ("W_dec", wDec), ("b_enc", bEnc), ("b_dec", bDec), ("threshold", th)] {
+        var named = [("W_enc", wEnc), ("W_dec", wDec), ("b_enc", bEnc), ("b_dec", bDec), ("threshold", th)]
+        if let skip { named.append(("W_skip", skip)) }
+        for (name, b) in named {
             for i in 0..<b.count where !b[i].isFinite {
                 throw LaminaError(.format, "tensor '\(name)' holds \(b[i]) at index \(i); expected finite values")
             }
         }
+        try spec.fold(wEnc: wEnc, bEnc: bEnc, wDec: wDec, bDec: bDec, threshold: th, n: n, d: d, cfgPath: cfgPath)
         let model = try SparseAutoencoder(config, wEnc: wEnc, bEnc: bEnc, wDec: wDec, bDec: bDec, threshold: th, inputScale: 1)
+        model.normalization = spec.normalization
+        model.wSkip = skip
         let trainer = SAETrainer(model: model)
         trainer.markDataInitialised()
         if config.architecture == .batchTopK { trainer.batchThreshold = Double(th[0]) }
@@ -261,6 +273,9 @@ extension SAETrainer {
     // MARK: - Checkpoints
 
     public func saveCheckpoint(path: String) throws {
+        if model.reconstructionNeedsInput {
+            throw LaminaError.invalid("this SAE was loaded with \(model.inputDependentOptions), which a training checkpoint cannot hold; save it with save() instead")
+        }
         let n = model.nLatents, d = model.dIn
         func t(_ name: String, _ shape: [Int], _ b: FloatBuffer) -> SafeTensor {
             SafeTensor(name: name, dtype: .F32, shape: shape, data: .floatBuffer(UnsafeBufferPointer(start: b.p, count: b.count)))
@@ -344,7 +359,21 @@ extension SAETrainer {
         trainer.epoch = try int("epoch")
         trainer.batchInEpoch = try int("batch_in_epoch")
         trainer.tokensSeen = try int("tokens_seen")
-        trainer.dataInitialised = try meta("data_initialised") == "1"
+        // Every training step advances the data position by one batch, so epoch and batch_in_epoch
+        // can never exceed steps_done (a position past the end of the data it resumes on is refused
+        // by train(), which knows the data).
+        for (key, value) in [("epoch", trainer.epoch), ("batch_in_epoch", trainer.batchInEpoch), ("adam_step", trainer.adamStep)]
+        where value > steps {
+            throw LaminaError(.format, "'\(path)': metadata '\(key)' is \(value) but steps_done is \(steps); the checkpoint is inconsistent")
+        }
+        let initialised = try meta("data_initialised")
+        guard initialised == "0" || initialised == "1" else {
+            throw LaminaError(.format, "'\(path)': metadata 'data_initialised' is '\(initialised)'; expected '0' or '1'")
+        }
+        trainer.dataInitialised = initialised == "1"
+        if steps > 0 && !trainer.dataInitialised {
+            throw LaminaError(.format, "'\(path)': metadata 'data_initialised' is '0' but steps_done is \(steps); the checkpoint is inconsistent")
+        }
         guard let bt = UInt64(try meta("batch_threshold_bits")), let sb = UInt32(try meta("input_scale_bits")) else {
             throw LaminaError(.format, "'\(path)': threshold or input scale metadata is corrupt")
         }
@@ -352,6 +381,12 @@ extension SAETrainer {
         guard let ld = UInt64(try meta("last_density_bits")) else { throw LaminaError(.format, "'\(path)': density metadata is corrupt") }
         trainer.lastDensity = Double(bitPattern: ld)
         model.inputScale = Float(bitPattern: sb)
+        if !(model.inputScale.isFinite && model.inputScale > 0) {
+            throw LaminaError(.format, "'\(path)': metadata 'input_scale_bits' gives input scale \(model.inputScale); expected a finite value > 0")
+        }
+        if !trainer.batchThreshold.isFinite || !trainer.lastDensity.isFinite {
+            throw LaminaError(.format, "'\(path)': metadata 'batch_threshold_bits' or 'last_density_bits' is not a finite value")
+        }
         for b in [model.wEnc, model.wDec, model.bEnc, model.bDec, model.threshold] {
             for i in 0..<b.count where !b[i].isFinite {
                 throw LaminaError(.format, "'\(path)': the checkpoint holds non-finite weights")
@@ -368,5 +403,69 @@ extension SafeTensorsFile {
     func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws {
         _ = try require(name, shape: shape)
         try copyFloats(name, into: UnsafeMutableBufferPointer(start: b.p, count: b.count))
+    }
+}
+
+
+/// The tensor names, dtypes and shapes of a safetensors file, read from its header alone (the data is
+/// not read), so that shapes can be checked before anything is allocated.
+struct SafeTensorsHeader {
+    var tensors: [String: (dtype: String, shape: [Int])] = [:]
+
+    static func read(path: String) throws -> SafeTensorsHeader {
+        guard let f = fopen(path, "rb") else {
+            throw LaminaError(.io, "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(f) }
+        func bad(_ m: String) -> LaminaError { LaminaError(.format, "'\(path)': not a valid safetensors file: \(m)") }
+        var len = [UInt8](repeating: 0, count: 8)
+        if fread(&len, 1, 8, f) != 8 { throw bad("shorter than its 8-byte header length") }
+        var n64: UInt64 = 0
+        for i in 0..<8 { n64 |= UInt64(len[i]) << (8 * UInt64(i)) }
+        guard n64 <= UInt64(SafeTensors.maxHeaderBytes) else {
+            throw bad("header length \(n64) exceeds the format's limit of \(SafeTensors.maxHeaderBytes) bytes")
+        }
+        var st = stat()
+        if fstat(fileno(f), &st) == 0 && UInt64(max(st.st_size, 0)) < 8 + n64 {
+            throw bad("header length \(n64) but the file has \(st.st_size) bytes (truncated file)")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(n64))
+        if n64 > 0 && fread(&bytes, 1, Int(n64), f) != Int(n64) { throw bad("truncated header") }
+        let root: JSONValue
+        do { root = try JSONValue.parse(bytes) } catch let e as LaminaError { throw bad("header: \(e.message)") }
+        guard let o = root.objectValue else { throw bad("the header is not a JSON object") }
+        var h = SafeTensorsHeader()
+        for (name, v) in o.entries where name != "__metadata__" {
+            guard let info = v.objectValue, let dtype = info["dtype"]?.stringValue, let dims = info["shape"]?.arrayValue else {
+                throw bad("tensor '\(name)' has no dtype or shape")
+            }
+            var shape: [Int] = []
+            for x in dims {
+                guard let v = x.int64Value, v >= 0, v <= Int64(Int32.max) * 16 else { throw bad("tensor '\(name)' has a bad shape") }
+                shape.append(Int(v))
+            }
+            h.tensors[name] = (dtype, shape)
+        }
+        return h
+    }
+
+    /// Every expected tensor is present with exactly its shape and a floating-point dtype, and no
+    /// other tensor is present (a tensor Lamina would not use is refused, never dropped).
+    func expect(_ expected: [(name: String, shape: [Int])], cfgPath: String) throws {
+        for (name, shape) in expected {
+            guard let t = tensors[name] else {
+                throw LaminaError(.format, "the weights file has no tensor '\(name)' (it holds \(tensors.keys.sorted())), which '\(cfgPath)' requires")
+            }
+            if t.shape != shape {
+                throw LaminaError(.format, "tensor '\(name)' has shape \(t.shape) but '\(cfgPath)' gives \(shape)")
+            }
+            if !["F32", "F16", "BF16", "F64"].contains(t.dtype) {
+                throw LaminaError(.format, "tensor '\(name)' has dtype \(t.dtype); expected F32, F16, BF16 or F64")
+            }
+        }
+        let names = Set(expected.map(\.name))
+        for name in tensors.keys.sorted() where !names.contains(name) {
+            throw LaminaError(.format, "the weights file holds tensor '\(name)', which this SAE's cfg.json does not use; refusing to drop it")
+        }
     }
 }

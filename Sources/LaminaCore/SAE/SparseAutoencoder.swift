@@ -24,6 +24,22 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// repeated); zero otherwise.
     public let threshold: FloatBuffer
     public var inputScale: Float = 1
+    /// Per-row input normalisation of a loaded SAELens model (normalize_activations); undone on the
+    /// reconstruction. Trained models have none.
+    public var normalization: SAEInputNormalization = .none
+    /// sparsify's skip connection W_skip (d_in x d_in, [out, in]): x_hat += W_skip x (raw x). nil = none.
+    public var wSkip: FloatBuffer?
+
+    /// The reconstruction depends on the input rows themselves (per-row normalisation or a skip
+    /// connection), so it cannot be computed from codes alone, and such a model is not trained.
+    public var reconstructionNeedsInput: Bool { normalization != .none || wSkip != nil }
+    /// The options of a loaded model that codes alone cannot carry, for error messages.
+    public var inputDependentOptions: String {
+        var parts: [String] = []
+        if normalization != .none { parts.append("normalize_activations = '\(normalization.name)'") }
+        if wSkip != nil { parts.append("skip_connection = true") }
+        return parts.joined(separator: " and ")
+    }
 
     /// A freshly initialised model (seeded): W_dec rows ~ N(0, 1) normalised to unit norm (norm 0.1 for
     /// ReLU and JumpReLU, SAELens' decoder_init_norm), W_enc = W_dec^T, b_enc = 0, b_dec = 0 (set from
@@ -95,6 +111,8 @@ public final class SparseAutoencoder: @unchecked Sendable {
         let xhat = decode ? FloatBuffer(chunk * d, zero: 0) : nil
         let lower = inferenceLower()
         let codes = SparseCodes()
+        let norm = normalization
+        let rowScale = FloatBuffer(norm == .none ? 1 : chunk, zero: 1), rowShift = FloatBuffer(norm == .none ? 1 : chunk, zero: 0)
         var r0 = 0
         while r0 < n {
             let nr = min(chunk, n - r0)
@@ -104,7 +122,13 @@ public final class SparseAutoencoder: @unchecked Sendable {
             Parallel.forEachTask(blocks) { t in
                 for r in (t * 64)..<min(nr, t * 64 + 64) {
                     let src = xs.p + r * d, dst = xc.p + r * d
-                    for i in 0..<d { dst[i] = src[i] * s - bd[i] }
+                    if norm != .none {
+                        dst.update(from: src, count: d)
+                        (rowScale[r], rowShift[r]) = norm.apply(dst, d)
+                        for i in 0..<d { dst[i] = dst[i] * s - bd[i] }
+                    } else {
+                        for i in 0..<d { dst[i] = src[i] * s - bd[i] }
+                    }
                 }
             }
             if config.architecture == .topK {
@@ -117,6 +141,16 @@ public final class SparseAutoencoder: @unchecked Sendable {
             if let xhat {
                 SAEDecoderKernel.decode(codes, wDec: wDec.p, bDec: bDec.p, d: d, into: xhat.p)
                 if s != 1 { Vec.scale(xhat.p, 1 / s, nr * d) }
+                if norm != .none {
+                    for r in 0..<nr {
+                        let o = xhat.p + r * d, a = rowScale[r], b = rowShift[r]
+                        for i in 0..<d { o[i] = o[i] * a + b }
+                    }
+                }
+                if let wSkip {
+                    // x_hat += x W_skip^T (sparsify: sae_out += x @ W_skip.mT)
+                    Gemm.abT(m: nr, n: d, k: d, a: xs.p, lda: d, b: wSkip.p, ldb: d, beta: 1, c: xhat.p, ldc: d)
+                }
             }
             try body(r0, codes, xs.p, xhat.map { UnsafePointer($0.p) })
             r0 += nr
@@ -176,8 +210,16 @@ public final class SparseAutoencoder: @unchecked Sendable {
         }
     }
 
+    /// Refuses decoding from codes alone when the reconstruction needs the input rows.
+    public func checkDecodableFromCodes() throws {
+        if reconstructionNeedsInput {
+            throw LaminaError.invalid("this SAE's reconstruction depends on the input rows (\(inputDependentOptions)), so it cannot be decoded from codes alone; use reconstruct(x)")
+        }
+    }
+
     /// x_hat = (W_dec^T z + b_dec) / s for dense codes z (n x n_latents).
-    public func decodeDense(_ z: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>) {
+    public func decodeDense(_ z: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>) throws {
+        try checkDecodableFromCodes()
         let d = dIn, nl = nLatents, s = inputScale
         let wd = wDec.p, bd = bDec.p
         Parallel.forEachTask((n + 63) / 64) { t in
@@ -193,7 +235,8 @@ public final class SparseAutoencoder: @unchecked Sendable {
 
     /// The same from sparse codes (n x width indices and values; index -1 or value 0 is skipped).
     public func decodeSparse(indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, rows n: Int, width: Int,
-                             into out: UnsafeMutablePointer<Float>) {
+                             into out: UnsafeMutablePointer<Float>) throws {
+        try checkDecodableFromCodes()
         let d = dIn, s = inputScale
         let wd = wDec.p, bd = bDec.p
         Parallel.forEachTask((n + 63) / 64) { t in
@@ -392,5 +435,47 @@ public struct HDF5Rows: RowSource, Sendable {
 
     public func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
         try HDF5File.readFloat(path: path, dataset: dataset, rowStart: range.lowerBound, rowCount: range.count, into: out)
+    }
+}
+
+
+/// SAELens' run-time input normalisations (SAE._setup_activation_normalization), per row x of d values:
+///  - constantNormRescale: c = sqrt(d) / ||x||, x' = c x; x_hat = x_hat' / c (a zero row keeps c = 1).
+///  - layerNorm: mu = mean(x), sigma = std(x) (unbiased, d - 1; 0 when d = 1), x' = (x - mu) / (sigma + 1e-5);
+///    x_hat = x_hat' sigma + mu.
+public enum SAEInputNormalization: Int32, Sendable, CaseIterable {
+    case none = 0, constantNormRescale = 1, layerNorm = 2
+
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .constantNormRescale: "constant_norm_rescale"
+        case .layerNorm: "layer_norm"
+        }
+    }
+
+    /// Normalises row `x` (d values) in place; returns (scale, shift) with x_hat = x_hat' * scale + shift.
+    @inline(__always)
+    func apply(_ x: UnsafeMutablePointer<Float>, _ d: Int) -> (scale: Float, shift: Float) {
+        switch self {
+        case .none:
+            return (1, 0)
+        case .constantNormRescale:
+            let norm = Vec.sumSquares(x, d).squareRoot()
+            if !(norm > 0) { return (1, 0) }
+            let c = Float(Double(d).squareRoot() / norm)
+            for i in 0..<d { x[i] *= c }
+            return (1 / c, 0)
+        case .layerNorm:
+            var sum = 0.0
+            for i in 0..<d { sum += Double(x[i]) }
+            let mu = Float(sum / Double(d))
+            var ss = 0.0
+            for i in 0..<d { let c = Double(x[i] - mu); ss += c * c }
+            let sigma = d > 1 ? Float((ss / Double(d - 1)).squareRoot()) : 0
+            let denom = sigma + 1e-5
+            for i in 0..<d { x[i] = (x[i] - mu) / denom }
+            return (sigma, mu)
+        }
     }
 }

@@ -193,6 +193,8 @@ CASES = {
         expect(lambda: load(d), lamina.FormatError, OSError, "gated")
         with open(os.path.join(d, "cfg.json"), "w") as f:
             f.write('{"architecture": "topk", "d_in": 8, "d_sae": 17, "k": 2}')
+        expect(lambda: load(d), lamina.FormatError, OSError, "17")  # disagrees with lamina.json
+        os.remove(os.path.join(d, "lamina.json"))
         expect(lambda: load(d), lamina.FormatError, OSError, "shape")
         c_status("lamina_sae_load", None, ctypes.byref(ctypes.c_void_p()), want=1, word="directory is NULL")
     """,
