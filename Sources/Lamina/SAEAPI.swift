@@ -44,6 +44,7 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
     c.decaySteps = Int(raw.decay_steps)
     c.gradClip = raw.grad_clip
     c.bDecInit = try Check.choice(raw.b_dec_init, SAEBiasInit.self, "params.b_dec_init", names: ["mean", "geometric_median", "zero"])
+    c.weightInit = try Check.choice(raw.`init`, SAEWeightInit.self, "params.init", names: ["auto", "sparsify", "tied"])
     if raw.normalize_input != 0 && raw.normalize_input != 1 {
         throw LaminaError.invalid("params.normalize_input is \(raw.normalize_input); expected 0 or 1")
     }
@@ -61,7 +62,7 @@ func saeParams(_ c: SAEConfig) -> lamina_sae_params {
                       l1_coefficient: c.l1Coefficient, l1_warmup_steps: Int32(clamping: c.l1WarmupSteps),
                       jumprelu_init_threshold: c.jumpReLUInitThreshold, jumprelu_bandwidth: c.jumpReLUBandwidth,
                       threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: c.decay.rawValue,
-                      decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: c.bDecInit.rawValue,
+                      decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: c.bDecInit.rawValue, init: c.weightInit.rawValue,
                       normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed)
 }
 
