@@ -59,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, default=REPO / "out" / "sae_curves",
                    help="output prefix: <out>.md, <out>.png, <out>.json (default out/sae_curves)")
     p.add_argument("--target", type=float, default=1.02, help="FVU ratio target Lamina / reference (default 1.02)")
+    p.add_argument("--merge", default=None, metavar="A.json,B.json",
+                   help="train nothing: write <out>.md/.png/.json from the runs of earlier --out JSON files")
     args = p.parse_args(argv)
     args.sets = [s for s in args.sets.split(",") if s]
     args.archs = [a for a in args.archs.split(",") if a]
@@ -195,7 +197,18 @@ def resolved(arch, init):
     return "sparsify" if arch in ("topk", "batchtopk") else "tied"
 
 
+def merge():
+    parts = [json.loads(Path(f).read_text()) for f in ARGS.merge.split(",") if f]
+    out = dict(parts[0], runs=[r for p in parts for r in p["runs"]],
+               loadavg_start=parts[0]["loadavg_start"], loadavg_end=parts[-1]["loadavg_end"],
+               date=", ".join(p["date"] for p in parts))
+    write_outputs(out)
+    return 0
+
+
 def main():
+    if ARGS.merge:
+        return merge()
     out = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                loadavg_start=os.getloadavg(), torch=torch.__version__, lamina=lamina.__version__,
                threads=ARGS.threads, steps=ARGS.steps, runs=[])
@@ -290,7 +303,8 @@ def write_outputs(out):
     for run in out["runs"]:
         ax = axes[sets.index(run["set"])][archs.index(run["arch"])]
         B = run["config"]["batch"]
-        tag = "" if len(ARGS.inits) == 1 else f" ({run['init_resolved']})"
+        inits = {r["init_resolved"] for r in out["runs"] if r["set"] == run["set"] and r["arch"] == run["arch"]}
+        tag = "" if len(inits) == 1 else f" ({run['init_resolved']})"
         x = [p["step"] * B for p in run["reference"]]
         line, = ax.plot(x, [p["fvu"] for p in run["reference"]], "o--", label=f"torch reference{tag}")
         ax.plot(x, [p["fvu"] for p in run["lamina"]], "x-", color=line.get_color(), label=f"Lamina{tag}")

@@ -77,7 +77,8 @@ public struct SAEConfig: Sendable, Equatable {
     public var l1Coefficient: Double = 5
     /// Steps of linear warm-up of the sparsity coefficient from 0 (ReLU and JumpReLU).
     public var l1WarmupSteps: Int = 0
-    /// JumpReLU: initial threshold and rectangle-kernel bandwidth epsilon (SAELens defaults).
+    /// JumpReLU: initial threshold and rectangle-kernel bandwidth epsilon (the defaults of SAELens before 6; SAELens 6
+    /// uses 0.01 and 0.05 with l0_coefficient 1 -- not measured against these yet).
     public var jumpReLUInitThreshold: Double = 0.001
     public var jumpReLUBandwidth: Double = 0.001
     /// BatchTopK: rate of the running threshold estimate (SAELens topk_threshold_lr).
