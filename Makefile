@@ -7,7 +7,7 @@ LIB := .build/release/liblamina.so
 BUILD := build
 PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
 APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
-BENCHES := metrics probe structural ast_probe sae
+BENCHES := metrics probe structural ast_probe sae sae_curves
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \

@@ -1048,7 +1048,8 @@ lamina_status lamina_ast_probe_get_weights(const lamina_ast_probe* probe, float*
  * e_hat = W_dec^T TopK_{min(k_aux, n_dead)}(ReLU(pre) over the dead latents),
  * AuxK = min(n_dead / k_aux, 1) sum||e_hat - e||^2 / sum||e - mean_batch(e)||^2. Decoder rows are kept at
  * unit norm: the gradient component parallel to each row is removed before the step and rows are
- * renormalised (w / (||w|| + FLT_EPSILON)) after it. W_enc is initialised to W_dec^T (rows ~ N(0, I)
+ * renormalised (w / (||w|| + FLT_EPSILON)) after it. W_enc and W_dec are initialised by params.init
+ * (LAMINA_SAE_INIT_*, below; by default sparsify's for TopK/BatchTopK: W_enc uniform, W_dec its rows
  * normalised); b_dec to the mean or Weiszfeld geometric median of the first min(n, 65536) training
  * rows; b_enc = 0.
  * Optimisation: Adam exactly as torch.optim.Adam (every parameter, dense moments), lr default
@@ -1089,6 +1090,15 @@ typedef int32_t lamina_sae_bias_init;
 #define LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN 1   /* Weiszfeld from the mean, <= 100 iterations, rel. tol 1e-9 */
 #define LAMINA_SAE_BDEC_ZERO 2                /* zeros */
 
+/** Initialisation of W_enc and W_dec (r = decoder row norm: 1 for TOPK/BATCHTOPK, 0.1 for RELU/JUMPRELU).
+ * Measured at equal tokens against the references (benchmarks/bench_sae_curves.py, benchmarks/README.md). */
+typedef int32_t lamina_sae_weight_init;
+#define LAMINA_SAE_INIT_AUTO 0       /* the architecture's default: SPARSIFY for TOPK and BATCHTOPK, TIED for RELU and JUMPRELU */
+#define LAMINA_SAE_INIT_SPARSIFY 1   /* sparsify: W_enc rows ~ U(-1/sqrt(d_in), 1/sqrt(d_in)) iid (torch nn.Linear default,
+                                        row norm ~ 1/sqrt(3)); W_dec row j = r W_enc,j / (||W_enc,j|| + FLT_EPSILON) */
+#define LAMINA_SAE_INIT_TIED 2       /* W_dec rows ~ N(0, I) scaled to norm r, W_enc = W_dec^T (Anthropic, SAELens,
+                                        dictionary_learning; Lamina's only init before this option) */
+
 /** Hyperparameters of an SAE and of its training (start from lamina_sae_default_params()). */
 typedef struct lamina_sae_params {
     int64_t d_in;                     /* input dimension >= 1 (default 768) */
@@ -1111,6 +1121,7 @@ typedef struct lamina_sae_params {
     int32_t decay_steps;              /* >= 0, 0 = every step after warm-up (default 0) */
     double grad_clip;                 /* max global gradient norm, 0 = off (default 0) */
     lamina_sae_bias_init b_dec_init;  /* default LAMINA_SAE_BDEC_MEAN */
+    lamina_sae_weight_init init;      /* W_enc / W_dec initialisation (default LAMINA_SAE_INIT_AUTO) */
     int32_t normalize_input;          /* 1: train on s x with s = sqrt(d_in) / mean ||x|| over the b_dec sample,
                                          folded back into the exported weights (default 0) */
     uint64_t seed;                    /* default 0 */

@@ -43,6 +43,7 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
     c.decaySteps = Int(raw.decay_steps)
     c.gradClip = raw.grad_clip
     c.bDecInit = try CEnums.saeBiasInit.decode(raw.b_dec_init, "params.b_dec_init")
+    c.weightInit = try CEnums.saeWeightInit.decode(raw.`init`, "params.init")
     if raw.normalize_input != 0 && raw.normalize_input != 1 {
         throw LaminaError.invalid("params.normalize_input is \(raw.normalize_input); expected 0 or 1")
     }
@@ -61,6 +62,7 @@ func saeParams(_ c: SAEConfig) -> lamina_sae_params {
                       jumprelu_init_threshold: c.jumpReLUInitThreshold, jumprelu_bandwidth: c.jumpReLUBandwidth,
                       threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: CEnums.saeDecay.code(c.decay),
                       decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: CEnums.saeBiasInit.code(c.bDecInit),
+                      init: CEnums.saeWeightInit.code(c.weightInit),
                       normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed)
 }
 

@@ -118,6 +118,9 @@ enum CEnums {
     static let saeBiasInit = CEnum<SAEBiasInit>([
         (LAMINA_SAE_BDEC_MEAN, .mean, "mean"), (LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, .geometricMedian, "geometric_median"),
         (LAMINA_SAE_BDEC_ZERO, .zero, "zero")])
+    static let saeWeightInit = CEnum<SAEWeightInit>([
+        (LAMINA_SAE_INIT_AUTO, .auto, "auto"), (LAMINA_SAE_INIT_SPARSIFY, .sparsify, "sparsify"),
+        (LAMINA_SAE_INIT_TIED, .tied, "tied")])
     static let saeFormat = CEnum<SAEFormat>([
         (LAMINA_SAE_FORMAT_SAELENS, .saelens, "saelens"), (LAMINA_SAE_FORMAT_SPARSIFY, .sparsify, "sparsify")])
 }

@@ -36,6 +36,26 @@ public enum SAEBiasInit: Int32, Sendable, CaseIterable {
     case mean = 0, geometricMedian = 1, zero = 2
 }
 
+/// Initialisation of W_enc and W_dec (C: LAMINA_SAE_INIT_*; Python init="auto" | "sparsify" | "tied").
+/// Measured at equal tokens against each architecture's reference (benchmarks/bench_sae_curves.py).
+public enum SAEWeightInit: Int32, Sendable, CaseIterable {
+    /// The architecture's default: `.sparsify` for TopK and BatchTopK, `.tied` for ReLU and JumpReLU.
+    case auto = 0
+    /// sparsify's: W_enc rows ~ U(-1/sqrt(d_in), 1/sqrt(d_in)) iid (torch nn.Linear's default; row norm
+    /// about 1/sqrt(3)), W_dec = each W_enc row scaled to the decoder norm (1 for the TopK family).
+    case sparsify = 1
+    /// W_dec rows ~ N(0, I) scaled to the decoder norm (1 for the TopK family, 0.1 for ReLU and
+    /// JumpReLU), W_enc = W_dec^T (Anthropic, SAELens, dictionary_learning; Lamina's only init before this option).
+    case tied = 2
+
+    public var name: String { ["auto", "sparsify", "tied"][Int(rawValue)] }
+
+    /// The rule `.auto` stands for with `architecture`.
+    public func resolved(for architecture: SAEArchitecture) -> SAEWeightInit {
+        self != .auto ? self : (architecture.isTopKFamily ? .sparsify : .tied)
+    }
+}
+
 /// Hyperparameters of an SAE and of its training. Defaults follow the recipe (SAE_RECIPE.md /
 /// sparsify): lr = 2e-4 / sqrt(n_latents / 2^14) when `learningRate` is 0.
 public struct SAEConfig: Sendable, Equatable {
@@ -57,7 +77,8 @@ public struct SAEConfig: Sendable, Equatable {
     public var l1Coefficient: Double = 5
     /// Steps of linear warm-up of the sparsity coefficient from 0 (ReLU and JumpReLU).
     public var l1WarmupSteps: Int = 0
-    /// JumpReLU: initial threshold and rectangle-kernel bandwidth epsilon (SAELens defaults).
+    /// JumpReLU: initial threshold and rectangle-kernel bandwidth epsilon (the defaults of SAELens before 6; SAELens 6
+    /// uses 0.01 and 0.05 with l0_coefficient 1 -- not measured against these yet).
     public var jumpReLUInitThreshold: Double = 0.001
     public var jumpReLUBandwidth: Double = 0.001
     /// BatchTopK: rate of the running threshold estimate (SAELens topk_threshold_lr).
@@ -69,6 +90,8 @@ public struct SAEConfig: Sendable, Equatable {
     /// Max global gradient L2 norm (torch.nn.utils.clip_grad_norm_); 0 = no clipping.
     public var gradClip: Double = 0
     public var bDecInit: SAEBiasInit = .mean
+    /// W_enc / W_dec initialisation (`.auto` = the architecture's measured default).
+    public var weightInit: SAEWeightInit = .auto
     /// Scale inputs so that E||x|| = sqrt(d_in) while training (estimated on the b_dec sample);
     /// the scale is folded back into the exported weights.
     public var normalizeInput: Bool = false

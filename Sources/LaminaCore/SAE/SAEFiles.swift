@@ -40,6 +40,7 @@ extension SAEConfig {
         o["decay"] = .string(["none", "linear", "cosine"][Int(decay.rawValue)]); o["decay_steps"] = .int(Int64(decaySteps))
         o["grad_clip"] = .double(gradClip)
         o["b_dec_init"] = .string(["mean", "geometric_median", "zero"][Int(bDecInit.rawValue)])
+        o["init"] = .string(weightInit.name)
         o["normalize_input"] = .bool(normalizeInput); o["seed"] = .string(String(seed))
         return .object(o)
     }
@@ -73,6 +74,8 @@ extension SAEConfig {
         c.decay = SAEDecay(rawValue: Int32(try str("decay", ["none", "linear", "cosine"])))!
         c.decaySteps = try int("decay_steps"); c.gradClip = try dbl("grad_clip")
         c.bDecInit = SAEBiasInit(rawValue: Int32(try str("b_dec_init", ["mean", "geometric_median", "zero"])))!
+        // Files written before the init option have no "init": they were initialised "tied".
+        c.weightInit = o["init"] == nil ? .tied : SAEWeightInit(rawValue: Int32(try str("init", ["auto", "sparsify", "tied"])))!
         guard let norm = o["normalize_input"]?.boolValue else { throw LaminaError(.format, "\(what): field 'normalize_input' is missing") }
         c.normalizeInput = norm
         guard let seed = o["seed"]?.stringValue.flatMap({ UInt64($0) }) else { throw LaminaError(.format, "\(what): field 'seed' is missing") }

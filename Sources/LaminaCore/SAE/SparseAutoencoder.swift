@@ -41,9 +41,12 @@ public final class SparseAutoencoder: @unchecked Sendable {
         return parts.joined(separator: " and ")
     }
 
-    /// A freshly initialised model (seeded): W_dec rows ~ N(0, 1) normalised to unit norm (norm 0.1 for
-    /// ReLU and JumpReLU, SAELens' decoder_init_norm), W_enc = W_dec^T, b_enc = 0, b_dec = 0 (set from
-    /// the data when training starts), threshold = jumprelu_init_threshold for JumpReLU.
+    /// A freshly initialised model (seeded), by `config.weightInit` (resolved for the architecture):
+    ///  - sparsify: W_enc rows ~ U(-1/sqrt(d), 1/sqrt(d)) iid (torch nn.Linear's kaiming_uniform(a = sqrt 5));
+    ///    W_dec row j = r W_enc,j / (||W_enc,j|| + FLT_EPSILON) (sparsify's set_decoder_norm_to_unit_norm);
+    ///  - tied: W_dec rows ~ N(0, I) (Box-Muller) scaled to norm r; W_enc = W_dec^T;
+    /// r = 1 for TopK/BatchTopK, 0.1 for ReLU and JumpReLU (SAELens' decoder_init_norm); b_enc = 0,
+    /// b_dec = 0 (set from the data when training starts), threshold = jumprelu_init_threshold for JumpReLU.
     public init(_ config: SAEConfig) throws {
         try config.check()
         self.config = config
@@ -53,25 +56,47 @@ public final class SparseAutoencoder: @unchecked Sendable {
         bEnc = FloatBuffer(n, zero: 0)
         bDec = FloatBuffer(d, zero: 0)
         threshold = FloatBuffer(n, zero: config.architecture == .jumpReLU ? Float(config.jumpReLUInitThreshold) : 0)
+        SparseAutoencoder.initialiseWeights(config, wEnc: wEnc.p, wDec: wDec.p)
+    }
+
+    /// Fills W_enc and W_dec (n_latents x d_in each) as `init(_:)` documents.
+    static func initialiseWeights(_ config: SAEConfig, wEnc: UnsafeMutablePointer<Float>, wDec: UnsafeMutablePointer<Float>) {
+        let n = config.nLatents, d = config.dIn
         var rng = Xoshiro256(seed: config.seed)
         let norm: Double = config.architecture.isTopKFamily ? 1 : 0.1
-        let wd = wDec.p
-        for j in 0..<n {
-            var ss = 0.0
-            var i = 0
-            while i < d {
-                // Box-Muller pairs from the seeded generator.
-                let u1 = max(rng.nextUnit(), 0x1p-60), u2 = rng.nextUnit()
-                let r = (-2 * log(u1)).squareRoot()
-                let g0 = r * cos(2 * Double.pi * u2), g1 = r * sin(2 * Double.pi * u2)
-                wd[j * d + i] = Float(g0); ss += g0 * g0
-                if i + 1 < d { wd[j * d + i + 1] = Float(g1); ss += g1 * g1 }
-                i += 2
+        switch config.weightInit.resolved(for: config.architecture) {
+        case .sparsify:
+            let bound = 1 / Double(d).squareRoot()
+            for j in 0..<n {
+                let we = wEnc + j * d, wd = wDec + j * d
+                var ss = 0.0
+                for i in 0..<d {
+                    let v = Float((2 * rng.nextUnit() - 1) * bound)
+                    we[i] = v
+                    ss += Double(v) * Double(v)
+                }
+                let f = Float(norm) / (Float(ss.squareRoot()) + Float.ulpOfOne)
+                for i in 0..<d { wd[i] = we[i] * f }
             }
-            let f = Float(norm / max(ss.squareRoot(), 1e-30))
-            Vec.scale(wd + j * d, f, d)
+        case .tied, .auto:
+            for j in 0..<n {
+                let wd = wDec + j * d
+                var ss = 0.0
+                var i = 0
+                while i < d {
+                    // Box-Muller pairs from the seeded generator.
+                    let u1 = max(rng.nextUnit(), 0x1p-60), u2 = rng.nextUnit()
+                    let r = (-2 * log(u1)).squareRoot()
+                    let g0 = r * cos(2 * Double.pi * u2), g1 = r * sin(2 * Double.pi * u2)
+                    wd[i] = Float(g0); ss += g0 * g0
+                    if i + 1 < d { wd[i + 1] = Float(g1); ss += g1 * g1 }
+                    i += 2
+                }
+                let f = Float(norm / max(ss.squareRoot(), 1e-30))
+                Vec.scale(wd, f, d)
+            }
+            wEnc.update(from: wDec, count: n * d)
         }
-        wEnc.copy(from: wDec)
     }
 
     /// A model with given parameters (loading). Shapes must match the config.

@@ -132,7 +132,7 @@ class SAEParams(ctypes.Structure):
                 ("adam_eps", c_double), ("auxk_alpha", c_double), ("k_aux", c_int32), ("dead_tokens", c_int64),
                 ("l1_coefficient", c_double), ("l1_warmup_steps", c_int32), ("jumprelu_init_threshold", c_double),
                 ("jumprelu_bandwidth", c_double), ("threshold_rate", c_double), ("warmup_steps", c_int32),
-                ("decay", c_int32), ("decay_steps", c_int32), ("grad_clip", c_double), ("b_dec_init", c_int32),
+                ("decay", c_int32), ("decay_steps", c_int32), ("grad_clip", c_double), ("b_dec_init", c_int32), ("init", c_int32),
                 ("normalize_input", c_int32), ("seed", c_uint64)]
 
 

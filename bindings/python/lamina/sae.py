@@ -14,7 +14,8 @@ Architectures:
     fvu = sum||x_hat - x||^2 / sum||x - mean_batch(x)||^2; AuxK on latents dead for dead_tokens tokens:
     min(n_dead / k_aux, 1) sum||e_hat - e||^2 / sum||e - mean(e)||^2 with e = x - x_hat and e_hat the
     decode of the top k_aux dead latents (no b_dec). Decoder rows unit norm (gradient component along
-    each row removed, rows renormalised after each step); W_enc initialised to W_dec^T.
+    each row removed, rows renormalised after each step); by default (init="auto") initialised as
+    sparsify does: W_enc ~ U(+-1/sqrt(d_in)), W_dec = its rows normalised (init="tied": W_enc = W_dec^T).
   - "batchtopk" (Bussmann et al. 2024): the top k*B activations of the whole batch; a threshold theta is
     learned as theta <- (1 - threshold_rate) theta + threshold_rate * min positive kept value (SAELens);
     after training (and at inference) it is a JumpReLU with that theta.
@@ -56,6 +57,7 @@ __all__ = ["SparseAutoencoder", "load", "load_checkpoint"]
 _ARCH = {"topk": 0, "batchtopk": 1, "relu": 2, "jumprelu": 3}
 _DECAY = {"none": 0, "linear": 1, "cosine": 2}
 _BDEC = {"mean": 0, "geometric_median": 1, "zero": 2}
+_INIT = {"auto": 0, "sparsify": 1, "tied": 2}
 # progress dict keys -> lamina_progress fields (an SAE counts tokens)
 _PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "tokens": "items", "loss": "loss",
                     "tokens_per_second": "items_per_second"}
@@ -131,7 +133,9 @@ class SparseAutoencoder:
     (None = d_in // 2), dead_tokens, l1_coefficient (ReLU lambda / JumpReLU L0 coefficient),
     l1_warmup_steps, jumprelu_init_threshold, jumprelu_bandwidth, threshold_rate (BatchTopK), warmup_steps,
     decay ("none", "linear", "cosine"), decay_steps (None = every step after warm-up), grad_clip (None =
-    off), b_dec_init ("mean", "geometric_median", "zero"), normalize_input, seed.
+    off), b_dec_init ("mean", "geometric_median", "zero"), init ("auto": sparsify's for topk/batchtopk,
+    tied for relu/jumprelu; "sparsify": W_enc ~ U(+-1/sqrt(d_in)), W_dec = its rows normalised; "tied":
+    W_dec rows ~ N(0, I) normalised, W_enc = W_dec^T), normalize_input, seed.
 
     Attributes: W_enc_ (d_in, n_latents), W_dec_ (n_latents, d_in), b_enc_, b_dec_, threshold_
     (batchtopk/jumprelu), history_ (dict of per-step arrays: loss, fvu, auxk, mse, sparsity, l0,
@@ -142,7 +146,7 @@ class SparseAutoencoder:
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, auxk_alpha=1 / 32, k_aux=None, dead_tokens=10_000_000,
                  l1_coefficient=5.0, l1_warmup_steps=0, jumprelu_init_threshold=0.001, jumprelu_bandwidth=0.001,
                  threshold_rate=0.01, warmup_steps=0, decay="none", decay_steps=None, grad_clip=None,
-                 b_dec_init="mean", normalize_input=False, seed=0):
+                 b_dec_init="mean", init="auto", normalize_input=False, seed=0):
         self.d_in = d_in
         self.n_latents = n_latents
         self.architecture = architecture
@@ -164,6 +168,7 @@ class SparseAutoencoder:
         self.decay_steps = decay_steps
         self.grad_clip = grad_clip
         self.b_dec_init = b_dec_init
+        self.init = init
         self.normalize_input = normalize_input
         self.seed = seed
         self._handle = None
@@ -174,7 +179,7 @@ class SparseAutoencoder:
     _PARAM_NAMES = ("d_in", "n_latents", "architecture", "k", "lr", "batch_size", "adam_betas", "adam_eps",
                     "auxk_alpha", "k_aux", "dead_tokens", "l1_coefficient", "l1_warmup_steps",
                     "jumprelu_init_threshold", "jumprelu_bandwidth", "threshold_rate", "warmup_steps", "decay",
-                    "decay_steps", "grad_clip", "b_dec_init", "normalize_input", "seed")
+                    "decay_steps", "grad_clip", "b_dec_init", "init", "normalize_input", "seed")
 
     def get_params(self, deep=True):
         return {k: getattr(self, k) for k in self._PARAM_NAMES}
@@ -214,6 +219,7 @@ class SparseAutoencoder:
         if self.grad_clip is not None and not p.grad_clip > 0:
             raise InvalidArgumentError(f"grad_clip={self.grad_clip!r}; expected a value > 0 or None")
         p.b_dec_init = N.option(self.b_dec_init, _BDEC, "b_dec_init")
+        p.init = N.option(self.init, _INIT, "init")
         p.normalize_input = 1 if self.normalize_input else 0
         p.seed = _int(self.seed, "seed", 0) % 2**64
         return p
@@ -462,6 +468,7 @@ class SparseAutoencoder:
         obj.decay_steps = int(p.decay_steps) or None
         obj.grad_clip = float(p.grad_clip) or None
         obj.b_dec_init = {v: k for k, v in _BDEC.items()}[p.b_dec_init]
+        obj.init = {v: k for k, v in _INIT.items()}[p.init]
         obj.normalize_input = bool(p.normalize_input)
         obj.seed = int(p.seed)
         obj._handle = handle

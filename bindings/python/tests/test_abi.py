@@ -286,6 +286,7 @@ OPTION_TABLES = {
     "lamina_sae_architecture": ("sae", "_ARCH", {}, {}),
     "lamina_sae_decay": ("sae", "_DECAY", {}, {}),
     "lamina_sae_bias_init": ("sae", "_BDEC", {}, {}),
+    "lamina_sae_weight_init": ("sae", "_INIT", {}, {}),
     "lamina_sae_format": ("sae", "_FORMATS", {}, {}),
 }
 # checked by their own tests: statuses (test_status_codes_match_header), dtypes (test_dtype_tables_match_header)
