@@ -31,18 +31,20 @@ import warnings
 import numpy as np
 
 from . import _native as N
-from .errors import InvalidArgumentError, NotFittedError, ShapeMismatchError
+from .errors import InvalidArgumentError, NonFiniteError, NotFittedError, ShapeMismatchError
 
 try:  # scikit-learn is optional
     import sklearn
     from sklearn.base import BaseEstimator as _SkBaseEstimator
     from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
     SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
+    from sklearn.exceptions import DataConversionWarning as _DataConversionWarning
     HAVE_SKLEARN = True
 except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subprocess
     _SkBaseEstimator = object
     SKLEARN_VERSION = None
     HAVE_SKLEARN = False
+    _DataConversionWarning = UserWarning
 
     class ClassifierMixin:
         """score = mean accuracy (plain stand-in for sklearn.base.ClassifierMixin)."""
@@ -78,7 +80,7 @@ except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subp
 
 __all__ = ["LaminaEstimator", "ClassifierMixin", "RegressorMixin", "ClusterMixin", "TransformerMixin",
            "HAVE_SKLEARN", "SKLEARN_VERSION", "NotFittedError", "check_int", "check_float", "check_choice",
-           "check_seed", "check_offsets", "encode_labels", "progress_callback", "renamed_param",
+           "check_seed", "check_offsets", "encode_labels", "as_matrix", "check_y", "check_finite", "DTypeError", "progress_callback", "renamed_param",
            "renamed_kwarg", "DEPRECATED"]
 
 #: Default of a deprecated constructor parameter: "not given".
@@ -169,6 +171,8 @@ def encode_labels(y, n=None, name="y"):
     LabelEncoder). y may be 1-D or a column vector; n: the expected number of samples."""
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+                      "to (n_samples, ), for example using ravel().", _DataConversionWarning, stacklevel=3)
         arr = arr.ravel()
     if arr.ndim != 1:
         raise InvalidArgumentError(f"{name} must be 1-D, got an array of shape {arr.shape}")
@@ -178,6 +182,62 @@ def encode_labels(y, n=None, name="y"):
         raise InvalidArgumentError(f"{name} contains NaN or infinity; expected finite labels")
     classes, codes = np.unique(arr, return_inverse=True)
     return np.ascontiguousarray(codes.reshape(-1), dtype=np.int32), classes
+
+
+class DTypeError(InvalidArgumentError, TypeError):
+    """Data of a dtype that cannot be read as numbers (also a TypeError, as numpy's own error)."""
+
+
+def as_matrix(X, name="X"):
+    """X as the C-contiguous float32 2-D array the library reads, with scikit-learn's checks and
+    messages first: sparse input refused (dense required), complex refused, object arrays converted
+    to numbers (DTypeError otherwise), 2-D with at least one sample and one feature. Values are
+    checked for NaN/Inf by the library (which names the first bad row and column)."""
+    if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
+        raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported, dense data is "
+                                   f"required ({name}.toarray())")
+    arr = np.asarray(X)
+    if arr.dtype.kind == "c":
+        raise InvalidArgumentError(f"Complex data not supported: {name} has dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise InvalidArgumentError(
+            f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}). Reshape your data "
+            "either using array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) if it "
+            "contains a single sample.")
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DTypeError(f"{name} has dtype object and cannot be read as numbers: {exc}") from None
+    if arr.shape[1] == 0:
+        raise InvalidArgumentError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                                   f"required: d is 0 ({name})")
+    if arr.shape[0] == 0:
+        raise InvalidArgumentError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+                                   f"required: n is 0 ({name})")
+    return N.as_matrix(arr, name)
+
+
+def check_finite(x, name="X"):
+    """For data that numpy (not the library) computes on: NonFiniteError naming the first NaN/Inf."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise NonFiniteError(f"{name} contains {x[r, c]} at row {r}, column {c}; expected finite values "
+                             "(Input contains NaN or infinity)")
+    return x
+
+
+def check_y(y, estimator, *, classifier=False):
+    """Refuses a missing y (scikit-learn's message) and, for a classifier, continuous targets."""
+    if y is None:
+        raise InvalidArgumentError(f"{estimator} requires y to be passed, but the target y is None")
+    if classifier:
+        arr = np.asarray(y)
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.any(arr != np.round(arr)):
+            raise InvalidArgumentError("Unknown label type: continuous. y has non-integer float values; a "
+                                       "classifier needs class labels")
+    return y
 
 
 # -- deprecated names --------------------------------------------------------------------------------
@@ -313,6 +373,16 @@ class LaminaEstimator(_SkBaseEstimator):
     native handles and are never pickled.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The extra tags must be applied last (after the mixins'): give every subclass its own hooks.
+        if "_more_tags" not in cls.__dict__:
+            cls._more_tags = lambda self: dict(type(self)._lamina_tags)
+        if HAVE_SKLEARN and SKLEARN_VERSION >= (1, 6) and "__sklearn_tags__" not in cls.__dict__:
+            def __sklearn_tags__(self, _cls=cls):
+                return _apply_tags(super(_cls, self).__sklearn_tags__(), type(self)._lamina_tags)
+            cls.__sklearn_tags__ = __sklearn_tags__
+
     # -- parameters (scikit-learn's own methods when it is installed) ------------------------------
 
     @classmethod
@@ -426,22 +496,24 @@ class LaminaEstimator(_SkBaseEstimator):
 
     if HAVE_SKLEARN and SKLEARN_VERSION >= (1, 6):
         def __sklearn_tags__(self):
-            tags = super().__sklearn_tags__()
-            extra = self._lamina_tags
-            tags.input_tags.sparse = False
-            tags.input_tags.allow_nan = False
-            if "preserves_dtype" in extra and tags.transformer_tags is not None:
-                tags.transformer_tags.preserves_dtype = list(extra["preserves_dtype"])
-            if extra.get("multioutput"):
-                tags.target_tags.multi_output = True
-            if extra.get("non_deterministic"):
-                tags.non_deterministic = True
-            if extra.get("poor_score"):
-                if tags.regressor_tags is not None:
-                    tags.regressor_tags.poor_score = True
-                if tags.classifier_tags is not None:
-                    tags.classifier_tags.poor_score = True
-            return tags
+            return _apply_tags(super().__sklearn_tags__(), self._lamina_tags)
+
+
+def _apply_tags(tags, extra):
+    tags.input_tags.sparse = False
+    tags.input_tags.allow_nan = False
+    if "preserves_dtype" in extra and tags.transformer_tags is not None:
+        tags.transformer_tags.preserves_dtype = list(extra["preserves_dtype"])
+    if extra.get("multioutput"):
+        tags.target_tags.multi_output = True
+    if extra.get("non_deterministic"):
+        tags.non_deterministic = True
+    if extra.get("poor_score"):
+        if tags.regressor_tags is not None:
+            tags.regressor_tags.poor_score = True
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.poor_score = True
+    return tags
 
 
 def _same_param(value, default):

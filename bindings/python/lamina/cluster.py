@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from . import _native as N
-from ._base import ClusterMixin, LaminaEstimator, TransformerMixin, check_int, check_seed
+from ._base import ClusterMixin, LaminaEstimator, TransformerMixin, as_matrix, check_finite, check_int, check_seed
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["KMeans"]
@@ -76,7 +76,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
-        x = N.as_matrix(X)
+        x = as_matrix(X)
         if init_centers is not None:
             # The C API reads n_clusters x n_features values from the pointer: check the shape here,
             # where it is known (scikit-learn's messages).
@@ -105,7 +105,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     def _x(self, X):
         self._check_fitted()
-        x = N.as_matrix(X)
+        x = as_matrix(X)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but KMeans is expecting "
                                      f"{self.n_features_in_} features as input (the model was fitted with "
@@ -125,7 +125,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     def transform(self, X):
         """Euclidean distances of each row of X to every center, (n_samples, n_clusters) float32
         (computed in float64)."""
-        x = self._x(X).astype(np.float64)
+        x = check_finite(self._x(X)).astype(np.float64)
         c = self.cluster_centers_.astype(np.float64)
         d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
         return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32)
@@ -138,7 +138,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         labels = self.predict(X)
-        x = N.as_matrix(X).astype(np.float64)
+        x = as_matrix(X).astype(np.float64)
         diff = x - self.cluster_centers_.astype(np.float64)[labels]
         return -float(np.einsum("ij,ij->", diff, diff))
 

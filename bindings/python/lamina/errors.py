@@ -68,4 +68,6 @@ _BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, ShapeMismatchErr
 
 def error_for_status(status: int, message: str) -> LaminaError:
     cls = _BY_STATUS.get(status, LaminaError)
+    if cls is NonFiniteError and "NaN" not in message:
+        message += " (Input contains NaN or infinity)"   # the words scikit-learn's checks look for
     return cls(message, status)

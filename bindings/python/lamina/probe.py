@@ -23,7 +23,7 @@ import ctypes
 import numpy as np
 
 from . import _native as N
-from ._base import (ClassifierMixin, LaminaEstimator, RegressorMixin, TransformerMixin, check_float, check_int,
+from ._base import (ClassifierMixin, LaminaEstimator, RegressorMixin, TransformerMixin, as_matrix, check_finite, check_float, check_int, check_y,
                     check_seed, encode_labels, renamed_kwargs)
 from .errors import InvalidArgumentError, ShapeMismatchError
 
@@ -49,6 +49,8 @@ def _weights(sample_weight, n, name="sample_weight"):
     w = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64).reshape(-1))
     if w.shape[0] != n:
         raise ShapeMismatchError(f"{name} has {w.shape[0]} values; expected n_samples = {n}")
+    if w.size and np.all(w == 0):
+        raise InvalidArgumentError(f"{name} sums to 0: every weight is zero; expected a positive total weight")
     return w
 
 
@@ -98,7 +100,8 @@ class LogisticProbe(ClassifierMixin, LaminaEstimator):
 
     def fit(self, X, y, sample_weight=None):
         params = self._params()
-        x = N.as_matrix(X)
+        x = as_matrix(X)
+        check_y(y, "LogisticProbe", classifier=not self.multi_label)
         handle = N.Handle("lamina_logistic_probe_create", "lamina_logistic_probe_free", ctypes.byref(params))
         w = _weights(sample_weight, x.shape[0])
         if self.multi_label:
@@ -153,7 +156,7 @@ class LogisticProbe(ClassifierMixin, LaminaEstimator):
 
     def _check(self, X):
         self._check_fitted()
-        x = N.as_matrix(X)
+        x = as_matrix(X)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but LogisticProbe is expecting "
                                      f"{self.n_features_in_} features as input.")
@@ -240,8 +243,8 @@ class RidgeProbe(RegressorMixin, LaminaEstimator):
         return hasattr(self, "coef_")
 
     def fit(self, X, y, sample_weight=None):
-        x = N.as_matrix(X)
-        Y = np.asarray(y, dtype=np.float64)
+        x = as_matrix(X)
+        Y = np.asarray(check_y(y, "RidgeProbe"), dtype=np.float64)
         single = Y.ndim == 1
         Y2 = np.ascontiguousarray(Y.reshape(-1, 1) if single else Y)
         if Y2.ndim != 2:
@@ -260,7 +263,7 @@ class RidgeProbe(RegressorMixin, LaminaEstimator):
 
     def predict(self, X):
         self._check_fitted()
-        x = np.asarray(N.as_matrix(X), dtype=np.float64)
+        x = np.asarray(check_finite(as_matrix(X)), dtype=np.float64)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but RidgeProbe is expecting {self.n_features_in_} features as input.")
         return x @ np.asarray(self.coef_).T + self.intercept_
@@ -598,7 +601,8 @@ class INLP(TransformerMixin, LaminaEstimator):
         return hasattr(self, "projection_")
 
     def fit(self, X, y, X_dev=None, y_dev=None):
-        x = N.as_matrix(X)
+        x = as_matrix(X)
+        check_y(y, "INLP", classifier=True)
         labels = np.asarray(y)
         if labels.ndim != 1 or labels.shape[0] != x.shape[0]:
             raise ShapeMismatchError(f"y has shape {labels.shape}; expected ({x.shape[0]},)")
@@ -608,7 +612,7 @@ class INLP(TransformerMixin, LaminaEstimator):
         if (X_dev is None) != (y_dev is None):
             raise InvalidArgumentError("pass both X_dev and y_dev, or neither")
         if X_dev is not None:
-            xd = N.as_matrix(X_dev, "X_dev")
+            xd = as_matrix(X_dev, "X_dev")
             yd = np.asarray(y_dev)
             if yd.ndim != 1 or yd.shape[0] != xd.shape[0]:
                 raise ShapeMismatchError(f"y_dev has shape {yd.shape}; expected ({xd.shape[0]},)")
@@ -635,7 +639,7 @@ class INLP(TransformerMixin, LaminaEstimator):
 
     def transform(self, X):
         self._check_fitted()
-        x = np.asarray(N.as_matrix(X), dtype=np.float64)
+        x = np.asarray(check_finite(as_matrix(X)), dtype=np.float64)
         if x.shape[1] != self.projection_.shape[0]:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but INLP is expecting "
                                      f"{self.projection_.shape[0]} features as input.")

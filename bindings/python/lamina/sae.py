@@ -47,7 +47,7 @@ import os
 import numpy as np
 
 from . import _native as N
-from ._base import (DEPRECATED, LaminaEstimator, TransformerMixin, check_float, check_int, check_seed,
+from ._base import (DEPRECATED, LaminaEstimator, TransformerMixin, as_matrix, check_float, check_int, check_seed,
                     progress_callback, reject_unknown, renamed_kwarg, renamed_param)
 from .errors import InvalidArgumentError, LaminaIOError, NotFittedError, ShapeMismatchError
 
@@ -79,9 +79,12 @@ def _clamp32(v):
 def _training_array(X):
     """(array, dtype code) without copying float32/float16 C-contiguous data; uint16 or ml_dtypes
     bfloat16 arrays are bfloat16 bits."""
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise InvalidArgumentError(f"Expected 2D array for X, got {arr.ndim}D array instead (shape {arr.shape})")
+    if hasattr(X, "dtype") and getattr(X.dtype, "name", "") == "bfloat16" or isinstance(X, np.ndarray) and X.dtype in (np.uint16, np.float16):
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            as_matrix(arr)   # the 2-D message
+    else:
+        arr = as_matrix(X)   # scikit-learn's checks; float32 (no copy for float32 C-contiguous data)
     name = arr.dtype.name
     if name == "bfloat16" or arr.dtype == np.uint16:
         return np.ascontiguousarray(arr).view(np.uint16), _DTYPE_BF16
@@ -262,8 +265,21 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         verbose = renamed_kwarg("SparseAutoencoder.fit", deprecated, "progress", "verbose", self.verbose, self.verbose)
         reject_unknown("SparseAutoencoder.fit", deprecated)
         epochs = _clamp32(_int(epochs, "epochs", 1))
-        d_in = self._data_columns(X, dataset)
+        if isinstance(X, (str, os.PathLike)):
+            d_in = self._data_columns(X, dataset)
+        else:
+            X, code = _training_array(X)
+            d_in = X.shape[1]
+            if X.shape[0] == 0 or d_in == 0:
+                as_matrix(X[:1, :1] if X.size else X)   # scikit-learn's message for empty data
+            batch = self.batch_size
+            if isinstance(batch, int) and not isinstance(batch, bool) and 0 < X.shape[0] < batch:
+                raise InvalidArgumentError(f"the training data has {X.shape[0]} rows (n_samples = {X.shape[0]}), "
+                                           f"fewer than batch_size = {batch}; lower batch_size")
         handle = getattr(self, "_handle", None)
+        if handle is not None and resume and d_in is not None and d_in != self._d_in():
+            raise ShapeMismatchError(f"X has {d_in} features, but SparseAutoencoder is expecting {self._d_in()} "
+                                     f"features as input (this SAE has d_in = {self._d_in()})")
         if handle is None:
             self._create(d_in)
         elif not resume:
@@ -276,9 +292,8 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
                 N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs,
                        progress.fn, None)
             else:
-                arr, code = _training_array(X)
-                N.call("lamina_sae_train", self._handle, arr.ctypes.data_as(ctypes.c_void_p), code,
-                       arr.shape[0], arr.shape[1], epochs, progress.fn, None)
+                N.call("lamina_sae_train", self._handle, X.ctypes.data_as(ctypes.c_void_p), code,
+                       X.shape[0], X.shape[1], epochs, progress.fn, None)
         self._saved_progress = None
         self.n_features_in_ = self._d_in()
         return self
@@ -301,10 +316,11 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
 
     def _x(self, X, name="X"):
         self._fitted()
-        x = N.as_matrix(X, name)
+        x = as_matrix(X, name)
         d = self._d_in()
         if x.shape[1] != d:
-            raise ShapeMismatchError(f"{name} has {x.shape[1]} features; this SAE has d_in = {d}")
+            raise ShapeMismatchError(f"{name} has {x.shape[1]} features, but SparseAutoencoder is expecting {d} "
+                                     f"features as input (this SAE has d_in = {d})")
         return x
 
     def encode(self, X, sparse=False, width=None):
@@ -349,7 +365,7 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
             N.call("lamina_sae_decode_sparse", self._handle, N.iptr(idx), N.fptr(val), val.shape[0], val.shape[1],
                    N.fptr(out), out.size)
             return out
-        z = N.as_matrix(Z, "Z")
+        z = as_matrix(Z, "Z")
         n_latents = self._n_latents()
         if z.shape[1] != n_latents:
             raise ShapeMismatchError(f"Z has {z.shape[1]} columns; this SAE has n_latents = {n_latents}")
