@@ -242,6 +242,17 @@ def check_y(y, estimator, *, classifier=False):
 
 # -- deprecated names --------------------------------------------------------------------------------
 
+def warn_user(message, category):
+    """warnings.warn attributed to the first caller outside this package (so that a DeprecationWarning
+    shows in the user's script, as Python's default filters only show those raised from __main__)."""
+    import os
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def renamed_param(estimator, old, new, default):
     """The value of parameter `new`, taking a deprecated constructor parameter `old` into account: if
     `old` was given (it is not DEPRECATED), warn and use it; giving both raises."""
@@ -250,8 +261,8 @@ def renamed_param(estimator, old, new, default):
     if isinstance(old_value, str) and old_value == DEPRECATED:
         return new_value
     cls = type(estimator).__name__
-    warnings.warn(f"{cls}({old}=...) is deprecated since 0.2 and will be removed in 0.3; use {new}=...",
-                  DeprecationWarning, stacklevel=3)
+    warn_user(f"{cls}({old}=...) is deprecated since 0.2 and will be removed in 0.3; use {new}=...",
+              DeprecationWarning)
     if not _same(new_value, default):
         raise InvalidArgumentError(f"{cls} got both {old}={old_value!r} and {new}={new_value!r}; pass only {new}")
     return old_value
@@ -262,8 +273,8 @@ def renamed_kwarg(owner, kwargs, old, new, new_value, default):
     if old not in kwargs:
         return new_value
     old_value = kwargs.pop(old)
-    warnings.warn(f"{owner}({old}=...) is deprecated since 0.2 and will be removed in 0.3; use {new}=...",
-                  DeprecationWarning, stacklevel=3)
+    warn_user(f"{owner}({old}=...) is deprecated since 0.2 and will be removed in 0.3; use {new}=...",
+              DeprecationWarning)
     if not _same(new_value, default):
         raise InvalidArgumentError(f"{owner} got both {old}= and {new}=; pass only {new}")
     return old_value
@@ -342,9 +353,9 @@ class progress_callback:  # noqa: N801 - used like a function
         def stop(result):
             if result is False and false_warns and not self.warned:
                 self.warned = True
-                warnings.warn(f"the {title} callback returned False, which no longer stops the fit (it did in "
-                              "0.1); since 0.2 a callback returns True to stop and None or False to continue",
-                              FutureWarning, stacklevel=2)
+                warn_user(f"the {title} callback returned False, which no longer stops the fit (it did in "
+                          "0.1); since 0.2 a callback returns True to stop and None or False to continue",
+                          FutureWarning)
             return bool(result) if result is not None else False
 
         needs_record = bool(verbose) or record is not None
@@ -538,8 +549,8 @@ def renamed_kwargs(**renames):
         def inner(*args, **kwargs):
             for old, new in renames.items():
                 if old in kwargs:
-                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated since 0.2 and will be removed in 0.3; "
-                                  f"use {new}=...", DeprecationWarning, stacklevel=2)
+                    warn_user(f"{fn.__name__}({old}=...) is deprecated since 0.2 and will be removed in 0.3; "
+                              f"use {new}=...", DeprecationWarning)
                     if new in kwargs:
                         raise InvalidArgumentError(f"{fn.__name__} got both {old}= and {new}=; pass only {new}")
                     kwargs[new] = kwargs.pop(old)

@@ -270,21 +270,16 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         else:
             X, code = _training_array(X)
             d_in = X.shape[1]
-            if X.shape[0] == 0 or d_in == 0:
-                as_matrix(X[:1, :1] if X.size else X)   # scikit-learn's message for empty data
-            batch = self.batch_size
-            if isinstance(batch, int) and not isinstance(batch, bool) and 0 < X.shape[0] < batch:
-                raise InvalidArgumentError(f"the training data has {X.shape[0]} rows (n_samples = {X.shape[0]}), "
-                                           f"fewer than batch_size = {batch}; lower batch_size")
         handle = getattr(self, "_handle", None)
         if handle is not None and resume and d_in is not None and d_in != self._d_in():
             raise ShapeMismatchError(f"X has {d_in} features, but SparseAutoencoder is expecting {self._d_in()} "
                                      f"features as input (this SAE has d_in = {self._d_in()})")
-        if handle is None:
-            self._create(d_in)
-        elif not resume:
-            p = self._params(d_in)
-            if self._state()[0] > 0 or bytes(p) != getattr(self, "_handle_params", None):
+        if handle is None or not resume:
+            params = self._params(d_in)   # validates every parameter before any work
+            if not isinstance(X, (str, os.PathLike)) and 0 < X.shape[0] < params.batch_size:
+                raise InvalidArgumentError(f"the training data has {X.shape[0]} rows (n_samples = {X.shape[0]}), "
+                                           f"fewer than batch_size = {params.batch_size}; lower batch_size")
+            if handle is None or self._state()[0] > 0 or bytes(params) != getattr(self, "_handle_params", None):
                 self._create(d_in)
         with progress_callback("sae", callback, verbose, _PROGRESS_FIELDS, extra=_PROGRESS_LINE,
                                false_warns=True) as progress:
