@@ -209,12 +209,12 @@ def as_matrix(X, name="X"):
             arr = arr.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise DTypeError(f"{name} has dtype object and cannot be read as numbers: {exc}") from None
-    if arr.shape[1] == 0:
-        raise InvalidArgumentError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
-                                   f"required: d is 0 ({name})")
     if arr.shape[0] == 0:
         raise InvalidArgumentError(f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
                                    f"required: n is 0 ({name})")
+    if arr.shape[1] == 0:
+        raise InvalidArgumentError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                                   f"required: d is 0 ({name})")
     return N.as_matrix(arr, name)
 
 

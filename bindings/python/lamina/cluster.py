@@ -76,6 +76,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
+        N.call("lamina_kmeans_check_params", ctypes.byref(params))   # parameter errors before data errors
         x = as_matrix(X)
         if init_centers is not None:
             # The C API reads n_clusters x n_features values from the pointer: check the shape here,

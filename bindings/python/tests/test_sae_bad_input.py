@@ -123,6 +123,8 @@ CASES = {
         expect(lambda: sae.fit(X), lamina.InvalidArgumentError, ValueError, "400 rows", "batch_size = 500")
         expect(lambda: sae.fit(X[0]), lamina.InvalidArgumentError, ValueError, "2D")
         expect(lambda: sae.fit(X, epochs=0), lamina.InvalidArgumentError, ValueError, "epochs")
+        assert not hasattr(sae, "_handle")      # every failure came before the model was allocated
+        sae.initialize()
         c_status("lamina_sae_train", sae._handle, None, 2, 400, 8, 1, N.ProgressFn(0), None, want=1, word="x is NULL")
         c_status("lamina_sae_train", sae._handle, X.ctypes.data_as(ctypes.c_void_p), 7, 400, 8, 1, N.ProgressFn(0), None,
                  want=1, word="dtype is 7")
