@@ -48,7 +48,7 @@ test-c: build
 test-python: build
 	$(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests
 
-## test-sklearn-oldest: the scikit-learn integration and pickling tests against the oldest supported
+## test-sklearn-oldest: the scikit-learn integration, pickling and estimator tests against the oldest supported
 ## scikit-learn (SKLEARN_OLDEST) in a venv of its own (.venv-sklearn-oldest; not part of `make test`)
 SKLEARN_OLDEST ?= 1.3.2
 SKLEARN_VENV := .venv-sklearn-oldest
@@ -56,7 +56,7 @@ test-sklearn-oldest: build
 	@test -x $(SKLEARN_VENV)/bin/python || $(PYTHON) -m venv $(SKLEARN_VENV)
 	@$(SKLEARN_VENV)/bin/python -c "import sklearn, sys; sys.exit(sklearn.__version__ != '$(SKLEARN_OLDEST)')" 2>/dev/null || \
 	  $(SKLEARN_VENV)/bin/python -m pip install -q "scikit-learn==$(SKLEARN_OLDEST)" "numpy<2" scipy pytest joblib
-	$(PYPATH) $(SKLEARN_VENV)/bin/python -m pytest -q bindings/python/tests/test_sklearn.py
+	$(PYPATH) $(SKLEARN_VENV)/bin/python -m pytest -q bindings/python/tests/test_sklearn.py bindings/python/tests/test_estimators.py
 
 ## examples: build and run the C example through pkg-config
 examples: build
