@@ -3,9 +3,29 @@
  *
  * Lamina takes the hidden representations of a model (activations, embeddings) and answers what
  * interpretability research asks of them: how they cluster, how well they separate labelled classes,
- * how two labelings of them agree. The numerics are Swift; this header is the one contract that every
- * binding (Python, C) uses. It is the spec: each function says what it computes (formula or
- * reference), the shapes of its buffers, its errors and who owns what.
+ * how two labelings of them agree, what a linear or structural probe recovers from them, which sparse
+ * features a sparse autoencoder finds in them. The numerics are Swift; this header is the one contract
+ * that every binding (Python, C) uses. It is the spec: each function says what it computes (formula or
+ * reference), the shapes of its buffers, its errors and who owns what. How the kernels reach their
+ * speed and accuracy (tiling, bounds, mixed precision) is documented in docs/kernel-notes.md, not here.
+ *
+ * Contents (search for the section title)
+ *    1. Version                              stable        lamina_version_*
+ *    2. Status and errors                    stable        lamina_status, LAMINA_OK, LAMINA_ERR_*, lamina_last_error
+ *    3. Threads                              stable        lamina_set_num_threads, lamina_get_num_threads
+ *    4. Progress of long-running jobs        stable        lamina_progress, lamina_progress_fn
+ *    5. Internal cluster-validity indices    stable        silhouette, Davies-Bouldin, Calinski-Harabasz, Dunn,
+ *                                                          Xie-Beni, GDV
+ *    6. External indices                     stable        contingency, (adjusted) Rand, (normalized, adjusted)
+ *                                                          mutual information, V-measure, Fowlkes-Mallows
+ *    7. k-means                              stable        lamina_kmeans_*
+ *    8. HDF5 activation files                stable        lamina_dtype, lamina_h5_*
+ *    9. Linear probes                        stable        lamina_logistic_probe_*, ridge, R^2, stratified folds,
+ *                                                          layer sweeps, control tasks, MDL, few-shot, GAP,
+ *                                                          directions, INLP
+ *   10. Structural probes                    experimental  lamina_structural_*
+ *   11. AST-Probe                            experimental  lamina_ast_*
+ *   12. Sparse autoencoders                  experimental  lamina_sae_*
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -13,22 +33,52 @@
  *    argument, the value received and what was expected.
  *  - Matrices are row-major float32: `const float* x, int64_t n, int64_t d` means n rows (samples) of
  *    d features, size n*d. Labels are int32_t with any values (remapped inside, in ascending order of
- *    value). Outputs are allocated by the caller with the documented sizes.
+ *    value). Outputs are allocated by the caller with the documented sizes; an output array comes
+ *    with its length (`out, out_len`), which must equal the documented size
+ *    (LAMINA_ERR_SHAPE_MISMATCH otherwise).
+ *  - Ragged inputs (items of different lengths: sentences, code snippets) are passed concatenated,
+ *    followed by their partition as the pair `const int64_t* offsets, int64_t n_items` (pointer first,
+ *    as `x, n` for matrices): offsets has n_items + 1 entries, offsets[0] = 0, item k is rows
+ *    offsets[k] ..< offsets[k+1]. E.g. `x, n_tokens, d, offsets, n_items`.
  *  - Every argument is validated before any work starts: NULL pointers, n or d <= 0, n*d overflow,
  *    NaN/Inf in the data (the message names the first bad row and column), enum values out of range,
  *    label counts, parameters. No input can crash the library.
+ *  - Names: lamina_<object>_<verb>. An object with state is an opaque handle: lamina_X_create makes it
+ *    (from a params struct, copied), lamina_X_free frees it (NULL and dead handles are ignored). Its
+ *    params come from lamina_X_default_params() and are validated by lamina_X_check_params(). Results
+ *    are read with lamina_X_get_<field> (lamina_X_get_info: the scalars of a fit, through out-pointers
+ *    each of which may be NULL) and written with lamina_X_set_<field>.
+ *  - Ownership: strings returned by Lamina are static or thread-local and owned by the library (never
+ *    free them); handles belong to the caller until lamina_X_free; Lamina keeps no pointer to a caller's
+ *    buffer after a call returns.
  *  - Numbers: float32 storage, float64 accumulation; results are deterministic (same inputs, same
- *    seed: bit-identical results for any thread count).
- *  - Threads: stateless functions are safe to call from any thread. A handle (lamina_kmeans*) must be
- *    used by one thread at a time. Lamina's kernels parallelise themselves (lamina_set_num_threads).
- *  - Pairwise metrics never build the n x n distance matrix: they run over tiles of a gemm with fused
- *    reductions, O(n * tile) memory, and only the upper triangle of tiles (symmetry).
- *  - Accuracy of pairwise metrics. Dot products come from a float32 gemm on points centred on their
- *    own class centroid; the large terms (centroid gaps) and every sum are float64; distances whose
- *    square is within rounding of 0 are recomputed exactly, and so is every pair that could be a
- *    minimum or maximum (Dunn, Xie-Beni point-pair), so extremes are exact. Against float64
- *    references: scores within 1e-6 relative (1e-7 absolute for scores that are small differences
- *    of O(1) means, e.g. GDV or a silhouette near 0), per-sample silhouettes within 1e-6 absolute.
+ *    seed: bit-identical results for any thread count, unless a section says otherwise).
+ *  - Threads: stateless functions are safe to call from any thread. A handle (lamina_kmeans*, ...) must
+ *    be used by one thread at a time. Lamina's kernels parallelise themselves (lamina_set_num_threads).
+ *
+ * Stability
+ *  Each section above is stable or experimental (also marked in its banner).
+ *  - Stable: the name, arguments and meaning (formula, reference, edge cases, errors) of a function,
+ *    the value of a macro, and the name, type and position of a struct field. Patch releases never
+ *    change them. Before 1.0 they change only in a minor release (0.x -> 0.x+1) and every change is
+ *    listed in CHANGELOG.md with its replacement; from 1.0 on, only in a major release. A result that
+ *    leaves its documented tolerance is a bug, not a change.
+ *  - Experimental: may change in any minor release (listed in CHANGELOG.md as well), including
+ *    defaults, training recipes and struct layouts. Use them from the header of the release you load.
+ *  - Params structs (lamina_X_params) grow append-only: a new field is added at the end, with a
+ *    default that keeps the previous behaviour; an existing field never moves, changes type or changes
+ *    meaning, and is never removed within a major version. Callers always start from
+ *    lamina_X_default_params() and then set the fields they need -- never from `{0}` or a positional
+ *    initializer -- so that code compiled against a newer header gets the defaults of the fields it
+ *    does not know. Structs Lamina fills (lamina_progress, lamina_sae_metrics) are only appended to
+ *    as well.
+ *  - Binary compatibility: appending a field changes sizeof, and the structs travel by value or by
+ *    pointer, so a program is compiled against the header of the minor version it loads. Check at
+ *    startup: lamina_version_number() / 100 == LAMINA_VERSION_NUMBER / 100 (same major and minor).
+ *    The Python binding ships with its library and checks its version when imported.
+ *  - Enforced: bindings/python/tests/abi_layout.json records the layout (field names, C types, offsets,
+ *    sizes) of every stable struct; bindings/python/tests/test_abi.py fails when a recorded field moves,
+ *    changes type or disappears, and explains how to record an appended field.
  */
 #ifndef LAMINA_H
 #define LAMINA_H
@@ -40,9 +90,10 @@ extern "C" {
 #endif
 
 /* ==================================================================================================
- * Version
+ * 1. Version [stable]
  * ================================================================================================ */
 
+/** The version of this header (compare with lamina_version_number() at run time). */
 #define LAMINA_VERSION_MAJOR 0
 #define LAMINA_VERSION_MINOR 1
 #define LAMINA_VERSION_PATCH 0
@@ -56,9 +107,10 @@ int32_t lamina_version_number(void);
 const char* lamina_version_string(void);
 
 /* ==================================================================================================
- * Status and errors
+ * 2. Status and errors [stable]
  * ================================================================================================ */
 
+/** The result of every fallible function: LAMINA_OK or one of the LAMINA_ERR_* codes below. */
 typedef int32_t lamina_status;
 
 #define LAMINA_OK 0                      /* success */
@@ -80,7 +132,7 @@ const char* lamina_status_string(lamina_status status);
 const char* lamina_last_error(void);
 
 /* ==================================================================================================
- * Threads
+ * 3. Threads [stable]
  * ================================================================================================ */
 
 /** Sets how many worker threads Lamina's kernels use (0 = one per online core, the default).
@@ -91,13 +143,14 @@ lamina_status lamina_set_num_threads(int32_t n);
 int32_t lamina_get_num_threads(void);
 
 /* ==================================================================================================
- * Progress of long-running jobs
+ * 4. Progress of long-running jobs [stable]
  *
  * Training functions take an optional callback, called on the calling thread after every step with
  * a report valid only during the call. A non-zero return cancels the job: the function returns
  * LAMINA_ERR_CANCELLED, and the object being trained keeps the state of the last completed step.
  * ================================================================================================ */
 
+/** A progress report, valid only during the callback (copy what you keep). */
 typedef struct lamina_progress {
     const char* task;             /* static name of the job: "sae_train", "structural_probe_train", ... */
     int64_t step;                 /* steps completed so far (1 after the first step) */
@@ -114,13 +167,17 @@ typedef struct lamina_progress {
 typedef int32_t (*lamina_progress_fn)(const lamina_progress* progress, void* user);
 
 /* ==================================================================================================
- * Internal cluster-validity indices (data + labels)
+ * 5. Internal cluster-validity indices (data + labels) [stable]
  *
  * All take x (n x d float32, finite) and labels (n int32, any values). Unless stated otherwise the
  * number of distinct labels k must satisfy 2 <= k <= n - 1 (scikit-learn's rule; the message is
  * scikit-learn's: "Number of labels is K. Valid values are 2 to n_samples - 1 (inclusive)").
  * Results are written to *out. Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL pointer, n or d <= 0, bad
  * enum, label count), LAMINA_ERR_NON_FINITE (NaN/Inf in x), LAMINA_ERR_OUT_OF_MEMORY (n*d overflows).
+ * Memory: the n x n distance matrix is never built; working memory grows linearly with n.
+ * Accuracy against float64 references: scores within 1e-6 relative (1e-7 absolute for scores that are
+ * small differences of O(1) means, e.g. GDV or a silhouette near 0), per-sample silhouettes within
+ * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact.
  * ================================================================================================ */
 
 /** Distance used by the silhouette. */
@@ -198,7 +255,7 @@ lamina_status lamina_xie_beni_index(const float* x, int64_t n, int64_t d, const 
 lamina_status lamina_gdv(const float* x, int64_t n, int64_t d, const int32_t* labels, double* out);
 
 /* ==================================================================================================
- * External indices (two labelings)
+ * 6. External indices (two labelings) [stable]
  *
  * All take labels_true and labels_pred, n int32 each, any values, and match scikit-learn's
  * sklearn.metrics functions of the same names, including edge cases. n = 0 is allowed (the pointers
@@ -271,7 +328,7 @@ lamina_status lamina_fowlkes_mallows_score(const int32_t* labels_true, const int
                                            double* out);
 
 /* ==================================================================================================
- * k-means
+ * 7. k-means [stable]
  *
  * Lloyd's algorithm with scikit-learn's semantics (sklearn.cluster.KMeans, algorithm="lloyd"):
  * k-means++ seeding with 2 + floor(ln k) local trials per center (greedy k-means++, Arthur &
@@ -280,19 +337,20 @@ lamina_status lamina_fowlkes_mallows_score(const int32_t* labels_true, const int
  * shifts is <= tol * (mean per-feature variance of x); an empty cluster is re-seeded at the point
  * farthest from its center. Inertia = sum of squared distances to the assigned centers (float64).
  * Deterministic for a seed, for any thread count (Lamina's own random generator, one stream per
- * restart: the same seed does not reproduce scikit-learn's numpy draws). The restarts advance in
- * lock-step (one pass over x serves all of them) and Lloyd's steps skip points whose Hamerly bounds
- * (Hamerly 2010) rule out a change; the assignments are plain Lloyd's. A lamina_kmeans handle is used
- * by one thread at a time.
+ * restart: the same seed does not reproduce scikit-learn's numpy draws). Every iteration's assignments
+ * are exactly those of plain Lloyd's algorithm. A lamina_kmeans handle is used by one thread at a time.
  * ================================================================================================ */
 
+/** A k-means model (params, and after a fit: centers, labels, inertia): an opaque handle. */
 typedef struct lamina_kmeans lamina_kmeans;
 
+/** How the centers of each restart are initialised. */
 typedef int32_t lamina_kmeans_init;
 #define LAMINA_KMEANS_INIT_PLUSPLUS 0   /* greedy k-means++ */
 #define LAMINA_KMEANS_INIT_RANDOM 1     /* n_clusters distinct samples chosen uniformly */
 #define LAMINA_KMEANS_INIT_GIVEN 2      /* centers passed to lamina_kmeans_fit (n_init is then 1) */
 
+/** Parameters of k-means (start from lamina_kmeans_default_params()). */
 typedef struct lamina_kmeans_params {
     int32_t n_clusters;        /* k >= 1 (default 8) */
     lamina_kmeans_init init;   /* default LAMINA_KMEANS_INIT_PLUSPLUS */
@@ -328,28 +386,29 @@ lamina_status lamina_kmeans_predict(const lamina_kmeans* model, const float* x, 
 
 /** Sizes and scalars of the fit: samples and features fitted on, clusters, inertia and the number of
  *  Lloyd iterations of the best run. Any output may be NULL. Error: not fitted. */
-lamina_status lamina_kmeans_result(const lamina_kmeans* model, int64_t* n_samples, int64_t* n_features,
-                                   int32_t* n_clusters, double* inertia, int32_t* n_iter);
+lamina_status lamina_kmeans_get_info(const lamina_kmeans* model, int64_t* n_samples, int64_t* n_features,
+                                     int32_t* n_clusters, double* inertia, int32_t* n_iter);
 
 /** Copies the centers (n_clusters x n_features float32, row-major). out_len must equal
- *  n_clusters * n_features. */
-lamina_status lamina_kmeans_centers(const lamina_kmeans* model, float* out, int64_t out_len);
+ *  n_clusters * n_features. Errors: not fitted, out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL out. */
+lamina_status lamina_kmeans_get_centers(const lamina_kmeans* model, float* out, int64_t out_len);
 
-/** Copies the labels of the training samples (n_samples int32). out_len must equal n_samples. */
-lamina_status lamina_kmeans_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
+/** Copies the labels of the training samples (n_samples int32). out_len must equal n_samples.
+ *  Errors: not fitted, out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL out. */
+lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
 
 /** Makes the model a fitted one with the given centers (n_clusters x n_features float32, row-major,
- *  finite; n_clusters must equal params.n_clusters), as read back by lamina_kmeans_centers: restores a
+ *  finite; n_clusters must equal params.n_clusters), as read back by lamina_kmeans_get_centers: restores a
  *  saved model (the Python binding's pickling). lamina_kmeans_predict then assigns the nearest of these
  *  centers; it runs in a working frame derived from the centers, so its labels equal the original
- *  model's except for a row whose two nearest centers tie within float32 rounding. lamina_kmeans_labels
+ *  model's except for a row whose two nearest centers tie within float32 rounding. lamina_kmeans_get_labels
  *  then has no training labels (n_samples 0), inertia reads NaN and n_iter 0. Errors: bad handle, NULL
  *  centers, n_clusters mismatch (LAMINA_ERR_SHAPE_MISMATCH), n_features <= 0, NaN/Inf. */
 lamina_status lamina_kmeans_set_centers(lamina_kmeans* model, const float* centers, int64_t n_clusters,
                                         int64_t n_features);
 
 /* ==================================================================================================
- * HDF5 activation files
+ * 8. HDF5 activation files [stable]
  *
  * Read datasets of files written by h5py or any HDF5 writer. Activations: rank-2 (rows x features) or
  * rank-1 datasets of float16, bfloat16, float32, float64 or integers, returned as float32 (16-bit
@@ -359,11 +418,12 @@ lamina_status lamina_kmeans_set_centers(lamina_kmeans* model, const float* cente
  * LAMINA_ERR_INVALID_ARGUMENT (dataset not found, NULL, rows out of range).
  * ================================================================================================ */
 
+/** Element type of a dataset or of a buffer passed to Lamina. */
 typedef int32_t lamina_dtype;
-#define LAMINA_DTYPE_FLOAT16 0
-#define LAMINA_DTYPE_BFLOAT16 1
-#define LAMINA_DTYPE_FLOAT32 2
-#define LAMINA_DTYPE_FLOAT64 3
+#define LAMINA_DTYPE_FLOAT16 0   /* IEEE 754 half (in a buffer: raw uint16 bits) */
+#define LAMINA_DTYPE_BFLOAT16 1  /* bfloat16, the upper half of a float32 (in a buffer: raw uint16 bits) */
+#define LAMINA_DTYPE_FLOAT32 2   /* IEEE 754 single */
+#define LAMINA_DTYPE_FLOAT64 3   /* IEEE 754 double */
 #define LAMINA_DTYPE_INT 4       /* any integer width or sign */
 
 /** Rank, dimensions and stored element type of a dataset. dims receives min(rank, max_rank) sizes;
@@ -380,10 +440,8 @@ lamina_status lamina_h5_read_f32(const char* path, const char* dataset, int64_t 
 lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t* out, int64_t out_len);
 
 /* ==================================================================================================
- * Linear probes (issue 3)
- * ================================================================================================ */
-
-/*
+ * 9. Linear probes [stable]
+ *
  * A linear probe asks what a layer encodes: fit a linear classifier (or regressor) on the layer's
  * activations and measure how well it predicts a property. Lamina's logistic probe minimises exactly
  * scikit-learn's objective (sklearn.linear_model.LogisticRegression, penalty "l2", solver "lbfgs"):
@@ -395,23 +453,25 @@ lamina_status lamina_h5_read_i32(const char* path, const char* dataset, int32_t*
  * of y_i (S = n without weights), the intercept b unpenalised. Multi-label probes fit one sigmoid per
  * label (one-vs-rest, the optimum of OneVsRestClassifier(LogisticRegression)). The solver is L-BFGS
  * (10 correction pairs, strong-Wolfe line search, scipy's L-BFGS-B stopping rules: max|grad| <= tol,
- * or relative decrease of f <= 64 DBL_EPSILON, or max_iter iterations) over one fused pass per
- * evaluation: register-blocked float32 products for the logits and the gradient on cache-resident
- * row tiles, float64 softmax, loss and gradient accumulation; when the float32 rounding stalls the
- * line search before max|grad| <= tol (tight tol), the remaining iterations use float64 products.
+ * or relative decrease of f <= 64 DBL_EPSILON, or max_iter iterations); float32 products with float64
+ * softmax, loss and gradient sums (float64 products once float32 rounding would stall a tight tol).
  * Coefficients agree with scikit-learn's to ~1e-4 relative (both at a tight tol; ~1e-5 measured),
  * accuracies within 0.5%. Deterministic for any thread count. A lamina_logistic_probe is used by one
  * thread at a time; every other function here is stateless and thread-safe.
- */
+ * ================================================================================================ */
 
+/** A logistic probe (params, and after a fit: classes, coefficients, scaler): an opaque handle. */
 typedef struct lamina_logistic_probe lamina_logistic_probe;
 
+/** Class weighting of the loss. */
 typedef int32_t lamina_class_weight;
 #define LAMINA_CLASS_WEIGHT_NONE 0      /* every class weighs 1 */
 #define LAMINA_CLASS_WEIGHT_BALANCED 1  /* w_c = S / (K S_c), S_c the (sample-)weight of class c (sklearn "balanced") */
 #define LAMINA_CLASS_WEIGHT_GIVEN 2     /* one weight per class passed to lamina_logistic_probe_fit */
 
-typedef struct lamina_logistic_params {
+/** Parameters of a logistic probe, also used by the sweeps, MDL, few-shot and INLP functions (start
+ *  from lamina_logistic_probe_default_params()). */
+typedef struct lamina_logistic_probe_params {
     double C;                          /* inverse regularisation strength, > 0 (default 1.0) */
     int32_t max_iter;                  /* L-BFGS iterations, >= 1 (default 100) */
     double tol;                        /* stop when max|grad| <= tol, >= 0 (default 1e-4) */
@@ -422,17 +482,18 @@ typedef struct lamina_logistic_params {
                                           pipeline; predictions take raw input (default 0) */
     int32_t multi_label;               /* 1: one-vs-rest sigmoids, fitted with lamina_logistic_probe_fit_multilabel (default 0) */
     int32_t fit_intercept;             /* 1: fit the unpenalised intercept (default 1) */
-} lamina_logistic_params;
+} lamina_logistic_probe_params;
 
 /** The default parameters (values above: scikit-learn's defaults). */
-lamina_logistic_params lamina_logistic_default_params(void);
+lamina_logistic_probe_params lamina_logistic_probe_default_params(void);
 
 /** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field (C <= 0, tol < 0,
  *  max_iter < 1, flags other than 0/1, bad class_weight, class weights with multi_label). */
-lamina_status lamina_logistic_check_params(const lamina_logistic_params* params);
+lamina_status lamina_logistic_probe_check_params(const lamina_logistic_probe_params* params);
 
-/** Creates an unfitted probe (params copied); free it with lamina_logistic_probe_free. */
-lamina_status lamina_logistic_probe_create(const lamina_logistic_params* params, lamina_logistic_probe** out);
+/** Creates an unfitted probe (params copied); *out receives the handle (free it with
+ *  lamina_logistic_probe_free). Errors: NULL params or out, invalid params. */
+lamina_status lamina_logistic_probe_create(const lamina_logistic_probe_params* params, lamina_logistic_probe** out);
 
 /** Frees a probe. NULL, and a pointer that is not a live handle, are ignored. */
 void lamina_logistic_probe_free(lamina_logistic_probe* probe);
@@ -446,7 +507,9 @@ lamina_status lamina_logistic_probe_fit(lamina_logistic_probe* probe, const floa
                                         const int32_t* labels, const double* sample_weight,
                                         const double* class_weights, int32_t n_class_weights);
 
-/** Fits a multi_label probe: y is n x n_labels uint8 (row-major, non-zero = label present). */
+/** Fits a multi_label probe (one-vs-rest sigmoids): x n x d finite; y n x n_labels uint8 (row-major,
+ *  non-zero = label present); sample_weight as lamina_logistic_probe_fit. Errors: a probe whose params
+ *  do not have multi_label = 1, NaN/Inf, sizes. A failed fit leaves the previous fit. */
 lamina_status lamina_logistic_probe_fit_multilabel(lamina_logistic_probe* probe, const float* x, int64_t n,
                                                    int64_t d, const uint8_t* y, int64_t n_labels,
                                                    const double* sample_weight);
@@ -456,31 +519,34 @@ lamina_status lamina_logistic_probe_fit_multilabel(lamina_logistic_probe* probe,
  *  columns of predict_proba (K, 2 or n_labels); n_iter: L-BFGS iterations; loss: the objective at the
  *  solution; converged: 1 if a stopping rule other than max_iter ended the run. Any output may be NULL.
  *  Error: not fitted. */
-lamina_status lamina_logistic_probe_info(const lamina_logistic_probe* probe, int64_t* n_features,
-                                         int32_t* n_outputs, int32_t* n_classes, int32_t* proba_columns,
-                                         int32_t* n_iter, double* loss, int32_t* converged);
+lamina_status lamina_logistic_probe_get_info(const lamina_logistic_probe* probe, int64_t* n_features,
+                                             int32_t* n_outputs, int32_t* n_classes, int32_t* proba_columns,
+                                             int32_t* n_iter, double* loss, int32_t* converged);
 
-/** The class values in ascending order (n_classes int32; out_len must equal n_classes). */
-lamina_status lamina_logistic_probe_classes(const lamina_logistic_probe* probe, int32_t* out, int64_t out_len);
+/** The class values in ascending order (n_classes int32; out_len must equal n_classes; a multi-label
+ *  probe has none: out_len 0, out may be NULL). Errors: not fitted, out_len. */
+lamina_status lamina_logistic_probe_get_classes(const lamina_logistic_probe* probe, int32_t* out, int64_t out_len);
 
 /** Coefficients (n_outputs x n_features float64, coef_len must equal that) and intercepts (n_outputs,
  *  intercept_len must equal it); either may be NULL (with length 0). With standardize they are in the
- *  standardised space (lamina_logistic_probe_scaler gives mean and scale). */
-lamina_status lamina_logistic_probe_coef(const lamina_logistic_probe* probe, double* coef, int64_t coef_len,
-                                         double* intercept, int64_t intercept_len);
+ *  standardised space (lamina_logistic_probe_get_scaler gives mean and scale). Errors: not fitted,
+ *  a length that differs (LAMINA_ERR_SHAPE_MISMATCH), NULL with a non-zero length. */
+lamina_status lamina_logistic_probe_get_coef(const lamina_logistic_probe* probe, double* coef, int64_t coef_len,
+                                             double* intercept, int64_t intercept_len);
 
-/** The standardisation of a standardize probe: per-feature mean and scale (n_features float64 each). */
-lamina_status lamina_logistic_probe_scaler(const lamina_logistic_probe* probe, double* mean, double* scale,
-                                           int64_t len);
+/** The standardisation of a standardize probe: per-feature mean and scale (n_features float64 each;
+ *  len must equal n_features). Errors: not fitted, a probe fitted without standardize, len, NULL. */
+lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* probe, double* mean, double* scale,
+                                               int64_t len);
 
 /** Makes the probe a fitted one from the values of a fit (restoring a saved probe, e.g. the Python
- *  binding's pickling): coef (n_outputs x n_features) and intercept (n_outputs) as lamina_logistic_probe_coef
- *  returns them, mean and scale (n_features each, scale > 0) as lamina_logistic_probe_scaler returns them
+ *  binding's pickling): coef (n_outputs x n_features) and intercept (n_outputs) as lamina_logistic_probe_get_coef
+ *  returns them, mean and scale (n_features each, scale > 0) as lamina_logistic_probe_get_scaler returns them
  *  -- required when params.standardize is set, NULL otherwise -- and the n_classes distinct class values
- *  as lamina_logistic_probe_classes returns them (n_outputs = 1 for 2 classes, n_classes for >= 3;
+ *  as lamina_logistic_probe_get_classes returns them (n_outputs = 1 for 2 classes, n_classes for >= 3;
  *  classes NULL and n_classes 0 for a multi-label probe with n_outputs labels). Predictions, decision
  *  values and probabilities are then bit-identical to those of the probe the values came from;
- *  lamina_logistic_probe_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
+ *  lamina_logistic_probe_get_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
  *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH),
  *  duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
 lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const double* coef, const double* intercept,
@@ -492,15 +558,18 @@ lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const
 lamina_status lamina_logistic_probe_decision_function(const lamina_logistic_probe* probe, const float* x,
                                                       int64_t n, int64_t d, double* out, int64_t out_len);
 
-/** Probabilities n x proba_columns (float64): softmax; binary [1 - p, p]; multi-label sigmoid per label. */
+/** Probabilities n x proba_columns (float64; out_len = n * proba_columns): softmax; binary [1 - p, p];
+ *  multi-label sigmoid per label. Errors as lamina_logistic_probe_decision_function. */
 lamina_status lamina_logistic_probe_predict_proba(const lamina_logistic_probe* probe, const float* x, int64_t n,
                                                   int64_t d, double* out, int64_t out_len);
 
-/** Predicted class values (n int32, out_len = n); multi-label: n x n_labels 0/1 (decision > 0). */
+/** Predicted class values (n int32, out_len = n; the class of largest decision value, first on ties);
+ *  multi-label: n x n_labels 0/1 (decision > 0). Errors as lamina_logistic_probe_decision_function. */
 lamina_status lamina_logistic_probe_predict(const lamina_logistic_probe* probe, const float* x, int64_t n,
                                             int64_t d, int32_t* out, int64_t out_len);
 
-/** Mean accuracy on (x, labels): labels n int32 (multi-label: n x n_labels 0/1, exact-match accuracy). */
+/** Mean accuracy on (x, labels) into *out: labels n int32, labels_len = n (multi-label: n x n_labels 0/1,
+ *  labels_len = n * n_labels, exact-match accuracy). Errors as lamina_logistic_probe_decision_function. */
 lamina_status lamina_logistic_probe_score(const lamina_logistic_probe* probe, const float* x, int64_t n,
                                           int64_t d, const int32_t* labels, int64_t labels_len, double* out);
 
@@ -536,14 +605,14 @@ lamina_status lamina_stratified_kfold(const int32_t* labels, int64_t n, int32_t 
  *  may be NULL), mean and std per layer (n_layers each; std is the population std, numpy's default,
  *  as in cross_val_score(...).std()). params.multi_label must be 0. */
 lamina_status lamina_layer_sweep(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
-                                 const int32_t* labels, const lamina_logistic_params* params, int32_t n_splits,
+                                 const int32_t* labels, const lamina_logistic_probe_params* params, int32_t n_splits,
                                  uint64_t seed, double* fold_accuracy, double* mean, double* std);
 
 /** lamina_layer_sweep on datasets of an HDF5 file (each rank-2 with n rows, any float type, read as
  *  float32; all layers are read into memory first). datasets: n_layers NUL-terminated paths in the
  *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). */
 lamina_status lamina_layer_sweep_h5(const char* path, const char* const* datasets, int32_t n_layers,
-                                    const int32_t* labels, int64_t n, const lamina_logistic_params* params,
+                                    const int32_t* labels, int64_t n, const lamina_logistic_probe_params* params,
                                     int32_t n_splits, uint64_t seed, double* fold_accuracy, double* mean,
                                     double* std);
 
@@ -565,7 +634,7 @@ lamina_status lamina_control_task_labels(const int32_t* types, const int32_t* la
  *  n log2 K (compression = uniform / online), block_bits (may be NULL; n_blocks_out receives the count,
  *  at most n_fractions + 1 or 12: size it to 12 for the default) and n_blocks_out (may be NULL). */
 lamina_status lamina_mdl_online_codelength(const float* x, int64_t n, int64_t d, const int32_t* labels,
-                                           const lamina_logistic_params* params, const double* fractions,
+                                           const lamina_logistic_probe_params* params, const double* fractions,
                                            int32_t n_fractions, const int64_t* order, uint64_t seed,
                                            double* online_bits, double* uniform_bits, double* block_bits,
                                            int32_t* n_blocks_out);
@@ -576,7 +645,7 @@ lamina_status lamina_mdl_online_codelength(const float* x, int64_t n, int64_t d,
  *  reported figure). Every training class needs >= k samples. */
 lamina_status lamina_few_shot_accuracy(const float* x_train, int64_t n_train, int64_t d, const int32_t* y_train,
                                        const float* x_test, int64_t n_test, const int32_t* y_test,
-                                       const lamina_logistic_params* params, int32_t k, int32_t n_draws,
+                                       const lamina_logistic_probe_params* params, int32_t k, int32_t n_draws,
                                        uint64_t seed, double* accuracy_out);
 
 /** Global Average Precision at top_k (YouTube-8M, eval_util.calculate_gap): the top_k scores of every
@@ -615,12 +684,12 @@ lamina_status lamina_apply_direction(const float* x, int64_t n, int64_t d, const
  *  projection_out: d x d float64 (symmetric, idempotent); accuracy_out, rank_out: n_iterations each
  *  (entries past *n_done are untouched); n_done: iterations run. Apply P as x P (rows). */
 lamina_status lamina_inlp(const float* x, int64_t n, int64_t d, const int32_t* labels, const float* x_dev,
-                          int64_t n_dev, const int32_t* y_dev, const lamina_logistic_params* params,
+                          int64_t n_dev, const int32_t* y_dev, const lamina_logistic_probe_params* params,
                           int32_t n_iterations, double min_accuracy, double* projection_out,
                           double* accuracy_out, int32_t* rank_out, int32_t* n_done);
 
 /* ==================================================================================================
- * Structural probes (issue 3)
+ * 10. Structural probes [experimental]
  *
  * Hewitt & Manning 2019, "A Structural Probe for Finding Syntax in Word Representations", following
  * their reference code (john-hewitt/structural-probes: probe.py, loss.py, regimen.py, reporter.py).
@@ -645,18 +714,20 @@ lamina_status lamina_inlp(const float* x, int64_t n, int64_t d, const int32_t* l
  * item loss) drives ReduceLROnPlateau(mode min, factor plateau_factor, patience 0, threshold 1e-4
  * relative), the parameters of the epoch with the best dev loss (improved by more than 1e-4) are kept
  * at the end, and training stops once `patience` epochs in a row did not improve it (the reference
- * stops after 5). The gradient is computed with gemms (P = H B^T; dL/dB = 2 Q^T H with Q the sign
- * coefficients' graph Laplacian times P), loss sums in float64. Deterministic for a seed, for any
+ * stops after 5). Loss sums are float64. Deterministic for a seed, for any
  * thread count (the seed does not reproduce torch's random numbers). A handle is used by one thread
  * at a time; the metric functions are stateless.
  * ================================================================================================ */
 
+/** A structural probe (params, and after a fit: B and the fit's scalars): an opaque handle. */
 typedef struct lamina_structural_probe lamina_structural_probe;
 
+/** What a structural probe predicts. */
 typedef int32_t lamina_structural_probe_kind;
 #define LAMINA_STRUCTURAL_DISTANCE 0   /* ||B (h_i - h_j)||^2 vs gold tree distances (L x L per item) */
 #define LAMINA_STRUCTURAL_DEPTH 1      /* ||B h_i||^2 vs gold tree depths (one per token) */
 
+/** Parameters of a structural probe (start from lamina_structural_probe_default_params()). */
 typedef struct lamina_structural_probe_params {
     lamina_structural_probe_kind kind; /* default LAMINA_STRUCTURAL_DISTANCE */
     int32_t rank;                      /* rows of B, >= 1 (default 64; the reference's configs use d) */
@@ -722,15 +793,15 @@ lamina_status lamina_structural_probe_loss(const lamina_structural_probe* probe,
 /** Scalars of the last fit; any output may be NULL: features d, rank, epochs run, steps run, mean
  *  training loss of the last epoch, best dev loss (NaN without a dev split), its epoch (0-based, -1
  *  without a dev split), the learning rate at the end. Error: not fitted. */
-lamina_status lamina_structural_probe_result(const lamina_structural_probe* probe, int64_t* n_features,
-                                             int32_t* rank, int32_t* n_epochs, int64_t* n_steps,
-                                             double* train_loss, double* dev_loss, int32_t* best_epoch,
-                                             double* final_lr);
+lamina_status lamina_structural_probe_get_info(const lamina_structural_probe* probe, int64_t* n_features,
+                                               int32_t* rank, int32_t* n_epochs, int64_t* n_steps,
+                                               double* train_loss, double* dev_loss, int32_t* best_epoch,
+                                               double* final_lr);
 
 /** Copies B (rank x n_features float32, row-major; the transpose of the reference's proj).
  *  out_len must equal rank * n_features. Error: not fitted. */
-lamina_status lamina_structural_probe_projection(const lamina_structural_probe* probe, float* out,
-                                                 int64_t out_len);
+lamina_status lamina_structural_probe_get_projection(const lamina_structural_probe* probe, float* out,
+                                                     int64_t out_len);
 
 /** Sets B (rank x d, finite, rank equal to params.rank): the probe can then predict, and a fit with
  *  warm_start = 1 starts from it. */
@@ -783,7 +854,7 @@ lamina_status lamina_structural_tree_targets(const int32_t* parents, int64_t n_t
                                              float* depths, int64_t n_depths);
 
 /* ==================================================================================================
- * AST-Probe (issue 3)
+ * 11. AST-Probe [experimental]
  *
  * AST-Probe (Hernández López, Weyssow, Cuadrado, Sahraoui 2022, "AST-Probe: Recovering abstract
  * syntax trees from hidden representations of pre-trained language models"), with the semantics of
@@ -886,7 +957,7 @@ lamina_status lamina_ast_decode(int64_t n_tokens, const float* d, const int32_t*
  *  gold_u/pred_u token_offsets[n] values. precision_out, recall_out, f1_out: n_snippets doubles each,
  *  or NULL; mean_out: 3 doubles (mean precision, recall, F1). Errors: offsets, NaN/Inf in d, chain
  *  ids out of range, a bad chain table. */
-lamina_status lamina_ast_f1(int64_t n_snippets, const int64_t* token_offsets, const float* gold_d,
+lamina_status lamina_ast_f1(const int64_t* token_offsets, int64_t n_snippets, const float* gold_d,
                             const int32_t* gold_c, const int32_t* gold_u, const float* pred_d,
                             const int32_t* pred_c, const int32_t* pred_u, const lamina_ast_chains* chains,
                             double* precision_out, double* recall_out, double* f1_out, double* mean_out);
@@ -903,13 +974,14 @@ lamina_status lamina_ast_f1(int64_t n_snippets, const int64_t* token_offsets, co
  *  a validation set for those): choose epochs. A handle is used by one thread at a time. */
 typedef struct lamina_ast_probe lamina_ast_probe;
 
+/** Parameters of an AST-Probe (start from lamina_ast_probe_default_params()). */
 typedef struct lamina_ast_probe_params {
     int32_t rank;             /* r >= 1 (default 128, the paper's) */
     int32_t epochs;           /* >= 0 (default 20); 0 only initialises the weights and classes */
     int32_t batch_size;       /* snippets per step >= 1 (default 32) */
-    float learning_rate;      /* > 0 (default 1e-3) */
-    float orthogonal_reg;     /* >= 0 (default 5, the paper's) */
-    float beta1, beta2, eps;  /* Adam (0.9, 0.999, 1e-8) */
+    double lr;                /* Adam learning rate > 0 (default 1e-3); the probe computes in float32 */
+    double orthogonal_reg;    /* >= 0 (default 5, the paper's) */
+    double beta1, beta2, eps; /* Adam (0.9, 0.999, 1e-8) */
     uint64_t seed;            /* default 0 */
 } lamina_ast_probe_params;
 
@@ -919,7 +991,8 @@ lamina_ast_probe_params lamina_ast_probe_default_params(void);
 /** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field. */
 lamina_status lamina_ast_probe_check_params(const lamina_ast_probe_params* params);
 
-/** Creates an unfitted probe (free with lamina_ast_probe_free); params are copied. */
+/** Creates an unfitted probe; *out receives the handle (free it with lamina_ast_probe_free). The params
+ *  are copied. Errors: NULL params or out, invalid params. */
 lamina_status lamina_ast_probe_create(const lamina_ast_probe_params* params, lamina_ast_probe** out);
 
 /** Frees a probe. NULL, and a pointer that is not a live handle, are ignored. */
@@ -932,32 +1005,32 @@ void lamina_ast_probe_free(lamina_ast_probe* probe);
  *  return cancels (LAMINA_ERR_CANCELLED, the weights of the last step are kept). Refitting restarts
  *  from the seed. */
 lamina_status lamina_ast_probe_fit(lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
-                                   int64_t n_snippets, const int64_t* offsets, const int32_t* d,
+                                   const int64_t* offsets, int64_t n_snippets, const int32_t* d,
                                    const int32_t* c, const int32_t* u, lamina_progress_fn progress, void* user);
 
 /** Predicted tuples: d_out (n - n_snippets floats, d_hat), c_out (n - n_snippets) and u_out (n) chain
  *  ids; same layout as lamina_ast_probe_fit. Score them with lamina_ast_f1. Errors: not fitted, dim
  *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH), the input checks. */
 lamina_status lamina_ast_probe_predict(const lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
-                                       int64_t n_snippets, const int64_t* offsets, float* d_out,
+                                       const int64_t* offsets, int64_t n_snippets, float* d_out,
                                        int32_t* c_out, int32_t* u_out);
 
 /** Sizes of the fit: features, number of c and u classes, Adam steps taken, mean loss of the last
  *  epoch (NaN if none). Any output may be NULL. Error: not fitted. */
-lamina_status lamina_ast_probe_info(const lamina_ast_probe* probe, int64_t* dim, int32_t* n_c_classes,
-                                    int32_t* n_u_classes, int64_t* n_steps, double* last_epoch_loss);
+lamina_status lamina_ast_probe_get_info(const lamina_ast_probe* probe, int64_t* dim, int32_t* n_c_classes,
+                                        int32_t* n_u_classes, int64_t* n_steps, double* last_epoch_loss);
 
 /** Copies the weights: proj (dim x rank, P), vectors_c (rank x n_c), vectors_u (rank x n_u), all
  *  row-major float32, and the chain id of each class, classes_c (n_c) and classes_u (n_u). Any
  *  output may be NULL. Error: not fitted. */
-lamina_status lamina_ast_probe_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
-                                       float* vectors_u, int32_t* classes_c, int32_t* classes_u);
+lamina_status lamina_ast_probe_get_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
+                                           float* vectors_u, int32_t* classes_c, int32_t* classes_u);
 
 /** Makes the probe a fitted one from the weights of a fit (restoring a saved probe, e.g. the Python
- *  binding's pickling), in the layout of lamina_ast_probe_weights: proj (dim x rank, rank from the
+ *  binding's pickling), in the layout of lamina_ast_probe_get_weights: proj (dim x rank, rank from the
  *  params), vectors_c (rank x n_c_classes), vectors_u (rank x n_u_classes), finite float32, and the
  *  distinct chain ids (>= 0) of the classes, classes_c and classes_u. lamina_ast_probe_predict is then
- *  bit-identical to that of the probe the weights came from; lamina_ast_probe_info reports 0 steps and a
+ *  bit-identical to that of the probe the weights came from; lamina_ast_probe_get_info reports 0 steps and a
  *  NaN loss. Errors: bad handle, NULL arrays, dim or a class count <= 0, NaN/Inf
  *  (LAMINA_ERR_NON_FINITE), negative or duplicate chain ids. */
 lamina_status lamina_ast_probe_set_weights(lamina_ast_probe* probe, int64_t dim, const float* proj,
@@ -965,10 +1038,9 @@ lamina_status lamina_ast_probe_set_weights(lamina_ast_probe* probe, int64_t dim,
                                            const float* vectors_u, const int32_t* classes_u, int32_t n_u_classes);
 
 /* ==================================================================================================
- * Sparse autoencoders (issue 4)
- * ================================================================================================ */
-
-/* Sparse autoencoders (SAEs) trained on activations, as SAELens, sparsify, OpenAI's sparse_autoencoder
+ * 12. Sparse autoencoders [experimental]
+ *
+ * Sparse autoencoders (SAEs) trained on activations, as SAELens, sparsify, OpenAI's sparse_autoencoder
  * and dictionary_learning train them, on the CPU.
  *
  * Model (every architecture): with s the input scale (1 unless normalize_input),
@@ -1002,35 +1074,39 @@ lamina_status lamina_ast_probe_set_weights(lamina_ast_probe* probe, int64_t dim,
  * (torch.nn.utils.clip_grad_norm_). Batches: the rows shuffled once per epoch with the seed; the last
  * partial batch is dropped. HDF5 training streams row chunks (~32 MB) in a seeded random chunk order,
  * rows shuffled within each chunk, so memory stays bounded for files larger than RAM.
- * Speed: only pre is dense (sgemm tiles with the activation rule fused into the tile pass; the
- * batch x n_latents matrix is never built); decoding and every backward product use the active latents
- * only (O(batch * active * d)); Adam runs fused into the per-latent gradient pass when there is no
- * clipping. ReLU and JumpReLU steps whose previous step had more than 5% non-zero codes (early
- * training: about half the latents fire at initialisation) run as dense sgemms instead, which is
- * cheaper at that density.
+ * Memory: the batch x n_latents code matrix is never built; a step costs O(batch * n_latents * d_in)
+ * for the encoder and O(batch * active * d_in) for the rest.
  * Determinism: same params, data, data order and thread count give bit-identical models; a checkpoint
  * resumes to the bit-identical result of an uninterrupted run.
  * A lamina_sae handle is used by one thread at a time.
- */
+ * Errors of every function below, besides those it lists: LAMINA_ERR_INVALID_ARGUMENT for a NULL or
+ * dead handle and NULL required pointers; LAMINA_ERR_SHAPE_MISMATCH when d (or n_latents) differs from
+ * the SAE's or an out_len from the documented size; LAMINA_ERR_NON_FINITE for NaN/Inf in an input.
+ * ================================================================================================ */
 
+/** An SAE with its training state (optimizer moments, data position, history): an opaque handle. */
 typedef struct lamina_sae lamina_sae;
 
+/** The activation rule and objective (see the section intro). */
 typedef int32_t lamina_sae_architecture;
-#define LAMINA_SAE_TOPK 0
-#define LAMINA_SAE_BATCHTOPK 1
-#define LAMINA_SAE_RELU 2
-#define LAMINA_SAE_JUMPRELU 3
+#define LAMINA_SAE_TOPK 0         /* TopK_k(ReLU(pre)), fvu + AuxK objective (sparsify) */
+#define LAMINA_SAE_BATCHTOPK 1    /* top k*B of the batch while training, JumpReLU with a learned threshold after */
+#define LAMINA_SAE_RELU 2         /* ReLU with a norm-weighted L1 penalty (Anthropic, April 2024) */
+#define LAMINA_SAE_JUMPRELU 3     /* JumpReLU with learned thresholds and an L0 penalty (Rajamanoharan et al. 2024) */
 
+/** Learning-rate decay after the warm-up. */
 typedef int32_t lamina_sae_decay;
-#define LAMINA_SAE_DECAY_NONE 0
+#define LAMINA_SAE_DECAY_NONE 0       /* constant lr */
 #define LAMINA_SAE_DECAY_LINEAR 1     /* lr * (T - t + 1) / D over the last D steps */
 #define LAMINA_SAE_DECAY_COSINE 2     /* lr * (1 + cos(pi (t - T + D - 1) / D)) / 2 over the last D steps */
 
+/** Initial b_dec, from the first min(n, 65536) training rows. */
 typedef int32_t lamina_sae_bias_init;
-#define LAMINA_SAE_BDEC_MEAN 0
+#define LAMINA_SAE_BDEC_MEAN 0                /* their mean */
 #define LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN 1   /* Weiszfeld from the mean, <= 100 iterations, rel. tol 1e-9 */
-#define LAMINA_SAE_BDEC_ZERO 2
+#define LAMINA_SAE_BDEC_ZERO 2                /* zeros */
 
+/** Hyperparameters of an SAE and of its training (start from lamina_sae_default_params()). */
 typedef struct lamina_sae_params {
     int64_t d_in;                     /* input dimension >= 1 (default 768) */
     int64_t n_latents;                /* dictionary size >= 1 (default 16384) */
@@ -1089,7 +1165,8 @@ lamina_status lamina_sae_create(const lamina_sae_params* params, lamina_sae** ou
 /** Frees an SAE. NULL, and a pointer that is not a live handle, are ignored. */
 void lamina_sae_free(lamina_sae* sae);
 
-/** Copies the SAE's parameters into *out. */
+/** Copies the SAE's parameters into *out (for an SAE made by lamina_sae_create: the params it was
+ *  created with). */
 lamina_status lamina_sae_get_params(const lamina_sae* sae, lamina_sae_params* out);
 
 /** Trains on x (n x d row-major, dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16 -- 16-bit values as
@@ -1113,12 +1190,12 @@ lamina_status lamina_sae_train_h5(lamina_sae* sae, const char* path, const char*
 
 /** Training state: completed steps, tokens seen, data position (epoch, batch within the epoch), input
  *  scale s. Any output may be NULL. */
-lamina_status lamina_sae_state(const lamina_sae* sae, int64_t* steps, int64_t* tokens, int64_t* epoch,
-                               int64_t* batch_in_epoch, float* input_scale);
+lamina_status lamina_sae_get_state(const lamina_sae* sae, int64_t* steps, int64_t* tokens, int64_t* epoch,
+                                   int64_t* batch_in_epoch, float* input_scale);
 
 /** Per-step training history, steps x 8 doubles (loss, fvu, auxk, mse, sparsity, l0, dead_fraction, lr),
- *  steps from lamina_sae_state; out_len must equal steps * 8. */
-lamina_status lamina_sae_history(const lamina_sae* sae, double* out, int64_t out_len);
+ *  steps from lamina_sae_get_state; out_len must equal steps * 8. */
+lamina_status lamina_sae_get_history(const lamina_sae* sae, double* out, int64_t out_len);
 
 /** Dense codes z of x (n x d_in float32, finite) into out (n x n_latents; out_len = n * n_latents). */
 lamina_status lamina_sae_encode(const lamina_sae* sae, const float* x, int64_t n, int64_t d, float* out,

@@ -182,13 +182,18 @@ public func lamina_ast_decode(_ nTokens: Int64, _ d: UnsafePointer<Float>?, _ c:
         }
         let pDst = try Check.output(parentOut, "parent_out"), lDst = try Check.output(labelOut, "label_out")
         let tDst = try Check.output(tokenNodeOut, "token_node_out")
-        for v in 0..<tree.nodeCount { pDst[v] = tree.parent[v]; lDst[v] = tree.label[v] }
+        for v in 0..<tree.nodeCount {
+            pDst[v] = tree.parent[v]
+            let label = tree.label[v]  // the core's marker labels become the header's
+            lDst[v] = label == ASTProbeTrees.leafLabel ? LAMINA_AST_LEAF
+                : label == ASTProbeTrees.badRootLabel ? LAMINA_AST_BAD_ROOT : label
+        }
         for i in 0..<n { tDst[i] = tree.tokenNode[i] }
     }
 }
 
 @_cdecl("lamina_ast_f1")
-public func lamina_ast_f1(_ nSnippets: Int64, _ tokenOffsets: UnsafePointer<Int64>?,
+public func lamina_ast_f1(_ tokenOffsets: UnsafePointer<Int64>?, _ nSnippets: Int64,
                           _ goldD: UnsafePointer<Float>?, _ goldC: UnsafePointer<Int32>?, _ goldU: UnsafePointer<Int32>?,
                           _ predD: UnsafePointer<Float>?, _ predC: UnsafePointer<Int32>?, _ predU: UnsafePointer<Int32>?,
                           _ chains: UnsafePointer<lamina_ast_chains>?, _ precisionOut: UnsafeMutablePointer<Double>?,
@@ -229,9 +234,19 @@ private func probeParameters(_ p: UnsafePointer<lamina_ast_probe_params>?) throw
     q.rank = Int(raw.rank)
     q.epochs = Int(raw.epochs)
     q.batchSize = Int(raw.batch_size)
-    q.learningRate = raw.learning_rate
-    q.orthogonalPenalty = raw.orthogonal_reg
-    q.adam = AdamConfig(beta1: raw.beta1, beta2: raw.beta2, epsilon: raw.eps)
+    // The probe computes in float32: each double must survive the conversion (finite, and a
+    // positive value must not round to 0).
+    for (value, name) in [(raw.lr, "lr"), (raw.orthogonal_reg, "orthogonal_reg"), (raw.beta1, "beta1"),
+                          (raw.beta2, "beta2"), (raw.eps, "eps")] {
+        let single = Float(value)
+        if !value.isFinite || !single.isFinite || (value != 0 && single == 0) {
+            throw LaminaError.invalid("params.\(name) is \(value); expected a finite value representable as float32")
+        }
+    }
+    if !(raw.lr > 0) { throw LaminaError.invalid("params.lr is \(raw.lr); expected a finite value > 0") }
+    q.learningRate = Float(raw.lr)
+    q.orthogonalPenalty = Float(raw.orthogonal_reg)
+    q.adam = AdamConfig(beta1: Float(raw.beta1), beta2: Float(raw.beta2), epsilon: Float(raw.eps))
     q.seed = raw.seed
     try q.check()
     return q
@@ -241,8 +256,9 @@ private func probeParameters(_ p: UnsafePointer<lamina_ast_probe_params>?) throw
 public func lamina_ast_probe_default_params() -> lamina_ast_probe_params {
     let p = ASTProbe.Parameters()
     return lamina_ast_probe_params(rank: Int32(p.rank), epochs: Int32(p.epochs), batch_size: Int32(p.batchSize),
-                                   learning_rate: p.learningRate, orthogonal_reg: p.orthogonalPenalty,
-                                   beta1: p.adam.beta1, beta2: p.adam.beta2, eps: p.adam.epsilon, seed: p.seed)
+                                   lr: Double(p.learningRate), orthogonal_reg: Double(p.orthogonalPenalty),
+                                   beta1: Double(p.adam.beta1), beta2: Double(p.adam.beta2),
+                                   eps: Double(p.adam.epsilon), seed: p.seed)
 }
 
 @_cdecl("lamina_ast_probe_check_params")
@@ -263,8 +279,8 @@ public func lamina_ast_probe_free(_ probe: OpaquePointer?) {
 
 /// The activations (n x dim) of n_snippets snippets and their offsets (each snippet >= 2 tokens,
 /// offsets[n_snippets] == n), as fit and predict take them.
-private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64, _ nSnippets: Int64,
-                                _ offsets: UnsafePointer<Int64>?) throws -> (MatrixView, Int, [Int]) {
+private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64,
+                                _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64) throws -> (MatrixView, Int, [Int]) {
     let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
     let s = try Check.count(nSnippets, "n_snippets")
     if s > view.rows / 2 {
@@ -277,12 +293,12 @@ private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: I
 
 @_cdecl("lamina_ast_probe_fit")
 public func lamina_ast_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64,
-                                 _ nSnippets: Int64, _ offsets: UnsafePointer<Int64>?, _ d: UnsafePointer<Int32>?,
+                                 _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64, _ d: UnsafePointer<Int32>?,
                                  _ c: UnsafePointer<Int32>?, _ u: UnsafePointer<Int32>?,
                                  _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let model = try astProbeHandles.get(probe, "probe")
-        let (view, s, off) = try snippetActivations(x, n, dim, nSnippets, offsets)
+        let (view, s, off) = try snippetActivations(x, n, dim, offsets, nSnippets)
         let m = view.rows - s
         let dv = Array(UnsafeBufferPointer(start: try Check.pointer(d, "d"), count: m))
         let cv = Array(UnsafeBufferPointer(start: try Check.pointer(c, "c"), count: m))
@@ -293,12 +309,12 @@ public func lamina_ast_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePointer<Flo
 
 @_cdecl("lamina_ast_probe_predict")
 public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64,
-                                     _ nSnippets: Int64, _ offsets: UnsafePointer<Int64>?,
+                                     _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64,
                                      _ dOut: UnsafeMutablePointer<Float>?, _ cOut: UnsafeMutablePointer<Int32>?,
                                      _ uOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try astProbeHandles.get(probe, "probe")
-        let (view, _, off) = try snippetActivations(x, n, dim, nSnippets, offsets)
+        let (view, _, off) = try snippetActivations(x, n, dim, offsets, nSnippets)
         let dDst = try Check.output(dOut, "d_out"), cDst = try Check.output(cOut, "c_out")
         let uDst = try Check.output(uOut, "u_out")
         let (pd, pc, pu) = try model.predict(view, offsets: off)
@@ -313,10 +329,10 @@ private func fittedProbe(_ probe: OpaquePointer?) throws -> ASTProbe {
     return model
 }
 
-@_cdecl("lamina_ast_probe_info")
-public func lamina_ast_probe_info(_ probe: OpaquePointer?, _ dim: UnsafeMutablePointer<Int64>?,
-                                  _ nC: UnsafeMutablePointer<Int32>?, _ nU: UnsafeMutablePointer<Int32>?,
-                                  _ nSteps: UnsafeMutablePointer<Int64>?, _ lastEpochLoss: UnsafeMutablePointer<Double>?) -> Int32 {
+@_cdecl("lamina_ast_probe_get_info")
+public func lamina_ast_probe_get_info(_ probe: OpaquePointer?, _ dim: UnsafeMutablePointer<Int64>?,
+                                      _ nC: UnsafeMutablePointer<Int32>?, _ nU: UnsafeMutablePointer<Int32>?,
+                                      _ nSteps: UnsafeMutablePointer<Int64>?, _ lastEpochLoss: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         dim?.pointee = Int64(model.dims)
@@ -327,10 +343,10 @@ public func lamina_ast_probe_info(_ probe: OpaquePointer?, _ dim: UnsafeMutableP
     }
 }
 
-@_cdecl("lamina_ast_probe_weights")
-public func lamina_ast_probe_weights(_ probe: OpaquePointer?, _ proj: UnsafeMutablePointer<Float>?,
-                                     _ vectorsC: UnsafeMutablePointer<Float>?, _ vectorsU: UnsafeMutablePointer<Float>?,
-                                     _ classesC: UnsafeMutablePointer<Int32>?, _ classesU: UnsafeMutablePointer<Int32>?) -> Int32 {
+@_cdecl("lamina_ast_probe_get_weights")
+public func lamina_ast_probe_get_weights(_ probe: OpaquePointer?, _ proj: UnsafeMutablePointer<Float>?,
+                                         _ vectorsC: UnsafeMutablePointer<Float>?, _ vectorsU: UnsafeMutablePointer<Float>?,
+                                         _ classesC: UnsafeMutablePointer<Int32>?, _ classesU: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if let proj { proj.store(model.proj) }

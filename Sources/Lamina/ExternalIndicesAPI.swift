@@ -9,7 +9,7 @@ private func contingency(_ labelsTrue: UnsafePointer<Int32>?, _ labelsPred: Unsa
 }
 
 private func averageArg(_ raw: Int32) throws -> ExternalIndices.AverageMethod {
-    try Check.choice(raw, ExternalIndices.AverageMethod.self, "average", names: ExternalIndices.AverageMethod.allCases.map(\.name))
+    try CEnums.average.decode(raw, "average")
 }
 
 /// One scalar external index: validates the labelings and the output, then stores `compute`'s value.

@@ -1,3 +1,4 @@
+import CLaminaABI
 import LaminaCore
 
 @_cdecl("lamina_h5_dataset_info")
@@ -13,11 +14,11 @@ public func lamina_h5_dataset_info(_ path: UnsafePointer<CChar>?, _ dataset: Uns
         for i in 0..<min(info.shape.count, Int(maxRank)) { dimsOut![i] = Int64(info.shape[i]) }
         let code: Int32
         switch info.type {
-        case .float16: code = 0
-        case .bfloat16: code = 1
-        case .float32: code = 2
-        case .float64: code = 3
-        case .integer: code = 4
+        case .float16: code = LAMINA_DTYPE_FLOAT16
+        case .bfloat16: code = LAMINA_DTYPE_BFLOAT16
+        case .float32: code = LAMINA_DTYPE_FLOAT32
+        case .float64: code = LAMINA_DTYPE_FLOAT64
+        case .integer: code = LAMINA_DTYPE_INT
         }
         dtype?.pointee = code
     }

@@ -3,7 +3,7 @@ import LaminaCore
 // Internal cluster-validity indices: validate, then call the core.
 
 private func metricArg(_ raw: Int32) throws -> DistanceMetric {
-    try Check.choice(raw, DistanceMetric.self, "metric", names: ["euclidean", "sqeuclidean", "cosine"])
+    try CEnums.distance.decode(raw, "metric")
 }
 
 /// Checks x, labels and the output pointer shared by every internal index.
@@ -56,8 +56,8 @@ public func lamina_dunn_index(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64
                               _ linkage: Int32, _ diameter: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let (view, encoded, result) = try dataAndLabels(x, n, d, labels, out)
-        let link = try Check.choice(linkage, DunnIndex.Linkage.self, "linkage", names: ["single", "complete", "average", "centroid"])
-        let diam = try Check.choice(diameter, DunnIndex.Diameter.self, "diameter", names: ["max", "mean_pairwise", "centroid"])
+        let link = try CEnums.linkage.decode(linkage, "linkage")
+        let diam = try CEnums.diameter.decode(diameter, "diameter")
         result.pointee = try DunnIndex.compute(view, labels: encoded, linkage: link, diameter: diam)
     }
 }
@@ -67,7 +67,7 @@ public func lamina_xie_beni_index(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: I
                                   _ separation: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let (view, encoded, result) = try dataAndLabels(x, n, d, labels, out)
-        let sep = try Check.choice(separation, XieBeniIndex.Separation.self, "separation", names: ["centroid", "point_pair"])
+        let sep = try CEnums.xieBeniSeparation.decode(separation, "separation")
         result.pointee = try XieBeniIndex.compute(view, labels: encoded, separation: sep)
     }
 }

@@ -6,8 +6,7 @@ private let kmeansHandles = HandleTable<KMeans>("lamina_kmeans")
 
 private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMeans.Parameters {
     let raw = try Check.pointer(p, "params").pointee
-    let initialization = try Check.choice(raw.`init`, KMeans.Initialization.self, "params.init",
-                                          names: ["k-means++", "random", "given"])
+    let initialization = try CEnums.kmeansInit.decode(raw.`init`, "params.init")
     let params = KMeans.Parameters(clusterCount: Int(raw.n_clusters), initialization: initialization,
                                    initCount: Int(raw.n_init), maxIterations: Int(raw.max_iter),
                                    tolerance: raw.tol, seed: raw.seed)
@@ -15,14 +14,10 @@ private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMe
     return params
 }
 
-extension KMeans.Initialization: CaseIterable {
-    public static var allCases: [KMeans.Initialization] { [.kMeansPlusPlus, .random, .given] }
-}
-
 @_cdecl("lamina_kmeans_default_params")
 public func lamina_kmeans_default_params() -> lamina_kmeans_params {
     let p = KMeans.Parameters()
-    return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: p.initialization.rawValue,
+    return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: CEnums.kmeansInit.code(p.initialization),
                                 n_init: Int32(p.initCount), max_iter: Int32(p.maxIterations), tol: p.tolerance, seed: p.seed)
 }
 
@@ -76,10 +71,10 @@ private func fitted(_ model: OpaquePointer?) throws -> KMeans {
     return kmeans
 }
 
-@_cdecl("lamina_kmeans_result")
-public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
-                                 _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
-                                 _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
+@_cdecl("lamina_kmeans_get_info")
+public func lamina_kmeans_get_info(_ model: OpaquePointer?, _ nSamples: UnsafeMutablePointer<Int64>?,
+                                   _ nFeatures: UnsafeMutablePointer<Int64>?, _ nClusters: UnsafeMutablePointer<Int32>?,
+                                   _ inertia: UnsafeMutablePointer<Double>?, _ nIter: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         nSamples?.pointee = Int64(kmeans.labels.count)
@@ -90,16 +85,16 @@ public func lamina_kmeans_result(_ model: OpaquePointer?, _ nSamples: UnsafeMuta
     }
 }
 
-@_cdecl("lamina_kmeans_centers")
-public func lamina_kmeans_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_kmeans_get_centers")
+public func lamina_kmeans_get_centers(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         try Check.copyOut(kmeans.centers, to: out, length: outLen, "out_len (n_clusters * n_features)")
     }
 }
 
-@_cdecl("lamina_kmeans_labels")
-public func lamina_kmeans_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_kmeans_get_labels")
+public func lamina_kmeans_get_labels(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
     boundary {
         let kmeans = try fitted(model)
         try Check.copyOut(kmeans.labels, to: out, length: outLen, "out_len (n_samples)")

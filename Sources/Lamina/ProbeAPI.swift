@@ -10,19 +10,19 @@ private func flag(_ value: Int32, _ name: String) throws -> Bool {
     return value == 1
 }
 
-/// The core parameters of a lamina_logistic_params (class weights GIVEN become `.given([])`, filled at fit).
-func logisticParameters(_ p: UnsafePointer<lamina_logistic_params>?, _ name: String = "params") throws -> LogisticProbe.Parameters {
+/// The core parameters of a lamina_logistic_probe_params (class weights GIVEN become `.given([])`, filled at fit).
+func logisticParameters(_ p: UnsafePointer<lamina_logistic_probe_params>?, _ name: String = "params") throws -> LogisticProbe.Parameters {
     let raw = try Check.pointer(p, name).pointee
     var params = LogisticProbe.Parameters()
     params.C = raw.C
     params.maxIterations = Int(raw.max_iter)
     params.tolerance = raw.tol
     switch raw.class_weight {
-    case 0: params.classWeight = .none
-    case 1: params.classWeight = .balanced
-    case 2: params.classWeight = .given([])
+    case LAMINA_CLASS_WEIGHT_NONE: params.classWeight = .none
+    case LAMINA_CLASS_WEIGHT_BALANCED: params.classWeight = .balanced
+    case LAMINA_CLASS_WEIGHT_GIVEN: params.classWeight = .given([])
     default:
-        throw LaminaError.invalid("\(name).class_weight is \(raw.class_weight); expected 0 (none), 1 (balanced) or 2 (given)")
+        throw LaminaError.invalid("\(name).class_weight is \(raw.class_weight); expected \(LAMINA_CLASS_WEIGHT_NONE) (none), \(LAMINA_CLASS_WEIGHT_BALANCED) (balanced) or \(LAMINA_CLASS_WEIGHT_GIVEN) (given)")
     }
     params.standardize = try flag(raw.standardize, "\(name).standardize")
     params.multiLabel = try flag(raw.multi_label, "\(name).multi_label")
@@ -31,20 +31,21 @@ func logisticParameters(_ p: UnsafePointer<lamina_logistic_params>?, _ name: Str
     return params
 }
 
-@_cdecl("lamina_logistic_default_params")
-public func lamina_logistic_default_params() -> lamina_logistic_params {
+@_cdecl("lamina_logistic_probe_default_params")
+public func lamina_logistic_probe_default_params() -> lamina_logistic_probe_params {
     let p = LogisticProbe.Parameters()
-    return lamina_logistic_params(C: p.C, max_iter: Int32(p.maxIterations), tol: p.tolerance, class_weight: 0,
-                                  standardize: 0, multi_label: 0, fit_intercept: 1)
+    return lamina_logistic_probe_params(C: p.C, max_iter: Int32(p.maxIterations), tol: p.tolerance,
+                                        class_weight: LAMINA_CLASS_WEIGHT_NONE, standardize: 0, multi_label: 0,
+                                        fit_intercept: 1)
 }
 
-@_cdecl("lamina_logistic_check_params")
-public func lamina_logistic_check_params(_ params: UnsafePointer<lamina_logistic_params>?) -> Int32 {
+@_cdecl("lamina_logistic_probe_check_params")
+public func lamina_logistic_probe_check_params(_ params: UnsafePointer<lamina_logistic_probe_params>?) -> Int32 {
     boundary { _ = try logisticParameters(params) }
 }
 
 @_cdecl("lamina_logistic_probe_create")
-public func lamina_logistic_probe_create(_ params: UnsafePointer<lamina_logistic_params>?,
+public func lamina_logistic_probe_create(_ params: UnsafePointer<lamina_logistic_probe_params>?,
                                          _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     logisticHandles.create(out) { try LogisticProbe(try logisticParameters(params)) }
 }
@@ -110,11 +111,11 @@ private func fittedProbe(_ probe: OpaquePointer?) throws -> LogisticProbe {
     return model
 }
 
-@_cdecl("lamina_logistic_probe_info")
-public func lamina_logistic_probe_info(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
-                                       _ nOutputs: UnsafeMutablePointer<Int32>?, _ nClasses: UnsafeMutablePointer<Int32>?,
-                                       _ probaColumns: UnsafeMutablePointer<Int32>?, _ nIter: UnsafeMutablePointer<Int32>?,
-                                       _ loss: UnsafeMutablePointer<Double>?, _ converged: UnsafeMutablePointer<Int32>?) -> Int32 {
+@_cdecl("lamina_logistic_probe_get_info")
+public func lamina_logistic_probe_get_info(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
+                                           _ nOutputs: UnsafeMutablePointer<Int32>?, _ nClasses: UnsafeMutablePointer<Int32>?,
+                                           _ probaColumns: UnsafeMutablePointer<Int32>?, _ nIter: UnsafeMutablePointer<Int32>?,
+                                           _ loss: UnsafeMutablePointer<Double>?, _ converged: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         nFeatures?.pointee = Int64(model.dims)
@@ -127,8 +128,8 @@ public func lamina_logistic_probe_info(_ probe: OpaquePointer?, _ nFeatures: Uns
     }
 }
 
-@_cdecl("lamina_logistic_probe_classes")
-public func lamina_logistic_probe_classes(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_logistic_probe_get_classes")
+public func lamina_logistic_probe_get_classes(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?, _ outLen: Int64) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         try Check.length(outLen, expected: model.classes.count, "out_len (n_classes)")
@@ -138,9 +139,9 @@ public func lamina_logistic_probe_classes(_ probe: OpaquePointer?, _ out: Unsafe
     }
 }
 
-@_cdecl("lamina_logistic_probe_coef")
-public func lamina_logistic_probe_coef(_ probe: OpaquePointer?, _ coef: UnsafeMutablePointer<Double>?, _ coefLen: Int64,
-                                       _ intercept: UnsafeMutablePointer<Double>?, _ interceptLen: Int64) -> Int32 {
+@_cdecl("lamina_logistic_probe_get_coef")
+public func lamina_logistic_probe_get_coef(_ probe: OpaquePointer?, _ coef: UnsafeMutablePointer<Double>?, _ coefLen: Int64,
+                                           _ intercept: UnsafeMutablePointer<Double>?, _ interceptLen: Int64) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if coef != nil || coefLen != 0 {
@@ -152,9 +153,9 @@ public func lamina_logistic_probe_coef(_ probe: OpaquePointer?, _ coef: UnsafeMu
     }
 }
 
-@_cdecl("lamina_logistic_probe_scaler")
-public func lamina_logistic_probe_scaler(_ probe: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?,
-                                         _ scale: UnsafeMutablePointer<Double>?, _ len: Int64) -> Int32 {
+@_cdecl("lamina_logistic_probe_get_scaler")
+public func lamina_logistic_probe_get_scaler(_ probe: OpaquePointer?, _ mean: UnsafeMutablePointer<Double>?,
+                                             _ scale: UnsafeMutablePointer<Double>?, _ len: Int64) -> Int32 {
     boundary {
         let model = try fittedProbe(probe)
         if !model.parameters.standardize { throw LaminaError.invalid("this probe was fitted without standardize; it has no scaler") }
@@ -289,7 +290,7 @@ private func splits(_ value: Int32) throws -> Int {
 }
 
 /// Probe parameters for the stateless functions: class weights GIVEN cannot be passed there.
-private func statelessProbeParameters(_ p: UnsafePointer<lamina_logistic_params>?) throws -> LogisticProbe.Parameters {
+private func statelessProbeParameters(_ p: UnsafePointer<lamina_logistic_probe_params>?) throws -> LogisticProbe.Parameters {
     let params = try logisticParameters(p)
     if case .given = params.classWeight {
         throw LaminaError.invalid("params.class_weight is GIVEN; this function takes no per-class weights (use NONE or BALANCED)")
@@ -319,7 +320,7 @@ private func writeSweep(_ r: ProbeTasks.SweepResult, _ folds: UnsafeMutablePoint
 
 @_cdecl("lamina_layer_sweep")
 public func lamina_layer_sweep(_ layers: UnsafePointer<UnsafePointer<Float>?>?, _ dims: UnsafePointer<Int64>?, _ nLayers: Int32,
-                               _ n: Int64, _ labels: UnsafePointer<Int32>?, _ params: UnsafePointer<lamina_logistic_params>?,
+                               _ n: Int64, _ labels: UnsafePointer<Int32>?, _ params: UnsafePointer<lamina_logistic_probe_params>?,
                                _ nSplits: Int32, _ seed: UInt64, _ foldAccuracy: UnsafeMutablePointer<Double>?,
                                _ mean: UnsafeMutablePointer<Double>?, _ std: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
@@ -340,7 +341,7 @@ public func lamina_layer_sweep(_ layers: UnsafePointer<UnsafePointer<Float>?>?, 
 
 @_cdecl("lamina_layer_sweep_h5")
 public func lamina_layer_sweep_h5(_ path: UnsafePointer<CChar>?, _ datasets: UnsafePointer<UnsafePointer<CChar>?>?, _ nLayers: Int32,
-                                  _ labels: UnsafePointer<Int32>?, _ n: Int64, _ params: UnsafePointer<lamina_logistic_params>?,
+                                  _ labels: UnsafePointer<Int32>?, _ n: Int64, _ params: UnsafePointer<lamina_logistic_probe_params>?,
                                   _ nSplits: Int32, _ seed: UInt64, _ foldAccuracy: UnsafeMutablePointer<Double>?,
                                   _ mean: UnsafeMutablePointer<Double>?, _ std: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
@@ -399,7 +400,7 @@ public func lamina_control_task_labels(_ types: UnsafePointer<Int32>?, _ labels:
 
 @_cdecl("lamina_mdl_online_codelength")
 public func lamina_mdl_online_codelength(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
-                                         _ params: UnsafePointer<lamina_logistic_params>?, _ fractions: UnsafePointer<Double>?,
+                                         _ params: UnsafePointer<lamina_logistic_probe_params>?, _ fractions: UnsafePointer<Double>?,
                                          _ nFractions: Int32, _ order: UnsafePointer<Int64>?, _ seed: UInt64,
                                          _ onlineBits: UnsafeMutablePointer<Double>?, _ uniformBits: UnsafeMutablePointer<Double>?,
                                          _ blockBits: UnsafeMutablePointer<Double>?, _ nBlocksOut: UnsafeMutablePointer<Int32>?) -> Int32 {
@@ -435,7 +436,7 @@ public func lamina_mdl_online_codelength(_ x: UnsafePointer<Float>?, _ n: Int64,
 @_cdecl("lamina_few_shot_accuracy")
 public func lamina_few_shot_accuracy(_ xTrain: UnsafePointer<Float>?, _ nTrain: Int64, _ d: Int64, _ yTrain: UnsafePointer<Int32>?,
                                      _ xTest: UnsafePointer<Float>?, _ nTest: Int64, _ yTest: UnsafePointer<Int32>?,
-                                     _ params: UnsafePointer<lamina_logistic_params>?, _ k: Int32, _ nDraws: Int32, _ seed: UInt64,
+                                     _ params: UnsafePointer<lamina_logistic_probe_params>?, _ k: Int32, _ nDraws: Int32, _ seed: UInt64,
                                      _ accuracyOut: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let train = try Check.matrix(xTrain, nTrain, d, "x_train", rowsName: "n_train")
@@ -520,7 +521,7 @@ public func lamina_apply_direction(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: 
 @_cdecl("lamina_inlp")
 public func lamina_inlp(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
                         _ xDev: UnsafePointer<Float>?, _ nDev: Int64, _ yDev: UnsafePointer<Int32>?,
-                        _ params: UnsafePointer<lamina_logistic_params>?, _ nIterations: Int32, _ minAccuracy: Double,
+                        _ params: UnsafePointer<lamina_logistic_probe_params>?, _ nIterations: Int32, _ minAccuracy: Double,
                         _ projectionOut: UnsafeMutablePointer<Double>?, _ accuracyOut: UnsafeMutablePointer<Double>?,
                         _ rankOut: UnsafeMutablePointer<Int32>?, _ nDone: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {

@@ -19,8 +19,7 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
         throw LaminaError.invalid("params.n_latents is \(raw.n_latents); expected 1 <= n_latents <= \(1 << 26)")
     }
     var c = SAEConfig(dIn: Int(raw.d_in), nLatents: Int(raw.n_latents))
-    c.architecture = try Check.choice(raw.architecture, SAEArchitecture.self, "params.architecture",
-                                      names: ["topk", "batchtopk", "relu", "jumprelu"])
+    c.architecture = try CEnums.saeArchitecture.decode(raw.architecture, "params.architecture")
     c.k = Int(raw.k)
     c.learningRate = raw.lr
     c.batchSize = Int(raw.batch_size)
@@ -40,10 +39,10 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
     c.jumpReLUBandwidth = raw.jumprelu_bandwidth
     c.thresholdRate = raw.threshold_rate
     c.warmupSteps = Int(raw.warmup_steps)
-    c.decay = try Check.choice(raw.decay, SAEDecay.self, "params.decay", names: ["none", "linear", "cosine"])
+    c.decay = try CEnums.saeDecay.decode(raw.decay, "params.decay")
     c.decaySteps = Int(raw.decay_steps)
     c.gradClip = raw.grad_clip
-    c.bDecInit = try Check.choice(raw.b_dec_init, SAEBiasInit.self, "params.b_dec_init", names: ["mean", "geometric_median", "zero"])
+    c.bDecInit = try CEnums.saeBiasInit.decode(raw.b_dec_init, "params.b_dec_init")
     if raw.normalize_input != 0 && raw.normalize_input != 1 {
         throw LaminaError.invalid("params.normalize_input is \(raw.normalize_input); expected 0 or 1")
     }
@@ -54,14 +53,14 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
 }
 
 func saeParams(_ c: SAEConfig) -> lamina_sae_params {
-    lamina_sae_params(d_in: Int64(c.dIn), n_latents: Int64(c.nLatents), architecture: c.architecture.rawValue,
+    lamina_sae_params(d_in: Int64(c.dIn), n_latents: Int64(c.nLatents), architecture: CEnums.saeArchitecture.code(c.architecture),
                       k: Int32(clamping: c.k), lr: c.learningRate, batch_size: Int32(clamping: c.batchSize),
                       adam_beta1: Double(c.adam.beta1), adam_beta2: Double(c.adam.beta2), adam_eps: Double(c.adam.epsilon),
                       auxk_alpha: c.auxkAlpha, k_aux: Int32(clamping: c.kAux), dead_tokens: Int64(c.deadTokens),
                       l1_coefficient: c.l1Coefficient, l1_warmup_steps: Int32(clamping: c.l1WarmupSteps),
                       jumprelu_init_threshold: c.jumpReLUInitThreshold, jumprelu_bandwidth: c.jumpReLUBandwidth,
-                      threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: c.decay.rawValue,
-                      decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: c.bDecInit.rawValue,
+                      threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: CEnums.saeDecay.code(c.decay),
+                      decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: CEnums.saeBiasInit.code(c.bDecInit),
                       normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed)
 }
 
@@ -110,10 +109,11 @@ public func lamina_sae_train(_ sae: OpaquePointer?, _ x: UnsafeRawPointer?, _ dt
         let h = try saeHandles.get(sae, "sae")
         let type: SAEDType
         switch dtype {
-        case 0: type = .float16
-        case 1: type = .bfloat16
-        case 2: type = .float32
-        default: throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (0), LAMINA_DTYPE_BFLOAT16 (1) or LAMINA_DTYPE_FLOAT32 (2)")
+        case LAMINA_DTYPE_FLOAT16: type = .float16
+        case LAMINA_DTYPE_BFLOAT16: type = .bfloat16
+        case LAMINA_DTYPE_FLOAT32: type = .float32
+        default:
+            throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
         }
         let rows = try Check.count(n, "n"), cols = try Check.count(d, "d")
         _ = try Check.elements(rows, cols, "x")
@@ -142,10 +142,10 @@ public func lamina_sae_train_h5(_ sae: OpaquePointer?, _ path: UnsafePointer<CCh
     }
 }
 
-@_cdecl("lamina_sae_state")
-public func lamina_sae_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointer<Int64>?, _ tokens: UnsafeMutablePointer<Int64>?,
-                             _ epoch: UnsafeMutablePointer<Int64>?, _ batchInEpoch: UnsafeMutablePointer<Int64>?,
-                             _ inputScale: UnsafeMutablePointer<Float>?) -> Int32 {
+@_cdecl("lamina_sae_get_state")
+public func lamina_sae_get_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointer<Int64>?, _ tokens: UnsafeMutablePointer<Int64>?,
+                                 _ epoch: UnsafeMutablePointer<Int64>?, _ batchInEpoch: UnsafeMutablePointer<Int64>?,
+                                 _ inputScale: UnsafeMutablePointer<Float>?) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
         steps?.pointee = Int64(h.trainer.stepsDone)
@@ -156,8 +156,8 @@ public func lamina_sae_state(_ sae: OpaquePointer?, _ steps: UnsafeMutablePointe
     }
 }
 
-@_cdecl("lamina_sae_history")
-public func lamina_sae_history(_ sae: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_sae_get_history")
+public func lamina_sae_get_history(_ sae: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
         let rows = h.trainer.history
@@ -309,7 +309,7 @@ public func lamina_sae_save(_ sae: OpaquePointer?, _ directory: UnsafePointer<CC
     boundary {
         let h = try saeHandles.get(sae, "sae")
         let dir = try Check.cString(directory, "directory")
-        let f = try Check.choice(format, SAEFormat.self, "format", names: ["saelens", "sparsify"])
+        let f = try CEnums.saeFormat.decode(format, "format")
         try h.trainer.saveModel(directory: dir, format: f)
     }
 }

@@ -1,3 +1,4 @@
+import CLaminaABI
 import LaminaCore
 #if canImport(Glibc)
 import Glibc
@@ -7,9 +8,25 @@ import Glibc
 // Every exported function runs its body through `boundary`, which turns a thrown LaminaError into a
 // status code and a message; nothing here computes.
 
-let laminaVersionMajor: Int32 = 0
-let laminaVersionMinor: Int32 = 1
-let laminaVersionPatch: Int32 = 0
+// Every number here comes from the header (imported through CLaminaABI): the version, the status
+// codes and their names cannot disagree with what include/lamina.h promises.
+let laminaVersionMajor: Int32 = LAMINA_VERSION_MAJOR
+let laminaVersionMinor: Int32 = LAMINA_VERSION_MINOR
+let laminaVersionPatch: Int32 = LAMINA_VERSION_PATCH
+
+/// The header's status code of an error kind.
+func statusCode(_ kind: LaminaError.Kind) -> Int32 {
+    switch kind {
+    case .invalidArgument: LAMINA_ERR_INVALID_ARGUMENT
+    case .shapeMismatch: LAMINA_ERR_SHAPE_MISMATCH
+    case .nonFinite: LAMINA_ERR_NON_FINITE
+    case .io: LAMINA_ERR_IO
+    case .format: LAMINA_ERR_FORMAT
+    case .outOfMemory: LAMINA_ERR_OUT_OF_MEMORY
+    case .cancelled: LAMINA_ERR_CANCELLED
+    case .internal: LAMINA_ERR_INTERNAL
+    }
+}
 
 /// Thread-local last-error message, stored as a strdup'ed C string under a pthread key (freed when
 /// replaced or when the thread exits).
@@ -38,13 +55,13 @@ enum LastError {
 func boundary(_ body: () throws -> Void) -> Int32 {
     do {
         try body()
-        return 0
+        return LAMINA_OK
     } catch let error as LaminaError {
         LastError.set(error.message)
-        return error.kind.rawValue
+        return statusCode(error.kind)
     } catch {
         LastError.set("internal error: \(error)")
-        return LaminaError.Kind.internal.rawValue
+        return LAMINA_ERR_INTERNAL
     }
 }
 
@@ -59,15 +76,17 @@ nonisolated(unsafe) private let versionString: UnsafeMutablePointer<CChar> =
 @_cdecl("lamina_version_string")
 public func lamina_version_string() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
 
-nonisolated(unsafe) private let statusNames: [UnsafeMutablePointer<CChar>] = ([
-    "ok", "invalid argument", "shape mismatch", "non-finite input", "I/O error", "format error",
-    "out of memory", "cancelled", "internal error", "unknown status",
-] as [String]).map { strdup($0)! }
+nonisolated(unsafe) private let statusNames: [Int32: UnsafeMutablePointer<CChar>] = ([
+    LAMINA_OK: "ok", LAMINA_ERR_INVALID_ARGUMENT: "invalid argument", LAMINA_ERR_SHAPE_MISMATCH: "shape mismatch",
+    LAMINA_ERR_NON_FINITE: "non-finite input", LAMINA_ERR_IO: "I/O error", LAMINA_ERR_FORMAT: "format error",
+    LAMINA_ERR_OUT_OF_MEMORY: "out of memory", LAMINA_ERR_CANCELLED: "cancelled", LAMINA_ERR_INTERNAL: "internal error",
+] as [Int32: String]).mapValues { strdup($0)! }
+
+nonisolated(unsafe) private let unknownStatus: UnsafeMutablePointer<CChar> = strdup("unknown status")
 
 @_cdecl("lamina_status_string")
 public func lamina_status_string(_ status: Int32) -> UnsafePointer<CChar> {
-    let index = status >= 0 && status < 9 ? Int(status) : 9
-    return UnsafePointer(statusNames[index])
+    UnsafePointer(statusNames[status] ?? unknownStatus)
 }
 
 @_cdecl("lamina_last_error")

@@ -6,14 +6,10 @@ import CLaminaABI
 
 private let probeHandles = HandleTable<StructuralProbe>("lamina_structural_probe")
 
-extension StructuralProbeKind {
-    static let names = ["distance", "depth"]
-}
-
 private func parameters(_ p: UnsafePointer<lamina_structural_probe_params>?) throws -> StructuralProbe.Parameters {
     let raw = try Check.pointer(p, "params").pointee
     var params = StructuralProbe.Parameters()
-    params.kind = try Check.choice(raw.kind, StructuralProbeKind.self, "params.kind", names: StructuralProbeKind.names)
+    params.kind = try CEnums.structuralKind.decode(raw.kind, "params.kind")
     params.rank = Int(raw.rank)
     params.learningRate = raw.lr
     params.epochs = Int(raw.epochs)
@@ -70,7 +66,7 @@ private func valueDescription(_ kind: StructuralProbeKind) -> String {
 public func lamina_structural_probe_default_params() -> lamina_structural_probe_params {
     let p = StructuralProbe.Parameters()
     return lamina_structural_probe_params(
-        kind: p.kind.rawValue, rank: Int32(p.rank), lr: p.learningRate, epochs: Int32(p.epochs),
+        kind: CEnums.structuralKind.code(p.kind), rank: Int32(p.rank), lr: p.learningRate, epochs: Int32(p.epochs),
         batch_size: Int32(p.batchSize), seed: p.seed, beta1: Double(p.adam.beta1), beta2: Double(p.adam.beta2),
         eps: Double(p.adam.epsilon), plateau_factor: p.plateauFactor, patience: Int32(p.patience),
         warm_start: p.warmStart ? 1 : 0)
@@ -153,12 +149,12 @@ public func lamina_structural_probe_loss(_ probe: OpaquePointer?, _ x: UnsafePoi
     }
 }
 
-@_cdecl("lamina_structural_probe_result")
-public func lamina_structural_probe_result(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
-                                           _ rank: UnsafeMutablePointer<Int32>?, _ nEpochs: UnsafeMutablePointer<Int32>?,
-                                           _ nSteps: UnsafeMutablePointer<Int64>?, _ trainLoss: UnsafeMutablePointer<Double>?,
-                                           _ devLoss: UnsafeMutablePointer<Double>?, _ bestEpoch: UnsafeMutablePointer<Int32>?,
-                                           _ finalLr: UnsafeMutablePointer<Double>?) -> Int32 {
+@_cdecl("lamina_structural_probe_get_info")
+public func lamina_structural_probe_get_info(_ probe: OpaquePointer?, _ nFeatures: UnsafeMutablePointer<Int64>?,
+                                             _ rank: UnsafeMutablePointer<Int32>?, _ nEpochs: UnsafeMutablePointer<Int32>?,
+                                             _ nSteps: UnsafeMutablePointer<Int64>?, _ trainLoss: UnsafeMutablePointer<Double>?,
+                                             _ devLoss: UnsafeMutablePointer<Double>?, _ bestEpoch: UnsafeMutablePointer<Int32>?,
+                                             _ finalLr: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let model = try fitted(probe)
         nFeatures?.pointee = Int64(model.dims)
@@ -172,9 +168,9 @@ public func lamina_structural_probe_result(_ probe: OpaquePointer?, _ nFeatures:
     }
 }
 
-@_cdecl("lamina_structural_probe_projection")
-public func lamina_structural_probe_projection(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?,
-                                               _ outLen: Int64) -> Int32 {
+@_cdecl("lamina_structural_probe_get_projection")
+public func lamina_structural_probe_get_projection(_ probe: OpaquePointer?, _ out: UnsafeMutablePointer<Float>?,
+                                                   _ outLen: Int64) -> Int32 {
     boundary {
         let model = try fitted(probe)
         try Check.copyOut(model.projection, to: out, length: outLen, "out_len (rank * n_features)")
@@ -218,7 +214,7 @@ public func lamina_structural_spearman(_ kind: Int32, _ predicted: UnsafePointer
                                        _ minLength: Int32, _ maxLength: Int32, _ out: UnsafeMutablePointer<Double>?,
                                        _ itemMeans: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
-        let k = try Check.choice(kind, StructuralProbeKind.self, "kind", names: StructuralProbeKind.names)
+        let k = try CEnums.structuralKind.decode(kind, "kind")
         let lay = try layout(offsets, nItems)
         let what = valueDescription(k)
         let pred = try values(predicted, nValues, expected: k.valueCount(lay), "predicted", "n_values", what)

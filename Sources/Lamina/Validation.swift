@@ -1,3 +1,4 @@
+import CLaminaABI
 import LaminaCore
 
 /// Argument checks shared by every entry point. Each names the argument, the value received and what
@@ -55,15 +56,6 @@ enum Check {
         return try labels(p, count, name)
     }
 
-    static func choice<E: RawRepresentable & CaseIterable>(_ raw: Int32, _ type: E.Type, _ name: String,
-                                                           names: [String]) throws -> E where E.RawValue == Int32 {
-        guard let value = E(rawValue: raw) else {
-            let options = names.enumerated().map { "\($0.offset) (\($0.element))" }.joined(separator: ", ")
-            throw LaminaError.invalid("\(name) is \(raw); expected one of \(options)")
-        }
-        return value
-    }
-
     static func length(_ given: Int64, expected: Int, _ name: String) throws {
         if given != Int64(expected) {
             throw LaminaError.shape("\(name) is \(given); expected \(expected)")
@@ -74,6 +66,60 @@ enum Check {
         guard let p else { throw LaminaError.invalid("\(name) is NULL; expected a NUL-terminated string") }
         return String(cString: p)
     }
+}
+
+/// One C enum of the header: each value is a LAMINA_* macro imported from the header (CLaminaABI),
+/// paired with the core's case and the name used in messages. The core's own raw values play no part
+/// at the boundary, so the header alone fixes the numbers.
+struct CEnum<Value: Equatable> {
+    let cases: [(code: Int32, value: Value, name: String)]
+
+    init(_ cases: [(Int32, Value, String)]) { self.cases = cases.map { (code: $0.0, value: $0.1, name: $0.2) } }
+
+    /// The core value of a C argument, or LAMINA_ERR_INVALID_ARGUMENT listing the valid values.
+    func decode(_ raw: Int32, _ argument: String) throws -> Value {
+        if let match = cases.first(where: { $0.code == raw }) { return match.value }
+        let options = cases.map { "\($0.code) (\($0.name))" }.joined(separator: ", ")
+        throw LaminaError.invalid("\(argument) is \(raw); expected one of \(options)")
+    }
+
+    /// The C value of a core value (every case is listed, so the fallback -1, which no enum uses and
+    /// every check refuses, is unreachable).
+    func code(_ value: Value) -> Int32 { cases.first(where: { $0.value == value })?.code ?? -1 }
+}
+
+/// The header's enums, in header order.
+enum CEnums {
+    static let distance = CEnum<DistanceMetric>([
+        (LAMINA_DISTANCE_EUCLIDEAN, .euclidean, "euclidean"), (LAMINA_DISTANCE_SQEUCLIDEAN, .sqeuclidean, "sqeuclidean"),
+        (LAMINA_DISTANCE_COSINE, .cosine, "cosine")])
+    static let linkage = CEnum<DunnIndex.Linkage>([
+        (LAMINA_LINKAGE_SINGLE, .single, "single"), (LAMINA_LINKAGE_COMPLETE, .complete, "complete"),
+        (LAMINA_LINKAGE_AVERAGE, .average, "average"), (LAMINA_LINKAGE_CENTROID, .centroid, "centroid")])
+    static let diameter = CEnum<DunnIndex.Diameter>([
+        (LAMINA_DIAMETER_MAX, .maxPairwise, "max"), (LAMINA_DIAMETER_MEAN_PAIRWISE, .meanPairwise, "mean_pairwise"),
+        (LAMINA_DIAMETER_CENTROID, .centroidMean, "centroid")])
+    static let xieBeniSeparation = CEnum<XieBeniIndex.Separation>([
+        (LAMINA_XIE_BENI_CENTROID, .centroid, "centroid"), (LAMINA_XIE_BENI_POINT_PAIR, .pointPair, "point_pair")])
+    static let average = CEnum<ExternalIndices.AverageMethod>([
+        (LAMINA_AVERAGE_MIN, .min, "min"), (LAMINA_AVERAGE_GEOMETRIC, .geometric, "geometric"),
+        (LAMINA_AVERAGE_ARITHMETIC, .arithmetic, "arithmetic"), (LAMINA_AVERAGE_MAX, .max, "max")])
+    static let kmeansInit = CEnum<KMeans.Initialization>([
+        (LAMINA_KMEANS_INIT_PLUSPLUS, .kMeansPlusPlus, "k-means++"), (LAMINA_KMEANS_INIT_RANDOM, .random, "random"),
+        (LAMINA_KMEANS_INIT_GIVEN, .given, "given")])
+    static let structuralKind = CEnum<StructuralProbeKind>([
+        (LAMINA_STRUCTURAL_DISTANCE, .distance, "distance"), (LAMINA_STRUCTURAL_DEPTH, .depth, "depth")])
+    static let saeArchitecture = CEnum<SAEArchitecture>([
+        (LAMINA_SAE_TOPK, .topK, "topk"), (LAMINA_SAE_BATCHTOPK, .batchTopK, "batchtopk"),
+        (LAMINA_SAE_RELU, .relu, "relu"), (LAMINA_SAE_JUMPRELU, .jumpReLU, "jumprelu")])
+    static let saeDecay = CEnum<SAEDecay>([
+        (LAMINA_SAE_DECAY_NONE, .none, "none"), (LAMINA_SAE_DECAY_LINEAR, .linear, "linear"),
+        (LAMINA_SAE_DECAY_COSINE, .cosine, "cosine")])
+    static let saeBiasInit = CEnum<SAEBiasInit>([
+        (LAMINA_SAE_BDEC_MEAN, .mean, "mean"), (LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, .geometricMedian, "geometric_median"),
+        (LAMINA_SAE_BDEC_ZERO, .zero, "zero")])
+    static let saeFormat = CEnum<SAEFormat>([
+        (LAMINA_SAE_FORMAT_SAELENS, .saelens, "saelens"), (LAMINA_SAE_FORMAT_SPARSIFY, .sparsify, "sparsify")])
 }
 
 extension UnsafeMutablePointer {

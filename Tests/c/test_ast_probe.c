@@ -74,14 +74,14 @@ static void test_tuples_and_decode(void) {
     int64_t off[2] = {0, 4};
     int32_t c_bad[3] = {c[0], 0, c[2]};
     double p[1], r[1], f[1], mean[3];
-    CHECK(lamina_ast_f1(1, off, df, c, u, df, c, u, &chains, p, r, f, mean), LAMINA_OK, NULL);
+    CHECK(lamina_ast_f1(off, 1, df, c, u, df, c, u, &chains, p, r, f, mean), LAMINA_OK, NULL);
     expect_near("F1 gold vs gold", mean[2], 1.0, 0);
-    CHECK(lamina_ast_f1(1, off, df, c, u, df, c_bad, u, &chains, p, r, f, mean), LAMINA_OK, NULL);
+    CHECK(lamina_ast_f1(off, 1, df, c, u, df, c_bad, u, &chains, p, r, f, mean), LAMINA_OK, NULL);
     /* gold {A, B, R, U}; pred {A, B, bad_root, U}: P = R = 3/4 */
     expect_near("precision with a bad root", p[0], 0.75, 1e-15);
     expect_near("F1 with a bad root", mean[2], 0.75, 1e-15);
     float d_nan[3] = {1, NAN, 1};
-    CHECK(lamina_ast_f1(1, off, df, c, u, d_nan, c, u, &chains, NULL, NULL, NULL, mean),
+    CHECK(lamina_ast_f1(off, 1, df, c, u, d_nan, c, u, &chains, NULL, NULL, NULL, mean),
           LAMINA_ERR_NON_FINITE, "d[1] is nan");
 }
 
@@ -143,8 +143,8 @@ static void test_probe(void) {
     p.rank = 0;
     CHECK(lamina_ast_probe_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "params.rank is 0");
     p = lamina_ast_probe_default_params();
-    p.learning_rate = NAN;
-    CHECK(lamina_ast_probe_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "learning_rate is nan");
+    p.lr = NAN;
+    CHECK(lamina_ast_probe_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "params.lr is nan");
     p = lamina_ast_probe_default_params();
     p.rank = 3;
     p.epochs = 4;
@@ -153,19 +153,19 @@ static void test_probe(void) {
     CHECK(lamina_ast_probe_create(&p, &probe), LAMINA_OK, NULL);
     float dp[5];
     int32_t cp[5], up[7];
-    CHECK(lamina_ast_probe_predict(probe, x, 7, 6, 2, tok_off, dp, cp, up), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_ast_probe_predict(probe, x, 7, 6, tok_off, 2, dp, cp, up), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
     calls = 0;
-    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, 2, tok_off, d, c, u, count_steps, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, tok_off, 2, d, c, u, count_steps, NULL), LAMINA_OK, NULL);
     expect_true("progress called once per step (4 epochs x 2 batches)", calls == 8);
-    CHECK(lamina_ast_probe_predict(probe, x, 7, 6, 2, tok_off, dp, cp, up), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_predict(probe, x, 7, 6, tok_off, 2, dp, cp, up), LAMINA_OK, NULL);
     int64_t dim = 0, steps = 0;
     int32_t nc = 0, nu = 0;
     double loss = 0;
-    CHECK(lamina_ast_probe_info(probe, &dim, &nc, &nu, &steps, &loss), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_get_info(probe, &dim, &nc, &nu, &steps, &loss), LAMINA_OK, NULL);
     expect_true("info: dim 6, 8 steps, finite loss", dim == 6 && steps == 8 && isfinite(loss));
     float* proj = malloc(sizeof(float) * 6 * 3);
     int32_t* classes_c = malloc(sizeof(int32_t) * (size_t)nc);
-    CHECK(lamina_ast_probe_weights(probe, proj, NULL, NULL, classes_c, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_get_weights(probe, proj, NULL, NULL, classes_c, NULL), LAMINA_OK, NULL);
     int in_classes = 1;
     for (int i = 0; i < 5; i++) {
         int found = 0;
@@ -174,18 +174,18 @@ static void test_probe(void) {
     }
     expect_true("predicted c are training classes", in_classes);
     double mean[3];
-    CHECK(lamina_ast_f1(2, tok_off, (const float[]){1, 2, 1, 2, 1}, c, u, dp, cp, up, &chains, NULL, NULL, NULL, mean),
+    CHECK(lamina_ast_f1(tok_off, 2, (const float[]){1, 2, 1, 2, 1}, c, u, dp, cp, up, &chains, NULL, NULL, NULL, mean),
           LAMINA_OK, NULL);
     expect_true("F1 in [0, 1]", mean[2] >= 0 && mean[2] <= 1);
-    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, 2, tok_off, d, c, u, cancel_at_two, NULL), LAMINA_ERR_CANCELLED,
+    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, tok_off, 2, d, c, u, cancel_at_two, NULL), LAMINA_ERR_CANCELLED,
           "cancelled");
-    CHECK(lamina_ast_probe_info(probe, NULL, NULL, NULL, &steps, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_get_info(probe, NULL, NULL, NULL, &steps, NULL), LAMINA_OK, NULL);
     expect_true("cancelled after step 2", steps == 2);
     x[9] = INFINITY;
-    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, 2, tok_off, d, c, u, NULL, NULL), LAMINA_ERR_NON_FINITE, "row 1");
+    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, tok_off, 2, d, c, u, NULL, NULL), LAMINA_ERR_NON_FINITE, "row 1");
     x[9] = 0;
     int64_t bad_off[3] = {0, 6, 7};
-    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, 2, bad_off, d, c, u, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT,
+    CHECK(lamina_ast_probe_fit(probe, x, 7, 6, bad_off, 2, d, c, u, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT,
           ">= 2 tokens");
     lamina_ast_probe_free(probe);
     lamina_ast_probe_free(NULL);

@@ -267,15 +267,15 @@ static void test_kmeans(void) {
         int64_t n = 0, d = 0;
         int32_t k = 0, iters = 0, labels[6] = {0};
         double inertia = -1;
-        CHECK(lamina_kmeans_result(m, &n, &d, &k, &inertia, &iters), LAMINA_OK, NULL);
+        CHECK(lamina_kmeans_get_info(m, &n, &d, &k, &inertia, &iters), LAMINA_OK, NULL);
         expect_true("kmeans result: n = 6, d = 2, k = 2, n_iter >= 1", n == 6 && d == 2 && k == 2 && iters >= 1);
         expect_near("kmeans inertia = 8/3", inertia, 8.0 / 3, 1e-5);
-        CHECK(lamina_kmeans_labels(m, labels, 6), LAMINA_OK, NULL);
+        CHECK(lamina_kmeans_get_labels(m, labels, 6), LAMINA_OK, NULL);
         expect_true("kmeans labels: the two blobs",
                     labels[0] == labels[1] && labels[1] == labels[2] && labels[3] == labels[4] &&
                     labels[4] == labels[5] && labels[0] != labels[3]);
         float centers[4];
-        CHECK(lamina_kmeans_centers(m, centers, 4), LAMINA_OK, NULL);
+        CHECK(lamina_kmeans_get_centers(m, centers, 4), LAMINA_OK, NULL);
         int lo = labels[0], hi = labels[3];
         expect_true("kmeans centers = blob means (1/3, 1/3) and (31/3, 31/3)",
                     fabsf(centers[2 * lo] - 1.0f / 3) < 1e-5f && fabsf(centers[2 * lo + 1] - 1.0f / 3) < 1e-5f &&
@@ -325,9 +325,9 @@ static void test_kmeans_bad(void) {
     int32_t labels[6];
     float centers[4];
     CHECK(lamina_kmeans_predict(m, X2, 6, 2, labels), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
-    CHECK(lamina_kmeans_result(m, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
-    CHECK(lamina_kmeans_centers(m, centers, 4), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
-    CHECK(lamina_kmeans_labels(m, labels, 6), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_kmeans_get_info(m, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_kmeans_get_centers(m, centers, 4), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_kmeans_get_labels(m, labels, 6), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
     lamina_kmeans_free(m);
 
     p.n_clusters = 2;
@@ -344,13 +344,13 @@ static void test_kmeans_bad(void) {
     CHECK(lamina_kmeans_predict(m, X2, 4, 3, labels), LAMINA_ERR_SHAPE_MISMATCH, "3 features");
     CHECK(lamina_kmeans_predict(m, X2, 6, 2, NULL), LAMINA_ERR_INVALID_ARGUMENT, "labels_out is NULL");
     CHECK(lamina_kmeans_predict(m, bad, 6, 2, labels), LAMINA_ERR_NON_FINITE, "row 4, column 1");
-    CHECK(lamina_kmeans_centers(m, centers, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
-    CHECK(lamina_kmeans_centers(m, NULL, 4), LAMINA_ERR_INVALID_ARGUMENT, "out is NULL");
-    CHECK(lamina_kmeans_labels(m, labels, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_kmeans_get_centers(m, centers, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_kmeans_get_centers(m, NULL, 4), LAMINA_ERR_INVALID_ARGUMENT, "out is NULL");
+    CHECK(lamina_kmeans_get_labels(m, labels, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
     /* a failed fit keeps the previous fit */
     CHECK(lamina_kmeans_fit(m, bad, 6, 2, NULL), LAMINA_ERR_NON_FINITE, "row 4");
     int64_t n = 0;
-    CHECK(lamina_kmeans_result(m, &n, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_info(m, &n, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
     expect_true("a failed fit keeps the previous fit (n_samples = 6)", n == 6);
 
     /* given init */
@@ -369,10 +369,10 @@ static void test_kmeans_bad(void) {
     expect_true("lamina_kmeans_free(NULL) and a double free return", 1);
     CHECK(lamina_kmeans_fit(m, X2, 6, 2, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
     CHECK(lamina_kmeans_predict(m, X2, 6, 2, labels), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
-    CHECK(lamina_kmeans_result(m, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
+    CHECK(lamina_kmeans_get_info(m, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
     lamina_kmeans* garbage = (lamina_kmeans*)(uintptr_t)0xdeadbeef;
-    CHECK(lamina_kmeans_labels(garbage, labels, 6), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
-    CHECK(lamina_kmeans_centers(garbage, centers, 4), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
+    CHECK(lamina_kmeans_get_labels(garbage, labels, 6), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
+    CHECK(lamina_kmeans_get_centers(garbage, centers, 4), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
     lamina_kmeans_free(garbage);
     expect_true("lamina_kmeans_free(garbage) returns", 1);
 }

@@ -37,7 +37,7 @@ static void test_binary_hand(void) {
     }
     const float x[2] = {-1, 1};
     const int32_t y[2] = {3, 9};
-    lamina_logistic_params p = lamina_logistic_default_params();
+    lamina_logistic_probe_params p = lamina_logistic_probe_default_params();
     p.tol = 1e-12;
     p.max_iter = 500;
     lamina_logistic_probe* probe = NULL;
@@ -46,10 +46,10 @@ static void test_binary_hand(void) {
     int32_t outputs = 0, classes = 0, cols = 0, iters = 0, converged = 0;
     int64_t features = 0;
     double loss = 0;
-    CHECK(lamina_logistic_probe_info(probe, &features, &outputs, &classes, &cols, &iters, &loss, &converged), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_info(probe, &features, &outputs, &classes, &cols, &iters, &loss, &converged), LAMINA_OK, NULL);
     expect_true("binary: 1 output row, 2 classes, 2 proba columns", outputs == 1 && classes == 2 && cols == 2 && features == 1);
     double w = 0, b = 1;
-    CHECK(lamina_logistic_probe_coef(probe, &w, 1, &b, 1), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_coef(probe, &w, 1, &b, 1), LAMINA_OK, NULL);
     expect_near("binary w (hand-solved)", w, lo, 1e-8);
     expect_near("binary b", b, 0, 1e-8);
     double proba[4];
@@ -59,14 +59,14 @@ static void test_binary_hand(void) {
     CHECK(lamina_logistic_probe_predict(probe, x, 2, 1, pred, 2), LAMINA_OK, NULL);
     expect_true("predict gives the label values", pred[0] == 3 && pred[1] == 9);
     int32_t cls[2];
-    CHECK(lamina_logistic_probe_classes(probe, cls, 2), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_classes(probe, cls, 2), LAMINA_OK, NULL);
     expect_true("classes ascending", cls[0] == 3 && cls[1] == 9);
     /* bad input */
     CHECK(lamina_logistic_probe_predict(probe, x, 2, 1, pred, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
     CHECK(lamina_logistic_probe_predict(probe, x, 1, 2, pred, 1), LAMINA_ERR_SHAPE_MISMATCH, "features");
     const int32_t one[2] = {4, 4};
     CHECK(lamina_logistic_probe_fit(probe, x, 2, 1, one, NULL, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "only one class");
-    expect_near("a failed fit keeps the previous fit", (lamina_logistic_probe_coef(probe, &w, 1, NULL, 0), w), lo, 1e-8);
+    expect_near("a failed fit keeps the previous fit", (lamina_logistic_probe_get_coef(probe, &w, 1, NULL, 0), w), lo, 1e-8);
     const float bad[2] = {NAN, 1};
     CHECK(lamina_logistic_probe_fit(probe, bad, 2, 1, y, NULL, NULL, 0), LAMINA_ERR_NON_FINITE, "row 0");
     CHECK(lamina_logistic_probe_fit(probe, x, 2, 1, NULL, NULL, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "labels is NULL");
@@ -75,12 +75,12 @@ static void test_binary_hand(void) {
     lamina_logistic_probe_free(NULL);
     CHECK(lamina_logistic_probe_fit(probe, x, 2, 1, y, NULL, NULL, 0), LAMINA_ERR_INVALID_ARGUMENT, "not a live");
     p.C = 0;
-    CHECK(lamina_logistic_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "C is 0");
+    CHECK(lamina_logistic_probe_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "C is 0");
     CHECK(lamina_logistic_probe_create(&p, &probe), LAMINA_ERR_INVALID_ARGUMENT, "C is 0");
 }
 
 static void test_multiclass_and_sweep(void) {
-    lamina_logistic_params p = lamina_logistic_default_params();
+    lamina_logistic_probe_params p = lamina_logistic_probe_default_params();
     lamina_logistic_probe* probe = NULL;
     CHECK(lamina_logistic_probe_create(&p, &probe), LAMINA_OK, NULL);
     CHECK(lamina_logistic_probe_fit(probe, X3, 18, 2, Y3, NULL, NULL, 0), LAMINA_OK, NULL);
@@ -88,7 +88,7 @@ static void test_multiclass_and_sweep(void) {
     CHECK(lamina_logistic_probe_score(probe, X3, 18, 2, Y3, 18, &acc), LAMINA_OK, NULL);
     expect_near("3 separated classes: accuracy", acc, 1.0, 0);
     double coef[6], sum0 = 0;
-    CHECK(lamina_logistic_probe_coef(probe, coef, 6, NULL, 0), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_coef(probe, coef, 6, NULL, 0), LAMINA_OK, NULL);
     for (int c = 0; c < 3; c++) sum0 += coef[2 * c];
     expect_near("softmax coefficients sum to 0 over classes", sum0, 0, 1e-12);
     lamina_logistic_probe_free(probe);
@@ -171,7 +171,7 @@ static void test_ridge_metrics_directions(void) {
     double n0 = hypot(X3[12], X3[13]), n1 = hypot(steered[0], steered[1]);
     expect_near("norm preserved", n1, n0, 1e-5);
 
-    lamina_logistic_params p = lamina_logistic_default_params();
+    lamina_logistic_probe_params p = lamina_logistic_probe_default_params();
     double P[4], acc[2];
     int32_t rank[2], done = 0;
     int32_t yb[18];

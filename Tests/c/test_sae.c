@@ -109,24 +109,24 @@ int main(int argc, char** argv) {
     nanx[77 * D + 3] = NAN;
     CHECK(lamina_sae_train(sae, nanx, LAMINA_DTYPE_FLOAT32, N, D, 1, NULL, NULL), LAMINA_ERR_NON_FINITE, "row 77");
     int64_t steps = -1;
-    CHECK(lamina_sae_state(sae, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_sae_get_state(sae, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
     expect_true("a rejected batch leaves the model untrained", steps == 0);
 
     /* Train with progress; cancel after 3 steps, then finish. */
     counter c = {0, 3, 0, 0};
     CHECK(lamina_sae_train(sae, X, LAMINA_DTYPE_FLOAT32, N, D, 2, on_progress, &c), LAMINA_ERR_CANCELLED, "cancelled");
-    CHECK(lamina_sae_state(sae, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_sae_get_state(sae, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
     expect_true("cancel keeps the last completed step (3)", steps == 3 && c.calls == 3);
     expect_true("progress terms and items", c.terms_ok && c.last_l0 > 0 && c.last_l0 <= K);
     c.stop_after = 0;
     CHECK(lamina_sae_train(sae, X, LAMINA_DTYPE_FLOAT32, N, D, 2, on_progress, &c), LAMINA_OK, NULL);
     int64_t tokens = 0, epoch = 0, batch = 0;
     float scale = 0;
-    CHECK(lamina_sae_state(sae, &steps, &tokens, &epoch, &batch, &scale), LAMINA_OK, NULL);
+    CHECK(lamina_sae_get_state(sae, &steps, &tokens, &epoch, &batch, &scale), LAMINA_OK, NULL);
     expect_true("16 steps over 2 epochs", steps == 16 && tokens == 16 * B && epoch == 2 && batch == 0 && scale == 1.0f);
     double* hist = malloc(sizeof(double) * 16 * 8);
-    CHECK(lamina_sae_history(sae, hist, 16 * 8), LAMINA_OK, NULL);
-    CHECK(lamina_sae_history(sae, hist, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_sae_get_history(sae, hist, 16 * 8), LAMINA_OK, NULL);
+    CHECK(lamina_sae_get_history(sae, hist, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
     expect_true("loss decreases", hist[15 * 8] < hist[0]);
 
     /* Uninterrupted run gives the same model as the cancelled + continued one. */
@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
         CHECK(lamina_sae_create(&q, &hs), LAMINA_OK, NULL);
         CHECK(lamina_sae_train_h5(hs, h5, "x", 3, NULL, NULL), LAMINA_OK, NULL);
         CHECK(lamina_sae_train_h5(hs, h5, "x16", 6, NULL, NULL), LAMINA_OK, NULL);
-        CHECK(lamina_sae_state(hs, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+        CHECK(lamina_sae_get_state(hs, &steps, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
         expect_true("HDF5: 2 steps per epoch", steps == 12);
         CHECK(lamina_sae_train_h5(hs, h5, "cube", 1, NULL, NULL), LAMINA_ERR_FORMAT, "rank 3");
         CHECK(lamina_sae_train_h5(hs, h5, "labels", 1, NULL, NULL), LAMINA_ERR_FORMAT, "rank 1");

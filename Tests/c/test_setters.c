@@ -29,7 +29,7 @@ static void test_kmeans(void) {
     CHECK(lamina_kmeans_create(&p, &fitted), LAMINA_OK, NULL);
     CHECK(lamina_kmeans_fit(fitted, x, 40, 3, NULL), LAMINA_OK, NULL);
     float centers[9];
-    CHECK(lamina_kmeans_centers(fitted, centers, 9), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_centers(fitted, centers, 9), LAMINA_OK, NULL);
     CHECK(lamina_kmeans_create(&p, &restored), LAMINA_OK, NULL);
     CHECK(lamina_kmeans_set_centers(restored, centers, 2, 3), LAMINA_ERR_SHAPE_MISMATCH, "n_clusters");
     CHECK(lamina_kmeans_set_centers(restored, NULL, 3, 3), LAMINA_ERR_INVALID_ARGUMENT, "centers");
@@ -46,12 +46,12 @@ static void test_kmeans(void) {
     CHECK(lamina_kmeans_predict(restored, x, 40, 3, b), LAMINA_OK, NULL);
     expect_true("kmeans: restored predict equals the fitted model's", memcmp(a, b, sizeof a) == 0);
     float back[9];
-    CHECK(lamina_kmeans_centers(restored, back, 9), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_centers(restored, back, 9), LAMINA_OK, NULL);
     expect_true("kmeans: centers read back bit for bit", memcmp(back, centers, sizeof back) == 0);
     expect_near("kmeans: centers[0] read back", back[0], centers[0], 0.0);
     int32_t k = 0, it = -1;
     double inertia = 0;
-    CHECK(lamina_kmeans_result(restored, NULL, NULL, &k, &inertia, &it), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_info(restored, NULL, NULL, &k, &inertia, &it), LAMINA_OK, NULL);
     expect_true("kmeans: restored model has k = 3, no iterations, NaN inertia", k == 3 && it == 0 && isnan(inertia));
     CHECK(lamina_kmeans_predict(restored, x, 40, 2, b), LAMINA_ERR_SHAPE_MISMATCH, NULL);
     lamina_kmeans_free(fitted);
@@ -59,16 +59,16 @@ static void test_kmeans(void) {
 }
 
 static void test_logistic(int standardize) {
-    lamina_logistic_params p = lamina_logistic_default_params();
+    lamina_logistic_probe_params p = lamina_logistic_probe_default_params();
     p.standardize = standardize;
     lamina_logistic_probe *fitted = NULL, *restored = NULL;
     CHECK(lamina_logistic_probe_create(&p, &fitted), LAMINA_OK, NULL);
     CHECK(lamina_logistic_probe_fit(fitted, x, 40, 3, y, NULL, NULL, 0), LAMINA_OK, NULL);
     double coef[9], intercept[3], mean[3], scale[3];
     int32_t classes[3];
-    CHECK(lamina_logistic_probe_coef(fitted, coef, 9, intercept, 3), LAMINA_OK, NULL);
-    CHECK(lamina_logistic_probe_classes(fitted, classes, 3), LAMINA_OK, NULL);
-    if (standardize) CHECK(lamina_logistic_probe_scaler(fitted, mean, scale, 3), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_coef(fitted, coef, 9, intercept, 3), LAMINA_OK, NULL);
+    CHECK(lamina_logistic_probe_get_classes(fitted, classes, 3), LAMINA_OK, NULL);
+    if (standardize) CHECK(lamina_logistic_probe_get_scaler(fitted, mean, scale, 3), LAMINA_OK, NULL);
     double* mu = standardize ? mean : NULL;
     double* sd = standardize ? scale : NULL;
     CHECK(lamina_logistic_probe_create(&p, &restored), LAMINA_OK, NULL);
@@ -125,16 +125,16 @@ static void test_ast_probe(void) {
     p.batch_size = 1;
     lamina_ast_probe *fitted = NULL, *restored = NULL;
     CHECK(lamina_ast_probe_create(&p, &fitted), LAMINA_OK, NULL);
-    CHECK(lamina_ast_probe_fit(fitted, x, 7, 3, 2, off, d, c, u, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_fit(fitted, x, 7, 3, off, 2, d, c, u, NULL, NULL), LAMINA_OK, NULL);
     int32_t nc = 0, nu = 0;
     int64_t dim = 0;
-    CHECK(lamina_ast_probe_info(fitted, &dim, &nc, &nu, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_get_info(fitted, &dim, &nc, &nu, NULL, NULL), LAMINA_OK, NULL);
     float* proj = malloc(sizeof(float) * (size_t)(dim * 2));
     float* vc = malloc(sizeof(float) * (size_t)(2 * nc));
     float* vu = malloc(sizeof(float) * (size_t)(2 * nu));
     int32_t* cc = malloc(sizeof(int32_t) * (size_t)nc);
     int32_t* cu = malloc(sizeof(int32_t) * (size_t)nu);
-    CHECK(lamina_ast_probe_weights(fitted, proj, vc, vu, cc, cu), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_get_weights(fitted, proj, vc, vu, cc, cu), LAMINA_OK, NULL);
     CHECK(lamina_ast_probe_create(&p, &restored), LAMINA_OK, NULL);
     CHECK(lamina_ast_probe_set_weights(restored, 0, proj, vc, cc, nc, vu, cu, nu), LAMINA_ERR_INVALID_ARGUMENT, "dim");
     CHECK(lamina_ast_probe_set_weights(restored, dim, NULL, vc, cc, nc, vu, cu, nu), LAMINA_ERR_INVALID_ARGUMENT, "proj");
@@ -152,8 +152,8 @@ static void test_ast_probe(void) {
     CHECK(lamina_ast_probe_set_weights(restored, dim, proj, vc, cc, nc, vu, cu, nu), LAMINA_OK, NULL);
     float da[5], db[5];
     int32_t ca[5], cb[5], ua[7], ub[7];
-    CHECK(lamina_ast_probe_predict(fitted, x, 7, 3, 2, off, da, ca, ua), LAMINA_OK, NULL);
-    CHECK(lamina_ast_probe_predict(restored, x, 7, 3, 2, off, db, cb, ub), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_predict(fitted, x, 7, 3, off, 2, da, ca, ua), LAMINA_OK, NULL);
+    CHECK(lamina_ast_probe_predict(restored, x, 7, 3, off, 2, db, cb, ub), LAMINA_OK, NULL);
     expect_true("AST-Probe: restored predictions bit-identical",
                 memcmp(da, db, sizeof da) == 0 && memcmp(ca, cb, sizeof ca) == 0 && memcmp(ua, ub, sizeof ua) == 0);
     free(proj); free(vc); free(vu); free(cc); free(cu);

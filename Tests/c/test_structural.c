@@ -90,12 +90,12 @@ static void test_fit_predict(void) {
     expect_true("loss is finite and small", isfinite(loss) && loss < 0.5);
     CHECK(lamina_structural_probe_loss(probe, X, 7, 2, OFF, 2, DIST, 25, &loss, grad, 3), LAMINA_ERR_SHAPE_MISMATCH, "grad_len");
     int64_t nf = 0; int32_t rank = 0, ne = 0, be = 0; int64_t ns = 0; double tl = 0, dl = 0, lr = 0;
-    CHECK(lamina_structural_probe_result(probe, &nf, &rank, &ne, &ns, &tl, &dl, &be, &lr), LAMINA_OK, NULL);
+    CHECK(lamina_structural_probe_get_info(probe, &nf, &rank, &ne, &ns, &tl, &dl, &be, &lr), LAMINA_OK, NULL);
     expect_true("result: d 2, rank 2, 50 epochs, 100 steps, no dev", nf == 2 && rank == 2 && ne == 50 && ns == 100 && isnan(dl) && be == -1);
-    CHECK(lamina_structural_probe_result(probe, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_structural_probe_get_info(probe, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
     float b[4];
-    CHECK(lamina_structural_probe_projection(probe, b, 4), LAMINA_OK, NULL);
-    CHECK(lamina_structural_probe_projection(probe, b, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_structural_probe_get_projection(probe, b, 4), LAMINA_OK, NULL);
+    CHECK(lamina_structural_probe_get_projection(probe, b, 5), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
     /* set B by hand: B = [[1, 0], [0, 0]] -> distance (x_i - x_j)^2, depth x_i^2 */
     const float bh[4] = {1, 0, 0, 0};
     CHECK(lamina_structural_probe_set_projection(probe, bh, 2, 2), LAMINA_OK, NULL);
@@ -110,7 +110,7 @@ static void test_fit_predict(void) {
     steps_seen = 0;
     CHECK(lamina_structural_probe_fit(probe, X, 7, 2, OFF, 2, DIST, 25, 0, count_steps, NULL), LAMINA_ERR_CANCELLED, "after step 2");
     expect_true("the callback ran twice", steps_seen == 2);
-    CHECK(lamina_structural_probe_result(probe, NULL, NULL, NULL, &ns, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
+    CHECK(lamina_structural_probe_get_info(probe, NULL, NULL, NULL, &ns, NULL, NULL, NULL, NULL), LAMINA_OK, NULL);
     expect_true("two steps kept", ns == 2);
 
     /* bad input to fit */

@@ -55,8 +55,8 @@ int main(void) {
     check(lamina_kmeans_fit(model, x, N, D, NULL), "lamina_kmeans_fit");
     double inertia;
     int32_t iterations;
-    check(lamina_kmeans_result(model, NULL, NULL, NULL, &inertia, &iterations), "lamina_kmeans_result");
-    check(lamina_kmeans_labels(model, found, N), "lamina_kmeans_labels");
+    check(lamina_kmeans_get_info(model, NULL, NULL, NULL, &inertia, &iterations), "lamina_kmeans_get_info");
+    check(lamina_kmeans_get_labels(model, found, N), "lamina_kmeans_get_labels");
     lamina_kmeans_free(model);
     printf("k-means: inertia %.2f after %d iterations\n\n", inertia, (int)iterations);
 

@@ -28,7 +28,7 @@ public final class ASTProbe: @unchecked Sendable {
             if rank < 1 || rank > 1 << 20 { throw LaminaError.invalid("params.rank is \(rank); expected 1 <= rank <= \(1 << 20)") }
             if epochs < 0 || epochs > 1 << 24 { throw LaminaError.invalid("params.epochs is \(epochs); expected 0 <= epochs <= \(1 << 24) (0 = initialise only)") }
             if batchSize < 1 || batchSize > 1 << 24 { throw LaminaError.invalid("params.batch_size is \(batchSize); expected 1 <= batch_size <= \(1 << 24)") }
-            if !(learningRate > 0 && learningRate.isFinite) { throw LaminaError.invalid("params.learning_rate is \(learningRate); expected a finite value > 0") }
+            if !(learningRate > 0 && learningRate.isFinite) { throw LaminaError.invalid("params.lr is \(learningRate); expected a finite value > 0") }
             if !(orthogonalPenalty >= 0 && orthogonalPenalty.isFinite) { throw LaminaError.invalid("params.orthogonal_reg is \(orthogonalPenalty); expected a finite value >= 0") }
             if let p = adam.problem { throw LaminaError.invalid("params.\(p)") }
         }

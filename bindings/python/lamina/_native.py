@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError, ShapeMismatchError, error_for_status
 
-EXPECTED_MAJOR = 0
+EXPECTED_MAJOR = 0  # LAMINA_VERSION_MAJOR of the header this binding mirrors
 
 _here = Path(__file__).resolve().parent
 
@@ -52,12 +52,42 @@ def _load():
 
 lib, library_path = _load()
 
+# -- the header's macros, one for one (tests/test_abi.py checks every `#define LAMINA_*` against these,
+# and the option tables of the modules against these) -------------------------------------------------
+LAMINA_VERSION_MAJOR, LAMINA_VERSION_MINOR, LAMINA_VERSION_PATCH = 0, 1, 0
+LAMINA_VERSION_NUMBER = LAMINA_VERSION_MAJOR * 10000 + LAMINA_VERSION_MINOR * 100 + LAMINA_VERSION_PATCH
+LAMINA_OK = 0
+LAMINA_ERR_INVALID_ARGUMENT = 1
+LAMINA_ERR_SHAPE_MISMATCH = 2
+LAMINA_ERR_NON_FINITE = 3
+LAMINA_ERR_IO = 4
+LAMINA_ERR_FORMAT = 5
+LAMINA_ERR_OUT_OF_MEMORY = 6
+LAMINA_ERR_CANCELLED = 7
+LAMINA_ERR_INTERNAL = 8
+LAMINA_DISTANCE_EUCLIDEAN, LAMINA_DISTANCE_SQEUCLIDEAN, LAMINA_DISTANCE_COSINE = 0, 1, 2
+LAMINA_LINKAGE_SINGLE, LAMINA_LINKAGE_COMPLETE, LAMINA_LINKAGE_AVERAGE, LAMINA_LINKAGE_CENTROID = 0, 1, 2, 3
+LAMINA_DIAMETER_MAX, LAMINA_DIAMETER_MEAN_PAIRWISE, LAMINA_DIAMETER_CENTROID = 0, 1, 2
+LAMINA_XIE_BENI_CENTROID, LAMINA_XIE_BENI_POINT_PAIR = 0, 1
+LAMINA_AVERAGE_MIN, LAMINA_AVERAGE_GEOMETRIC, LAMINA_AVERAGE_ARITHMETIC, LAMINA_AVERAGE_MAX = 0, 1, 2, 3
+LAMINA_KMEANS_INIT_PLUSPLUS, LAMINA_KMEANS_INIT_RANDOM, LAMINA_KMEANS_INIT_GIVEN = 0, 1, 2
+LAMINA_DTYPE_FLOAT16, LAMINA_DTYPE_BFLOAT16, LAMINA_DTYPE_FLOAT32, LAMINA_DTYPE_FLOAT64, LAMINA_DTYPE_INT = 0, 1, 2, 3, 4
+LAMINA_CLASS_WEIGHT_NONE, LAMINA_CLASS_WEIGHT_BALANCED, LAMINA_CLASS_WEIGHT_GIVEN = 0, 1, 2
+LAMINA_STRUCTURAL_DISTANCE, LAMINA_STRUCTURAL_DEPTH = 0, 1
+LAMINA_AST_LEAF, LAMINA_AST_BAD_ROOT = -1, -2
+LAMINA_SAE_TOPK, LAMINA_SAE_BATCHTOPK, LAMINA_SAE_RELU, LAMINA_SAE_JUMPRELU = 0, 1, 2, 3
+LAMINA_SAE_DECAY_NONE, LAMINA_SAE_DECAY_LINEAR, LAMINA_SAE_DECAY_COSINE = 0, 1, 2
+LAMINA_SAE_BDEC_MEAN, LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, LAMINA_SAE_BDEC_ZERO = 0, 1, 2
+LAMINA_SAE_FORMAT_SAELENS, LAMINA_SAE_FORMAT_SPARSIFY = 0, 1
+
 f32p = POINTER(c_float)
 f64p = POINTER(c_double)
 i32p = POINTER(c_int32)
 i64p = POINTER(c_int64)
 u8p = POINTER(ctypes.c_uint8)
 
+
+# -- the header's structs, field for field (tests/test_abi.py compares sizeof and every offsetof) -------
 
 class KMeansParams(ctypes.Structure):
     """Mirrors `lamina_kmeans_params`."""
@@ -91,8 +121,8 @@ class ASTChains(ctypes.Structure):
 class ASTProbeParams(ctypes.Structure):
     """Mirrors `lamina_ast_probe_params`."""
     _fields_ = [("rank", c_int32), ("epochs", c_int32), ("batch_size", c_int32),
-                ("learning_rate", c_float), ("orthogonal_reg", c_float), ("beta1", c_float),
-                ("beta2", c_float), ("eps", c_float), ("seed", c_uint64)]
+                ("lr", c_double), ("orthogonal_reg", c_double), ("beta1", c_double),
+                ("beta2", c_double), ("eps", c_double), ("seed", c_uint64)]
 class SAEParams(ctypes.Structure):
     """Mirrors `lamina_sae_params`."""
     _fields_ = [("d_in", c_int64), ("n_latents", c_int64), ("architecture", c_int32), ("k", c_int32),
@@ -109,7 +139,7 @@ class SAEMetrics(ctypes.Structure):
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
                                               "cosine_similarity", "l0", "dead_fraction")]
 class LogisticParams(ctypes.Structure):
-    """Mirrors `lamina_logistic_params`."""
+    """Mirrors `lamina_logistic_probe_params`."""
     _fields_ = [("C", c_double), ("max_iter", c_int32), ("tol", c_double), ("class_weight", c_int32),
                 ("standardize", c_int32), ("multi_label", c_int32), ("fit_intercept", c_int32)]
 
@@ -152,24 +182,24 @@ SIGNATURES = {
     "lamina_kmeans_free": (None, [c_void_p]),
     "lamina_kmeans_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p]),
     "lamina_kmeans_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p]),
-    "lamina_kmeans_result": (c_int32, [c_void_p, i64p, i64p, i32p, f64p, i32p]),
-    "lamina_kmeans_centers": (c_int32, [c_void_p, f32p, c_int64]),
-    "lamina_kmeans_labels": (c_int32, [c_void_p, i32p, c_int64]),
+    "lamina_kmeans_get_info": (c_int32, [c_void_p, i64p, i64p, i32p, f64p, i32p]),
+    "lamina_kmeans_get_centers": (c_int32, [c_void_p, f32p, c_int64]),
+    "lamina_kmeans_get_labels": (c_int32, [c_void_p, i32p, c_int64]),
     "lamina_kmeans_set_centers": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
     # -- linear probes (issue 3): entries go here, in header order
-    "lamina_logistic_default_params": (LogisticParams, []),
-    "lamina_logistic_check_params": (c_int32, [POINTER(LogisticParams)]),
+    "lamina_logistic_probe_default_params": (LogisticParams, []),
+    "lamina_logistic_probe_check_params": (c_int32, [POINTER(LogisticParams)]),
     "lamina_logistic_probe_create": (c_int32, [POINTER(LogisticParams), POINTER(c_void_p)]),
     "lamina_logistic_probe_free": (None, [c_void_p]),
     "lamina_logistic_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, f64p, f64p, c_int32]),
     "lamina_logistic_probe_fit_multilabel": (c_int32, [c_void_p, f32p, c_int64, c_int64, u8p, c_int64, f64p]),
-    "lamina_logistic_probe_info": (c_int32, [c_void_p, i64p, i32p, i32p, i32p, i32p, f64p, i32p]),
-    "lamina_logistic_probe_classes": (c_int32, [c_void_p, i32p, c_int64]),
-    "lamina_logistic_probe_coef": (c_int32, [c_void_p, f64p, c_int64, f64p, c_int64]),
-    "lamina_logistic_probe_scaler": (c_int32, [c_void_p, f64p, f64p, c_int64]),
+    "lamina_logistic_probe_get_info": (c_int32, [c_void_p, i64p, i32p, i32p, i32p, i32p, f64p, i32p]),
+    "lamina_logistic_probe_get_classes": (c_int32, [c_void_p, i32p, c_int64]),
+    "lamina_logistic_probe_get_coef": (c_int32, [c_void_p, f64p, c_int64, f64p, c_int64]),
+    "lamina_logistic_probe_get_scaler": (c_int32, [c_void_p, f64p, f64p, c_int64]),
     "lamina_logistic_probe_set_coef": (c_int32, [c_void_p, f64p, f64p, c_int32, c_int64, f64p, f64p, i32p, c_int32]),
     "lamina_logistic_probe_decision_function": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
     "lamina_logistic_probe_predict_proba": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
@@ -204,8 +234,8 @@ SIGNATURES = {
     "lamina_structural_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64]),
     "lamina_structural_probe_loss": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, c_int64,
                                                f64p, f32p, c_int64]),
-    "lamina_structural_probe_result": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p, f64p, i32p, f64p]),
-    "lamina_structural_probe_projection": (c_int32, [c_void_p, f32p, c_int64]),
+    "lamina_structural_probe_get_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p, f64p, i32p, f64p]),
+    "lamina_structural_probe_get_projection": (c_int32, [c_void_p, f32p, c_int64]),
     "lamina_structural_probe_set_projection": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
     "lamina_structural_uuas": (c_int32, [f32p, f32p, c_int64, i64p, c_int64, u8p, f64p, i64p, i64p]),
     "lamina_structural_spearman": (c_int32, [c_int32, f32p, f32p, c_int64, i64p, c_int64, c_int32, c_int32,
@@ -218,18 +248,18 @@ SIGNATURES = {
     "lamina_ast_tuples": (c_int32, [POINTER(ASTTrees), i32p, i32p, i32p, POINTER(ASTChains)]),
     "lamina_ast_decode": (c_int32, [c_int64, f32p, i32p, i32p, POINTER(ASTChains), c_int64, i32p, i32p,
                                     i32p, i64p]),
-    "lamina_ast_f1": (c_int32, [c_int64, i64p, f32p, i32p, i32p, f32p, i32p, i32p, POINTER(ASTChains),
+    "lamina_ast_f1": (c_int32, [i64p, c_int64, f32p, i32p, i32p, f32p, i32p, i32p, POINTER(ASTChains),
                                 f64p, f64p, f64p, f64p]),
     "lamina_ast_probe_default_params": (ASTProbeParams, []),
     "lamina_ast_probe_check_params": (c_int32, [POINTER(ASTProbeParams)]),
     "lamina_ast_probe_create": (c_int32, [POINTER(ASTProbeParams), POINTER(c_void_p)]),
     "lamina_ast_probe_free": (None, [c_void_p]),
-    "lamina_ast_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int64, i64p, i32p, i32p, i32p,
+    "lamina_ast_probe_fit": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, i32p, i32p, i32p,
                                        ProgressFn, c_void_p]),
-    "lamina_ast_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int64, i64p, f32p, i32p,
+    "lamina_ast_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i64p, c_int64, f32p, i32p,
                                            i32p]),
-    "lamina_ast_probe_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p]),
-    "lamina_ast_probe_weights": (c_int32, [c_void_p, f32p, f32p, f32p, i32p, i32p]),
+    "lamina_ast_probe_get_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p]),
+    "lamina_ast_probe_get_weights": (c_int32, [c_void_p, f32p, f32p, f32p, i32p, i32p]),
     "lamina_ast_probe_set_weights": (c_int32, [c_void_p, c_int64, f32p, f32p, i32p, c_int32, f32p, i32p, c_int32]),
     # -- sparse autoencoders (issue 4): entries go here, in header order
     "lamina_sae_default_params": (SAEParams, []),
@@ -239,8 +269,8 @@ SIGNATURES = {
     "lamina_sae_get_params": (c_int32, [c_void_p, POINTER(SAEParams)]),
     "lamina_sae_train": (c_int32, [c_void_p, c_void_p, c_int32, c_int64, c_int64, c_int32, ProgressFn, c_void_p]),
     "lamina_sae_train_h5": (c_int32, [c_void_p, c_char_p, c_char_p, c_int32, ProgressFn, c_void_p]),
-    "lamina_sae_state": (c_int32, [c_void_p, i64p, i64p, i64p, i64p, f32p]),
-    "lamina_sae_history": (c_int32, [c_void_p, f64p, c_int64]),
+    "lamina_sae_get_state": (c_int32, [c_void_p, i64p, i64p, i64p, i64p, f32p]),
+    "lamina_sae_get_history": (c_int32, [c_void_p, f64p, c_int64]),
     "lamina_sae_encode": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, c_int64]),
     "lamina_sae_encode_sparse": (c_int32, [c_void_p, f32p, c_int64, c_int64, c_int32, i32p, f32p, i32p]),
     "lamina_sae_decode": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, c_int64]),

@@ -278,7 +278,7 @@ def _f1(off, gold, pred, table):
     p, r, f = np.zeros(s), np.zeros(s), np.zeros(s)
     mean = np.zeros(3)
     safe = [a if len(a) else np.zeros(1, a.dtype) for a in (*gold, *pred)]
-    call("lamina_ast_f1", s, lptr(off), fptr(safe[0]), iptr(safe[1]), iptr(safe[2]), fptr(safe[3]),
+    call("lamina_ast_f1", lptr(off), s, fptr(safe[0]), iptr(safe[1]), iptr(safe[2]), fptr(safe[3]),
          iptr(safe[4]), iptr(safe[5]), ctypes.byref(cst), _native.dptr(p), _native.dptr(r),
          _native.dptr(f), _native.dptr(mean))
     return dict(precision=p, recall=r, f1=f, mean_precision=float(mean[0]), mean_recall=float(mean[1]),
@@ -324,7 +324,7 @@ class ASTProbe(LaminaEstimator):
         p.rank = check_int(self.rank, "rank", bits=32)
         p.epochs = check_int(self.epochs, "epochs", bits=32)
         p.batch_size = check_int(self.batch_size, "batch_size", bits=32)
-        p.learning_rate = check_float(renamed_param(self, "learning_rate", "lr", 1e-3), "lr")
+        p.lr = check_float(renamed_param(self, "learning_rate", "lr", 1e-3), "lr")
         p.orthogonal_reg = check_float(self.orthogonal_reg, "orthogonal_reg")
         p.beta1 = check_float(self.beta1, "beta1")
         p.beta2 = check_float(self.beta2, "beta2")
@@ -360,7 +360,7 @@ class ASTProbe(LaminaEstimator):
             with progress_callback("ast probe", callback, self.verbose, _PROGRESS_FIELDS,
                                    record=history.append if history is not None else None,
                                    false_warns=True) as progress:
-                call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], s, lptr(off),
+                call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], lptr(off), s,
                      iptr(safe_d), iptr(safe_c), iptr(uid), progress.fn, None)
         except BaseException:
             if _fitted(handle):   # cancelled: keep the last step's weights
@@ -376,13 +376,13 @@ class ASTProbe(LaminaEstimator):
 
     def _read_weights(self, r):
         dim, nc, nu, steps, loss = ctypes.c_int64(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int64(), ctypes.c_double()
-        call("lamina_ast_probe_info", self._handle, ctypes.byref(dim), ctypes.byref(nc), ctypes.byref(nu),
+        call("lamina_ast_probe_get_info", self._handle, ctypes.byref(dim), ctypes.byref(nc), ctypes.byref(nu),
              ctypes.byref(steps), ctypes.byref(loss))
         self.proj_ = np.zeros((dim.value, r), np.float32)
         self.vectors_c_ = np.zeros((r, nc.value), np.float32)
         self.vectors_u_ = np.zeros((r, nu.value), np.float32)
         cc, cu = np.zeros(nc.value, np.int32), np.zeros(nu.value, np.int32)
-        call("lamina_ast_probe_weights", self._handle, fptr(self.proj_), fptr(self.vectors_c_),
+        call("lamina_ast_probe_get_weights", self._handle, fptr(self.proj_), fptr(self.vectors_c_),
              fptr(self.vectors_u_), iptr(cc), iptr(cu))
         self._class_ids = (cc, cu)
         self.classes_c_ = [self._table.name(int(k)) for k in cc]
@@ -422,7 +422,7 @@ class ASTProbe(LaminaEstimator):
         d = np.zeros(max(m, 1), np.float32)
         c = np.zeros(max(m, 1), np.int32)
         u = np.zeros(X.shape[0], np.int32)
-        call("lamina_ast_probe_predict", self._handle, fptr(X), X.shape[0], X.shape[1], s, lptr(off),
+        call("lamina_ast_probe_predict", self._handle, fptr(X), X.shape[0], X.shape[1], lptr(off), s,
              fptr(d), iptr(c), iptr(u))
         return d[:m], [self._table.name(int(k)) for k in c[:m]], [self._table.name(int(k)) for k in u]
 
@@ -437,4 +437,4 @@ class ASTProbe(LaminaEstimator):
 
 
 def _fitted(handle):
-    return _native.lib.lamina_ast_probe_info(handle, None, None, None, None, None) == 0
+    return _native.lib.lamina_ast_probe_get_info(handle, None, None, None, None, None) == 0

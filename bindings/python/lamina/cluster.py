@@ -93,12 +93,12 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         self._handle = handle  # a failed fit keeps the previous model; the old handle is freed here
         n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
         inertia, n_iter = ctypes.c_double(), ctypes.c_int32()
-        N.call("lamina_kmeans_result", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
+        N.call("lamina_kmeans_get_info", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
                ctypes.byref(inertia), ctypes.byref(n_iter))
         self.cluster_centers_ = np.empty((k.value, d.value), dtype=np.float32)
-        N.call("lamina_kmeans_centers", handle, N.fptr(self.cluster_centers_), self.cluster_centers_.size)
+        N.call("lamina_kmeans_get_centers", handle, N.fptr(self.cluster_centers_), self.cluster_centers_.size)
         self.labels_ = np.empty(n.value, dtype=np.int32)
-        N.call("lamina_kmeans_labels", handle, N.iptr(self.labels_), self.labels_.size)
+        N.call("lamina_kmeans_get_labels", handle, N.iptr(self.labels_), self.labels_.size)
         self.inertia_ = float(inertia.value)
         self.n_iter_ = int(n_iter.value)
         self.n_features_in_ = int(d.value)

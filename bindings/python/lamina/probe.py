@@ -82,7 +82,7 @@ class LogisticProbe(ClassifierMixin, LaminaEstimator):
         self.fit_intercept = fit_intercept
 
     def _params(self):
-        p = N.lib.lamina_logistic_default_params()
+        p = N.lib.lamina_logistic_probe_default_params()
         p.C = _float(self.C, "C")
         p.max_iter = _int(self.max_iter, "max_iter")
         p.tol = _float(self.tol, "tol")
@@ -95,7 +95,7 @@ class LogisticProbe(ClassifierMixin, LaminaEstimator):
         p.standardize = int(bool(self.standardize))
         p.multi_label = int(bool(self.multi_label))
         p.fit_intercept = int(bool(self.fit_intercept))
-        N.call("lamina_logistic_check_params", ctypes.byref(p))
+        N.call("lamina_logistic_probe_check_params", ctypes.byref(p))
         return p
 
     def fit(self, X, y, sample_weight=None):
@@ -137,16 +137,16 @@ class LogisticProbe(ClassifierMixin, LaminaEstimator):
         d, k, nc, pc, it, conv = (ctypes.c_int64(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32(),
                                   ctypes.c_int32(), ctypes.c_int32())
         loss = ctypes.c_double()
-        N.call("lamina_logistic_probe_info", self._handle, ctypes.byref(d), ctypes.byref(k), ctypes.byref(nc),
+        N.call("lamina_logistic_probe_get_info", self._handle, ctypes.byref(d), ctypes.byref(k), ctypes.byref(nc),
                ctypes.byref(pc), ctypes.byref(it), ctypes.byref(loss), ctypes.byref(conv))
         self.coef_ = np.empty((k.value, d.value))
         self.intercept_ = np.empty(k.value)
-        N.call("lamina_logistic_probe_coef", self._handle, N.dptr(self.coef_), self.coef_.size,
+        N.call("lamina_logistic_probe_get_coef", self._handle, N.dptr(self.coef_), self.coef_.size,
                N.dptr(self.intercept_), self.intercept_.size)
         if self.standardize:
             self.mean_ = np.empty(d.value)
             self.scale_ = np.empty(d.value)
-            N.call("lamina_logistic_probe_scaler", self._handle, N.dptr(self.mean_), N.dptr(self.scale_), d.value)
+            N.call("lamina_logistic_probe_get_scaler", self._handle, N.dptr(self.mean_), N.dptr(self.scale_), d.value)
         self.classes_ = classes
         self.n_features_in_ = int(d.value)
         self.n_iter_ = np.array([it.value], dtype=np.int32)

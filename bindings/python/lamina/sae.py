@@ -231,7 +231,7 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
     def _state(self):
         steps, tokens, epoch, batch = (ctypes.c_int64() for _ in range(4))
         scale = ctypes.c_float()
-        N.call("lamina_sae_state", self._fitted(), ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
+        N.call("lamina_sae_get_state", self._fitted(), ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
                ctypes.byref(batch), ctypes.byref(scale))
         return steps.value, tokens.value, epoch.value, batch.value, scale.value
 
@@ -454,7 +454,7 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
             return {k: v.copy() for k, v in saved["history"].items()}
         steps = self._state()[0]
         buf = np.empty(steps * 8, dtype=np.float64)
-        N.call("lamina_sae_history", self._handle, N.dptr(buf), buf.size)
+        N.call("lamina_sae_get_history", self._handle, N.dptr(buf), buf.size)
         buf = buf.reshape(steps, 8)
         return {name: buf[:, i].copy() for i, name in enumerate(_HISTORY)}
 

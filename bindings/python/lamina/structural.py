@@ -420,7 +420,7 @@ class StructuralProbe(LaminaEstimator):
         dl = ctypes.c_double()
         be = ctypes.c_int32()
         lr = ctypes.c_double()
-        status = N.lib.lamina_structural_probe_result(self._handle, ctypes.byref(nf), ctypes.byref(rank),
+        status = N.lib.lamina_structural_probe_get_info(self._handle, ctypes.byref(nf), ctypes.byref(rank),
                                                       ctypes.byref(ne), ctypes.byref(ns), ctypes.byref(tl),
                                                       ctypes.byref(dl), ctypes.byref(be), ctypes.byref(lr))
         if status != 0:
@@ -433,7 +433,7 @@ class StructuralProbe(LaminaEstimator):
         self.best_epoch_ = be.value
         self.lr_ = lr.value
         B = np.empty((rank.value, nf.value), dtype=np.float32)
-        N.call("lamina_structural_probe_projection", self._handle, N.fptr(B), B.size)
+        N.call("lamina_structural_probe_get_projection", self._handle, N.fptr(B), B.size)
         self.projection_ = B
 
     def set_projection(self, B):

@@ -278,15 +278,15 @@ def f1_bad_offsets_and_nan():
     c = np.ones(4, np.int32)
     u = np.zeros(4, np.int32)
     mean = np.zeros(3)
-    st = N.lib.lamina_ast_f1(2, N.lptr(off), N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(d), N.iptr(c), N.iptr(u),
+    st = N.lib.lamina_ast_f1(N.lptr(off), 2, N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(d), N.iptr(c), N.iptr(u),
                              ctypes.byref(ch), None, None, None, N.dptr(mean))
     expect_status(1, st, "token_offsets[2]", ">= 2 tokens")
     off = np.array([0, 3], np.int64)
     bad = np.array([1, np.nan], np.float32)
-    st = N.lib.lamina_ast_f1(1, N.lptr(off), N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(bad), N.iptr(c),
+    st = N.lib.lamina_ast_f1(N.lptr(off), 1, N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(bad), N.iptr(c),
                              N.iptr(u), ctypes.byref(ch), None, None, None, N.dptr(mean))
     expect_status(3, st, "predicted snippet 0", "d[1] is nan")
-    st = N.lib.lamina_ast_f1(1, N.lptr(off), N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(d), N.iptr(c),
+    st = N.lib.lamina_ast_f1(N.lptr(off), 1, N.fptr(d), N.iptr(c), N.iptr(u), N.fptr(d), N.iptr(c),
                              N.iptr(u), ctypes.byref(ch), None, None, None, None)
     expect_status(1, st, "mean_out is NULL")
 
@@ -306,7 +306,7 @@ def params_default_ok():
     ctypes, _, _, N, _ = _mods()
     p = _params()
     assert (p.rank, p.epochs, p.batch_size) == (128, 20, 32)
-    assert abs(p.learning_rate - 1e-3) < 1e-9 and p.orthogonal_reg == 5.0
+    assert abs(p.lr - 1e-3) < 1e-9 and p.orthogonal_reg == 5.0
     expect_status(0, N.lib.lamina_ast_probe_check_params(ctypes.byref(p)))
 
 
@@ -316,9 +316,9 @@ def params_bad():
     nan, inf = float("nan"), float("inf")
     for field, value, word in [("rank", 0, "params.rank is 0"), ("rank", -3, "params.rank is -3"),
                                ("epochs", -1, "params.epochs is -1"), ("batch_size", 0, "params.batch_size is 0"),
-                               ("learning_rate", nan, "params.learning_rate is nan"),
-                               ("learning_rate", inf, "params.learning_rate is inf"),
-                               ("learning_rate", 0.0, "params.learning_rate is 0.0"),
+                               ("lr", nan, "params.lr is nan"),
+                               ("lr", inf, "params.lr is inf"),
+                               ("lr", 0.0, "params.lr is 0.0"),
                                ("orthogonal_reg", nan, "params.orthogonal_reg is nan"),
                                ("orthogonal_reg", -1.0, "params.orthogonal_reg is -1.0"),
                                ("beta1", 1.0, "beta1 is 1.0"), ("eps", 0.0, "eps is 0.0")]:
@@ -336,7 +336,7 @@ def py_params_bad():
     X, off, d, c, u = _data()
     expect_raises(lambda: ap.ASTProbe(rank=0).fit(X, off, d, c, u), lamina.InvalidArgumentError, "rank is 0")
     expect_raises(lambda: ap.ASTProbe(lr=float("nan")).fit(X, off, d, c, u), ValueError,
-                  "learning_rate is nan")
+                  "lr is nan")
     expect_raises(lambda: ap.ASTProbe(orthogonal_reg=float("inf")).fit(X, off, d, c, u), ValueError,
                   "orthogonal_reg is inf")
     expect_raises(lambda: ap.ASTProbe(rank=2**40).fit(X, off, d, c, u), ValueError, "rank")
@@ -367,7 +367,7 @@ def _c_fit(X=None, n=None, dim=None, s=2, off=None, d=None, c=None, u=None, hand
     else:
         h = handle
     st = N.lib.lamina_ast_probe_fit(h, None if X is False else N.fptr(X), X0.shape[0] if n is None else n,
-                                    X0.shape[1] if dim is None else dim, s, N.lptr(off), N.iptr(d), N.iptr(c),
+                                    X0.shape[1] if dim is None else dim, N.lptr(off), s, N.iptr(d), N.iptr(c),
                                     N.iptr(u), N.ProgressFn(), None)
     return st, h
 
@@ -380,11 +380,11 @@ def fit_ok_then_predict_dim_mismatch():
     X = np.zeros((5, 7), np.float32)
     off = np.array([0, 3, 5], np.int64)
     dd, cc, uu = np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(5, np.int32)
-    expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, 2, N.lptr(off), N.fptr(dd), N.iptr(cc),
+    expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
                                                     N.iptr(uu)), "d = 7", "d = 6")
     N.lib.lamina_ast_probe_free(h)
     # a freed handle is rejected, and a double free is a no-op
-    expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, 2, N.lptr(off), N.fptr(dd), N.iptr(cc),
+    expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
                                                     N.iptr(uu)), "not a live lamina_ast_probe")
     N.lib.lamina_ast_probe_free(h)
     N.lib.lamina_ast_probe_free(None)
@@ -435,9 +435,9 @@ def predict_before_fit():
     X = np.zeros((5, 6), np.float32)
     off = np.array([0, 3, 5], np.int64)
     dd, cc, uu = np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(5, np.int32)
-    expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, 2, N.lptr(off), N.fptr(dd), N.iptr(cc),
+    expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
                                                     N.iptr(uu)), "not fitted")
-    expect_status(1, N.lib.lamina_ast_probe_info(h, None, None, None, None, None), "not fitted")
+    expect_status(1, N.lib.lamina_ast_probe_get_info(h, None, None, None, None, None), "not fitted")
     N.lib.lamina_ast_probe_free(h)
     expect_raises(lambda: ap.ASTProbe().predict(X, off), ValueError, "not fitted")
 

@@ -464,7 +464,7 @@ def c_kmeans_fit_errors():
     centers = x[:2].copy()
     expect_status(1, fit(h, N.fptr(x), 6, 2, N.fptr(centers)), "init_centers")
     # still unfitted after all the failures
-    expect_status(1, N.lib.lamina_kmeans_result(h, None, None, None, None, None), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_info(h, None, None, None, None, None), "not fitted")
     N.lib.lamina_kmeans_free(h)
 
 
@@ -495,7 +495,7 @@ def c_kmeans_given_init_errors():
     expect_status(1, fit(h, N.fptr(x), 1, 2, N.fptr(centers)), "n_samples=1 should be >= n_clusters=2.")
     expect_status(0, fit(h, N.fptr(x), 6, 2, N.fptr(centers)))
     labels = np.empty(6, dtype=np.int32)
-    expect_status(0, N.lib.lamina_kmeans_labels(h, N.iptr(labels), 6))
+    expect_status(0, N.lib.lamina_kmeans_get_labels(h, N.iptr(labels), 6))
     assert labels.tolist() == [0, 0, 0, 1, 1, 1]
     N.lib.lamina_kmeans_free(h)
 
@@ -508,16 +508,16 @@ def c_kmeans_unfitted_and_outputs():
     lab = np.empty(6, dtype=np.int32)
     cen = np.empty(4, dtype=np.float32)
     expect_status(1, N.lib.lamina_kmeans_predict(h, N.fptr(x), 6, 2, N.iptr(lab)), "not fitted")
-    expect_status(1, N.lib.lamina_kmeans_result(h, None, None, None, None, None), "not fitted")
-    expect_status(1, N.lib.lamina_kmeans_centers(h, N.fptr(cen), 4), "not fitted")
-    expect_status(1, N.lib.lamina_kmeans_labels(h, N.iptr(lab), 6), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_info(h, None, None, None, None, None), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_centers(h, N.fptr(cen), 4), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_labels(h, N.iptr(lab), 6), "not fitted")
     expect_status(0, N.lib.lamina_kmeans_fit(h, N.fptr(x), 6, 2, None))
-    expect_status(0, N.lib.lamina_kmeans_result(h, None, None, None, None, None))
+    expect_status(0, N.lib.lamina_kmeans_get_info(h, None, None, None, None, None))
     for bad_len in (3, 5, 0, -1):
-        expect_status(2, N.lib.lamina_kmeans_centers(h, N.fptr(cen), bad_len), "out_len", "expected 4")
-        expect_status(2, N.lib.lamina_kmeans_labels(h, N.iptr(lab), bad_len), "out_len", "expected 6")
-    expect_status(1, N.lib.lamina_kmeans_centers(h, None, 4), "out is NULL")
-    expect_status(1, N.lib.lamina_kmeans_labels(h, None, 6), "out is NULL")
+        expect_status(2, N.lib.lamina_kmeans_get_centers(h, N.fptr(cen), bad_len), "out_len", "expected 4")
+        expect_status(2, N.lib.lamina_kmeans_get_labels(h, N.iptr(lab), bad_len), "out_len", "expected 6")
+    expect_status(1, N.lib.lamina_kmeans_get_centers(h, None, 4), "out is NULL")
+    expect_status(1, N.lib.lamina_kmeans_get_labels(h, None, 6), "out is NULL")
     # predict
     expect_status(2, N.lib.lamina_kmeans_predict(h, N.fptr(x), 4, 3, N.iptr(lab)), "3 features", "fitted with 2")
     expect_status(1, N.lib.lamina_kmeans_predict(h, N.fptr(x), 6, 2, None), "labels_out is NULL")
@@ -532,7 +532,7 @@ def c_kmeans_unfitted_and_outputs():
     # a failed fit leaves the previous fit
     n, k = ctypes.c_int64(), ctypes.c_int32()
     expect_status(3, N.lib.lamina_kmeans_fit(h, N.fptr(bad), 6, 2, None), "row 2")
-    expect_status(0, N.lib.lamina_kmeans_result(h, ctypes.byref(n), None, ctypes.byref(k), None, None))
+    expect_status(0, N.lib.lamina_kmeans_get_info(h, ctypes.byref(n), None, ctypes.byref(k), None, None))
     assert (n.value, k.value) == (6, 2)
     N.lib.lamina_kmeans_free(h)
 
@@ -549,8 +549,8 @@ def c_kmeans_free_null_double_garbage():
     N.lib.lamina_kmeans_free(h)  # double free: ignored
     for fn_call in (lambda m: N.lib.lamina_kmeans_fit(m, N.fptr(x), 6, 2, None),
                     lambda m: N.lib.lamina_kmeans_predict(m, N.fptr(x), 6, 2, N.iptr(lab)),
-                    lambda m: N.lib.lamina_kmeans_result(m, None, None, None, None, None),
-                    lambda m: N.lib.lamina_kmeans_labels(m, N.iptr(lab), 6)):
+                    lambda m: N.lib.lamina_kmeans_get_info(m, None, None, None, None, None),
+                    lambda m: N.lib.lamina_kmeans_get_labels(m, N.iptr(lab), 6)):
         expect_status(1, fn_call(h), "not a live lamina_kmeans handle")
         for garbage in (0xdeadbeef, 1, 2**64 - 8, ctypes.addressof(ctypes.c_int64(0))):
             expect_status(1, fn_call(ctypes.c_void_p(garbage)), "not a live lamina_kmeans handle")

@@ -192,7 +192,7 @@ def c_handle_misuse():
     expect_status(1, N.lib.lamina_logistic_probe_fit(None, N.fptr(X), 40, 3, N.iptr(y), None, None, 0), "probe is NULL")
     bogus = ctypes.c_void_p(0xdeadbeef)
     expect_status(1, N.lib.lamina_logistic_probe_fit(bogus, N.fptr(X), 40, 3, N.iptr(y), None, None, 0), "not a live")
-    p = N.lib.lamina_logistic_default_params()
+    p = N.lib.lamina_logistic_probe_default_params()
     h = ctypes.c_void_p()
     expect_status(0, N.lib.lamina_logistic_probe_create(ctypes.byref(p), ctypes.byref(h)))
     out = np.zeros(40, np.int32)
@@ -205,8 +205,8 @@ def c_handle_misuse():
     expect_status(6, N.lib.lamina_logistic_probe_fit(h, N.fptr(X), 2**31, 2**33, N.iptr(y), None, None, 0), "overflows")
     expect_status(1, N.lib.lamina_logistic_probe_fit(h, N.fptr(X), 40, 3, N.iptr(y), None, N.dptr(np.ones(2)), 2), "class_weights")
     coef = np.zeros(3)
-    expect_status(2, N.lib.lamina_logistic_probe_coef(h, N.dptr(coef), 2, None, 0), "coef_len")
-    expect_status(1, N.lib.lamina_logistic_probe_scaler(h, N.dptr(coef), N.dptr(coef), 3), "standardize")
+    expect_status(2, N.lib.lamina_logistic_probe_get_coef(h, N.dptr(coef), 2, None, 0), "coef_len")
+    expect_status(1, N.lib.lamina_logistic_probe_get_scaler(h, N.dptr(coef), N.dptr(coef), 3), "standardize")
     N.lib.lamina_logistic_probe_free(h)
     N.lib.lamina_logistic_probe_free(h)      # double free: ignored
     N.lib.lamina_logistic_probe_free(None)
@@ -215,16 +215,16 @@ def c_handle_misuse():
 @case
 def c_params():
     ctypes, np, _, N, _ = _lazy()
-    p = N.lib.lamina_logistic_default_params()
+    p = N.lib.lamina_logistic_probe_default_params()
     assert p.C == 1.0 and p.max_iter == 100 and p.tol == 1e-4 and p.fit_intercept == 1
-    expect_status(1, N.lib.lamina_logistic_check_params(None), "params is NULL")
+    expect_status(1, N.lib.lamina_logistic_probe_check_params(None), "params is NULL")
     for field, value, word in (("C", -1.0, "C is -1"), ("class_weight", 7, "class_weight is 7"),
                                ("standardize", 2, "standardize is 2"), ("multi_label", -1, "multi_label"),
                                ("max_iter", 0, "max_iter is 0")):
-        q = N.lib.lamina_logistic_default_params()
+        q = N.lib.lamina_logistic_probe_default_params()
         setattr(q, field, value)
-        expect_status(1, N.lib.lamina_logistic_check_params(ctypes.byref(q)), word)
-    q = N.lib.lamina_logistic_default_params()
+        expect_status(1, N.lib.lamina_logistic_probe_check_params(ctypes.byref(q)), word)
+    q = N.lib.lamina_logistic_probe_default_params()
     q.class_weight = 2
     X, y = data()
     m, s = np.zeros(1), np.zeros(1)
@@ -236,7 +236,7 @@ def c_params():
 def c_stateless_nulls():
     ctypes, np, _, N, _ = _lazy()
     X, y = data()
-    p = N.lib.lamina_logistic_default_params()
+    p = N.lib.lamina_logistic_probe_default_params()
     out = np.zeros(64)
     expect_status(1, N.lib.lamina_stratified_kfold(None, 40, 2, 0, N.iptr(np.zeros(40, np.int32))), "labels is NULL")
     expect_status(1, N.lib.lamina_layer_sweep(None, None, 1, 40, N.iptr(y), ctypes.byref(p), 2, 0, None,
@@ -250,7 +250,7 @@ def c_stateless_nulls():
     dims[0] = -3
     expect_status(1, N.lib.lamina_layer_sweep(ptrs, N.lptr(dims), 1, 40, N.iptr(y), ctypes.byref(p), 2, 0, None,
                                               N.dptr(out), N.dptr(out)), "dims[0] is -3")
-    q = N.lib.lamina_logistic_default_params()
+    q = N.lib.lamina_logistic_probe_default_params()
     q.multi_label = 1
     dims[0] = 3
     expect_status(1, N.lib.lamina_layer_sweep(ptrs, N.lptr(dims), 1, 40, N.iptr(y), ctypes.byref(q), 2, 0, None,

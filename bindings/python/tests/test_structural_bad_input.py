@@ -271,7 +271,7 @@ def c_loss_and_projection():
     out = ctypes.c_double()
     expect_status(1, N.lib.lamina_structural_probe_loss(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50,
                                                         ctypes.byref(out), None, 0), "not fitted")
-    expect_status(1, N.lib.lamina_structural_probe_result(h, None, None, None, None, None, None, None, None), "not fitted")
+    expect_status(1, N.lib.lamina_structural_probe_get_info(h, None, None, None, None, None, None, None, None), "not fitted")
     B = np.zeros((2, 6), np.float32)
     assert N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2, 6) == 0
     expect_status(1, N.lib.lamina_structural_probe_loss(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50,
@@ -281,7 +281,7 @@ def c_loss_and_projection():
                                                         ctypes.byref(out), N.fptr(g), 11), "grad_len", "is 11; expected 12")
     expect_status(2, N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2**40, 6), "rank is")
     expect_status(1, N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2, 0), "d is 0")
-    expect_status(2, N.lib.lamina_structural_probe_projection(h, N.fptr(g), 13), "out_len", "is 13; expected 12")
+    expect_status(2, N.lib.lamina_structural_probe_get_projection(h, N.fptr(g), 13), "out_len", "is 13; expected 12")
     N.lib.lamina_structural_probe_free(h)
 
 
