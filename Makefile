@@ -10,8 +10,8 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
 BENCHES := metrics probe structural ast_probe sae sae_curves
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
-.PHONY: all build deps deps-system deps-python test test-swift test-c test-python demo demo-data bench \
-        examples python-install install clean fuzz test-interop
+.PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn-oldest demo \
+        demo-data bench examples python-install install clean fuzz test-interop
 
 all: build
 
@@ -55,6 +55,16 @@ FUZZ_JOBS ?= 2
 FUZZ_OUT ?= fuzz-out
 fuzz: build
 	$(PYPATH) $(PYTHON) Tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)
+
+## test-sklearn-oldest: the scikit-learn integration, pickling and estimator tests against the oldest supported
+## scikit-learn (SKLEARN_OLDEST) in a venv of its own (.venv-sklearn-oldest; not part of `make test`)
+SKLEARN_OLDEST ?= 1.3.2
+SKLEARN_VENV := .venv-sklearn-oldest
+test-sklearn-oldest: build
+	@test -x $(SKLEARN_VENV)/bin/python || $(PYTHON) -m venv $(SKLEARN_VENV)
+	@$(SKLEARN_VENV)/bin/python -c "import sklearn, sys; sys.exit(sklearn.__version__ != '$(SKLEARN_OLDEST)')" 2>/dev/null || \
+	  $(SKLEARN_VENV)/bin/python -m pip install -q "scikit-learn==$(SKLEARN_OLDEST)" "numpy<2" scipy pytest joblib
+	$(PYPATH) $(SKLEARN_VENV)/bin/python -m pytest -q bindings/python/tests/test_sklearn.py bindings/python/tests/test_estimators.py
 
 ## examples: build and run the C example through pkg-config
 examples: build

@@ -60,7 +60,7 @@ def torch_fit(X, off, d, c_ids, u_ids, n_c, n_u, params, seed):
     proj = torch.nn.Parameter(torch.empty(dim, r).uniform_(-0.05, 0.05))
     vc = torch.nn.Parameter(torch.empty(r, n_c).uniform_(-0.05, 0.05))
     vu = torch.nn.Parameter(torch.empty(r, n_u).uniform_(-0.05, 0.05))
-    opt = torch.optim.Adam([proj, vc, vu], lr=params["learning_rate"])
+    opt = torch.optim.Adam([proj, vc, vu], lr=params["lr"])
     ce = torch.nn.CrossEntropyLoss(ignore_index=-1)
     s = len(off) - 1
     Xt = torch.from_numpy(X)

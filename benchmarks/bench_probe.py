@@ -115,7 +115,7 @@ def bench_sweep():
 
     # The same folds for both (Lamina's stratified_kfold: StratifiedKFold's per-class fold sizes, its
     # own shuffle), so that the accuracies can be compared fold by fold; building folds costs nothing.
-    folds = P.stratified_kfold(y, k, seed=0)
+    folds = P.stratified_kfold(y, k, random_state=0)
     cv = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(k)]
 
     def sk_loop():
@@ -124,7 +124,7 @@ def bench_sweep():
     rows = []
     for r in range(ARGS.repeat):
         t_sk, sk_acc, how = best_sklearn(sk_loop)
-        t_lm, res = timed(lambda: P.layer_sweep(layers, y, n_splits=k, seed=0))
+        t_lm, res = timed(lambda: P.layer_sweep(layers, y, n_splits=k, random_state=0))
         rows.append((t_sk, t_lm, how))
     t_sk = min(r[0] for r in rows)
     t_lm = min(r[1] for r in rows)

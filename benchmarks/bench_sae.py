@@ -212,7 +212,7 @@ def run_lamina(arch, X, cfg, steps):
     stamps = []
     s0 = _snapshot()
     t0 = time.perf_counter()
-    sae.fit(X[:steps * B], epochs=1, progress=False, callback=lambda info: stamps.append(time.perf_counter()))
+    sae.fit(X[:steps * B], epochs=1, callback=lambda info: stamps.append(time.perf_counter()))
     total = time.perf_counter() - t0
     others = _others(s0, _snapshot())
     intervals = np.diff(stamps)
@@ -346,7 +346,7 @@ def quality_run(label, Xtr, Xte, n_latents, k, batch, epochs, out):
         t0 = time.perf_counter()
         sae = lamina.sae.SparseAutoencoder(d, n_latents, architecture="topk", k=k, batch_size=batch, seed=0,
                                            dead_tokens=ARGS.dead_tokens)
-        sae.fit(Xtr, epochs=epochs, progress=False)
+        sae.fit(Xtr, epochs=epochs)
         res["lamina"] = dict(lamina_metrics(sae, Xte), seconds=time.perf_counter() - t0,
                              steps=int(len(sae.history_["fvu"])), train_fvu_last=float(sae.history_["fvu"][-1]),
                              train_dead_last=float(sae.history_["dead_fraction"][-1]))

@@ -397,6 +397,16 @@ lamina_status lamina_kmeans_get_centers(const lamina_kmeans* model, float* out, 
  *  Errors: not fitted, out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL out. */
 lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out, int64_t out_len);
 
+/** Makes the model a fitted one with the given centers (n_clusters x n_features float32, row-major,
+ *  finite; n_clusters must equal params.n_clusters), as read back by lamina_kmeans_get_centers: restores a
+ *  saved model (the Python binding's pickling). lamina_kmeans_predict then assigns the nearest of these
+ *  centers; it runs in a working frame derived from the centers, so its labels equal the original
+ *  model's except for a row whose two nearest centers tie within float32 rounding. lamina_kmeans_get_labels
+ *  then has no training labels (n_samples 0), inertia reads NaN and n_iter 0. Errors: bad handle, NULL
+ *  centers, n_clusters mismatch (LAMINA_ERR_SHAPE_MISMATCH), n_features <= 0, NaN/Inf. */
+lamina_status lamina_kmeans_set_centers(lamina_kmeans* model, const float* centers, int64_t n_clusters,
+                                        int64_t n_features);
+
 /* ==================================================================================================
  * 8. HDF5 activation files [stable]
  *
@@ -546,6 +556,20 @@ lamina_status lamina_logistic_probe_get_coef(const lamina_logistic_probe* probe,
  *  len must equal n_features). Errors: not fitted, a probe fitted without standardize, len, NULL. */
 lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* probe, double* mean, double* scale,
                                                int64_t len);
+
+/** Makes the probe a fitted one from the values of a fit (restoring a saved probe, e.g. the Python
+ *  binding's pickling): coef (n_outputs x n_features) and intercept (n_outputs) as lamina_logistic_probe_get_coef
+ *  returns them, mean and scale (n_features each, scale > 0) as lamina_logistic_probe_get_scaler returns them
+ *  -- required when params.standardize is set, NULL otherwise -- and the n_classes distinct class values
+ *  as lamina_logistic_probe_get_classes returns them (n_outputs = 1 for 2 classes, n_classes for >= 3;
+ *  classes NULL and n_classes 0 for a multi-label probe with n_outputs labels). Predictions, decision
+ *  values and probabilities are then bit-identical to those of the probe the values came from;
+ *  lamina_logistic_probe_get_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
+ *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH),
+ *  duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
+lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const double* coef, const double* intercept,
+                                             int32_t n_outputs, int64_t n_features, const double* mean,
+                                             const double* scale, const int32_t* classes, int32_t n_classes);
 
 /** Decision values x W^T + b in float64 (n x n_outputs; binary: the log-odds of the positive class).
  *  out_len must equal n * n_outputs. Errors: not fitted, d differs from the fit, the usual checks. */
@@ -1019,6 +1043,17 @@ lamina_status lamina_ast_probe_get_info(const lamina_ast_probe* probe, int64_t* 
  *  output may be NULL. Error: not fitted. */
 lamina_status lamina_ast_probe_get_weights(const lamina_ast_probe* probe, float* proj, float* vectors_c,
                                            float* vectors_u, int32_t* classes_c, int32_t* classes_u);
+
+/** Makes the probe a fitted one from the weights of a fit (restoring a saved probe, e.g. the Python
+ *  binding's pickling), in the layout of lamina_ast_probe_get_weights: proj (dim x rank, rank from the
+ *  params), vectors_c (rank x n_c_classes), vectors_u (rank x n_u_classes), finite float32, and the
+ *  distinct chain ids (>= 0) of the classes, classes_c and classes_u. lamina_ast_probe_predict is then
+ *  bit-identical to that of the probe the weights came from; lamina_ast_probe_get_info reports 0 steps and a
+ *  NaN loss. Errors: bad handle, NULL arrays, dim or a class count <= 0, NaN/Inf
+ *  (LAMINA_ERR_NON_FINITE), negative or duplicate chain ids. */
+lamina_status lamina_ast_probe_set_weights(lamina_ast_probe* probe, int64_t dim, const float* proj,
+                                           const float* vectors_c, const int32_t* classes_c, int32_t n_c_classes,
+                                           const float* vectors_u, const int32_t* classes_u, int32_t n_u_classes);
 
 /* ==================================================================================================
  * 12. Sparse autoencoders [experimental]

@@ -356,3 +356,22 @@ public func lamina_ast_probe_get_weights(_ probe: OpaquePointer?, _ proj: Unsafe
         if let classesU { classesU.store(model.classesU) }
     }
 }
+
+@_cdecl("lamina_ast_probe_set_weights")
+public func lamina_ast_probe_set_weights(_ probe: OpaquePointer?, _ dim: Int64, _ proj: UnsafePointer<Float>?,
+                                         _ vectorsC: UnsafePointer<Float>?, _ classesC: UnsafePointer<Int32>?,
+                                         _ nC: Int32, _ vectorsU: UnsafePointer<Float>?,
+                                         _ classesU: UnsafePointer<Int32>?, _ nU: Int32) -> Int32 {
+    boundary {
+        let model = try astProbeHandles.get(probe, "probe")
+        let r = model.parameters.rank
+        let d = try Check.count(dim, "dim"), nc = try Check.count(Int64(nC), "n_c_classes"), nu = try Check.count(Int64(nU), "n_u_classes")
+        let p = try Check.matrix(proj, Int64(d), Int64(r), "proj", rowsName: "dim", colsName: "rank")
+        let vc = try Check.matrix(vectorsC, Int64(r), Int64(nc), "vectors_c", rowsName: "rank", colsName: "n_c_classes")
+        let vu = try Check.matrix(vectorsU, Int64(r), Int64(nu), "vectors_u", rowsName: "rank", colsName: "n_u_classes")
+        let cc = Array(UnsafeBufferPointer(start: try Check.pointer(classesC, "classes_c"), count: nc))
+        let cu = Array(UnsafeBufferPointer(start: try Check.pointer(classesU, "classes_u"), count: nu))
+        func copy(_ v: MatrixView) -> [Float] { Array(UnsafeBufferPointer(start: v.base, count: v.rows * v.cols)) }
+        try model.restore(dims: d, proj: copy(p), vectorsC: copy(vc), vectorsU: copy(vu), classesC: cc, classesU: cu)
+    }
+}

@@ -100,3 +100,16 @@ public func lamina_kmeans_get_labels(_ model: OpaquePointer?, _ out: UnsafeMutab
         try Check.copyOut(kmeans.labels, to: out, length: outLen, "out_len (n_samples)")
     }
 }
+
+@_cdecl("lamina_kmeans_set_centers")
+public func lamina_kmeans_set_centers(_ model: OpaquePointer?, _ centers: UnsafePointer<Float>?, _ nClusters: Int64,
+                                      _ nFeatures: Int64) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        if nClusters != Int64(kmeans.parameters.clusterCount) {
+            throw LaminaError.shape("n_clusters is \(nClusters); this model has params.n_clusters = \(kmeans.parameters.clusterCount)")
+        }
+        let view = try Check.matrix(centers, nClusters, nFeatures, "centers", rowsName: "n_clusters", colsName: "n_features")
+        try kmeans.restore(centers: view)
+    }
+}

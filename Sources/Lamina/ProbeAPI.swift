@@ -165,6 +165,31 @@ public func lamina_logistic_probe_get_scaler(_ probe: OpaquePointer?, _ mean: Un
     }
 }
 
+@_cdecl("lamina_logistic_probe_set_coef")
+public func lamina_logistic_probe_set_coef(_ probe: OpaquePointer?, _ coef: UnsafePointer<Double>?,
+                                          _ intercept: UnsafePointer<Double>?, _ nOutputs: Int32, _ nFeatures: Int64,
+                                          _ mean: UnsafePointer<Double>?, _ scale: UnsafePointer<Double>?,
+                                          _ classes: UnsafePointer<Int32>?, _ nClasses: Int32) -> Int32 {
+    boundary {
+        let model = try logisticHandles.get(probe, "probe")
+        let k = try Check.count(Int64(nOutputs), "n_outputs"), d = try Check.count(nFeatures, "n_features")
+        let count = try Check.elements(k, d, "coef")
+        if nClasses < 0 { throw LaminaError.invalid("n_classes is \(nClasses); expected 0 (multi-label) or >= 2") }
+        if nClasses == 0 && classes != nil { throw LaminaError.invalid("classes is not NULL but n_classes is 0") }
+        let w = Array(UnsafeBufferPointer(start: try Check.pointer(coef, "coef"), count: count))
+        let b = Array(UnsafeBufferPointer(start: try Check.pointer(intercept, "intercept"), count: k))
+        var mu: [Double] = [], sd: [Double] = []
+        if model.parameters.standardize {
+            mu = Array(UnsafeBufferPointer(start: try Check.pointer(mean, "mean"), count: d))
+            sd = Array(UnsafeBufferPointer(start: try Check.pointer(scale, "scale"), count: d))
+        } else if mean != nil || scale != nil {
+            throw LaminaError.invalid("mean and scale must be NULL: params.standardize is not set")
+        }
+        let cls = nClasses == 0 ? [] : Array(UnsafeBufferPointer(start: try Check.pointer(classes, "classes"), count: Int(nClasses)))
+        try model.restore(coef: w, intercept: b, outputs: k, dims: d, mean: mu, scale: sd, classes: cls)
+    }
+}
+
 private func predictionInput(_ probe: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64) throws -> (LogisticProbe, MatrixView) {
     let model = try fittedProbe(probe)
     let view = try Check.matrix(x, n, d)

@@ -25,7 +25,7 @@ from lamina import io
 ROOT = Path(__file__).resolve().parents[2]
 
 # rank 32 and more epochs than the paper's 20 (which has 20,000 training snippets, we have 144)
-PROBE = dict(rank=32, epochs=60, batch_size=16, learning_rate=5e-3, orthogonal_reg=5.0, seed=0)
+PROBE = dict(rank=32, epochs=60, batch_size=16, lr=5e-3, orthogonal_reg=5.0, random_state=0)
 
 
 def load(path: Path):

@@ -45,10 +45,10 @@ def run(h5_path=DEFAULT_H5, out_dir=None, n_splits=5, seed=0):
     if words is None:
         words = np.arange(len(y))
     t = time.perf_counter()
-    sweep = P.layer_sweep(h5_path, y, datasets=datasets, n_splits=n_splits, seed=seed, control_types=words)
+    sweep = P.layer_sweep(h5_path, y, datasets=datasets, n_splits=n_splits, random_state=seed, control_types=words)
     t_sweep = time.perf_counter() - t
     t = time.perf_counter()
-    mdl = [P.mdl_online_codelength(lamina.io.read_activations(h5_path, name), y, seed=seed) for name in datasets]
+    mdl = [P.mdl_online_codelength(lamina.io.read_activations(h5_path, name), y, random_state=seed) for name in datasets]
     t_mdl = time.perf_counter() - t
     print(f"POS probe on {len(y)} words ({len(np.unique(words))} word types), {n_splits}-fold CV, "
           f"7 layers: sweep + control {t_sweep:.1f} s, MDL {t_mdl:.1f} s")

@@ -42,10 +42,10 @@ def run(h5_path, out_dir, *, n_latents=768, k=16, epochs=15, show_latents=4, see
     n, d = X.shape
     held = np.arange(n) % 10 == 0            # every 10th sentence held out
     print(f"SAE on {LAYER} of {os.path.basename(h5_path)}: {n} rows x {d} dims; TopK k={k}, {n_latents} latents")
-    sae = SparseAutoencoder(d, n_latents, k=k, batch_size=256, lr=4e-3, seed=seed,
+    sae = SparseAutoencoder(d, n_latents, k=k, batch_size=256, lr=4e-3, random_state=seed,
                             b_dec_init="geometric_median", warmup_steps=20, decay="cosine", dead_tokens=20_000)
     t0 = time.perf_counter()
-    sae.fit(X[~held], epochs=epochs, progress=True)
+    sae.set_params(verbose=True).fit(X[~held], epochs=epochs)
     seconds = time.perf_counter() - t0
     m = sae.evaluate(X[held])
     print(f"trained {sae.n_steps_} steps ({sae.n_tokens_} tokens) in {seconds:.1f} s")

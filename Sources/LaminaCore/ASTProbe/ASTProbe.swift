@@ -356,3 +356,33 @@ public final class ASTProbe: @unchecked Sendable {
         return (terms, Array(w.gP.prefix(proj.count)), Array(w.gC.prefix(vectorsC.count)), Array(w.gU.prefix(vectorsU.count)))
     }
 }
+
+// MARK: - Restoring a fitted probe (lamina_ast_probe_set_weights; Python pickling)
+
+extension ASTProbe {
+    /// Makes this probe a fitted one with the given weights (proj d x rank, vectorsC rank x n_c,
+    /// vectorsU rank x n_u, finite) and class chain ids (n_c, n_u distinct values >= 0): predict is
+    /// then bit-identical to that of the probe they came from. steps reads 0, no epoch losses.
+    public func restore(dims d: Int, proj p: [Float], vectorsC vc: [Float], vectorsU vu: [Float],
+                        classesC cc: [Int32], classesU cu: [Int32]) throws {
+        let r = parameters.rank
+        if d < 1 { throw LaminaError.invalid("dim is \(d); expected >= 1") }
+        if cc.isEmpty || cu.isEmpty { throw LaminaError.invalid("n_c_classes and n_u_classes must be >= 1") }
+        if p.count != d * r || vc.count != r * cc.count || vu.count != r * cu.count {
+            throw LaminaError.shape("weights have \(p.count), \(vc.count) and \(vu.count) values; expected dim * rank = \(d * r), rank * n_c = \(r * cc.count) and rank * n_u = \(r * cu.count)")
+        }
+        for (name, values) in [("proj", p), ("vectors_c", vc), ("vectors_u", vu)] {
+            if let i = values.firstIndex(where: { !$0.isFinite }) { throw LaminaError(.nonFinite, "\(name)[\(i)] is \(values[i]); expected finite values") }
+        }
+        for (name, ids) in [("classes_c", cc), ("classes_u", cu)] {
+            if let i = ids.firstIndex(where: { $0 < 0 }) { throw LaminaError.invalid("\(name)[\(i)] is \(ids[i]); expected a chain id >= 0") }
+            if Set(ids).count != ids.count { throw LaminaError.invalid("\(name) has duplicate chain ids") }
+        }
+        dims = d
+        proj = p; vectorsC = vc; vectorsU = vu
+        classesC = cc; classesU = cu
+        steps = 0
+        epochLoss = []
+        isFitted = true
+    }
+}

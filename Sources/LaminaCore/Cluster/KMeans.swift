@@ -517,3 +517,31 @@ enum CenterDots {
         out[3 * ldo] = a30.sum() + tail(x3, c0, j, d); out[3 * ldo + 1] = a31.sum() + tail(x3, c1, j, d)
     }
 }
+
+// MARK: - Restoring a fitted model (lamina_kmeans_set_centers; Python pickling)
+
+extension KMeans {
+    /// Makes this model a fitted one with the given centers (k x d, finite; k = n_clusters): predict
+    /// then assigns the nearest of them. Predictions run in a working frame derived from the centers
+    /// (their column mean and a power-of-two unit), so they equal the original model's except for a row
+    /// whose two nearest centers tie within float32 rounding. labels are left empty, inertia NaN,
+    /// iterations 0 (they describe a training run this model did not do).
+    public func restore(centers given: MatrixView) throws {
+        let k = parameters.clusterCount, d = given.cols
+        if given.rows != k { throw LaminaError.shape("centers has \(given.rows) rows; expected n_clusters = \(k)") }
+        if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
+        if let bad = given.firstNonFinite() {
+            throw LaminaError(.nonFinite, "centers[\(bad.row), \(bad.col)] is not finite; expected finite centers")
+        }
+        let (mean, low, high) = ColumnStats.meanAndRange(given)
+        let working = WorkingCopy(given, shift: mean, range: (low, high))
+        centers = Array(UnsafeBufferPointer(start: given.base, count: k * d))
+        workingCenters = working.points.storage
+        workingMean = mean
+        workingUnit = working.unit
+        labels = []
+        inertia = .nan
+        iterations = 0
+        dims = d
+    }
+}

@@ -200,19 +200,62 @@ public final class LogisticProbe: @unchecked Sendable {
         self.iterations = result.iterations
         self.loss = result.f
         self.converged = result.converged
-        // Fold the standardisation into raw-space coefficients: z = ((x - mu) / s) w + b.
+        foldStandardisation()
+    }
+
+    /// rawCoef/rawIntercept (what predictions use) from coef, intercept, mean and scale: the
+    /// standardisation folded into raw-space coefficients, z = ((x - mu) / s) w + b.
+    private func foldStandardisation() {
+        let d = dims
         rawCoef = coef
         rawIntercept = intercept
         if parameters.standardize {
             for c in 0..<outputs {
                 var shift = 0.0
                 for j in 0..<d {
-                    rawCoef[c * d + j] = coef[c * d + j] / sd[j]
-                    shift += mu[j] * rawCoef[c * d + j]
+                    rawCoef[c * d + j] = coef[c * d + j] / scale[j]
+                    shift += mean[j] * rawCoef[c * d + j]
                 }
                 rawIntercept[c] -= shift
             }
         }
+    }
+
+    /// Makes this probe a fitted one from the values a fit produced (coef n_outputs x d and intercept as
+    /// `coef`/`intercept` hold them, mean/scale when standardize, the class values; empty classes = a
+    /// multi-label probe): predictions are then bit-identical to those of the probe they came from.
+    /// iterations, loss and converged read 0, NaN and false. Validates shapes and values first.
+    public func restore(coef newCoef: [Double], intercept newIntercept: [Double], outputs k: Int, dims d: Int,
+                        mean mu: [Double], scale sd: [Double], classes newClasses: [Int32]) throws {
+        if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
+        if newClasses.isEmpty {
+            if k < 1 { throw LaminaError.invalid("n_outputs is \(k); expected >= 1 labels for a multi-label probe") }
+        } else {
+            if newClasses.count < 2 { throw LaminaError.invalid("n_classes is \(newClasses.count); expected >= 2 (or 0 for multi-label)") }
+            let expected = newClasses.count == 2 ? 1 : newClasses.count
+            if k != expected {
+                throw LaminaError.shape("n_outputs is \(k); expected \(expected) for \(newClasses.count) classes")
+            }
+            if Set(newClasses).count != newClasses.count { throw LaminaError.invalid("classes has duplicate values") }
+        }
+        if newCoef.count != k * d || newIntercept.count != k {
+            throw LaminaError.shape("coef has \(newCoef.count) values and intercept \(newIntercept.count); expected \(k * d) and \(k)")
+        }
+        for (name, values) in [("coef", newCoef), ("intercept", newIntercept)] {
+            if let i = values.firstIndex(where: { !$0.isFinite }) { throw LaminaError(.nonFinite, "\(name)[\(i)] is \(values[i]); expected finite values") }
+        }
+        if parameters.standardize {
+            if mu.count != d || sd.count != d { throw LaminaError.invalid("params.standardize is set: mean and scale (n_features values each) are required") }
+            if let i = mu.firstIndex(where: { !$0.isFinite }) { throw LaminaError(.nonFinite, "mean[\(i)] is \(mu[i]); expected finite values") }
+            if let i = sd.firstIndex(where: { !($0 > 0) || !$0.isFinite }) { throw LaminaError.invalid("scale[\(i)] is \(sd[i]); expected a finite value > 0") }
+        } else if !mu.isEmpty || !sd.isEmpty {
+            throw LaminaError.invalid("mean and scale must be NULL: params.standardize is not set")
+        }
+        classes = newClasses; coef = newCoef; intercept = newIntercept; outputs = k; dims = d
+        link = newClasses.isEmpty || newClasses.count == 2 ? .sigmoid : .softmax
+        mean = mu; scale = sd
+        iterations = 0; loss = .nan; converged = false
+        foldStandardisation()
     }
 
     private func checkInput(_ x: MatrixView) throws {

@@ -4,12 +4,19 @@ Submodules: ``lamina.metrics`` (clustering metrics with scikit-learn's names), `
 (KMeans), ``lamina.io`` (HDF5 activation files), ``lamina.probe`` (linear probes, layer sweeps,
 control tasks, MDL, directions, INLP), ``lamina.structural`` (Hewitt & Manning structural probes),
 ``lamina.ast_probe`` (AST-Probe: syntax trees from activations), ``lamina.sae`` (sparse autoencoders). Errors are ``lamina.LaminaError`` subclasses that
-also derive from the matching builtin (ValueError, OSError, MemoryError).
+also derive from the matching builtin (ValueError, OSError, MemoryError); ``lamina.NotFittedError`` is
+also scikit-learn's NotFittedError when scikit-learn is installed.
+
+Every estimator follows one pattern (``lamina._base``): the constructor only stores its parameters,
+``get_params``/``set_params``/``clone`` work, the repr shows the parameters that differ from their
+defaults, fitted estimators pickle and deep-copy; with scikit-learn installed they are scikit-learn
+estimators (Pipeline, cross_val_score, GridSearchCV). One name per concept: ``random_state``, ``lr``,
+``callback=`` (return True to stop) and ``verbose=``.
 """
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
-                     LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
-from . import ast_probe, cluster, io, metrics, probe, sae, structural
+                     LaminaIOError, LaminaMemoryError, NonFiniteError, NotFittedError, ShapeMismatchError)
+from . import ast_probe, cluster, errors, io, metrics, probe, sae, structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -24,6 +31,7 @@ def get_num_threads() -> int:
     return int(_native.lib.lamina_get_num_threads())
 
 
-__all__ = ["metrics", "cluster", "io", "ast_probe", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
-           "NonFiniteError", "LaminaIOError", "FormatError", "LaminaMemoryError", "CancelledError",
-           "InternalError", "set_num_threads", "get_num_threads", "__version__", "library_path"]
+__all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "errors",
+           "LaminaError", "InvalidArgumentError", "ShapeMismatchError", "NonFiniteError", "LaminaIOError",
+           "FormatError", "LaminaMemoryError", "CancelledError", "InternalError", "NotFittedError",
+           "set_num_threads", "get_num_threads", "__version__", "library_path"]

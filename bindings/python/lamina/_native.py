@@ -187,6 +187,7 @@ SIGNATURES = {
     "lamina_kmeans_get_info": (c_int32, [c_void_p, i64p, i64p, i32p, f64p, i32p]),
     "lamina_kmeans_get_centers": (c_int32, [c_void_p, f32p, c_int64]),
     "lamina_kmeans_get_labels": (c_int32, [c_void_p, i32p, c_int64]),
+    "lamina_kmeans_set_centers": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
@@ -201,6 +202,7 @@ SIGNATURES = {
     "lamina_logistic_probe_get_classes": (c_int32, [c_void_p, i32p, c_int64]),
     "lamina_logistic_probe_get_coef": (c_int32, [c_void_p, f64p, c_int64, f64p, c_int64]),
     "lamina_logistic_probe_get_scaler": (c_int32, [c_void_p, f64p, f64p, c_int64]),
+    "lamina_logistic_probe_set_coef": (c_int32, [c_void_p, f64p, f64p, c_int32, c_int64, f64p, f64p, i32p, c_int32]),
     "lamina_logistic_probe_decision_function": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
     "lamina_logistic_probe_predict_proba": (c_int32, [c_void_p, f32p, c_int64, c_int64, f64p, c_int64]),
     "lamina_logistic_probe_predict": (c_int32, [c_void_p, f32p, c_int64, c_int64, i32p, c_int64]),
@@ -260,6 +262,7 @@ SIGNATURES = {
                                            i32p]),
     "lamina_ast_probe_get_info": (c_int32, [c_void_p, i64p, i32p, i32p, i64p, f64p]),
     "lamina_ast_probe_get_weights": (c_int32, [c_void_p, f32p, f32p, f32p, i32p, i32p]),
+    "lamina_ast_probe_set_weights": (c_int32, [c_void_p, c_int64, f32p, f32p, i32p, c_int32, f32p, i32p, c_int32]),
     # -- sparse autoencoders (issue 4): entries go here, in header order
     "lamina_sae_default_params": (SAEParams, []),
     "lamina_sae_check_params": (c_int32, [POINTER(SAEParams)]),

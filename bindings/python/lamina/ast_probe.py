@@ -24,10 +24,12 @@ import ctypes
 import numpy as np
 
 from . import _native
+from ._base import (DEPRECATED, LaminaEstimator, check_float, check_int, check_offsets, check_seed,
+                    progress_callback, reject_unknown, renamed_kwarg, renamed_param)
 from ._code_tree import (CodeTree, code_tree, strip_comments_and_docstrings, tokenize_code,
                          tree_depths_and_distances)
 from ._native import ASTChains, ASTProbeParams, ASTTrees, call, fptr, iptr, lptr
-from .errors import CancelledError, InvalidArgumentError, ShapeMismatchError
+from .errors import InvalidArgumentError, NotFittedError, ShapeMismatchError
 
 SEP = "<sep>"
 EMPTY = "<empty>"
@@ -251,13 +253,7 @@ def constituents(parent, labels, token_node):
 
 
 def _ragged_offsets(offsets, n_rows=None, name="offsets"):
-    off = np.asarray(offsets)
-    if off.ndim != 1 or off.size < 2 or off.dtype.kind not in "iu":
-        raise InvalidArgumentError(f"{name} must be a 1-D integer array of n_snippets + 1 offsets")
-    off = np.ascontiguousarray(off, dtype=np.int64)
-    if n_rows is not None and off[-1] != n_rows:
-        raise ShapeMismatchError(f"{name}[-1] is {off[-1]}; expected n = {n_rows} (the rows of X)")
-    return off
+    return check_offsets(offsets, n_rows, name)
 
 
 def constituent_f1(offsets, gold, pred):
@@ -289,7 +285,7 @@ def _f1(off, gold, pred, table):
                 mean_f1=float(mean[2]))
 
 
-class ASTProbe:
+class ASTProbe(LaminaEstimator):
     """AST-Probe (the paper's ParserProbe trained with ParserLoss(loss='rank')).
 
     t_i = P^T h_i (P: dim x rank; B = P^T spans the syntactic subspace), D_i = t_{i+1} - t_i,
@@ -297,62 +293,54 @@ class ASTProbe:
     sum_{(i,j) in a snippet, d_i > d_j} relu(1 - (d_hat_i - d_hat_j)) / #pairs + CE(c) + CE(u)
     + orthogonal_reg ||P^T P - I||_F^2, Adam (torch's rule), seeded init U(-0.05, 0.05) and shuffle.
     Defaults are the paper's (rank 128, lr 1e-3, batch 32 snippets, 20 epochs, orthogonal_reg 5);
-    there is no early stopping (the paper's code stops on a validation set).
+    there is no early stopping (the paper's code stops on a validation set). random_state seeds the
+    initialisation and the shuffle; verbose prints a progress line on stderr during fit.
+    (``learning_rate`` and ``seed`` are the deprecated 0.1 names of ``lr`` and ``random_state``.)
 
     Attributes after fit: ``proj_`` (dim x rank), ``vectors_c_``, ``vectors_u_``, ``classes_c_``,
     ``classes_u_`` (label chains of the classes), ``n_steps_``, ``loss_`` (mean loss of the last
     epoch), ``history_`` (per-step loss terms when ``record_history=True``).
     """
 
-    def __init__(self, rank=128, epochs=20, batch_size=32, learning_rate=1e-3, orthogonal_reg=5.0,
-                 seed=0, beta1=0.9, beta2=0.999, eps=1e-8, record_history=False):
+    def __init__(self, rank=128, epochs=20, batch_size=32, lr=1e-3, orthogonal_reg=5.0, random_state=0,
+                 beta1=0.9, beta2=0.999, eps=1e-8, record_history=False, *, verbose=False,
+                 learning_rate=DEPRECATED, seed=DEPRECATED):
         self.rank = rank
         self.epochs = epochs
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
+        self.lr = lr
         self.orthogonal_reg = orthogonal_reg
-        self.seed = seed
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.random_state = random_state
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
         self.record_history = record_history
-        self._handle = None
-        self._table = None
+        self.verbose = verbose
+        self.learning_rate = learning_rate
+        self.seed = seed
 
     def _params(self):
         p = ASTProbeParams()
-        try:
-            p.rank, p.epochs, p.batch_size = int(self.rank), int(self.epochs), int(self.batch_size)
-            p.lr, p.orthogonal_reg = float(self.learning_rate), float(self.orthogonal_reg)
-            p.beta1, p.beta2, p.eps = float(self.beta1), float(self.beta2), float(self.eps)
-            p.seed = int(self.seed) & 0xFFFFFFFFFFFFFFFF
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise InvalidArgumentError(f"invalid ASTProbe parameter: {exc}") from None
-        for name in ("rank", "epochs", "batch_size"):
-            v = int(getattr(self, name))
-            if v != getattr(p, name):
-                raise InvalidArgumentError(f"params.{name} is {v}; does not fit int32")
+        p.rank = check_int(self.rank, "rank", bits=32)
+        p.epochs = check_int(self.epochs, "epochs", bits=32)
+        p.batch_size = check_int(self.batch_size, "batch_size", bits=32)
+        p.lr = check_float(renamed_param(self, "learning_rate", "lr", 1e-3), "lr")
+        p.orthogonal_reg = check_float(self.orthogonal_reg, "orthogonal_reg")
+        p.beta1 = check_float(self.beta1, "beta1")
+        p.beta2 = check_float(self.beta2, "beta2")
+        p.eps = check_float(self.eps, "eps")
+        p.seed = check_seed(renamed_param(self, "seed", "random_state", 0))
         call("lamina_ast_probe_check_params", ctypes.byref(p))
         return p
 
-    _PARAMS = ("rank", "epochs", "batch_size", "learning_rate", "orthogonal_reg", "seed", "beta1", "beta2",
-               "eps", "record_history")
-
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params):
-        for k, v in params.items():
-            if k not in self._PARAMS:
-                raise InvalidArgumentError(f"Invalid parameter {k!r} for estimator ASTProbe")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self):
-        return "ASTProbe(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
-
-    def fit(self, X, offsets, d, c, u, progress=None):
+    def fit(self, X, offsets, d, c, u, callback=None, **deprecated):
         """X (n x dim), offsets (n_snippets + 1, snippets of >= 2 tokens), gold tuples as
-        trees_to_tuples returns them (d heights, c and u label chains). progress(dict) -> bool|None
-        is called after each step; returning False cancels (CancelledError)."""
+        trees_to_tuples returns them (d heights, c and u label chains). callback(info) is called after
+        each step with a dict (step, total_steps, loss and the loss terms); returning True cancels
+        (CancelledError; the weights of the last step are kept). verbose=True (the parameter) prints a
+        progress line on stderr."""
+        callback = renamed_kwarg("ASTProbe.fit", deprecated, "progress", "callback", callback, None)
+        reject_unknown("ASTProbe.fit", deprecated)
         X = _native.as_matrix(X)
         off = _ragged_offsets(offsets, X.shape[0])
         table = _ChainTable()
@@ -366,45 +354,67 @@ class ASTProbe:
         params = self._params()
         handle = _native.Handle("lamina_ast_probe_create", "lamina_ast_probe_free", ctypes.byref(params))
         history = [] if self.record_history else None
-        cb, errors = _native.progress_callback(progress, lambda result: result is False,
-                                               history.append if history is not None else None, _PROGRESS_FIELDS)
         safe_d = dv if len(dv) else np.zeros(1, np.int32)
         safe_c = cid if len(cid) else np.zeros(1, np.int32)
-        cancelled = None
         try:
-            call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], lptr(off), s,
-                 iptr(safe_d), iptr(safe_c), iptr(uid), cb, None)
-        except CancelledError as exc:
-            _native.raise_callback_error(errors)
-            cancelled = exc  # cancelled: keep the last step's weights
-        self._handle, self._table = handle, table  # frees the previous fit's handle
-        self.history_ = history
-        self._read_weights()
-        if cancelled is not None:
-            raise cancelled
+            with progress_callback("ast probe", callback, self.verbose, _PROGRESS_FIELDS,
+                                   record=history.append if history is not None else None,
+                                   false_warns=True) as progress:
+                call("lamina_ast_probe_fit", handle, _native.fptr(X), X.shape[0], X.shape[1], lptr(off), s,
+                     iptr(safe_d), iptr(safe_c), iptr(uid), progress.fn, None)
+        except BaseException:
+            if _fitted(handle):   # cancelled: keep the last step's weights
+                self._adopt(handle, table, history, params)
+            raise
+        self._adopt(handle, table, history, params)
         return self
 
-    def _read_weights(self):
+    def _adopt(self, handle, table, history, params):
+        self._handle, self._table = handle, table  # frees the previous fit's handle
+        self.history_ = history
+        self._read_weights(params.rank)
+
+    def _read_weights(self, r):
         dim, nc, nu, steps, loss = ctypes.c_int64(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int64(), ctypes.c_double()
         call("lamina_ast_probe_get_info", self._handle, ctypes.byref(dim), ctypes.byref(nc), ctypes.byref(nu),
              ctypes.byref(steps), ctypes.byref(loss))
-        r = int(self.rank)
         self.proj_ = np.zeros((dim.value, r), np.float32)
         self.vectors_c_ = np.zeros((r, nc.value), np.float32)
         self.vectors_u_ = np.zeros((r, nu.value), np.float32)
         cc, cu = np.zeros(nc.value, np.int32), np.zeros(nu.value, np.int32)
         call("lamina_ast_probe_get_weights", self._handle, fptr(self.proj_), fptr(self.vectors_c_),
              fptr(self.vectors_u_), iptr(cc), iptr(cu))
+        self._class_ids = (cc, cu)
         self.classes_c_ = [self._table.name(int(k)) for k in cc]
         self.classes_u_ = [self._table.name(int(k)) for k in cu]
         self.n_features_in_ = dim.value
         self.n_steps_ = steps.value
         self.loss_ = loss.value
 
+    # -- pickling: weights and class ids; the handle is rebuilt from them ---------------------------
+
+    def _native_state(self):
+        cc, cu = self._class_ids
+        return {"proj": self.proj_.copy(), "vectors_c": self.vectors_c_.copy(), "vectors_u": self.vectors_u_.copy(),
+                "classes_c": cc.copy(), "classes_u": cu.copy()}
+
+    def _restore_native(self, state):
+        proj = np.ascontiguousarray(state["proj"], np.float32)
+        vc = np.ascontiguousarray(state["vectors_c"], np.float32)
+        vu = np.ascontiguousarray(state["vectors_u"], np.float32)
+        cc = np.ascontiguousarray(state["classes_c"], np.int32)
+        cu = np.ascontiguousarray(state["classes_u"], np.int32)
+        params = self._params()
+        params.rank = proj.shape[1]
+        handle = _native.Handle("lamina_ast_probe_create", "lamina_ast_probe_free", ctypes.byref(params))
+        call("lamina_ast_probe_set_weights", handle, proj.shape[0], fptr(proj), fptr(vc), iptr(cc), len(cc),
+             fptr(vu), iptr(cu), len(cu))
+        self._handle = handle
+
     def predict(self, X, offsets):
         """Predicted tuples: d_hat (float32, n - n_snippets), c (list of chains), u (list, n)."""
-        if self._handle is None:
-            raise InvalidArgumentError("This ASTProbe instance is not fitted yet. Call 'fit' first.")
+        if getattr(self, "_handle", None) is None:
+            raise NotFittedError("This ASTProbe instance is not fitted yet. Call 'fit' first.")
         X = _native.as_matrix(X)
         off = _ragged_offsets(offsets, X.shape[0])
         s = len(off) - 1
@@ -424,3 +434,7 @@ class ASTProbe:
     def score(self, X, offsets, d, c, u):
         """Mean constituent F1 over the snippets (the paper's test F1)."""
         return self.score_detail(X, offsets, d, c, u)["mean_f1"]
+
+
+def _fitted(handle):
+    return _native.lib.lamina_ast_probe_get_info(handle, None, None, None, None, None) == 0

@@ -7,13 +7,15 @@ import numbers
 import numpy as np
 
 from . import _native as N
+from ._base import ClusterMixin, LaminaEstimator, TransformerMixin, as_matrix, check_finite, check_int, check_seed
+from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["KMeans"]
 
 _INITS = {"k-means++": 0, "random": 1}
 
 
-class KMeans:
+class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     """K-means clustering (Lloyd's algorithm) with greedy k-means++ seeding and n_init restarts.
 
     The restarts are seeded and iterated together (one pass over the data serves all of them) and
@@ -22,13 +24,18 @@ class KMeans:
 
     Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random" or an
     (n_clusters, n_features) array), n_init ("auto" = 1 for k-means++ or an array, 10 for "random"),
-    max_iter, tol (relative to the mean feature variance), random_state (int; None draws a seed from
-    numpy's global generator). Deterministic for a given random_state, for any thread count; the
-    draws differ from scikit-learn's, so results match it in quality (inertia), not label for label.
+    max_iter, tol (relative to the mean feature variance), random_state (int, numpy RandomState or
+    Generator; None draws a seed from numpy's global generator). Deterministic for a given
+    random_state, for any thread count; the draws differ from scikit-learn's, so results match it in
+    quality (inertia), not label for label.
 
     Attributes after fit: cluster_centers_ (float32), labels_ (int32), inertia_ (float64 sum of squared
-    distances to the closest center), n_iter_, n_features_in_.
+    distances to the closest center), n_iter_, n_features_in_. predict(X) gives the closest center,
+    transform(X) the distances to every center, score(X) minus the sum of squared distances to the
+    closest centers (scikit-learn's definitions).
     """
+
+    _lamina_tags = {"preserves_dtype": ["float32"]}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None):
@@ -38,29 +45,11 @@ class KMeans:
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
-        self._handle = None
-
-    # sklearn-style parameter access
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in ("n_clusters", "init", "n_init", "max_iter", "tol", "random_state")}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in self.get_params():
-                raise N.InvalidArgumentError(f"Invalid parameter {key!r} for KMeans")
-            setattr(self, key, value)
-        return self
 
     def _params(self):
         p = N.lib.lamina_kmeans_default_params()
-        for name in ("n_clusters", "max_iter"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-                raise N.InvalidArgumentError(f"{name}={value!r}; expected an integer")
-            if not -2**31 <= value < 2**31:
-                raise N.InvalidArgumentError(f"{name}={value!r} is out of range; expected a 32-bit integer")
-        p.n_clusters = int(self.n_clusters)
-        p.max_iter = int(self.max_iter)
+        p.n_clusters = check_int(self.n_clusters, "n_clusters", bits=32)
+        p.max_iter = check_int(self.max_iter, "max_iter", bits=32)
         init_centers = None
         if isinstance(self.init, str):
             p.init = N.option(self.init, _INITS, "init")
@@ -72,39 +61,32 @@ class KMeans:
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool):
             n_init = int(self.n_init)
         else:
-            raise N.InvalidArgumentError(f"n_init={self.n_init!r}; expected 'auto' or an integer")
+            raise InvalidArgumentError(f"n_init={self.n_init!r}; expected 'auto' or an integer")
         if init_centers is not None:
             n_init = 1
         p.n_init = max(min(n_init, 2**31 - 1), -2**31)
-        try:
-            p.tol = float(self.tol)
-        except (TypeError, ValueError):
-            raise N.InvalidArgumentError(f"tol={self.tol!r}; expected a number >= 0") from None
-        seed = self.random_state
-        if seed is None:
-            seed = np.random.randint(0, 2**31 - 1)
-        elif isinstance(seed, np.random.RandomState):
-            seed = seed.randint(0, 2**31 - 1)
-        elif not isinstance(seed, numbers.Integral):
-            raise N.InvalidArgumentError(f"random_state={seed!r}; expected None, an int or a numpy RandomState")
-        p.seed = int(seed) % 2**64
+        if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool):
+            raise InvalidArgumentError(f"tol={self.tol!r}; expected a number >= 0")
+        p.tol = float(self.tol)
+        p.seed = check_seed(self.random_state) % 2**64
         return p, init_centers
 
     def fit(self, X, y=None, sample_weight=None):
-        """Fits on X (n_samples, n_features). sample_weight is not supported."""
+        """Fits on X (n_samples, n_features). sample_weight is not supported (refused, never ignored)."""
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
-        x = N.as_matrix(X)
+        N.call("lamina_kmeans_check_params", ctypes.byref(params))   # parameter errors before data errors
+        x = as_matrix(X)
         if init_centers is not None:
             # The C API reads n_clusters x n_features values from the pointer: check the shape here,
             # where it is known (scikit-learn's messages).
             if init_centers.shape[0] != params.n_clusters:
-                raise N.ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                           f"the number of clusters {params.n_clusters}.")
+                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                         f"the number of clusters {params.n_clusters}.")
             if init_centers.shape[1] != x.shape[1]:
-                raise N.ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                           f"the number of features of the data {x.shape[1]}.")
+                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                         f"the number of features of the data {x.shape[1]}.")
         handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
         N.call("lamina_kmeans_fit", handle, N.fptr(x), x.shape[0], x.shape[1],
                N.fptr(init_centers) if init_centers is not None else None)
@@ -122,12 +104,18 @@ class KMeans:
         self.n_features_in_ = int(d.value)
         return self
 
+    def _x(self, X):
+        self._check_fitted()
+        x = as_matrix(X)
+        if x.shape[1] != self.n_features_in_:
+            raise ShapeMismatchError(f"X has {x.shape[1]} features, but KMeans is expecting "
+                                     f"{self.n_features_in_} features as input (the model was fitted with "
+                                     f"{self.n_features_in_}).")
+        return x
+
     def predict(self, X):
         """Index of the closest center for each row of X."""
-        if self._handle is None:
-            raise N.InvalidArgumentError("This KMeans instance is not fitted yet. Call 'fit' with appropriate arguments "
-                             "before using this estimator.")
-        x = N.as_matrix(X)
+        x = self._x(X)
         out = np.empty(x.shape[0], dtype=np.int32)
         N.call("lamina_kmeans_predict", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.iptr(out))
         return out
@@ -135,6 +123,35 @@ class KMeans:
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_
 
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"KMeans({args})"
+    def transform(self, X):
+        """Euclidean distances of each row of X to every center, (n_samples, n_clusters) float32
+        (computed in float64)."""
+        x = check_finite(self._x(X)).astype(np.float64)
+        c = self.cluster_centers_.astype(np.float64)
+        d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
+        return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32)
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Minus the sum of squared distances of the rows of X to their closest centers (float64)."""
+        if sample_weight is not None:
+            raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
+        labels = self.predict(X)
+        x = as_matrix(X).astype(np.float64)
+        diff = x - self.cluster_centers_.astype(np.float64)[labels]
+        return -float(np.einsum("ij,ij->", diff, diff))
+
+    # -- pickling ----------------------------------------------------------------------------------
+
+    def _native_state(self):
+        return {"cluster_centers": np.array(self.cluster_centers_, dtype=np.float32)}
+
+    def _restore_native(self, state):
+        centers = np.ascontiguousarray(state["cluster_centers"], dtype=np.float32)
+        params = N.lib.lamina_kmeans_default_params()
+        params.n_clusters = centers.shape[0]
+        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+        N.call("lamina_kmeans_set_centers", handle, N.fptr(centers), centers.shape[0], centers.shape[1])
+        self._handle = handle

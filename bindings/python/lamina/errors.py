@@ -48,6 +48,19 @@ class InternalError(LaminaError, RuntimeError):
     status = 8
 
 
+try:  # scikit-learn is optional: when it is installed, ours is also its NotFittedError
+    from sklearn.exceptions import NotFittedError as _SkNotFittedError
+except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subprocess
+    class _SkNotFittedError(ValueError, AttributeError):
+        pass
+
+
+class NotFittedError(InvalidArgumentError, _SkNotFittedError):
+    """An estimator was used before fit. Also an InvalidArgumentError (status 1, a ValueError) and an
+    AttributeError, and sklearn.exceptions.NotFittedError when scikit-learn is installed."""
+    status = 1
+
+
 _BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, ShapeMismatchError, NonFiniteError,
                                           LaminaIOError, FormatError, LaminaMemoryError,
                                           CancelledError, InternalError)}
@@ -55,4 +68,6 @@ _BY_STATUS = {cls.status: cls for cls in (InvalidArgumentError, ShapeMismatchErr
 
 def error_for_status(status: int, message: str) -> LaminaError:
     cls = _BY_STATUS.get(status, LaminaError)
+    if cls is NonFiniteError and "NaN" not in message:
+        message += " (Input contains NaN or infinity)"   # the words scikit-learn's checks look for
     return cls(message, status)

@@ -19,11 +19,12 @@ application (GrAInS-style norm preservation), and INLP nullspace projection (Rav
 from __future__ import annotations
 
 import ctypes
-import numbers
 
 import numpy as np
 
 from . import _native as N
+from ._base import (ClassifierMixin, LaminaEstimator, RegressorMixin, TransformerMixin, as_matrix, check_finite, check_float, check_int, check_y,
+                    check_seed, encode_labels, renamed_kwargs)
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["LogisticProbe", "RidgeProbe", "r2_score", "stratified_kfold", "layer_sweep", "SweepResult",
@@ -35,21 +36,11 @@ _CLASS_WEIGHT = {None: 0, "balanced": 1}
 
 
 def _int(value, name, lo=None):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise InvalidArgumentError(f"{name}={value!r}; expected an integer")
-    value = int(value)
-    if lo is not None and value < lo:
-        raise InvalidArgumentError(f"{name}={value!r}; expected an integer >= {lo}")
-    if not -2**31 <= value < 2**31:
-        raise InvalidArgumentError(f"{name}={value!r} is out of range; expected a 32-bit integer")
-    return value
+    return check_int(value, name, lo, bits=32)
 
 
 def _float(value, name):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name}={value!r}; expected a number") from None
+    return check_float(value, name)
 
 
 def _weights(sample_weight, n, name="sample_weight"):
@@ -58,6 +49,8 @@ def _weights(sample_weight, n, name="sample_weight"):
     w = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64).reshape(-1))
     if w.shape[0] != n:
         raise ShapeMismatchError(f"{name} has {w.shape[0]} values; expected n_samples = {n}")
+    if w.size and np.all(w == 0):
+        raise InvalidArgumentError(f"{name} sums to 0: every weight is zero; expected a positive total weight")
     return w
 
 
@@ -65,7 +58,7 @@ def _optional_dptr(arr):
     return N.dptr(arr) if arr is not None else None
 
 
-class LogisticProbe:
+class LogisticProbe(ClassifierMixin, LaminaEstimator):
     """L2-penalised logistic regression probe, the solution of scikit-learn's LogisticRegression.
 
     Parameters: C (> 0), max_iter, tol (stop when max|grad| <= tol), class_weight (None, "balanced" =
@@ -87,19 +80,6 @@ class LogisticProbe:
         self.standardize = standardize
         self.multi_label = multi_label
         self.fit_intercept = fit_intercept
-        self._handle = None
-
-    _param_names = ("C", "max_iter", "tol", "class_weight", "standardize", "multi_label", "fit_intercept")
-
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in self._param_names}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in self._param_names:
-                raise InvalidArgumentError(f"Invalid parameter {key!r} for LogisticProbe")
-            setattr(self, key, value)
-        return self
 
     def _params(self):
         p = N.lib.lamina_logistic_probe_default_params()
@@ -120,7 +100,8 @@ class LogisticProbe:
 
     def fit(self, X, y, sample_weight=None):
         params = self._params()
-        x = N.as_matrix(X)
+        x = as_matrix(X)
+        check_y(y, "LogisticProbe", classifier=not self.multi_label)
         handle = N.Handle("lamina_logistic_probe_create", "lamina_logistic_probe_free", ctypes.byref(params))
         w = _weights(sample_weight, x.shape[0])
         if self.multi_label:
@@ -150,15 +131,7 @@ class LogisticProbe:
 
     @staticmethod
     def _encode(y, n):
-        arr = np.asarray(y)
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            arr = arr.ravel()
-        if arr.ndim != 1:
-            raise InvalidArgumentError(f"y must be 1-D, got an array of shape {arr.shape}")
-        if arr.shape[0] != n:
-            raise ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: {[n, arr.shape[0]]}")
-        classes, codes = np.unique(arr, return_inverse=True)
-        return np.ascontiguousarray(codes.reshape(-1), dtype=np.int32), classes
+        return encode_labels(y, n)
 
     def _read_fit(self, classes):
         d, k, nc, pc, it, conv = (ctypes.c_int64(), ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32(),
@@ -182,10 +155,12 @@ class LogisticProbe:
         self._proba_columns = int(pc.value)
 
     def _check(self, X):
-        if self._handle is None:
-            raise InvalidArgumentError("This LogisticProbe instance is not fitted yet. Call 'fit' with appropriate "
-                                       "arguments before using this estimator.")
-        return N.as_matrix(X)
+        self._check_fitted()
+        x = as_matrix(X)
+        if x.shape[1] != self.n_features_in_:
+            raise ShapeMismatchError(f"X has {x.shape[1]} features, but LogisticProbe is expecting "
+                                     f"{self.n_features_in_} features as input.")
+        return x
 
     def decision_function(self, X):
         x = self._check(X)
@@ -227,11 +202,33 @@ class LogisticProbe:
             hits = pred == y.reshape(-1)
         return float(np.average(hits, weights=sample_weight))
 
-    def __repr__(self):
-        return "LogisticProbe(" + ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()) + ")"
+    # -- pickling ----------------------------------------------------------------------------------
+
+    def _native_state(self):
+        state = {"coef": self.coef_.copy(), "intercept": self.intercept_.copy(), "multi_label": bool(self.multi_label),
+                 "n_classes": 0 if self.multi_label else len(self.classes_)}
+        if self.standardize:
+            state["mean"], state["scale"] = self.mean_.copy(), self.scale_.copy()
+        return state
+
+    def _restore_native(self, state):
+        params = self._params()
+        params.multi_label = int(state["multi_label"])
+        handle = N.Handle("lamina_logistic_probe_create", "lamina_logistic_probe_free", ctypes.byref(params))
+        coef = np.ascontiguousarray(state["coef"], dtype=np.float64)
+        intercept = np.ascontiguousarray(state["intercept"], dtype=np.float64)
+        mean = scale = None
+        if "mean" in state:
+            mean = np.ascontiguousarray(state["mean"], dtype=np.float64)
+            scale = np.ascontiguousarray(state["scale"], dtype=np.float64)
+        k = state["n_classes"]
+        codes = np.arange(k, dtype=np.int32)   # fit passes codes 0..K-1; classes_ maps them back
+        N.call("lamina_logistic_probe_set_coef", handle, N.dptr(coef), N.dptr(intercept), coef.shape[0], coef.shape[1],
+               _optional_dptr(mean), _optional_dptr(scale), N.iptr(codes) if k else None, k)
+        self._handle = handle
 
 
-class RidgeProbe:
+class RidgeProbe(RegressorMixin, LaminaEstimator):
     """Ridge regression probe for continuous targets (sklearn.linear_model.Ridge, solver "cholesky"):
     minimises sum_i s_i ||y_i - W x_i - b||^2 + alpha ||W||^2, intercept unpenalised, in closed form
     (centred float64 normal equations). score() is R^2 (sklearn's r2_score, uniform average)."""
@@ -240,19 +237,14 @@ class RidgeProbe:
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
-    def get_params(self, deep=True):
-        return {"alpha": self.alpha, "fit_intercept": self.fit_intercept}
+    _lamina_tags = {"multioutput": True}
 
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in ("alpha", "fit_intercept"):
-                raise InvalidArgumentError(f"Invalid parameter {key!r} for RidgeProbe")
-            setattr(self, key, value)
-        return self
+    def _is_fitted(self):
+        return hasattr(self, "coef_")
 
     def fit(self, X, y, sample_weight=None):
-        x = N.as_matrix(X)
-        Y = np.asarray(y, dtype=np.float64)
+        x = as_matrix(X)
+        Y = np.asarray(check_y(y, "RidgeProbe"), dtype=np.float64)
         single = Y.ndim == 1
         Y2 = np.ascontiguousarray(Y.reshape(-1, 1) if single else Y)
         if Y2.ndim != 2:
@@ -270,14 +262,16 @@ class RidgeProbe:
         return self
 
     def predict(self, X):
-        if not hasattr(self, "coef_"):
-            raise InvalidArgumentError("This RidgeProbe instance is not fitted yet. Call 'fit' first.")
-        x = np.asarray(N.as_matrix(X), dtype=np.float64)
+        self._check_fitted()
+        x = np.asarray(check_finite(as_matrix(X)), dtype=np.float64)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but RidgeProbe is expecting {self.n_features_in_} features as input.")
         return x @ np.asarray(self.coef_).T + self.intercept_
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the predictions (sklearn's r2_score, uniform average over outputs)."""
+        if sample_weight is not None:
+            raise NotImplementedError("RidgeProbe.score does not support sample_weight")
         return r2_score(y, self.predict(X))
 
 
@@ -316,22 +310,19 @@ def _labels(y, n=None, name="y"):
     return N.as_labels(arr, name)
 
 
-def _seed(seed, name="seed"):
-    if seed is None:
-        return int(np.random.randint(0, 2**31 - 1))
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise InvalidArgumentError(f"{name}={seed!r}; expected None or an int")
-    return int(seed) % 2**64
+def _seed(random_state, name="random_state"):
+    return check_seed(random_state, name)
 
 
-def stratified_kfold(y, n_splits=5, *, seed=0):
+@renamed_kwargs(seed="random_state")
+def stratified_kfold(y, n_splits=5, *, random_state=0):
     """Test-fold index (0..n_splits-1) of every sample. Per-class fold sizes are exactly those of
     sklearn's StratifiedKFold(n_splits, shuffle=True); the shuffle uses Lamina's seeded generator, so
     which sample lands in which fold differs from scikit-learn's numpy draws. Every class needs at
     least n_splits samples."""
     labels = _labels(y)
     out = np.empty(labels.shape[0], dtype=np.int32)
-    N.call("lamina_stratified_kfold", N.iptr(labels), labels.shape[0], _int(n_splits, "n_splits"), _seed(seed), N.iptr(out))
+    N.call("lamina_stratified_kfold", N.iptr(labels), labels.shape[0], _int(n_splits, "n_splits"), _seed(random_state), N.iptr(out))
     return out
 
 
@@ -381,25 +372,26 @@ def _sweep_call(layers, labels, params, n_splits, seed):
     return fold
 
 
-def layer_sweep(layers, y, *, datasets=None, n_splits=5, seed=0, C=1.0, max_iter=100, tol=1e-4,
-                class_weight=None, standardize=False, control_types=None, control_seed=0):
+@renamed_kwargs(seed="random_state", control_seed="control_random_state")
+def layer_sweep(layers, y, *, datasets=None, n_splits=5, random_state=0, C=1.0, max_iter=100, tol=1e-4,
+                class_weight=None, standardize=False, control_types=None, control_random_state=0):
     """Cross-validated probe accuracy for every layer in one call: the figure every probing paper plots.
 
     layers: a list of (n, d_l) arrays, or the path of an HDF5 file with ``datasets`` (a list of dataset
     paths such as "/target/layer_0"; read by Lamina, float16/bfloat16 widened). y: n labels. Runs
-    stratified k-fold (folds as ``stratified_kfold(y, n_splits, seed=seed)``, the same for every
+    stratified k-fold (folds as ``stratified_kfold(y, n_splits, random_state=random_state)``, the same for every
     layer) with a LogisticProbe(C, max_iter, tol, class_weight, standardize) per fold, all layer x fold
     fits in parallel. This equals, per layer, ``cross_val_score(LogisticRegression(...), X, y,
     cv=StratifiedKFold(n_splits, shuffle=True))`` up to the fold shuffle.
 
     control_types: optional n word-type ids (any hashable values, e.g. the words themselves); then the
     sweep also runs on Hewitt & Liang control labels (``control_task_labels(control_types, y,
-    control_seed)``) with the same folds and reports ``selectivity`` = accuracy - control accuracy.
+    control_random_state)``) with the same folds and reports ``selectivity`` = accuracy - control accuracy.
     """
     labels = _labels(y)
     params = _probe_params(C, max_iter, tol, class_weight, standardize)
     k = _int(n_splits, "n_splits")
-    s = _seed(seed)
+    s = _seed(random_state)
     if isinstance(layers, (str, bytes)) or hasattr(layers, "__fspath__"):
         if datasets is None or isinstance(datasets, str) or len(datasets) == 0:
             raise InvalidArgumentError("layers is a file path; pass datasets=[...] with the dataset paths of the layers")
@@ -413,12 +405,13 @@ def layer_sweep(layers, y, *, datasets=None, n_splits=5, seed=0, C=1.0, max_iter
     fold = _sweep_call(src, labels, params, k, s)
     control = None
     if control_types is not None:
-        control_y = control_task_labels(control_types, labels, seed=control_seed)
+        control_y = control_task_labels(control_types, labels, random_state=control_random_state)
         control = _sweep_call(src, control_y, params, k, s)
     return SweepResult(fold, control)
 
 
-def control_task_labels(types, y, *, seed=0):
+@renamed_kwargs(seed="random_state")
+def control_task_labels(types, y, *, random_state=0):
     """Hewitt & Liang (2019) control task: each distinct word type gets one label drawn from the
     empirical label distribution (seeded); every sample takes its type's label. ``types`` may be any
     values (strings, ints); returns labels with the values of y."""
@@ -430,7 +423,7 @@ def control_task_labels(types, y, *, seed=0):
     _, type_ids = np.unique(t, return_inverse=True)
     type_ids = np.ascontiguousarray(type_ids.reshape(-1), dtype=np.int32)
     out = np.empty(labels.shape[0], dtype=np.int32)
-    N.call("lamina_control_task_labels", N.iptr(type_ids), N.iptr(labels), labels.shape[0], _seed(seed), N.iptr(out))
+    N.call("lamina_control_task_labels", N.iptr(type_ids), N.iptr(labels), labels.shape[0], _seed(random_state), N.iptr(out))
     if y_arr.dtype.kind in "iub" and np.array_equal(labels, y_arr):
         return out.astype(y_arr.dtype, copy=False)
     classes = np.unique(y_arr)
@@ -460,7 +453,8 @@ class MDLResult:
                 f"compression={self.compression:.3f})")
 
 
-def mdl_online_codelength(X, y, *, fractions=None, order=None, seed=0, C=1.0, max_iter=100, tol=1e-4,
+@renamed_kwargs(seed="random_state")
+def mdl_online_codelength(X, y, *, fractions=None, order=None, random_state=0, C=1.0, max_iter=100, tol=1e-4,
                           class_weight=None, standardize=False):
     """Online (prequential) codelength in bits (Voita & Titov 2020) with a logistic probe.
 
@@ -484,7 +478,7 @@ def mdl_online_codelength(X, y, *, fractions=None, order=None, seed=0, C=1.0, ma
     online, uniform, count = ctypes.c_double(), ctypes.c_double(), ctypes.c_int32()
     N.call("lamina_mdl_online_codelength", N.fptr(x), x.shape[0], x.shape[1], N.iptr(labels), ctypes.byref(params),
            N.dptr(fr) if fr is not None else None, 0 if fr is None else len(fr),
-           N.lptr(o) if o is not None else None, _seed(seed), ctypes.byref(online), ctypes.byref(uniform),
+           N.lptr(o) if o is not None else None, _seed(random_state), ctypes.byref(online), ctypes.byref(uniform),
            N.dptr(blocks), ctypes.byref(count))
     return MDLResult(float(online.value), float(uniform.value), blocks[:count.value].copy())
 
@@ -514,7 +508,8 @@ def hit_at_1(predictions, actuals):
     return float(out.value)
 
 
-def few_shot_accuracy(X_train, y_train, X_test, y_test, k, *, n_draws=10, seed=0, C=1.0, max_iter=100, tol=1e-4,
+@renamed_kwargs(seed="random_state")
+def few_shot_accuracy(X_train, y_train, X_test, y_test, k, *, n_draws=10, random_state=0, C=1.0, max_iter=100, tol=1e-4,
                       standardize=False, return_draws=False):
     """Few-shot probe accuracy (as DNABERT-S evaluates embeddings): the mean over ``n_draws`` seeded draws
     of the test accuracy of a probe trained on ``k`` examples per class (drawn without replacement).
@@ -535,7 +530,7 @@ def few_shot_accuracy(X_train, y_train, X_test, y_test, k, *, n_draws=10, seed=0
     draws = _int(n_draws, "n_draws", 1)
     out = np.empty(draws)
     N.call("lamina_few_shot_accuracy", N.fptr(xa), xa.shape[0], xa.shape[1], N.iptr(ca), N.fptr(xb), xb.shape[0],
-           N.iptr(cb), ctypes.byref(params), _int(k, "k"), draws, _seed(seed), N.dptr(out))
+           N.iptr(cb), ctypes.byref(params), _int(k, "k"), draws, _seed(random_state), N.dptr(out))
     return (float(out.mean()), out) if return_draws else float(out.mean())
 
 
@@ -581,7 +576,7 @@ def apply_direction(X, direction, alpha=1.0, *, preserve_norm=False):
     return out
 
 
-class INLP:
+class INLP(TransformerMixin, LaminaEstimator):
     """Iterative Nullspace Projection (Ravfogel et al. 2020): repeatedly fit a linear probe, remove its
     row space, until the property is no longer linearly decodable.
 
@@ -600,8 +595,14 @@ class INLP:
         self.class_weight = class_weight
         self.standardize = standardize
 
+    _lamina_tags = {"preserves_dtype": ["float32"]}
+
+    def _is_fitted(self):
+        return hasattr(self, "projection_")
+
     def fit(self, X, y, X_dev=None, y_dev=None):
-        x = N.as_matrix(X)
+        x = as_matrix(X)
+        check_y(y, "INLP", classifier=True)
         labels = np.asarray(y)
         if labels.ndim != 1 or labels.shape[0] != x.shape[0]:
             raise ShapeMismatchError(f"y has shape {labels.shape}; expected ({x.shape[0]},)")
@@ -611,7 +612,7 @@ class INLP:
         if (X_dev is None) != (y_dev is None):
             raise InvalidArgumentError("pass both X_dev and y_dev, or neither")
         if X_dev is not None:
-            xd = N.as_matrix(X_dev, "X_dev")
+            xd = as_matrix(X_dev, "X_dev")
             yd = np.asarray(y_dev)
             if yd.ndim != 1 or yd.shape[0] != xd.shape[0]:
                 raise ShapeMismatchError(f"y_dev has shape {yd.shape}; expected ({xd.shape[0]},)")
@@ -630,16 +631,19 @@ class INLP:
                N.iptr(yb) if yb is not None else None, ctypes.byref(params), iters, min_acc,
                N.dptr(P), N.dptr(acc), N.iptr(ranks), ctypes.byref(done))
         self.projection_ = P
+        self.n_features_in_ = d
         self.n_iter_ = int(done.value)
         self.accuracies_ = acc[:self.n_iter_].copy()
         self.ranks_ = ranks[:self.n_iter_].copy()
         return self
 
     def transform(self, X):
-        if not hasattr(self, "projection_"):
-            raise InvalidArgumentError("This INLP instance is not fitted yet. Call 'fit' first.")
-        x = np.asarray(X, dtype=np.float64)
+        self._check_fitted()
+        x = np.asarray(check_finite(as_matrix(X)), dtype=np.float64)
+        if x.shape[1] != self.projection_.shape[0]:
+            raise ShapeMismatchError(f"X has {x.shape[1]} features, but INLP is expecting "
+                                     f"{self.projection_.shape[0]} features as input.")
         return (x @ self.projection_).astype(np.float32)
 
-    def fit_transform(self, X, y, X_dev=None, y_dev=None):
+    def fit_transform(self, X, y=None, X_dev=None, y_dev=None):
         return self.fit(X, y, X_dev, y_dev).transform(X)

@@ -1,11 +1,12 @@
 """Sparse autoencoders (SAEs) on activations, trained on the CPU by liblamina.
 
     from lamina.sae import SparseAutoencoder, load
-    sae = SparseAutoencoder(768, 16384, architecture="topk", k=32).fit(X)     # or fit("acts.h5", dataset="/layer_6")
+    sae = SparseAutoencoder(n_latents=16384, architecture="topk", k=32).fit(X)   # or fit("acts.h5", dataset="/layer_6")
     z = sae.encode(X)                        # (n, n_latents) float32
     idx, val = sae.encode(X, sparse=True)    # (n, k) int32 / float32, sorted by value
     sae.evaluate(X_heldout)                  # dict of metrics (below)
     sae.save("out/sae", format="saelens")    # or format="sparsify";  load("out/sae")
+    sae.transform(X)                         # = encode: a scikit-learn transformer (Pipeline, clone, pickle)
 
 Model (every architecture), s the input scale (1 unless normalize_input=True):
     pre = W_enc (s x - b_dec) + b_enc;   z = act(pre);   x_hat = (W_dec^T z + b_dec) / s
@@ -42,15 +43,14 @@ Metrics of evaluate():
 from __future__ import annotations
 
 import ctypes
-import numbers
 import os
-import sys
-import time
 
 import numpy as np
 
 from . import _native as N
-from .errors import CancelledError, InvalidArgumentError, ShapeMismatchError
+from ._base import (DEPRECATED, LaminaEstimator, TransformerMixin, as_matrix, check_float, check_int, check_seed,
+                    progress_callback, reject_unknown, renamed_kwarg, renamed_param)
+from .errors import InvalidArgumentError, LaminaIOError, NotFittedError, ShapeMismatchError
 
 __all__ = ["SparseAutoencoder", "load", "load_checkpoint"]
 
@@ -61,23 +61,17 @@ _INIT = {"auto": 0, "sparsify": 1, "tied": 2}
 # progress dict keys -> lamina_progress fields (an SAE counts tokens)
 _PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "tokens": "items", "loss": "loss",
                     "tokens_per_second": "items_per_second"}
+_PROGRESS_LINE = (("fvu", ".4f"), ("l0", ".1f"), ("dead_fraction", ".3f"), ("tokens_per_second", ".0f"))
 _HISTORY = ("loss", "fvu", "auxk", "mse", "sparsity", "l0", "dead_fraction", "lr")
 _DTYPE_F16, _DTYPE_BF16, _DTYPE_F32 = 0, 1, 2
 
 
 def _int(value, name, lo=None):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise InvalidArgumentError(f"{name}={value!r}; expected an integer")
-    value = int(value)
-    if lo is not None and value < lo:
-        raise InvalidArgumentError(f"{name}={value}; expected >= {lo}")
-    return value
+    return check_int(value, name, lo)
 
 
 def _float(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidArgumentError(f"{name}={value!r}; expected a number")
-    return float(value)
+    return check_float(value, name)
 
 
 def _clamp32(v):
@@ -87,9 +81,12 @@ def _clamp32(v):
 def _training_array(X):
     """(array, dtype code) without copying float32/float16 C-contiguous data; uint16 or ml_dtypes
     bfloat16 arrays are bfloat16 bits."""
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise InvalidArgumentError(f"Expected 2D array for X, got {arr.ndim}D array instead (shape {arr.shape})")
+    if hasattr(X, "dtype") and getattr(X.dtype, "name", "") == "bfloat16" or isinstance(X, np.ndarray) and X.dtype in (np.uint16, np.float16):
+        arr = np.asarray(X)
+        if arr.ndim != 2:
+            as_matrix(arr)   # the 2-D message
+    else:
+        arr = as_matrix(X)   # scikit-learn's checks; float32 (no copy for float32 C-contiguous data)
     name = arr.dtype.name
     if name == "bfloat16" or arr.dtype == np.uint16:
         return np.ascontiguousarray(arr).view(np.uint16), _DTYPE_BF16
@@ -100,53 +97,46 @@ def _training_array(X):
     return np.ascontiguousarray(arr, dtype=np.float32), _DTYPE_F32
 
 
-class _Progress:
-    """Plain-text progress line on stderr (no dependency), refreshed at most every 0.5 s."""
-
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self.last = 0.0
-
-    def update(self, info, final=False):
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not final and now - self.last < 0.5:
-            return
-        self.last = now
-        total = info["total_steps"]
-        width = 24
-        frac = info["step"] / total if total > 0 else 0
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        sys.stderr.write(f"\rsae [{bar}] {info['step']}/{total} loss {info['loss']:.4g} fvu {info['fvu']:.4f} "
-                         f"l0 {info['l0']:.1f} dead {info['dead_fraction']:.3f} {info['tokens_per_second']:.0f} tok/s")
-        if final:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+def _h5_columns(path, dataset):
+    """The number of columns of a rank-2 dataset of an HDF5 file (None if the file cannot say: the
+    training call then reports the problem)."""
+    try:
+        from . import io
+        shape, _ = io.dataset_info(path, dataset)
+        return int(shape[1]) if len(shape) == 2 else None
+    except Exception:  # noqa: BLE001 - the training call names the problem
+        return None
 
 
-class SparseAutoencoder:
+class SparseAutoencoder(TransformerMixin, LaminaEstimator):
     """A sparse autoencoder trained by liblamina (see the module docstring for the formulas).
 
-    Parameters (keyword-only after n_latents): architecture ("topk", "batchtopk", "relu", "jumprelu"),
-    k, lr (None = 2e-4 / sqrt(n_latents / 2^14)), batch_size, adam_betas, adam_eps, auxk_alpha, k_aux
-    (None = d_in // 2), dead_tokens, l1_coefficient (ReLU lambda / JumpReLU L0 coefficient),
-    l1_warmup_steps, jumprelu_init_threshold, jumprelu_bandwidth, threshold_rate (BatchTopK), warmup_steps,
-    decay ("none", "linear", "cosine"), decay_steps (None = every step after warm-up), grad_clip (None =
-    off), b_dec_init ("mean", "geometric_median", "zero"), init ("auto": sparsify's for topk/batchtopk,
-    tied for relu/jumprelu; "sparsify": W_enc ~ U(+-1/sqrt(d_in)), W_dec = its rows normalised; "tied":
-    W_dec rows ~ N(0, I) normalised, W_enc = W_dec^T), normalize_input, seed.
+    Parameters: d_in (None = the number of columns of the training data), n_latents (required),
+    architecture ("topk", "batchtopk", "relu", "jumprelu"), k, lr (None = 2e-4 / sqrt(n_latents / 2^14)),
+    batch_size, adam_betas, adam_eps, auxk_alpha, k_aux (None = d_in // 2), dead_tokens, l1_coefficient
+    (ReLU lambda / JumpReLU L0 coefficient), l1_warmup_steps, jumprelu_init_threshold,
+    jumprelu_bandwidth, threshold_rate (BatchTopK), warmup_steps, decay ("none", "linear", "cosine"),
+    decay_steps (None = every step after warm-up), grad_clip (None = off), b_dec_init ("mean",
+    "geometric_median", "zero"), init ("auto": sparsify's for topk/batchtopk, tied for relu/jumprelu;
+    "sparsify": W_enc ~ U(+-1/sqrt(d_in)), W_dec = its rows normalised; "tied": W_dec rows ~ N(0, I)
+    normalised, W_enc = W_dec^T), normalize_input, random_state (seed of the initialisation and the
+    batch order), verbose (a progress line on stderr during fit). The constructor only stores them;
+    the native model is allocated by fit (or set_weights / load).
 
-    Attributes: W_enc_ (d_in, n_latents), W_dec_ (n_latents, d_in), b_enc_, b_dec_, threshold_
+    A scikit-learn transformer: transform(X) = encode(X), fit_transform, clone, Pipeline, pickle.
+
+    Attributes after fit: W_enc_ (d_in, n_latents), W_dec_ (n_latents, d_in), b_enc_, b_dec_, threshold_
     (batchtopk/jumprelu), history_ (dict of per-step arrays: loss, fvu, auxk, mse, sparsity, l0,
-    dead_fraction, lr), n_steps_, n_tokens_, input_scale_.
+    dead_fraction, lr), n_steps_, n_tokens_, input_scale_, n_features_in_.
     """
 
-    def __init__(self, d_in, n_latents, *, architecture="topk", k=32, lr=None, batch_size=4096,
+    _lamina_tags = {"preserves_dtype": ["float32"]}
+
+    def __init__(self, d_in=None, n_latents=None, *, architecture="topk", k=32, lr=None, batch_size=4096,
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, auxk_alpha=1 / 32, k_aux=None, dead_tokens=10_000_000,
                  l1_coefficient=5.0, l1_warmup_steps=0, jumprelu_init_threshold=0.001, jumprelu_bandwidth=0.001,
                  threshold_rate=0.01, warmup_steps=0, decay="none", decay_steps=None, grad_clip=None,
-                 b_dec_init="mean", init="auto", normalize_input=False, seed=0):
+                 b_dec_init="mean", init="auto", normalize_input=False, random_state=0, verbose=False, seed=DEPRECATED):
         self.d_in = d_in
         self.n_latents = n_latents
         self.architecture = architecture
@@ -170,23 +160,26 @@ class SparseAutoencoder:
         self.b_dec_init = b_dec_init
         self.init = init
         self.normalize_input = normalize_input
+        self.random_state = random_state
+        self.verbose = verbose
         self.seed = seed
-        self._handle = None
-        self._create()
 
     # -- parameters --------------------------------------------------------------------------------
 
-    _PARAM_NAMES = ("d_in", "n_latents", "architecture", "k", "lr", "batch_size", "adam_betas", "adam_eps",
-                    "auxk_alpha", "k_aux", "dead_tokens", "l1_coefficient", "l1_warmup_steps",
-                    "jumprelu_init_threshold", "jumprelu_bandwidth", "threshold_rate", "warmup_steps", "decay",
-                    "decay_steps", "grad_clip", "b_dec_init", "init", "normalize_input", "seed")
-
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in self._PARAM_NAMES}
-
-    def _params(self):
+    def _params(self, d_in=None):
+        """The C params; d_in: the data's number of columns (used when self.d_in is None)."""
         p = N.lib.lamina_sae_default_params()
-        p.d_in = _int(self.d_in, "d_in", 1)
+        if self.d_in is None:
+            if d_in is None:
+                raise InvalidArgumentError("d_in=None and no data to infer it from; pass d_in or fit on data")
+            p.d_in = d_in
+        else:
+            p.d_in = _int(self.d_in, "d_in", 1)
+            if d_in is not None and d_in != p.d_in:
+                raise ShapeMismatchError(f"X has {d_in} features; this SAE has d_in = {p.d_in}")
+        if self.n_latents is None:
+            raise InvalidArgumentError("n_latents=None; pass the number of latents, e.g. "
+                                       "SparseAutoencoder(n_latents=16 * d_in)")
         p.n_latents = _int(self.n_latents, "n_latents", 1)
         p.architecture = N.option(self.architecture, _ARCH, "architecture")
         p.k = _clamp32(_int(self.k, "k"))
@@ -206,7 +199,7 @@ class SparseAutoencoder:
         p.adam_eps = _float(self.adam_eps, "adam_eps")
         p.auxk_alpha = _float(self.auxk_alpha, "auxk_alpha")
         p.k_aux = 0 if self.k_aux is None else _clamp32(_int(self.k_aux, "k_aux", 1))
-        p.dead_tokens = _int(self.dead_tokens, "dead_tokens", 0)
+        p.dead_tokens = check_int(self.dead_tokens, "dead_tokens", 0, bits=64)
         p.l1_coefficient = _float(self.l1_coefficient, "l1_coefficient")
         p.l1_warmup_steps = _clamp32(_int(self.l1_warmup_steps, "l1_warmup_steps"))
         p.jumprelu_init_threshold = _float(self.jumprelu_init_threshold, "jumprelu_init_threshold")
@@ -221,72 +214,114 @@ class SparseAutoencoder:
         p.b_dec_init = N.option(self.b_dec_init, _BDEC, "b_dec_init")
         p.init = N.option(self.init, _INIT, "init")
         p.normalize_input = 1 if self.normalize_input else 0
-        p.seed = _int(self.seed, "seed", 0) % 2**64
+        random_state = renamed_param(self, "seed", "random_state", 0)
+        p.seed = check_seed(random_state)
         return p
 
-    def _create(self):
-        p = self._params()
+    def _create(self, d_in=None):
+        p = self._params(d_in)
         self._handle = N.Handle("lamina_sae_create", "lamina_sae_free", ctypes.byref(p))
+        self._handle_params = bytes(p)
+        self._saved_progress = None
+
+    def initialize(self, d_in=None):
+        """Validates the parameters and allocates the native model with its seeded initial weights
+        (what a first fit starts from; b_dec is initialised from the data when training starts) without
+        training. d_in: the number of features when the parameter d_in is None. Returns self."""
+        self._create(d_in)
+        self.n_features_in_ = self._d_in()
+        return self
 
     # -- training ----------------------------------------------------------------------------------
 
     def _state(self):
         steps, tokens, epoch, batch = (ctypes.c_int64() for _ in range(4))
         scale = ctypes.c_float()
-        N.call("lamina_sae_get_state", self._handle, ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
+        N.call("lamina_sae_get_state", self._fitted(), ctypes.byref(steps), ctypes.byref(tokens), ctypes.byref(epoch),
                ctypes.byref(batch), ctypes.byref(scale))
         return steps.value, tokens.value, epoch.value, batch.value, scale.value
 
-    def fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, progress=True, resume=False):
+    def _fitted(self):
+        handle = getattr(self, "_handle", None)
+        if handle is None:
+            raise NotFittedError("This SparseAutoencoder instance is not fitted yet. Call 'fit' (or set_weights, "
+                                 "or lamina.sae.load) before using it.")
+        return handle
+
+    def _data_columns(self, X, dataset):
+        if isinstance(X, (str, os.PathLike)):
+            if dataset is None:
+                raise InvalidArgumentError("X is a file path; pass dataset= (the path of the activations in the HDF5 file)")
+            return _h5_columns(X, dataset)
+        shape = np.shape(X)
+        return int(shape[1]) if len(shape) == 2 else None
+
+    def fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, resume=False, **deprecated):
         """Trains on X: an array (n, d_in) of float32, float16 or bfloat16 (a uint16 array of bfloat16
         bits, or an ml_dtypes bfloat16 array), or the path of an HDF5 file with `dataset` the path of a
-        rank-2 dataset in it (streamed in row chunks). Starts from a fresh initialisation unless
-        resume=True (then training continues from the current data position -- e.g. after
-        load_checkpoint -- until `epochs` epochs are complete).
+        rank-2 dataset in it (streamed in row chunks). Starts from a fresh initialisation (the current
+        parameters) unless resume=True (then training continues from the current data position -- e.g.
+        after load_checkpoint -- until `epochs` epochs are complete); weights given by set_weights before
+        a first fit are its starting point. y is ignored.
 
-        progress: show a text progress line on stderr. callback(info) is called after every step with
-        a dict (step, total_steps, tokens, loss, tokens_per_second and the loss terms fvu, auxk, mse,
-        sparsity, l0, dead_fraction, lr); returning False stops training after that step and raises
-        lamina.CancelledError (the model keeps the last completed step)."""
+        callback(info) is called after every step with a dict (step, total_steps, tokens, loss,
+        tokens_per_second and the loss terms fvu, auxk, mse, sparsity, l0, dead_fraction, lr); returning
+        True stops training after that step and raises lamina.CancelledError (the model keeps the last
+        completed step). verbose=True (the parameter) prints a progress line on stderr."""
+        verbose = renamed_kwarg("SparseAutoencoder.fit", deprecated, "progress", "verbose", self.verbose, self.verbose)
+        reject_unknown("SparseAutoencoder.fit", deprecated)
         epochs = _clamp32(_int(epochs, "epochs", 1))
-        if not resume and self._state()[0] > 0:
-            self._create()
-        bar = _Progress(bool(progress))
-        last = {}
-
-        def record(info):
-            last.clear()
-            last.update(info)
-            bar.update(info)
-
-        fn, errors = N.progress_callback(callback, lambda result: result is False, record, _PROGRESS_FIELDS)
-        try:
+        if isinstance(X, (str, os.PathLike)):
+            d_in = self._data_columns(X, dataset)
+        else:
+            X, code = _training_array(X)
+            d_in = X.shape[1]
+        handle = getattr(self, "_handle", None)
+        if handle is not None and resume and d_in is not None and d_in != self._d_in():
+            raise ShapeMismatchError(f"X has {d_in} features, but SparseAutoencoder is expecting {self._d_in()} "
+                                     f"features as input (this SAE has d_in = {self._d_in()})")
+        if handle is None or not resume:
+            params = self._params(d_in)   # validates every parameter before any work
+            if not isinstance(X, (str, os.PathLike)) and 0 < X.shape[0] < params.batch_size:
+                raise InvalidArgumentError(f"the training data has {X.shape[0]} rows (n_samples = {X.shape[0]}), "
+                                           f"fewer than batch_size = {params.batch_size}; lower batch_size")
+            if handle is None or self._state()[0] > 0 or bytes(params) != getattr(self, "_handle_params", None):
+                self._create(d_in)
+        with progress_callback("sae", callback, verbose, _PROGRESS_FIELDS, extra=_PROGRESS_LINE,
+                               false_warns=True) as progress:
             if isinstance(X, (str, os.PathLike)):
-                if dataset is None:
-                    raise InvalidArgumentError("X is a file path; pass dataset= (the path of the activations in the HDF5 file)")
-                N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs, fn, None)
+                N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs,
+                       progress.fn, None)
             else:
-                arr, code = _training_array(X)
-                N.call("lamina_sae_train", self._handle, arr.ctypes.data_as(ctypes.c_void_p), code,
-                       arr.shape[0], arr.shape[1], epochs, fn, None)
-        except CancelledError:
-            N.raise_callback_error(errors)
-            raise
-        finally:
-            if last:
-                bar.update(last, final=True)
+                N.call("lamina_sae_train", self._handle, X.ctypes.data_as(ctypes.c_void_p), code,
+                       X.shape[0], X.shape[1], epochs, progress.fn, None)
+        self._saved_progress = None
+        self.n_features_in_ = self._d_in()
         return self
 
-    def partial_fit(self, X, *, epochs=1, dataset=None, callback=None, progress=False):
-        """fit(..., resume=True)."""
-        return self.fit(X, epochs=epochs, dataset=dataset, callback=callback, progress=progress, resume=True)
+    def partial_fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, **deprecated):
+        """fit(..., resume=True): continues training (starts one if there is no model yet)."""
+        return self.fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=True, **deprecated)
 
     # -- inference ---------------------------------------------------------------------------------
 
+    def _d_in(self):
+        p = N.SAEParams()
+        N.call("lamina_sae_get_params", self._fitted(), ctypes.byref(p))
+        return int(p.d_in)
+
+    def _n_latents(self):
+        p = N.SAEParams()
+        N.call("lamina_sae_get_params", self._fitted(), ctypes.byref(p))
+        return int(p.n_latents)
+
     def _x(self, X, name="X"):
-        x = N.as_matrix(X, name)
-        if x.shape[1] != self.d_in:
-            raise ShapeMismatchError(f"{name} has {x.shape[1]} features; this SAE has d_in = {self.d_in}")
+        self._fitted()
+        x = as_matrix(X, name)
+        d = self._d_in()
+        if x.shape[1] != d:
+            raise ShapeMismatchError(f"{name} has {x.shape[1]} features, but SparseAutoencoder is expecting {d} "
+                                     f"features as input (this SAE has d_in = {d})")
         return x
 
     def encode(self, X, sparse=False, width=None):
@@ -296,7 +331,7 @@ class SparseAutoencoder:
         x = self._x(X)
         n = x.shape[0]
         if not sparse:
-            out = np.empty((n, self.n_latents), dtype=np.float32)
+            out = np.empty((n, self._n_latents()), dtype=np.float32)
             N.call("lamina_sae_encode", self._handle, N.fptr(x), n, x.shape[1], N.fptr(out), out.size)
             return out
         if width is None:
@@ -312,28 +347,34 @@ class SparseAutoencoder:
                ctypes.byref(widest))
         return idx, val
 
-    transform = encode
+    def transform(self, X):
+        """encode(X): the dense codes (n, n_latents) float32."""
+        return self.encode(X)
 
-    def fit_transform(self, X, y=None, **kwargs):
-        return self.fit(X, **kwargs).encode(X)
+    def fit_transform(self, X, y=None, **fit_params):
+        return self.fit(X, **fit_params).encode(X)
 
     def decode(self, Z):
         """x_hat from dense codes (n, n_latents) or from a sparse pair (indices, values)."""
+        d_in = self._d_in()
         if isinstance(Z, tuple):
             idx = np.ascontiguousarray(Z[0], dtype=np.int32)
             val = N.as_matrix(Z[1], "values")
             if idx.shape != val.shape:
                 raise ShapeMismatchError(f"indices has shape {idx.shape} and values {val.shape}; expected the same")
-            out = np.empty((val.shape[0], self.d_in), dtype=np.float32)
+            out = np.empty((val.shape[0], d_in), dtype=np.float32)
             N.call("lamina_sae_decode_sparse", self._handle, N.iptr(idx), N.fptr(val), val.shape[0], val.shape[1],
                    N.fptr(out), out.size)
             return out
-        z = N.as_matrix(Z, "Z")
-        if z.shape[1] != self.n_latents:
-            raise ShapeMismatchError(f"Z has {z.shape[1]} columns; this SAE has n_latents = {self.n_latents}")
-        out = np.empty((z.shape[0], self.d_in), dtype=np.float32)
+        z = as_matrix(Z, "Z")
+        n_latents = self._n_latents()
+        if z.shape[1] != n_latents:
+            raise ShapeMismatchError(f"Z has {z.shape[1]} columns; this SAE has n_latents = {n_latents}")
+        out = np.empty((z.shape[0], d_in), dtype=np.float32)
         N.call("lamina_sae_decode", self._handle, N.fptr(z), z.shape[0], z.shape[1], N.fptr(out), out.size)
         return out
+
+    inverse_transform = decode
 
     def reconstruct(self, X):
         x = self._x(X)
@@ -346,7 +387,7 @@ class SparseAutoencoder:
         cosine_similarity, l0, dead_fraction (floats) and firing_frequency (n_latents array)."""
         x = self._x(X)
         m = N.SAEMetrics()
-        freq = np.empty(self.n_latents, dtype=np.float64)
+        freq = np.empty(self._n_latents(), dtype=np.float64)
         N.call("lamina_sae_evaluate", self._handle, N.fptr(x), x.shape[0], x.shape[1], ctypes.byref(m), N.dptr(freq))
         out = {name: getattr(m, name) for name, _ in N.SAEMetrics._fields_}
         out["firing_frequency"] = freq
@@ -359,13 +400,14 @@ class SparseAutoencoder:
     # -- weights -----------------------------------------------------------------------------------
 
     def _weights(self):
-        d, n = self.d_in, self.n_latents
+        handle = self._fitted()
+        d, n = self._d_in(), self._n_latents()
         w_enc = np.empty((d, n), np.float32)
         b_enc = np.empty(n, np.float32)
         w_dec = np.empty((n, d), np.float32)
         b_dec = np.empty(d, np.float32)
         thr = np.empty(n, np.float32)
-        N.call("lamina_sae_get_weights", self._handle, N.fptr(w_enc), N.fptr(b_enc), N.fptr(w_dec), N.fptr(b_dec),
+        N.call("lamina_sae_get_weights", handle, N.fptr(w_enc), N.fptr(b_enc), N.fptr(w_dec), N.fptr(b_dec),
                N.fptr(thr))
         return w_enc, b_enc, w_dec, b_dec, thr
 
@@ -391,8 +433,12 @@ class SparseAutoencoder:
 
     def set_weights(self, W_enc, b_enc, W_dec, b_dec, threshold=None):
         """Replaces the parameters (SAELens layout: W_enc (d_in, n_latents), W_dec (n_latents, d_in)) and
-        resets the training state."""
-        d, n = self.d_in, self.n_latents
+        resets the training state; allocates the model if there is none yet (d_in from W_enc when the
+        parameter is None)."""
+        w_enc_shape = np.shape(W_enc)
+        if getattr(self, "_handle", None) is None:
+            self._create(int(w_enc_shape[0]) if len(w_enc_shape) == 2 else None)
+        d, n = self._d_in(), self._n_latents()
         arrays = []
         for arr, shape, name in ((W_enc, (d, n), "W_enc"), (b_enc, (n,), "b_enc"), (W_dec, (n, d), "W_dec"),
                                  (b_dec, (d,), "b_dec")) + (((threshold, (n,), "threshold"),) if threshold is not None else ()):
@@ -403,10 +449,15 @@ class SparseAutoencoder:
         thr = N.fptr(arrays[4]) if threshold is not None else None
         N.call("lamina_sae_set_weights", self._handle, N.fptr(arrays[0]), N.fptr(arrays[1]), N.fptr(arrays[2]),
                N.fptr(arrays[3]), thr)
+        self.n_features_in_ = d
+        self._saved_progress = None
         return self
 
     @property
     def history_(self):
+        saved = getattr(self, "_saved_progress", None)
+        if saved is not None:
+            return {k: v.copy() for k, v in saved["history"].items()}
         steps = self._state()[0]
         buf = np.empty(steps * 8, dtype=np.float64)
         N.call("lamina_sae_get_history", self._handle, N.dptr(buf), buf.size)
@@ -415,68 +466,93 @@ class SparseAutoencoder:
 
     @property
     def n_steps_(self):
-        return self._state()[0]
+        saved = getattr(self, "_saved_progress", None)
+        return saved["n_steps"] if saved is not None else self._state()[0]
 
     @property
     def n_tokens_(self):
-        return self._state()[1]
+        saved = getattr(self, "_saved_progress", None)
+        return saved["n_tokens"] if saved is not None else self._state()[1]
 
     @property
     def input_scale_(self):
         return self._state()[4]
 
+    # -- pickling ----------------------------------------------------------------------------------
+
+    def _native_state(self):
+        w_enc, b_enc, w_dec, b_dec, thr = self._weights()
+        return {"W_enc": w_enc, "b_enc": b_enc, "W_dec": w_dec, "b_dec": b_dec, "threshold": thr,
+                "params": bytes(self._handle_params_now()),
+                "progress": {"history": self.history_, "n_steps": self.n_steps_, "n_tokens": self.n_tokens_}}
+
+    def _handle_params_now(self):
+        p = N.SAEParams()
+        N.call("lamina_sae_get_params", self._handle, ctypes.byref(p))
+        return p
+
+    def _restore_native(self, state):
+        p = N.SAEParams.from_buffer_copy(state["params"])
+        handle = N.Handle("lamina_sae_create", "lamina_sae_free", ctypes.byref(p))
+        arrays = [np.ascontiguousarray(state[k], dtype=np.float32) for k in ("W_enc", "b_enc", "W_dec", "b_dec",
+                                                                             "threshold")]
+        N.call("lamina_sae_set_weights", handle, *(N.fptr(a) for a in arrays))
+        self._handle = handle
+        self._handle_params = None   # the next fit (resume=False) starts afresh from the parameters
+        self._saved_progress = state["progress"]
+
     # -- files -------------------------------------------------------------------------------------
 
     def save(self, path, format="saelens"):
-        """Saves into the directory `path` (created if missing), atomically file by file.
+        """Saves into the directory `path` (created with its missing parents), atomically file by file.
         format="saelens": sae_weights.safetensors (W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc, b_dec,
         threshold for jumprelu/batchtopk) + cfg.json as SAELens writes them; format="sparsify":
         sae.safetensors (encoder.weight, encoder.bias, W_dec, b_dec) + cfg.json (topk only)."""
         code = N.option(format, _FORMATS, "format")
-        N.call("lamina_sae_save", self._handle, os.fsencode(path), code)
+        handle = self._fitted()
+        _make_parents(path)
+        N.call("lamina_sae_save", handle, os.fsencode(path), code)
         return self
 
     def save_checkpoint(self, path):
         """Writes the full training state (weights, Adam moments, data position, history) to the file
-        `path` atomically; load_checkpoint(path).fit(X, epochs=E, resume=True) then finishes exactly like
-        an uninterrupted fit(X, epochs=E)."""
-        N.call("lamina_sae_save_checkpoint", self._handle, os.fsencode(path))
+        `path` atomically (missing parent directories are created); load_checkpoint(path).fit(X,
+        epochs=E, resume=True) then finishes exactly like an uninterrupted fit(X, epochs=E)."""
+        handle = self._fitted()
+        _make_parents(path)
+        N.call("lamina_sae_save_checkpoint", handle, os.fsencode(path))
         return self
 
     @classmethod
     def _from_handle(cls, handle):
         p = N.SAEParams()
         N.call("lamina_sae_get_params", handle, ctypes.byref(p))
-        obj = cls.__new__(cls)
-        obj.d_in, obj.n_latents = int(p.d_in), int(p.n_latents)
-        obj.architecture = {v: k for k, v in _ARCH.items()}[p.architecture]
-        obj.k = int(p.k)
-        obj.lr = float(p.lr) if p.lr > 0 else None
-        obj.batch_size = int(p.batch_size)
-        obj.adam_betas = (float(p.adam_beta1), float(p.adam_beta2))
-        obj.adam_eps = float(p.adam_eps)
-        obj.auxk_alpha = float(p.auxk_alpha)
-        obj.k_aux = int(p.k_aux) or None
-        obj.dead_tokens = int(p.dead_tokens)
-        obj.l1_coefficient = float(p.l1_coefficient)
-        obj.l1_warmup_steps = int(p.l1_warmup_steps)
-        obj.jumprelu_init_threshold = float(p.jumprelu_init_threshold)
-        obj.jumprelu_bandwidth = float(p.jumprelu_bandwidth)
-        obj.threshold_rate = float(p.threshold_rate)
-        obj.warmup_steps = int(p.warmup_steps)
-        obj.decay = {v: k for k, v in _DECAY.items()}[p.decay]
-        obj.decay_steps = int(p.decay_steps) or None
-        obj.grad_clip = float(p.grad_clip) or None
-        obj.b_dec_init = {v: k for k, v in _BDEC.items()}[p.b_dec_init]
-        obj.init = {v: k for k, v in _INIT.items()}[p.init]
-        obj.normalize_input = bool(p.normalize_input)
-        obj.seed = int(p.seed)
+        obj = cls(int(p.d_in), int(p.n_latents),
+                  architecture={v: k for k, v in _ARCH.items()}[p.architecture], k=int(p.k),
+                  lr=float(p.lr) if p.lr > 0 else None, batch_size=int(p.batch_size),
+                  adam_betas=(float(p.adam_beta1), float(p.adam_beta2)), adam_eps=float(p.adam_eps),
+                  auxk_alpha=float(p.auxk_alpha), k_aux=int(p.k_aux) or None, dead_tokens=int(p.dead_tokens),
+                  l1_coefficient=float(p.l1_coefficient), l1_warmup_steps=int(p.l1_warmup_steps),
+                  jumprelu_init_threshold=float(p.jumprelu_init_threshold),
+                  jumprelu_bandwidth=float(p.jumprelu_bandwidth), threshold_rate=float(p.threshold_rate),
+                  warmup_steps=int(p.warmup_steps), decay={v: k for k, v in _DECAY.items()}[p.decay],
+                  decay_steps=int(p.decay_steps) or None, grad_clip=float(p.grad_clip) or None,
+                  b_dec_init={v: k for k, v in _BDEC.items()}[p.b_dec_init],
+                  init={v: k for k, v in _INIT.items()}[p.init], normalize_input=bool(p.normalize_input), random_state=int(p.seed))
         obj._handle = handle
+        obj._handle_params = bytes(p)
+        obj._saved_progress = None
+        obj.n_features_in_ = int(p.d_in)
         return obj
 
-    def __repr__(self):
-        return (f"SparseAutoencoder(d_in={self.d_in}, n_latents={self.n_latents}, architecture={self.architecture!r}, "
-                f"k={self.k})")
+
+def _make_parents(path):
+    parent = os.path.dirname(os.path.abspath(os.fsdecode(path)))
+    if parent and not os.path.isdir(parent):
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise LaminaIOError(f"cannot create the parent directory of {os.fsdecode(path)}: {exc}") from None
 
 
 _FORMATS = {"saelens": 0, "sparsify": 1}

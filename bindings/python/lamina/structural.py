@@ -28,7 +28,8 @@ import numbers
 import numpy as np
 
 from . import _native as N
-from .errors import InvalidArgumentError, ShapeMismatchError
+from ._base import LaminaEstimator, check_float, check_int, check_offsets, check_seed, progress_callback
+from .errors import InvalidArgumentError, NotFittedError, ShapeMismatchError
 
 __all__ = ["StructuralProbe", "uuas", "spearman_5_50", "root_accuracy", "tree_targets", "concat_items",
            "concat_targets", "split_values"]
@@ -107,21 +108,7 @@ def split_values(values, offsets, kind):
 
 
 def _offsets(offsets):
-    if offsets is None:
-        raise InvalidArgumentError("offsets is None; pass offsets with concatenated activations, or a list of per-item arrays")
-    arr = np.asarray(offsets)
-    if arr.ndim != 1:
-        raise InvalidArgumentError(f"offsets must be 1-D, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise InvalidArgumentError(f"offsets has dtype {arr.dtype}; expected integers")
-    if arr.size < 2:
-        raise InvalidArgumentError(f"offsets has {arr.size} entries; expected n_items + 1 >= 2")
-    if arr.dtype.kind == "u" and arr.max() > np.iinfo(np.int64).max:
-        raise InvalidArgumentError("offsets has values beyond int64")
-    return np.ascontiguousarray(arr, dtype=np.int64)
+    return check_offsets(offsets)
 
 
 def _items(activations, offsets):
@@ -304,25 +291,24 @@ def tree_targets(parents, offsets=None):
 
 # -- the probe -------------------------------------------------------------------------------------
 
-class StructuralProbe:
+class StructuralProbe(LaminaEstimator):
     """A structural probe (Hewitt & Manning 2019): ``kind="distance"`` fits ``||B (h_i - h_j)||^2`` to
     gold tree distances, ``kind="depth"`` fits ``||B h_i||^2`` to gold depths, B of shape (rank, d).
 
     Parameters: rank (default 64; the reference's configs use d), lr (0.001), epochs (40),
     batch_size (20 items), random_state (seed of the init and the shuffling; deterministic for any
     thread count), beta1/beta2/eps (Adam), plateau_factor (0.1; lr decay on a dev plateau),
-    patience (5; early stopping on the dev loss, 0 = never), warm_start (start from the current B).
+    patience (5; early stopping on the dev loss, 0 = never), warm_start (start from the current B),
+    verbose (a progress line on stderr during fit).
 
     Attributes after fit: projection_ (rank, d) float32, n_features_in_, n_epochs_, n_steps_,
     train_loss_ (mean item loss of the last epoch), dev_loss_ (best dev loss, NaN without dev),
     best_epoch_ (-1 without dev), lr_ (learning rate at the end).
     """
 
-    _PARAMS = ("kind", "rank", "lr", "epochs", "batch_size", "random_state", "beta1", "beta2", "eps",
-               "plateau_factor", "patience", "warm_start")
-
     def __init__(self, kind="distance", rank=64, *, lr=0.001, epochs=40, batch_size=20, random_state=0,
-                 beta1=0.9, beta2=0.999, eps=1e-8, plateau_factor=0.1, patience=5, warm_start=False):
+                 beta1=0.9, beta2=0.999, eps=1e-8, plateau_factor=0.1, patience=5, warm_start=False,
+                 verbose=False):
         self.kind = kind
         self.rank = rank
         self.lr = lr
@@ -335,43 +321,19 @@ class StructuralProbe:
         self.plateau_factor = plateau_factor
         self.patience = patience
         self.warm_start = warm_start
-        self._handle = None
-        self._handle_params = None
+        self.verbose = verbose
 
-    def get_params(self, deep=True):
-        return {k: getattr(self, k) for k in self._PARAMS}
-
-    def set_params(self, **params):
-        for key, value in params.items():
-            if key not in self._PARAMS:
-                raise InvalidArgumentError(f"Invalid parameter {key!r} for StructuralProbe")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        return f"StructuralProbe(kind={self.kind!r}, rank={self.rank!r}, lr={self.lr!r}, epochs={self.epochs!r})"
+    def _is_fitted(self):
+        return getattr(self, "_handle", None) is not None and getattr(self, "projection_", None) is not None
 
     def _params(self):
         p = N.lib.lamina_structural_probe_default_params()
         p.kind = N.option(self.kind, _KINDS, "kind")
         for name in ("rank", "epochs", "batch_size", "patience"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-                raise InvalidArgumentError(f"{name}={v!r}; expected an integer")
-            if not -2**31 <= v < 2**31:
-                raise InvalidArgumentError(f"{name}={v!r} is out of range; expected a 32-bit integer")
-        p.rank, p.epochs, p.batch_size, p.patience = int(self.rank), int(self.epochs), int(self.batch_size), int(self.patience)
+            setattr(p, name, check_int(getattr(self, name), name, bits=32))
         for name in ("lr", "beta1", "beta2", "eps", "plateau_factor"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Real) or isinstance(v, bool):
-                raise InvalidArgumentError(f"{name}={v!r}; expected a number")
-            setattr(p, name, float(v))
-        seed = self.random_state
-        if seed is None:
-            seed = int(np.random.randint(0, 2**31 - 1))
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or not 0 <= seed < 2**64:
-            raise InvalidArgumentError(f"random_state={seed!r}; expected None or an integer in [0, 2**64)")
-        p.seed = int(seed)
+            setattr(p, name, check_float(getattr(self, name), name))
+        p.seed = check_seed(self.random_state)
         p.warm_start = 1 if self.warm_start else 0
         N.call("lamina_structural_probe_check_params", ctypes.byref(p))
         return p
@@ -379,10 +341,10 @@ class StructuralProbe:
     def _ensure_handle(self):
         p = self._params()
         key = bytes(p)
-        if self._handle is not None and key == self._handle_params:
+        if getattr(self, "_handle", None) is not None and key == getattr(self, "_handle_params", None):
             return
         handle = N.Handle("lamina_structural_probe_create", "lamina_structural_probe_free", ctypes.byref(p))
-        old = self._handle
+        old = getattr(self, "_handle", None)
         # carry a current projection over when warm starting with a new handle of the same rank
         if old is not None and self.warm_start and getattr(self, "projection_", None) is not None \
                 and self.projection_.shape[0] == p.rank:
@@ -391,18 +353,19 @@ class StructuralProbe:
         self._handle = handle  # frees the old handle
         self._handle_params = key
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_handle"] = None
-        state["_handle_params"] = None
-        return state
+    # -- pickling: the state carries projection_; the handle is rebuilt from it ----------------------
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if getattr(self, "projection_", None) is not None:
-            self._ensure_handle()
-            B = np.ascontiguousarray(self.projection_, dtype=np.float32)
-            N.call("lamina_structural_probe_set_projection", self._handle, N.fptr(B), B.shape[0], B.shape[1])
+    def _native_state(self):
+        return {"projection": np.array(self.projection_, dtype=np.float32)}
+
+    def _restore_native(self, state):
+        self._handle_params = None
+        B = np.ascontiguousarray(state["projection"], dtype=np.float32)
+        p = self._params()
+        p.rank = B.shape[0]
+        self._handle = N.Handle("lamina_structural_probe_create", "lamina_structural_probe_free", ctypes.byref(p))
+        N.call("lamina_structural_probe_set_projection", self._handle, N.fptr(B), B.shape[0], B.shape[1])
+        self._handle_params = bytes(p)
 
     def _targets(self, targets, off, was_list):
         if targets is None:
@@ -419,7 +382,8 @@ class StructuralProbe:
         ``dev``: optional (activations, offsets, targets) or (activations, targets) for lists -- enables
         the reference's lr decay, best-epoch selection and early stopping. ``callback(info)``: called
         after every batch with a dict (step, total_steps, items, loss, items_per_second, epoch, lr,
-        dev_loss); a truthy return value stops training (CancelledError, B of the last step kept)."""
+        dev_loss); returning True stops training (CancelledError, B of the last step kept).
+        verbose=True (the parameter) prints a progress line on stderr."""
         x, off, was_list = _items(activations, offsets)
         t = self._targets(targets, off, was_list)
         n_dev = 0
@@ -439,15 +403,12 @@ class StructuralProbe:
             off = np.concatenate([off, doff[1:] + off[-1]])
             t = np.concatenate([t, dt])
         self._ensure_handle()
-        fn, errors = N.progress_callback(callback, bool)
         try:
-            N.call("lamina_structural_probe_fit", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.lptr(off),
-                   off.size - 1, N.fptr(t), t.size, n_dev, fn, None)
-        except Exception:
+            with progress_callback("structural probe", callback, self.verbose, extra=(("epoch", "d"), ("lr", ".3g"))) as progress:
+                N.call("lamina_structural_probe_fit", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.lptr(off),
+                       off.size - 1, N.fptr(t), t.size, n_dev, progress.fn, None)
+        finally:
             self._read_result()   # a cancelled fit keeps B of the last step
-            N.raise_callback_error(errors)
-            raise
-        self._read_result()
         return self
 
     def _read_result(self):
@@ -485,8 +446,8 @@ class StructuralProbe:
         return self
 
     def _fitted_handle(self):
-        if self._handle is None or getattr(self, "projection_", None) is None:
-            raise InvalidArgumentError("This StructuralProbe instance is not fitted yet. Call 'fit' (or set_projection) first.")
+        if not self._is_fitted():
+            raise NotFittedError("This StructuralProbe instance is not fitted yet. Call 'fit' (or set_projection) first.")
         return self._handle
 
     def predict(self, activations, offsets=None):

@@ -335,7 +335,7 @@ def py_params_bad():
     _, np, lamina, _, ap = _mods()
     X, off, d, c, u = _data()
     expect_raises(lambda: ap.ASTProbe(rank=0).fit(X, off, d, c, u), lamina.InvalidArgumentError, "rank is 0")
-    expect_raises(lambda: ap.ASTProbe(learning_rate=float("nan")).fit(X, off, d, c, u), ValueError,
+    expect_raises(lambda: ap.ASTProbe(lr=float("nan")).fit(X, off, d, c, u), ValueError,
                   "lr is nan")
     expect_raises(lambda: ap.ASTProbe(orthogonal_reg=float("inf")).fit(X, off, d, c, u), ValueError,
                   "orthogonal_reg is inf")
@@ -460,7 +460,7 @@ def py_side_errors():
     def boom(_):
         raise KeyError("from the callback")
 
-    expect_raises(lambda: ap.ASTProbe(rank=2, epochs=2).fit(X, off, d, c, u, progress=boom), KeyError,
+    expect_raises(lambda: ap.ASTProbe(rank=2, epochs=2).fit(X, off, d, c, u, callback=boom), KeyError,
                   "from the callback")
 
 

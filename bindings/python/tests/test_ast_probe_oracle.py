@@ -234,7 +234,7 @@ def small_problem(seed=0, n_snip=7, dim=12):
 @pytest.mark.parametrize("steps", [1, 3])
 def test_probe_loss_and_steps_match_numpy(steps):
     X, off, d, c, u = small_problem()
-    kw = dict(rank=5, batch_size=100, learning_rate=1e-2, orthogonal_reg=5.0, seed=11)
+    kw = dict(rank=5, batch_size=100, lr=1e-2, orthogonal_reg=5.0, random_state=11)
     init = ap.ASTProbe(epochs=0, **kw).fit(X, off, d, c, u)
     P, Vc, Vu = init.proj_.astype(np.float64), init.vectors_c_.astype(np.float64), init.vectors_u_.astype(np.float64)
     yc = np.array([init.classes_c_.index(x) for x in c])
@@ -254,10 +254,10 @@ def test_probe_loss_and_steps_match_numpy(steps):
 
 def test_probe_deterministic_and_learns():
     X, off, d, c, u = small_problem(seed=1, n_snip=12)
-    a = ap.ASTProbe(rank=8, epochs=60, batch_size=4, learning_rate=2e-2, seed=5).fit(X, off, d, c, u)
-    b = ap.ASTProbe(rank=8, epochs=60, batch_size=4, learning_rate=2e-2, seed=5).fit(X, off, d, c, u)
+    a = ap.ASTProbe(rank=8, epochs=60, batch_size=4, lr=2e-2, random_state=5).fit(X, off, d, c, u)
+    b = ap.ASTProbe(rank=8, epochs=60, batch_size=4, lr=2e-2, random_state=5).fit(X, off, d, c, u)
     np.testing.assert_array_equal(a.proj_, b.proj_)
-    untrained = ap.ASTProbe(rank=8, epochs=0, seed=5).fit(X, off, d, c, u)
+    untrained = ap.ASTProbe(rank=8, epochs=0, random_state=5).fit(X, off, d, c, u)
     assert a.score(X, off, d, c, u) > untrained.score(X, off, d, c, u) + 0.2
     pd, pc, pu = a.predict(X, off)
     assert pd.dtype == np.float32 and len(pd) == len(d) and len(pu) == len(u)
@@ -269,7 +269,7 @@ def test_progress_cancel_keeps_weights():
     seen = []
     import lamina
     with pytest.raises(lamina.CancelledError):
-        probe.fit(X, off, d, c, u, progress=lambda p: seen.append(p["step"]) or p["step"] < 3)
+        probe.fit(X, off, d, c, u, callback=lambda p: seen.append(p["step"]) or (p["step"] >= 3 or None))
     assert seen == [1, 2, 3] and probe.n_steps_ == 3
 
 
@@ -281,7 +281,7 @@ def test_probe_same_bits_for_1_and_2_threads():
         out = []
         for t in (1, 2):
             lamina.set_num_threads(t)
-            p = ap.ASTProbe(rank=16, epochs=5, batch_size=3, seed=9).fit(X, off, d, c, u)
+            p = ap.ASTProbe(rank=16, epochs=5, batch_size=3, random_state=9).fit(X, off, d, c, u)
             out.append((p.proj_.copy(), p.predict(X, off)))
     finally:
         lamina.set_num_threads(before)

@@ -198,20 +198,20 @@ def _sk_folds(y, k, seed=0):
 def test_stratified_fold_sizes_match_sklearn(k):
     rng = np.random.default_rng(k)
     y = rng.choice([5, -1, 3, 8], size=211, p=[0.5, 0.3, 0.15, 0.05])
-    ours = P.stratified_kfold(y, k, seed=1)
+    ours = P.stratified_kfold(y, k, random_state=1)
     ref = _sk_folds(y, k)
     for c in np.unique(y):
         np.testing.assert_array_equal(np.bincount(ours[y == c], minlength=k), np.bincount(ref[y == c], minlength=k))
-    np.testing.assert_array_equal(ours, P.stratified_kfold(y, k, seed=1))
-    assert not np.array_equal(ours, P.stratified_kfold(y, k, seed=2))
+    np.testing.assert_array_equal(ours, P.stratified_kfold(y, k, random_state=1))
+    assert not np.array_equal(ours, P.stratified_kfold(y, k, random_state=2))
 
 
 def test_layer_sweep_matches_cross_val_score(real_data):
     y = real_data.labels("pos")
     layers = [np.ascontiguousarray(real_data.layer(i)[::3]) for i in (0, 6)]
     y = y[::3]
-    res = P.layer_sweep(layers, y, n_splits=4, seed=3, C=0.1, **TIGHT)
-    folds = P.stratified_kfold(y, 4, seed=3)
+    res = P.layer_sweep(layers, y, n_splits=4, random_state=3, C=0.1, **TIGHT)
+    folds = P.stratified_kfold(y, 4, random_state=3)
     cv = [(np.where(folds != f)[0], np.where(folds == f)[0]) for f in range(4)]
     for i, X in enumerate(layers):
         with warnings.catch_warnings():
@@ -225,8 +225,8 @@ def test_layer_sweep_matches_cross_val_score(real_data):
 def test_layer_sweep_h5_equals_arrays(real_data):
     y = real_data.labels("pos")
     names = [f"/target/layer_{i}" for i in (1, 4)]
-    a = P.layer_sweep(real_data.path, y, datasets=names, n_splits=3, seed=0, max_iter=30)
-    b = P.layer_sweep([real_data.layer(1), real_data.layer(4)], y, n_splits=3, seed=0, max_iter=30)
+    a = P.layer_sweep(real_data.path, y, datasets=names, n_splits=3, random_state=0, max_iter=30)
+    b = P.layer_sweep([real_data.layer(1), real_data.layer(4)], y, n_splits=3, random_state=0, max_iter=30)
     np.testing.assert_array_equal(a.fold_accuracy, b.fold_accuracy)
 
 
@@ -236,14 +236,14 @@ def test_control_labels_are_type_level():
     rng = np.random.default_rng(10)
     words = rng.choice([f"w{i}" for i in range(300)], size=5000)
     y = rng.choice([0, 1, 2, 3], size=5000, p=[0.4, 0.3, 0.2, 0.1])
-    ctl = P.control_task_labels(words, y, seed=1)
+    ctl = P.control_task_labels(words, y, random_state=1)
     for w in np.unique(words)[:50]:
         assert len(set(ctl[words == w])) == 1
     # per-type draws follow the empirical distribution (300 types: loose check)
     types_label = {w: c for w, c in zip(words, ctl)}
     freq = np.bincount(list(types_label.values()), minlength=4) / len(types_label)
     assert np.abs(freq - np.array([0.4, 0.3, 0.2, 0.1])).max() < 0.1
-    np.testing.assert_array_equal(ctl, P.control_task_labels(words, y, seed=1))
+    np.testing.assert_array_equal(ctl, P.control_task_labels(words, y, random_state=1))
 
 
 def test_selectivity_real(real_data):
@@ -353,10 +353,10 @@ def test_few_shot(real_data):
     X, y = real_data.layer(4), real_data.labels("pos")
     idx = np.random.default_rng(14).permutation(len(y))
     tr, te = idx[:1600], idx[1600:]
-    mean, draws = P.few_shot_accuracy(X[tr], y[tr], X[te], y[te], 5, n_draws=4, seed=3, return_draws=True)
+    mean, draws = P.few_shot_accuracy(X[tr], y[tr], X[te], y[te], 5, n_draws=4, random_state=3, return_draws=True)
     assert draws.shape == (4,) and mean == pytest.approx(draws.mean())
     assert 0.3 < mean <= 1.0
-    again = P.few_shot_accuracy(X[tr], y[tr], X[te], y[te], 5, n_draws=4, seed=3, return_draws=True)[1]
+    again = P.few_shot_accuracy(X[tr], y[tr], X[te], y[te], 5, n_draws=4, random_state=3, return_draws=True)[1]
     np.testing.assert_array_equal(draws, again)
     # k = all the samples of the smallest class in a tiny training set: every draw is the same set
     small = np.concatenate([np.where(y[tr] == c)[0][:6] for c in np.unique(y)])

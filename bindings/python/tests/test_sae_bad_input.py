@@ -41,15 +41,15 @@ PRELUDE = textwrap.dedent("""
 
 CASES = {
     "k_zero": """
-        expect(lambda: SparseAutoencoder(8, 16, k=0), lamina.InvalidArgumentError, ValueError, "k is 0", "n_latents")
+        expect(lambda: SparseAutoencoder(8, 16, k=0).initialize(), lamina.InvalidArgumentError, ValueError, "k is 0", "n_latents")
         p = N.lib.lamina_sae_default_params(); p.k = 0
         c_status("lamina_sae_check_params", ctypes.byref(p), want=1, word="params.k")
     """,
     "k_above_n_latents": """
-        expect(lambda: SparseAutoencoder(8, 16, k=17), lamina.InvalidArgumentError, ValueError, "k is 17", "1 <= k <= n_latents (16)")
+        expect(lambda: SparseAutoencoder(8, 16, k=17).initialize(), lamina.InvalidArgumentError, ValueError, "k is 17", "1 <= k <= n_latents (16)")
     """,
     "n_latents_below_one": """
-        expect(lambda: SparseAutoencoder(8, 0), lamina.InvalidArgumentError, ValueError, "n_latents")
+        expect(lambda: SparseAutoencoder(8, 0).initialize(), lamina.InvalidArgumentError, ValueError, "n_latents")
         p = N.lib.lamina_sae_default_params(); p.n_latents = -5
         h = ctypes.c_void_p()
         c_status("lamina_sae_create", ctypes.byref(p), ctypes.byref(h), want=1, word="n_latents is -5")
@@ -58,7 +58,7 @@ CASES = {
     """,
     "lr_not_positive": """
         for lr in (0, -1e-3, float("nan"), float("inf")):
-            expect(lambda: SparseAutoencoder(8, 16, k=2, lr=lr), lamina.InvalidArgumentError, ValueError, "lr")
+            expect(lambda: SparseAutoencoder(8, 16, k=2, lr=lr).initialize(), lamina.InvalidArgumentError, ValueError, "lr")
         p = N.lib.lamina_sae_default_params(); p.lr = -1.0
         c_status("lamina_sae_check_params", ctypes.byref(p), want=1, word="lr is -1.0")
         p = N.lib.lamina_sae_default_params(); p.lr = float("nan")
@@ -70,19 +70,19 @@ CASES = {
                          (dict(decay="step"), "decay"), (dict(b_dec_init="median"), "b_dec_init"),
                          (dict(grad_clip=-1), "grad_clip"), (dict(auxk_alpha=-1), "auxk_alpha"),
                          (dict(jumprelu_bandwidth=0, architecture="jumprelu"), "bandwidth")):
-            expect(lambda: SparseAutoencoder(8, 16, k=2, **kw), lamina.InvalidArgumentError, ValueError, word)
+            expect(lambda: SparseAutoencoder(8, 16, k=2, **kw).initialize(), lamina.InvalidArgumentError, ValueError, word)
         p = N.lib.lamina_sae_default_params(); p.architecture = 9
         c_status("lamina_sae_check_params", ctypes.byref(p), want=1, word="params.architecture is 9")
         p = N.lib.lamina_sae_default_params(); p.normalize_input = 2
         c_status("lamina_sae_check_params", ctypes.byref(p), want=1, word="normalize_input")
         c_status("lamina_sae_check_params", None, want=1, word="params is NULL")
-        expect(lambda: SparseAutoencoder(4096, 1 << 21, k=2), lamina.LaminaMemoryError, MemoryError, "MiB", "n_latents = 2097152")
-        expect(lambda: SparseAutoencoder(1 << 24, 1 << 10, k=2), lamina.LaminaMemoryError, MemoryError, "too large")
+        expect(lambda: SparseAutoencoder(4096, 1 << 21, k=2).initialize(), lamina.LaminaMemoryError, MemoryError, "MiB", "n_latents = 2097152")
+        expect(lambda: SparseAutoencoder(1 << 24, 1 << 10, k=2).initialize(), lamina.LaminaMemoryError, MemoryError, "too large")
     """,
     "d_mismatch": """
         sae = SparseAutoencoder(8, 16, k=2, batch_size=50)
-        expect(lambda: sae.fit(X[:, :7], progress=False), lamina.ShapeMismatchError, ValueError, "7", "d_in = 8")
-        sae.fit(X, progress=False)
+        expect(lambda: sae.fit(X[:, :7]), lamina.ShapeMismatchError, ValueError, "7", "d_in = 8")
+        sae.fit(X)
         expect(lambda: sae.encode(X[:, :5]), lamina.ShapeMismatchError, ValueError, "d_in = 8")
         expect(lambda: sae.evaluate(X[:, :5]), lamina.ShapeMismatchError, ValueError, "d_in = 8")
         expect(lambda: sae.decode(np.zeros((3, 15), np.float32)), lamina.ShapeMismatchError, ValueError, "n_latents = 16")
@@ -97,32 +97,34 @@ CASES = {
         c_status("lamina_sae_decode_sparse", sae._handle, N.iptr(idx), N.fptr(val), 1, 2, N.fptr(o), 8, want=1, word="99")
     """,
     "nan_in_batch_names_row_model_unchanged": """
-        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X, progress=False)
+        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X)
         before = sae.W_enc_, sae.b_dec_, sae.n_steps_
         bad = X.copy(); bad[123, 4] = np.nan
-        expect(lambda: sae.fit(bad, resume=True, epochs=2, progress=False), lamina.NonFiniteError, ValueError, "row 123", "column 4")
+        expect(lambda: sae.fit(bad, resume=True, epochs=2), lamina.NonFiniteError, ValueError, "row 123", "column 4")
         bad[123, 4] = np.inf
-        expect(lambda: sae.fit(bad, resume=True, epochs=2, progress=False), lamina.NonFiniteError, ValueError, "row 123")
+        expect(lambda: sae.fit(bad, resume=True, epochs=2), lamina.NonFiniteError, ValueError, "row 123")
         assert np.array_equal(sae.W_enc_, before[0]) and np.array_equal(sae.b_dec_, before[1]) and sae.n_steps_ == before[2]
         bad16 = bad.astype(np.float16)
-        expect(lambda: sae.fit(bad16, resume=True, epochs=2, progress=False), lamina.NonFiniteError, ValueError, "row 123")
+        expect(lambda: sae.fit(bad16, resume=True, epochs=2), lamina.NonFiniteError, ValueError, "row 123")
         expect(lambda: sae.encode(bad), lamina.NonFiniteError, ValueError, "row 123")
         import h5py
         with h5py.File(os.path.join(TMP, "nan.h5"), "w") as f:
             f["x"] = bad
-        expect(lambda: sae.fit(os.path.join(TMP, "nan.h5"), dataset="x", resume=True, epochs=2, progress=False),
+        expect(lambda: sae.fit(os.path.join(TMP, "nan.h5"), dataset="x", resume=True, epochs=2),
                lamina.NonFiniteError, ValueError, "row 123")
         assert np.array_equal(sae.W_enc_, before[0]) and sae.n_steps_ == before[2]
-        fresh = SparseAutoencoder(8, 16, k=2, batch_size=50)
+        fresh = SparseAutoencoder(8, 16, k=2, batch_size=50).initialize()
         w0 = fresh.W_enc_
-        expect(lambda: fresh.fit(bad, progress=False), lamina.NonFiniteError, ValueError, "row 123")
+        expect(lambda: fresh.fit(bad), lamina.NonFiniteError, ValueError, "row 123")
         assert np.array_equal(fresh.W_enc_, w0)
     """,
     "too_few_rows_and_bad_arrays": """
         sae = SparseAutoencoder(8, 16, k=2, batch_size=500)
-        expect(lambda: sae.fit(X, progress=False), lamina.InvalidArgumentError, ValueError, "400 rows", "batch_size = 500")
-        expect(lambda: sae.fit(X[0], progress=False), lamina.InvalidArgumentError, ValueError, "2D")
-        expect(lambda: sae.fit(X, epochs=0, progress=False), lamina.InvalidArgumentError, ValueError, "epochs")
+        expect(lambda: sae.fit(X), lamina.InvalidArgumentError, ValueError, "400 rows", "batch_size = 500")
+        expect(lambda: sae.fit(X[0]), lamina.InvalidArgumentError, ValueError, "2D")
+        expect(lambda: sae.fit(X, epochs=0), lamina.InvalidArgumentError, ValueError, "epochs")
+        assert not hasattr(sae, "_handle")      # every failure came before the model was allocated
+        sae.initialize()
         c_status("lamina_sae_train", sae._handle, None, 2, 400, 8, 1, N.ProgressFn(0), None, want=1, word="x is NULL")
         c_status("lamina_sae_train", sae._handle, X.ctypes.data_as(ctypes.c_void_p), 7, 400, 8, 1, N.ProgressFn(0), None,
                  want=1, word="dtype is 7")
@@ -136,10 +138,10 @@ CASES = {
     "hdf5_missing_corrupt_truncated_wrong_rank_type": """
         import h5py
         sae = SparseAutoencoder(8, 16, k=2, batch_size=50)
-        expect(lambda: sae.fit(os.path.join(TMP, "missing.h5"), dataset="x", progress=False), lamina.LaminaIOError, OSError, "missing.h5")
+        expect(lambda: sae.fit(os.path.join(TMP, "missing.h5"), dataset="x"), lamina.LaminaIOError, OSError, "missing.h5")
         with open(os.path.join(TMP, "junk.h5"), "wb") as f:
             f.write(b"not an hdf5 file" * 100)
-        expect(lambda: sae.fit(os.path.join(TMP, "junk.h5"), dataset="x", progress=False), lamina.FormatError, OSError, "not an HDF5 file")
+        expect(lambda: sae.fit(os.path.join(TMP, "junk.h5"), dataset="x"), lamina.FormatError, OSError, "not an HDF5 file")
         good = os.path.join(TMP, "good.h5")
         with h5py.File(good, "w") as f:
             f["x"] = X
@@ -149,18 +151,18 @@ CASES = {
         data = open(good, "rb").read()
         with open(os.path.join(TMP, "trunc.h5"), "wb") as f:
             f.write(data[: len(data) // 2])
-        expect(lambda: sae.fit(os.path.join(TMP, "trunc.h5"), dataset="x", progress=False), lamina.FormatError, OSError)
-        expect(lambda: sae.fit(good, dataset="cube", progress=False), lamina.FormatError, OSError, "rank 3")
-        expect(lambda: sae.fit(good, dataset="v", progress=False), lamina.FormatError, OSError, "rank 1")
-        expect(lambda: sae.fit(good, dataset="labels", progress=False), lamina.FormatError, OSError, "int64")
-        expect(lambda: sae.fit(good, dataset="nope", progress=False), lamina.InvalidArgumentError, ValueError, "nope")
-        expect(lambda: sae.fit(good, progress=False), lamina.InvalidArgumentError, ValueError, "dataset=")
+        expect(lambda: sae.fit(os.path.join(TMP, "trunc.h5"), dataset="x"), lamina.FormatError, OSError)
+        expect(lambda: sae.fit(good, dataset="cube"), lamina.FormatError, OSError, "rank 3")
+        expect(lambda: sae.fit(good, dataset="v"), lamina.FormatError, OSError, "rank 1")
+        expect(lambda: sae.fit(good, dataset="labels"), lamina.FormatError, OSError, "int64")
+        expect(lambda: sae.fit(good, dataset="nope"), lamina.InvalidArgumentError, ValueError, "nope")
+        expect(lambda: sae.fit(good), lamina.InvalidArgumentError, ValueError, "dataset=")
         assert sae.n_steps_ == 0
-        sae.fit(good, dataset="x", progress=False)
+        sae.fit(good, dataset="x")
         assert sae.n_steps_ == 8
     """,
     "checkpoint_and_model_files_missing_corrupt_truncated": """
-        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X, progress=False)
+        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X)
         ck = os.path.join(TMP, "ck")
         sae.save_checkpoint(ck)
         expect(lambda: load_checkpoint(os.path.join(TMP, "nope")), lamina.LaminaIOError, OSError, "nope")
@@ -200,24 +202,24 @@ CASES = {
     """,
     "cancelled_training_keeps_last_step": """
         sae = SparseAutoencoder(8, 16, k=2, batch_size=50)
-        expect(lambda: sae.fit(X, progress=False, callback=lambda info: False), lamina.CancelledError, None, "cancelled", "step 1")
+        expect(lambda: sae.fit(X, callback=lambda info: True), lamina.CancelledError, None, "cancelled", "step 1")
         assert sae.n_steps_ == 1
         class Boom(Exception): pass
         def cb(info):
             raise Boom("from the callback")
-        expect(lambda: sae.fit(X, progress=False, callback=cb), Boom, None, "from the callback")
+        expect(lambda: sae.fit(X, callback=cb), Boom, None, "from the callback")
         assert sae.n_steps_ == 1
         sae.encode(X)
     """,
     "unwritable_save_keeps_old_file": """
-        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X, progress=False)
+        sae = SparseAutoencoder(8, 16, k=2, batch_size=50).fit(X)
         ck = os.path.join(TMP, "ck.safetensors")
         d = os.path.join(TMP, "m")
         sae.save_checkpoint(ck)
         sae.save(d)
         old_ck = open(ck, "rb").read()
         old_w = open(os.path.join(d, "sae_weights.safetensors"), "rb").read()
-        big = SparseAutoencoder(8, 4096, k=2, batch_size=50).fit(X, progress=False)
+        big = SparseAutoencoder(8, 4096, k=2, batch_size=50).fit(X)
         # Writes beyond 64 KiB fail (EFBIG) from here on: the new files cannot be written.
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))

@@ -23,7 +23,7 @@ def _trained(arch="topk", **kw):
     X = _data()
     extra = dict(k=4) if arch in ("topk", "batchtopk") else dict(l1_coefficient=0.05)
     extra.update(kw)
-    return X, SparseAutoencoder(16, 64, architecture=arch, batch_size=100, lr=5e-3, seed=1, **extra).fit(X, epochs=2, progress=False)
+    return X, SparseAutoencoder(16, 64, architecture=arch, batch_size=100, lr=5e-3, random_state=1, **extra).fit(X, epochs=2)
 
 
 @pytest.mark.parametrize("arch", ["topk", "batchtopk", "relu", "jumprelu"])
@@ -112,19 +112,19 @@ def test_load_foreign_saelens_and_sparsify_files(tmp_path):
 @pytest.mark.parametrize("arch", ["topk", "jumprelu", "batchtopk"])
 def test_checkpoint_resumes_bit_identical(tmp_path, arch):
     X = _data(1000)
-    kw = dict(architecture=arch, batch_size=100, lr=5e-3, seed=5, warmup_steps=3, decay="cosine")
+    kw = dict(architecture=arch, batch_size=100, lr=5e-3, random_state=5, warmup_steps=3, decay="cosine")
     kw.update(dict(k=4, dead_tokens=150, auxk_alpha=0.1, k_aux=6) if arch != "jumprelu" else dict(l1_coefficient=0.02))
-    full = SparseAutoencoder(16, 64, **kw).fit(X, epochs=3, progress=False)
+    full = SparseAutoencoder(16, 64, **kw).fit(X, epochs=3)
 
     part = SparseAutoencoder(16, 64, **kw)
     with pytest.raises(lamina.CancelledError):
-        part.fit(X, epochs=3, progress=False, callback=lambda info: info["step"] < 13)
+        part.fit(X, epochs=3, callback=lambda info: info["step"] >= 13 or None)
     assert part.n_steps_ == 13
     part.save_checkpoint(tmp_path / "ck.safetensors")
     del part
     resumed = load_checkpoint(tmp_path / "ck.safetensors")
     assert resumed.n_steps_ == 13
-    resumed.fit(X, epochs=3, progress=False, resume=True)
+    resumed.fit(X, epochs=3, resume=True)
     assert resumed.n_steps_ == 30
     for attr in ("W_enc_", "W_dec_", "b_enc_", "b_dec_", "threshold_"):
         assert np.array_equal(getattr(resumed, attr), getattr(full, attr)), attr
@@ -138,11 +138,11 @@ def test_checkpoint_resume_streaming_hdf5(tmp_path):
     path = tmp_path / "a.h5"
     with h5py.File(path, "w") as f:
         f["x"] = X
-    kw = dict(k=4, batch_size=100, lr=5e-3, seed=5)
-    full = SparseAutoencoder(16, 64, **kw).fit(path, dataset="x", epochs=2, progress=False)
+    kw = dict(k=4, batch_size=100, lr=5e-3, random_state=5)
+    full = SparseAutoencoder(16, 64, **kw).fit(path, dataset="x", epochs=2)
     part = SparseAutoencoder(16, 64, **kw)
     with pytest.raises(lamina.CancelledError):
-        part.fit(path, dataset="x", epochs=2, progress=False, callback=lambda info: info["step"] < 7)
+        part.fit(path, dataset="x", epochs=2, callback=lambda info: info["step"] >= 7 or None)
     part.save_checkpoint(tmp_path / "ck")
-    resumed = load_checkpoint(tmp_path / "ck").fit(path, dataset="x", epochs=2, progress=False, resume=True)
+    resumed = load_checkpoint(tmp_path / "ck").fit(path, dataset="x", epochs=2, resume=True)
     assert np.array_equal(resumed.W_enc_, full.W_enc_)

@@ -202,9 +202,9 @@ def test_training_steps_match_numpy_reference(case, monkeypatch):
     X = _data()
     n, d = X.shape
     steps = 3
-    init = SparseAutoencoder(d, 48, batch_size=n, lr=0.05, adam_eps=1.0, seed=3, **kw)
+    init = SparseAutoencoder(d, 48, batch_size=n, lr=0.05, adam_eps=1.0, random_state=3, **kw).initialize()
     ref, losses = reference_train(X, init, steps, dead_tokens=kw.get("dead_tokens", 10_000_000))
-    sae = SparseAutoencoder(d, 48, batch_size=n, lr=0.05, adam_eps=1.0, seed=3, **kw).fit(X, epochs=steps, progress=False)
+    sae = SparseAutoencoder(d, 48, batch_size=n, lr=0.05, adam_eps=1.0, random_state=3, **kw).fit(X, epochs=steps)
     np.testing.assert_allclose(sae.history_["loss"], losses, rtol=2e-5, atol=1e-6)
     for name, got in (("W_enc", sae.W_enc_), ("W_dec", sae.W_dec_), ("b_enc", sae.b_enc_), ("b_dec", sae.b_dec_)):
         np.testing.assert_allclose(got, ref[name], rtol=0, atol=2e-5, err_msg=f"{case}: {name}")
@@ -216,9 +216,9 @@ def test_default_adam_first_step_moves_by_lr():
     """With eps = 1e-8 the first Adam step moves every parameter with a clearly non-zero gradient by
     lr (torch's rule); W_dec rows stay unit norm."""
     X = _data()
-    sae = SparseAutoencoder(X.shape[1], 48, k=4, batch_size=X.shape[0], lr=1e-3, seed=1)
+    sae = SparseAutoencoder(X.shape[1], 48, k=4, batch_size=X.shape[0], lr=1e-3, random_state=1).initialize()
     before = sae.b_enc_
-    sae.fit(X, epochs=1, progress=False)
+    sae.fit(X, epochs=1)
     moved = np.abs(sae.b_enc_ - before)
     assert np.all((moved < 1e-3 * 1.001))
     assert np.sum(np.abs(moved - 1e-3) < 1e-6) >= 1
@@ -227,16 +227,16 @@ def test_default_adam_first_step_moves_by_lr():
 
 def test_deterministic_across_runs_and_threads(restore_threads):
     X = _data(512, 32, seed=4)
-    kw = dict(k=8, batch_size=64, seed=11, lr=3e-3)
+    kw = dict(k=8, batch_size=64, random_state=11, lr=3e-3)
     lamina.set_num_threads(1)
-    a = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2, progress=False)
+    a = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2)
     lamina.set_num_threads(2)
-    b = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2, progress=False)
-    c = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2, progress=False)
+    b = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2)
+    c = SparseAutoencoder(32, 256, **kw).fit(X, epochs=2)
     for attr in ("W_enc_", "W_dec_", "b_enc_", "b_dec_"):
         assert np.array_equal(getattr(a, attr), getattr(b, attr)), attr
         assert np.array_equal(getattr(b, attr), getattr(c, attr)), attr
-    d = SparseAutoencoder(32, 256, **dict(kw, seed=12)).fit(X, epochs=2, progress=False)
+    d = SparseAutoencoder(32, 256, **dict(kw, random_state=12)).fit(X, epochs=2)
     assert not np.array_equal(d.W_enc_, a.W_enc_)
 
 
@@ -245,10 +245,10 @@ def test_float16_and_bfloat16_inputs_are_widened():
     x16 = X.astype(np.float16)
     bf_bits = (X.view(np.uint32) >> 16).astype(np.uint16)
     bf_f32 = (bf_bits.astype(np.uint32) << 16).view(np.float32)
-    kw = dict(k=4, batch_size=64, seed=2)
+    kw = dict(k=4, batch_size=64, random_state=2)
     for raw, widened in ((x16, x16.astype(np.float32)), (bf_bits, bf_f32)):
-        a = SparseAutoencoder(16, 64, **kw).fit(raw, progress=False)
-        b = SparseAutoencoder(16, 64, **kw).fit(widened, progress=False)
+        a = SparseAutoencoder(16, 64, **kw).fit(raw)
+        b = SparseAutoencoder(16, 64, **kw).fit(widened)
         assert np.array_equal(a.W_enc_, b.W_enc_)
         assert np.array_equal(a.b_dec_, b.b_dec_)
 
@@ -256,8 +256,8 @@ def test_float16_and_bfloat16_inputs_are_widened():
 def test_fvu_decreases_on_real_activations(real_data):
     X = np.ascontiguousarray(real_data.layer(3))
     train, held = X[:2000], X[2000:]
-    sae = SparseAutoencoder(X.shape[1], 1024, k=16, batch_size=200, lr=4e-3, seed=0)
-    sae.fit(train, epochs=8, progress=False)
+    sae = SparseAutoencoder(X.shape[1], 1024, k=16, batch_size=200, lr=4e-3, random_state=0)
+    sae.fit(train, epochs=8)
     h = sae.history_
     assert h["fvu"][-5:].mean() < 0.6 * h["fvu"][:5].mean()
     m = sae.evaluate(held)
@@ -270,8 +270,8 @@ def test_inference_paths_agree_and_use_exported_weights():
     X = _data(300, 16, seed=6)
     for arch, kw in (("topk", dict(k=5)), ("relu", dict(l1_coefficient=0.2)), ("batchtopk", dict(k=4)),
                      ("jumprelu", dict(l1_coefficient=0.01, jumprelu_init_threshold=0.05))):
-        sae = SparseAutoencoder(16, 64, architecture=arch, batch_size=50, lr=5e-3, normalize_input=True, seed=1, **kw)
-        sae.fit(X, epochs=3, progress=False)
+        sae = SparseAutoencoder(16, 64, architecture=arch, batch_size=50, lr=5e-3, normalize_input=True, random_state=1, **kw)
+        sae.fit(X, epochs=3)
         assert sae.input_scale_ != 1.0
         We, be, Wd, bd, th = sae.W_enc_, sae.b_enc_, sae.W_dec_, sae.b_dec_, sae.threshold_
         pre = (X.astype(np.float64) - bd) @ We + be
@@ -298,7 +298,7 @@ def test_inference_paths_agree_and_use_exported_weights():
 
 def test_evaluate_formulas():
     X = _data(400, 16, seed=7)
-    sae = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, seed=1).fit(X, epochs=2, progress=False)
+    sae = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, random_state=1).fit(X, epochs=2)
     m = sae.evaluate(X)
     x = X.astype(np.float64)
     xh = sae.reconstruct(X).astype(np.float64)
@@ -323,11 +323,11 @@ def test_progress_callback_and_cancel():
 
     def cb(info):
         seen.append(info)
-        return len(seen) < 3
+        return True if len(seen) >= 3 else None
 
-    sae = SparseAutoencoder(16, 64, k=4, batch_size=64, seed=1)
+    sae = SparseAutoencoder(16, 64, k=4, batch_size=64, random_state=1)
     with pytest.raises(lamina.CancelledError):
-        sae.fit(X, epochs=1, callback=cb, progress=False)
+        sae.fit(X, epochs=1, callback=cb)
     assert sae.n_steps_ == 3
     assert [s["step"] for s in seen] == [1, 2, 3]
     assert seen[0]["total_steps"] == 10
@@ -346,21 +346,21 @@ def test_hdf5_streaming_training(tmp_path):
     path = tmp_path / "acts.h5"
     with h5py.File(path, "w") as f:
         f["acts"] = X.astype(np.float16)
-    a = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, seed=1).fit(str(path), dataset="acts", epochs=3, progress=False)
-    b = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, seed=1).fit(path, dataset="/acts", epochs=3, progress=False)
+    a = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, random_state=1).fit(str(path), dataset="acts", epochs=3)
+    b = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, random_state=1).fit(path, dataset="/acts", epochs=3)
     assert a.n_steps_ == 30
     assert np.array_equal(a.W_enc_, b.W_enc_)
     h = a.history_
     assert h["fvu"][-3:].mean() < h["fvu"][:3].mean()
     # b_dec starts at the mean of the (widened) rows, as in memory.
-    c = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, seed=1).fit(X.astype(np.float16), epochs=3, progress=False)
+    c = SparseAutoencoder(16, 64, k=4, batch_size=100, lr=5e-3, random_state=1).fit(X.astype(np.float16), epochs=3)
     assert a.evaluate(X)["fvu"] == pytest.approx(c.evaluate(X)["fvu"], rel=0.3)
 
 
 def test_geometric_median_and_input_scale():
     X = _data(300, 8, seed=12)
     sae = SparseAutoencoder(8, 32, k=2, batch_size=300, lr=1e-12, b_dec_init="geometric_median", normalize_input=True,
-                            seed=1).fit(X, progress=False)
+                            random_state=1).fit(X)
     x = X.astype(np.float64)
     s = np.sqrt(8) / np.linalg.norm(x, axis=1).mean()
     assert sae.input_scale_ == pytest.approx(s, rel=1e-6)
