@@ -207,7 +207,7 @@ def run_torch(kind, X, cfg, steps):
 
 def run_lamina(arch, X, cfg, steps):
     d, n, k, B = cfg["d"], cfg["n"], cfg["k"], cfg["B"]
-    sae = lamina.sae.SparseAutoencoder(d, n, architecture=arch, k=k, batch_size=B, seed=0,
+    sae = lamina.sae.SparseAutoencoder(d, n, architecture=arch, k=k, batch_size=B, random_state=0,
                                        **({"l1_coefficient": 5.0} if arch == "relu" else {}))
     stamps = []
     s0 = _snapshot()
@@ -344,7 +344,7 @@ def quality_run(label, Xtr, Xte, n_latents, k, batch, epochs, out):
                           train_dead_last=float((ref.model.tokens_since_fired > ARGS.dead_tokens).float().mean()))
     if lamina is not None:
         t0 = time.perf_counter()
-        sae = lamina.sae.SparseAutoencoder(d, n_latents, architecture="topk", k=k, batch_size=batch, seed=0,
+        sae = lamina.sae.SparseAutoencoder(d, n_latents, architecture="topk", k=k, batch_size=batch, random_state=0,
                                            dead_tokens=ARGS.dead_tokens)
         sae.fit(Xtr, epochs=epochs)
         res["lamina"] = dict(lamina_metrics(sae, Xte), seconds=time.perf_counter() - t0,

@@ -136,7 +136,7 @@ def lamina_curve(arch, init, Xtr, Xte, cfg, extra):
     """Trains Lamina to each checkpoint (callback stop + resume); returns (points, initial weights, sec)."""
     d = Xtr.shape[1]
     sae = lamina.sae.SparseAutoencoder(d, cfg["n"], architecture=arch, k=cfg["k"], batch_size=cfg["batch"],
-                                       seed=0, init=init, **extra)
+                                       random_state=0, init=init, **extra).initialize()
     W_enc0 = np.ascontiguousarray(sae.W_enc_.T)
     W_dec0 = sae.W_dec_.copy()
     steps_per_epoch = Xtr.shape[0] // cfg["batch"]
@@ -145,8 +145,8 @@ def lamina_curve(arch, init, Xtr, Xte, cfg, extra):
     for target in ARGS.steps:
         t0 = time.perf_counter()
         try:
-            sae.fit(Xtr, epochs=epochs, progress=False, resume=True,
-                    callback=lambda info, target=target: info["step"] < target)
+            sae.fit(Xtr, epochs=epochs, resume=True,
+                    callback=lambda info, target=target: info["step"] >= target or None)
         except CancelledError:
             pass
         seconds += time.perf_counter() - t0

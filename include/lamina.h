@@ -1126,13 +1126,15 @@ typedef int32_t lamina_sae_bias_init;
 #define LAMINA_SAE_BDEC_ZERO 2                /* zeros */
 
 /** Initialisation of W_enc and W_dec (r = decoder row norm: 1 for TOPK/BATCHTOPK, 0.1 for RELU/JUMPRELU).
- * Measured at equal tokens against the references (benchmarks/bench_sae_curves.py, benchmarks/README.md). */
+ * Measured at equal tokens against the references (benchmarks/bench_sae_curves.py, benchmarks/README.md).
+ *   SPARSIFY: sparsify's. W_enc rows ~ U(-1/sqrt(d_in), 1/sqrt(d_in)) iid (torch nn.Linear's default, row
+ *             norm ~ 1/sqrt(3)); W_dec row j = r W_enc,j / (||W_enc,j|| + FLT_EPSILON).
+ *   TIED:     W_dec rows ~ N(0, I) scaled to norm r, W_enc = W_dec^T (Anthropic, SAELens, dictionary_learning;
+ *             Lamina's only initialisation before 0.2). */
 typedef int32_t lamina_sae_weight_init;
 #define LAMINA_SAE_INIT_AUTO 0       /* the architecture's default: SPARSIFY for TOPK and BATCHTOPK, TIED for RELU and JUMPRELU */
-#define LAMINA_SAE_INIT_SPARSIFY 1   /* sparsify: W_enc rows ~ U(-1/sqrt(d_in), 1/sqrt(d_in)) iid (torch nn.Linear default,
-                                        row norm ~ 1/sqrt(3)); W_dec row j = r W_enc,j / (||W_enc,j|| + FLT_EPSILON) */
-#define LAMINA_SAE_INIT_TIED 2       /* W_dec rows ~ N(0, I) scaled to norm r, W_enc = W_dec^T (Anthropic, SAELens,
-                                        dictionary_learning; Lamina's only init before this option) */
+#define LAMINA_SAE_INIT_SPARSIFY 1   /* sparsify's uniform encoder, decoder = its rows normalised */
+#define LAMINA_SAE_INIT_TIED 2       /* Gaussian decoder directions, encoder = decoder^T */
 
 /** Hyperparameters of an SAE and of its training (start from lamina_sae_default_params()). */
 typedef struct lamina_sae_params {

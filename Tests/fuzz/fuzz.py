@@ -82,10 +82,10 @@ def child(kind: str, path: str) -> int:
 
         def stop(_):
             steps[0] += 1
-            return steps[0] < 3
+            return steps[0] >= 3 or None  # True stops (False would warn)
 
-        attempt("sae.fit(path)", lambda: sae.SparseAutoencoder(d, 2 * d, k=2, batch_size=8, seed=0).fit(
-            path, dataset="x", callback=stop, progress=False))
+        attempt("sae.fit(path)", lambda: sae.SparseAutoencoder(d, 2 * d, k=2, batch_size=8, random_state=0).fit(
+            path, dataset="x", callback=stop))
     elif kind == "sae":
         model = attempt("sae.load", lambda: sae.load(path))
         if model is not None and model.d_in * model.n_latents <= 1 << 22:
@@ -96,7 +96,7 @@ def child(kind: str, path: str) -> int:
         model = attempt("sae.load_checkpoint", lambda: sae.load_checkpoint(path))
         if model is not None and model.d_in <= 4096 and model.d_in * model.n_latents <= 1 << 22:
             X = rng.standard_normal((64, model.d_in)).astype(np.float32)
-            attempt("fit(resume)", lambda: model.fit(X, epochs=2, resume=True, progress=False))
+            attempt("fit(resume)", lambda: model.fit(X, epochs=2, resume=True))
             attempt("encode", lambda: model.encode(X[:4]))
     else:
         raise SystemExit(f"unknown kind {kind}")
@@ -138,21 +138,21 @@ def make_seeds(work: Path) -> dict[str, list[Path]]:
     sys.path.insert(0, PYPATH)
     from lamina import sae
     for arch, fmt in (("topk", "saelens"), ("topk", "sparsify"), ("jumprelu", "saelens"), ("relu", "saelens")):
-        m = sae.SparseAutoencoder(16, 32, architecture=arch, k=4, batch_size=16, seed=0)
-        m.fit(X, epochs=1, progress=False)
+        m = sae.SparseAutoencoder(16, 32, architecture=arch, k=4, batch_size=16, random_state=0)
+        m.fit(X, epochs=1)
         d = work / f"seed_sae_{arch}_{fmt}"
         m.save(d, format=fmt)
         seeds["sae"].append(d)
         c = work / f"seed_ckpt_{arch}.ckpt"
-        m2 = sae.SparseAutoencoder(16, 32, architecture=arch, k=4, batch_size=16, seed=0)
+        m2 = sae.SparseAutoencoder(16, 32, architecture=arch, k=4, batch_size=16, random_state=0)
         steps = [0]
 
         def stop(_):
             steps[0] += 1
-            return steps[0] < 2
+            return steps[0] >= 2 or None  # True stops (False would warn)
 
         try:
-            m2.fit(X, epochs=2, callback=stop, progress=False)
+            m2.fit(X, epochs=2, callback=stop)
         except Exception:  # noqa: BLE001 - the cancellation
             pass
         m2.save_checkpoint(c)

@@ -3,5 +3,5 @@
 /* Internal (not exported from liblamina.so): the x86-64-v3 features this CPU lacks, as short names
  * (up to `capacity` of them written to `names`); returns how many are missing. Compiled for the
  * baseline x86-64 target; see cpu_check.c. */
-int lamina_cpu_missing_features(const char **names, int capacity);
+__attribute__((visibility("hidden"))) int lamina_cpu_missing_features(const char **names, int capacity);
 #endif

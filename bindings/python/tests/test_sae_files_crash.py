@@ -93,9 +93,9 @@ def _stopped_checkpoint(name):
     from lamina.sae import SparseAutoencoder
     import lamina
     X = np.random.default_rng(1).standard_normal((320, 8)).astype(np.float32)
-    sae = SparseAutoencoder(8, 16, k=2, batch_size=32, seed=3)
+    sae = SparseAutoencoder(8, 16, k=2, batch_size=32, random_state=3)
     try:
-        sae.fit(X, epochs=1, progress=False, callback=lambda info: info["step"] < 3)
+        sae.fit(X, epochs=1, callback=lambda info: info["step"] >= 3 or None)
     except lamina.CancelledError:
         pass
     assert sae.n_steps_ == 3
@@ -110,10 +110,10 @@ def case_resume_past_end_of_array():
     X, path = _stopped_checkpoint("ck-array.safetensors")
     sae = load_checkpoint(path)
     before = sae.W_enc_
-    expect(lambda: sae.fit(X[:64], resume=True, progress=False), lamina.InvalidArgumentError, ValueError,
+    expect(lambda: sae.fit(X[:64], resume=True), lamina.InvalidArgumentError, ValueError,
            "batch_in_epoch = 3", "64 rows", "batch_size = 32")
     assert np.array_equal(sae.W_enc_, before) and sae.n_steps_ == 3
-    sae.fit(X, epochs=1, resume=True, progress=False)  # on its own data it finishes the epoch
+    sae.fit(X, epochs=1, resume=True)  # on its own data it finishes the epoch
     assert sae.n_steps_ == 10
 
 
@@ -126,7 +126,7 @@ def case_resume_past_end_of_hdf5():
     with h5py.File(h5, "w") as f:
         f["x"] = X[:64]
     sae = load_checkpoint(path)
-    expect(lambda: sae.fit(h5, dataset="x", resume=True, progress=False), lamina.InvalidArgumentError, ValueError,
+    expect(lambda: sae.fit(h5, dataset="x", resume=True), lamina.InvalidArgumentError, ValueError,
            "batch_in_epoch = 3", "64 rows")
 
 
@@ -151,8 +151,8 @@ def case_edited_checkpoint_position():
     import h5py
     with h5py.File(h5, "w") as f:
         f["x"] = X[:64]
-    expect(lambda: sae.fit(h5, dataset="x", resume=True, progress=False), lamina.InvalidArgumentError, ValueError, "batch_in_epoch")
-    expect(lambda: sae.fit(X[:64], resume=True, progress=False), lamina.InvalidArgumentError, ValueError, "batch_in_epoch")
+    expect(lambda: sae.fit(h5, dataset="x", resume=True), lamina.InvalidArgumentError, ValueError, "batch_in_epoch")
+    expect(lambda: sae.fit(X[:64], resume=True), lamina.InvalidArgumentError, ValueError, "batch_in_epoch")
 
 
 CASES = {

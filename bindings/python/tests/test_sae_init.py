@@ -54,32 +54,32 @@ def _check_tied(W_enc, W_dec, norm):
 
 @pytest.mark.parametrize("arch", ["topk", "batchtopk"])
 def test_topk_family_default_is_sparsify(arch):
-    sae = SparseAutoencoder(D, N, architecture=arch, k=8, seed=3)
+    sae = SparseAutoencoder(D, N, architecture=arch, k=8, random_state=3).initialize()
     assert sae.init == "auto" and sae.get_params()["init"] == "auto"
     W_enc, W_dec = _weights(sae)
     _check_sparsify(W_enc, W_dec, 1.0)
     np.testing.assert_array_equal(sae.b_enc_, 0)
-    same = SparseAutoencoder(D, N, architecture=arch, k=8, seed=3, init="sparsify")
+    same = SparseAutoencoder(D, N, architecture=arch, k=8, random_state=3, init="sparsify").initialize()
     np.testing.assert_array_equal(same.W_enc_, sae.W_enc_)
     np.testing.assert_array_equal(same.W_dec_, sae.W_dec_)
 
 
 @pytest.mark.parametrize("arch", ["relu", "jumprelu"])
 def test_penalty_default_is_tied_at_norm_0_1(arch):
-    sae = SparseAutoencoder(D, N, architecture=arch, seed=3)
+    sae = SparseAutoencoder(D, N, architecture=arch, random_state=3).initialize()
     W_enc, W_dec = _weights(sae)
     _check_tied(W_enc, W_dec, 0.1)
-    tied = SparseAutoencoder(D, N, architecture=arch, seed=3, init="tied")
+    tied = SparseAutoencoder(D, N, architecture=arch, random_state=3, init="tied").initialize()
     np.testing.assert_array_equal(tied.W_dec_, sae.W_dec_)
     # sparsify's rule is available for them too: uniform encoder, decoder rows at norm 0.1.
-    _check_sparsify(*_weights(SparseAutoencoder(D, N, architecture=arch, seed=3, init="sparsify")), 0.1)
+    _check_sparsify(*_weights(SparseAutoencoder(D, N, architecture=arch, random_state=3, init="sparsify").initialize()), 0.1)
 
 
 @pytest.mark.parametrize("arch", ["topk", "batchtopk"])
 def test_tied_option_keeps_the_previous_init(arch):
-    sae = SparseAutoencoder(D, N, architecture=arch, k=8, seed=3, init="tied")
+    sae = SparseAutoencoder(D, N, architecture=arch, k=8, random_state=3, init="tied").initialize()
     _check_tied(*_weights(sae), 1.0)
-    assert not np.array_equal(sae.W_dec_, SparseAutoencoder(D, N, architecture=arch, k=8, seed=3).W_dec_)
+    assert not np.array_equal(sae.W_dec_, SparseAutoencoder(D, N, architecture=arch, k=8, random_state=3).initialize().W_dec_)
 
 
 def _data(n=1200, d=24, seed=0):
@@ -92,7 +92,7 @@ def _data(n=1200, d=24, seed=0):
 @pytest.mark.parametrize("init", ["auto", "sparsify", "tied"])
 def test_every_init_trains_and_is_deterministic(init):
     X = _data()
-    fits = [SparseAutoencoder(24, 96, k=6, batch_size=100, lr=3e-3, seed=5, init=init).fit(X, epochs=3, progress=False)
+    fits = [SparseAutoencoder(24, 96, k=6, batch_size=100, lr=3e-3, random_state=5, init=init).fit(X, epochs=3)
             for _ in range(2)]
     np.testing.assert_array_equal(fits[0].W_dec_, fits[1].W_dec_)
     fvu = fits[0].history_["fvu"]
@@ -101,14 +101,14 @@ def test_every_init_trains_and_is_deterministic(init):
 
 
 def test_seed_changes_the_init():
-    a = SparseAutoencoder(D, N, k=8, seed=1).W_enc_
-    b = SparseAutoencoder(D, N, k=8, seed=2).W_enc_
+    a = SparseAutoencoder(D, N, k=8, random_state=1).initialize().W_enc_
+    b = SparseAutoencoder(D, N, k=8, random_state=2).initialize().W_enc_
     assert not np.array_equal(a, b)
 
 
 def test_bad_init_is_refused_by_name():
     with pytest.raises(lamina.InvalidArgumentError, match="init"):
-        SparseAutoencoder(D, N, k=8, init="kaiming")
+        SparseAutoencoder(D, N, k=8, init="kaiming").initialize()
     native = lamina._native
     p = native.lib.lamina_sae_default_params()
     assert p.init == 0                                   # LAMINA_SAE_INIT_AUTO
@@ -121,16 +121,17 @@ def test_bad_init_is_refused_by_name():
 
 def test_init_survives_save_and_load(tmp_path):
     X = _data()
-    sae = SparseAutoencoder(24, 96, k=6, batch_size=100, seed=5, init="tied").fit(X, progress=False)
+    sae = SparseAutoencoder(24, 96, k=6, batch_size=100, random_state=5, init="tied").fit(X)
     sae.save(tmp_path / "m")
-    cfg = json.loads((tmp_path / "m" / "cfg.json").read_text())
-    assert cfg["lamina"]["init"] == "tied"
+    meta_path = tmp_path / "m" / "lamina.json"      # Lamina's own metadata, next to cfg.json
+    meta = json.loads(meta_path.read_text())
+    assert meta["init"] == "tied"
     assert load(tmp_path / "m").init == "tied"
     # A file written before the option (no "init" in Lamina's metadata) was initialised "tied".
-    del cfg["lamina"]["init"]
-    (tmp_path / "m" / "cfg.json").write_text(json.dumps(cfg))
+    del meta["init"]
+    meta_path.write_text(json.dumps(meta))
     assert load(tmp_path / "m").init == "tied"
-    cfg["lamina"]["init"] = "kaiming"
-    (tmp_path / "m" / "cfg.json").write_text(json.dumps(cfg))
+    meta["init"] = "kaiming"
+    meta_path.write_text(json.dumps(meta))
     with pytest.raises(lamina.FormatError, match="init"):
         load(tmp_path / "m")

@@ -127,7 +127,7 @@ def test_saelens_file_loads_equal(tmp_path, arch, apply_b_dec, norm, rescale):
         with pytest.raises(lamina.InvalidArgumentError, match="normalize_activations"):
             ours.decode(np.zeros((1, N), np.float32))
         with pytest.raises(lamina.LaminaError, match="normalize_activations"):
-            ours.fit(X, resume=True, progress=False)
+            ours.fit(X, resume=True)
 
 
 def test_saelens_batchtopk_saved_as_jumprelu_loads_equal(tmp_path):
@@ -246,8 +246,8 @@ def trained(arch):
     codes = (rng.random((600, 30)) < 0.15) * rng.exponential(1.0, (600, 30))
     X = (codes @ Dict + 0.05 * rng.standard_normal((600, D))).astype(np.float32)
     extra = dict(k=4) if arch in ("topk", "batchtopk") else dict(l1_coefficient=0.05)
-    sae = SparseAutoencoder(D, N, architecture=arch, batch_size=100, lr=5e-3, seed=1, **extra)
-    return X, sae.fit(X, epochs=2, progress=False)
+    sae = SparseAutoencoder(D, N, architecture=arch, batch_size=100, lr=5e-3, random_state=1, **extra)
+    return X, sae.fit(X, epochs=2)
 
 
 @pytest.mark.parametrize("arch", ["topk", "batchtopk", "relu", "jumprelu"])
