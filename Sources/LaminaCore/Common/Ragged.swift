@@ -13,19 +13,25 @@ public struct RaggedLayout: Sendable {
     @inline(__always) public func length(_ item: Int) -> Int { offsets[item + 1] - offsets[item] }
 
     /// Validates the offsets (throws a message naming `name` and the first offending entry):
-    /// n_items + 1 entries, offsets[0] == 0, strictly increasing (no empty item), and, when `tokens`
-    /// is given, offsets[n_items] == tokens.
-    public init(offsets raw: UnsafeBufferPointer<Int64>, tokens: Int?, name: String = "offsets") throws {
-        if raw.count < 2 {
-            throw LaminaError.invalid("\(name) has \(raw.count) entries; expected n_items + 1 >= 2 (offsets[0] = 0, ..., offsets[n_items] = n_tokens)")
+    /// n_items + 1 entries, offsets[0] == 0, every item at least `minimumLength` long (1: strictly
+    /// increasing; 0: non-decreasing), and, when `tokens` is given, offsets[n_items] == tokens.
+    /// `unit` names what the offsets count in messages ("token", "node", "atom").
+    public init<C: RandomAccessCollection>(offsets raw: C, tokens: Int?, minimumLength: Int = 1, unit: String = "token",
+                                           name: String = "offsets") throws where C.Element: BinaryInteger, C.Index == Int {
+        let n = raw.count, at = { (k: Int) -> Int64 in Int64(truncatingIfNeeded: raw[raw.startIndex + k]) }
+        if n < 2 {
+            throw LaminaError.invalid("\(name) has \(n) entries; expected n_items + 1 >= 2 (offsets[0] = 0, ..., offsets[n_items] = n_tokens)")
         }
-        if raw[0] != 0 { throw LaminaError.invalid("\(name)[0] is \(raw[0]); expected 0") }
+        if at(0) != 0 { throw LaminaError.invalid("\(name)[0] is \(at(0)); expected 0") }
         let limit = Int64(tokens ?? (Int.max / 16))
-        var result = [Int](repeating: 0, count: raw.count)
-        for k in 1..<raw.count {
-            let v = raw[k]
-            if v <= raw[k - 1] {
-                throw LaminaError.invalid("\(name) is not strictly increasing: \(name)[\(k)] = \(v) <= \(name)[\(k - 1)] = \(raw[k - 1]); every item needs at least one token")
+        var result = [Int](repeating: 0, count: n)
+        for k in 1..<n {
+            let v = at(k), previous = at(k - 1)
+            if v < previous || v - previous < Int64(minimumLength) {   // (v >= previous >= 0 here: no overflow)
+                if minimumLength == 1 {
+                    throw LaminaError.invalid("\(name) is not strictly increasing: \(name)[\(k)] = \(v) <= \(name)[\(k - 1)] = \(previous); every item needs at least one \(unit)")
+                }
+                throw LaminaError.invalid("\(name)[\(k)] is \(v) after \(name)[\(k - 1)] = \(previous); expected increasing offsets with >= \(minimumLength) \(unit)s per item")
             }
             if v > limit {
                 if let tokens {
@@ -35,8 +41,8 @@ public struct RaggedLayout: Sendable {
             }
             result[k] = Int(v)
         }
-        if let tokens, result[raw.count - 1] != tokens {
-            throw LaminaError.invalid("\(name)[\(raw.count - 1)] (the last offset) is \(result[raw.count - 1]); expected n_tokens = \(tokens)")
+        if let tokens, result[n - 1] != tokens {
+            throw LaminaError.invalid("\(name)[\(n - 1)] (the last offset) is \(result[n - 1]); expected n_tokens = \(tokens)")
         }
         var pairs = [Int](repeating: 0, count: result.count)
         for k in 0..<(result.count - 1) {
@@ -71,51 +77,5 @@ public struct RaggedItems: @unchecked Sendable {
     public init(x: MatrixView, offsets raw: UnsafeBufferPointer<Int64>, name: String = "offsets") throws {
         self.x = x
         self.layout = try RaggedLayout(offsets: raw, tokens: x.rows, name: name)
-    }
-}
-
-public enum StructuralProbeKind: Int32, Sendable, CaseIterable {
-    /// ||B(h_i - h_j)||^2 against gold tree distances (L x L per item).
-    case distance = 0
-    /// ||B h_i||^2 against gold tree depths (one per token).
-    case depth = 1
-
-    /// Number of gold/predicted values of the items for this kind.
-    public func valueCount(_ items: RaggedLayout) -> Int { self == .distance ? items.pairCount : items.tokens }
-    /// Offset of item k's values.
-    @inline(__always) public func valueOffset(_ items: RaggedLayout, _ k: Int) -> Int {
-        self == .distance ? items.pairOffsets[k] : items.offsets[k]
-    }
-}
-
-/// Checks gold targets: the right count, finite, >= 0 or exactly -1 (the reference's "ignore this
-/// entry" value, used for padding there).
-public func checkStructuralTargets(_ targets: UnsafeBufferPointer<Float>, kind: StructuralProbeKind,
-                                   items: RaggedLayout, name: String = "targets") throws {
-    let expected = kind.valueCount(items)
-    if targets.count != expected {
-        let what = kind == .distance ? "the sum of length^2 over the items (an L x L gold distance matrix per item)"
-                                     : "n_tokens (one gold depth per token)"
-        throw LaminaError.shape("\(name) has \(targets.count) values; expected \(expected), \(what)")
-    }
-    for i in 0..<targets.count {
-        let v = targets[i]
-        if !v.isFinite || (v < 0 && v != -1) {
-            // locate the item for the message
-            var k = 0
-            while kind.valueOffset(items, k + 1) <= i { k += 1 }
-            let local = i - kind.valueOffset(items, k)
-            let pos: String
-            if kind == .distance {
-                let l = items.length(k)
-                pos = "item \(k), entry (\(local / l), \(local % l))"
-            } else {
-                pos = "item \(k), token \(local)"
-            }
-            if !v.isFinite {
-                throw LaminaError(.nonFinite, "\(name) contains \(v) at index \(i) (\(pos)); expected finite values")
-            }
-            throw LaminaError.invalid("\(name) contains \(v) at index \(i) (\(pos)); expected a value >= 0, or -1 to ignore the entry")
-        }
     }
 }
