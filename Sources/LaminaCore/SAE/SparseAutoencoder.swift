@@ -78,9 +78,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// Lower bounds of the inference activation rule (pre > lower_j keeps latent j with z = pre).
     func inferenceLower() -> FloatBuffer {
         let lower = FloatBuffer(nLatents, zero: 0)
-        switch config.architecture {
-        case .topK, .relu: break
-        case .batchTopK, .jumpReLU:
+        if config.architecture.rule.hasThreshold {
             for j in 0..<nLatents { lower[j] = max(threshold[j], 0) }
         }
         return lower
@@ -94,6 +92,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
         let xs = FloatBuffer(chunk * d, zero: 0), xc = FloatBuffer(chunk * d, zero: 0)
         let xhat = decode ? FloatBuffer(chunk * d, zero: 0) : nil
         let lower = inferenceLower()
+        let rule = config.architecture.rule
         let codes = SparseCodes()
         var r0 = 0
         while r0 < n {
@@ -107,13 +106,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
                     for i in 0..<d { dst[i] = src[i] * s - bd[i] }
                 }
             }
-            if config.architecture == .topK {
-                SAEEncoderKernel.run(xc: xc.p, rows: nr, d: d, wEnc: wEnc.p, bEnc: bEnc.p, nl: nLatents,
-                                     selector: TopKSelector(cap: config.k), into: codes)
-            } else {
-                SAEEncoderKernel.run(xc: xc.p, rows: nr, d: d, wEnc: wEnc.p, bEnc: bEnc.p, nl: nLatents,
-                                     selector: ThresholdSelector(lower: lower.p, active: lower.p), into: codes)
-            }
+            rule.encodeInference(self, xc: xc.p, rows: nr, lower: lower.p, into: codes)
             if let xhat {
                 SAEDecoderKernel.decode(codes, wDec: wDec.p, bDec: bDec.p, d: d, into: xhat.p)
                 if s != 1 { Vec.scale(xhat.p, 1 / s, nr * d) }
