@@ -18,6 +18,9 @@ let releaseLinking: [LinkerSetting] = [
                  .when(platforms: [.linux], configuration: .release)),
 ]
 
+// Folder READMEs (design notes) inside the core's sources: not sources.
+let coreReadmes = ["Metrics/README.md", "SAE/README.md"]
+
 let package = Package(
     name: "Lamina",
     products: [
@@ -26,7 +29,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "LaminaCore", dependencies: ["CBLAS", "CHDF5"], swiftSettings: vectorISA),
+        .target(name: "LaminaCore", dependencies: ["CBLAS", "CHDF5"], exclude: coreReadmes, swiftSettings: vectorISA),
         .systemLibrary(name: "CLaminaABI"),
         // The load-time CPU check, compiled for the baseline x86-64 (no vectorISA): see cpu_check.c.
         .target(name: "CLaminaCPU"),

@@ -6,20 +6,21 @@ import LaminaCore
 
 private let astProbeHandles = HandleTable<ASTProbe>("lamina_ast_probe")
 
-/// Ragged offsets (n + 1 entries, starting at 0, each part >= minimum) read from C.
+/// Ragged offsets (n + 1 entries, starting at 0, each part >= minimum) read from C, validated as
+/// the core's RaggedLayout.
 private func raggedOffsets(_ p: UnsafePointer<Int64>?, _ parts: Int, _ name: String, minimum: Int64,
                            what: String) throws -> [Int] {
     let base = try Check.pointer(p, name)
-    var out = [Int](repeating: 0, count: parts + 1)
-    if base[0] != 0 { throw LaminaError.invalid("\(name)[0] is \(base[0]); expected 0") }
-    for i in 0..<parts {
-        let a = base[i], b = base[i + 1]
-        if b - a < minimum || b > Int64(Check.maxElements) {
-            throw LaminaError.invalid("\(name)[\(i + 1)] is \(b) after \(name)[\(i)] = \(a); expected increasing offsets with >= \(minimum) \(what) per item")
-        }
-        out[i + 1] = Int(b)
+    if parts == 0 {
+        if base[0] != 0 { throw LaminaError.invalid("\(name)[0] is \(base[0]); expected 0") }
+        return [0]
     }
-    return out
+    let layout = try RaggedLayout(offsets: UnsafeBufferPointer(start: base, count: parts + 1), tokens: nil,
+                                  minimumLength: Int(minimum), unit: String(what.dropLast()), name: name)
+    if layout.tokens > Check.maxElements {
+        throw LaminaError.invalid("\(name)[\(parts)] is \(layout.tokens); expected <= \(Check.maxElements)")
+    }
+    return layout.offsets
 }
 
 private struct RaggedTrees {

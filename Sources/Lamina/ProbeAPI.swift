@@ -278,7 +278,7 @@ public func lamina_r2_score(_ yTrue: UnsafePointer<Double>?, _ yPred: UnsafePoin
                 throw LaminaError(.nonFinite, "\(name) contains \(buf[i]) at sample \(i / t), target \(i % t); expected finite values")
             }
         }
-        try Check.output(out, "out").pointee = RidgeRegression.r2(a, b, targets: t)
+        try Check.output(out, "out").pointee = RegressionMetrics.r2(a, b, targets: t)
     }
 }
 

@@ -49,7 +49,7 @@ final class SAETests: XCTestCase {
             let v = (0..<n).map { _ in Float(Int(rng.next() % 50)) }
             for k in [1, n / 2 + 1, n] {
                 var copy = v
-                XCTAssertEqual(SAETrainer.kthLargest(&copy, k), v.sorted(by: >)[k - 1])
+                XCTAssertEqual(BatchTopKRule.kthLargest(&copy, k), v.sorted(by: >)[k - 1])
             }
         }
     }

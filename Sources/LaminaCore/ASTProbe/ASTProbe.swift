@@ -54,14 +54,10 @@ public final class ASTProbe: @unchecked Sendable {
         self.parameters = parameters
     }
 
-    /// Ragged snippets: offsets (count+1), snippet s = rows offsets[s]..<offsets[s+1], each >= 2 tokens.
+    /// Ragged snippets: offsets (count+1), snippet s = rows offsets[s]..<offsets[s+1], each >= 2 tokens
+    /// (the one ragged layout of the structural probe, RaggedLayout, with a minimum length of 2).
     public static func checkOffsets(_ offsets: [Int], rows: Int, name: String = "offsets") throws {
-        if offsets.count < 2 { throw LaminaError.invalid("\(name) has \(offsets.count) entries; expected n_snippets + 1 >= 2") }
-        if offsets[0] != 0 { throw LaminaError.invalid("\(name)[0] is \(offsets[0]); expected 0") }
-        for s in 0..<(offsets.count - 1) where offsets[s + 1] - offsets[s] < 2 {
-            throw LaminaError.invalid("\(name)[\(s + 1)] - \(name)[\(s)] is \(offsets[s + 1] - offsets[s]); expected increasing offsets with >= 2 tokens per snippet")
-        }
-        if offsets.last! != rows { throw LaminaError.shape("\(name) ends at \(offsets.last!); expected n = \(rows) (the number of rows of x)") }
+        _ = try RaggedLayout(offsets: offsets, tokens: rows, minimumLength: 2, name: name)
     }
 
     // MARK: training

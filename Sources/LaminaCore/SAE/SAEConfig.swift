@@ -15,17 +15,10 @@ public enum SAEArchitecture: Int32, Sendable, CaseIterable {
     /// (Rajamanoharan et al. 2024; SAELens JumpReLU training SAE).
     case jumpReLU = 3
 
-    public var name: String {
-        switch self {
-        case .topK: "topk"
-        case .batchTopK: "batchtopk"
-        case .relu: "relu"
-        case .jumpReLU: "jumprelu"
-        }
-    }
+    public var name: String { rule.name }
 
     /// TopK and BatchTopK train with the fvu + AuxK objective and unit-norm decoder rows.
-    public var isTopKFamily: Bool { self == .topK || self == .batchTopK }
+    public var isTopKFamily: Bool { rule.objective == .fvuAuxK }
 }
 
 public enum SAEDecay: Int32, Sendable, CaseIterable {

@@ -146,13 +146,8 @@ extension SAETrainer {
                            SafeTensor(name: "W_dec", dtype: .F32, shape: [n, d], data: .floats(w.wDec.array)),
                            SafeTensor(name: "b_enc", shape: [n], floats: w.bEnc.array),
                            SafeTensor(name: "b_dec", shape: [d], floats: w.bDec.array)]
-            let saelensArch: String
-            switch arch {
-            case .topK: saelensArch = "topk"
-            case .relu: saelensArch = "standard"
-            case .jumpReLU, .batchTopK: saelensArch = "jumprelu"
-            }
-            if arch == .jumpReLU || arch == .batchTopK {
+            let saelensArch = arch.rule.saelensName
+            if arch.rule.hasThreshold {
                 tensors.append(SafeTensor(name: "threshold", shape: [n], floats: w.threshold.array))
             }
             var c = JSONObject()

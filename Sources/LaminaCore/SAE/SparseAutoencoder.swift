@@ -119,9 +119,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// Lower bounds of the inference activation rule (pre > lower_j keeps latent j with z = pre).
     func inferenceLower() -> FloatBuffer {
         let lower = FloatBuffer(nLatents, zero: 0)
-        switch config.architecture {
-        case .topK, .relu: break
-        case .batchTopK, .jumpReLU:
+        if config.architecture.rule.hasThreshold {
             for j in 0..<nLatents { lower[j] = max(threshold[j], 0) }
         }
         return lower
@@ -135,6 +133,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
         let xs = FloatBuffer(chunk * d, zero: 0), xc = FloatBuffer(chunk * d, zero: 0)
         let xhat = decode ? FloatBuffer(chunk * d, zero: 0) : nil
         let lower = inferenceLower()
+        let rule = config.architecture.rule
         let codes = SparseCodes()
         let norm = normalization
         let rowScale = FloatBuffer(norm == .none ? 1 : chunk, zero: 1), rowShift = FloatBuffer(norm == .none ? 1 : chunk, zero: 0)
@@ -156,13 +155,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
                     }
                 }
             }
-            if config.architecture == .topK {
-                SAEEncoderKernel.run(xc: xc.p, rows: nr, d: d, wEnc: wEnc.p, bEnc: bEnc.p, nl: nLatents,
-                                     selector: TopKSelector(cap: config.k), into: codes)
-            } else {
-                SAEEncoderKernel.run(xc: xc.p, rows: nr, d: d, wEnc: wEnc.p, bEnc: bEnc.p, nl: nLatents,
-                                     selector: ThresholdSelector(lower: lower.p, active: lower.p), into: codes)
-            }
+            rule.encodeInference(self, xc: xc.p, rows: nr, lower: lower.p, into: codes)
             if let xhat {
                 SAEDecoderKernel.decode(codes, wDec: wDec.p, bDec: bDec.p, d: d, into: xhat.p)
                 if s != 1 { Vec.scale(xhat.p, 1 / s, nr * d) }

@@ -245,12 +245,6 @@ func elementsChecked(_ a: Int, _ b: Int) throws -> Int {
     return p
 }
 
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// The gathered rows, P and Q of a batch, kept across the steps of a fit (grown when needed), so a
 /// step allocates nothing large and takes no page faults.
 final class Workspace: @unchecked Sendable {
