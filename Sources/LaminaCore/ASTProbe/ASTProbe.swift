@@ -12,19 +12,19 @@ import Glibc
 /// cross-entropy over the batch's positions. P, V_c, V_u start uniform in [-0.05, 0.05]; Adam
 /// (torch's rule) on mini-batches of snippets in a seeded shuffled order each epoch.
 /// Class vocabularies: the distinct c and u chain ids of the training data, sorted.
-public final class ASTProbe: @unchecked Sendable {
-    public struct Parameters: Sendable, Equatable {
-        public var rank: Int = 128
-        public var epochs: Int = 20
-        public var batchSize: Int = 32
-        public var learningRate: Float = 1e-3
-        public var orthogonalPenalty: Float = 5
-        public var seed: UInt64 = 0
-        public var adam = AdamConfig()
+package final class ASTProbe: @unchecked Sendable {
+    package struct Parameters: Sendable, Equatable {
+        package var rank: Int = 128
+        package var epochs: Int = 20
+        package var batchSize: Int = 32
+        package var learningRate: Float = 1e-3
+        package var orthogonalPenalty: Float = 5
+        package var seed: UInt64 = 0
+        package var adam = AdamConfig()
 
-        public init() {}
+        package init() {}
 
-        public func check() throws {
+        package func check() throws {
             if rank < 1 || rank > 1 << 20 { throw LaminaError.invalid("params.rank is \(rank); expected 1 <= rank <= \(1 << 20)") }
             if epochs < 0 || epochs > 1 << 24 { throw LaminaError.invalid("params.epochs is \(epochs); expected 0 <= epochs <= \(1 << 24) (0 = initialise only)") }
             if batchSize < 1 || batchSize > 1 << 24 { throw LaminaError.invalid("params.batch_size is \(batchSize); expected 1 <= batch_size <= \(1 << 24)") }
@@ -34,35 +34,35 @@ public final class ASTProbe: @unchecked Sendable {
         }
     }
 
-    public let parameters: Parameters
-    public private(set) var dims = 0
+    package let parameters: Parameters
+    package private(set) var dims = 0
     /// P, d x r row-major (the paper's `proj`).
-    public private(set) var proj: [Float] = []
+    package private(set) var proj: [Float] = []
     /// V_c, r x n_c and V_u, r x n_u row-major.
-    public private(set) var vectorsC: [Float] = []
-    public private(set) var vectorsU: [Float] = []
+    package private(set) var vectorsC: [Float] = []
+    package private(set) var vectorsU: [Float] = []
     /// Chain id of each c / u class.
-    public private(set) var classesC: [Int32] = []
-    public private(set) var classesU: [Int32] = []
-    public private(set) var isFitted = false
-    public private(set) var steps = 0
+    package private(set) var classesC: [Int32] = []
+    package private(set) var classesU: [Int32] = []
+    package private(set) var isFitted = false
+    package private(set) var steps = 0
     /// Mean training loss of each epoch.
-    public private(set) var epochLoss: [Double] = []
+    package private(set) var epochLoss: [Double] = []
 
-    public init(_ parameters: Parameters) throws {
+    package init(_ parameters: Parameters) throws {
         try parameters.check()
         self.parameters = parameters
     }
 
     /// Ragged snippets: offsets (count+1), snippet s = rows offsets[s]..<offsets[s+1], each >= 2 tokens
     /// (the one ragged layout of the structural probe, RaggedLayout, with a minimum length of 2).
-    public static func checkOffsets(_ offsets: [Int], rows: Int, name: String = "offsets") throws {
+    package static func checkOffsets(_ offsets: [Int], rows: Int, name: String = "offsets") throws {
         _ = try RaggedLayout(offsets: offsets, tokens: rows, minimumLength: 2, name: name)
     }
 
     // MARK: training
 
-    public func fit(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32],
+    package func fit(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32],
                     progress: ProgressHandler? = nil) throws {
         try ASTProbe.checkOffsets(offsets, rows: x.rows)
         let nSnip = offsets.count - 1
@@ -298,7 +298,7 @@ public final class ASTProbe: @unchecked Sendable {
     // MARK: prediction
 
     /// Predicted tuples of every snippet: d_hat (n - n_snippets), c and u as chain ids (argmax class).
-    public func predict(_ x: MatrixView, offsets: [Int]) throws -> (d: [Float], c: [Int32], u: [Int32]) {
+    package func predict(_ x: MatrixView, offsets: [Int]) throws -> (d: [Float], c: [Int32], u: [Int32]) {
         if !isFitted { throw LaminaError.invalid("this lamina_ast_probe is not fitted yet; call lamina_ast_probe_fit first") }
         if x.cols != dims { throw LaminaError.shape("x has d = \(x.cols) columns; the probe was fitted with d = \(dims)") }
         try ASTProbe.checkOffsets(offsets, rows: x.rows)
@@ -341,7 +341,7 @@ public final class ASTProbe: @unchecked Sendable {
     }
 
     /// Loss terms and gradients at the current weights over the given snippets as one batch (tests).
-    public func lossAndGradient(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32])
+    package func lossAndGradient(_ x: MatrixView, offsets: [Int], d: [Int32], c: [Int32], u: [Int32])
         -> (terms: [Double], gradP: [Float], gradC: [Float], gradU: [Float]) {
         var mapC = [Int32: Int32](), mapU = [Int32: Int32]()
         for (k, v) in classesC.enumerated() { mapC[v] = Int32(k) }
@@ -359,7 +359,7 @@ extension ASTProbe {
     /// Makes this probe a fitted one with the given weights (proj d x rank, vectorsC rank x n_c,
     /// vectorsU rank x n_u, finite) and class chain ids (n_c, n_u distinct values >= 0): predict is
     /// then bit-identical to that of the probe they came from. steps reads 0, no epoch losses.
-    public func restore(dims d: Int, proj p: [Float], vectorsC vc: [Float], vectorsU vu: [Float],
+    package func restore(dims d: Int, proj p: [Float], vectorsC vc: [Float], vectorsU vu: [Float],
                         classesC cc: [Int32], classesU cu: [Int32]) throws {
         let r = parameters.rank
         if d < 1 { throw LaminaError.invalid("dim is \(d); expected >= 1") }

@@ -8,18 +8,18 @@
 /// *chains* of atoms: merging a unary chain A -> B gives the chain [A, B] (the paper's "A<sep>B");
 /// the empty chain is the paper's "<empty>" (a right-nesting node, or no unary label on a leaf).
 /// Every algorithm here is iterative: a degenerate (very deep) tree cannot overflow the stack.
-public struct ASTTree: Sendable, Equatable {
-    public let parent: [Int32]
-    public let label: [Int32]
-    public let tokenNode: [Int32]
+package struct ASTTree: Sendable, Equatable {
+    package let parent: [Int32]
+    package let label: [Int32]
+    package let tokenNode: [Int32]
 
-    public var nodeCount: Int { parent.count }
-    public var tokenCount: Int { tokenNode.count }
+    package var nodeCount: Int { parent.count }
+    package var tokenCount: Int { tokenNode.count }
 
     /// Validates: one root, parents in range, no cycle, labels >= 0, token nodes distinct leaves,
     /// every leaf a token, and every node's tokens contiguous (leaves in order). `name` prefixes the
     /// messages (e.g. "tree 3").
-    public init(parent: [Int32], label: [Int32], tokenNode: [Int32], name: String = "tree") throws {
+    package init(parent: [Int32], label: [Int32], tokenNode: [Int32], name: String = "tree") throws {
         let n = parent.count
         if n < 1 { throw LaminaError.invalid("\(name) has no nodes; expected >= 1") }
         if label.count != n { throw LaminaError.shape("\(name): \(label.count) labels for \(n) nodes; expected one per node") }
@@ -132,17 +132,17 @@ public struct ASTTree: Sendable, Equatable {
 }
 
 /// Interned label chains. Chain 0 is always the empty chain (the paper's "<empty>").
-public struct ASTChainTable: Sendable, Equatable {
-    public private(set) var chains: [[Int32]]
+package struct ASTChainTable: Sendable, Equatable {
+    package private(set) var chains: [[Int32]]
     private var index: [[Int32]: Int32]
 
-    public init() {
+    package init() {
         chains = [[]]
         index = [[]: 0]
     }
 
     /// A table holding exactly `chains` (its first chain must be empty; duplicates are rejected).
-    public init(chains: [[Int32]]) throws {
+    package init(chains: [[Int32]]) throws {
         self.init()
         if chains.isEmpty { return }
         if !chains[0].isEmpty { throw LaminaError.invalid("chain 0 has \(chains[0].count) atoms; expected the empty chain") }
@@ -155,9 +155,9 @@ public struct ASTChainTable: Sendable, Equatable {
         }
     }
 
-    public var count: Int { chains.count }
+    package var count: Int { chains.count }
 
-    public mutating func intern(_ chain: [Int32]) -> Int32 {
+    package mutating func intern(_ chain: [Int32]) -> Int32 {
         if let id = index[chain] { return id }
         let id = Int32(chains.count)
         chains.append(chain)
@@ -165,31 +165,31 @@ public struct ASTChainTable: Sendable, Equatable {
         return id
     }
 
-    public var atomCount: Int { chains.reduce(0) { $0 + $1.count } }
+    package var atomCount: Int { chains.reduce(0) { $0 + $1.count } }
 }
 
 /// A binarised tree: exactly 2L - 1 nodes in pre-order (children ordered by first token), each with
 /// a chain id: the merged labels of an inner node, or the unary chain of a leaf (chain 0 = none).
-public struct ASTBinaryTree: Sendable, Equatable {
-    public var parent: [Int32]
-    public var chain: [Int32]
-    public var tokenNode: [Int32]
+package struct ASTBinaryTree: Sendable, Equatable {
+    package var parent: [Int32]
+    package var chain: [Int32]
+    package var tokenNode: [Int32]
 }
 
 /// The (d, c, u) tuples of a binarised tree: d[i] = height of the lowest common ancestor of tokens
 /// i and i+1 (leaves have height 0), c[i] its chain, u[i] the unary chain of token i.
-public struct ASTTuples: Sendable, Equatable {
-    public var d: [Int32]
-    public var c: [Int32]
-    public var u: [Int32]
+package struct ASTTuples: Sendable, Equatable {
+    package var d: [Int32]
+    package var c: [Int32]
+    package var u: [Int32]
 }
 
-public enum ASTProbeTrees {
+package enum ASTProbeTrees {
     /// Binarisation as the paper's ast2binary: a node with one inner child absorbs the child's label
     /// into its chain (unary chains merged); a node whose only child is a token becomes that token's
     /// leaf and carries its chain as the unary label; a node with more than two children keeps the
     /// first child and right-nests the rest under "<empty>" nodes; children ordered by first token.
-    public static func binarize(_ tree: ASTTree, chains: inout ASTChainTable) -> ASTBinaryTree {
+    package static func binarize(_ tree: ASTTree, chains: inout ASTChainTable) -> ASTBinaryTree {
         let ch = ASTTree.children(tree.parent)
         let first = tree.firstToken()
         var tokenOf = [Int](repeating: -1, count: tree.nodeCount)
@@ -274,7 +274,7 @@ public enum ASTProbeTrees {
     }
 
     /// The (d, c, u) tuples of a binary tree (as the paper's tree_to_distance).
-    public static func tuples(_ b: ASTBinaryTree) -> ASTTuples {
+    package static func tuples(_ b: ASTBinaryTree) -> ASTTuples {
         let n = b.parent.count
         let L = b.tokenNode.count
         var tokenOf = [Int](repeating: -1, count: n)
@@ -309,10 +309,10 @@ public enum ASTProbeTrees {
     /// parent) unless it is the root, which is kept with label `badRootLabel` ("bad_root"); a leaf
     /// with a unary chain gets that chain of nodes above it; a chain [a1..ak] becomes nodes
     /// a1 -> ... -> ak. Leaves get label `leafLabel`. Node numbering is pre-order.
-    public static let leafLabel: Int32 = -1
-    public static let badRootLabel: Int32 = -2
+    package static let leafLabel: Int32 = -1
+    package static let badRootLabel: Int32 = -2
 
-    public static func decode(d: [Float], c: [Int32], u: [Int32], chains: ASTChainTable) -> ASTTree {
+    package static func decode(d: [Float], c: [Int32], u: [Int32], chains: ASTChainTable) -> ASTTree {
         let L = u.count
         var parent = [Int32](), label = [Int32](), tokenNode = [Int32](repeating: -1, count: L)
         func add(_ p: Int32, _ l: Int32) -> Int32 { parent.append(p); label.append(l); return Int32(parent.count - 1) }
@@ -345,7 +345,7 @@ public enum ASTProbeTrees {
     }
 
     /// Constituents of a tree: (label, first token, last token) of every node with children.
-    public static func constituents(_ t: ASTTree) -> [ASTConstituent] {
+    package static func constituents(_ t: ASTTree) -> [ASTConstituent] {
         let n = t.nodeCount
         var lo = [Int](repeating: Int.max, count: n), hi = [Int](repeating: -1, count: n)
         var hasKids = [Bool](repeating: false, count: n)
@@ -364,7 +364,7 @@ public enum ASTProbeTrees {
     /// Precision, recall and F1 of predicted against gold constituents, counted as the paper's
     /// get_precision_recall_f1: hits = predicted constituents (with multiplicity) present in the gold
     /// set; precision = hits / |pred|, recall = hits / |gold|; all 0 when precision + recall is 0.
-    public static func precisionRecallF1(gold: [ASTConstituent], pred: [ASTConstituent]) -> (Double, Double, Double) {
+    package static func precisionRecallF1(gold: [ASTConstituent], pred: [ASTConstituent]) -> (Double, Double, Double) {
         let goldSet = Set(gold)
         let hits = pred.reduce(0) { $0 + (goldSet.contains($1) ? 1 : 0) }
         let p = pred.isEmpty ? 0 : Double(hits) / Double(pred.count)
@@ -374,7 +374,7 @@ public enum ASTProbeTrees {
     }
 
     /// Upper bound of the decoded tree's node count (tokens + chain nodes + a bad root).
-    public static func decodedSizeBound(c: [Int32], u: [Int32], chains: ASTChainTable) -> Int {
+    package static func decodedSizeBound(c: [Int32], u: [Int32], chains: ASTChainTable) -> Int {
         var n = u.count
         for k in c { n += max(1, chains.chains[Int(k)].count) }
         for k in u { n += chains.chains[Int(k)].count }
@@ -382,7 +382,7 @@ public enum ASTProbeTrees {
     }
 
     /// Validates tuples of one snippet against the chain table.
-    public static func checkTuples(d: [Float], c: [Int32], u: [Int32], chains: ASTChainTable, name: String) throws {
+    package static func checkTuples(d: [Float], c: [Int32], u: [Int32], chains: ASTChainTable, name: String) throws {
         if u.isEmpty { throw LaminaError.invalid("\(name) has no tokens; expected >= 1") }
         if d.count != u.count - 1 || c.count != u.count - 1 {
             throw LaminaError.shape("\(name): \(d.count) d and \(c.count) c values for \(u.count) tokens; expected \(u.count - 1) each")
@@ -403,8 +403,8 @@ public enum ASTProbeTrees {
     }
 }
 
-public struct ASTConstituent: Hashable, Sendable {
-    public var label: Int32
-    public var first: Int32
-    public var last: Int32
+package struct ASTConstituent: Hashable, Sendable {
+    package var label: Int32
+    package var first: Int32
+    package var last: Int32
 }

@@ -5,17 +5,17 @@
 /// empty clusters re-seeded at the points farthest from their centers. Runs are seeded and iterated in
 /// lock-step (LockstepLloyd: one pass over the data serves every run; Hamerly's bounds skip points that
 /// cannot change cluster). Deterministic for a seed, for any thread count.
-public final class KMeans: @unchecked Sendable {
-    public enum Initialization: Int32, Sendable { case kMeansPlusPlus = 0, random = 1, given = 2 }
+package final class KMeans: @unchecked Sendable {
+    package enum Initialization: Int32, Sendable { case kMeansPlusPlus = 0, random = 1, given = 2 }
 
-    public struct Parameters: Sendable {
-        public var clusterCount: Int
-        public var initialization: Initialization
-        public var initCount: Int
-        public var maxIterations: Int
-        public var tolerance: Double
-        public var seed: UInt64
-        public init(clusterCount: Int = 8, initialization: Initialization = .kMeansPlusPlus, initCount: Int = 1,
+    package struct Parameters: Sendable {
+        package var clusterCount: Int
+        package var initialization: Initialization
+        package var initCount: Int
+        package var maxIterations: Int
+        package var tolerance: Double
+        package var seed: UInt64
+        package init(clusterCount: Int = 8, initialization: Initialization = .kMeansPlusPlus, initCount: Int = 1,
                     maxIterations: Int = 300, tolerance: Double = 1e-4, seed: UInt64 = 0) {
             self.clusterCount = clusterCount
             self.initialization = initialization
@@ -25,7 +25,7 @@ public final class KMeans: @unchecked Sendable {
             self.seed = seed
         }
 
-        public func check() throws {
+        package func check() throws {
             if clusterCount < 1 { throw LaminaError.invalid("n_clusters is \(clusterCount); expected >= 1") }
             if initCount < 1 { throw LaminaError.invalid("n_init is \(initCount); expected >= 1") }
             if maxIterations < 1 { throw LaminaError.invalid("max_iter is \(maxIterations); expected >= 1") }
@@ -33,26 +33,26 @@ public final class KMeans: @unchecked Sendable {
         }
     }
 
-    public let parameters: Parameters
-    public private(set) var centers: [Float] = []     // k x d
-    public private(set) var labels: [Int32] = []
-    public private(set) var inertia: Double = .nan
-    public private(set) var iterations: Int = 0
-    public private(set) var dims: Int = 0
+    package let parameters: Parameters
+    package private(set) var centers: [Float] = []     // k x d
+    package private(set) var labels: [Int32] = []
+    package private(set) var inertia: Double = .nan
+    package private(set) var iterations: Int = 0
+    package private(set) var dims: Int = 0
     // The fit's working frame: centers as (c - mean) / unit, so that predict computes like fit did.
     private var workingCenters: [Float] = []
     private var workingMean: [Double] = []
     private var workingUnit = 1.0
     private var frameIsInput = false
-    public var isFitted: Bool { !centers.isEmpty }
+    package var isFitted: Bool { !centers.isEmpty }
 
-    public init(_ parameters: Parameters) throws {
+    package init(_ parameters: Parameters) throws {
         try parameters.check()
         self.parameters = parameters
     }
 
     /// Fits on x; `initialCenters` (k x d) is required for `.given` and ignored otherwise.
-    public func fit(_ x: MatrixView, initialCenters: MatrixView? = nil) throws {
+    package func fit(_ x: MatrixView, initialCenters: MatrixView? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
         if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
         if parameters.initialization == .given {
@@ -148,7 +148,7 @@ public final class KMeans: @unchecked Sendable {
 
     /// Index of the nearest fitted center for each row of x (rows mapped into the fit's working frame
     /// block by block, so no magnitude can overflow the float32 gemm).
-    public func predict(_ x: MatrixView) throws -> [Int32] {
+    package func predict(_ x: MatrixView) throws -> [Int32] {
         guard isFitted else { throw LaminaError.invalid("this KMeans instance is not fitted yet; call fit first") }
         if x.cols != dims { throw LaminaError.shape("x has \(x.cols) features; the model was fitted with \(dims)") }
         return assign(x, workingCenters, parameters.clusterCount, frame: frameIsInput ? nil : (workingMean, 1 / workingUnit))
@@ -526,7 +526,7 @@ extension KMeans {
     /// (their column mean and a power-of-two unit), so they equal the original model's except for a row
     /// whose two nearest centers tie within float32 rounding. labels are left empty, inertia NaN,
     /// iterations 0 (they describe a training run this model did not do).
-    public func restore(centers given: MatrixView) throws {
+    package func restore(centers given: MatrixView) throws {
         let k = parameters.clusterCount, d = given.cols
         if given.rows != k { throw LaminaError.shape("centers has \(given.rows) rows; expected n_clusters = \(k)") }
         if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }

@@ -1,51 +1,51 @@
 /// An owned, fixed-size, zero-initialised buffer with a stable address: kernels running on several
 /// threads write disjoint parts of it through `p` (no copy-on-write, no exclusivity checks).
-public final class Buffer<T>: @unchecked Sendable {
-    public let p: UnsafeMutablePointer<T>
-    public let count: Int
+package final class Buffer<T>: @unchecked Sendable {
+    package let p: UnsafeMutablePointer<T>
+    package let count: Int
 
-    public init(_ count: Int, zero: T) {
+    package init(_ count: Int, zero: T) {
         self.count = count
         p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
         p.initialize(repeating: zero, count: max(count, 1))
     }
 
-    public convenience init(_ values: [T], zero: T) {
+    package convenience init(_ values: [T], zero: T) {
         self.init(values.count, zero: zero)
         for i in 0..<values.count { p[i] = values[i] }
     }
 
     /// Takes ownership of `count` initialised values at `p` (from Memory.allocate or .allocate).
-    public init(adopting p: UnsafeMutablePointer<T>, count: Int) {
+    package init(adopting p: UnsafeMutablePointer<T>, count: Int) {
         self.p = p
         self.count = count
     }
 
     deinit { p.deallocate() }  // free(): also right for Memory.allocate's posix_memalign on Linux
 
-    public var array: [T] { Array(UnsafeBufferPointer(start: p, count: count)) }
+    package var array: [T] { Array(UnsafeBufferPointer(start: p, count: count)) }
 
-    public func copy(from other: Buffer<T>) {
+    package func copy(from other: Buffer<T>) {
         precondition(other.count == count)
         p.update(from: other.p, count: count)
     }
 
-    public func clone(zero: T) -> Buffer<T> {
+    package func clone(zero: T) -> Buffer<T> {
         let b = Buffer<T>(count, zero: zero)
         b.copy(from: self)
         return b
     }
 
-    @inline(__always) public subscript(i: Int) -> T {
+    @inline(__always) package subscript(i: Int) -> T {
         get { p[i] }
         set { p[i] = newValue }
     }
 }
 
-public typealias FloatBuffer = Buffer<Float>
+package typealias FloatBuffer = Buffer<Float>
 
 /// Small SIMD vector kernels over float32 runs (AVX2 when built with -march=x86-64-v3).
-public enum Vec {
+package enum Vec {
     typealias V = SIMD16<Float>
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
@@ -53,7 +53,7 @@ public enum Vec {
 
     /// y += a * x
     @inline(__always)
-    public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         let va = V(repeating: a)
         var i = 0
         while i + 32 <= n {
@@ -74,7 +74,7 @@ public enum Vec {
 
     /// ya += a * xa and yb += b * xb in one pass.
     @inline(__always)
-    public static func axpy2(_ a: Float, _ xa: UnsafePointer<Float>, _ ya: UnsafeMutablePointer<Float>,
+    package static func axpy2(_ a: Float, _ xa: UnsafePointer<Float>, _ ya: UnsafeMutablePointer<Float>,
                              _ b: Float, _ xb: UnsafePointer<Float>, _ yb: UnsafeMutablePointer<Float>, _ n: Int) {
         let va = V(repeating: a), vb = V(repeating: b)
         var i = 0
@@ -90,7 +90,7 @@ public enum Vec {
 
     /// x . y in float32 (four SIMD accumulators, fixed order).
     @inline(__always)
-    public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
+    package static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) -> Float {
         var a0 = V(), a1 = V(), a2 = V(), a3 = V()
         var i = 0
         while i + 64 <= n {
@@ -108,7 +108,7 @@ public enum Vec {
 
     /// Sum of squares in float64.
     @inline(__always)
-    public static func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+    package static func sumSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
         var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var i = 0
         while i + 16 <= n {
@@ -124,7 +124,7 @@ public enum Vec {
 
     /// out = a - b
     @inline(__always)
-    public static func sub(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+    package static func sub(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i + 16 <= n { store(load(a + i) - load(b + i), out + i); i += 16 }
         while i < n { out[i] = a[i] - b[i]; i += 1 }
@@ -132,7 +132,7 @@ public enum Vec {
 
     /// y *= a
     @inline(__always)
-    public static func scale(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
+    package static func scale(_ y: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
         var i = 0
         let va = V(repeating: a)
         while i + 16 <= n { store(load(y + i) * va, y + i); i += 16 }

@@ -1,13 +1,13 @@
 /// Labels as callers give them (any int32 values) remapped to dense codes 0..<classCount, in
 /// ascending order of the original values (scikit-learn's `np.unique` order).
-public struct EncodedLabels: Sendable {
-    public let codes: [Int32]
-    public let values: [Int32]
-    public let counts: [Int]
-    public var classCount: Int { values.count }
-    public var count: Int { codes.count }
+package struct EncodedLabels: Sendable {
+    package let codes: [Int32]
+    package let values: [Int32]
+    package let counts: [Int]
+    package var classCount: Int { values.count }
+    package var count: Int { codes.count }
 
-    public init(_ labels: UnsafeBufferPointer<Int32>) {
+    package init(_ labels: UnsafeBufferPointer<Int32>) {
         let n = labels.count
         guard n > 0 else { codes = []; values = []; counts = []; return }
         var lo = labels[0], hi = labels[0]
@@ -45,7 +45,7 @@ public struct EncodedLabels: Sendable {
         }
     }
 
-    public init(_ labels: [Int32]) {
+    package init(_ labels: [Int32]) {
         self = labels.withUnsafeBufferPointer { EncodedLabels($0) }
     }
 }
@@ -53,12 +53,12 @@ public struct EncodedLabels: Sendable {
 /// Sample indices grouped by class: `order[segmentStart[c] ..< segmentStart[c+1]]` are the samples of
 /// class c, in their original order (a stable counting sort). Pairwise kernels work on data permuted
 /// into this order so that every class is one contiguous run of rows and columns.
-public struct ClassSegments: Sendable {
-    public let order: [Int]
-    public let segmentStart: [Int]
-    public let classOfRow: [Int32]   // class of each row in sorted order
+package struct ClassSegments: Sendable {
+    package let order: [Int]
+    package let segmentStart: [Int]
+    package let classOfRow: [Int32]   // class of each row in sorted order
 
-    public init(_ labels: EncodedLabels) {
+    package init(_ labels: EncodedLabels) {
         var start = [Int](repeating: 0, count: labels.classCount + 1)
         for c in 0..<labels.classCount { start[c + 1] = start[c] + labels.counts[c] }
         var cursor = start
@@ -74,6 +74,6 @@ public struct ClassSegments: Sendable {
         self.classOfRow = rowClass
     }
 
-    public var classCount: Int { segmentStart.count - 1 }
-    public func size(_ c: Int) -> Int { segmentStart[c + 1] - segmentStart[c] }
+    package var classCount: Int { segmentStart.count - 1 }
+    package func size(_ c: Int) -> Int { segmentStart[c + 1] - segmentStart[c] }
 }

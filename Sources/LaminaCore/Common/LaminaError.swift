@@ -1,7 +1,7 @@
 /// The one error type of the core. `kind` maps one-to-one onto the C API's `lamina_status` values;
 /// `message` names the argument, the value received and what was expected.
-public struct LaminaError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Int32, Sendable {
+package struct LaminaError: Error, CustomStringConvertible, Sendable {
+    package enum Kind: Int32, Sendable {
         case invalidArgument = 1
         case shapeMismatch = 2
         case nonFinite = 3
@@ -12,16 +12,16 @@ public struct LaminaError: Error, CustomStringConvertible, Sendable {
         case `internal` = 8
     }
 
-    public let kind: Kind
-    public let message: String
+    package let kind: Kind
+    package let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 
-    public static func invalid(_ message: String) -> LaminaError { LaminaError(.invalidArgument, message) }
-    public static func shape(_ message: String) -> LaminaError { LaminaError(.shapeMismatch, message) }
+    package static func invalid(_ message: String) -> LaminaError { LaminaError(.invalidArgument, message) }
+    package static func shape(_ message: String) -> LaminaError { LaminaError(.shapeMismatch, message) }
 }

@@ -8,10 +8,10 @@ import Glibc
 /// `ulimit -v` (RLIMIT_AS) or a container's cgroup limit malloc fails long before physical RAM runs
 /// out. So large buffers come from `Memory.allocate` (posix_memalign; nil -> LaminaError(.outOfMemory)),
 /// and up-front size checks use `Memory.availableBytes`, not the machine's RAM.
-public enum Memory {
+package enum Memory {
     /// `count` uninitialised values from posix_memalign (64-byte aligned); release with `Memory.free`.
     /// Throws LaminaError(.outOfMemory) naming `what` when the size overflows or the allocation fails.
-    public static func allocate<T>(_ count: Int, _ what: @autoclosure () -> String) throws -> UnsafeMutablePointer<T> {
+    package static func allocate<T>(_ count: Int, _ what: @autoclosure () -> String) throws -> UnsafeMutablePointer<T> {
         let (bytes, overflow) = Swift.max(count, 1).multipliedReportingOverflow(by: MemoryLayout<T>.stride)
         if count < 0 || overflow {
             throw LaminaError(.outOfMemory, "\(what()) would hold \(count) values, which overflows")
@@ -23,12 +23,12 @@ public enum Memory {
         return raw!.bindMemory(to: T.self, capacity: Swift.max(count, 1))
     }
 
-    public static func free<T>(_ p: UnsafeMutablePointer<T>) { Glibc.free(UnsafeMutableRawPointer(p)) }
+    package static func free<T>(_ p: UnsafeMutablePointer<T>) { Glibc.free(UnsafeMutableRawPointer(p)) }
 
     /// Throws LaminaError(.outOfMemory) unless `bytes` more can be allocated now: within the limits of
     /// `availableBytes`, and confirmed by a malloc of that size (freed at once), so that a Swift
     /// allocation of the same size that follows does not abort. For storage that must be a Swift Array.
-    public static func reserve(_ bytes: Int, _ what: @autoclosure () -> String) throws {
+    package static func reserve(_ bytes: Int, _ what: @autoclosure () -> String) throws {
         if bytes < 0 { throw LaminaError(.outOfMemory, "\(what()) overflows") }
         let available = availableBytes
         if bytes > available {
@@ -49,7 +49,7 @@ public enum Memory {
     /// Bytes this process can still allocate, as far as the limits say: the least of physical RAM,
     /// RLIMIT_AS minus the address space already mapped, and the cgroup (v2 memory.max, v1
     /// memory.limit_in_bytes) limit minus the cgroup's current usage. Int.max when nothing is known.
-    public static var availableBytes: Int {
+    package static var availableBytes: Int {
         var best = physicalBytes
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max {
@@ -62,7 +62,7 @@ public enum Memory {
         return best
     }
 
-    public static var physicalBytes: Int {
+    package static var physicalBytes: Int {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
         if pages <= 0 || size <= 0 { return Int.max }
         return pages.multipliedReportingOverflow(by: size).overflow ? Int.max : pages * size
@@ -129,7 +129,7 @@ extension String {
 extension Buffer {
     /// A zero-initialised buffer from a fallible allocation: LaminaError(.outOfMemory) naming `what`
     /// instead of an abort when `count` values do not fit.
-    public convenience init(checked count: Int, zero: T, _ what: @autoclosure () -> String) throws {
+    package convenience init(checked count: Int, zero: T, _ what: @autoclosure () -> String) throws {
         let p: UnsafeMutablePointer<T> = try Memory.allocate(count, what())
         p.initialize(repeating: zero, count: Swift.max(count, 1))
         self.init(adopting: p, count: count)
@@ -139,7 +139,7 @@ extension Buffer {
 extension Matrix {
     /// `init(uninitializedRows:cols:)` after `Memory.reserve`: LaminaError(.outOfMemory) naming `what`
     /// instead of an abort when the matrix does not fit.
-    public init(checkedRows rows: Int, cols: Int, _ what: @autoclosure () -> String) throws {
+    package init(checkedRows rows: Int, cols: Int, _ what: @autoclosure () -> String) throws {
         let (count, o1) = rows.multipliedReportingOverflow(by: cols)
         let (bytes, o2) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         if rows < 0 || cols < 0 || o1 || o2 { throw LaminaError(.outOfMemory, "\(what()) of \(rows) x \(cols) floats overflows") }

@@ -8,17 +8,17 @@ import Glibc
 /// One level of parallelism at a time (DESIGN.md): kernels split work into a fixed number of tasks that
 /// depends only on the problem size, never on the thread count, and combine task results in task
 /// order, so that results are bit-identical for any number of threads.
-public enum Parallel {
+package enum Parallel {
     private static let configuredThreads = Atomic<Int>(0)
 
     /// Worker threads used by Lamina's own kernels (0 = one per online core).
-    public static var threadCount: Int {
+    package static var threadCount: Int {
         let configured = configuredThreads.load(ordering: .relaxed)
         if configured > 0 { return configured }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    public static func setThreadCount(_ count: Int) {
+    package static func setThreadCount(_ count: Int) {
         configuredThreads.store(max(0, count), ordering: .relaxed)
     }
 
@@ -26,7 +26,7 @@ public enum Parallel {
     /// OpenBLAS is single-threaded: each worker's gemm must not oversubscribe the cores, and a gemm
     /// must give the same bits whether one worker or several run (OpenBLAS's threaded kernels split
     /// the work differently and round differently).
-    public static func forEachTask(_ taskCount: Int, _ body: (Int) -> Void) {
+    package static func forEachTask(_ taskCount: Int, _ body: (Int) -> Void) {
         if taskCount <= 0 { return }
         let workers = min(threadCount, taskCount)
         SingleThreadedBLAS.enter()
@@ -48,7 +48,7 @@ public enum Parallel {
     }
 
     /// Runs `body` over fixed-size chunks of 0..<count and returns the per-chunk results in chunk order.
-    public static func mapChunks<R>(count: Int, chunk: Int, _ body: (Range<Int>) -> R) -> [R] {
+    package static func mapChunks<R>(count: Int, chunk: Int, _ body: (Range<Int>) -> R) -> [R] {
         let chunkCount = (count + chunk - 1) / chunk
         if chunkCount == 0 { return [] }
         let results = UnsafeMutablePointer<R>.allocate(capacity: chunkCount)

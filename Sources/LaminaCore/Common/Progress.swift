@@ -1,24 +1,24 @@
 /// One progress report of a long-running job (training). The C boundary turns it into a
 /// `lamina_progress` for the user's callback; returning `false` from a handler cancels the job, which
 /// then throws `LaminaError(.cancelled)` with its state left consistent (the last completed step).
-public struct ProgressReport: Sendable {
+package struct ProgressReport: Sendable {
     /// A static name of the job, e.g. "sae_train", "structural_probe_train".
-    public var task: StaticString
+    package var task: StaticString
     /// Steps completed so far (1 after the first step).
-    public var step: Int
+    package var step: Int
     /// Steps planned, or -1 when unknown.
-    public var totalSteps: Int
+    package var totalSteps: Int
     /// Items (tokens, rows, sentences) processed so far.
-    public var items: Int
+    package var items: Int
     /// Total loss of the last step.
-    public var loss: Double
+    package var loss: Double
     /// Items per second since the job started.
-    public var itemsPerSecond: Double
+    package var itemsPerSecond: Double
     /// Named extra values of this step (loss terms, L0, dead fraction, ...); names are static.
-    public var termNames: [StaticString]
-    public var terms: [Double]
+    package var termNames: [StaticString]
+    package var terms: [Double]
 
-    public init(task: StaticString, step: Int, totalSteps: Int, items: Int, loss: Double,
+    package init(task: StaticString, step: Int, totalSteps: Int, items: Int, loss: Double,
                 itemsPerSecond: Double, termNames: [StaticString] = [], terms: [Double] = []) {
         self.task = task
         self.step = step
@@ -32,10 +32,10 @@ public struct ProgressReport: Sendable {
 }
 
 /// Called after each step; return false to cancel.
-public typealias ProgressHandler = (ProgressReport) -> Bool
+package typealias ProgressHandler = (ProgressReport) -> Bool
 
 extension LaminaError {
-    public static func cancelled(_ task: StaticString, step: Int) -> LaminaError {
+    package static func cancelled(_ task: StaticString, step: Int) -> LaminaError {
         LaminaError(.cancelled, "\(task) cancelled by the progress callback after step \(step)")
     }
 }

@@ -1,22 +1,22 @@
 /// Variable-length items (sentences, code snippets) as one concatenated buffer: the token activations
 /// of every item, one after the other (n_tokens x d), and offsets (n_items + 1 values, offsets[0] = 0,
 /// strictly increasing, offsets[n_items] = n_tokens): item k holds tokens offsets[k] ..< offsets[k+1].
-public struct RaggedLayout: Sendable {
+package struct RaggedLayout: Sendable {
     /// n_items + 1 token offsets.
-    public let offsets: [Int]
+    package let offsets: [Int]
     /// n_items + 1 offsets into a per-item L x L buffer (the cumulative sums of length^2).
-    public let pairOffsets: [Int]
+    package let pairOffsets: [Int]
 
-    public var count: Int { offsets.count - 1 }
-    public var tokens: Int { offsets[offsets.count - 1] }
-    public var pairCount: Int { pairOffsets[pairOffsets.count - 1] }
-    @inline(__always) public func length(_ item: Int) -> Int { offsets[item + 1] - offsets[item] }
+    package var count: Int { offsets.count - 1 }
+    package var tokens: Int { offsets[offsets.count - 1] }
+    package var pairCount: Int { pairOffsets[pairOffsets.count - 1] }
+    @inline(__always) package func length(_ item: Int) -> Int { offsets[item + 1] - offsets[item] }
 
     /// Validates the offsets (throws a message naming `name` and the first offending entry):
     /// n_items + 1 entries, offsets[0] == 0, every item at least `minimumLength` long (1: strictly
     /// increasing; 0: non-decreasing), and, when `tokens` is given, offsets[n_items] == tokens.
     /// `unit` names what the offsets count in messages ("token", "node", "atom").
-    public init<C: RandomAccessCollection>(offsets raw: C, tokens: Int?, minimumLength: Int = 1, unit: String = "token",
+    package init<C: RandomAccessCollection>(offsets raw: C, tokens: Int?, minimumLength: Int = 1, unit: String = "token",
                                            name: String = "offsets") throws where C.Element: BinaryInteger, C.Index == Int {
         let n = raw.count, at = { (k: Int) -> Int64 in Int64(truncatingIfNeeded: raw[raw.startIndex + k]) }
         if n < 2 {
@@ -62,19 +62,19 @@ public struct RaggedLayout: Sendable {
 /// Variable-length items (sentences, code snippets) as one concatenated buffer: the token activations
 /// of every item, one after the other (n_tokens x d), and offsets (n_items + 1 values, offsets[0] = 0,
 /// strictly increasing, offsets[n_items] = n_tokens): item k holds tokens offsets[k] ..< offsets[k+1].
-public struct RaggedItems: @unchecked Sendable {
-    public let x: MatrixView
-    public let layout: RaggedLayout
+package struct RaggedItems: @unchecked Sendable {
+    package let x: MatrixView
+    package let layout: RaggedLayout
 
-    public var offsets: [Int] { layout.offsets }
-    public var pairOffsets: [Int] { layout.pairOffsets }
-    public var count: Int { layout.count }
-    public var tokens: Int { layout.tokens }
-    public var dims: Int { x.cols }
-    public var pairCount: Int { layout.pairCount }
-    @inline(__always) public func length(_ item: Int) -> Int { layout.length(item) }
+    package var offsets: [Int] { layout.offsets }
+    package var pairOffsets: [Int] { layout.pairOffsets }
+    package var count: Int { layout.count }
+    package var tokens: Int { layout.tokens }
+    package var dims: Int { x.cols }
+    package var pairCount: Int { layout.pairCount }
+    @inline(__always) package func length(_ item: Int) -> Int { layout.length(item) }
 
-    public init(x: MatrixView, offsets raw: UnsafeBufferPointer<Int64>, name: String = "offsets") throws {
+    package init(x: MatrixView, offsets raw: UnsafeBufferPointer<Int64>, name: String = "offsets") throws {
         self.x = x
         self.layout = try RaggedLayout(offsets: raw, tokens: x.rows, name: name)
     }

@@ -1,9 +1,9 @@
 /// SplitMix64-seeded xoshiro256**: a small, fast, reproducible generator (same seed, same stream, on
 /// every platform). Lamina's randomness never depends on the thread count.
-public struct Xoshiro256: RandomNumberGenerator, Sendable {
+package struct Xoshiro256: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var z = seed
         func splitmix() -> UInt64 {
             z &+= 0x9E37_79B9_7F4A_7C15
@@ -16,7 +16,7 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
     }
 
     @inline(__always)
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
         let t = s.1 << 17
         s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
@@ -27,13 +27,13 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
 
     /// Uniform in [0, 1) with 53 random bits.
     @inline(__always)
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+    package mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }
 
 extension Xoshiro256 {
     /// Seeded in-place Fisher-Yates: for i from count - 1 down to 1, swap a[i] with a[j], j = next() % (i + 1).
     /// One draw per i; the stream consumed is count - 1 values (none for count < 2).
-    public mutating func shuffle<T>(_ a: inout [T]) {
+    package mutating func shuffle<T>(_ a: inout [T]) {
         let n = a.count
         if n < 2 { return }
         for i in stride(from: n - 1, to: 0, by: -1) {

@@ -1,21 +1,21 @@
 /// A read-only, bounds-known view of a row-major float32 matrix owned by someone else (the caller's
 /// buffer, or a Swift array kept alive by the caller of the kernel).
-public struct MatrixView: @unchecked Sendable {
-    public let base: UnsafePointer<Float>
-    public let rows: Int
-    public let cols: Int
+package struct MatrixView: @unchecked Sendable {
+    package let base: UnsafePointer<Float>
+    package let rows: Int
+    package let cols: Int
 
-    public init(base: UnsafePointer<Float>, rows: Int, cols: Int) {
+    package init(base: UnsafePointer<Float>, rows: Int, cols: Int) {
         self.base = base
         self.rows = rows
         self.cols = cols
     }
 
-    @inline(__always) public func row(_ i: Int) -> UnsafePointer<Float> { base + i * cols }
+    @inline(__always) package func row(_ i: Int) -> UnsafePointer<Float> { base + i * cols }
 
     /// The first non-finite entry in row-major order, if any (fixed chunks scanned in parallel; the
     /// earliest hit wins, so the answer does not depend on the thread count).
-    public func firstNonFinite() -> (row: Int, col: Int)? {
+    package func firstNonFinite() -> (row: Int, col: Int)? {
         let count = rows * cols
         let hits = Parallel.mapChunks(count: count, chunk: 1 << 18) { range -> Int? in
             var i = range.lowerBound
@@ -37,21 +37,21 @@ public struct MatrixView: @unchecked Sendable {
 }
 
 /// Owned row-major float32 matrix, the working copy kernels build (sorted, centred, scaled).
-public struct Matrix: @unchecked Sendable {
-    public var storage: [Float]
-    public let rows: Int
-    public let cols: Int
+package struct Matrix: @unchecked Sendable {
+    package var storage: [Float]
+    package let rows: Int
+    package let cols: Int
 
     /// Storage left uninitialised, for a matrix that is about to be written in full (skips a memset
     /// of what may be hundreds of MB).
-    public init(uninitializedRows rows: Int, cols: Int) {
+    package init(uninitializedRows rows: Int, cols: Int) {
         self.rows = rows
         self.cols = cols
         self.storage = [Float](unsafeUninitializedCapacity: rows * cols) { _, count in count = rows * cols }
     }
 
     /// Calls `body` with a view; the view is valid only inside the call.
-    public func withView<R>(_ body: (MatrixView) throws -> R) rethrows -> R {
+    package func withView<R>(_ body: (MatrixView) throws -> R) rethrows -> R {
         try storage.withUnsafeBufferPointer { try body(MatrixView(base: $0.baseAddress!, rows: rows, cols: cols)) }
     }
 }

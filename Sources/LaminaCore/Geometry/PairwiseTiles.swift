@@ -9,12 +9,12 @@
 /// with the small terms (u.v by the float32 gemm) and the large ones (D, u.D in float64) kept apart,
 /// so every term is at most of the order of the distance itself.
 
-public enum DistanceMetric: Int32, Sendable, CaseIterable {
+package enum DistanceMetric: Int32, Sendable, CaseIterable {
     case euclidean = 0
     case sqeuclidean = 1
     case cosine = 2
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .euclidean: "euclidean"
         case .sqeuclidean: "sqeuclidean"
@@ -24,30 +24,30 @@ public enum DistanceMetric: Int32, Sendable, CaseIterable {
 }
 
 /// A tile of distances: rows `rows` by columns `cols` (global indices in class order).
-public struct DistanceTile {
-    public let rows: Range<Int>
-    public let cols: Range<Int>
-    public let values: UnsafePointer<Float>
-    public let ld: Int
+package struct DistanceTile {
+    package let rows: Range<Int>
+    package let cols: Range<Int>
+    package let values: UnsafePointer<Float>
+    package let ld: Int
     /// The class runs that the columns (rows) of this tile cover, in tile-local offsets.
-    public let colPieces: UnsafeBufferPointer<ClassPiece>
-    public let rowPieces: UnsafeBufferPointer<ClassPiece>
+    package let colPieces: UnsafeBufferPointer<ClassPiece>
+    package let rowPieces: UnsafeBufferPointer<ClassPiece>
 
     /// In a symmetric pass, an off-diagonal tile also stands for its transpose (the pairs with the
     /// first point in `cols` and the second in `rows`), which the engine never computes.
-    public var standsForTranspose: Bool { rows != cols }
+    package var standsForTranspose: Bool { rows != cols }
 
-    @inline(__always) public func row(_ i: Int) -> UnsafePointer<Float> { values + (i - rows.lowerBound) * ld }
+    @inline(__always) package func row(_ i: Int) -> UnsafePointer<Float> { values + (i - rows.lowerBound) * ld }
 }
 
-public struct ClassPiece: Sendable {
-    public let cls: Int
-    public let start: Int
-    public let end: Int
+package struct ClassPiece: Sendable {
+    package let cls: Int
+    package let start: Int
+    package let end: Int
 }
 
 /// Reduces tiles; one consumer per lane, fed its lane's tiles in a fixed order.
-public protocol TileConsumer {
+package protocol TileConsumer {
     mutating func consume(_ tile: DistanceTile)
 }
 
@@ -58,23 +58,23 @@ public protocol TileConsumer {
 ///   distance is 1 - x.y = ||x - y||^2 / 2 for unit rows, plus 1/2 for each zero row (so a zero row is
 ///   at distance 1 from every other row, scikit-learn's convention), clipped to [0, 2].
 /// Tile distances are in working units: multiply by `distanceUnit` for the caller's units.
-public struct PairwisePoints: @unchecked Sendable {
-    public let points: Matrix            // u = w - c_class, float32, rows in class order
-    public let sqNorms: [Float]          // ||u||^2 of the rounded rows
-    public let centroids: [Double]       // classCount x d, working units
-    public let zeroRowTerm: [Float]      // cosine: 1/2 for a zero row, else 0
-    public let metric: DistanceMetric
-    public let segments: ClassSegments
-    public let distanceUnit: Double
+package struct PairwisePoints: @unchecked Sendable {
+    package let points: Matrix            // u = w - c_class, float32, rows in class order
+    package let sqNorms: [Float]          // ||u||^2 of the rounded rows
+    package let centroids: [Double]       // classCount x d, working units
+    package let zeroRowTerm: [Float]      // cosine: 1/2 for a zero row, else 0
+    package let metric: DistanceMetric
+    package let segments: ClassSegments
+    package let distanceUnit: Double
     /// The caller's data and column scale, for exact float64 distances of chosen pairs.
-    public let source: MatrixView
-    public let columnScale: [Double]?
+    package let source: MatrixView
+    package let columnScale: [Double]?
     private let radius: [Double]
     private let workingUnit: Double
 
     /// Throws LaminaError(.outOfMemory) when the working copy (n x d float32) does not fit in the memory
     /// the process may still take (Memory.reserve: RLIMIT_AS and cgroup limits included).
-    public init(_ x: MatrixView, segments: ClassSegments, metric: DistanceMetric,
+    package init(_ x: MatrixView, segments: ClassSegments, metric: DistanceMetric,
                 shift: [Double]? = nil, scale: [Double]? = nil) throws {
         let (cells, overflow) = x.rows.multipliedReportingOverflow(by: x.cols + 2)
         try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * 4, "the float32 working copy of x (\(x.rows) x \(x.cols))")
@@ -136,11 +136,11 @@ public struct PairwisePoints: @unchecked Sendable {
         }
     }
 
-    public var count: Int { points.rows }
+    package var count: Int { points.rows }
 
     /// Exact Euclidean distance (float64, caller's units, after the column scale) between the rows at
     /// class-order positions i and j.
-    public func exactDistance(_ i: Int, _ j: Int) -> Double {
+    package func exactDistance(_ i: Int, _ j: Int) -> Double {
         let a = source.row(segments.order[i]), b = source.row(segments.order[j])
         var sum = 0.0
         if let columnScale {
@@ -156,7 +156,7 @@ public struct PairwisePoints: @unchecked Sendable {
     /// (R_a + R_b + ||c_a - c_b||)^2, R the largest ||u|| of a class, and float32 dot products over d
     /// terms err by at most ~d * 2^-24 of that (a deliberately generous constant: it only widens the set
     /// of pairs that are recomputed exactly).
-    public func squaredDistanceErrorBound(_ a: Int, _ b: Int, radius: [Double]) -> Double {
+    package func squaredDistanceErrorBound(_ a: Int, _ b: Int, radius: [Double]) -> Double {
         let d = points.cols
         var gap = 0.0
         if a != b {
@@ -186,7 +186,7 @@ public struct PairwisePoints: @unchecked Sendable {
     }
 
     /// Largest ||u|| of each class (working units).
-    public func classRadii() -> [Double] { radius }
+    package func classRadii() -> [Double] { radius }
 
     private static func radii(_ sqNorms: [Float], _ segments: ClassSegments) -> [Double] {
         (0..<segments.classCount).map { c in
@@ -196,16 +196,16 @@ public struct PairwisePoints: @unchecked Sendable {
 
     /// Tiles are block x block: square tiles let a symmetric pass skip the lower triangle, and 512
     /// rows keep OpenBLAS's single-threaded sgemm near its peak (128-row tiles lose ~35%).
-    public static let block = 512
+    package static let block = 512
 
-    public var blockCount: Int { (count + Self.block - 1) / Self.block }
+    package var blockCount: Int { (count + Self.block - 1) / Self.block }
 
     /// The tiles of row block `task` are fed, in order, to the consumer of lane `task % laneCount`;
     /// lanes run in parallel, the tasks of one lane in increasing order, so every consumer sees the same
     /// tiles in the same order for any thread count. `symmetric`: only tiles on or above the diagonal
     /// (column block >= row block) are computed; consumers account for the transposes.
     /// `including(rowBlock, columnBlock)`, when given, skips the tiles it rejects (no gemm at all).
-    public func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, including: ((Int, Int) -> Bool)? = nil,
+    package func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, including: ((Int, Int) -> Bool)? = nil,
                                              _ makeConsumer: (Int) -> C) -> [C] {
         let n = count, d = points.cols, block = Self.block
         let blocks = blockCount
@@ -361,13 +361,13 @@ struct TileScratch {
 /// (|y| is largest at a column's minimum or maximum), so the copy is one pass over x. With
 /// `init(normalizing:)`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
 /// `sqNorms` are the squared row norms.
-public struct WorkingCopy: @unchecked Sendable {
-    public var points: Matrix
-    public let sqNorms: [Float]
-    public let unit: Double
+package struct WorkingCopy: @unchecked Sendable {
+    package var points: Matrix
+    package let sqNorms: [Float]
+    package let unit: Double
 
     /// The affine form: (x - shift) * scale / unit; `range` holds the column minima and maxima of x.
-    public init(_ x: MatrixView, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
+    package init(_ x: MatrixView, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
                 range: (low: [Float], high: [Float])) {
         let sc = scale ?? [Double](repeating: 1, count: x.cols)
         var largest = 0.0
@@ -379,7 +379,7 @@ public struct WorkingCopy: @unchecked Sendable {
     }
 
     /// Rows scaled to unit length (zero rows stay zero).
-    public init(normalizing x: MatrixView, order: [Int]? = nil) {
+    package init(normalizing x: MatrixView, order: [Int]? = nil) {
         self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1)
     }
 

@@ -11,18 +11,18 @@ import Synchronization
 /// and after a crash the file is one or the other. On any failure before the rename the temporary file
 /// is removed, the old file is untouched, and a `LaminaError(.io, ...)` names the path and the errno
 /// text. (If `path` is a symbolic link, the link itself is replaced by a regular file.)
-public enum AtomicFile {
+package enum AtomicFile {
     /// Default limit of `read`: 16 GiB.
-    public static let defaultMaxReadBytes = 1 << 34
+    package static let defaultMaxReadBytes = 1 << 34
 
     /// Sequential writer handed to the closure of `write(path:_:)`. Buffers small writes.
-    public struct Writer: ~Copyable {
+    package struct Writer: ~Copyable {
         fileprivate let fd: Int32
         fileprivate let displayPath: String
         fileprivate var buffer: [UInt8] = []
         fileprivate static let bufferLimit = 1 << 20
         /// Bytes written so far.
-        public private(set) var bytesWritten = 0
+        package private(set) var bytesWritten = 0
 
         fileprivate init(fd: Int32, displayPath: String) {
             self.fd = fd
@@ -31,7 +31,7 @@ public enum AtomicFile {
         }
 
         /// Appends `bytes` to the file.
-        public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        package mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard bytes.count > 0 else { return }
             bytesWritten += bytes.count
             if buffer.count + bytes.count <= Self.bufferLimit {
@@ -46,15 +46,15 @@ public enum AtomicFile {
             }
         }
 
-        public mutating func write(_ bytes: [UInt8]) throws {
+        package mutating func write(_ bytes: [UInt8]) throws {
             try bytes.withUnsafeBytes { try write($0) }
         }
 
-        public mutating func write(_ values: [Float]) throws {
+        package mutating func write(_ values: [Float]) throws {
             try values.withUnsafeBytes { try write($0) }
         }
 
-        public mutating func write(_ values: UnsafeBufferPointer<Float>) throws {
+        package mutating func write(_ values: UnsafeBufferPointer<Float>) throws {
             try write(UnsafeRawBufferPointer(values))
         }
 
@@ -66,13 +66,13 @@ public enum AtomicFile {
     }
 
     /// Writes `bytes` to `path` atomically (see the type's documentation).
-    public static func write(path: String, bytes: [UInt8]) throws {
+    package static func write(path: String, bytes: [UInt8]) throws {
         try write(path: path) { writer in try writer.write(bytes) }
     }
 
     /// Writes the bytes `body` produces through its writer to `path` atomically. If `body` throws, the
     /// temporary file is removed, the old file survives, and `body`'s error is rethrown unchanged.
-    public static func write(path: String, _ body: (inout Writer) throws -> Void) throws {
+    package static func write(path: String, _ body: (inout Writer) throws -> Void) throws {
         guard !path.isEmpty else { throw LaminaError.invalid("path is empty; expected a file path") }
         guard !path.utf8.contains(0) else { throw LaminaError.invalid("path contains a NUL byte") }
         if path.hasSuffix("/") {
@@ -109,7 +109,7 @@ public enum AtomicFile {
 
     /// The whole content of the regular file at `path`; files larger than `maxBytes` are rejected
     /// with `LaminaError(.io)` before anything is allocated.
-    public static func read(path: String, maxBytes: Int = defaultMaxReadBytes) throws -> [UInt8] {
+    package static func read(path: String, maxBytes: Int = defaultMaxReadBytes) throws -> [UInt8] {
         guard !path.isEmpty else { throw LaminaError.invalid("path is empty; expected a file path") }
         guard !path.utf8.contains(0) else { throw LaminaError.invalid("path contains a NUL byte") }
         // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then rejected as not regular).

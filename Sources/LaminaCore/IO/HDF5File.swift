@@ -8,13 +8,13 @@ import Glibc
 /// datasets are read as raw 16-bit words and widened in Swift (HDF5's own half-float conversion is
 /// ~10x slower); float32/float64/integer datasets are converted by HDF5. The system libhdf5 is not
 /// thread-safe, so every HDF5 call runs under one process-wide lock.
-public enum HDF5File {
+package enum HDF5File {
     private static let lock = Mutex<Void>(())
 
-    public enum StoredType: Sendable, Equatable {
+    package enum StoredType: Sendable, Equatable {
         case float16, bfloat16, float32, float64, integer(bytes: Int, signed: Bool)
         /// Bytes per stored value.
-        public var bytes: Int {
+        package var bytes: Int {
             switch self {
             case .float16, .bfloat16: 2
             case .float32: 4
@@ -22,7 +22,7 @@ public enum HDF5File {
             case .integer(let bytes, _): bytes
             }
         }
-        public var name: String {
+        package var name: String {
             switch self {
             case .float16: "float16"
             case .bfloat16: "bfloat16"
@@ -33,19 +33,19 @@ public enum HDF5File {
         }
     }
 
-    public struct DatasetInfo: Sendable {
-        public let shape: [Int]
-        public let type: StoredType
+    package struct DatasetInfo: Sendable {
+        package let shape: [Int]
+        package let type: StoredType
     }
 
     /// Shape and element type of `dataset` in the file at `path`.
-    public static func info(path: String, dataset: String) throws -> DatasetInfo {
+    package static func info(path: String, dataset: String) throws -> DatasetInfo {
         try withDataset(path, dataset) { _, info in info }
     }
 
     /// Rows [rowStart, rowStart + rowCount) of a rank-1 or rank-2 dataset as float32 into `out`
     /// (rowCount * columns values; columns = 1 for rank 1).
-    public static func readFloat(path: String, dataset: String, rowStart: Int, rowCount: Int,
+    package static func readFloat(path: String, dataset: String, rowStart: Int, rowCount: Int,
                                  into out: UnsafeMutablePointer<Float>) throws {
         try withDataset(path, dataset) { ds, info in
             let (rows, cols) = try matrixShape(info, dataset)
@@ -75,7 +75,7 @@ public enum HDF5File {
     }
 
     /// A rank-1 integer dataset as int32 (labels).
-    public static func readInt32(path: String, dataset: String, into out: UnsafeMutablePointer<Int32>, count: Int) throws {
+    package static func readInt32(path: String, dataset: String, into out: UnsafeMutablePointer<Int32>, count: Int) throws {
         try withDataset(path, dataset) { ds, info in
             guard case .integer = info.type else {
                 throw LaminaError(.format, "dataset '\(dataset)' holds \(info.type.name); expected an integer dataset for labels")

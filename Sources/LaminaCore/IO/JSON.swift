@@ -12,7 +12,7 @@
 /// shortest form that parses back to the same bits (Swift's `description`), strings escaped as
 /// serde_json does (`\"`, `\\`, `\b \f \n \r \t`, other control characters as `\u00XX`, everything
 /// else as raw UTF-8). Non-finite doubles cannot be written (JSON has no representation for them).
-public enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -23,14 +23,14 @@ public enum JSONValue: Equatable, Sendable {
 
     // MARK: Convenience accessors (nil when the value has another type)
 
-    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
-    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
-    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
-    public var objectValue: JSONObject? { if case .object(let o) = self { return o } else { return nil } }
-    public var isNull: Bool { self == .null }
+    package var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+    package var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    package var arrayValue: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+    package var objectValue: JSONObject? { if case .object(let o) = self { return o } else { return nil } }
+    package var isNull: Bool { self == .null }
 
     /// The value as Int64: `.int`, or a `.double` holding an integral value in Int64 range (1e3, 4.0).
-    public var int64Value: Int64? {
+    package var int64Value: Int64? {
         switch self {
         case .int(let i): return i
         case .double(let d):
@@ -43,7 +43,7 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// The value as Double: `.double`, or `.int` converted (rounded to nearest for |i| > 2^53).
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)
         case .double(let d): return d
@@ -52,7 +52,7 @@ public enum JSONValue: Equatable, Sendable {
     }
 
     /// Short type name for error messages ("object", "string", ...).
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -66,23 +66,23 @@ public enum JSONValue: Equatable, Sendable {
 
     // MARK: Parsing
 
-    public static let defaultMaxDepth = 128
-    public static let defaultMaxBytes = 100_000_000
+    package static let defaultMaxDepth = 128
+    package static let defaultMaxBytes = 100_000_000
 
     /// Parses exactly one JSON value from UTF-8 `bytes`.
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth,
+    package static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth,
                              maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
         try bytes.withUnsafeBufferPointer { try parse($0, maxDepth: maxDepth, maxBytes: maxBytes) }
     }
 
     /// Parses exactly one JSON value from a string.
-    public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth,
+    package static func parse(_ text: String, maxDepth: Int = defaultMaxDepth,
                              maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
         try parse(Array(text.utf8), maxDepth: maxDepth, maxBytes: maxBytes)
     }
 
     /// Parses exactly one JSON value from the UTF-8 bytes in `buffer` (which must stay valid during the call).
-    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth,
+    package static func parse(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth,
                              maxBytes: Int = defaultMaxBytes) throws -> JSONValue {
         if buffer.count > maxBytes {
             throw LaminaError(.format, "JSON text is \(buffer.count) bytes; the limit is \(maxBytes) bytes")
@@ -94,14 +94,14 @@ public enum JSONValue: Equatable, Sendable {
     // MARK: Writing
 
     /// The compact JSON text of this value (no whitespace).
-    public func serialized() throws -> String {
+    package func serialized() throws -> String {
         var out: [UInt8] = []
         try JSONWriter.write(self, into: &out, indent: nil, level: 0)
         return String(decoding: out, as: UTF8.self)
     }
 
     /// The UTF-8 bytes of the compact JSON text.
-    public func serializedBytes() throws -> [UInt8] {
+    package func serializedBytes() throws -> [UInt8] {
         var out: [UInt8] = []
         try JSONWriter.write(self, into: &out, indent: nil, level: 0)
         return out
@@ -109,7 +109,7 @@ public enum JSONValue: Equatable, Sendable {
 
     /// Pretty-printed JSON text: `indent` spaces per level, `"key": value`, a final newline (like
     /// Python's `json.dumps(obj, indent=indent)` apart from its ASCII escaping of non-ASCII characters).
-    public func prettySerialized(indent: Int = 2) throws -> String {
+    package func prettySerialized(indent: Int = 2) throws -> String {
         var out: [UInt8] = []
         try JSONWriter.write(self, into: &out, indent: max(0, indent), level: 0)
         out.append(0x0A)
@@ -118,29 +118,29 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// A JSON object: key/value pairs in insertion order, keys unique. Equality is order-sensitive.
-public struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
-    public private(set) var keys: [String] = []
-    public private(set) var values: [JSONValue] = []
+package struct JSONObject: Equatable, Sendable, ExpressibleByDictionaryLiteral {
+    package private(set) var keys: [String] = []
+    package private(set) var values: [JSONValue] = []
 
-    public init() {}
+    package init() {}
 
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         for (k, v) in elements { self[k] = v }
     }
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    package var count: Int { keys.count }
+    package var isEmpty: Bool { keys.isEmpty }
 
     /// The entries in insertion order.
-    public var entries: [(key: String, value: JSONValue)] {
+    package var entries: [(key: String, value: JSONValue)] {
         (0..<keys.count).map { (keys[$0], values[$0]) }
     }
 
-    public func index(of key: String) -> Int? { keys.firstIndex(of: key) }
+    package func index(of key: String) -> Int? { keys.firstIndex(of: key) }
 
     /// Reading returns the value for `key`; assigning replaces it in place (keeping its position) or
     /// appends a new key; assigning nil removes it.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         get { index(of: key).map { values[$0] } }
         set {
             if let i = index(of: key) {

@@ -14,12 +14,12 @@
 /// `{"__metadata__":{...},"name":{"dtype":..,"shape":[..],"data_offsets":[b,e]},...}` in that order
 /// and padded with spaces to a multiple of 8 bytes. (The reference orders the metadata entries by a
 /// hash map; Lamina writes them in the order given.) Files are written through `AtomicFile`.
-public enum SafeTensorsDType: String, Sendable, CaseIterable {
+package enum SafeTensorsDType: String, Sendable, CaseIterable {
     // In the reference's enum order (the writer sorts by it, descending).
     case BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64
 
     /// Bytes per element.
-    public var size: Int {
+    package var size: Int {
         switch self {
         case .BOOL, .U8, .I8, .F8_E5M2, .F8_E4M3: 1
         case .I16, .U16, .F16, .BF16: 2
@@ -29,10 +29,10 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     }
 
     /// Position in the reference's Dtype enum (the canonical writer order is descending rank).
-    public var rank: Int { Self.allCases.firstIndex(of: self)! }
+    package var rank: Int { Self.allCases.firstIndex(of: self)! }
 
-    public var isFloatingPoint: Bool { self == .F16 || self == .BF16 || self == .F32 || self == .F64 }
-    public var isInteger: Bool {
+    package var isFloatingPoint: Bool { self == .F16 || self == .BF16 || self == .F32 || self == .F64 }
+    package var isInteger: Bool {
         switch self {
         case .U8, .I8, .I16, .U16, .I32, .U32, .I64, .U64: true
         default: false
@@ -41,8 +41,8 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
 }
 
 /// One tensor to write: name, dtype, shape (C order) and data.
-public struct SafeTensor {
-    public enum Data {
+package struct SafeTensor {
+    package enum Data {
         /// Raw little-endian bytes, exactly product(shape) * dtype.size of them.
         case bytes([UInt8])
         /// Float values, stored as F32, F64, F16 or BF16 (round to nearest even).
@@ -54,30 +54,30 @@ public struct SafeTensor {
         case int64s([Int64])
     }
 
-    public let name: String
-    public let dtype: SafeTensorsDType
-    public let shape: [Int]
-    public let data: Data
+    package let name: String
+    package let dtype: SafeTensorsDType
+    package let shape: [Int]
+    package let data: Data
 
-    public init(name: String, dtype: SafeTensorsDType, shape: [Int], data: Data) {
+    package init(name: String, dtype: SafeTensorsDType, shape: [Int], data: Data) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.data = data
     }
 
-    public init(name: String, shape: [Int], floats: [Float], dtype: SafeTensorsDType = .F32) {
+    package init(name: String, shape: [Int], floats: [Float], dtype: SafeTensorsDType = .F32) {
         self.init(name: name, dtype: dtype, shape: shape, data: .floats(floats))
     }
 
-    public init(name: String, shape: [Int], int64s: [Int64], dtype: SafeTensorsDType = .I64) {
+    package init(name: String, shape: [Int], int64s: [Int64], dtype: SafeTensorsDType = .I64) {
         self.init(name: name, dtype: dtype, shape: shape, data: .int64s(int64s))
     }
 }
 
-public enum SafeTensors {
+package enum SafeTensors {
     /// The reference reader's header size limit.
-    public static let maxHeaderBytes = 100_000_000
+    package static let maxHeaderBytes = 100_000_000
 
     /// Product of `dims` with overflow checks; nil on a negative dimension or overflow.
     static func elementCount(_ dims: [Int]) -> Int? {
@@ -96,7 +96,7 @@ public enum SafeTensors {
     /// The complete file content for `tensors` and `metadata` (nil: no "__metadata__" entry).
     /// With `canonicalOrder` (default) tensors are laid out as the reference serializer lays them out
     /// (descending dtype, then name); otherwise in the order given.
-    public static func serialize(_ tensors: [SafeTensor], metadata: [(key: String, value: String)]? = nil,
+    package static func serialize(_ tensors: [SafeTensor], metadata: [(key: String, value: String)]? = nil,
                                  canonicalOrder: Bool = true) throws -> [UInt8] {
         let plan = try prepare(tensors, metadata: metadata, canonicalOrder: canonicalOrder)
         var out: [UInt8] = []
@@ -112,7 +112,7 @@ public enum SafeTensors {
     /// Writes `tensors` and `metadata` to `path` atomically (`AtomicFile`): on failure the previous
     /// file at `path` survives and a `LaminaError(.io)` names the path. Arguments are validated
     /// (`.invalidArgument` / `.shapeMismatch`) before the file is touched.
-    public static func write(path: String, tensors: [SafeTensor], metadata: [(key: String, value: String)]? = nil,
+    package static func write(path: String, tensors: [SafeTensor], metadata: [(key: String, value: String)]? = nil,
                              canonicalOrder: Bool = true) throws {
         let plan = try prepare(tensors, metadata: metadata, canonicalOrder: canonicalOrder)
         try AtomicFile.write(path: path) { writer in
@@ -266,31 +266,31 @@ public enum SafeTensors {
 }
 
 /// A parsed safetensors file held in memory (see `SafeTensors` for the format and its validation).
-public struct SafeTensorsFile: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public let name: String
-        public let dtype: SafeTensorsDType
-        public let shape: [Int]
+package struct SafeTensorsFile: Sendable {
+    package struct Entry: Sendable, Equatable {
+        package let name: String
+        package let dtype: SafeTensorsDType
+        package let shape: [Int]
         /// Byte range within the data section.
-        public let dataOffsets: Range<Int>
-        public var elementCount: Int { SafeTensors.elementCount(shape)! }  // validated at parse time
+        package let dataOffsets: Range<Int>
+        package var elementCount: Int { SafeTensors.elementCount(shape)! }  // validated at parse time
     }
 
     /// The tensors in data-section order.
-    public let entries: [Entry]
+    package let entries: [Entry]
     /// The "__metadata__" entries in header order; nil when the header has none.
-    public let metadata: [(key: String, value: String)]?
+    package let metadata: [(key: String, value: String)]?
     /// N, the header length in bytes.
-    public let headerLength: Int
+    package let headerLength: Int
     private let bytes: [UInt8]
     private let index: [String: Int]
 
     /// Tensor names in data-section order.
-    public var names: [String] { entries.map(\.name) }
+    package var names: [String] { entries.map(\.name) }
 
     /// Reads and validates the file at `path` (`.io` if it cannot be read, `.format` if it is not a
     /// valid safetensors file).
-    public static func read(path: String, maxBytes: Int = AtomicFile.defaultMaxReadBytes) throws -> SafeTensorsFile {
+    package static func read(path: String, maxBytes: Int = AtomicFile.defaultMaxReadBytes) throws -> SafeTensorsFile {
         let bytes = try AtomicFile.read(path: path, maxBytes: maxBytes)
         do {
             return try SafeTensorsFile(bytes: bytes)
@@ -300,7 +300,7 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Parses and validates a whole file's bytes.
-    public init(bytes: [UInt8]) throws {
+    package init(bytes: [UInt8]) throws {
         func bad(_ m: String) -> LaminaError { LaminaError(.format, "not a valid safetensors file: \(m)") }
         guard bytes.count >= 8 else {
             throw bad("\(bytes.count) bytes; the file must start with an 8-byte header length")
@@ -414,10 +414,10 @@ public struct SafeTensorsFile: Sendable {
 
     // MARK: Access
 
-    public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
+    package func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
 
     /// The entry for `name`, checked against an expected shape (`.format` if absent or different).
-    public func require(_ name: String, shape: [Int]? = nil) throws -> Entry {
+    package func require(_ name: String, shape: [Int]? = nil) throws -> Entry {
         guard let e = entry(name) else {
             throw LaminaError(.format, "safetensors file has no tensor '\(name)' (it holds \(names))")
         }
@@ -428,17 +428,17 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// The metadata value for `key`, if any.
-    public func metadataValue(_ key: String) -> String? { metadata?.first { $0.key == key }?.value }
+    package func metadataValue(_ key: String) -> String? { metadata?.first { $0.key == key }?.value }
 
     /// The raw little-endian bytes of tensor `name`.
-    public func rawBytes(_ name: String) throws -> [UInt8] {
+    package func rawBytes(_ name: String) throws -> [UInt8] {
         let e = try require(name)
         let start = 8 + headerLength + e.dataOffsets.lowerBound
         return Array(bytes[start..<(start + e.dataOffsets.count)])
     }
 
     /// Tensor `name` as float32 (F32 copied, F16/BF16 widened exactly, F64 rounded to nearest).
-    public func floats(_ name: String) throws -> [Float] {
+    package func floats(_ name: String) throws -> [Float] {
         let e = try require(name)
         let n = e.elementCount
         return try [Float](unsafeUninitializedCapacity: max(n, 1)) { buf, count in
@@ -448,7 +448,7 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Writes tensor `name` as float32 into `out`, which must hold exactly its element count.
-    public func copyFloats(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
+    package func copyFloats(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws {
         try copyFloats(try require(name), into: out)
     }
 
@@ -477,7 +477,7 @@ public struct SafeTensorsFile: Sendable {
     }
 
     /// Tensor `name` as Int64 (any integer dtype; U64 values above Int64.max are a `.format` error).
-    public func int64s(_ name: String) throws -> [Int64] {
+    package func int64s(_ name: String) throws -> [Int64] {
         let e = try require(name)
         guard e.dtype.isInteger else {
             throw LaminaError(.format, "tensor '\(e.name)' has dtype \(e.dtype.rawValue); expected an integer dtype (I64, I32, ...)")

@@ -1,10 +1,10 @@
 /// Column statistics of a row-major float32 matrix in float64 (sums, means, ranges, standard
 /// deviations), deterministic: fixed chunks of rows reduced in parallel, partials added in chunk order.
 /// Used by the pairwise tiles, k-means, the cluster indices, the probes' directions and the SAE.
-public enum ColumnStats {
+package enum ColumnStats {
     /// Column sums in float64 of a row-major rows x cols matrix: partial sums over fixed chunks of
     /// rows (in parallel), added in chunk order, so the bits do not depend on the thread count.
-    public static func sums(_ x: UnsafePointer<Float>, rows: Int, cols d: Int, chunk: Int) -> [Double] {
+    package static func sums(_ x: UnsafePointer<Float>, rows: Int, cols d: Int, chunk: Int) -> [Double] {
         let partials = Parallel.mapChunks(count: rows, chunk: chunk) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)
             s.withUnsafeMutableBufferPointer { acc in
@@ -18,13 +18,13 @@ public enum ColumnStats {
     }
 
     /// Column means in float64 (fixed chunking, so deterministic).
-    public static func mean(_ x: MatrixView) -> [Double] {
+    package static func mean(_ x: MatrixView) -> [Double] {
         sums(x.base, rows: x.rows, cols: x.cols, chunk: 2048).map { $0 / Double(x.rows) }
     }
 
     /// Column means (float64) and per-column minimum and maximum, in one pass.
     /// (Data are finite: validated at the boundary.)
-    public static func meanAndRange(_ x: MatrixView) -> (mean: [Double], low: [Float], high: [Float]) {
+    package static func meanAndRange(_ x: MatrixView) -> (mean: [Double], low: [Float], high: [Float]) {
         let d = x.cols
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
             var sums = [Double](repeating: 0, count: d)
@@ -58,7 +58,7 @@ public enum ColumnStats {
     }
 
     /// Population standard deviation per column (ddof = 0), two-pass in float64.
-    public static func std(_ x: MatrixView, mean: [Double]) -> [Double] {
+    package static func std(_ x: MatrixView, mean: [Double]) -> [Double] {
         let d = x.cols
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)

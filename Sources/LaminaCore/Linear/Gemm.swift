@@ -1,10 +1,10 @@
 import CBLAS
 
 /// Thin, typed wrappers over the CBLAS calls the core uses (row-major throughout).
-public enum Gemm {
+package enum Gemm {
     /// C[m x n] = alpha * A[m x k] * B[n x k]^T + beta * C, all row-major with the given leading dims.
     @inline(__always)
-    public static func abT(m: Int, n: Int, k: Int, alpha: Float = 1,
+    package static func abT(m: Int, n: Int, k: Int, alpha: Float = 1,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), alpha,
@@ -15,7 +15,7 @@ public enum Gemm {
 extension Gemm {
     /// C[m x n] = alpha * A[m x k] * B[k x n] + beta * C (row-major).
     @inline(__always)
-    public static func ab(m: Int, n: Int, k: Int, alpha: Float = 1,
+    package static func ab(m: Int, n: Int, k: Int, alpha: Float = 1,
                           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                           beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
@@ -24,7 +24,7 @@ extension Gemm {
 
     /// C[m x n] = alpha * A[k x m]^T * B[k x n] + beta * C (row-major).
     @inline(__always)
-    public static func aTb(m: Int, n: Int, k: Int, alpha: Float = 1,
+    package static func aTb(m: Int, n: Int, k: Int, alpha: Float = 1,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha,
@@ -34,9 +34,9 @@ extension Gemm {
 
 /// Float64-accumulating reductions over float32 runs (several independent accumulators so the adds
 /// pipeline; the order is fixed, so results are deterministic).
-public enum Reduce {
+package enum Reduce {
     @inline(__always)
-    public static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
+    package static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Double {
         var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var i = 0
         while i + 16 <= count {
@@ -51,7 +51,7 @@ public enum Reduce {
 
     /// acc[j] += weight * Double(p[j]) for j in 0..<count, weight +1 or -1 (element-wise, vectorised).
     @inline(__always)
-    public static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int,
+    package static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int,
                                   weight: Double = 1) {
         let w = SIMD8<Double>(repeating: weight)
         var j = 0
@@ -66,7 +66,7 @@ public enum Reduce {
 
     /// (min, max, sum) of a non-empty run.
     @inline(__always)
-    public static func minMaxSum(_ p: UnsafePointer<Float>, _ count: Int) -> (Float, Float, Double) {
+    package static func minMaxSum(_ p: UnsafePointer<Float>, _ count: Int) -> (Float, Float, Double) {
         var lo = p[0], hi = p[0]
         var i = 0
         if count >= 16 {
@@ -86,7 +86,7 @@ public enum Reduce {
 
     /// Dot product of a float32 row and a float64 vector, in float64.
     @inline(__always)
-    public static func dot(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
+    package static func dot(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
         var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var j = 0
         while j + 16 <= d {
@@ -101,7 +101,7 @@ public enum Reduce {
 
     /// Squared Euclidean distance between a float32 row and a float64 point, in float64.
     @inline(__always)
-    public static func squaredDistance(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
+    package static func squaredDistance(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
         var a0 = SIMD8<Double>(), a1 = SIMD8<Double>()
         var j = 0
         while j + 16 <= d {
@@ -118,7 +118,7 @@ public enum Reduce {
 
     /// Squared Euclidean distance between two float64 points.
     @inline(__always)
-    public static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ d: Int) -> Double {
+    package static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ d: Int) -> Double {
         var s = 0.0
         for j in 0..<d { let t = a[j] - b[j]; s += t * t }
         return s
@@ -128,10 +128,10 @@ public enum Reduce {
 /// Lane-wise min/max as compare + blend. The standard library's pointwiseMin/pointwiseMax follow
 /// Swift.min's NaN rules lane by lane and compile to scalar code with stack spills (measured 5x slower
 /// in the pair-statistics kernel); inputs here are never NaN.
-public enum SIMDOps {
+package enum SIMDOps {
     @inline(__always)
-    public static func min(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
+    package static func min(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .< a) }
 
     @inline(__always)
-    public static func max(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .> a) }
+    package static func max(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .> a) }
 }

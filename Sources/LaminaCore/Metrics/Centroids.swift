@@ -1,10 +1,10 @@
 /// Per-class centroids and dispersions in float64.
-public struct ClassCentroids: Sendable {
-    public let centroids: [Double]          // classCount x d
-    public let classCount: Int
-    public let dims: Int
+package struct ClassCentroids: Sendable {
+    package let centroids: [Double]          // classCount x d
+    package let classCount: Int
+    package let dims: Int
 
-    public init(_ x: MatrixView, labels: EncodedLabels) {
+    package init(_ x: MatrixView, labels: EncodedLabels) {
         let k = labels.classCount, d = x.cols
         // Fixed chunks of rows, per-chunk partial sums, combined in chunk order: deterministic. The
         // chunk depends only on the sizes; partial sums stay under ~256 MB with many classes.
@@ -33,14 +33,14 @@ public struct ClassCentroids: Sendable {
         dims = d
     }
 
-    @inline(__always) public func distance(_ a: Int, _ b: Int) -> Double {
+    @inline(__always) package func distance(_ a: Int, _ b: Int) -> Double {
         centroids.withUnsafeBufferPointer { c in
             Reduce.squaredDistance(c.baseAddress! + a * dims, c.baseAddress! + b * dims, dims).squareRoot()
         }
     }
 
     /// Per class: (sum of squared distances to the centroid, sum of distances to the centroid).
-    public func dispersions(_ x: MatrixView, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
+    package func dispersions(_ x: MatrixView, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
         let k = classCount, d = dims
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: 2 * k)

@@ -5,14 +5,14 @@
 /// With `exactExtremes`, a second pass makes the minima and maxima exact: every pair whose computed
 /// distance lies within the error bound of a class pair's extreme (which includes the true extreme
 /// pair) is recomputed in float64 from the caller's data, and the extremes are taken over those.
-public struct ClusterPairStats: Sendable {
-    public let classCount: Int
-    public let minimum: [Double]
-    public let maximum: [Double]
-    public let sum: [Double]
-    public let sizes: [Int]
+package struct ClusterPairStats: Sendable {
+    package let classCount: Int
+    package let minimum: [Double]
+    package let maximum: [Double]
+    package let sum: [Double]
+    package let sizes: [Int]
 
-    public init(_ points: PairwisePoints, exactExtremes: Bool = false) {
+    package init(_ points: PairwisePoints, exactExtremes: Bool = false) {
         let k = points.segments.classCount
         let block = PairwisePoints.block, n = points.count, unit = points.distanceUnit
         let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
@@ -42,7 +42,7 @@ public struct ClusterPairStats: Sendable {
         sizes = (0..<k).map { points.segments.size($0) }
     }
 
-    @inline(__always) public func index(_ a: Int, _ b: Int) -> Int { a * classCount + b }
+    @inline(__always) package func index(_ a: Int, _ b: Int) -> Int { a * classCount + b }
 
     /// Replaces the computed minima and maxima (caller's units) by exact ones.
     private static func refine(_ points: PairwisePoints, _ tileExtremes: [[(columnBlock: Int, blocks: [TileBlockExtremes])]],
@@ -90,7 +90,7 @@ public struct ClusterPairStats: Sendable {
     }
 
     /// Mean distance over pairs of distinct points of a (a == b: n_a (n_a - 1) ordered pairs).
-    public func meanDistance(_ a: Int, _ b: Int) -> Double {
+    package func meanDistance(_ a: Int, _ b: Int) -> Double {
         let pairs = a == b ? sizes[a] * (sizes[a] - 1) : sizes[a] * sizes[b]
         return pairs > 0 ? sum[index(a, b)] / Double(pairs) : 0
     }

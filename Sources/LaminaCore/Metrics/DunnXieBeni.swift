@@ -1,7 +1,7 @@
 /// The generalized Dunn index (Bezdek & Pal 1998) and the Xie-Beni index (Xie & Beni 1991).
-public enum DunnIndex {
+package enum DunnIndex {
     /// Inter-cluster distance delta(C_a, C_b).
-    public enum Linkage: Int32, Sendable, CaseIterable {
+    package enum Linkage: Int32, Sendable, CaseIterable {
         case single = 0     // min over x in a, y in b of d(x, y)        (Bezdek-Pal delta_1)
         case complete = 1   // max over x in a, y in b of d(x, y)        (delta_2)
         case average = 2    // mean over x in a, y in b of d(x, y)       (delta_3)
@@ -9,7 +9,7 @@ public enum DunnIndex {
     }
 
     /// Cluster diameter Delta(C).
-    public enum Diameter: Int32, Sendable, CaseIterable {
+    package enum Diameter: Int32, Sendable, CaseIterable {
         case maxPairwise = 0      // max over x, y in C of d(x, y)                    (Delta_1)
         case meanPairwise = 1     // sum over x != y in C of d(x, y) / (|C|(|C|-1))    (Delta_2)
         case centroidMean = 2     // 2 * mean over x in C of d(x, c_C)                 (Delta_3)
@@ -17,7 +17,7 @@ public enum DunnIndex {
 
     /// D = min_{a != b} delta(C_a, C_b) / max_c Delta(C_c), Euclidean distances. Size-1 clusters have
     /// diameter 0. If every diameter is 0 the index is +inf (or NaN when the numerator is 0 too).
-    public static func compute(_ x: MatrixView, labels: EncodedLabels, linkage: Linkage = .single,
+    package static func compute(_ x: MatrixView, labels: EncodedLabels, linkage: Linkage = .single,
                                diameter: Diameter = .maxPairwise) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
@@ -59,8 +59,8 @@ public enum DunnIndex {
     }
 }
 
-public enum XieBeniIndex {
-    public enum Separation: Int32, Sendable, CaseIterable {
+package enum XieBeniIndex {
+    package enum Separation: Int32, Sendable, CaseIterable {
         /// XB = W / (n * min_{a != b} ||c_a - c_b||^2): the fuzzy c-means form of Xie & Beni (1991) with
         /// hard (0/1) memberships.
         case centroid = 0
@@ -70,7 +70,7 @@ public enum XieBeniIndex {
     }
 
     /// W = sum_i ||x_i - c_{k(i)}||^2 (within-cluster sum of squares). +inf when the separation is 0.
-    public static func compute(_ x: MatrixView, labels: EncodedLabels, separation: Separation = .centroid) throws -> Double {
+    package static func compute(_ x: MatrixView, labels: EncodedLabels, separation: Separation = .centroid) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let k = labels.classCount

@@ -5,17 +5,17 @@ import Glibc
 /// The contingency table of two labelings: n_ij = #{samples with true class i and predicted class j},
 /// rows and columns in ascending order of the label values (scikit-learn's order). Stored sparse
 /// (non-zero cells, row-major order) with exact integer margins.
-public struct Contingency: Sendable {
-    public let rowCount: Int
-    public let colCount: Int
-    public let rowSums: [Int]
-    public let colSums: [Int]
-    public let cellRows: [Int32]
-    public let cellCols: [Int32]
-    public let cellCounts: [Int]
-    public let sampleCount: Int
+package struct Contingency: Sendable {
+    package let rowCount: Int
+    package let colCount: Int
+    package let rowSums: [Int]
+    package let colSums: [Int]
+    package let cellRows: [Int32]
+    package let cellCols: [Int32]
+    package let cellCounts: [Int]
+    package let sampleCount: Int
 
-    public init(true labelsTrue: EncodedLabels, pred labelsPred: EncodedLabels) throws {
+    package init(true labelsTrue: EncodedLabels, pred labelsPred: EncodedLabels) throws {
         guard labelsTrue.count == labelsPred.count else {
             throw LaminaError.shape("labels_true and labels_pred must have same size, got \(labelsTrue.count) and \(labelsPred.count)")
         }
@@ -55,14 +55,14 @@ public struct Contingency: Sendable {
     }
 
     /// Dense table (rowCount x colCount) into `out`.
-    public func fillDense(_ out: UnsafeMutablePointer<Int64>) {
+    package func fillDense(_ out: UnsafeMutablePointer<Int64>) {
         out.initialize(repeating: 0, count: rowCount * colCount)
         for t in 0..<cellCounts.count { out[Int(cellRows[t]) * colCount + Int(cellCols[t])] = Int64(cellCounts[t]) }
     }
 
     /// The 2 x 2 pair confusion matrix [[tn, fp], [fn, tp]] over ordered pairs of distinct samples,
     /// exact (sklearn.metrics.cluster.pair_confusion_matrix).
-    public func pairConfusion() -> (tn: Int128, fp: Int128, fn: Int128, tp: Int128) {
+    package func pairConfusion() -> (tn: Int128, fp: Int128, fn: Int128, tp: Int128) {
         let n = Int128(sampleCount)
         var sumSquares: Int128 = 0
         for v in cellCounts { sumSquares += Int128(v) * Int128(v) }
@@ -81,10 +81,10 @@ public struct Contingency: Sendable {
 }
 
 /// External (label-comparison) indices with scikit-learn's definitions, edge cases and arithmetic.
-public enum ExternalIndices {
-    public enum AverageMethod: Int32, Sendable, CaseIterable {
+package enum ExternalIndices {
+    package enum AverageMethod: Int32, Sendable, CaseIterable {
         case min = 0, geometric = 1, arithmetic = 2, max = 3
-        public var name: String {
+        package var name: String {
             switch self {
             case .min: "min"
             case .geometric: "geometric"
@@ -103,7 +103,7 @@ public enum ExternalIndices {
     }
 
     /// Rand index = (tp + tn) / (tp + tn + fp + fn) over ordered pairs; 1 for fewer than 2 samples.
-    public static func rand(_ c: Contingency) -> Double {
+    package static func rand(_ c: Contingency) -> Double {
         let m = c.pairConfusion()
         let agree = m.tp + m.tn, total = m.tp + m.tn + m.fp + m.fn
         if agree == total || total == 0 { return 1 }
@@ -112,7 +112,7 @@ public enum ExternalIndices {
 
     /// ARI (Hubert & Arabie 1985) = 2 (tp tn - fn fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn)); 1 when
     /// fn = fp = 0. Integer-exact up to the final division.
-    public static func adjustedRand(_ c: Contingency) -> Double {
+    package static func adjustedRand(_ c: Contingency) -> Double {
         let m = c.pairConfusion()
         if m.fn == 0 && m.fp == 0 { return 1 }
         let num = 2 * (m.tp * m.tn - m.fn * m.fp)
@@ -121,7 +121,7 @@ public enum ExternalIndices {
     }
 
     /// Shannon entropy (natural log) of a labeling from its class counts; 0 for one class, 1 for none.
-    public static func entropy(_ counts: [Int]) -> Double {
+    package static func entropy(_ counts: [Int]) -> Double {
         if counts.isEmpty { return 1 }
         if counts.count == 1 { return 0 }
         let total = Double(counts.reduce(0, +)), logTotal = log(total)
@@ -132,7 +132,7 @@ public enum ExternalIndices {
 
     /// MI = sum_ij (n_ij / N) log(N n_ij / (a_i b_j)) in nats, each term below float64 eps zeroed and the
     /// sum clipped at 0 (sklearn.metrics.mutual_info_score).
-    public static func mutualInformation(_ c: Contingency) -> Double {
+    package static func mutualInformation(_ c: Contingency) -> Double {
         if c.rowCount == 1 || c.colCount == 1 { return 0 }
         let total = Double(c.sampleCount), logTotal = log(total)
         let logRowTotal = log(Double(c.rowSums.reduce(0, +))), logColTotal = log(Double(c.colSums.reduce(0, +)))
@@ -150,7 +150,7 @@ public enum ExternalIndices {
 
     /// NMI = MI / mean(H(true), H(pred)) with the chosen generalized mean; 1 when both labelings have a
     /// single class, 0 when MI is 0.
-    public static func normalizedMutualInformation(_ c: Contingency, average: AverageMethod) -> Double {
+    package static func normalizedMutualInformation(_ c: Contingency, average: AverageMethod) -> Double {
         if c.rowCount == c.colCount && (c.rowCount == 1 || c.rowCount == 0) { return 1 }
         let mi = mutualInformation(c)
         if mi == 0 { return 0 }
@@ -159,7 +159,7 @@ public enum ExternalIndices {
 
     /// Expected MI under the permutation (hypergeometric) model (Vinh, Epps & Bailey 2010), the sum
     /// over n_ij from max(1, a_i + b_j - N) to min(a_i, b_j), in log-gamma form as scikit-learn does.
-    public static func expectedMutualInformation(_ c: Contingency) -> Double {
+    package static func expectedMutualInformation(_ c: Contingency) -> Double {
         let a = c.rowSums, b = c.colSums, n = c.sampleCount
         if a.count == 1 || b.count == 1 { return 0 }
         let maxCount = max(a.max()!, b.max()!)
@@ -199,7 +199,7 @@ public enum ExternalIndices {
     /// AMI = (MI - E[MI]) / (mean(H(true), H(pred)) - E[MI]), numerator and denominator each kept at
     /// least float64 eps in magnitude with their sign; 1 when both labelings have a single class, 0 when
     /// exactly one does.
-    public static func adjustedMutualInformation(_ c: Contingency, average: AverageMethod) -> Double {
+    package static func adjustedMutualInformation(_ c: Contingency, average: AverageMethod) -> Double {
         if c.rowCount == c.colCount && (c.rowCount == 1 || c.rowCount == 0) { return 1 }
         if c.rowCount == 1 || c.colCount == 1 { return 0 }   // one side unsplit: nothing shared
         let mi = mutualInformation(c)
@@ -216,7 +216,7 @@ public enum ExternalIndices {
 
     /// Homogeneity h = MI / H(true), completeness c = MI / H(pred) (1 where the entropy is 0), and
     /// V-measure = (1 + beta) h c / (beta h + c) (Rosenberg & Hirschberg 2007); beta = 0 gives h.
-    public static func homogeneityCompletenessV(_ c: Contingency, beta: Double) -> (Double, Double, Double) {
+    package static func homogeneityCompletenessV(_ c: Contingency, beta: Double) -> (Double, Double, Double) {
         if c.sampleCount == 0 { return (1, 1, 1) }
         let hTrue = entropy(c.rowSums), hPred = entropy(c.colSums)
         let mi = mutualInformation(c)
@@ -235,7 +235,7 @@ public enum ExternalIndices {
 
     /// FMI = TP / sqrt((TP + FP)(TP + FN)) over unordered pairs: with tk = sum n_ij^2 - N,
     /// pk = sum b_j^2 - N, qk = sum a_i^2 - N, FMI = sqrt(tk / pk) sqrt(tk / qk); 0 when tk = 0.
-    public static func fowlkesMallows(_ c: Contingency) -> Double {
+    package static func fowlkesMallows(_ c: Contingency) -> Double {
         let n = Int128(c.sampleCount)
         var tk: Int128 = -n, pk: Int128 = -n, qk: Int128 = -n
         for v in c.cellCounts { tk += Int128(v) * Int128(v) }

@@ -4,8 +4,8 @@
 ///   GDV = (1 / sqrt(D)) * [ (1/L) sum_l mean_intra(C_l) - (2 / (L (L-1))) sum_{l<m} mean_inter(C_l, C_m) ]
 /// mean_intra over the N_l (N_l - 1) / 2 unordered pairs of distinct points of C_l, mean_inter over the
 /// N_l N_m cross pairs. -1 <= GDV <= 0 in practice; more negative means better separated classes.
-public enum GeneralizedDiscriminationValue {
-    public static func compute(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+package enum GeneralizedDiscriminationValue {
+    package static func compute(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         let k = labels.classCount
         if k < 2 { throw LaminaError.invalid("labels has \(k) distinct class; GDV needs at least 2") }

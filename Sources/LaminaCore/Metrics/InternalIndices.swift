@@ -1,11 +1,11 @@
 /// Internal cluster-validity indices with scikit-learn's definitions and edge cases.
-public enum InternalIndices {
+package enum InternalIndices {
     // MARK: Silhouette
 
     /// s(i) = (b(i) - a(i)) / max(a(i), b(i)), a(i) the mean distance from i to the other members of its
     /// cluster, b(i) the smallest mean distance from i to the members of another cluster; s(i) = 0 for
     /// members of size-1 clusters (Rousseeuw 1987; sklearn.metrics.silhouette_samples).
-    public static func silhouetteSamples(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> [Double] {
+    package static func silhouetteSamples(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> [Double] {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let segments = ClassSegments(labels)
@@ -33,7 +33,7 @@ public enum InternalIndices {
         return result
     }
 
-    public static func silhouetteScore(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> Double {
+    package static func silhouetteScore(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> Double {
         let s = try silhouetteSamples(x, labels: labels, metric: metric)
         return s.reduce(0, +) / Double(s.count)
     }
@@ -98,7 +98,7 @@ public enum InternalIndices {
     /// i's members to its centroid c_i (Davies & Bouldin 1979; sklearn.metrics.davies_bouldin_score).
     /// Returns 0 when all s_i or all centroid distances are (numerically) zero; a pair of coincident
     /// centroids contributes 0 (scikit-learn's conventions).
-    public static func daviesBouldin(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+    package static func daviesBouldin(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let k = labels.classCount
@@ -127,7 +127,7 @@ public enum InternalIndices {
 
     /// CH = [B / (k - 1)] / [W / (n - k)], B = sum_k n_k ||c_k - c||^2, W = sum_i ||x_i - c_{k(i)}||^2
     /// (Calinski & Harabasz 1974; sklearn.metrics.calinski_harabasz_score). Returns 1 when W = 0.
-    public static func calinskiHarabasz(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+    package static func calinskiHarabasz(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let n = x.rows, k = labels.classCount, d = x.cols

@@ -1,10 +1,10 @@
 /// Multi-label metrics with YouTube-8M's definitions (eval_util.py).
-public enum MultiLabelMetrics {
+package enum MultiLabelMetrics {
     /// Global Average Precision at k: the top-k scored classes of every sample are pooled into one list
     /// sorted by score (descending; ties in sample-then-rank order, where YouTube-8M shuffles them
     /// randomly), and AP = sum over the list's positives of precision-at-their-rank / P, P the total
     /// number of positive labels over all samples (including those outside every top k).
-    public static func gap(predictions: UnsafeBufferPointer<Float>, actuals: UnsafeBufferPointer<Float>, n: Int, classes: Int, topK: Int) throws -> Double {
+    package static func gap(predictions: UnsafeBufferPointer<Float>, actuals: UnsafeBufferPointer<Float>, n: Int, classes: Int, topK: Int) throws -> Double {
         if topK < 1 { throw LaminaError.invalid("top_k is \(topK); expected >= 1") }
         let k = min(topK, classes)
         var scores: [(Float, Bool)] = []
@@ -32,7 +32,7 @@ public enum MultiLabelMetrics {
     }
 
     /// Hit@1: the fraction of samples whose top-scored class (first on ties) is a positive label.
-    public static func hitAtOne(predictions: UnsafeBufferPointer<Float>, actuals: UnsafeBufferPointer<Float>, n: Int, classes: Int) -> Double {
+    package static func hitAtOne(predictions: UnsafeBufferPointer<Float>, actuals: UnsafeBufferPointer<Float>, n: Int, classes: Int) -> Double {
         var hits = 0
         for i in 0..<n {
             var best = 0

@@ -1,8 +1,8 @@
 /// Regression scores (float64).
-public enum RegressionMetrics {
+package enum RegressionMetrics {
     /// Coefficient of determination, sklearn.metrics.r2_score with multioutput="uniform_average"
     /// (force_finite: a constant target scores 1 if predicted exactly, else 0).
-    public static func r2(_ yTrue: UnsafeBufferPointer<Double>, _ yPred: UnsafeBufferPointer<Double>, targets t: Int) -> Double {
+    package static func r2(_ yTrue: UnsafeBufferPointer<Double>, _ yPred: UnsafeBufferPointer<Double>, targets t: Int) -> Double {
         let n = yTrue.count / t
         var total = 0.0
         for c in 0..<t {

@@ -2,13 +2,13 @@
 /// (john-hewitt/structural-probes): UUAS from minimum spanning trees, Spearman correlations averaged
 /// per length and then over lengths 5-50, root accuracy. Inputs are ragged: predicted and gold values
 /// concatenated per item (distance: L x L, depth: L) with the items' token offsets.
-public enum StructuralMetrics {
+package enum StructuralMetrics {
     /// Edges (i < j) of the reference's minimum spanning tree of one L x L matrix over the tokens not
     /// ignored: `prims_matrix_to_edges` sorts every ordered pair (i, j) of kept tokens by value
     /// (Python's stable sort, so ties keep row-major order) and adds a pair when it joins two
     /// components. The same tree results from the unordered pairs keyed by the smaller of
     /// (m_ij, i*L+j) and (m_ji, j*L+i), which is what this computes.
-    public static func spanningTreeEdges(_ matrix: UnsafePointer<Float>, length l: Int,
+    package static func spanningTreeEdges(_ matrix: UnsafePointer<Float>, length l: Int,
                                          ignore: UnsafePointer<UInt8>?) -> [(Int, Int)] {
         var kept: [Int] = []
         kept.reserveCapacity(l)
@@ -48,7 +48,7 @@ public enum StructuralMetrics {
 
     /// UUAS: (number of gold MST edges also in the predicted MST, summed over items) / (number of gold
     /// MST edges, summed over items) -- reporter.py's report_uuas_and_tikz.
-    public static func uuas(predicted: UnsafeBufferPointer<Float>, gold: UnsafeBufferPointer<Float>,
+    package static func uuas(predicted: UnsafeBufferPointer<Float>, gold: UnsafeBufferPointer<Float>,
                             layout: RaggedLayout, ignore: UnsafePointer<UInt8>?) throws -> (uuas: Double, correct: Int, total: Int) {
         try checkValues(predicted, gold, kind: .distance, layout: layout)
         let n = layout.count
@@ -115,7 +115,7 @@ public enum StructuralMetrics {
     /// all rows of all items of that length) and the mean of those over the lengths in
     /// minLength...maxLength that occur (the "5-50 mean"). NaN when a correlation is undefined (a
     /// constant row) at a length in the range, or when no item has a length in the range.
-    public static func spearman(kind: StructuralProbeKind, predicted: UnsafeBufferPointer<Float>,
+    package static func spearman(kind: StructuralProbeKind, predicted: UnsafeBufferPointer<Float>,
                                 gold: UnsafeBufferPointer<Float>, layout: RaggedLayout,
                                 minLength: Int = 5, maxLength: Int = 50,
                                 itemMeans: UnsafeMutablePointer<Double>? = nil) throws -> Double {
@@ -175,7 +175,7 @@ public enum StructuralMetrics {
     /// Root accuracy (reporter.py's report_root_acc): the fraction of items whose gold root (the first
     /// token with gold depth 0) is the token of least predicted depth among the tokens not ignored
     /// (the first on ties; all tokens when all are ignored, as get_nopunct_argmin).
-    public static func rootAccuracy(predicted: UnsafeBufferPointer<Float>, gold: UnsafeBufferPointer<Float>,
+    package static func rootAccuracy(predicted: UnsafeBufferPointer<Float>, gold: UnsafeBufferPointer<Float>,
                                     layout: RaggedLayout, ignore: UnsafePointer<UInt8>?) throws -> (accuracy: Double, correct: Int, total: Int) {
         try checkValues(predicted, gold, kind: .depth, layout: layout)
         var correct = 0

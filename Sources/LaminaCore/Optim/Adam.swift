@@ -9,19 +9,19 @@ import Glibc
 /// flat parameter buffer; a model with several tensors keeps one per tensor (or one over a packed
 /// buffer). Sparse trainers call `stepFactors` once per step and `apply` on the runs they update
 /// (the SAE trainer fuses it into its per-latent gradient pass).
-public struct AdamConfig: Sendable, Equatable {
-    public var beta1: Float
-    public var beta2: Float
-    public var epsilon: Float
+package struct AdamConfig: Sendable, Equatable {
+    package var beta1: Float
+    package var beta2: Float
+    package var epsilon: Float
 
-    public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+    package init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
     }
 
     /// Nil when valid, else what is wrong (for the boundary's messages).
-    public var problem: String? {
+    package var problem: String? {
         if !(beta1 >= 0 && beta1 < 1) { return "beta1 is \(beta1); expected 0 <= beta1 < 1" }
         if !(beta2 >= 0 && beta2 < 1) { return "beta2 is \(beta2); expected 0 <= beta2 < 1" }
         if !(epsilon > 0 && epsilon.isFinite) { return "eps is \(epsilon); expected a finite value > 0" }
@@ -29,20 +29,20 @@ public struct AdamConfig: Sendable, Equatable {
     }
 }
 
-public struct AdamState: Sendable {
-    public var m: [Float]
-    public var v: [Float]
+package struct AdamState: Sendable {
+    package var m: [Float]
+    package var v: [Float]
     /// Number of steps taken (t in the bias corrections).
-    public var step: Int
+    package var step: Int
 
-    public init(count: Int) {
+    package init(count: Int) {
         m = [Float](repeating: 0, count: count)
         v = [Float](repeating: 0, count: count)
         step = 0
     }
 
     /// The step's factors: stepSize = lr / (1 - b1^t) and 1 / sqrt(1 - b2^t).
-    public static func stepFactors(step t: Int, learningRate lr: Float, config: AdamConfig)
+    package static func stepFactors(step t: Int, learningRate lr: Float, config: AdamConfig)
         -> (stepSize: Float, invSqrtBias2: Float) {
         let bias1 = 1 - pow(Double(config.beta1), Double(t))
         let bias2 = 1 - pow(Double(config.beta2), Double(t))
@@ -54,7 +54,7 @@ public struct AdamState: Sendable {
     /// remaining momentum, as torch's dense Adam does). Touches only p, m, v in the run, so disjoint
     /// runs may be updated from several threads.
     @inline(__always)
-    public static func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
+    package static func apply(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>?, _ m: UnsafeMutablePointer<Float>,
                              _ v: UnsafeMutablePointer<Float>, _ count: Int, _ stepSize: Float, _ invSqrtBias2: Float,
                              _ config: AdamConfig, _ gradientScale: Float = 1) {
         let b1 = config.beta1, b2 = config.beta2, eps = config.epsilon
@@ -103,7 +103,7 @@ public struct AdamState: Sendable {
     }
 
     /// One full dense step over `params` (count == m.count), split over the worker threads.
-    public mutating func update(_ params: UnsafeMutablePointer<Float>, gradient grad: UnsafePointer<Float>,
+    package mutating func update(_ params: UnsafeMutablePointer<Float>, gradient grad: UnsafePointer<Float>,
                                 learningRate lr: Float, config: AdamConfig) {
         step += 1
         let (stepSize, invSqrtBias2) = AdamState.stepFactors(step: step, learningRate: lr, config: config)

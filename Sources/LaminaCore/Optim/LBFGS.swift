@@ -7,31 +7,31 @@
 /// strong Wolfe conditions f(a) <= f(0) + c1 a f'(0), |f'(a)| <= c2 |f'(0)| with c1 = 1e-3, c2 = 0.9
 /// (scipy's dcsrch values) by bracketing and safeguarded cubic interpolation (Nocedal & Wright,
 /// Algorithms 3.5 and 3.6).
-public struct LBFGS {
-    public var memory = 10
-    public var maxIterations = 100
-    public var gtol = 1e-4
-    public var ftol = 64 * Double.ulpOfOne
-    public var maxLineSearch = 50
-    public var c1 = 1e-3
-    public var c2 = 0.9
+package struct LBFGS {
+    package var memory = 10
+    package var maxIterations = 100
+    package var gtol = 1e-4
+    package var ftol = 64 * Double.ulpOfOne
+    package var maxLineSearch = 50
+    package var c1 = 1e-3
+    package var c2 = 0.9
 
-    public init() {}
+    package init() {}
 
-    public struct Result {
-        public var x: [Double]
-        public var f: Double
-        public var iterations: Int
-        public var evaluations: Int
-        public var converged: Bool
+    package struct Result {
+        package var x: [Double]
+        package var f: Double
+        package var iterations: Int
+        package var evaluations: Int
+        package var converged: Bool
         /// Why the run stopped.
-        public var reason: StopReason
+        package var reason: StopReason
     }
 
-    public enum StopReason: Sendable { case gradient, relativeDecrease, lineSearch, maxIterations }
+    package enum StopReason: Sendable { case gradient, relativeDecrease, lineSearch, maxIterations }
 
     /// Minimises `fg` (value; gradient written to its second argument) from x0.
-    public func minimize(_ x0: [Double],
+    package func minimize(_ x0: [Double],
                          _ fg: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) throws -> Double,
                          onIteration: ((Int, Double) throws -> Void)? = nil) throws -> Result {
         let n = x0.count

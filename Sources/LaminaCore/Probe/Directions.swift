@@ -2,9 +2,9 @@ import CBLAS
 
 /// Directions in activation space: contrastive mean difference, first principal component, steering
 /// with an optional norm preservation, and INLP (Ravfogel et al. 2020).
-public enum Directions {
+package enum Directions {
     /// mean(A) - mean(B) (float64, not normalised).
-    public static func meanDifference(_ a: MatrixView, _ b: MatrixView) throws -> [Double] {
+    package static func meanDifference(_ a: MatrixView, _ b: MatrixView) throws -> [Double] {
         if a.cols != b.cols { throw LaminaError.shape("b has \(b.cols) features; a has \(a.cols)") }
         let ma = ColumnStats.mean(a), mb = ColumnStats.mean(b)
         return (0..<a.cols).map { ma[$0] - mb[$0] }
@@ -14,7 +14,7 @@ public enum Directions {
     /// reading vector on pairs); otherwise: of the pooled rows of A and B centred on the pooled mean.
     /// Sign: mean(A) . v >= mean(B) . v. Power iteration on the float64 covariance (d x d, from float64
     /// row tiles with dsyrk), to a relative change below 1e-13 or 10,000 iterations.
-    public static func principalDirection(_ a: MatrixView, _ b: MatrixView, paired: Bool) throws -> [Double] {
+    package static func principalDirection(_ a: MatrixView, _ b: MatrixView, paired: Bool) throws -> [Double] {
         if a.cols != b.cols { throw LaminaError.shape("b has \(b.cols) features; a has \(a.cols)") }
         if paired && a.rows != b.rows { throw LaminaError.shape("paired directions need as many rows in b (\(b.rows)) as in a (\(a.rows))") }
         let d = a.cols
@@ -72,7 +72,7 @@ public enum Directions {
 
     /// x'_i = x_i + alpha v; with preserveNorm, x'_i *= ||x_i|| / ||x'_i|| (GrAInS: steered hidden states
     /// are rescaled to their original norm; a zero x'_i is left as is). float64 arithmetic per row.
-    public static func apply(_ x: MatrixView, direction: [Double], alpha: Double, preserveNorm: Bool,
+    package static func apply(_ x: MatrixView, direction: [Double], alpha: Double, preserveNorm: Bool,
                              into out: UnsafeMutablePointer<Float>) throws {
         if direction.count != x.cols { throw LaminaError.shape("direction has \(direction.count) values; expected d = \(x.cols)") }
         if !alpha.isFinite { throw LaminaError.invalid("alpha is \(alpha); expected a finite value") }
@@ -90,11 +90,11 @@ public enum Directions {
         }
     }
 
-    public struct INLPResult: Sendable {
-        public var projection: [Double]   // d x d, P = I - B^T B
-        public var accuracy: [Double]     // per iteration: accuracy of that iteration's classifier
-        public var rank: [Int]            // per iteration: rank of that classifier's coefficient matrix
-        public var basisRank: Int         // dimension removed in total
+    package struct INLPResult: Sendable {
+        package var projection: [Double]   // d x d, P = I - B^T B
+        package var accuracy: [Double]     // per iteration: accuracy of that iteration's classifier
+        package var rank: [Int]            // per iteration: rank of that classifier's coefficient matrix
+        package var basisRank: Int         // dimension removed in total
     }
 
     /// Iterative nullspace projection (Ravfogel et al. 2020, INLP): for t = 1..T, fit a logistic probe
@@ -104,7 +104,7 @@ public enum Directions {
     /// its norm is dependent), and set P = I - B^T B, the projection onto the intersection of their
     /// nullspaces (the paper's P = I - P_R(sum_t P_R(W_t))). Stops early when the accuracy is at or below
     /// `minAccuracy` (after recording it, without projecting further).
-    public static func inlp(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>, dev: MatrixView?, devLabels: UnsafeBufferPointer<Int32>?,
+    package static func inlp(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>, dev: MatrixView?, devLabels: UnsafeBufferPointer<Int32>?,
                             iterations: Int, minAccuracy: Double, parameters: LogisticProbe.Parameters) throws -> INLPResult {
         if iterations < 1 { throw LaminaError.invalid("n_iterations is \(iterations); expected >= 1") }
         let encoded = EncodedLabels(labels)

@@ -2,7 +2,7 @@ import CBLAS
 
 /// The link of a logistic model: softmax over K classes (multinomial) or K independent sigmoids
 /// (binary with K = 1, one-vs-rest multi-label with K labels).
-public enum LogisticLink: Sendable {
+package enum LogisticLink: Sendable {
     case softmax
     case sigmoid
 }

@@ -5,8 +5,8 @@
 /// fitted jointly: the objective is a sum of independent binary objectives, so the optimum is that of
 /// OneVsRestClassifier(LogisticRegression)). Solved by L-BFGS over a fused float32-gemm / float64
 /// loss-and-gradient pass (LogisticObjective).
-public final class LogisticProbe: @unchecked Sendable {
-    public enum ClassWeight: Sendable, Equatable {
+package final class LogisticProbe: @unchecked Sendable {
+    package enum ClassWeight: Sendable, Equatable {
         case none
         /// w_c = S / (K * S_c): S the total sample weight, S_c that of class c (sklearn "balanced").
         case balanced
@@ -14,18 +14,18 @@ public final class LogisticProbe: @unchecked Sendable {
         case given([Double])
     }
 
-    public struct Parameters: Sendable {
-        public var C = 1.0
-        public var maxIterations = 100
-        public var tolerance = 1e-4
-        public var classWeight: ClassWeight = .none
-        public var standardize = false
-        public var multiLabel = false
-        public var fitIntercept = true
+    package struct Parameters: Sendable {
+        package var C = 1.0
+        package var maxIterations = 100
+        package var tolerance = 1e-4
+        package var classWeight: ClassWeight = .none
+        package var standardize = false
+        package var multiLabel = false
+        package var fitIntercept = true
 
-        public init() {}
+        package init() {}
 
-        public func check() throws {
+        package func check() throws {
             if !(C > 0) || !C.isFinite { throw LaminaError.invalid("C is \(C); expected a finite value > 0 (inverse regularisation strength)") }
             if maxIterations < 1 { throw LaminaError.invalid("max_iter is \(maxIterations); expected >= 1") }
             if !(tolerance >= 0) || !tolerance.isFinite { throw LaminaError.invalid("tol is \(tolerance); expected a finite value >= 0") }
@@ -35,25 +35,25 @@ public final class LogisticProbe: @unchecked Sendable {
         }
     }
 
-    public let parameters: Parameters
-    public private(set) var classes: [Int32] = []
-    public private(set) var coef: [Double] = []        // outputs x dims (standardised space if standardize)
-    public private(set) var intercept: [Double] = []   // outputs
-    public private(set) var outputs = 0
-    public private(set) var dims = 0
-    public private(set) var link: LogisticLink = .softmax
-    public private(set) var mean: [Double] = []
-    public private(set) var scale: [Double] = []
-    public private(set) var iterations = 0
-    public private(set) var loss = 0.0
-    public private(set) var converged = false
-    public var isFitted: Bool { dims > 0 }
-    public var isMultiLabel: Bool { link == .sigmoid && classes.isEmpty }
+    package let parameters: Parameters
+    package private(set) var classes: [Int32] = []
+    package private(set) var coef: [Double] = []        // outputs x dims (standardised space if standardize)
+    package private(set) var intercept: [Double] = []   // outputs
+    package private(set) var outputs = 0
+    package private(set) var dims = 0
+    package private(set) var link: LogisticLink = .softmax
+    package private(set) var mean: [Double] = []
+    package private(set) var scale: [Double] = []
+    package private(set) var iterations = 0
+    package private(set) var loss = 0.0
+    package private(set) var converged = false
+    package var isFitted: Bool { dims > 0 }
+    package var isMultiLabel: Bool { link == .sigmoid && classes.isEmpty }
     /// Effective coefficients and intercepts on the raw input (standardisation folded in).
     private var rawCoef: [Double] = []
     private var rawIntercept: [Double] = []
 
-    public init(_ parameters: Parameters) throws {
+    package init(_ parameters: Parameters) throws {
         try parameters.check()
         self.parameters = parameters
     }
@@ -61,7 +61,7 @@ public final class LogisticProbe: @unchecked Sendable {
     /// Fits class labels (any int32 values, at least two distinct). sampleWeight: n finite values >= 0
     /// with a positive sum, or nil. `parallel` = false runs the pass over X on the calling thread (same
     /// bits; used when the caller parallelises over folds or layers).
-    public func fit(_ x: MatrixView, labels: EncodedLabels, sampleWeight: [Double]? = nil, parallel: Bool = true) throws {
+    package func fit(_ x: MatrixView, labels: EncodedLabels, sampleWeight: [Double]? = nil, parallel: Bool = true) throws {
         let n = x.rows
         if labels.count != n { throw LaminaError.shape("labels has \(labels.count) entries; expected n = \(n)") }
         if parameters.multiLabel {
@@ -99,7 +99,7 @@ public final class LogisticProbe: @unchecked Sendable {
     }
 
     /// Fits multi-label targets: y is n x L (row-major), nonzero = the label is present.
-    public func fitMultiLabel(_ x: MatrixView, targets y: UnsafeBufferPointer<UInt8>, labelCount: Int,
+    package func fitMultiLabel(_ x: MatrixView, targets y: UnsafeBufferPointer<UInt8>, labelCount: Int,
                               sampleWeight: [Double]? = nil, parallel: Bool = true) throws {
         let n = x.rows
         if !parameters.multiLabel {
@@ -115,7 +115,7 @@ public final class LogisticProbe: @unchecked Sendable {
 
     /// Takes over the fitted state of `other` (a fit on a scratch probe, so that a failed fit leaves
     /// this probe's previous fit intact).
-    public func adopt(_ other: LogisticProbe) throws {
+    package func adopt(_ other: LogisticProbe) throws {
         classes = other.classes; coef = other.coef; intercept = other.intercept; outputs = other.outputs
         dims = other.dims; link = other.link; mean = other.mean; scale = other.scale
         iterations = other.iterations; loss = other.loss; converged = other.converged
@@ -225,7 +225,7 @@ public final class LogisticProbe: @unchecked Sendable {
     /// `coef`/`intercept` hold them, mean/scale when standardize, the class values; empty classes = a
     /// multi-label probe): predictions are then bit-identical to those of the probe they came from.
     /// iterations, loss and converged read 0, NaN and false. Validates shapes and values first.
-    public func restore(coef newCoef: [Double], intercept newIntercept: [Double], outputs k: Int, dims d: Int,
+    package func restore(coef newCoef: [Double], intercept newIntercept: [Double], outputs k: Int, dims d: Int,
                         mean mu: [Double], scale sd: [Double], classes newClasses: [Int32]) throws {
         if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
         if newClasses.isEmpty {
@@ -264,7 +264,7 @@ public final class LogisticProbe: @unchecked Sendable {
     }
 
     /// Decision values, n x outputs (float64): x W^T + b (binary: one column, the log-odds of class 1).
-    public func decisionFunction(_ x: MatrixView) throws -> [Double] {
+    package func decisionFunction(_ x: MatrixView) throws -> [Double] {
         try checkInput(x)
         let k = outputs, d = dims
         var out = [Double](repeating: 0, count: x.rows * k)
@@ -282,10 +282,10 @@ public final class LogisticProbe: @unchecked Sendable {
     }
 
     /// Columns of predict_proba: K for multinomial, 2 for binary, L for multi-label.
-    public var probaColumns: Int { link == .softmax ? outputs : (isMultiLabel ? outputs : 2) }
+    package var probaColumns: Int { link == .softmax ? outputs : (isMultiLabel ? outputs : 2) }
 
     /// Probabilities, n x probaColumns: softmax rows; binary [1 - p, p]; multi-label sigmoid per label.
-    public func predictProba(_ x: MatrixView) throws -> [Double] {
+    package func predictProba(_ x: MatrixView) throws -> [Double] {
         let z = try decisionFunction(x)
         let n = x.rows, k = outputs
         switch link {
@@ -312,7 +312,7 @@ public final class LogisticProbe: @unchecked Sendable {
     }
 
     /// Predicted class values (n); multi-label: n x L of 0/1 (decision > 0).
-    public func predict(_ x: MatrixView) throws -> [Int32] {
+    package func predict(_ x: MatrixView) throws -> [Int32] {
         let z = try decisionFunction(x)
         let n = x.rows, k = outputs
         if isMultiLabel { return z.map { $0 > 0 ? 1 : 0 } }
@@ -325,7 +325,7 @@ public final class LogisticProbe: @unchecked Sendable {
     }
 
     /// Mean accuracy against the given labels (exact subset accuracy for multi-label targets n x L).
-    public func accuracy(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>) throws -> Double {
+    package func accuracy(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>) throws -> Double {
         let predicted = try predict(x)
         if labels.count != predicted.count {
             throw LaminaError.shape("labels has \(labels.count) entries; expected \(predicted.count)")
@@ -347,8 +347,8 @@ public final class LogisticProbe: @unchecked Sendable {
 
 /// StandardScaler: per-feature mean and population standard deviation in float64; features with a
 /// (near-)zero variance get scale 1 (sklearn's _handle_zeros_in_scale).
-public enum Standardizer {
-    public static func fit(_ x: MatrixView) -> (mean: [Double], scale: [Double]) {
+package enum Standardizer {
+    package static func fit(_ x: MatrixView) -> (mean: [Double], scale: [Double]) {
         let n = x.rows, d = x.cols
         var mean = [Double](repeating: 0, count: d)
         mean.withUnsafeMutableBufferPointer { m in
@@ -369,7 +369,7 @@ public enum Standardizer {
         return (mean, scale)
     }
 
-    public static func apply(_ x: MatrixView, mean: [Double], scale: [Double]) -> Matrix {
+    package static func apply(_ x: MatrixView, mean: [Double], scale: [Double]) -> Matrix {
         var out = Matrix(uninitializedRows: x.rows, cols: x.cols)
         let d = x.cols
         out.storage.withUnsafeMutableBufferPointer { o in
@@ -384,7 +384,7 @@ public enum Standardizer {
 
 extension Matrix {
     /// The rows of `view` at `indices`, in that order.
-    public static func gathering(_ view: MatrixView, rows indices: [Int]) -> Matrix {
+    package static func gathering(_ view: MatrixView, rows indices: [Int]) -> Matrix {
         var out = Matrix(uninitializedRows: indices.count, cols: view.cols)
         let d = view.cols
         out.storage.withUnsafeMutableBufferPointer { o in

@@ -2,7 +2,7 @@
 /// control tasks (Hewitt & Liang 2019), online MDL codelength (Voita & Titov 2020) and few-shot
 /// accuracy. Work items (layer x fold, MDL blocks, few-shot draws) run in parallel, one probe per
 /// worker with its own pass over X on that worker, so results are the same for any thread count.
-public enum ProbeTasks {
+package enum ProbeTasks {
 
     /// Runs `count` independent throwing items in parallel; rethrows the error of the lowest item.
     static func parallelItems<R>(_ count: Int, _ body: (Int) throws -> R) throws -> [R] {
@@ -26,7 +26,7 @@ public enum ProbeTasks {
     /// class's fold assignments are shuffled (here with Lamina's seeded generator, one stream per seed:
     /// the sizes match scikit-learn's exactly, the membership differs from numpy's draws).
     /// Every class needs at least k samples (so that it appears in every test fold).
-    public static func stratifiedFolds(_ labels: UnsafeBufferPointer<Int32>, folds k: Int, seed: UInt64) throws -> [Int32] {
+    package static func stratifiedFolds(_ labels: UnsafeBufferPointer<Int32>, folds k: Int, seed: UInt64) throws -> [Int32] {
         let n = labels.count
         if k < 2 { throw LaminaError.invalid("n_splits is \(k); expected >= 2") }
         if k > n { throw LaminaError.invalid("n_splits=\(k) is greater than the number of samples: n_samples=\(n)") }
@@ -68,15 +68,15 @@ public enum ProbeTasks {
 
     // MARK: - Layer sweep
 
-    public struct SweepResult: Sendable {
-        public var foldAccuracy: [Double]   // layers x folds
-        public var mean: [Double]           // per layer
-        public var std: [Double]            // per layer, population std (numpy's default)
+    package struct SweepResult: Sendable {
+        package var foldAccuracy: [Double]   // layers x folds
+        package var mean: [Double]           // per layer
+        package var std: [Double]            // per layer, population std (numpy's default)
     }
 
     /// Stratified k-fold accuracy of a logistic probe for every layer (all layers share n and labels;
     /// the same folds for every layer). Items (layer, fold) run in parallel.
-    public static func layerSweep(_ layers: [MatrixView], labels: UnsafeBufferPointer<Int32>, parameters: LogisticProbe.Parameters,
+    package static func layerSweep(_ layers: [MatrixView], labels: UnsafeBufferPointer<Int32>, parameters: LogisticProbe.Parameters,
                                   folds k: Int, seed: UInt64) throws -> SweepResult {
         if layers.isEmpty { throw LaminaError.invalid("n_layers is 0; expected at least one layer") }
         let n = labels.count
@@ -128,7 +128,7 @@ public enum ProbeTasks {
     /// Hewitt & Liang (2019) type-level control labels: every distinct type id gets one label drawn
     /// independently from the empirical label distribution of the samples (seeded; types in ascending
     /// order of their ids draw in turn), and every sample takes its type's label.
-    public static func controlLabels(types: UnsafeBufferPointer<Int32>, labels: UnsafeBufferPointer<Int32>, seed: UInt64) throws -> [Int32] {
+    package static func controlLabels(types: UnsafeBufferPointer<Int32>, labels: UnsafeBufferPointer<Int32>, seed: UInt64) throws -> [Int32] {
         let n = labels.count
         if types.count != n { throw LaminaError.shape("types has \(types.count) entries; expected n = \(n)") }
         if n == 0 { return [] }
@@ -151,14 +151,14 @@ public enum ProbeTasks {
     // MARK: - Online (prequential) MDL
 
     /// Voita & Titov (2020)'s block boundaries as percentages of the data.
-    public static let standardFractions: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5, 25, 50, 100]
+    package static let standardFractions: [Double] = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.25, 12.5, 25, 50, 100]
 
-    public struct MDLResult: Sendable {
-        public var onlineBits: Double
-        public var uniformBits: Double
-        public var boundaries: [Int]       // t_1 < ... < t_S = n
-        public var blockBits: [Double]     // bits of each block: [0, t_1) uniform, then [t_i, t_i+1)
-        public var compression: Double { uniformBits / onlineBits }
+    package struct MDLResult: Sendable {
+        package var onlineBits: Double
+        package var uniformBits: Double
+        package var boundaries: [Int]       // t_1 < ... < t_S = n
+        package var blockBits: [Double]     // bits of each block: [0, t_1) uniform, then [t_i, t_i+1)
+        package var compression: Double { uniformBits / onlineBits }
     }
 
     /// Online codelength: with t_i = floor(n * f_i / 100) (duplicates dropped, t_S = n), the first t_1
@@ -167,7 +167,7 @@ public enum ProbeTasks {
     /// permutation of 0..<n). A block whose training prefix lacks one of the K classes is sent with the
     /// uniform code as well (the receiver knows the prefix labels, so the code stays decodable; a probe
     /// cannot give a positive probability to a class it has not seen). Uniform codelength = n log2 K.
-    public static func onlineCodelength(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>, order: [Int],
+    package static func onlineCodelength(_ x: MatrixView, labels: UnsafeBufferPointer<Int32>, order: [Int],
                                         fractions: [Double], parameters: LogisticProbe.Parameters) throws -> MDLResult {
         let n = x.rows
         if labels.count != n { throw LaminaError.shape("labels has \(labels.count) entries; expected n = \(n)") }
@@ -220,7 +220,7 @@ public enum ProbeTasks {
     }
 
     /// A seeded uniform permutation of 0..<n (Fisher-Yates with Xoshiro256).
-    public static func permutation(_ n: Int, seed: UInt64) -> [Int] {
+    package static func permutation(_ n: Int, seed: UInt64) -> [Int] {
         var p = Array(0..<n)
         var rng = Xoshiro256(seed: seed)
         rng.shuffle(&p)
@@ -232,7 +232,7 @@ public enum ProbeTasks {
     /// Accuracy on the test set of a probe trained on `shots` examples per class drawn without
     /// replacement from the training set, for each of `draws` seeded draws (draw r uses the stream
     /// seed + r). Every class of the training labels needs at least `shots` samples.
-    public static func fewShot(train: MatrixView, trainLabels: UnsafeBufferPointer<Int32>, test: MatrixView,
+    package static func fewShot(train: MatrixView, trainLabels: UnsafeBufferPointer<Int32>, test: MatrixView,
                                testLabels: UnsafeBufferPointer<Int32>, shots: Int, draws: Int, seed: UInt64,
                                parameters: LogisticProbe.Parameters) throws -> [Double] {
         if shots < 1 { throw LaminaError.invalid("k is \(shots); expected >= 1 example per class") }

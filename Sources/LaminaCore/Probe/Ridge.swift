@@ -6,14 +6,14 @@ import CBLAS
 ///     (Xc^T S Xc + alpha I) w_t = Xc^T S yc_t,   b_t = ybar_t - xbar . w_t
 /// for every target t. The Gram matrix and every sum are float64 (Xc is formed in float64 row tiles,
 /// dsyrk/dgemm), solved by Cholesky.
-public enum RidgeRegression {
-    public struct Fit: Sendable {
-        public var coef: [Double]       // targets x d
-        public var intercept: [Double]  // targets
+package enum RidgeRegression {
+    package struct Fit: Sendable {
+        package var coef: [Double]       // targets x d
+        package var intercept: [Double]  // targets
     }
 
     /// y: n x targets (row-major) float64.
-    public static func fit(_ x: MatrixView, y: UnsafeBufferPointer<Double>, targets: Int, alpha: Double,
+    package static func fit(_ x: MatrixView, y: UnsafeBufferPointer<Double>, targets: Int, alpha: Double,
                            fitIntercept: Bool = true, sampleWeight: [Double]? = nil) throws -> Fit {
         let n = x.rows, d = x.cols, t = targets
         if !(alpha >= 0) || !alpha.isFinite { throw LaminaError.invalid("alpha is \(alpha); expected a finite value >= 0") }
@@ -68,7 +68,7 @@ public enum RidgeRegression {
     }
 
     /// Predictions n x targets: x W^T + b (float64).
-    public static func predict(_ x: MatrixView, coef: [Double], intercept: [Double]) -> [Double] {
+    package static func predict(_ x: MatrixView, coef: [Double], intercept: [Double]) -> [Double] {
         let t = intercept.count, d = x.cols
         var out = [Double](repeating: 0, count: x.rows * t)
         coef.withUnsafeBufferPointer { w in

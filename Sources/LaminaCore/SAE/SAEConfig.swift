@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Sparse autoencoder architectures (the activation rule of the encoder).
-public enum SAEArchitecture: Int32, Sendable, CaseIterable {
+package enum SAEArchitecture: Int32, Sendable, CaseIterable {
     /// z = TopK_k(ReLU(pre)) per row (Gao et al. 2024; sparsify).
     case topK = 0
     /// Top k*B activations of ReLU(pre) over the whole batch while training (Bussmann et al. 2024);
@@ -15,23 +15,23 @@ public enum SAEArchitecture: Int32, Sendable, CaseIterable {
     /// (Rajamanoharan et al. 2024; SAELens JumpReLU training SAE).
     case jumpReLU = 3
 
-    public var name: String { rule.name }
+    package var name: String { rule.name }
 
     /// TopK and BatchTopK train with the fvu + AuxK objective and unit-norm decoder rows.
-    public var isTopKFamily: Bool { rule.objective == .fvuAuxK }
+    package var isTopKFamily: Bool { rule.objective == .fvuAuxK }
 }
 
-public enum SAEDecay: Int32, Sendable, CaseIterable {
+package enum SAEDecay: Int32, Sendable, CaseIterable {
     case none = 0, linear = 1, cosine = 2
 }
 
-public enum SAEBiasInit: Int32, Sendable, CaseIterable {
+package enum SAEBiasInit: Int32, Sendable, CaseIterable {
     case mean = 0, geometricMedian = 1, zero = 2
 }
 
 /// Initialisation of W_enc and W_dec (C: LAMINA_SAE_INIT_*; Python init="auto" | "sparsify" | "tied").
 /// Measured at equal tokens against each architecture's reference (benchmarks/bench_sae_curves.py).
-public enum SAEWeightInit: Int32, Sendable, CaseIterable {
+package enum SAEWeightInit: Int32, Sendable, CaseIterable {
     /// The architecture's default: `.sparsify` for TopK and BatchTopK, `.tied` for ReLU and JumpReLU.
     case auto = 0
     /// sparsify's: W_enc rows ~ U(-1/sqrt(d_in), 1/sqrt(d_in)) iid (torch nn.Linear's default; row norm
@@ -41,68 +41,68 @@ public enum SAEWeightInit: Int32, Sendable, CaseIterable {
     /// JumpReLU), W_enc = W_dec^T (Anthropic, SAELens, dictionary_learning; Lamina's only init before this option).
     case tied = 2
 
-    public var name: String { ["auto", "sparsify", "tied"][Int(rawValue)] }
+    package var name: String { ["auto", "sparsify", "tied"][Int(rawValue)] }
 
     /// The rule `.auto` stands for with `architecture`.
-    public func resolved(for architecture: SAEArchitecture) -> SAEWeightInit {
+    package func resolved(for architecture: SAEArchitecture) -> SAEWeightInit {
         self != .auto ? self : (architecture.isTopKFamily ? .sparsify : .tied)
     }
 }
 
 /// Hyperparameters of an SAE and of its training. Defaults follow the recipe (SAE_RECIPE.md /
 /// sparsify): lr = 2e-4 / sqrt(n_latents / 2^14) when `learningRate` is 0.
-public struct SAEConfig: Sendable, Equatable {
-    public var dIn: Int
-    public var nLatents: Int
-    public var architecture: SAEArchitecture = .topK
-    public var k: Int = 32
+package struct SAEConfig: Sendable, Equatable {
+    package var dIn: Int
+    package var nLatents: Int
+    package var architecture: SAEArchitecture = .topK
+    package var k: Int = 32
     /// 0 = the default 2e-4 / sqrt(n_latents / 2^14).
-    public var learningRate: Double = 0
-    public var batchSize: Int = 4096
-    public var adam = AdamConfig()
+    package var learningRate: Double = 0
+    package var batchSize: Int = 4096
+    package var adam = AdamConfig()
     /// AuxK coefficient (TopK/BatchTopK); 0 disables AuxK.
-    public var auxkAlpha: Double = 1.0 / 32
+    package var auxkAlpha: Double = 1.0 / 32
     /// 0 = d_in / 2 (Gao et al. appendix B.1).
-    public var kAux: Int = 0
+    package var kAux: Int = 0
     /// A latent is dead when it has not fired within the last `deadTokens` training tokens.
-    public var deadTokens: Int = 10_000_000
+    package var deadTokens: Int = 10_000_000
     /// ReLU: lambda of the L1 penalty; JumpReLU: coefficient of the L0 penalty.
-    public var l1Coefficient: Double = 5
+    package var l1Coefficient: Double = 5
     /// Steps of linear warm-up of the sparsity coefficient from 0 (ReLU and JumpReLU).
-    public var l1WarmupSteps: Int = 0
+    package var l1WarmupSteps: Int = 0
     /// JumpReLU: initial threshold and rectangle-kernel bandwidth epsilon (the defaults of SAELens before 6; SAELens 6
     /// uses 0.01 and 0.05 with l0_coefficient 1 -- not measured against these yet).
-    public var jumpReLUInitThreshold: Double = 0.001
-    public var jumpReLUBandwidth: Double = 0.001
+    package var jumpReLUInitThreshold: Double = 0.001
+    package var jumpReLUBandwidth: Double = 0.001
     /// BatchTopK: rate of the running threshold estimate (SAELens topk_threshold_lr).
-    public var thresholdRate: Double = 0.01
-    public var warmupSteps: Int = 0
-    public var decay: SAEDecay = .none
+    package var thresholdRate: Double = 0.01
+    package var warmupSteps: Int = 0
+    package var decay: SAEDecay = .none
     /// Steps at the end of training over which the lr decays (0 = every step after warm-up).
-    public var decaySteps: Int = 0
+    package var decaySteps: Int = 0
     /// Max global gradient L2 norm (torch.nn.utils.clip_grad_norm_); 0 = no clipping.
-    public var gradClip: Double = 0
-    public var bDecInit: SAEBiasInit = .mean
+    package var gradClip: Double = 0
+    package var bDecInit: SAEBiasInit = .mean
     /// W_enc / W_dec initialisation (`.auto` = the architecture's measured default).
-    public var weightInit: SAEWeightInit = .auto
+    package var weightInit: SAEWeightInit = .auto
     /// Scale inputs so that E||x|| = sqrt(d_in) while training (estimated on the b_dec sample);
     /// the scale is folded back into the exported weights.
-    public var normalizeInput: Bool = false
-    public var seed: UInt64 = 0
+    package var normalizeInput: Bool = false
+    package var seed: UInt64 = 0
 
-    public init(dIn: Int, nLatents: Int) {
+    package init(dIn: Int, nLatents: Int) {
         self.dIn = dIn
         self.nLatents = nLatents
     }
 
-    public var effectiveLearningRate: Double {
+    package var effectiveLearningRate: Double {
         learningRate > 0 ? learningRate : 2e-4 / (Double(nLatents) / 16384).squareRoot()
     }
 
-    public var effectiveKAux: Int { kAux > 0 ? kAux : max(1, dIn / 2) }
+    package var effectiveKAux: Int { kAux > 0 ? kAux : max(1, dIn / 2) }
 
     /// Throws a LaminaError naming the first invalid field.
-    public func check() throws {
+    package func check() throws {
         func bad(_ message: String) -> LaminaError { LaminaError.invalid(message) }
         if dIn < 1 { throw bad("d_in is \(dIn); expected >= 1") }
         if nLatents < 1 { throw bad("n_latents is \(nLatents); expected >= 1") }
@@ -143,7 +143,7 @@ public struct SAEConfig: Sendable, Equatable {
 
     /// Bytes held while training: 8 n x d matrices (weights, Adam moments, gradients), 5 batch x d
     /// buffers, and for ReLU/JumpReLU two batch x n buffers of the dense path (float32).
-    public var estimatedTrainingBytes: Int {
+    package var estimatedTrainingBytes: Int {
         let nd = Double(nLatents) * Double(dIn), bd = Double(batchSize) * Double(dIn), bn = Double(batchSize) * Double(nLatents)
         let floats = 8 * nd + 5 * bd + (architecture.isTopKFamily ? 0 : 2 * bn)
         let bytes = floats * 4
@@ -154,7 +154,7 @@ public struct SAEConfig: Sendable, Equatable {
     /// Learning-rate multiplier of step t (1-based) of `total` steps: linear warm-up t / warmup over
     /// the first `warmupSteps` steps, then (decay != none) over the last D steps (D = decaySteps, or
     /// every step after warm-up) linear (T - t + 1) / D or cosine 0.5 (1 + cos(pi (t - T + D - 1) / D)).
-    public func lrMultiplier(step t: Int, total: Int) -> Double {
+    package func lrMultiplier(step t: Int, total: Int) -> Double {
         var m = 1.0
         if warmupSteps > 0 && t < warmupSteps { m = Double(t) / Double(warmupSteps) }
         if decay != .none && total > 0 {
@@ -173,7 +173,7 @@ public struct SAEConfig: Sendable, Equatable {
     }
 
     /// Multiplier of the sparsity coefficient at step t (linear warm-up from 0).
-    public func sparsityMultiplier(step t: Int) -> Double {
+    package func sparsityMultiplier(step t: Int) -> Double {
         l1WarmupSteps > 0 && t < l1WarmupSteps ? Double(t) / Double(l1WarmupSteps) : 1
     }
 }

@@ -10,10 +10,10 @@ import Glibc
 ///    32 MB); each epoch visits the chunks in a seeded random order and the rows of each chunk in a
 ///    seeded random order; batches are consecutive runs of that stream. At most two chunks are in
 ///    memory, so a file larger than RAM trains in bounded memory.
-public final class SAETrainingData {
-    public let source: RowSource
-    public let streaming: Bool
-    public let batchSize: Int
+package final class SAETrainingData {
+    package let source: RowSource
+    package let streaming: Bool
+    package let batchSize: Int
     let seed: UInt64
     var rows: Int { source.rows }
     var cols: Int { source.cols }
@@ -28,7 +28,7 @@ public final class SAETrainingData {
     private var orderStart: [Int] = []
     private var cache: [(epoch: Int, chunk: Int, data: FloatBuffer)] = []
 
-    public init(source: RowSource, streaming: Bool, batchSize: Int, seed: UInt64) {
+    package init(source: RowSource, streaming: Bool, batchSize: Int, seed: UInt64) {
         self.source = source
         self.streaming = streaming
         self.batchSize = batchSize
@@ -37,7 +37,7 @@ public final class SAETrainingData {
         self.chunkRows = max(batchSize, (target / batchSize) * batchSize)
     }
 
-    public var batchesPerEpoch: Int { rows / batchSize }
+    package var batchesPerEpoch: Int { rows / batchSize }
 
     static func generator(_ seed: UInt64, _ a: Int, _ b: Int) -> Xoshiro256 {
         Xoshiro256(seed: seed ^ (UInt64(truncatingIfNeeded: a + 1) &* 0x9E37_79B9_7F4A_7C15)
@@ -57,7 +57,7 @@ public final class SAETrainingData {
     /// Checks every value of the source for NaN/Inf before training (one streaming pass), so that bad
     /// data fails before any step and leaves the model unchanged. A streaming pass calls
     /// `keepGoing(rowsChecked)` about once a second; a false return throws LaminaError(.cancelled).
-    public func validate(keepGoing: ((Int) -> Bool)? = nil) throws {
+    package func validate(keepGoing: ((Int) -> Bool)? = nil) throws {
         if let memory = source as? MemoryRows {
             if let bad = memory.firstNonFinite() {
                 throw LaminaError(.nonFinite, "x contains a non-finite value at row \(bad.row), column \(bad.col); expected finite values")
@@ -84,7 +84,7 @@ public final class SAETrainingData {
     }
 
     /// The first min(rows, maxRows) rows (file order), for the b_dec initialisation.
-    public func sample(maxRows: Int) throws -> FloatBuffer {
+    package func sample(maxRows: Int) throws -> FloatBuffer {
         let n = min(rows, maxRows)
         let buf = FloatBuffer(n * cols, zero: 0)
         try source.read(rows: 0..<n, into: buf.p)
@@ -92,7 +92,7 @@ public final class SAETrainingData {
     }
 
     /// Fills batch `index` of `epoch` into out (batchSize x d).
-    public func fill(epoch: Int, index: Int, into out: UnsafeMutablePointer<Float>) throws {
+    package func fill(epoch: Int, index: Int, into out: UnsafeMutablePointer<Float>) throws {
         let d = cols, B = batchSize
         if !streaming, let memory = source as? MemoryRows {
             if permEpoch != epoch {
@@ -153,15 +153,15 @@ public final class SAETrainingData {
 
 extension SAETrainer {
     /// One row of the training history (per step).
-    public struct HistoryRow: Sendable {
-        public var loss, fvu, auxk, mse, sparsity, l0, deadFraction, lr: Double
+    package struct HistoryRow: Sendable {
+        package var loss, fvu, auxk, mse, sparsity, l0, deadFraction, lr: Double
     }
 
     /// Trains from the current data position until `epochs` epochs over `data` are complete (a fresh
     /// model starts at epoch 0; a resumed checkpoint continues where it stopped, so the result is the
     /// same as an uninterrupted run). Calls `progress` after every step; a false return stops after
     /// that step with LaminaError(.cancelled).
-    public func train(_ data: SAETrainingData, epochs: Int, progress: ProgressHandler?) throws {
+    package func train(_ data: SAETrainingData, epochs: Int, progress: ProgressHandler?) throws {
         let d = model.dIn, B = config.batchSize
         if data.cols != d {
             throw LaminaError.shape("the training data has \(data.cols) features; this SAE has d_in = \(d)")

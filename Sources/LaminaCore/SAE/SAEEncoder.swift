@@ -14,25 +14,25 @@ import Glibc
 /// and produces the same SparseCodes; the decoder and trainer are unchanged.
 
 /// CSR sparse codes of a batch. Row b's entries are [rowStart[b], rowStart[b + 1]).
-public final class SparseCodes: @unchecked Sendable {
-    public var rows = 0
-    public var rowStart: [Int] = [0]
-    public var latent: [Int32] = []
+package final class SparseCodes: @unchecked Sendable {
+    package var rows = 0
+    package var rowStart: [Int] = [0]
+    package var latent: [Int32] = []
     /// z: the code value (0 for a kept-but-inactive entry of JumpReLU training).
-    public var value: [Float] = []
+    package var value: [Float] = []
     /// The pre-activation of the entry.
-    public var pre: [Float] = []
+    package var pre: [Float] = []
     /// Scratch of the backward pass: dL/dz, then dL/dpre.
-    public var grad: [Float] = []
-    public var rowOf: [Int32] = []
+    package var grad: [Float] = []
+    package var rowOf: [Int32] = []
     /// Per-task scratch of the encoder (gemm tiles and entry blocks), kept between calls so that a
     /// step does not map and fault in fresh pages.
     var tiles: [FloatBuffer] = []
     var blocks: [CodeBlock] = []
 
-    public init() {}
+    package init() {}
 
-    public var count: Int { rowStart[rows] }
+    package var count: Int { rowStart[rows] }
 }
 
 /// Entries of one block of rows, filled by one task.

@@ -21,7 +21,7 @@ import Glibc
 ///    counters and history, and metadata with the parameters, Adam step, data position (epoch, batch),
 ///    tokens, the BatchTopK threshold and the input scale (bit patterns). Batches are a function of
 ///    (seed, epoch, batch index), so this is the complete random state: a resumed run is bit-identical.
-public enum SAEFormat: Int32, Sendable, CaseIterable {
+package enum SAEFormat: Int32, Sendable, CaseIterable {
     case saelens = 0, sparsify = 1
 }
 
@@ -122,7 +122,7 @@ enum SAEPaths {
 extension SAETrainer {
     // MARK: - Model files
 
-    public func saveModel(directory: String, format: SAEFormat) throws {
+    package func saveModel(directory: String, format: SAEFormat) throws {
         let cfg = config, arch = cfg.architecture
         let n = model.nLatents, d = model.dIn
         if format == .sparsify && arch != .topK {
@@ -199,7 +199,7 @@ extension SAETrainer {
     /// field is implemented, known metadata (`SAEForeignConfig.saelensMetadata`), or refused with a
     /// format error naming it; shapes and sizes are checked against the weights file's header (and
     /// the memory check) before any parameter buffer is allocated.
-    public static func loadModel(directory: String) throws -> SAETrainer {
+    package static func loadModel(directory: String) throws -> SAETrainer {
         if !SAEPaths.exists(directory) { throw LaminaError(.io, "cannot open '\(directory)': no such file or directory") }
         if !SAEPaths.isDirectory(directory) {
             throw LaminaError(.io, "'\(directory)' is not a directory; expected the directory holding cfg.json and the weights")
@@ -270,7 +270,7 @@ extension SAETrainer {
 
     // MARK: - Checkpoints
 
-    public func saveCheckpoint(path: String) throws {
+    package func saveCheckpoint(path: String) throws {
         if model.reconstructionNeedsInput {
             throw LaminaError.invalid("this SAE was loaded with \(model.inputDependentOptions), which a training checkpoint cannot hold; save it with save() instead")
         }
@@ -309,7 +309,7 @@ extension SAETrainer {
         try SafeTensors.write(path: path, tensors: tensors, metadata: metadata)
     }
 
-    public static func loadCheckpoint(path: String) throws -> SAETrainer {
+    package static func loadCheckpoint(path: String) throws -> SAETrainer {
         let file = try SafeTensorsFile.read(path: path)
         func meta(_ key: String) throws -> String {
             guard let v = file.metadataValue(key) else {

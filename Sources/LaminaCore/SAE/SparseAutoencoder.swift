@@ -12,29 +12,29 @@ import Glibc
 /// the transpose of wEnc; its W_dec [d_sae, d_in] is wDec). Training (SAETrainer) works on the
 /// unscaled parameters; `exportedWeights()` folds the input scale back in (W_enc s, b_dec / s,
 /// W_dec / s), which gives the same function of raw x.
-public final class SparseAutoencoder: @unchecked Sendable {
-    public let config: SAEConfig
-    public var dIn: Int { config.dIn }
-    public var nLatents: Int { config.nLatents }
-    public let wEnc: FloatBuffer
-    public let bEnc: FloatBuffer
-    public let wDec: FloatBuffer
-    public let bDec: FloatBuffer
+package final class SparseAutoencoder: @unchecked Sendable {
+    package let config: SAEConfig
+    package var dIn: Int { config.dIn }
+    package var nLatents: Int { config.nLatents }
+    package let wEnc: FloatBuffer
+    package let bEnc: FloatBuffer
+    package let wDec: FloatBuffer
+    package let bDec: FloatBuffer
     /// JumpReLU: theta_i = exp(log_theta_i); BatchTopK: the running threshold estimate (one value,
     /// repeated); zero otherwise.
-    public let threshold: FloatBuffer
-    public var inputScale: Float = 1
+    package let threshold: FloatBuffer
+    package var inputScale: Float = 1
     /// Per-row input normalisation of a loaded SAELens model (normalize_activations); undone on the
     /// reconstruction. Trained models have none.
-    public var normalization: SAEInputNormalization = .none
+    package var normalization: SAEInputNormalization = .none
     /// sparsify's skip connection W_skip (d_in x d_in, [out, in]): x_hat += W_skip x (raw x). nil = none.
-    public var wSkip: FloatBuffer?
+    package var wSkip: FloatBuffer?
 
     /// The reconstruction depends on the input rows themselves (per-row normalisation or a skip
     /// connection), so it cannot be computed from codes alone, and such a model is not trained.
-    public var reconstructionNeedsInput: Bool { normalization != .none || wSkip != nil }
+    package var reconstructionNeedsInput: Bool { normalization != .none || wSkip != nil }
     /// The options of a loaded model that codes alone cannot carry, for error messages.
-    public var inputDependentOptions: String {
+    package var inputDependentOptions: String {
         var parts: [String] = []
         if normalization != .none { parts.append("normalize_activations = '\(normalization.name)'") }
         if wSkip != nil { parts.append("skip_connection = true") }
@@ -47,7 +47,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     ///  - tied: W_dec rows ~ N(0, I) (Box-Muller) scaled to norm r; W_enc = W_dec^T;
     /// r = 1 for TopK/BatchTopK, 0.1 for ReLU and JumpReLU (SAELens' decoder_init_norm); b_enc = 0,
     /// b_dec = 0 (set from the data when training starts), threshold = jumprelu_init_threshold for JumpReLU.
-    public init(_ config: SAEConfig) throws {
+    package init(_ config: SAEConfig) throws {
         try config.check()
         self.config = config
         let n = config.nLatents, d = config.dIn
@@ -100,7 +100,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// A model with given parameters (loading). Shapes must match the config.
-    public init(_ config: SAEConfig, wEnc: FloatBuffer, bEnc: FloatBuffer, wDec: FloatBuffer, bDec: FloatBuffer,
+    package init(_ config: SAEConfig, wEnc: FloatBuffer, bEnc: FloatBuffer, wDec: FloatBuffer, bDec: FloatBuffer,
                 threshold: FloatBuffer, inputScale: Float) throws {
         try config.check()
         let n = config.nLatents, d = config.dIn
@@ -176,7 +176,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// Dense codes: out (n x n_latents) zero except the active latents.
-    public func encodeDense(_ x: RowSource, into out: UnsafeMutablePointer<Float>) throws {
+    package func encodeDense(_ x: RowSource, into out: UnsafeMutablePointer<Float>) throws {
         let nl = nLatents
         try forEachChunk(x, decode: false) { r0, codes, _, _ in
             (out + r0 * nl).initialize(repeating: 0, count: codes.rows * nl)
@@ -195,7 +195,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     /// Sparse codes, `width` slots per row sorted by value (descending; ties by lower index); unused
     /// slots get index -1 and value 0. Returns the largest number of active latents in a row.
     @discardableResult
-    public func encodeSparse(_ x: RowSource, width: Int, indices: UnsafeMutablePointer<Int32>,
+    package func encodeSparse(_ x: RowSource, width: Int, indices: UnsafeMutablePointer<Int32>,
                              values: UnsafeMutablePointer<Float>) throws -> Int {
         var widest = 0
         var entries: [(Float, Int32)] = []  // one row's active codes, reused across rows
@@ -221,7 +221,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
         return widest
     }
 
-    public func reconstruct(_ x: RowSource, into out: UnsafeMutablePointer<Float>) throws {
+    package func reconstruct(_ x: RowSource, into out: UnsafeMutablePointer<Float>) throws {
         let d = dIn
         try forEachChunk(x, decode: true) { r0, codes, _, xhat in
             (out + r0 * d).update(from: xhat!, count: codes.rows * d)
@@ -229,14 +229,14 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// Refuses decoding from codes alone when the reconstruction needs the input rows.
-    public func checkDecodableFromCodes() throws {
+    package func checkDecodableFromCodes() throws {
         if reconstructionNeedsInput {
             throw LaminaError.invalid("this SAE's reconstruction depends on the input rows (\(inputDependentOptions)), so it cannot be decoded from codes alone; use reconstruct(x)")
         }
     }
 
     /// x_hat = (W_dec^T z + b_dec) / s for dense codes z (n x n_latents).
-    public func decodeDense(_ z: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>) throws {
+    package func decodeDense(_ z: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>) throws {
         try checkDecodableFromCodes()
         let d = dIn, nl = nLatents, s = inputScale
         let wd = wDec.p, bd = bDec.p
@@ -252,7 +252,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// The same from sparse codes (n x width indices and values; index -1 or value 0 is skipped).
-    public func decodeSparse(indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, rows n: Int, width: Int,
+    package func decodeSparse(indices: UnsafePointer<Int32>, values: UnsafePointer<Float>, rows n: Int, width: Int,
                              into out: UnsafeMutablePointer<Float>) throws {
         try checkDecodableFromCodes()
         let d = dIn, s = inputScale
@@ -271,25 +271,25 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// Evaluation metrics on held-out rows (float64 accumulation).
-    public struct Metrics: Sendable {
+    package struct Metrics: Sendable {
         /// mean over elements of (x_hat - x)^2
-        public var mse = 0.0
+        package var mse = 0.0
         /// OpenAI's normalized_mean_squared_error: mean over rows of ||x_hat - x||^2 / ||x||^2
-        public var nmse = 0.0
+        package var nmse = 0.0
         /// sum ||x_hat - x||^2 / sum ||x - mean(x)||^2 (sparsify's fvu)
-        public var fvu = 0.0
+        package var fvu = 0.0
         /// SAELens: mean over rows of 1 - ||x - x_hat||^2 / ||x - mean(x)||^2
-        public var explainedVariance = 0.0
+        package var explainedVariance = 0.0
         /// mean over dimensions j of 1 - var(x_j - x_hat_j) / var(x_j) (sklearn explained_variance_score)
-        public var fve = 0.0
+        package var fve = 0.0
         /// mean over rows of cos(x, x_hat) (0 for a zero row)
-        public var cosineSimilarity = 0.0
-        public var l0 = 0.0
-        public var deadFraction = 0.0
-        public var firingFrequency: [Double] = []
+        package var cosineSimilarity = 0.0
+        package var l0 = 0.0
+        package var deadFraction = 0.0
+        package var firingFrequency: [Double] = []
     }
 
-    public func evaluate(_ x: RowSource) throws -> Metrics {
+    package func evaluate(_ x: RowSource) throws -> Metrics {
         let d = dIn, n = x.rows, nl = nLatents
         // Pass 1: column means and variances of x (two passes over chunks, float64).
         var mean = [Double](repeating: 0, count: d)
@@ -352,7 +352,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     }
 
     /// Parameters as exported (input scale folded in): W_enc s, b_enc, W_dec / s, b_dec / s, threshold.
-    public func exportedWeights() -> (wEnc: FloatBuffer, bEnc: FloatBuffer, wDec: FloatBuffer, bDec: FloatBuffer, threshold: FloatBuffer) {
+    package func exportedWeights() -> (wEnc: FloatBuffer, bEnc: FloatBuffer, wDec: FloatBuffer, bDec: FloatBuffer, threshold: FloatBuffer) {
         let s = inputScale
         let we = wEnc.clone(zero: 0), wd = wDec.clone(zero: 0), bd = bDec.clone(zero: 0)
         if s != 1 {
@@ -366,29 +366,29 @@ public final class SparseAutoencoder: @unchecked Sendable {
 
 /// Rows of a data set, read by range as float32 (in-memory buffers of float32/float16/bfloat16, or an
 /// HDF5 dataset).
-public protocol RowSource {
+package protocol RowSource {
     var rows: Int { get }
     var cols: Int { get }
     func read(rows: Range<Int>, into out: UnsafeMutablePointer<Float>) throws
 }
 
-public enum SAEDType: Int32, Sendable {
+package enum SAEDType: Int32, Sendable {
     case float16 = 0, bfloat16 = 1, float32 = 2
 }
 
 /// A caller's row-major buffer of float32, float16 or bfloat16 values (widened on read).
-public struct MemoryRows: RowSource, @unchecked Sendable {
-    public let base: UnsafeRawPointer
-    public let rows: Int
-    public let cols: Int
-    public let dtype: SAEDType
+package struct MemoryRows: RowSource, @unchecked Sendable {
+    package let base: UnsafeRawPointer
+    package let rows: Int
+    package let cols: Int
+    package let dtype: SAEDType
 
-    public init(base: UnsafeRawPointer, rows: Int, cols: Int, dtype: SAEDType) {
+    package init(base: UnsafeRawPointer, rows: Int, cols: Int, dtype: SAEDType) {
         self.base = base; self.rows = rows; self.cols = cols; self.dtype = dtype
     }
 
     @inline(__always)
-    public func readRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    package func readRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         let d = cols
         switch dtype {
         case .float32:
@@ -402,7 +402,7 @@ public struct MemoryRows: RowSource, @unchecked Sendable {
         }
     }
 
-    public func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+    package func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
         let d = cols, lo = range.lowerBound, n = range.count
         Parallel.forEachTask((n + 255) / 256) { t in
             for r in (t * 256)..<min(n, t * 256 + 256) { readRow(lo + r, into: out + r * d) }
@@ -410,7 +410,7 @@ public struct MemoryRows: RowSource, @unchecked Sendable {
     }
 
     /// The first non-finite value (row, column), scanning the widened values.
-    public func firstNonFinite() -> (row: Int, col: Int)? {
+    package func firstNonFinite() -> (row: Int, col: Int)? {
         if dtype == .float32 {
             return MatrixView(base: base.assumingMemoryBound(to: Float.self), rows: rows, cols: cols).firstNonFinite()
         }
@@ -430,13 +430,13 @@ public struct MemoryRows: RowSource, @unchecked Sendable {
 
 /// Rows of a rank-2 HDF5 dataset, read by range (row-chunked streaming; HDF5File widens float16 and
 /// bfloat16 itself).
-public struct HDF5Rows: RowSource, Sendable {
-    public let path: String
-    public let dataset: String
-    public let rows: Int
-    public let cols: Int
+package struct HDF5Rows: RowSource, Sendable {
+    package let path: String
+    package let dataset: String
+    package let rows: Int
+    package let cols: Int
 
-    public init(path: String, dataset: String) throws {
+    package init(path: String, dataset: String) throws {
         let info = try HDF5File.info(path: path, dataset: dataset)
         if info.shape.count != 2 {
             throw LaminaError(.format, "dataset '\(dataset)' has rank \(info.shape.count); expected a rank-2 dataset (rows x features) of activations")
@@ -451,7 +451,7 @@ public struct HDF5Rows: RowSource, Sendable {
         self.rows = info.shape[0]; self.cols = info.shape[1]
     }
 
-    public func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+    package func read(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
         try HDF5File.readFloat(path: path, dataset: dataset, rowStart: range.lowerBound, rowCount: range.count, into: out)
     }
 }
@@ -461,10 +461,10 @@ public struct HDF5Rows: RowSource, Sendable {
 ///  - constantNormRescale: c = sqrt(d) / ||x||, x' = c x; x_hat = x_hat' / c (a zero row keeps c = 1).
 ///  - layerNorm: mu = mean(x), sigma = std(x) (unbiased, d - 1; 0 when d = 1), x' = (x - mu) / (sigma + 1e-5);
 ///    x_hat = x_hat' sigma + mu.
-public enum SAEInputNormalization: Int32, Sendable, CaseIterable {
+package enum SAEInputNormalization: Int32, Sendable, CaseIterable {
     case none = 0, constantNormRescale = 1, layerNorm = 2
 
-    public var name: String {
+    package var name: String {
         switch self {
         case .none: "none"
         case .constantNormRescale: "constant_norm_rescale"

@@ -20,26 +20,26 @@ import Glibc
 /// sum_ij s_ij 2 (p_i - p_j)(h_i - h_j)^T; for depth Q_i = s_i p_i. The forward pass runs over a fixed
 /// number of item groups, the gradient gemm over fixed column blocks of B (neither depends on the
 /// thread count, so results are bit-identical for any number of threads).
-public final class StructuralProbe: @unchecked Sendable {
-    public struct Parameters: Sendable, Equatable {
-        public var kind: StructuralProbeKind = .distance
-        public var rank: Int = 64
-        public var learningRate: Double = 0.001
-        public var epochs: Int = 40
-        public var batchSize: Int = 20
-        public var seed: UInt64 = 0
-        public var adam = AdamConfig()
+package final class StructuralProbe: @unchecked Sendable {
+    package struct Parameters: Sendable, Equatable {
+        package var kind: StructuralProbeKind = .distance
+        package var rank: Int = 64
+        package var learningRate: Double = 0.001
+        package var epochs: Int = 40
+        package var batchSize: Int = 20
+        package var seed: UInt64 = 0
+        package var adam = AdamConfig()
         /// Learning-rate factor on a dev-loss plateau (reference: 0.1). 1 disables the decay.
-        public var plateauFactor: Double = 0.1
+        package var plateauFactor: Double = 0.1
         /// Early stopping: stop once this many epochs in a row did not improve the best dev loss by
         /// more than 1e-4 (reference: 5). 0 disables early stopping.
-        public var patience: Int = 5
+        package var patience: Int = 5
         /// Start from the current projection (a previous fit or setProjection) instead of a new init.
-        public var warmStart: Bool = false
+        package var warmStart: Bool = false
 
-        public init() {}
+        package init() {}
 
-        public func check() throws {
+        package func check() throws {
             if rank < 1 || rank > 1 << 20 { throw LaminaError.invalid("params.rank is \(rank); expected 1 <= rank <= 1048576") }
             if !(learningRate > 0 && learningRate.isFinite) {
                 throw LaminaError.invalid("params.lr is \(learningRate); expected a finite value > 0")
@@ -54,28 +54,28 @@ public final class StructuralProbe: @unchecked Sendable {
         }
     }
 
-    public let parameters: Parameters
+    package let parameters: Parameters
     /// rank x d, row-major (the transpose of the reference's `proj`, d x rank).
-    public private(set) var projection: [Float] = []
-    public private(set) var dims: Int = 0
-    public var rank: Int { parameters.rank }
-    public var isFitted: Bool { dims > 0 }
-    public private(set) var epochsRun = 0
-    public private(set) var stepsRun = 0
+    package private(set) var projection: [Float] = []
+    package private(set) var dims: Int = 0
+    package var rank: Int { parameters.rank }
+    package var isFitted: Bool { dims > 0 }
+    package private(set) var epochsRun = 0
+    package private(set) var stepsRun = 0
     /// Mean item loss of the last completed training epoch (NaN before).
-    public private(set) var trainLoss = Double.nan
+    package private(set) var trainLoss = Double.nan
     /// Best dev loss (NaN without a dev split) and its epoch (0-based, -1 without a dev split).
-    public private(set) var devLoss = Double.nan
-    public private(set) var bestEpoch = -1
-    public private(set) var finalLearningRate = Double.nan
+    package private(set) var devLoss = Double.nan
+    package private(set) var bestEpoch = -1
+    package private(set) var finalLearningRate = Double.nan
 
-    public init(_ parameters: Parameters) throws {
+    package init(_ parameters: Parameters) throws {
         try parameters.check()
         self.parameters = parameters
     }
 
     /// Sets B (rank x d, row-major); a later fit with warmStart starts from it.
-    public func setProjection(_ b: UnsafeBufferPointer<Float>, dims d: Int) throws {
+    package func setProjection(_ b: UnsafeBufferPointer<Float>, dims d: Int) throws {
         if d < 1 { throw LaminaError.invalid("d is \(d); expected >= 1") }
         let count = try elementsChecked(rank, d)
         if b.count != count {
@@ -103,7 +103,7 @@ public final class StructuralProbe: @unchecked Sendable {
 
     /// Trains on items 0 ..< n - devItems; the last `devItems` items are the dev split (0 = none: a
     /// fixed number of epochs, no decay, no early stopping, the final B kept).
-    public func fit(_ items: RaggedItems, targets: UnsafeBufferPointer<Float>, devItems: Int = 0,
+    package func fit(_ items: RaggedItems, targets: UnsafeBufferPointer<Float>, devItems: Int = 0,
                     progress: ProgressHandler? = nil) throws {
         let p = parameters
         try checkStructuralTargets(targets, kind: p.kind, items: items.layout)
@@ -214,7 +214,7 @@ public final class StructuralProbe: @unchecked Sendable {
 
     /// Predicted squared distances (distance: L x L per item, concatenated) or squared norms (depth:
     /// one per token) into `out` (kind.valueCount(items) values).
-    public func predict(_ items: RaggedItems, into out: UnsafeMutablePointer<Float>) throws {
+    package func predict(_ items: RaggedItems, into out: UnsafeMutablePointer<Float>) throws {
         try fitted(items)
         let engine = BatchEngine(kind: parameters.kind, rank: rank, items: items, targets: nil)
         projection.withUnsafeBufferPointer { bp in
@@ -224,7 +224,7 @@ public final class StructuralProbe: @unchecked Sendable {
 
     /// The loss over all items as one batch (mean over items of the normalised L1 loss) and, when
     /// `gradient` is given (rank x d), its gradient with respect to B.
-    public func loss(_ items: RaggedItems, targets: UnsafeBufferPointer<Float>,
+    package func loss(_ items: RaggedItems, targets: UnsafeBufferPointer<Float>,
                      gradient: UnsafeMutablePointer<Float>? = nil) throws -> Double {
         try fitted(items)
         try checkStructuralTargets(targets, kind: parameters.kind, items: items.layout)

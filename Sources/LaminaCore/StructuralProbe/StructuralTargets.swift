@@ -1,20 +1,20 @@
-public enum StructuralProbeKind: Int32, Sendable, CaseIterable {
+package enum StructuralProbeKind: Int32, Sendable, CaseIterable {
     /// ||B(h_i - h_j)||^2 against gold tree distances (L x L per item).
     case distance = 0
     /// ||B h_i||^2 against gold tree depths (one per token).
     case depth = 1
 
     /// Number of gold/predicted values of the items for this kind.
-    public func valueCount(_ items: RaggedLayout) -> Int { self == .distance ? items.pairCount : items.tokens }
+    package func valueCount(_ items: RaggedLayout) -> Int { self == .distance ? items.pairCount : items.tokens }
     /// Offset of item k's values.
-    @inline(__always) public func valueOffset(_ items: RaggedLayout, _ k: Int) -> Int {
+    @inline(__always) package func valueOffset(_ items: RaggedLayout, _ k: Int) -> Int {
         self == .distance ? items.pairOffsets[k] : items.offsets[k]
     }
 }
 
 /// Checks gold targets: the right count, finite, >= 0 or exactly -1 (the reference's "ignore this
 /// entry" value, used for padding there).
-public func checkStructuralTargets(_ targets: UnsafeBufferPointer<Float>, kind: StructuralProbeKind,
+package func checkStructuralTargets(_ targets: UnsafeBufferPointer<Float>, kind: StructuralProbeKind,
                                    items: RaggedLayout, name: String = "targets") throws {
     let expected = kind.valueCount(items)
     if targets.count != expected {

@@ -2,12 +2,12 @@
 /// ParseDistanceTask -- the path length between two tokens in the tree; ParseDepthTask -- the number
 /// of edges from the root). Each item's tree is given by parent indices local to the item: parent[i]
 /// in 0 ..< L, or -1 for the root (the reference reads 1-based CoNLL heads with 0 for the root).
-public enum TreeTargets {
+package enum TreeTargets {
     /// Validates every item's tree (exactly one root, parents in range, no cycle) and writes the L x L
     /// distances of each item (concatenated, layout.pairCount values) and the depths (one per token);
     /// either output may be nil. Parents are checked for range and roots before anything is written; a
     /// cycle is found while writing (the outputs are then partly written).
-    public static func compute(parents: UnsafeBufferPointer<Int32>, layout: RaggedLayout,
+    package static func compute(parents: UnsafeBufferPointer<Int32>, layout: RaggedLayout,
                                distances: UnsafeMutablePointer<Float>?, depths: UnsafeMutablePointer<Float>?) throws {
         if parents.count != layout.tokens {
             throw LaminaError.shape("parents has \(parents.count) values; expected n_tokens = \(layout.tokens)")

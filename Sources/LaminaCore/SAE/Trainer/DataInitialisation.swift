@@ -8,7 +8,7 @@ extension SAETrainer {
 
     /// b_dec from a sample (mean or Weiszfeld geometric median) and the input scale
     /// s = sqrt(d) / mean ||x|| when normalize_input (the sample is scaled before b_dec is computed).
-    public func initialiseFromData(sample: UnsafePointer<Float>, rows: Int) {
+    package func initialiseFromData(sample: UnsafePointer<Float>, rows: Int) {
         let d = model.dIn
         if config.normalizeInput {
             var total = 0.0

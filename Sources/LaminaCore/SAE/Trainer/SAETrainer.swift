@@ -5,52 +5,52 @@ import Glibc
 // The design of the SAE (model / trainer split, one step in ten stages) is in SAE/README.md; the
 // per-architecture behaviour is behind SAEArchitectureRule (SAE/Architectures/).
 
-public protocol SAEGradientReducer: AnyObject {
+package protocol SAEGradientReducer: AnyObject {
     /// Called once per step with the gradient of every parameter (dense, float32): sum them across
     /// workers in place (an allreduce). The losses in `terms` may be reduced too (for reporting).
     func reduce(_ gradients: [(name: String, pointer: UnsafeMutablePointer<Float>, count: Int)]) throws
 }
 
-public struct SAEStepStats: Sendable {
-    public var loss = 0.0
-    public var fvu = 0.0
-    public var auxk = 0.0
-    public var mse = 0.0
-    public var sparsity = 0.0
-    public var l0 = 0.0
-    public var deadFraction = 0.0
-    public var lr = 0.0
+package struct SAEStepStats: Sendable {
+    package var loss = 0.0
+    package var fvu = 0.0
+    package var auxk = 0.0
+    package var mse = 0.0
+    package var sparsity = 0.0
+    package var l0 = 0.0
+    package var deadFraction = 0.0
+    package var lr = 0.0
 }
 
-public final class SAETrainer: @unchecked Sendable {
-    public let model: SparseAutoencoder
-    public var config: SAEConfig { model.config }
+package final class SAETrainer: @unchecked Sendable {
+    package let model: SparseAutoencoder
+    package var config: SAEConfig { model.config }
     /// The architecture's behaviour (activation rule, objective, penalty, threshold handling) and the
     /// two enums the kernels branch on, read once here.
     let rule: any SAEArchitectureRule
     let objective: SAEObjective
     let penalty: SAESparsityPenalty
-    public weak var gradientReducer: SAEGradientReducer?
+    package weak var gradientReducer: SAEGradientReducer?
 
     // Optimizer state (torch.optim.Adam, float32 moments).
     let mWenc, vWenc, mWdec, vWdec: FloatBuffer
     let mBenc, vBenc, mBdec, vBdec, mThr, vThr: FloatBuffer
-    public internal(set) var adamStep = 0
+    package internal(set) var adamStep = 0
     /// JumpReLU parameter log(theta); the model's threshold is exp of it.
     let logThreshold: FloatBuffer
     /// Tokens since each latent last fired.
     let sinceFired: Buffer<Int64>
     /// Data position: completed steps, epoch and batch within the epoch, tokens seen.
-    public internal(set) var stepsDone = 0
-    public internal(set) var epoch = 0
-    public internal(set) var batchInEpoch = 0
-    public internal(set) var tokensSeen = 0
+    package internal(set) var stepsDone = 0
+    package internal(set) var epoch = 0
+    package internal(set) var batchInEpoch = 0
+    package internal(set) var tokensSeen = 0
     /// Whether b_dec (and the input scale) were initialised from data.
-    public internal(set) var dataInitialised = false
+    package internal(set) var dataInitialised = false
     /// BatchTopK running threshold estimate.
-    public internal(set) var batchThreshold: Double = 0
+    package internal(set) var batchThreshold: Double = 0
     /// Per-step training history.
-    public internal(set) var history: [HistoryRow] = []
+    package internal(set) var history: [HistoryRow] = []
 
     // Gradients.
     let gWenc, gWdec: FloatBuffer
@@ -59,7 +59,7 @@ public final class SAETrainer: @unchecked Sendable {
     /// ||W_dec,j|| (kept current by the optimizer pass; used by the ReLU L1 penalty).
     let decNorm: FloatBuffer
 
-    public init(model: SparseAutoencoder) {
+    package init(model: SparseAutoencoder) {
         self.model = model
         rule = model.config.architecture.rule
         objective = rule.objective
@@ -83,7 +83,7 @@ public final class SAETrainer: @unchecked Sendable {
     }
 
     /// For a model whose parameters were given (loaded): training keeps b_dec and the input scale.
-    public func markDataInitialised() { dataInitialised = true }
+    package func markDataInitialised() { dataInitialised = true }
 
     func refreshDecoderNorms() {
         let d = model.dIn, wd = model.wDec.p, dn = decNorm.p
@@ -108,7 +108,7 @@ public final class SAETrainer: @unchecked Sendable {
 
     /// One training step on a batch (rows x d, already multiplied by the input scale). `totalSteps`
     /// is the length of the schedule. On a thrown error the parameters are unchanged.
-    public func step(batch x: UnsafePointer<Float>, rows B: Int, totalSteps: Int) throws -> SAEStepStats {
+    package func step(batch x: UnsafePointer<Float>, rows B: Int, totalSteps: Int) throws -> SAEStepStats {
         let cfg = config
         let d = model.dIn, nl = model.nLatents
         let t = stepsDone + 1
@@ -171,7 +171,7 @@ public final class SAETrainer: @unchecked Sendable {
     /// Squared global gradient norm of the last computeGradients.
     var lastNormSq = 0.0
     /// Fraction of non-zero codes in the last step (chooses the dense or sparse path of ReLU/JumpReLU).
-    public internal(set) var lastDensity = 1.0
+    package internal(set) var lastDensity = 1.0
     var denseFired = Buffer<UInt8>(0, zero: 0)
     var denseA = FloatBuffer(0, zero: 0), denseB = FloatBuffer(0, zero: 0)
 }

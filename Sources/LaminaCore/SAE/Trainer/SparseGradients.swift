@@ -3,7 +3,7 @@
 extension SAETrainer {
     /// Steps 1-7: forward, loss terms and the gradients of every parameter (touched rows only) at the
     /// current parameters, for the next step t = stepsDone + 1. Parameters are not changed.
-    public func computeGradients(batch x: UnsafePointer<Float>, rows B: Int, fusedLearningRate: Float? = nil) throws -> SAEStepStats {
+    package func computeGradients(batch x: UnsafePointer<Float>, rows B: Int, fusedLearningRate: Float? = nil) throws -> SAEStepStats {
         let cfg = config
         let d = model.dIn, nl = model.nLatents
         ensureScratch(B)
