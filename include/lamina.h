@@ -26,6 +26,8 @@
  *   10. Structural probes                    experimental  lamina_structural_*
  *   11. AST-Probe                            experimental  lamina_ast_*
  *   12. Sparse autoencoders                  experimental  lamina_sae_*
+ *   13. Representation geometry: CKA and RSA  experimental  lamina_linear_cka, lamina_rbf_cka, lamina_cka_matrix,
+ *                                                            lamina_rdm, lamina_rsa, lamina_rdm_compare
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1227,6 +1229,101 @@ lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path
 /** Loads a checkpoint written by lamina_sae_save_checkpoint into a new handle (*out). Errors:
  *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, not a checkpoint). */
 lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
+
+/* ==================================================================================================
+ * 13. Representation geometry: CKA and RSA [experimental]
+ *
+ * Compare two representations of the same n inputs (rows): x is n x d1 and y is n x d2 (float32,
+ * finite; the widths may differ). All arithmetic is float64: the data are centred by their float64
+ * column means and every product is a float64 gemm. Accuracy: against a float64 Gram-matrix
+ * implementation on the same float32 values, CKA within 1e-10 relative (absolute for debiased values
+ * near 0), RSA equal to scipy's within 1e-10 (rank methods: equal ranks, so equal up to rounding).
+ * Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL pointer, n or a width <= 0, bad enum or flag, the
+ * degenerate cases named per function), LAMINA_ERR_SHAPE_MISMATCH (out_len), LAMINA_ERR_NON_FINITE
+ * (NaN/Inf, the message names the row and column), LAMINA_ERR_OUT_OF_MEMORY (sizes over the stated caps).
+ * ================================================================================================ */
+
+/** Linear CKA (Kornblith, Norouzi, Lee & Hinton 2019, "Similarity of Neural Network Representations
+ *  Revisited"), in feature space: with X, Y the column-centred data,
+ *    CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F),
+ *  from d1 x d2, d1 x d1 and d2 x d2 cross-products (no n x n matrix; memory O(d1^2 + d2^2 + d1 d2 +
+ *  chunk (d1 + d2))). Range [0, 1] (rounding is clipped). debiased = 1: each HSIC is the unbiased
+ *  estimator of Song, Smola, Gretton, Bedo & Borgwardt (2012) on K = X X^T, L = Y Y^T with zeroed
+ *  diagonals, n (n-3) HSIC_u = tr(K L) + 1^T K 1 1^T L 1 / ((n-1)(n-2)) - 2/(n-2) 1^T K L 1, evaluated in
+ *  feature space from the cross-product, the squared row norms r, s and their sums:
+ *  ||Y^T X||_F^2 - n/(n-2) r.s + (sum r)(sum s)/((n-1)(n-2)) (Kornblith et al.'s feature-space form).
+ *  Debiased CKA lies in [-1, 1] (HSIC_u is an inner product of U-centred kernels; values near 0 may be
+ *  negative). debiased must be 0 or 1. *out receives the value. Errors: n < 2 (n < 4 when debiased),
+ *  x or y constant (every feature zero variance: CKA undefined; single constant features are fine),
+ *  a non-positive unbiased self-HSIC (debiased). */
+lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, int32_t debiased,
+                                double* out);
+
+/** RBF CKA (Kornblith et al. 2019): K_ij = exp(-||x_i - x_j||^2 / (2 sigma_x^2)), L likewise with
+ *  sigma_y, CKA = <HKH, HLH>_F / (||HKH||_F ||HLH||_F), H = I - 11^T/n, from
+ *  <HKH, HLH> = sum_ij K_ij L_ij - (2/n) (K1).(L1) + (1^T K 1)(1^T L 1)/n^2, summed over tiles of rows
+ *  (no n x n matrix is kept; time O(n^2 (d1 + d2))). Range [0, 1]. sigma_x (sigma_y): the bandwidth,
+ *  or 0 for the median rule sigma = sigma_factor * median of the n (n-1)/2 pairwise Euclidean distances
+ *  (lamina_median_distance). Note: Kornblith et al.'s code takes the median of the squared distances
+ *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The exact
+ *  median keeps the n (n-1)/2 squared distances (8 bytes each) and is capped at 2^26 pairs (n <= 11586,
+ *  512 MiB): beyond it pass sigma_x and sigma_y. sigma_factor must be finite and > 0 (1 is the usual
+ *  choice); sigma_x, sigma_y finite and >= 0. Errors: n < 2, x or y constant, a zero median
+ *  distance (more than half the pairs coincide), the cap (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
+                             double sigma_x, double sigma_y, double* out);
+
+/** The median of the n (n-1)/2 pairwise Euclidean distances of the rows of x (numpy's median: the mean
+ *  of the two middle values for an even count), the bandwidth rule of lamina_rbf_cka. Errors: n < 2,
+ *  more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_median_distance(const float* x, int64_t n, int64_t d, double* out);
+
+/** Linear (debiased = 0) or debiased (1) CKA between every pair of layers, in one call: layers[l] is
+ *  n x dims[l] float32 for l < n_layers (one model), layers2[l] is n x dims2[l] for l < n_layers2 (a
+ *  second model). With n_layers2 = 0 (layers2 and dims2 NULL) out is the symmetric n_layers x n_layers
+ *  matrix of the first list with itself (diagonal 1); otherwise the n_layers x n_layers2 matrix between
+ *  the lists. Row-major doubles; out_len must equal the number of entries. Every layer is centred once
+ *  and each self-Gram X_l^T X_l and needed cross-product X_a^T X_b is computed once (float64, in chunks
+ *  of rows), so memory is O(sum of d_a d_b over the pairs computed + n * n_layers) -- no n x n matrix.
+ *  Values and errors as lamina_linear_cka (a constant layer is named by its list and index). */
+lamina_status lamina_cka_matrix(const float* const* layers, const int64_t* dims, int32_t n_layers,
+                                const float* const* layers2, const int64_t* dims2, int32_t n_layers2, int64_t n,
+                                int32_t debiased, double* out, int64_t out_len);
+
+/** Dissimilarity of two rows in a representational dissimilarity matrix (RDM). */
+typedef int32_t lamina_rdm_metric;
+#define LAMINA_RDM_EUCLIDEAN 0     /* ||x_i - x_j||_2 (scipy.spatial.distance.pdist "euclidean") */
+#define LAMINA_RDM_CORRELATION 1   /* 1 - Pearson correlation of the rows (pdist "correlation"); a constant row is an error */
+#define LAMINA_RDM_COSINE 2        /* 1 - x_i.x_j / (||x_i|| ||x_j||) (pdist "cosine"); a zero row is an error */
+
+/** How two RDMs are compared (on their condensed upper triangles). */
+typedef int32_t lamina_rsa_method;
+#define LAMINA_RSA_SPEARMAN 0        /* Pearson correlation of the ranks, ties at their average rank (scipy.stats.spearmanr) */
+#define LAMINA_RSA_PEARSON 1         /* Pearson correlation (scipy.stats.pearsonr); streamed by tiles in lamina_rsa */
+#define LAMINA_RSA_KENDALL_TAU_A 2   /* (concordant - discordant) / (m (m-1)/2), tied pairs count as neither (rsatoolbox's tau-a) */
+
+/** The condensed RDM of x (n x d): out[k] for the pair (i, j), i < j, in scipy's order
+ *  (k = n i - i (i+1)/2 + j - i - 1); out_len must equal n (n-1)/2. Euclidean distances come from a
+ *  float64 gemm on the centred rows, recomputed directly from the float32 inputs where cancellation
+ *  would matter (so coinciding rows are at distance exactly 0). Errors: n < 2, bad metric, a constant
+ *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
+
+/** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
+ *  (n x d1) and y (n x d2) under `metric`, compared by `method`; *out the correlation in [-1, 1].
+ *  Spearman and Kendall tau-a rank the m = n (n-1)/2 pairs exactly: they keep both pair vectors and
+ *  sorting scratch, about 40 bytes per pair, and are capped at 2^26 pairs (n <= 11586; beyond,
+ *  LAMINA_ERR_OUT_OF_MEMORY). Pearson never keeps the pair vectors: tiles of both RDMs are reduced to
+ *  counts, means and centred second moments merged in a fixed order, so it runs for any n with
+ *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the
+ *  Python binding), a constant RDM (correlation undefined), the metric's row errors, the cap. */
+lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, lamina_rdm_metric metric,
+                         lamina_rsa_method method, double* out);
+
+/** Compares two given condensed RDMs (m doubles each, finite) by `method`, as lamina_rsa does. Errors:
+ *  m < 2, NaN/Inf, a constant RDM, ranking more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
+                                 double* out);
 
 #ifdef __cplusplus
 }

@@ -287,6 +287,8 @@ OPTION_TABLES = {
     "lamina_sae_decay": ("sae", "_DECAY", {}, {}),
     "lamina_sae_bias_init": ("sae", "_BDEC", {}, {}),
     "lamina_sae_format": ("sae", "_FORMATS", {}, {}),
+    "lamina_rdm_metric": ("geometry", "_RDM_METRICS", {}, {}),
+    "lamina_rsa_method": ("geometry", "_RSA_METHODS", {}, {}),
 }
 # checked by their own tests: statuses (test_status_codes_match_header), dtypes (test_dtype_tables_match_header)
 OTHER_ENUM_TESTS = {"lamina_status", "lamina_dtype"}
