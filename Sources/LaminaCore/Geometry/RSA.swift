@@ -170,7 +170,14 @@ public enum RSA {
         for (k, v) in b.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm2 contains \(v) at \(k); expected finite values") }
         switch method {
         case .pearson: return try pearson(a, b)
-        case .spearman: return try pearson(averageRanks(a), averageRanks(b), what: "ranks of ")
+        case .spearman:
+            // The two rankings are independent: one task each.
+            var ranks: [[Double]] = [[], []]
+            ranks.withUnsafeMutableBufferPointer { r in
+                let rp = r.baseAddress!
+                Parallel.forEachTask(2) { t in (rp + t).pointee = averageRanks(t == 0 ? a : b) }
+            }
+            return try pearson(ranks[0], ranks[1], what: "ranks of ")
         case .kendallTauA: return kendallTauA(a, b)
         }
     }
@@ -189,21 +196,29 @@ public enum RSA {
         return min(1, max(-1, sab / (saa * sbb).squareRoot()))
     }
 
+    struct RankKey { var value: Double; var index: Int32 }
+
     /// 1-based ranks, ties given the average of the ranks they span (scipy.stats.rankdata "average").
     static func averageRanks(_ a: [Double]) -> [Double] {
         let m = a.count
-        var order = [Int32](0..<Int32(m))
-        a.withUnsafeBufferPointer { v in
-            order.sort { v[Int($0)] < v[Int($1)] }
+        // (value, index) records sorted by value: contiguous, no indirection in the comparisons.
+        var keyed = [RankKey](unsafeUninitializedCapacity: m) { buf, count in
+            for i in 0..<m { buf[i] = RankKey(value: a[i], index: Int32(i)) }
+            count = m
         }
+        keyed.sort { $0.value < $1.value }
         var ranks = [Double](repeating: 0, count: m)
-        var i = 0
-        while i < m {
-            var j = i + 1
-            while j < m && a[Int(order[j])] == a[Int(order[i])] { j += 1 }
-            let r = Double(i + 1 + j) / 2 // mean of i+1 ... j
-            for k in i..<j { ranks[Int(order[k])] = r }
-            i = j
+        ranks.withUnsafeMutableBufferPointer { rk in
+            keyed.withUnsafeBufferPointer { kp in
+                var i = 0
+                while i < m {
+                    var j = i + 1
+                    while j < m && kp[j].value == kp[i].value { j += 1 }
+                    let r = Double(i + 1 + j) / 2 // mean of i+1 ... j
+                    for k in i..<j { rk[Int(kp[k].index)] = r }
+                    i = j
+                }
+            }
         }
         return ranks
     }
