@@ -26,8 +26,8 @@
  *   10. Structural probes                    experimental  lamina_structural_*
  *   11. AST-Probe                            experimental  lamina_ast_*
  *   12. Sparse autoencoders                  experimental  lamina_sae_*
- *   13. Representation geometry: CKA and RSA  experimental  lamina_linear_cka, lamina_rbf_cka, lamina_cka_matrix,
- *                                                            lamina_rdm, lamina_rsa, lamina_rdm_compare
+ *   13. Representation geometry              experimental  CKA (linear, debiased, RBF), CKA matrix, kernel
+ *                                                          alignment, RDMs and RSA
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1231,7 +1231,7 @@ lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path
 lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
 
 /* ==================================================================================================
- * 13. Representation geometry: CKA and RSA [experimental]
+ * 13. Representation geometry (CKA and RSA) [experimental]
  *
  * Compare two representations of the same n inputs (rows): x is n x d1 and y is n x d2 (float32,
  * finite; the widths may differ). All arithmetic is float64: the data are centred by their float64
@@ -1324,6 +1324,18 @@ lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, 
  *  m < 2, NaN/Inf, a constant RDM, ranking more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
 lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
                                  double* out);
+
+/** Kernel alignment of each layer with the inputs and with the targets, in one call (the task-structure
+ *  measure used to compare Tanh and ReLU networks): layers[l] is n x dims[l] float32 (l < n_layers), x
+ *  the n x d_x inputs, labels n int32 (any values, at least 2 distinct). out is row-major n_layers x 2:
+ *    out[2l] = CKA(H_l, X),   out[2l+1] = CKA(H_l, Y),   Y = one-hot(labels) (n x k, 0/1),
+ *  linear CKA (debiased = 0) or debiased CKA (1) exactly as lamina_linear_cka. The layers, X and Y go
+ *  through one lamina_cka_matrix computation: each is centred once (the one-hot matrix included) and
+ *  each Gram and cross-product is computed once. out_len must equal 2 n_layers. Errors as
+ *  lamina_cka_matrix, plus: labels with one distinct value (a constant target), NULL labels. */
+lamina_status lamina_cka_alignment(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
+                                   const float* x, int64_t d_x, const int32_t* labels, int32_t debiased, double* out,
+                                   int64_t out_len);
 
 #ifdef __cplusplus
 }

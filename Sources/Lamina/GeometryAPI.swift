@@ -140,3 +140,19 @@ public func lamina_rdm_compare(_ rdm1: UnsafePointer<Double>?, _ rdm2: UnsafePoi
         result.pointee = try RSA.compare(a, b, method: how)
     }
 }
+
+@_cdecl("lamina_cka_alignment")
+public func lamina_cka_alignment(_ layers: UnsafePointer<UnsafePointer<Float>?>?, _ dims: UnsafePointer<Int64>?, _ nLayers: Int32,
+                                 _ n: Int64, _ x: UnsafePointer<Float>?, _ dX: Int64, _ labels: UnsafePointer<Int32>?,
+                                 _ debiased: Int32, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
+    boundary {
+        let rows = try Check.count(n, "n")
+        let list = try layerList(layers, dims, nLayers, n, "layers", "dims", "n_layers")
+        let inputs = try Check.matrix(x, n, dX, "x", rowsName: "n", colsName: "d_x")
+        let targets = try Check.labels(labels, rows)
+        let unbiased = try flag(debiased, "debiased")
+        try Check.length(outLen, expected: list.count * 2, "out_len")
+        let result = try Check.output(out, "out")
+        result.store(try KernelAlignment.compute(layers: list, inputs: inputs, labels: targets, debiased: unbiased))
+    }
+}

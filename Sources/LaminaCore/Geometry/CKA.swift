@@ -25,14 +25,16 @@ public enum CKA {
     /// the symmetric la x la matrix of `a` with itself. Each layer is centred once (float64 column
     /// means) and every self-Gram and cross-product is computed once, in chunks of rows, so the memory is
     /// O(sum of d_i d_j over the pairs + chunk x sum d).
-    public static func matrix(_ a: [MatrixView], _ b: [MatrixView]? = nil, debiased: Bool) throws -> [Double] {
+    public static func matrix(_ a: [MatrixView], _ b: [MatrixView]? = nil, debiased: Bool,
+                              names: ((Int) -> String)? = nil) throws -> [Double] {
         if a.isEmpty { throw LaminaError.invalid("the first list of layers is empty; expected at least one layer") }
         if let b, b.isEmpty { throw LaminaError.invalid("the second list of layers is empty; expected at least one layer") }
         let layers = a + (b ?? [])
         let la = a.count, lb = b?.count ?? a.count
         let n = layers[0].rows
+        let name = names ?? { k in k < la ? "layer \(k) of the first list" : "layer \(k - la) of the second list" }
         for (k, layer) in layers.enumerated() where layer.rows != n {
-            let which = k < la ? "layer \(k) of the first list" : "layer \(k - la) of the second list"
+            let which = name(k)
             throw LaminaError.shape("\(which) has \(layer.rows) rows; expected \(n) (the same inputs in every representation)")
         }
         if debiased && n < 4 {
@@ -52,13 +54,13 @@ public enum CKA {
         var selfTerm = [Double](repeating: 0, count: layers.count)
         for k in 0..<layers.count {
             if stats.total[k] == 0 {
-                let which = k < la ? "layer \(k) of the first list" : "layer \(k - la) of the second list"
+                let which = name(k)
                 throw LaminaError.invalid("\(which) is constant (every feature has zero variance); CKA is undefined for it")
             }
             var h = stats.frob[k]
             if debiased { h = debiasedHSIC(h, stats, k, k, n) }
             if !(h > 0) {
-                let which = k < la ? "layer \(k) of the first list" : "layer \(k - la) of the second list"
+                let which = name(k)
                 throw LaminaError.invalid("the unbiased HSIC of \(which) with itself is \(h); expected > 0 (the representation is degenerate for debiased CKA)")
             }
             selfTerm[k] = h.squareRoot()

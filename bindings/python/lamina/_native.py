@@ -290,6 +290,8 @@ SIGNATURES = {
     "lamina_rdm": (c_int32, [f32p, c_int64, c_int64, c_int32, f64p, c_int64]),
     "lamina_rsa": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_int32, c_int32, f64p]),
     "lamina_rdm_compare": (c_int32, [f64p, f64p, c_int64, c_int32, f64p]),
+    "lamina_cka_alignment": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, f32p, c_int64, i32p, c_int32, f64p,
+                                       c_int64]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

@@ -7,6 +7,7 @@ widths may differ -- or every pair of layers of one or two models::
     linear_cka(H1, H2)                       # Kornblith et al. 2019, in [0, 1]
     linear_cka(H1, H2, debiased=True)        # unbiased HSIC (Song et al. 2012), in [-1, 1]
     cka_matrix([L0, L1, L2])                 # 3 x 3, each layer centred once
+    kernel_alignment([L0, L1, L2], X, y)     # 3 x 2: CKA(H_l, X), CKA(H_l, one-hot(y))
     rsa(H1, H2, metric="correlation", method="spearman")
 
 Formulas (full statements, ranges, memory caps and errors in the header):
@@ -31,7 +32,7 @@ import numpy as np
 from . import _native as N
 from .errors import InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "rdm", "rdm_compare", "rsa"]
+__all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa"]
 
 _RDM_METRICS = {"euclidean": N.LAMINA_RDM_EUCLIDEAN, "correlation": N.LAMINA_RDM_CORRELATION,
                 "cosine": N.LAMINA_RDM_COSINE}
@@ -170,3 +171,26 @@ def rsa(X, Y, metric="correlation", method="spearman") -> float:
     out = ctypes.c_double()
     N.call("lamina_rsa", N.fptr(x), x.shape[0], x.shape[1], N.fptr(y), y.shape[1], m, k, ctypes.byref(out))
     return out.value
+
+
+def kernel_alignment(layers, X, y, debiased=False):
+    """Kernel alignment of each layer with the inputs and with the targets, in one call: an (L, 2) float64
+    array whose row l is [CKA(H_l, X), CKA(H_l, one-hot(y))] (linear CKA, or debiased with
+    ``debiased=True``). layers: a list of (n x d_l) arrays or ``(hdf5_path, [dataset, ...])``; X: the
+    (n x d_x) inputs; y: n labels (any values, >= 2 distinct). Every layer, X and the one-hot matrix are
+    centred once and each Gram / cross product is computed once."""
+    hs = _layers(layers, "layers")
+    x = N.as_matrix(X, "X")
+    labels = N.as_labels(y, "y")
+    n = x.shape[0]
+    for i, a in enumerate(hs):
+        if a.shape[0] != n:
+            raise ShapeMismatchError(f"layers[{i}] has {a.shape[0]} rows; expected {n} (the rows of X)")
+    if labels.shape[0] != n:
+        raise ShapeMismatchError(f"y has {labels.shape[0]} entries; expected {n} (the rows of X)")
+    ptrs = (N.f32p * len(hs))(*[N.fptr(a) for a in hs])
+    dims = np.array([a.shape[1] for a in hs], dtype=np.int64)
+    out = np.empty((len(hs), 2), dtype=np.float64)
+    N.call("lamina_cka_alignment", ptrs, N.lptr(dims), len(hs), n, N.fptr(x), x.shape[1], N.iptr(labels),
+           _flag(debiased, "debiased"), N.dptr(out), out.size)
+    return out

@@ -166,6 +166,48 @@ def c_api_geometry():
     expect_status(6, lib.lamina_median_distance(N.fptr(big), 20000, 1, ctypes.byref(out)), "cap")
 
 
+@case
+def kernel_alignment_bad_input():
+    ctypes, np, lamina, N = _lazy()
+    G = lamina.geometry
+    x = _data()
+    y = np.arange(20) % 3
+    expect(lambda: G.kernel_alignment([_data(seed=1)], x, np.zeros(20, int)), lamina.InvalidArgumentError, ValueError,
+           "labels", "2 classes")
+    expect(lambda: G.kernel_alignment([_data(19)], x, y), lamina.ShapeMismatchError, ValueError, "layers[0]", "19")
+    expect(lambda: G.kernel_alignment([_data()], x, y[:19]), lamina.ShapeMismatchError, ValueError, "y", "19")
+    expect(lambda: G.kernel_alignment([], x, y), lamina.InvalidArgumentError, ValueError, "empty")
+    const = np.full((20, 4), 1.0, np.float32)
+    expect(lambda: G.kernel_alignment([_data(), const], x, y), lamina.InvalidArgumentError, ValueError,
+           "layers[1]", "constant")
+    expect(lambda: G.kernel_alignment([_data()], const, y), lamina.InvalidArgumentError, ValueError, "x (the inputs)",
+           "constant")
+    expect(lambda: G.kernel_alignment([_data(3)], _data(3), [0, 1, 0], debiased=True), lamina.InvalidArgumentError,
+           ValueError, "n >= 4")
+    bad = _data()
+    bad[3, 1] = np.nan
+    expect(lambda: G.kernel_alignment([_data()], bad, y), lamina.NonFiniteError, ValueError, "x", "row 3")
+    expect(lambda: G.kernel_alignment([bad], x, y), lamina.NonFiniteError, ValueError, "layers[0]", "row 3")
+    # straight through the C API
+    lib = N.lib
+    ptrs = (N.f32p * 1)(N.fptr(x))
+    dims = np.array([4], np.int64)
+    lab = y.astype(np.int32)
+    out = np.zeros(2)
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, None, 0, N.dptr(out), 2),
+                  "labels is NULL")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, None, 4, N.iptr(lab), 0, N.dptr(out), 2),
+                  "x is NULL")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 0, N.iptr(lab), 0, N.dptr(out), 2),
+                  "d_x is 0")
+    expect_status(2, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 0, N.dptr(out), 3),
+                  "out_len is 3")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 2, N.dptr(out), 2),
+                  "debiased is 2")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 0, None, 2),
+                  "out is NULL")
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)

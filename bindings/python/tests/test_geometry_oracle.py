@@ -272,3 +272,45 @@ def test_pearson_streaming_matches_materialised():
     a, b = G.rdm(X, "cosine"), G.rdm(Y, "cosine")
     close(G.rsa(X, Y, "cosine", "pearson"), pearsonr(a, b).statistic)
     close(G.rdm_compare(a, b, "pearson"), pearsonr(a, b).statistic)
+
+
+# -- kernel alignment: CKA(H, X) and CKA(H, one-hot(y)) per layer -------------------------------------
+
+def ref_alignment(layers, X, y, debiased):
+    classes = np.unique(y)
+    onehot = (np.asarray(y)[:, None] == classes[None, :]).astype(np.float64)
+    return np.array([[ref_linear_cka(H, X, debiased), ref_linear_cka(H, onehot, debiased)] for H in layers])
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_kernel_alignment_random(seed, debiased):
+    rng = np.random.default_rng(100 + seed)
+    n = 70
+    X = (rng.standard_normal((n, 9)) + 2.0).astype(np.float32)
+    y = rng.choice(np.array([-3, 5, 11, 40]), size=n)
+    onehot = (y[:, None] == np.unique(y)[None, :]).astype(np.float64)
+    layers = [np.tanh(X @ rng.standard_normal((9, w)) + 0.3 * onehot @ rng.standard_normal((4, w))).astype(np.float32)
+              for w in (5, 16, 3)]
+    got = G.kernel_alignment(layers, X, y, debiased=debiased)
+    want = ref_alignment(layers, X, y, debiased)
+    assert got.shape == (3, 2)
+    for g, w in zip(got.ravel(), want.ravel()):
+        close(g, w, abs_=1e-10 if debiased else 0.0)
+    # the same values as separate linear_cka calls
+    for l, H in enumerate(layers):
+        close(got[l, 0], G.linear_cka(H, X, debiased=debiased), abs_=1e-12)
+        close(got[l, 1], G.linear_cka(H, onehot, debiased=debiased), abs_=1e-12)
+
+
+def test_kernel_alignment_real_layers(real_layers):
+    # POS-style labels: the dataset has none here, so use a deterministic labeling from the inputs
+    X = real_layers[0]
+    n = 300
+    hs = [h[:n] for h in real_layers]
+    y = (np.arange(n) * 7919) % 5
+    got = G.kernel_alignment(hs, hs[0], y)
+    want = ref_alignment(hs, hs[0], y, False)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=0)
+    assert abs(got[0, 0] - 1.0) < 1e-12
+    assert X.shape[0] >= n
