@@ -9,7 +9,7 @@ also derive from the matching builtin (ValueError, OSError, MemoryError).
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, ShapeMismatchError)
-from . import ast_probe, cluster, geometry, io, metrics, probe, sae, structural
+from . import ast_probe, audit, cluster, geometry, io, metrics, probe, sae, structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -24,6 +24,6 @@ def get_num_threads() -> int:
     return int(_native.lib.lamina_get_num_threads())
 
 
-__all__ = ["metrics", "cluster", "io", "geometry", "ast_probe", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
+__all__ = ["metrics", "cluster", "io", "geometry", "audit", "ast_probe", "LaminaError", "InvalidArgumentError", "ShapeMismatchError",
            "NonFiniteError", "LaminaIOError", "FormatError", "LaminaMemoryError", "CancelledError",
            "InternalError", "set_num_threads", "get_num_threads", "__version__", "library_path"]
