@@ -27,7 +27,7 @@
  *   11. AST-Probe                            experimental  lamina_ast_*
  *   12. Sparse autoencoders                  experimental  lamina_sae_*
  *   13. Representation geometry              experimental  CKA (linear, debiased, RBF), CKA matrix, kernel
- *                                                          alignment, RDMs and RSA
+ *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
  *
@@ -1338,6 +1338,41 @@ lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t
 lamina_status lamina_cka_alignment(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
                                    const float* x, int64_t d_x, const int32_t* labels, int32_t debiased, double* out,
                                    int64_t out_len);
+
+/** How the bin range [lo, hi] of the information-plane estimators is chosen. The authors' fixed
+ *  [-1, 1] suits tanh layers only (ReLU activations exceed 1 and pile into the last bin), so the default
+ *  rule takes the range from the data. */
+typedef int32_t lamina_bin_range;
+#define LAMINA_BIN_RANGE_LAYER 0        /* one range for the whole sequence: min and max over every checkpoint of the layer */
+#define LAMINA_BIN_RANGE_CHECKPOINT 1   /* each checkpoint's own min and max */
+#define LAMINA_BIN_RANGE_FIXED 2        /* the caller's lo < hi (finite); values outside go to the first / last bin */
+
+/** The information plane of one layer (Shwartz-Ziv & Tishby 2017, "Opening the Black Box of Deep Neural
+ *  Networks via Information"), binning estimator: checkpoints[c] is the layer's n x d float32 activations
+ *  at checkpoint c (c < n_checkpoints, n_checkpoints >= 2: a trajectory; the same n inputs and d units
+ *  every time). Each value v is binned into `bins` equal-width bins of [lo, hi] (lo, hi from `range`):
+ *    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo))))   (all values in bin 0 when hi = lo),
+ *  a state T is a distinct row of bin indices (counted by hashing the binned rows, O(n d), no sort), and
+ *  with the n rows equally weighted (plug-in entropies, bits)
+ *    I(X;T) = H(X) + H(T) - H(X,T),   I(T;Y) = H(T) + H(Y) - H(T,Y),
+ *  Y = labels (n int32, any values), X = inputs (n int32 identifying the input of each row; NULL: every
+ *  row is its own input, so I(X;T) = H(T) -- the authors' setting of distinct inputs). out is row-major
+ *  n_checkpoints x 2, [I(X;T), I(T;Y)] per checkpoint; out_len must equal 2 n_checkpoints. lo and hi are
+ *  read with LAMINA_BIN_RANGE_FIXED only. (The authors' code bins with np.digitize on
+ *  np.linspace(-1, 1, bins) edges, which gives bins + 1 bins; this is the plain equal-width rule.)
+ *  Errors: bins < 2 or > 65536, n_checkpoints < 2, checkpoints of different shapes (n and d are shared,
+ *  so only through bindings), bad range or lo >= hi / non-finite (fixed), NaN/Inf in an activation
+ *  (LAMINA_ERR_NON_FINITE naming the checkpoint, row and column), NULL pointers. */
+lamina_status lamina_information_plane(const float* const* checkpoints, int32_t n_checkpoints, int64_t n, int64_t d,
+                                       const int32_t* labels, const int32_t* inputs, int32_t bins,
+                                       lamina_bin_range range, double lo, double hi, double* out, int64_t out_len);
+
+/** The same estimators for one activation matrix t (n x d): out[0] = I(X;T), out[1] = I(T;Y) in bits.
+ *  LAMINA_BIN_RANGE_LAYER and LAMINA_BIN_RANGE_CHECKPOINT both take t's min and max. Errors as
+ *  lamina_information_plane (no checkpoint count). */
+lamina_status lamina_binned_mutual_information(const float* t, int64_t n, int64_t d, const int32_t* labels,
+                                               const int32_t* inputs, int32_t bins, lamina_bin_range range, double lo,
+                                               double hi, double* out);
 
 /* ==================================================================================================
  * 14. Audits [experimental]

@@ -156,3 +156,56 @@ public func lamina_cka_alignment(_ layers: UnsafePointer<UnsafePointer<Float>?>?
         result.store(try KernelAlignment.compute(layers: list, inputs: inputs, labels: targets, debiased: unbiased))
     }
 }
+
+private func binRange(_ range: Int32, _ lo: Double, _ hi: Double) throws -> InformationPlane.RangeRule {
+    switch range {
+    case LAMINA_BIN_RANGE_LAYER: return .layer
+    case LAMINA_BIN_RANGE_CHECKPOINT: return .checkpoint
+    case LAMINA_BIN_RANGE_FIXED: return .fixed(lo, hi)
+    default:
+        throw LaminaError.invalid("range is \(range); expected one of \(LAMINA_BIN_RANGE_LAYER) (layer), \(LAMINA_BIN_RANGE_CHECKPOINT) (checkpoint), \(LAMINA_BIN_RANGE_FIXED) (fixed)")
+    }
+}
+
+private func binCount(_ bins: Int32) throws -> Int {
+    if bins < 2 || Int(bins) > InformationPlane.maxBins {
+        throw LaminaError.invalid("bins is \(bins); expected 2 <= bins <= \(InformationPlane.maxBins)")
+    }
+    return Int(bins)
+}
+
+@_cdecl("lamina_information_plane")
+public func lamina_information_plane(_ checkpoints: UnsafePointer<UnsafePointer<Float>?>?, _ nCheckpoints: Int32, _ n: Int64,
+                                     _ d: Int64, _ labels: UnsafePointer<Int32>?, _ inputs: UnsafePointer<Int32>?,
+                                     _ bins: Int32, _ range: Int32, _ lo: Double, _ hi: Double,
+                                     _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
+    boundary {
+        let rows = try Check.count(n, "n")
+        let count = try Check.count(Int64(nCheckpoints), "n_checkpoints", minimum: 2)
+        let list = try Check.pointer(checkpoints, "checkpoints")
+        var views: [MatrixView] = []
+        for c in 0..<count { views.append(try Check.matrix(list[c], n, d, "checkpoints[\(c)]")) }
+        let y = try Check.labels(labels, rows)
+        let x = inputs == nil ? nil : try Check.labels(inputs, rows, "inputs")
+        let b = try binCount(bins)
+        let rule = try binRange(range, lo, hi)
+        try Check.length(outLen, expected: 2 * count, "out_len")
+        let result = try Check.output(out, "out")
+        result.store(try InformationPlane.compute(views, labels: y, inputs: x, bins: b, range: rule))
+    }
+}
+
+@_cdecl("lamina_binned_mutual_information")
+public func lamina_binned_mutual_information(_ t: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                             _ inputs: UnsafePointer<Int32>?, _ bins: Int32, _ range: Int32,
+                                             _ lo: Double, _ hi: Double, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    boundary {
+        let view = try Check.matrix(t, n, d, "t")
+        let y = try Check.labels(labels, view.rows)
+        let x = inputs == nil ? nil : try Check.labels(inputs, view.rows, "inputs")
+        let b = try binCount(bins)
+        let rule = try binRange(range, lo, hi)
+        let result = try Check.output(out, "out")
+        result.store(try InformationPlane.compute([view], labels: y, inputs: x, bins: b, range: rule))
+    }
+}

@@ -9,6 +9,7 @@ widths may differ -- or every pair of layers of one or two models::
     cka_matrix([L0, L1, L2])                 # 3 x 3, each layer centred once
     kernel_alignment([L0, L1, L2], X, y)     # 3 x 2: CKA(H_l, X), CKA(H_l, one-hot(y))
     rsa(H1, H2, metric="correlation", method="spearman")
+    information_plane([T_epoch0, T_epoch1, ...], y, bins=30)   # (C, 2): I(X;T), I(T;Y) in bits
 
 Formulas (full statements, ranges, memory caps and errors in the header):
 
@@ -32,7 +33,8 @@ import numpy as np
 from . import _native as N
 from .errors import InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa"]
+__all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa",
+           "information_plane", "binned_mutual_information"]
 
 _RDM_METRICS = {"euclidean": N.LAMINA_RDM_EUCLIDEAN, "correlation": N.LAMINA_RDM_CORRELATION,
                 "cosine": N.LAMINA_RDM_COSINE}
@@ -194,3 +196,69 @@ def kernel_alignment(layers, X, y, debiased=False):
     N.call("lamina_cka_alignment", ptrs, N.lptr(dims), len(hs), n, N.fptr(x), x.shape[1], N.iptr(labels),
            _flag(debiased, "debiased"), N.dptr(out), out.size)
     return out
+
+
+_BIN_RANGES = {"layer": N.LAMINA_BIN_RANGE_LAYER, "checkpoint": N.LAMINA_BIN_RANGE_CHECKPOINT,
+               "fixed": N.LAMINA_BIN_RANGE_FIXED}
+
+
+def _bins_range(bins, bin_range):
+    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
+        raise InvalidArgumentError(f"bins={bins!r}; expected an int >= 2")
+    if isinstance(bin_range, str):
+        return int(bins), N.option(bin_range, {k: v for k, v in _BIN_RANGES.items() if k != "fixed"}, "bin_range"), 0.0, 0.0
+    try:
+        lo, hi = (float(v) for v in bin_range)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"bin_range={bin_range!r}; expected 'layer', 'checkpoint' or (lo, hi)") from None
+    return int(bins), N.LAMINA_BIN_RANGE_FIXED, lo, hi
+
+
+def _optional_labels(values, n, name):
+    if values is None:
+        return None
+    lab = N.as_labels(values, name)
+    if lab.shape[0] != n:
+        raise ShapeMismatchError(f"{name} has {lab.shape[0]} entries; expected {n} (one per row)")
+    return lab
+
+
+def information_plane(checkpoints, y, bins=30, bin_range="layer", inputs=None):
+    """The information plane of one layer over training (Shwartz-Ziv & Tishby 2017, binning estimator):
+    checkpoints is a list of (n x d) activation arrays of the same layer on the same n inputs (>= 2); y the
+    n labels; inputs (optional) an id of the input of each row (default: every row its own input, so
+    I(X;T) = H(T)). Each value goes into one of ``bins`` equal-width bins of [lo, hi]:
+    ``bin_range="layer"`` (one range, the min/max over all checkpoints), ``"checkpoint"`` (each
+    checkpoint's min/max) or ``(lo, hi)`` (fixed; the authors used (-1, 1), wrong for ReLU layers). A
+    state is a distinct binned row. Returns a (C, 2) array of [I(X;T), I(T;Y)] in bits."""
+    if isinstance(checkpoints, np.ndarray) or not isinstance(checkpoints, (list, tuple)):
+        raise InvalidArgumentError("checkpoints must be a list of 2-D arrays (one per checkpoint)")
+    ts = [N.as_matrix(t, f"checkpoints[{i}]") for i, t in enumerate(checkpoints)]
+    if len(ts) < 2:
+        raise InvalidArgumentError(f"{len(ts)} checkpoint(s) given; the information plane of a training run needs "
+                                   "at least 2 (use binned_mutual_information for one)")
+    n, d = ts[0].shape
+    for i, t in enumerate(ts):
+        if t.shape != (n, d):
+            raise ShapeMismatchError(f"checkpoints[{i}] has shape {t.shape}; expected {(n, d)} (as checkpoints[0])")
+    labels = _optional_labels(y, n, "y")
+    ids = _optional_labels(inputs, n, "inputs")
+    b, rule, lo, hi = _bins_range(bins, bin_range)
+    ptrs = (N.f32p * len(ts))(*[N.fptr(t) for t in ts])
+    out = np.empty((len(ts), 2), dtype=np.float64)
+    N.call("lamina_information_plane", ptrs, len(ts), n, d, N.iptr(labels), None if ids is None else N.iptr(ids),
+           b, rule, lo, hi, N.dptr(out), out.size)
+    return out
+
+
+def binned_mutual_information(T, y, bins=30, bin_range="layer", inputs=None):
+    """(I(X;T), I(T;Y)) in bits for one activation matrix T, binned as information_plane does
+    ("layer" and "checkpoint" both take T's min and max)."""
+    t = N.as_matrix(T, "T")
+    labels = _optional_labels(y, t.shape[0], "y")
+    ids = _optional_labels(inputs, t.shape[0], "inputs")
+    b, rule, lo, hi = _bins_range(bins, bin_range)
+    out = np.empty(2, dtype=np.float64)
+    N.call("lamina_binned_mutual_information", N.fptr(t), t.shape[0], t.shape[1], N.iptr(labels),
+           None if ids is None else N.iptr(ids), b, rule, lo, hi, N.dptr(out))
+    return float(out[0]), float(out[1])

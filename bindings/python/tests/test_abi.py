@@ -289,6 +289,7 @@ OPTION_TABLES = {
     "lamina_sae_format": ("sae", "_FORMATS", {}, {}),
     "lamina_rdm_metric": ("geometry", "_RDM_METRICS", {}, {}),
     "lamina_rsa_method": ("geometry", "_RSA_METHODS", {}, {}),
+    "lamina_bin_range": ("geometry", "_BIN_RANGES", {}, {}),
     "lamina_aqi_variant": ("audit", "_VARIANTS", {}, {}),
     "lamina_aqi_pooling": ("audit", "_POOLINGS", {}, {}),
 }

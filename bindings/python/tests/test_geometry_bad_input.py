@@ -208,6 +208,48 @@ def kernel_alignment_bad_input():
                   "out is NULL")
 
 
+@case
+def information_plane_bad_input():
+    ctypes, np, lamina, N = _lazy()
+    G = lamina.geometry
+    ts = [_data(seed=s) for s in range(3)]
+    y = np.arange(20) % 2
+    expect(lambda: G.information_plane(ts, y, bins=1), lamina.InvalidArgumentError, ValueError, "bins is 1", "2")
+    expect(lambda: G.information_plane(ts, y, bins=70000), lamina.InvalidArgumentError, ValueError, "bins")
+    expect(lambda: G.binned_mutual_information(ts[0], y, bins=0), lamina.InvalidArgumentError, ValueError, "bins")
+    expect(lambda: G.information_plane(ts[:1], y), lamina.InvalidArgumentError, ValueError, "at least 2")
+    expect(lambda: G.information_plane([ts[0], _data(19)], y), lamina.ShapeMismatchError, ValueError, "checkpoints[1]")
+    expect(lambda: G.information_plane([ts[0], _data(d=5)], y), lamina.ShapeMismatchError, ValueError, "checkpoints[1]")
+    expect(lambda: G.information_plane(ts, y[:19]), lamina.ShapeMismatchError, ValueError, "y", "19")
+    expect(lambda: G.information_plane(ts, y, inputs=y[:3]), lamina.ShapeMismatchError, ValueError, "inputs")
+    expect(lambda: G.information_plane(ts, y, bin_range=(1, 1)), lamina.InvalidArgumentError, ValueError, "lo < hi")
+    expect(lambda: G.information_plane(ts, y, bin_range=(0, float("inf"))), lamina.InvalidArgumentError, ValueError,
+           "lo < hi")
+    expect(lambda: G.information_plane(ts, y, bin_range="global"), lamina.InvalidArgumentError, ValueError, "bin_range")
+    bad = _data()
+    bad[2, 3] = np.nan
+    expect(lambda: G.information_plane([ts[0], bad], y), lamina.NonFiniteError, ValueError, "checkpoints[1]", "row 2")
+    expect(lambda: G.binned_mutual_information(bad, y), lamina.NonFiniteError, ValueError, "row 2", "column 3")
+    lib = N.lib
+    ptrs = (N.f32p * 2)(N.fptr(ts[0]), N.fptr(ts[1]))
+    lab = y.astype(np.int32)
+    out = np.zeros(4)
+    expect_status(1, lib.lamina_information_plane(ptrs, 1, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 2),
+                  "n_checkpoints is 1")
+    expect_status(1, lib.lamina_information_plane(ptrs, 2, 20, 4, None, None, 4, 0, 0.0, 0.0, N.dptr(out), 4),
+                  "labels is NULL")
+    expect_status(1, lib.lamina_information_plane(ptrs, 2, 20, 4, N.iptr(lab), None, 4, 5, 0.0, 0.0, N.dptr(out), 4),
+                  "range is 5")
+    expect_status(2, lib.lamina_information_plane(ptrs, 2, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 3),
+                  "out_len is 3")
+    expect_status(1, lib.lamina_information_plane(None, 2, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 4),
+                  "checkpoints is NULL")
+    expect_status(1, lib.lamina_binned_mutual_information(N.fptr(ts[0]), 20, 4, N.iptr(lab), None, 4, 2, 2.0, 1.0,
+                                                          N.dptr(out)), "lo < hi")
+    expect_status(1, lib.lamina_binned_mutual_information(N.fptr(ts[0]), 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0,
+                                                          None), "out is NULL")
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
