@@ -78,7 +78,12 @@ def main():
     ap.add_argument("--rsa-n", type=int, default=5000)
     ap.add_argument("--big-n", type=int, default=200000)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--only-new", action="store_true",
+                    help="only the kernel-alignment, AQI and information-plane timings")
     args = ap.parse_args()
+    if args.only_new:
+        bench_alignment_aqi_plane(args)
+        return
 
     print(f"CKA matrix: {args.layers} layers, n = {args.n}, d = {args.d} (float32 input, float64 arithmetic)")
     layers = make_layers(args.n, args.d, args.layers)
@@ -140,7 +145,70 @@ def main():
         print(f"  {name:12s} {min(times[name]):8.2f} s   value {values[name]:.12f}{ratio}")
     if rsatoolbox is None:
         print("  (rsatoolbox not importable: pip install rsatoolbox to include it)")
+    bench_alignment_aqi_plane(args)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+
+
+def bench_alignment_aqi_plane(args):
+    """Kernel alignment (7 layers), AQI per layer with learned pooling, and the information plane against
+    numpy implementations of the same formulas (best of --repeats, side by side)."""
+    from lamina import audit as A
+    n, d, L = min(args.n, 5000), args.d, args.layers
+    layers = make_layers(n, d, L)
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 5, n)
+    X = layers[0]
+
+    def np_alignment():
+        def centred(a):
+            a = a.astype(np.float64)
+            return a - a.mean(0)
+        Xc, Yc = centred(X), centred(np.eye(5)[y])
+        sx, sy = np.linalg.norm(Xc.T @ Xc), np.linalg.norm(Yc.T @ Yc)
+        out = []
+        for h in layers:
+            H = centred(h)
+            sh = np.linalg.norm(H.T @ H)
+            out.append([np.linalg.norm(H.T @ Xc) ** 2 / (sh * sx), np.linalg.norm(H.T @ Yc) ** 2 / (sh * sy)])
+        return np.array(out)
+
+    def timed(fn):
+        best, value = np.inf, None
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            value = fn()
+            best = min(best, time.perf_counter() - t)
+        return best, value
+
+    t_l, v_l = timed(lambda: G.kernel_alignment(layers, X, y))
+    t_n, v_n = timed(np_alignment)
+    print(f"kernel alignment: {L} layers, n = {n}, d = {d}: lamina {t_l:.2f} s, numpy {t_n:.2f} s "
+          f"(ratio {t_n / t_l:.1f}x), max |difference| {np.max(np.abs(v_l - v_n)):.1e}")
+    groups = (y < 2).astype(int)
+    for variant in ("dbs_dunn", "silhouette_xb", "chi_xb"):
+        t, r = timed(lambda: A.aqi_layers(layers, groups, variant=variant, pooling="learned"))
+        print(f"AQI {variant:13s} per layer + learned pooling ({L} x {n} x {d}): {t:.2f} s, pooled {r['pooled']:.4f}")
+    ck = [np.tanh(rng.standard_normal((20000, 64)) * (0.2 + 0.2 * c)).astype(np.float32) for c in range(10)]
+    yy = rng.integers(0, 10, 20000)
+
+    def np_plane():
+        lo, hi = min(c.min() for c in ck), max(c.max() for c in ck)
+
+        def entropy(a):
+            _, counts = np.unique(a, axis=0, return_counts=True)
+            p = counts / counts.sum()
+            return -(p * np.log2(p)).sum()
+        out = []
+        for c in ck:
+            b = np.clip(np.floor(30 * (c.astype(np.float64) - lo) / (hi - lo)), 0, 29).astype(np.int64)
+            t = np.unique(b, axis=0, return_inverse=True)[1].reshape(-1)
+            out.append([entropy(t), entropy(t) + entropy(yy) - entropy(np.stack([t, yy], 1))])
+        return np.array(out)
+
+    t_l, v_l = timed(lambda: G.information_plane(ck, yy, bins=30))
+    t_n, v_n = timed(np_plane)
+    print(f"information plane: 10 checkpoints, n = 20000, d = 64, 30 bins: lamina {t_l * 1e3:.0f} ms, numpy "
+          f"np.unique {t_n * 1e3:.0f} ms (ratio {t_n / t_l:.1f}x), max |difference| {np.max(np.abs(v_l - v_n)):.1e}")
 
 
 if __name__ == "__main__":
