@@ -1352,7 +1352,8 @@ typedef int32_t lamina_bin_range;
  *  at checkpoint c (c < n_checkpoints, n_checkpoints >= 2: a trajectory; the same n inputs and d units
  *  every time). Each value v is binned into `bins` equal-width bins of [lo, hi] (lo, hi from `range`):
  *    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo))))   (all values in bin 0 when hi = lo),
- *  a state T is a distinct row of bin indices (counted by hashing the binned rows, O(n d), no sort), and
+ *  a state T is a distinct row of bin indices (counted by hashing the binned rows, O(n d) time, O(n)
+ *  memory, no sort), and
  *  with the n rows equally weighted (plug-in entropies, bits)
  *    I(X;T) = H(X) + H(T) - H(X,T),   I(T;Y) = H(T) + H(Y) - H(T,Y),
  *  Y = labels (n int32, any values), X = inputs (n int32 identifying the input of each row; NULL: every

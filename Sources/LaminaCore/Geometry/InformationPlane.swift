@@ -10,7 +10,7 @@ import Glibc
 ///     I(X;T) = H(X) + H(T) - H(X,T),   I(T;Y) = H(T) + H(Y) - H(T,Y)   (bits, plug-in entropies),
 /// X the input identity of each row (each row its own input when none is given: then I(X;T) = H(T)) and Y
 /// the label. Distinct rows are counted by hashing the binned rows (64-bit FNV-1a, collisions resolved by
-/// comparing the rows), O(n d) per checkpoint, no sort.
+/// re-binning and comparing the rows), O(n d) time and O(n) memory per checkpoint, no sort.
 public enum InformationPlane {
     public enum RangeRule: Sendable {
         /// One [lo, hi] for the whole sequence: the min and max over every checkpoint.
@@ -93,47 +93,51 @@ public enum InformationPlane {
         return Array(table.values)
     }
 
-    /// The state (distinct binned row) of every row, numbered in order of first appearance.
+    /// The state (distinct binned row) of every row, numbered in order of first appearance. The binned
+    /// rows are never stored: each row's 64-bit hash is computed in parallel, rows are inserted into an
+    /// open-addressing table in order, and a hash match is confirmed by re-binning both rows and comparing
+    /// them, so memory is O(n + d) beyond the input.
     public static func binnedStates(_ t: MatrixView, bins: Int, lo: Double, hi: Double) -> (ids: [Int32], count: Int) {
         let n = t.rows, d = t.cols
-        var codes = [UInt16](repeating: 0, count: n * d)
         let scale = hi > lo ? Double(bins) / (hi - lo) : 0
         let top = Double(bins - 1)
-        codes.withUnsafeMutableBufferPointer { cp in
-            let base = cp.baseAddress!
+        @inline(__always) func code(_ v: Float) -> UInt64 {
+            UInt64(min(top, max(0, ((Double(v) - lo) * scale).rounded(.down))))
+        }
+        var hashes = [UInt64](repeating: 0, count: n)
+        hashes.withUnsafeMutableBufferPointer { hp in
+            let base = hp.baseAddress!
             Parallel.forEachTask((n + 1023) / 1024) { task in
                 for r in (task * 1024)..<min(n, task * 1024 + 1024) {
-                    let src = t.row(r), dst = base + r * d
-                    for j in 0..<d {
-                        let b = ((Double(src[j]) - lo) * scale).rounded(.down)
-                        dst[j] = UInt16(min(top, max(0, b)))
-                    }
+                    let src = t.row(r)
+                    var h: UInt64 = 0xcbf29ce484222325
+                    for j in 0..<d { h = (h ^ code(src[j])) &* 0x100000001b3 }
+                    base[r] = h ^ (h >> 29)
                 }
             }
         }
+        func sameRow(_ a: Int, _ b: Int) -> Bool {
+            let ra = t.row(a), rb = t.row(b)
+            for j in 0..<d where code(ra[j]) != code(rb[j]) { return false }
+            return true
+        }
         var capacity = 16
         while capacity < 2 * n { capacity <<= 1 }
-        var slots = [Int32](repeating: -1, count: capacity)     // representative row of each slot
+        var slotRow = [Int32](repeating: -1, count: capacity)     // representative row of each slot
         var slotState = [Int32](repeating: -1, count: capacity)
         var ids = [Int32](repeating: 0, count: n)
         var next: Int32 = 0
-        codes.withUnsafeBufferPointer { cp in
-            let base = cp.baseAddress!
-            for r in 0..<n {
-                let row = base + r * d
-                var h: UInt64 = 0xcbf29ce484222325
-                for j in 0..<d { h = (h ^ UInt64(row[j])) &* 0x100000001b3 }
-                h ^= h >> 29
-                var s = Int(h & UInt64(capacity - 1))
-                while true {
-                    let rep = slots[s]
-                    if rep < 0 {
-                        slots[s] = Int32(r); slotState[s] = next; ids[r] = next; next += 1
-                        break
-                    }
-                    if memcmp(base + Int(rep) * d, row, d * 2) == 0 { ids[r] = slotState[s]; break }
-                    s = (s + 1) & (capacity - 1)
+        for r in 0..<n {
+            let h = hashes[r]
+            var s = Int(h & UInt64(capacity - 1))
+            while true {
+                let rep = slotRow[s]
+                if rep < 0 {
+                    slotRow[s] = Int32(r); slotState[s] = next; ids[r] = next; next += 1
+                    break
                 }
+                if hashes[Int(rep)] == h && sameRow(Int(rep), r) { ids[r] = slotState[s]; break }
+                s = (s + 1) & (capacity - 1)
             }
         }
         return (ids, Int(next))
