@@ -1353,8 +1353,7 @@ typedef int32_t lamina_bin_range;
  *  every time). Each value v is binned into `bins` equal-width bins of [lo, hi] (lo, hi from `range`):
  *    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo))))   (all values in bin 0 when hi = lo),
  *  a state T is a distinct row of bin indices (counted by hashing the binned rows, O(n d) time, O(n)
- *  memory, no sort), and
- *  with the n rows equally weighted (plug-in entropies, bits)
+ *  memory, no sort), and with the n rows equally weighted (plug-in entropies, bits)
  *    I(X;T) = H(X) + H(T) - H(X,T),   I(T;Y) = H(T) + H(Y) - H(T,Y),
  *  Y = labels (n int32, any values), X = inputs (n int32 identifying the input of each row; NULL: every
  *  row is its own input, so I(X;T) = H(T) -- the authors' setting of distinct inputs). out is row-major
