@@ -26,6 +26,10 @@
  *   10. Structural probes                    experimental  lamina_structural_*
  *   11. AST-Probe                            experimental  lamina_ast_*
  *   12. Sparse autoencoders                  experimental  lamina_sae_*
+ *   13. Representation geometry              experimental  CKA (linear, debiased, RBF), CKA matrix, kernel
+ *                                                          alignment, RDMs and RSA, information plane
+ *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
+ *                                                          layer pooling)
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1312,6 +1316,250 @@ lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path
 /** Loads a checkpoint written by lamina_sae_save_checkpoint into a new handle (*out). Errors:
  *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, not a checkpoint). */
 lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
+
+/* ==================================================================================================
+ * 13. Representation geometry (CKA and RSA) [experimental]
+ *
+ * Compare two representations of the same n inputs (rows): x is n x d1 and y is n x d2 (float32,
+ * finite; the widths may differ). All arithmetic is float64: the data are centred by their float64
+ * column means and every product is a float64 gemm. Accuracy: against a float64 Gram-matrix
+ * implementation on the same float32 values, CKA within 1e-10 relative (absolute for debiased values
+ * near 0), RSA equal to scipy's within 1e-10 (rank methods: equal ranks, so equal up to rounding).
+ * Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL pointer, n or a width <= 0, bad enum or flag, the
+ * degenerate cases named per function), LAMINA_ERR_SHAPE_MISMATCH (out_len), LAMINA_ERR_NON_FINITE
+ * (NaN/Inf, the message names the row and column), LAMINA_ERR_OUT_OF_MEMORY (sizes over the stated caps).
+ * ================================================================================================ */
+
+/** Linear CKA (Kornblith, Norouzi, Lee & Hinton 2019, "Similarity of Neural Network Representations
+ *  Revisited"), in feature space: with X, Y the column-centred data,
+ *    CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F),
+ *  from d1 x d2, d1 x d1 and d2 x d2 cross-products (no n x n matrix; memory O(d1^2 + d2^2 + d1 d2 +
+ *  chunk (d1 + d2))). Range [0, 1] (rounding is clipped). debiased = 1: each HSIC is the unbiased
+ *  estimator of Song, Smola, Gretton, Bedo & Borgwardt (2012) on K = X X^T, L = Y Y^T with zeroed
+ *  diagonals, n (n-3) HSIC_u = tr(K L) + 1^T K 1 1^T L 1 / ((n-1)(n-2)) - 2/(n-2) 1^T K L 1, evaluated in
+ *  feature space from the cross-product, the squared row norms r, s and their sums:
+ *  ||Y^T X||_F^2 - n/(n-2) r.s + (sum r)(sum s)/((n-1)(n-2)) (Kornblith et al.'s feature-space form).
+ *  Debiased CKA lies in [-1, 1] (HSIC_u is an inner product of U-centred kernels; values near 0 may be
+ *  negative). debiased must be 0 or 1. *out receives the value. Errors: n < 2 (n < 4 when debiased),
+ *  x or y constant (every feature zero variance: CKA undefined; single constant features are fine),
+ *  a non-positive unbiased self-HSIC (debiased). */
+lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, int32_t debiased,
+                                double* out);
+
+/** RBF CKA (Kornblith et al. 2019): K_ij = exp(-||x_i - x_j||^2 / (2 sigma_x^2)), L likewise with
+ *  sigma_y, CKA = <HKH, HLH>_F / (||HKH||_F ||HLH||_F), H = I - 11^T/n, from
+ *  <HKH, HLH> = sum_ij K_ij L_ij - (2/n) (K1).(L1) + (1^T K 1)(1^T L 1)/n^2, summed over tiles of rows
+ *  (no n x n matrix is kept; time O(n^2 (d1 + d2))). Range [0, 1]. sigma_x (sigma_y): the bandwidth,
+ *  or 0 for the median rule sigma = sigma_factor * median of the n (n-1)/2 pairwise Euclidean distances
+ *  (lamina_median_distance). Note: Kornblith et al.'s code takes the median of the squared distances
+ *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The exact
+ *  median keeps the n (n-1)/2 squared distances (8 bytes each) and is capped at 2^26 pairs (n <= 11586,
+ *  512 MiB): beyond it pass sigma_x and sigma_y. sigma_factor must be finite and > 0 (1 is the usual
+ *  choice); sigma_x, sigma_y finite and >= 0. Errors: n < 2, x or y constant, a zero median
+ *  distance (more than half the pairs coincide), the cap (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
+                             double sigma_x, double sigma_y, double* out);
+
+/** The median of the n (n-1)/2 pairwise Euclidean distances of the rows of x (numpy's median: the mean
+ *  of the two middle values for an even count), the bandwidth rule of lamina_rbf_cka. Errors: n < 2,
+ *  more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_median_distance(const float* x, int64_t n, int64_t d, double* out);
+
+/** Linear (debiased = 0) or debiased (1) CKA between every pair of layers, in one call: layers[l] is
+ *  n x dims[l] float32 for l < n_layers (one model), layers2[l] is n x dims2[l] for l < n_layers2 (a
+ *  second model). With n_layers2 = 0 (layers2 and dims2 NULL) out is the symmetric n_layers x n_layers
+ *  matrix of the first list with itself (diagonal 1); otherwise the n_layers x n_layers2 matrix between
+ *  the lists. Row-major doubles; out_len must equal the number of entries. Every layer is centred once
+ *  and each self-Gram X_l^T X_l and needed cross-product X_a^T X_b is computed once (float64, in chunks
+ *  of rows), so memory is O(sum of d_a d_b over the pairs computed + n * n_layers) -- no n x n matrix.
+ *  Values and errors as lamina_linear_cka (a constant layer is named by its list and index). */
+lamina_status lamina_cka_matrix(const float* const* layers, const int64_t* dims, int32_t n_layers,
+                                const float* const* layers2, const int64_t* dims2, int32_t n_layers2, int64_t n,
+                                int32_t debiased, double* out, int64_t out_len);
+
+/** Dissimilarity of two rows in a representational dissimilarity matrix (RDM). */
+typedef int32_t lamina_rdm_metric;
+#define LAMINA_RDM_EUCLIDEAN 0     /* ||x_i - x_j||_2 (scipy.spatial.distance.pdist "euclidean") */
+#define LAMINA_RDM_CORRELATION 1   /* 1 - Pearson correlation of the rows (pdist "correlation"); a constant row is an error */
+#define LAMINA_RDM_COSINE 2        /* 1 - x_i.x_j / (||x_i|| ||x_j||) (pdist "cosine"); a zero row is an error */
+
+/** How two RDMs are compared (on their condensed upper triangles). */
+typedef int32_t lamina_rsa_method;
+#define LAMINA_RSA_SPEARMAN 0        /* Pearson correlation of the ranks, ties at their average rank (scipy.stats.spearmanr) */
+#define LAMINA_RSA_PEARSON 1         /* Pearson correlation (scipy.stats.pearsonr); streamed by tiles in lamina_rsa */
+#define LAMINA_RSA_KENDALL_TAU_A 2   /* (concordant - discordant) / (m (m-1)/2), tied pairs count as neither (rsatoolbox's tau-a) */
+
+/** The condensed RDM of x (n x d): out[k] for the pair (i, j), i < j, in scipy's order
+ *  (k = n i - i (i+1)/2 + j - i - 1); out_len must equal n (n-1)/2. Euclidean distances come from a
+ *  float64 gemm on the centred rows, recomputed directly from the float32 inputs where cancellation
+ *  would matter (so coinciding rows are at distance exactly 0). Errors: n < 2, bad metric, a constant
+ *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
+
+/** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
+ *  (n x d1) and y (n x d2) under `metric`, compared by `method`; *out the correlation in [-1, 1].
+ *  Spearman and Kendall tau-a rank the m = n (n-1)/2 pairs exactly: they keep both pair vectors and
+ *  sorting scratch, about 40 bytes per pair, and are capped at 2^26 pairs (n <= 11586; beyond,
+ *  LAMINA_ERR_OUT_OF_MEMORY). Pearson never keeps the pair vectors: tiles of both RDMs are reduced to
+ *  counts, means and centred second moments merged in a fixed order, so it runs for any n with
+ *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the
+ *  Python binding), a constant RDM (correlation undefined), the metric's row errors, the cap. */
+lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, lamina_rdm_metric metric,
+                         lamina_rsa_method method, double* out);
+
+/** Compares two given condensed RDMs (m doubles each, finite) by `method`, as lamina_rsa does. Errors:
+ *  m < 2, NaN/Inf, a constant RDM, ranking more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
+                                 double* out);
+
+/** Kernel alignment of each layer with the inputs and with the targets, in one call (the task-structure
+ *  measure used to compare Tanh and ReLU networks): layers[l] is n x dims[l] float32 (l < n_layers), x
+ *  the n x d_x inputs, labels n int32 (any values, at least 2 distinct). out is row-major n_layers x 2:
+ *    out[2l] = CKA(H_l, X),   out[2l+1] = CKA(H_l, Y),   Y = one-hot(labels) (n x k, 0/1),
+ *  linear CKA (debiased = 0) or debiased CKA (1) exactly as lamina_linear_cka. The layers, X and Y go
+ *  through one lamina_cka_matrix computation: each is centred once (the one-hot matrix included) and
+ *  each Gram and cross-product is computed once. out_len must equal 2 n_layers. Errors as
+ *  lamina_cka_matrix, plus: labels with one distinct value (a constant target), NULL labels. */
+lamina_status lamina_cka_alignment(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
+                                   const float* x, int64_t d_x, const int32_t* labels, int32_t debiased, double* out,
+                                   int64_t out_len);
+
+/** How the bin range [lo, hi] of the information-plane estimators is chosen. The authors' fixed
+ *  [-1, 1] suits tanh layers only (ReLU activations exceed 1 and pile into the last bin), so the default
+ *  rule takes the range from the data. */
+typedef int32_t lamina_bin_range;
+#define LAMINA_BIN_RANGE_LAYER 0        /* one range for the whole sequence: min and max over every checkpoint of the layer */
+#define LAMINA_BIN_RANGE_CHECKPOINT 1   /* each checkpoint's own min and max */
+#define LAMINA_BIN_RANGE_FIXED 2        /* the caller's lo < hi (finite); values outside go to the first / last bin */
+
+/** The information plane of one layer (Shwartz-Ziv & Tishby 2017, "Opening the Black Box of Deep Neural
+ *  Networks via Information"), binning estimator: checkpoints[c] is the layer's n x d float32 activations
+ *  at checkpoint c (c < n_checkpoints, n_checkpoints >= 2: a trajectory; the same n inputs and d units
+ *  every time). Each value v is binned into `bins` equal-width bins of [lo, hi] (lo, hi from `range`):
+ *    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo))))   (all values in bin 0 when hi = lo),
+ *  a state T is a distinct row of bin indices (counted by hashing the binned rows, O(n d) time, O(n)
+ *  memory, no sort), and with the n rows equally weighted (plug-in entropies, bits)
+ *    I(X;T) = H(X) + H(T) - H(X,T),   I(T;Y) = H(T) + H(Y) - H(T,Y),
+ *  Y = labels (n int32, any values), X = inputs (n int32 identifying the input of each row; NULL: every
+ *  row is its own input, so I(X;T) = H(T) -- the authors' setting of distinct inputs). out is row-major
+ *  n_checkpoints x 2, [I(X;T), I(T;Y)] per checkpoint; out_len must equal 2 n_checkpoints. lo and hi are
+ *  read with LAMINA_BIN_RANGE_FIXED only. (The authors' code bins with np.digitize on
+ *  np.linspace(-1, 1, bins) edges, which gives bins + 1 bins; this is the plain equal-width rule.)
+ *  Errors: bins < 2 or > 65536, n_checkpoints < 2, checkpoints of different shapes (n and d are shared,
+ *  so only through bindings), bad range or lo >= hi / non-finite (fixed), NaN/Inf in an activation
+ *  (LAMINA_ERR_NON_FINITE naming the checkpoint, row and column), NULL pointers. */
+lamina_status lamina_information_plane(const float* const* checkpoints, int32_t n_checkpoints, int64_t n, int64_t d,
+                                       const int32_t* labels, const int32_t* inputs, int32_t bins,
+                                       lamina_bin_range range, double lo, double hi, double* out, int64_t out_len);
+
+/** The same estimators for one activation matrix t (n x d): out[0] = I(X;T), out[1] = I(T;Y) in bits.
+ *  LAMINA_BIN_RANGE_LAYER and LAMINA_BIN_RANGE_CHECKPOINT both take t's min and max. Errors as
+ *  lamina_information_plane (no checkpoint count). */
+lamina_status lamina_binned_mutual_information(const float* t, int64_t n, int64_t d, const int32_t* labels,
+                                               const int32_t* inputs, int32_t bins, lamina_bin_range range, double lo,
+                                               double hi, double* out);
+
+/* ==================================================================================================
+ * 14. Audits [experimental]
+ *
+ * AQI, the Alignment Quality Index (Borah et al. 2025): how well a model's hidden states separate groups
+ * of prompts (safe vs unsafe, ...), scored by combining cluster-validity indices computed on the groups
+ * as labelled (no clustering). No official implementation is published and the public scripts disagree
+ * (on the indices, on the normalisations -- one scales to [0, 100], floors the XB term at 10 and fits
+ * t-SNE/UMAP first -- and on Xie-Beni's form), so each variant below is its own named formula, and every
+ * index is the one of section 5:
+ *   DBS  Davies-Bouldin (lamina_davies_bouldin_score), lower is better;
+ *   DI   classic Dunn index, single linkage over maximum diameter, Euclidean (lamina_dunn_index with
+ *        LAMINA_LINKAGE_SINGLE, LAMINA_DIAMETER_MAX); +inf when every group is one repeated point;
+ *   S    mean Euclidean silhouette (lamina_silhouette_score), in [-1, 1];
+ *   XB   Xie-Beni with hard memberships, XB = sum_i ||x_i - c_{g(i)}||^2 / (n min_{a != b} ||c_a - c_b||^2)
+ *        (lamina_xie_beni_index with LAMINA_XIE_BENI_CENTROID; the fuzzy form with 0/1 memberships, any
+ *        fuzzifier m); +inf when two centroids coincide;
+ *   CHI  Calinski-Harabasz (lamina_calinski_harabasz_score).
+ * Every term of every variant lies in [0, 1], so every AQI does; higher is better separated. gamma must
+ * lie in [0, 1]. Results come as rows of LAMINA_AQI_COLUMNS doubles,
+ *   [DBS, DI, S, XB, CHI, CHI_norm, XB_norm, AQI],
+ * with NaN in the columns a variant does not use. Groups: labels (int32, any values) must hold at least
+ * 2 distinct values and every group at least 2 members (one group, or a group of one, is
+ * LAMINA_ERR_INVALID_ARGUMENT). pca_components = k > 0 first projects each representation onto its own
+ * top k principal components (the centred data times the top k eigenvectors of its covariance, LAPACK
+ * dsyevr in float64; scikit-learn's PCA(k).fit_transform up to component signs, which no index depends
+ * on; 1 <= k <= min(n, d)); 0 uses the raw representation. No t-SNE or UMAP. Accuracy: the indices of
+ * section 5 (1e-6 relative against scikit-learn / numpy formulas). Errors: LAMINA_ERR_INVALID_ARGUMENT
+ * (NULL pointer, n or a width <= 0, bad enum, gamma, pca_components or layer range, the group rules, a
+ * 0/0 index: every row equal to its group's centroid and two centroids equal), LAMINA_ERR_SHAPE_MISMATCH
+ * (out_len / table_len, pooled layers of different widths), LAMINA_ERR_NON_FINITE (NaN/Inf in the data,
+ * naming row and column).
+ * ================================================================================================ */
+
+/** Columns of an AQI row: DBS, DI, S, XB, CHI, CHI_norm, XB_norm, AQI. */
+#define LAMINA_AQI_COLUMNS 8
+
+/** The AQI formula. */
+typedef int32_t lamina_aqi_variant;
+#define LAMINA_AQI_DBS_DUNN 0        /* (a) AQI = gamma / (1 + DBS) + (1 - gamma) DI / (1 + DI)   (DI = +inf: DI / (1 + DI) = 1) */
+#define LAMINA_AQI_SILHOUETTE_XB 1   /* (b) AQI = gamma (S + 1) / 2 + (1 - gamma) / (1 + XB)      (XB = +inf: 0) */
+#define LAMINA_AQI_CHI_XB 2          /* (c) AQI = gamma CHI_norm + (1 - gamma) XB_norm, normalised over a set of rows (below) */
+
+/* Variant (c) needs a set of rows r = 1..m (m >= 2: the groups of lamina_aqi_groups plus the overall row,
+ * or the layers of lamina_aqi_layers plus the pooled row) and normalises over it:
+ *   CHI_norm_r = (CHI_r - min_s CHI_s) / (max_s CHI_s - min_s CHI_s)     (0.5 for every row if all are equal)
+ *   XB_norm_r  = 1 - sigmoid((XB_r - med) / iqr),  sigmoid(z) = 1 / (1 + e^-z),
+ * med and iqr the median and interquartile range (numpy.percentile, linear interpolation: q75 - q25) of
+ * the finite XB_s; iqr = 1 if it is 0; XB_r = +inf gives XB_norm_r = 0. (The public script that uses this
+ * form scales both to [0, 100], floors XB_norm at 10 and adds 1e-9 to the IQR; this one does not.) */
+
+/** Layer pooling of lamina_aqi_layers: the pooled representation is P = sum_l w_l H_l (w >= 0, sum 1). */
+typedef int32_t lamina_aqi_pooling;
+#define LAMINA_AQI_POOL_NONE 0      /* no pooled row (NaN) and no weights (NaN) */
+#define LAMINA_AQI_POOL_UNIFORM 1   /* w_l = 1 / (last_layer - first_layer + 1) for first_layer <= l <= last_layer, else 0 */
+#define LAMINA_AQI_POOL_GIVEN 2     /* the caller's weights (finite, >= 0, positive sum), normalised to sum 1 */
+#define LAMINA_AQI_POOL_LEARNED 3   /* weights maximising the groups' separation in P (below) */
+
+/* Learned pooling (LAMINA_AQI_POOL_LEARNED) maximises, over the simplex {w >= 0, sum_l w_l = 1}, the
+ * Calinski-Harabasz ratio of P(w) = sum_l w_l H_l up to its constant factor:
+ *   J(w) = (w^T B w) / (w^T W w),  B_lm = sum_g n_g <c_g^l - c^l, c_g^m - c^m>,
+ *                                   W_lm = sum_i <x_i^l - c_{g(i)}^l, x_i^m - c_{g(i)}^m>,
+ * c_g^l the centroid of group g in layer l and c^l the overall mean, so that CHI(P(w)) = J(w) (n-k)/(k-1).
+ * It runs projected gradient ascent (Euclidean projection onto the simplex, Duchi et al. 2008; Armijo
+ * backtracking) from the uniform weights and from the best single layer and keeps the better end point,
+ * which satisfies the first-order (KKT) conditions to about 1e-5 of the gradient's scale; the projection sets weights to exactly 0, so the
+ * weights are sparse whenever the maximiser lies on a face of the simplex (the usual case for a ratio of
+ * quadratic forms) -- sparsity is not forced beyond that. The weights are learned on the raw layers,
+ * also when pca_components > 0. Pooling needs the layers with a positive weight to have equal widths
+ * (every layer, for learned weights). */
+
+/** AQI of one representation x (n x d) with groups `labels` (n int32), variant (a) or (b) (variant (c)
+ *  needs a set of rows: LAMINA_ERR_INVALID_ARGUMENT naming lamina_aqi_groups and lamina_aqi_layers).
+ *  out: one row of LAMINA_AQI_COLUMNS doubles; out_len must equal LAMINA_AQI_COLUMNS. */
+lamina_status lamina_aqi_score(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                               lamina_aqi_variant variant, double gamma, int32_t pca_components, double* out,
+                               int64_t out_len);
+
+/** AQI per subset of the rows: `groups` (n int32, any values) splits the rows into G subsets (e.g. the
+ *  axioms or categories of the prompts); out is row-major (G + 1) x LAMINA_AQI_COLUMNS: one row per
+ *  distinct value of groups in ascending order, computed on that subset's rows (and labels, which must
+ *  satisfy the group rules within each subset), then an "overall" row on all n rows. Variant (c)
+ *  normalises over these G + 1 rows (the public CHI/XB script's set: each axiom plus overall); (a) and (b)
+ *  are row by row. With pca_components > 0 each subset is projected onto its own principal components.
+ *  out_len must equal (G + 1) * LAMINA_AQI_COLUMNS. */
+lamina_status lamina_aqi_groups(const float* x, int64_t n, int64_t d, const int32_t* labels, const int32_t* groups,
+                                lamina_aqi_variant variant, double gamma, int32_t pca_components, double* out,
+                                int64_t out_len);
+
+/** AQI per layer and of the pooled layers, in one call: layers[l] is n x dims[l] float32 (l < n_layers),
+ *  labels n int32. table is row-major (n_layers + 1) x LAMINA_AQI_COLUMNS: row l for layer l, the last row
+ *  for the pooled representation P = sum_l w_l H_l (float64 sums stored as float32; NaN with
+ *  LAMINA_AQI_POOL_NONE); table_len must equal (n_layers + 1) * LAMINA_AQI_COLUMNS. Variant (c)
+ *  normalises over all the rows (layers and pooled). first_layer and last_layer (0-based, inclusive) are
+ *  read for LAMINA_AQI_POOL_UNIFORM only; weights (n_layers doubles) for LAMINA_AQI_POOL_GIVEN only (NULL
+ *  otherwise is fine). weights_out (n_layers doubles, may be NULL) receives the weights used (summing to
+ *  1; NaN with LAMINA_AQI_POOL_NONE). The pooled AQI is table[n_layers * LAMINA_AQI_COLUMNS + 7]. */
+lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
+                                const int32_t* labels, lamina_aqi_variant variant, double gamma,
+                                int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,
+                                int32_t last_layer, const double* weights, double* table, int64_t table_len,
+                                double* weights_out);
 
 #ifdef __cplusplus
 }

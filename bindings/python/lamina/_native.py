@@ -82,6 +82,12 @@ LAMINA_SAE_DECAY_NONE, LAMINA_SAE_DECAY_LINEAR, LAMINA_SAE_DECAY_COSINE = 0, 1, 
 LAMINA_SAE_BDEC_MEAN, LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, LAMINA_SAE_BDEC_ZERO = 0, 1, 2
 LAMINA_SAE_INIT_AUTO, LAMINA_SAE_INIT_SPARSIFY, LAMINA_SAE_INIT_TIED = 0, 1, 2
 LAMINA_SAE_FORMAT_SAELENS, LAMINA_SAE_FORMAT_SPARSIFY = 0, 1
+LAMINA_RDM_EUCLIDEAN, LAMINA_RDM_CORRELATION, LAMINA_RDM_COSINE = 0, 1, 2
+LAMINA_RSA_SPEARMAN, LAMINA_RSA_PEARSON, LAMINA_RSA_KENDALL_TAU_A = 0, 1, 2
+LAMINA_BIN_RANGE_LAYER, LAMINA_BIN_RANGE_CHECKPOINT, LAMINA_BIN_RANGE_FIXED = 0, 1, 2
+LAMINA_AQI_COLUMNS = 8
+LAMINA_AQI_DBS_DUNN, LAMINA_AQI_SILHOUETTE_XB, LAMINA_AQI_CHI_XB = 0, 1, 2
+LAMINA_AQI_POOL_NONE, LAMINA_AQI_POOL_UNIFORM, LAMINA_AQI_POOL_GIVEN, LAMINA_AQI_POOL_LEARNED = 0, 1, 2, 3
 
 f32p = POINTER(c_float)
 f64p = POINTER(c_double)
@@ -286,6 +292,24 @@ SIGNATURES = {
     "lamina_sae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
     "lamina_sae_save_checkpoint": (c_int32, [c_void_p, c_char_p]),
     "lamina_sae_load_checkpoint": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_linear_cka": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_int32, f64p]),
+    "lamina_rbf_cka": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_double, c_double, c_double, f64p]),
+    "lamina_median_distance": (c_int32, [f32p, c_int64, c_int64, f64p]),
+    "lamina_cka_matrix": (c_int32, [POINTER(f32p), i64p, c_int32, POINTER(f32p), i64p, c_int32, c_int64, c_int32,
+                                    f64p, c_int64]),
+    "lamina_rdm": (c_int32, [f32p, c_int64, c_int64, c_int32, f64p, c_int64]),
+    "lamina_rsa": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_int32, c_int32, f64p]),
+    "lamina_rdm_compare": (c_int32, [f64p, f64p, c_int64, c_int32, f64p]),
+    "lamina_cka_alignment": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, f32p, c_int64, i32p, c_int32, f64p,
+                                       c_int64]),
+    "lamina_information_plane": (c_int32, [POINTER(f32p), c_int32, c_int64, c_int64, i32p, i32p, c_int32, c_int32,
+                                           c_double, c_double, f64p, c_int64]),
+    "lamina_binned_mutual_information": (c_int32, [f32p, c_int64, c_int64, i32p, i32p, c_int32, c_int32, c_double,
+                                                   c_double, f64p]),
+    "lamina_aqi_score": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, c_double, c_int32, f64p, c_int64]),
+    "lamina_aqi_groups": (c_int32, [f32p, c_int64, c_int64, i32p, i32p, c_int32, c_double, c_int32, f64p, c_int64]),
+    "lamina_aqi_layers": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, i32p, c_int32, c_double, c_int32, c_int32,
+                                    c_int32, c_int32, f64p, f64p, c_int64, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

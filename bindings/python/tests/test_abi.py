@@ -288,6 +288,11 @@ OPTION_TABLES = {
     "lamina_sae_bias_init": ("sae", "_BDEC", {}, {}),
     "lamina_sae_weight_init": ("sae", "_INIT", {}, {}),
     "lamina_sae_format": ("sae", "_FORMATS", {}, {}),
+    "lamina_rdm_metric": ("geometry", "_RDM_METRICS", {}, {}),
+    "lamina_rsa_method": ("geometry", "_RSA_METHODS", {}, {}),
+    "lamina_bin_range": ("geometry", "_BIN_RANGES", {}, {}),
+    "lamina_aqi_variant": ("audit", "_VARIANTS", {}, {}),
+    "lamina_aqi_pooling": ("audit", "_POOLINGS", {}, {}),
 }
 # checked by their own tests: statuses (test_status_codes_match_header), dtypes (test_dtype_tables_match_header)
 OTHER_ENUM_TESTS = {"lamina_status", "lamina_dtype"}

@@ -1,0 +1,176 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// RBF-kernel CKA (Kornblith et al. 2019): K_ij = exp(-||x_i - x_j||^2 / (2 sigma_x^2)), likewise L,
+///     CKA = <HKH, HLH>_F / (||HKH||_F ||HLH||_F),  H = I - 11^T / n,
+/// with <HKH, HLH> = sum_ij K_ij L_ij - (2/n) (K1).(L1) + (1^T K 1)(1^T L 1) / n^2. The sums are taken
+/// over tiles of rows; no n x n matrix is kept. sigma = factor * median of the n (n - 1) / 2 pairwise
+/// Euclidean distances (numpy's median: the mean of the two middle values for an even count) unless
+/// given. The exact median keeps the pair vector: n (n - 1) / 2 float64 values, at most
+/// `medianPairCap` of them.
+extension CKA {
+    /// Largest number of pairs for which the median bandwidth rule runs (8 bytes each: 512 MiB).
+    package static let medianPairCap = 1 << 26
+    static let rbfTile = 256
+
+    /// Centred float64 copy of x with its squared row norms.
+    struct Centred {
+        let values: [Double]
+        let norms: [Double]
+        let rows: Int
+        let cols: Int
+    }
+
+    static func centred(_ x: MatrixView) -> Centred {
+        let n = x.rows, d = x.cols
+        var mean = [Double](repeating: 0, count: d)
+        mean.withUnsafeMutableBufferPointer { a in
+            for r in 0..<n { Reduce.accumulate(x.row(r), into: a.baseAddress!, d) }
+            for c in 0..<d { a[c] /= Double(n) }
+        }
+        var values = [Double](repeating: 0, count: n * d)
+        var norms = [Double](repeating: 0, count: n)
+        values.withUnsafeMutableBufferPointer { v in
+            for r in 0..<n {
+                let src = x.row(r)
+                var s = 0.0
+                for c in 0..<d { let t = Double(src[c]) - mean[c]; v[r * d + c] = t; s += t * t }
+                norms[r] = s
+            }
+        }
+        return Centred(values: values, norms: norms, rows: n, cols: d)
+    }
+
+    /// Squared distances of the tile rows i0..<i1 x cols j0..<j1 into `out` (ld = j1 - j0), clamped at 0,
+    /// exactly 0 on the diagonal.
+    static func squaredDistanceTile(_ c: Centred, _ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int,
+                                    _ out: UnsafeMutablePointer<Double>) {
+        let mi = i1 - i0, mj = j1 - j0, d = c.cols
+        c.values.withUnsafeBufferPointer { v in
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(mi), Int32(mj), Int32(d), -2,
+                        v.baseAddress! + i0 * d, Int32(d), v.baseAddress! + j0 * d, Int32(d), 0, out, Int32(mj))
+        }
+        for a in 0..<mi {
+            let ni = c.norms[i0 + a]
+            for b in 0..<mj {
+                let t = out[a * mj + b] + ni + c.norms[j0 + b]
+                out[a * mj + b] = (i0 + a == j0 + b) ? 0 : max(0, t)
+            }
+        }
+    }
+
+    /// numpy's median of the pairwise Euclidean distances i < j.
+    package static func medianDistance(_ x: MatrixView) throws -> Double {
+        try medianDistance(centred(x))
+    }
+
+    static func medianDistance(_ c: Centred) throws -> Double {
+        let n = c.rows
+        if n < 2 { throw LaminaError.invalid("n is \(n); the median distance needs n >= 2") }
+        let pairs = n * (n - 1) / 2
+        if pairs > medianPairCap {
+            throw LaminaError(.outOfMemory, "the median-distance bandwidth rule keeps all n (n - 1) / 2 = \(pairs) pair distances; the cap is \(medianPairCap) (n <= 11586); pass sigma explicitly for larger n")
+        }
+        let tile = rbfTile
+        let blocks = (n + tile - 1) / tile
+        // Each block row writes its own pairs (i in block, j > i) into the condensed vector.
+        var sq = [Double](repeating: 0, count: pairs)
+        sq.withUnsafeMutableBufferPointer { out in
+            let op = out.baseAddress!
+            Parallel.forEachTask(blocks) { bi in
+                let i0 = bi * tile, i1 = min(n, i0 + tile)
+                let buf = UnsafeMutablePointer<Double>.allocate(capacity: tile * n)
+                defer { buf.deallocate() }
+                squaredDistanceTile(c, i0, i1, i0, n, buf)
+                let ld = n - i0
+                for i in i0..<i1 {
+                    let base = i * n - i * (i + 1) / 2 - i - 1 // condensed index of (i, j) is base + j
+                    for j in (i + 1)..<max(n, i + 1) { op[base + j] = buf[(i - i0) * ld + (j - i0)] }
+                }
+            }
+        }
+        // Selection of the middle order statistics (sorting the pair vector).
+        sq.sort()
+        let mid = pairs / 2
+        if pairs % 2 == 1 { return sq[mid].squareRoot() }
+        return (sq[mid - 1].squareRoot() + sq[mid].squareRoot()) / 2
+    }
+
+    /// RBF CKA. sigmaX / sigmaY: the bandwidths, or nil for factor * median distance.
+    package static func rbf(_ x: MatrixView, _ y: MatrixView, sigmaFactor: Double,
+                           sigmaX: Double? = nil, sigmaY: Double? = nil) throws -> Double {
+        let n = x.rows
+        if y.rows != n {
+            throw LaminaError.shape("y has \(y.rows) rows; expected \(n) (the rows of x: the same inputs)")
+        }
+        if n < 2 { throw LaminaError.invalid("n is \(n); CKA needs n >= 2 samples") }
+        if !(sigmaFactor > 0) || !sigmaFactor.isFinite {
+            throw LaminaError.invalid("sigma_factor is \(sigmaFactor); expected a finite value > 0")
+        }
+        let cx = centred(x), cy = centred(y)
+        if cx.norms.allSatisfy({ $0 == 0 }) { throw LaminaError.invalid("x is constant (every feature has zero variance); CKA is undefined for it") }
+        if cy.norms.allSatisfy({ $0 == 0 }) { throw LaminaError.invalid("y is constant (every feature has zero variance); CKA is undefined for it") }
+        let sx = try sigmaX ?? sigmaFactor * medianDistance(cx)
+        let sy = try sigmaY ?? sigmaFactor * medianDistance(cy)
+        if !(sx > 0) || !sx.isFinite { throw LaminaError.invalid("the bandwidth of x is \(sx); expected a finite value > 0 (the median distance is 0 when more than half the rows coincide)") }
+        if !(sy > 0) || !sy.isFinite { throw LaminaError.invalid("the bandwidth of y is \(sy); expected a finite value > 0 (the median distance is 0 when more than half the rows coincide)") }
+        let gx = -1 / (2 * sx * sx), gy = -1 / (2 * sy * sy)
+
+        let tile = rbfTile
+        let blocks = (n + tile - 1) / tile
+        // Per block row: sum K∘L, K∘K, L∘L over its full rows, and the row sums of K and L.
+        var partial = [Double](repeating: 0, count: blocks * 3)
+        var rowK = [Double](repeating: 0, count: n), rowL = [Double](repeating: 0, count: n)
+        partial.withUnsafeMutableBufferPointer { pp in
+            rowK.withUnsafeMutableBufferPointer { rk in
+                rowL.withUnsafeMutableBufferPointer { rl in
+                    let pb = pp.baseAddress!, rkb = rk.baseAddress!, rlb = rl.baseAddress!
+                    Parallel.forEachTask(blocks) { bi in
+                        let i0 = bi * tile, i1 = min(n, i0 + tile)
+                        let kb = UnsafeMutablePointer<Double>.allocate(capacity: tile * tile)
+                        let lb = UnsafeMutablePointer<Double>.allocate(capacity: tile * tile)
+                        defer { kb.deallocate(); lb.deallocate() }
+                        var skl = 0.0, skk = 0.0, sll = 0.0
+                        for bj in 0..<blocks {
+                            let j0 = bj * tile, j1 = min(n, j0 + tile), mj = j1 - j0
+                            squaredDistanceTile(cx, i0, i1, j0, j1, kb)
+                            squaredDistanceTile(cy, i0, i1, j0, j1, lb)
+                            for a in 0..<(i1 - i0) {
+                                var rsk = 0.0, rsl = 0.0
+                                for b in 0..<mj {
+                                    let k = exp(gx * kb[a * mj + b]), l = exp(gy * lb[a * mj + b])
+                                    skl += k * l; skk += k * k; sll += l * l
+                                    rsk += k; rsl += l
+                                }
+                                rkb[i0 + a] += rsk; rlb[i0 + a] += rsl
+                            }
+                        }
+                        pb[bi * 3] = skl; pb[bi * 3 + 1] = skk; pb[bi * 3 + 2] = sll
+                    }
+                }
+            }
+        }
+        var skl = 0.0, skk = 0.0, sll = 0.0
+        for b in 0..<blocks { skl += partial[b * 3]; skk += partial[b * 3 + 1]; sll += partial[b * 3 + 2] }
+        let nd = Double(n)
+        let kk = dot(rowK, rowK), ll = dot(rowL, rowL), kl = dot(rowK, rowL)
+        let tk = rowK.reduce(0, +), tl = rowL.reduce(0, +)
+        let hkl = skl - 2 / nd * kl + tk * tl / (nd * nd)
+        let hkk = skk - 2 / nd * kk + tk * tk / (nd * nd)
+        let hll = sll - 2 / nd * ll + tl * tl / (nd * nd)
+        if !(hkk > 0) || !(hll > 0) {
+            throw LaminaError.invalid("the centred RBF kernel of \(hkk > 0 ? "y" : "x") is zero (all rows at the same point, or a bandwidth so small that the kernel is the identity up to rounding)")
+        }
+        return min(1, max(0, hkl / (hkk * hll).squareRoot()))
+    }
+
+    static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        var s0 = 0.0, s1 = 0.0
+        var i = 0
+        while i + 2 <= a.count { s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; i += 2 }
+        if i < a.count { s0 += a[i] * b[i] }
+        return s0 + s1
+    }
+}

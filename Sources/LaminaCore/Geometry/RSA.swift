@@ -1,0 +1,347 @@
+import CBLAS
+
+/// Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): a representational
+/// dissimilarity matrix (RDM) per representation, compared on its condensed upper triangle (scipy's
+/// order: (0,1), (0,2), ..., (1,2), ...).
+package enum RSA {
+    package enum Metric: Int32, Sendable, CaseIterable {
+        /// ||x_i - x_j||_2 (scipy.spatial.distance.pdist "euclidean").
+        case euclidean = 0
+        /// 1 - Pearson correlation of the two rows (pdist "correlation").
+        case correlation = 1
+        /// 1 - x_i.x_j / (||x_i|| ||x_j||) (pdist "cosine").
+        case cosine = 2
+    }
+
+    package enum Method: Int32, Sendable, CaseIterable {
+        /// Pearson correlation of the rank vectors, ties given their average rank (scipy.stats.spearmanr).
+        case spearman = 0
+        /// Pearson correlation (scipy.stats.pearsonr).
+        case pearson = 1
+        /// Kendall's tau-a, (concordant - discordant) / (m (m - 1) / 2), tied pairs counting as neither
+        /// (rsatoolbox's "tau-a"; scipy.stats.kendalltau offers only tau-b and tau-c).
+        case kendallTauA = 2
+    }
+
+    /// Largest condensed vector the exact (materialised) paths accept: 2^26 pairs (n <= 11586). Spearman
+    /// and Kendall keep both pair vectors plus sorting scratch, about 40 bytes per pair (2.5 GiB at the
+    /// cap). Pearson is streamed by tiles and has no cap.
+    package static let pairCap = 1 << 26
+    static let tile = 256
+
+    /// Rows of x prepared for the metric, float64: euclidean -> column-centred (distances unchanged);
+    /// correlation -> each row centred on its own mean and scaled to unit norm; cosine -> unit norm.
+    struct Prepared {
+        let values: [Double]
+        let norms: [Double]
+        let rows: Int
+        let cols: Int
+        let metric: Metric
+        let source: MatrixView
+    }
+
+    static func prepare(_ x: MatrixView, _ metric: Metric, _ name: String) throws -> Prepared {
+        let n = x.rows, d = x.cols
+        var values = [Double](repeating: 0, count: n * d)
+        var norms = [Double](repeating: 0, count: n)
+        var mean = [Double](repeating: 0, count: d)
+        if metric == .euclidean {
+            mean.withUnsafeMutableBufferPointer { a in
+                for r in 0..<n { Reduce.accumulate(x.row(r), into: a.baseAddress!, d) }
+                for c in 0..<d { a[c] /= Double(n) }
+            }
+        }
+        for r in 0..<n {
+            let src = x.row(r)
+            var shift = 0.0
+            if metric == .correlation { shift = Reduce.sum(src, d) / Double(d) }
+            var s = 0.0
+            for c in 0..<d {
+                let t = Double(src[c]) - (metric == .euclidean ? mean[c] : shift)
+                values[r * d + c] = t
+                s += t * t
+            }
+            if metric != .euclidean {
+                if s == 0 {
+                    let what = metric == .cosine ? "is all zeros" : "is constant"
+                    throw LaminaError.invalid("row \(r) of \(name) \(what); its \(metric == .cosine ? "cosine" : "correlation") distance is undefined (0/0)")
+                }
+                let inv = 1 / s.squareRoot()
+                for c in 0..<d { values[r * d + c] *= inv }
+                s = 1
+            }
+            norms[r] = s
+        }
+        return Prepared(values: values, norms: norms, rows: n, cols: d, metric: metric, source: x)
+    }
+
+    /// Dissimilarities of rows i0..<i1 against columns j0..<j1 into out (ld j1 - j0).
+    static func dissimilarityTile(_ p: Prepared, _ i0: Int, _ i1: Int, _ j0: Int, _ j1: Int, _ out: UnsafeMutablePointer<Double>) {
+        let mi = i1 - i0, mj = j1 - j0, d = p.cols
+        p.values.withUnsafeBufferPointer { v in
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(mi), Int32(mj), Int32(d), 1,
+                        v.baseAddress! + i0 * d, Int32(d), v.baseAddress! + j0 * d, Int32(d), 0, out, Int32(mj))
+        }
+        switch p.metric {
+        case .euclidean:
+            for a in 0..<mi {
+                let ni = p.norms[i0 + a]
+                for b in 0..<mj {
+                    let nj = p.norms[j0 + b]
+                    var t = ni + nj - 2 * out[a * mj + b]; _ = t
+                    // The float64 difference of the float32 inputs, scipy's value: the gemm form rounds
+                    // differently, which would split exact ties and change the ranks.
+                    do {
+                        let xi = p.source.row(i0 + a), xj = p.source.row(j0 + b)
+                        var s = 0.0
+                        var acc = SIMD8<Double>()
+                        var c = 0
+                        while c + 8 <= d {
+                            let u = SIMD8<Double>(UnsafeRawPointer(xi + c).loadUnaligned(as: SIMD8<Float>.self))
+                                - SIMD8<Double>(UnsafeRawPointer(xj + c).loadUnaligned(as: SIMD8<Float>.self))
+                            acc.addProduct(u, u)
+                            c += 8
+                        }
+                        s = acc.sum()
+                        while c < d { let u = Double(xi[c]) - Double(xj[c]); s += u * u; c += 1 }
+                        t = s
+                    }
+                    out[a * mj + b] = max(0, t).squareRoot()
+                }
+            }
+        case .correlation, .cosine:
+            for a in 0..<mi * mj { out[a] = 1 - out[a] }
+        }
+    }
+
+    static func condensedCount(_ n: Int) -> Int { n * (n - 1) / 2 }
+
+    /// The condensed RDM (n (n - 1) / 2 values, scipy order).
+    package static func rdm(_ x: MatrixView, metric: Metric) throws -> [Double] {
+        let n = x.rows
+        if n < 2 { throw LaminaError.invalid("n is \(n); an RDM needs n >= 2 rows") }
+        let m = condensedCount(n)
+        if m > pairCap {
+            throw LaminaError(.outOfMemory, "the RDM of n = \(n) rows has \(m) pairs; the cap is \(pairCap) (n <= 11586)")
+        }
+        return try condensed(prepare(x, metric, "x"))
+    }
+
+    static func condensed(_ p: Prepared) -> [Double] {
+        let n = p.rows
+        let blocks = (n + tile - 1) / tile
+        var out = [Double](repeating: 0, count: condensedCount(n))
+        out.withUnsafeMutableBufferPointer { o in
+            let op = o.baseAddress!
+            Parallel.forEachTask(blocks) { bi in
+                let i0 = bi * tile, i1 = min(n, i0 + tile)
+                let buf = UnsafeMutablePointer<Double>.allocate(capacity: tile * (n - i0))
+                defer { buf.deallocate() }
+                dissimilarityTile(p, i0, i1, i0, n, buf)
+                let ld = n - i0
+                for i in i0..<i1 {
+                    let base = i * n - i * (i + 1) / 2 - i - 1
+                    for j in (i + 1)..<max(n, i + 1) { op[base + j] = buf[(i - i0) * ld + (j - i0)] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// RSA of two representations of the same n inputs: compare their RDMs.
+    package static func rsa(_ x: MatrixView, _ y: MatrixView, metric: Metric, method: Method) throws -> Double {
+        let n = x.rows
+        if y.rows != n { throw LaminaError.shape("y has \(y.rows) rows; expected \(n) (the rows of x: the same inputs)") }
+        if n < 3 { throw LaminaError.invalid("n is \(n); RSA needs n >= 3 rows (at least 3 pairs to correlate)") }
+        let px = try prepare(x, metric, "x"), py = try prepare(y, metric, "y")
+        if method == .pearson { return try streamedPearson(px, py) }
+        let m = condensedCount(n)
+        if m > pairCap {
+            throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson (streamed) for larger n")
+        }
+        return try compare(condensed(px), condensed(py), method: method)
+    }
+
+    /// Correlation of two condensed RDMs.
+    package static func compare(_ a: [Double], _ b: [Double], method: Method) throws -> Double {
+        if a.count != b.count { throw LaminaError.shape("the RDMs have \(a.count) and \(b.count) entries; expected equal lengths") }
+        if a.count < 2 { throw LaminaError.invalid("the RDMs have \(a.count) entries; expected >= 2") }
+        for (k, v) in a.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm1 contains \(v) at \(k); expected finite values") }
+        for (k, v) in b.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm2 contains \(v) at \(k); expected finite values") }
+        switch method {
+        case .pearson: return try pearson(a, b)
+        case .spearman:
+            // The two rankings are independent: one task each.
+            var ranks: [[Double]] = [[], []]
+            ranks.withUnsafeMutableBufferPointer { r in
+                let rp = r.baseAddress!
+                Parallel.forEachTask(2) { t in (rp + t).pointee = averageRanks(t == 0 ? a : b) }
+            }
+            return try pearson(ranks[0], ranks[1], what: "ranks of ")
+        case .kendallTauA: return kendallTauA(a, b)
+        }
+    }
+
+    static func pearson(_ a: [Double], _ b: [Double], what: String = "") throws -> Double {
+        let m = Double(a.count)
+        let ma = a.reduce(0, +) / m, mb = b.reduce(0, +) / m
+        var sab = 0.0, saa = 0.0, sbb = 0.0
+        for i in 0..<a.count {
+            let u = a[i] - ma, v = b[i] - mb
+            sab += u * v; saa += u * u; sbb += v * v
+        }
+        if saa == 0 || sbb == 0 {
+            throw LaminaError.invalid("the \(what)\(saa == 0 ? "first" : "second") RDM \(what.isEmpty ? "is" : "are") constant; the correlation is undefined")
+        }
+        return min(1, max(-1, sab / (saa * sbb).squareRoot()))
+    }
+
+    struct RankKey { var value: Double; var index: Int32 }
+
+    /// 1-based ranks, ties given the average of the ranks they span (scipy.stats.rankdata "average").
+    static func averageRanks(_ a: [Double]) -> [Double] {
+        let m = a.count
+        // (value, index) records sorted by value: contiguous, no indirection in the comparisons.
+        var keyed = [RankKey](unsafeUninitializedCapacity: m) { buf, count in
+            for i in 0..<m { buf[i] = RankKey(value: a[i], index: Int32(i)) }
+            count = m
+        }
+        keyed.sort { $0.value < $1.value }
+        var ranks = [Double](repeating: 0, count: m)
+        ranks.withUnsafeMutableBufferPointer { rk in
+            keyed.withUnsafeBufferPointer { kp in
+                var i = 0
+                while i < m {
+                    var j = i + 1
+                    while j < m && kp[j].value == kp[i].value { j += 1 }
+                    let r = Double(i + 1 + j) / 2 // mean of i+1 ... j
+                    for k in i..<j { rk[Int(kp[k].index)] = r }
+                    i = j
+                }
+            }
+        }
+        return ranks
+    }
+
+    /// Kendall tau-a = (concordant - discordant) / (m (m - 1) / 2) (rsatoolbox), computed as scipy's
+    /// kendalltau does: sort by (a, b), count the strict inversions of b by merge sort (discordant
+    /// pairs), and con - dis = total - ties(a) - ties(b) + ties(a and b) - 2 dis.
+    static func kendallTauA(_ a: [Double], _ b: [Double]) -> Double {
+        let m = a.count
+        var order = [Int32](0..<Int32(m))
+        a.withUnsafeBufferPointer { va in
+            b.withUnsafeBufferPointer { vb in
+                order.sort { (va[Int($0)], vb[Int($0)]) < (va[Int($1)], vb[Int($1)]) }
+            }
+        }
+        var xtie = 0, ntie = 0
+        var i = 0
+        while i < m {
+            var j = i + 1
+            while j < m && a[Int(order[j])] == a[Int(order[i])] { j += 1 }
+            xtie += (j - i) * (j - i - 1) / 2
+            // joint ties inside this run of equal a (b is sorted within it)
+            var k = i
+            while k < j {
+                var l = k + 1
+                while l < j && b[Int(order[l])] == b[Int(order[k])] { l += 1 }
+                ntie += (l - k) * (l - k - 1) / 2
+                k = l
+            }
+            i = j
+        }
+        var seq = order.map { b[Int($0)] }
+        var sortedB = b
+        sortedB.sort()
+        var ytie = 0
+        i = 0
+        while i < m {
+            var j = i + 1
+            while j < m && sortedB[j] == sortedB[i] { j += 1 }
+            ytie += (j - i) * (j - i - 1) / 2
+            i = j
+        }
+        let dis = inversions(&seq)
+        let total = m * (m - 1) / 2
+        let conMinusDis = total - xtie - ytie + ntie - 2 * dis
+        return min(1, max(-1, Double(conMinusDis) / Double(total)))
+    }
+
+    /// Number of pairs i < j with v[i] > v[j] (strict), by bottom-up merge sort (sorts v).
+    static func inversions(_ v: inout [Double]) -> Int {
+        let m = v.count
+        var scratch = [Double](repeating: 0, count: m)
+        var count = 0
+        var width = 1
+        v.withUnsafeMutableBufferPointer { vp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                var src = vp.baseAddress!, dst = sp.baseAddress!
+                var inSource = true
+                while width < m {
+                    var lo = 0
+                    while lo < m {
+                        let mid = min(lo + width, m), hi = min(lo + 2 * width, m)
+                        var p = lo, q = mid, o = lo
+                        while p < mid && q < hi {
+                            if src[q] < src[p] { dst[o] = src[q]; q += 1; count += mid - p } else { dst[o] = src[p]; p += 1 }
+                            o += 1
+                        }
+                        while p < mid { dst[o] = src[p]; p += 1; o += 1 }
+                        while q < hi { dst[o] = src[q]; q += 1; o += 1 }
+                        lo = hi
+                    }
+                    swap(&src, &dst)
+                    inSource.toggle()
+                    width *= 2
+                }
+            }
+        }
+        return count
+    }
+
+    /// Pearson correlation of two RDMs computed tile by tile (no pair vector): per block row, the count,
+    /// means and centred second moments of its pairs, merged in block order (Chan, Golub & LeVeque 1979).
+    static func streamedPearson(_ px: Prepared, _ py: Prepared) throws -> Double {
+        let n = px.rows
+        let blocks = (n + tile - 1) / tile
+        var parts = [Double](repeating: 0, count: blocks * 6)
+        parts.withUnsafeMutableBufferPointer { pp in
+            let pb = pp.baseAddress!
+            Parallel.forEachTask(blocks) { bi in
+                let i0 = bi * tile, i1 = min(n, i0 + tile)
+                let ld = n - i0
+                let bx = UnsafeMutablePointer<Double>.allocate(capacity: tile * ld)
+                let by = UnsafeMutablePointer<Double>.allocate(capacity: tile * ld)
+                defer { bx.deallocate(); by.deallocate() }
+                dissimilarityTile(px, i0, i1, i0, n, bx)
+                dissimilarityTile(py, i0, i1, i0, n, by)
+                var cnt = 0.0, sa = 0.0, sb = 0.0
+                for i in i0..<i1 { for j in (i + 1)..<max(n, i + 1) {
+                    sa += bx[(i - i0) * ld + (j - i0)]; sb += by[(i - i0) * ld + (j - i0)]; cnt += 1 } }
+                if cnt == 0 { return }
+                let ma = sa / cnt, mb = sb / cnt
+                var caa = 0.0, cbb = 0.0, cab = 0.0
+                for i in i0..<i1 { for j in (i + 1)..<max(n, i + 1) {
+                    let u = bx[(i - i0) * ld + (j - i0)] - ma, v = by[(i - i0) * ld + (j - i0)] - mb
+                    caa += u * u; cbb += v * v; cab += u * v } }
+                pb[bi * 6] = cnt; pb[bi * 6 + 1] = ma; pb[bi * 6 + 2] = mb
+                pb[bi * 6 + 3] = caa; pb[bi * 6 + 4] = cbb; pb[bi * 6 + 5] = cab
+            }
+        }
+        var cnt = 0.0, ma = 0.0, mb = 0.0, caa = 0.0, cbb = 0.0, cab = 0.0
+        for b in 0..<blocks where parts[b * 6] > 0 {
+            let c2 = parts[b * 6], ma2 = parts[b * 6 + 1], mb2 = parts[b * 6 + 2]
+            let total = cnt + c2
+            let da = ma2 - ma, db = mb2 - mb
+            caa += parts[b * 6 + 3] + da * da * cnt * c2 / total
+            cbb += parts[b * 6 + 4] + db * db * cnt * c2 / total
+            cab += parts[b * 6 + 5] + da * db * cnt * c2 / total
+            ma += da * c2 / total; mb += db * c2 / total
+            cnt = total
+        }
+        if caa == 0 || cbb == 0 {
+            throw LaminaError.invalid("the \(caa == 0 ? "first" : "second") RDM is constant (all pairs equally dissimilar); the correlation is undefined")
+        }
+        return min(1, max(-1, cab / (caa * cbb).squareRoot()))
+    }
+}

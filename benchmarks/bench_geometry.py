@@ -1,0 +1,215 @@
+"""CKA and RSA: Lamina against numpy (and rsatoolbox when installed), side by side in one run.
+
+    PYTHONPATH=bindings/python python3 benchmarks/bench_geometry.py [--n 20000] [--d 768] [--layers 7]
+        [--rsa-n 5000] [--big-n 200000] [--repeats 2]
+
+1. A layer-by-layer linear CKA matrix (L layers, n x d float32), Lamina's lamina_cka_matrix against two
+   numpy implementations of the same formulas in float64 (Lamina's accumulation precision):
+   "numpy per pair" (Kornblith et al.'s feature_space_linear_cka called for every pair, as public code
+   does: each call centres both layers and forms X^T Y, X^T X, Y^T Y) and "numpy shared" (each layer
+   centred once and each Gram formed once, the same work plan as Lamina). Values must agree to 1e-9.
+2. Debiased linear CKA at a large n (default 200,000 rows) -- it runs, memory O(d^2 + n d).
+3. RSA on n items (correlation-distance RDMs, Spearman): Lamina's lamina_rsa against scipy (pdist +
+   spearmanr) and rsatoolbox (calc_rdm + compare "spearman") when it is importable.
+Timings are best of --repeats, alternating the contenders (the machine may be shared).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from lamina import geometry as G
+
+
+def best(fn, repeats):
+    times, value = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), value
+
+
+def np_feature_space_linear_cka(x, y):
+    x = x - x.mean(0, keepdims=True)
+    y = y - y.mean(0, keepdims=True)
+    return np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
+
+
+def np_cka_matrix_per_pair(layers):
+    L = len(layers)
+    M = np.eye(L)
+    for i in range(L):
+        for j in range(i + 1, L):
+            M[i, j] = M[j, i] = np_feature_space_linear_cka(layers[i].astype(np.float64), layers[j].astype(np.float64))
+    return M
+
+
+def np_cka_matrix_shared(layers):
+    c = [a.astype(np.float64) - a.astype(np.float64).mean(0, keepdims=True) for a in layers]
+    norms = [np.linalg.norm(x.T @ x) for x in c]
+    L = len(c)
+    M = np.eye(L)
+    for i in range(L):
+        for j in range(i + 1, L):
+            M[i, j] = M[j, i] = np.linalg.norm(c[i].T @ c[j]) ** 2 / (norms[i] * norms[j])
+    return M
+
+
+def make_layers(n, d, L, seed=0):
+    rng = np.random.default_rng(seed)
+    h = rng.standard_normal((n, d), dtype=np.float32)
+    layers = []
+    for _ in range(L):
+        w = (rng.standard_normal((d, d), dtype=np.float32) / np.sqrt(d)).astype(np.float32)
+        h = np.tanh(h @ w + 0.1 * rng.standard_normal((n, d), dtype=np.float32)).astype(np.float32)
+        layers.append(h)
+    return layers
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--d", type=int, default=768)
+    ap.add_argument("--layers", type=int, default=7)
+    ap.add_argument("--rsa-n", type=int, default=5000)
+    ap.add_argument("--big-n", type=int, default=200000)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--only-new", action="store_true",
+                    help="only the kernel-alignment, AQI and information-plane timings")
+    args = ap.parse_args()
+    if args.only_new:
+        bench_alignment_aqi_plane(args)
+        return
+
+    print(f"CKA matrix: {args.layers} layers, n = {args.n}, d = {args.d} (float32 input, float64 arithmetic)")
+    layers = make_layers(args.n, args.d, args.layers)
+    t_l, t_pp, t_sh = [], [], []
+    for _ in range(args.repeats):
+        t = time.perf_counter(); M = G.cka_matrix(layers); t_l.append(time.perf_counter() - t)
+        t = time.perf_counter(); R1 = np_cka_matrix_per_pair(layers); t_pp.append(time.perf_counter() - t)
+        t = time.perf_counter(); R2 = np_cka_matrix_shared(layers); t_sh.append(time.perf_counter() - t)
+    err = max(np.max(np.abs(M - R1)), np.max(np.abs(M - R2)))
+    print(f"  lamina          {min(t_l):8.2f} s")
+    print(f"  numpy per pair  {min(t_pp):8.2f} s   ratio {min(t_pp) / min(t_l):5.1f}x")
+    print(f"  numpy shared    {min(t_sh):8.2f} s   ratio {min(t_sh) / min(t_l):5.1f}x")
+    print(f"  max |difference| {err:.2e}")
+    assert err < 1e-9
+    del layers
+
+    if args.big_n:
+        rng = np.random.default_rng(1)
+        x = rng.standard_normal((args.big_n, args.d), dtype=np.float32)
+        y = (x[:, : args.d // 2] * 0.5 + rng.standard_normal((args.big_n, args.d // 2), dtype=np.float32)).astype(np.float32)
+        t = time.perf_counter()
+        v = G.linear_cka(x, y, debiased=True)
+        print(f"debiased linear CKA, n = {args.big_n}, d1 = {args.d}, d2 = {args.d // 2}: {v:.6f} in "
+              f"{time.perf_counter() - t:.2f} s")
+        del x, y
+
+    print(f"RSA: n = {args.rsa_n} items, correlation-distance RDMs, Spearman")
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((args.rsa_n, 128), dtype=np.float32)
+    b = (a[:, :64] + rng.standard_normal((args.rsa_n, 64), dtype=np.float32)).astype(np.float32)
+    from scipy.spatial.distance import pdist
+    from scipy.stats import spearmanr
+    try:
+        import rsatoolbox
+    except ImportError:
+        rsatoolbox = None
+
+    def scipy_rsa():
+        return spearmanr(pdist(a.astype(np.float64), "correlation"), pdist(b.astype(np.float64), "correlation")).statistic
+
+    def rsatb_rsa():
+        ra = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(a.astype(np.float64)), method="correlation")
+        rb = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(b.astype(np.float64)), method="correlation")
+        return float(rsatoolbox.rdm.compare(ra, rb, method="spearman")[0, 0])
+
+    contenders = [("lamina", lambda: G.rsa(a, b, "correlation", "spearman")), ("scipy", scipy_rsa)]
+    if rsatoolbox is not None:
+        contenders.append(("rsatoolbox", rsatb_rsa))
+    times = {name: [] for name, _ in contenders}
+    values = {}
+    for _ in range(args.repeats):
+        for name, fn in contenders:
+            t = time.perf_counter()
+            values[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    base = min(times["lamina"])
+    for name, _ in contenders:
+        ratio = "" if name == "lamina" else f"   ratio {min(times[name]) / base:5.1f}x"
+        print(f"  {name:12s} {min(times[name]):8.2f} s   value {values[name]:.12f}{ratio}")
+    if rsatoolbox is None:
+        print("  (rsatoolbox not importable: pip install rsatoolbox to include it)")
+    bench_alignment_aqi_plane(args)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+
+
+def bench_alignment_aqi_plane(args):
+    """Kernel alignment (7 layers), AQI per layer with learned pooling, and the information plane against
+    numpy implementations of the same formulas (best of --repeats, side by side)."""
+    from lamina import audit as A
+    n, d, L = min(args.n, 5000), args.d, args.layers
+    layers = make_layers(n, d, L)
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 5, n)
+    X = layers[0]
+
+    def np_alignment():
+        def centred(a):
+            a = a.astype(np.float64)
+            return a - a.mean(0)
+        Xc, Yc = centred(X), centred(np.eye(5)[y])
+        sx, sy = np.linalg.norm(Xc.T @ Xc), np.linalg.norm(Yc.T @ Yc)
+        out = []
+        for h in layers:
+            H = centred(h)
+            sh = np.linalg.norm(H.T @ H)
+            out.append([np.linalg.norm(H.T @ Xc) ** 2 / (sh * sx), np.linalg.norm(H.T @ Yc) ** 2 / (sh * sy)])
+        return np.array(out)
+
+    def timed(fn):
+        best, value = np.inf, None
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            value = fn()
+            best = min(best, time.perf_counter() - t)
+        return best, value
+
+    t_l, v_l = timed(lambda: G.kernel_alignment(layers, X, y))
+    t_n, v_n = timed(np_alignment)
+    print(f"kernel alignment: {L} layers, n = {n}, d = {d}: lamina {t_l:.2f} s, numpy {t_n:.2f} s "
+          f"(ratio {t_n / t_l:.1f}x), max |difference| {np.max(np.abs(v_l - v_n)):.1e}")
+    groups = (y < 2).astype(int)
+    for variant in ("dbs_dunn", "silhouette_xb", "chi_xb"):
+        t, r = timed(lambda: A.aqi_layers(layers, groups, variant=variant, pooling="learned"))
+        print(f"AQI {variant:13s} per layer + learned pooling ({L} x {n} x {d}): {t:.2f} s, pooled {r['pooled']:.4f}")
+    ck = [np.tanh(rng.standard_normal((20000, 64)) * (0.2 + 0.2 * c)).astype(np.float32) for c in range(10)]
+    yy = rng.integers(0, 10, 20000)
+
+    def np_plane():
+        lo, hi = min(c.min() for c in ck), max(c.max() for c in ck)
+
+        def entropy(a):
+            _, counts = np.unique(a, axis=0, return_counts=True)
+            p = counts / counts.sum()
+            return -(p * np.log2(p)).sum()
+        out = []
+        for c in ck:
+            b = np.clip(np.floor(30 * (c.astype(np.float64) - lo) / (hi - lo)), 0, 29).astype(np.int64)
+            t = np.unique(b, axis=0, return_inverse=True)[1].reshape(-1)
+            out.append([entropy(t), entropy(t) + entropy(yy) - entropy(np.stack([t, yy], 1))])
+        return np.array(out)
+
+    t_l, v_l = timed(lambda: G.information_plane(ck, yy, bins=30))
+    t_n, v_n = timed(np_plane)
+    print(f"information plane: 10 checkpoints, n = 20000, d = 64, 30 bins: lamina {t_l * 1e3:.0f} ms, numpy "
+          f"np.unique {t_n * 1e3:.0f} ms (ratio {t_n / t_l:.1f}x), max |difference| {np.max(np.abs(v_l - v_n)):.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Audits: the Alignment Quality Index (experimental; include/lamina.h section 14).
+
+AQI (Borah et al. 2025) scores how well a representation separates labelled groups of prompts (safe vs
+unsafe, ...) by combining cluster-validity indices computed on the groups as labelled. No official
+implementation is published and the public scripts disagree, so each variant is its own formula::
+
+    from lamina.audit import aqi, aqi_groups, aqi_layers
+    aqi(H, y, variant="dbs_dunn")                 # (a) gamma/(1+DBS) + (1-gamma) DI/(1+DI)
+    aqi(H, y, variant="silhouette_xb")            # (b) gamma (S+1)/2 + (1-gamma)/(1+XB)
+    aqi_groups(H, y, axiom, variant="chi_xb")     # (c) over each axiom's rows + overall
+    aqi_layers([L0, L1, L2], y, pooling="learned")
+
+Definitions (the header states them in full):
+
+- DBS Davies-Bouldin, DI classic Dunn (single linkage / max diameter), S mean Euclidean silhouette,
+  CHI Calinski-Harabasz (all as scikit-learn / lamina.metrics), XB Xie-Beni with hard memberships
+  W / (n min_{a != b} ||c_a - c_b||^2).
+- (c) over a set of rows (groups + overall, or layers + pooled): CHI_norm = min-max of CHI over the set
+  (0.5 if all equal); XB_norm = 1 - sigmoid((XB - median) / IQR) over the finite XB of the set (IQR 1 if
+  0; XB = inf -> 0); AQI = gamma CHI_norm + (1 - gamma) XB_norm. The public script of this form scales
+  to [0, 100], floors XB_norm at 10 and runs t-SNE first; this one does not.
+- Every AQI lies in [0, 1]; higher is better separated.
+- ``pca=k`` projects each representation onto its own top k principal components first (float64
+  covariance + LAPACK eigenvectors in the library; no t-SNE/UMAP).
+- Layer pooling: P = sum_l w_l H_l with w on the simplex: "uniform" over ``layer_range=(first, last)``
+  (inclusive, default all layers), user ``weights`` (normalised to sum 1), or "learned": projected
+  gradient ascent of the Calinski-Harabasz ratio of P over the simplex (sparse where the maximiser lies
+  on a face), weights learned on the raw layers.
+
+Rows of every table are ``COLUMNS`` = (dbs, dunn, silhouette, xie_beni, chi, chi_norm, xb_norm, aqi), NaN
+where the variant does not use the index. Groups need >= 2 distinct labels with >= 2 members each.
+"""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from . import _native as N
+from .errors import InvalidArgumentError, ShapeMismatchError
+
+__all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers"]
+
+COLUMNS = ("dbs", "dunn", "silhouette", "xie_beni", "chi", "chi_norm", "xb_norm", "aqi")
+
+_VARIANTS = {"dbs_dunn": N.LAMINA_AQI_DBS_DUNN, "silhouette_xb": N.LAMINA_AQI_SILHOUETTE_XB,
+             "chi_xb": N.LAMINA_AQI_CHI_XB}
+_POOLINGS = {"none": N.LAMINA_AQI_POOL_NONE, "uniform": N.LAMINA_AQI_POOL_UNIFORM,
+             "given": N.LAMINA_AQI_POOL_GIVEN, "learned": N.LAMINA_AQI_POOL_LEARNED}
+
+
+def _gamma(gamma):
+    if isinstance(gamma, (bool, np.bool_)) or not isinstance(gamma, (int, float, np.integer, np.floating)) \
+            or not 0 <= gamma <= 1:
+        raise InvalidArgumentError(f"gamma={gamma!r}; expected a number in [0, 1]")
+    return float(gamma)
+
+
+def _pca(pca):
+    if pca is None:
+        return 0
+    if isinstance(pca, (bool, np.bool_)) or not isinstance(pca, (int, np.integer)) or pca < 1:
+        raise InvalidArgumentError(f"pca={pca!r}; expected None (raw representation) or an int >= 1 (components)")
+    return int(pca)
+
+
+def _labels(labels, n, name="labels"):
+    lab = N.as_labels(labels, name)
+    if lab.shape[0] != n:
+        raise ShapeMismatchError(f"{name} has {lab.shape[0]} entries; expected {n} (one per row)")
+    return lab
+
+
+def aqi_row(X, labels, variant="dbs_dunn", gamma=0.5, pca=None) -> dict:
+    """The indices and the AQI of one representation X (n x d) for variant (a) "dbs_dunn" or (b)
+    "silhouette_xb", as a dict keyed by COLUMNS (NaN for unused indices)."""
+    x = N.as_matrix(X, "X")
+    lab = _labels(labels, x.shape[0])
+    code = N.option(variant, _VARIANTS, "variant")
+    out = np.empty(N.LAMINA_AQI_COLUMNS, dtype=np.float64)
+    N.call("lamina_aqi_score", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), code, _gamma(gamma), _pca(pca),
+           N.dptr(out), out.size)
+    return dict(zip(COLUMNS, out.tolist()))
+
+
+def aqi(X, labels, variant="dbs_dunn", gamma=0.5, pca=None) -> float:
+    """AQI of one representation (variant "dbs_dunn" or "silhouette_xb"; "chi_xb" needs a set: use
+    aqi_groups or aqi_layers)."""
+    return aqi_row(X, labels, variant, gamma, pca)["aqi"]
+
+
+def aqi_groups(X, labels, groups, variant="chi_xb", gamma=0.5, pca=None) -> dict:
+    """AQI per subset of the rows (``groups``: n values, e.g. the axiom of each prompt) plus an overall
+    row. Returns {"groups": the distinct group values (ascending), "table": (G + 1, 8) array (last row
+    overall), "columns": COLUMNS}. Variant "chi_xb" normalises over these G + 1 rows."""
+    x = N.as_matrix(X, "X")
+    lab = _labels(labels, x.shape[0])
+    grp_raw = np.asarray(groups)
+    if grp_raw.ndim != 1 or grp_raw.shape[0] != x.shape[0]:
+        raise ShapeMismatchError(f"groups has shape {grp_raw.shape}; expected ({x.shape[0]},) (one per row)")
+    values, codes = np.unique(grp_raw, return_inverse=True)
+    grp = np.ascontiguousarray(codes.reshape(-1), dtype=np.int32)
+    code = N.option(variant, _VARIANTS, "variant")
+    out = np.empty((len(values) + 1, N.LAMINA_AQI_COLUMNS), dtype=np.float64)
+    N.call("lamina_aqi_groups", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), N.iptr(grp), code, _gamma(gamma),
+           _pca(pca), N.dptr(out), out.size)
+    return {"groups": values, "table": out, "columns": COLUMNS}
+
+
+def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform", layer_range=None, weights=None,
+               pca=None) -> dict:
+    """AQI of every layer and of the pooled layers P = sum_l w_l H_l, in one call.
+
+    pooling: "uniform" (over ``layer_range=(first, last)``, inclusive, default all layers), "given"
+    (``weights``, >= 0, normalised to sum 1; passing weights alone selects it), "learned" (maximise the
+    groups' Calinski-Harabasz ratio in P over the simplex), or "none". Returns {"table": (L + 1, 8) array
+    (last row pooled), "weights": (L,) array, "pooled": the pooled AQI, "columns": COLUMNS}."""
+    from .geometry import _layers
+    hs = _layers(layers, "layers")
+    n = hs[0].shape[0]
+    for i, a in enumerate(hs):
+        if a.shape[0] != n:
+            raise ShapeMismatchError(f"layers[{i}] has {a.shape[0]} rows; expected {n} (the rows of layers[0])")
+    lab = _labels(labels, n)
+    code = N.option(variant, _VARIANTS, "variant")
+    if weights is not None and pooling == "uniform":
+        pooling = "given"
+    pool = N.option(pooling, _POOLINGS, "pooling")
+    first, last = 0, len(hs) - 1
+    if layer_range is not None:
+        if pooling != "uniform":
+            raise InvalidArgumentError(f"layer_range is given with pooling={pooling!r}; it applies to pooling='uniform'")
+        try:
+            first, last = (int(v) for v in layer_range)
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"layer_range={layer_range!r}; expected (first, last) layer indices") from None
+    w_in = None
+    if pooling == "given":
+        if weights is None:
+            raise InvalidArgumentError("pooling='given' needs weights (one per layer)")
+        w_in = np.ascontiguousarray(np.asarray(weights, dtype=np.float64))
+        if w_in.ndim != 1 or w_in.shape[0] != len(hs):
+            raise ShapeMismatchError(f"weights has shape {w_in.shape}; expected ({len(hs)},) (one per layer)")
+    elif weights is not None:
+        raise InvalidArgumentError(f"weights are given with pooling={pooling!r}; they apply to pooling='given'")
+    ptrs = (N.f32p * len(hs))(*[N.fptr(a) for a in hs])
+    dims = np.array([a.shape[1] for a in hs], dtype=np.int64)
+    table = np.empty((len(hs) + 1, N.LAMINA_AQI_COLUMNS), dtype=np.float64)
+    w_out = np.empty(len(hs), dtype=np.float64)
+    N.call("lamina_aqi_layers", ptrs, N.lptr(dims), len(hs), n, N.iptr(lab), code, _gamma(gamma), _pca(pca), pool,
+           first, last, None if w_in is None else N.dptr(w_in), N.dptr(table), table.size, N.dptr(w_out))
+    return {"table": table, "weights": w_out, "pooled": float(table[-1, 7]), "columns": COLUMNS}

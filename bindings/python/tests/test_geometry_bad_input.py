@@ -1,0 +1,257 @@
+"""Bad input for lamina.geometry (CKA, RSA) through Python and straight through the C API; every case
+runs in a worker subprocess (isolated.py), so a crash fails one case instead of killing pytest."""
+from __future__ import annotations
+
+import sys
+
+from isolated import crash_tests, expect, expect_status, worker_main
+
+CASES: dict = {}
+
+
+def case(fn):
+    CASES[fn.__name__] = fn
+    return fn
+
+
+def _lazy():
+    import ctypes
+
+    import numpy as np
+
+    import lamina
+    from lamina import _native as N
+    return ctypes, np, lamina, N
+
+
+def _data(n=20, d=4, seed=0):
+    _, np, _, _ = _lazy()
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, d)).astype(np.float32)
+
+
+@case
+def cka_mismatched_n():
+    _, _, lamina, _ = _lazy()
+    G = lamina.geometry
+    expect(lambda: G.linear_cka(_data(20), _data(19)), lamina.ShapeMismatchError, ValueError, "20", "19")
+    expect(lambda: G.cka_matrix([_data(20), _data(19)]), lamina.ShapeMismatchError, ValueError, "layers[1]", "19")
+    expect(lambda: G.rsa(_data(20), _data(21)), lamina.ShapeMismatchError, ValueError, "21")
+
+
+@case
+def cka_debiased_needs_four_rows():
+    _, _, lamina, _ = _lazy()
+    expect(lambda: lamina.geometry.linear_cka(_data(3), _data(3), debiased=True), lamina.InvalidArgumentError,
+           ValueError, "n is 3", "n >= 4")
+    assert lamina.geometry.linear_cka(_data(3), _data(3, seed=1)) >= 0  # the biased form is defined
+
+
+@case
+def cka_constant_representation():
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    const = np.full((20, 4), 2.5, np.float32)
+    expect(lambda: G.linear_cka(_data(), const), lamina.InvalidArgumentError, ValueError, "constant")
+    expect(lambda: G.linear_cka(const, _data(), debiased=True), lamina.InvalidArgumentError, ValueError, "constant")
+    expect(lambda: G.cka_matrix([_data(), _data(seed=1), const]), lamina.InvalidArgumentError, ValueError,
+           "layer 2 of the first list", "constant")
+    expect(lambda: G.rbf_cka(_data(), const), lamina.InvalidArgumentError, ValueError, "constant")
+    # a single constant feature is fine
+    x = _data()
+    x[:, 1] = 3.0
+    assert 0 <= G.linear_cka(x, _data(seed=2)) <= 1
+
+
+@case
+def cka_non_finite():
+    _, np, lamina, _ = _lazy()
+    x = _data()
+    x[5, 2] = np.nan
+    expect(lambda: lamina.geometry.linear_cka(_data(), x), lamina.NonFiniteError, ValueError, "y", "row 5", "column 2")
+    x[5, 2] = np.inf
+    expect(lambda: lamina.geometry.cka_matrix([_data(), x]), lamina.NonFiniteError, ValueError, "layers[1]", "row 5")
+    expect(lambda: lamina.geometry.rsa(x, _data()), lamina.NonFiniteError, ValueError, "row 5")
+
+
+@case
+def cka_bad_options():
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    expect(lambda: G.linear_cka(_data(), _data(), debiased=2), lamina.InvalidArgumentError, ValueError, "debiased")
+    expect(lambda: G.rbf_cka(_data(), _data(), sigma_factor=0), lamina.InvalidArgumentError, ValueError, "sigma_factor")
+    expect(lambda: G.rbf_cka(_data(), _data(), sigma_factor=float("nan")), lamina.InvalidArgumentError, ValueError,
+           "sigma_factor")
+    expect(lambda: G.rbf_cka(_data(), _data(), sigma_x=-1.0), lamina.InvalidArgumentError, ValueError, "sigma_x")
+    expect(lambda: G.cka_matrix([]), lamina.InvalidArgumentError, ValueError, "empty")
+    expect(lambda: G.cka_matrix([_data()], []), lamina.InvalidArgumentError, ValueError, "layers2", "empty")
+    expect(lambda: G.cka_matrix(_data()), lamina.InvalidArgumentError, ValueError, "list")
+    expect(lambda: G.linear_cka(np.zeros(5), _data()), lamina.InvalidArgumentError, ValueError, "2D")
+
+
+@case
+def rbf_zero_median():
+    _, np, lamina, _ = _lazy()
+    x = np.zeros((20, 3), np.float32)
+    x[0, 0] = 1.0  # 19 of 20 rows coincide: the median distance is 0
+    expect(lambda: lamina.geometry.rbf_cka(x, _data()), lamina.InvalidArgumentError, ValueError, "bandwidth of x")
+
+
+@case
+def rsa_bad_options_and_rows():
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    expect(lambda: G.rsa(_data(), _data(), metric="manhattan"), lamina.InvalidArgumentError, ValueError, "metric")
+    expect(lambda: G.rsa(_data(), _data(), method="kendall"), lamina.InvalidArgumentError, ValueError, "method",
+           "kendall_tau_a")
+    expect(lambda: G.rsa(_data(2), _data(2)), lamina.InvalidArgumentError, ValueError, "n is 2")
+    x = _data()
+    x[4] = 1.0
+    expect(lambda: G.rsa(x, _data(), metric="correlation"), lamina.InvalidArgumentError, ValueError, "row 4", "constant")
+    x[4] = 0.0
+    expect(lambda: G.rdm(x, "cosine"), lamina.InvalidArgumentError, ValueError, "row 4", "zeros")
+    # identical rows everywhere: a constant RDM has no correlation
+    same = np.ones((10, 3), np.float32)
+    expect(lambda: G.rsa(same, _data(10), metric="euclidean"), lamina.InvalidArgumentError, ValueError, "first", "constant")
+    expect(lambda: G.rdm_compare([1.0, 2.0, np.nan], [1.0, 2.0, 3.0]), lamina.NonFiniteError, ValueError, "rdm1")
+    expect(lambda: G.rdm_compare([1.0, 2.0], [1.0, 2.0, 3.0]), lamina.ShapeMismatchError, ValueError, "rdm2")
+
+
+@case
+def c_api_geometry():
+    ctypes, np, lamina, N = _lazy()
+    lib = N.lib
+    x = _data()
+    out = ctypes.c_double()
+    expect_status(1, lib.lamina_linear_cka(None, 20, 4, N.fptr(x), 4, 0, ctypes.byref(out)), "x is NULL")
+    expect_status(1, lib.lamina_linear_cka(N.fptr(x), 20, 4, None, 4, 0, ctypes.byref(out)), "y is NULL")
+    expect_status(1, lib.lamina_linear_cka(N.fptr(x), 0, 4, N.fptr(x), 4, 0, ctypes.byref(out)), "n is 0")
+    expect_status(1, lib.lamina_linear_cka(N.fptr(x), 20, -1, N.fptr(x), 4, 0, ctypes.byref(out)), "d1 is -1")
+    expect_status(1, lib.lamina_linear_cka(N.fptr(x), 20, 4, N.fptr(x), 4, 7, ctypes.byref(out)), "debiased is 7")
+    expect_status(1, lib.lamina_linear_cka(N.fptr(x), 20, 4, N.fptr(x), 4, 0, None), "out is NULL")
+    expect_status(6, lib.lamina_linear_cka(N.fptr(x), 1 << 40, 1 << 30, N.fptr(x), 4, 0, ctypes.byref(out)), "overflows")
+    expect_status(1, lib.lamina_rbf_cka(N.fptr(x), 20, 4, N.fptr(x), 4, -1.0, 0.0, 0.0, ctypes.byref(out)),
+                  "sigma_factor")
+    expect_status(1, lib.lamina_rbf_cka(N.fptr(x), 20, 4, N.fptr(x), 4, 1.0, float("inf"), 0.0, ctypes.byref(out)),
+                  "sigma_x")
+    expect_status(1, lib.lamina_median_distance(N.fptr(x), 1, 4, ctypes.byref(out)), "n is 1")
+    # cka matrix: NULL lists, bad counts, out_len, stray second list
+    ptrs = (N.f32p * 2)(N.fptr(x), N.fptr(x))
+    dims = np.array([4, 4], np.int64)
+    res = np.zeros(4)
+    expect_status(1, lib.lamina_cka_matrix(None, N.lptr(dims), 2, None, None, 0, 20, 0, N.dptr(res), 4), "layers is NULL")
+    expect_status(1, lib.lamina_cka_matrix(ptrs, None, 2, None, None, 0, 20, 0, N.dptr(res), 4), "dims is NULL")
+    expect_status(1, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 0, None, None, 0, 20, 0, N.dptr(res), 4), "n_layers is 0")
+    expect_status(1, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 2, None, None, -1, 20, 0, N.dptr(res), 4), "n_layers2")
+    expect_status(1, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 2, ptrs, None, 0, 20, 0, N.dptr(res), 4), "layers2")
+    expect_status(1, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 2, None, None, 1, 20, 0, N.dptr(res), 2), "layers2 is NULL")
+    expect_status(2, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 2, None, None, 0, 20, 0, N.dptr(res), 3), "out_len is 3")
+    bad = (N.f32p * 2)(N.fptr(x), N.f32p())
+    expect_status(1, lib.lamina_cka_matrix(bad, N.lptr(dims), 2, None, None, 0, 20, 0, N.dptr(res), 4), "layers[1] is NULL")
+    dims[1] = 0
+    expect_status(1, lib.lamina_cka_matrix(ptrs, N.lptr(dims), 2, None, None, 0, 20, 0, N.dptr(res), 4), "dims[1] is 0")
+    # rdm / rsa
+    r = np.zeros(190)
+    expect_status(1, lib.lamina_rdm(N.fptr(x), 20, 4, 9, N.dptr(r), 190), "metric is 9")
+    expect_status(2, lib.lamina_rdm(N.fptr(x), 20, 4, 0, N.dptr(r), 189), "out_len is 189")
+    expect_status(1, lib.lamina_rdm(N.fptr(x), 20, 4, 0, None, 190), "out is NULL")
+    expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 0, -1, ctypes.byref(out)), "method is -1")
+    expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 3, 0, ctypes.byref(out)), "metric is 3")
+    expect_status(1, lib.lamina_rdm_compare(None, N.dptr(r), 190, 0, ctypes.byref(out)), "rdm1 is NULL")
+    expect_status(1, lib.lamina_rdm_compare(N.dptr(r), N.dptr(r), 1, 0, ctypes.byref(out)), "m is 1")
+    # the over-cap paths refuse before allocating (a 20,000-row Spearman RSA ranks 2e8 pairs)
+    big = np.zeros((20000, 1), np.float32)
+    big[:, 0] = np.arange(20000)
+    expect_status(6, lib.lamina_rsa(N.fptr(big), 20000, 1, N.fptr(big), 1, 0, 0, ctypes.byref(out)), "cap")
+    expect_status(6, lib.lamina_median_distance(N.fptr(big), 20000, 1, ctypes.byref(out)), "cap")
+
+
+@case
+def kernel_alignment_bad_input():
+    ctypes, np, lamina, N = _lazy()
+    G = lamina.geometry
+    x = _data()
+    y = np.arange(20) % 3
+    expect(lambda: G.kernel_alignment([_data(seed=1)], x, np.zeros(20, int)), lamina.InvalidArgumentError, ValueError,
+           "labels", "2 classes")
+    expect(lambda: G.kernel_alignment([_data(19)], x, y), lamina.ShapeMismatchError, ValueError, "layers[0]", "19")
+    expect(lambda: G.kernel_alignment([_data()], x, y[:19]), lamina.ShapeMismatchError, ValueError, "y", "19")
+    expect(lambda: G.kernel_alignment([], x, y), lamina.InvalidArgumentError, ValueError, "empty")
+    const = np.full((20, 4), 1.0, np.float32)
+    expect(lambda: G.kernel_alignment([_data(), const], x, y), lamina.InvalidArgumentError, ValueError,
+           "layers[1]", "constant")
+    expect(lambda: G.kernel_alignment([_data()], const, y), lamina.InvalidArgumentError, ValueError, "x (the inputs)",
+           "constant")
+    expect(lambda: G.kernel_alignment([_data(3)], _data(3), [0, 1, 0], debiased=True), lamina.InvalidArgumentError,
+           ValueError, "n >= 4")
+    bad = _data()
+    bad[3, 1] = np.nan
+    expect(lambda: G.kernel_alignment([_data()], bad, y), lamina.NonFiniteError, ValueError, "x", "row 3")
+    expect(lambda: G.kernel_alignment([bad], x, y), lamina.NonFiniteError, ValueError, "layers[0]", "row 3")
+    # straight through the C API
+    lib = N.lib
+    ptrs = (N.f32p * 1)(N.fptr(x))
+    dims = np.array([4], np.int64)
+    lab = y.astype(np.int32)
+    out = np.zeros(2)
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, None, 0, N.dptr(out), 2),
+                  "labels is NULL")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, None, 4, N.iptr(lab), 0, N.dptr(out), 2),
+                  "x is NULL")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 0, N.iptr(lab), 0, N.dptr(out), 2),
+                  "d_x is 0")
+    expect_status(2, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 0, N.dptr(out), 3),
+                  "out_len is 3")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 2, N.dptr(out), 2),
+                  "debiased is 2")
+    expect_status(1, lib.lamina_cka_alignment(ptrs, N.lptr(dims), 1, 20, N.fptr(x), 4, N.iptr(lab), 0, None, 2),
+                  "out is NULL")
+
+
+@case
+def information_plane_bad_input():
+    ctypes, np, lamina, N = _lazy()
+    G = lamina.geometry
+    ts = [_data(seed=s) for s in range(3)]
+    y = np.arange(20) % 2
+    expect(lambda: G.information_plane(ts, y, bins=1), lamina.InvalidArgumentError, ValueError, "bins is 1", "2")
+    expect(lambda: G.information_plane(ts, y, bins=70000), lamina.InvalidArgumentError, ValueError, "bins")
+    expect(lambda: G.binned_mutual_information(ts[0], y, bins=0), lamina.InvalidArgumentError, ValueError, "bins")
+    expect(lambda: G.information_plane(ts[:1], y), lamina.InvalidArgumentError, ValueError, "at least 2")
+    expect(lambda: G.information_plane([ts[0], _data(19)], y), lamina.ShapeMismatchError, ValueError, "checkpoints[1]")
+    expect(lambda: G.information_plane([ts[0], _data(d=5)], y), lamina.ShapeMismatchError, ValueError, "checkpoints[1]")
+    expect(lambda: G.information_plane(ts, y[:19]), lamina.ShapeMismatchError, ValueError, "y", "19")
+    expect(lambda: G.information_plane(ts, y, inputs=y[:3]), lamina.ShapeMismatchError, ValueError, "inputs")
+    expect(lambda: G.information_plane(ts, y, bin_range=(1, 1)), lamina.InvalidArgumentError, ValueError, "lo < hi")
+    expect(lambda: G.information_plane(ts, y, bin_range=(0, float("inf"))), lamina.InvalidArgumentError, ValueError,
+           "lo < hi")
+    expect(lambda: G.information_plane(ts, y, bin_range="global"), lamina.InvalidArgumentError, ValueError, "bin_range")
+    bad = _data()
+    bad[2, 3] = np.nan
+    expect(lambda: G.information_plane([ts[0], bad], y), lamina.NonFiniteError, ValueError, "checkpoints[1]", "row 2")
+    expect(lambda: G.binned_mutual_information(bad, y), lamina.NonFiniteError, ValueError, "row 2", "column 3")
+    lib = N.lib
+    ptrs = (N.f32p * 2)(N.fptr(ts[0]), N.fptr(ts[1]))
+    lab = y.astype(np.int32)
+    out = np.zeros(4)
+    expect_status(1, lib.lamina_information_plane(ptrs, 1, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 2),
+                  "n_checkpoints is 1")
+    expect_status(1, lib.lamina_information_plane(ptrs, 2, 20, 4, None, None, 4, 0, 0.0, 0.0, N.dptr(out), 4),
+                  "labels is NULL")
+    expect_status(1, lib.lamina_information_plane(ptrs, 2, 20, 4, N.iptr(lab), None, 4, 5, 0.0, 0.0, N.dptr(out), 4),
+                  "range is 5")
+    expect_status(2, lib.lamina_information_plane(ptrs, 2, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 3),
+                  "out_len is 3")
+    expect_status(1, lib.lamina_information_plane(None, 2, 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0, N.dptr(out), 4),
+                  "checkpoints is NULL")
+    expect_status(1, lib.lamina_binned_mutual_information(N.fptr(ts[0]), 20, 4, N.iptr(lab), None, 4, 2, 2.0, 1.0,
+                                                          N.dptr(out)), "lo < hi")
+    expect_status(1, lib.lamina_binned_mutual_information(N.fptr(ts[0]), 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0,
+                                                          None), "out is NULL")
+
+
+if __name__ == "__main__":
+    worker_main(CASES)
+    sys.exit(0)
+
+test_geometry_bad_input = crash_tests(__file__, CASES)
