@@ -1,6 +1,6 @@
 // swift-tools-version:5.9
 // Lamina: one C-compatible shared library (liblamina.so) over a pure-Swift numeric core.
-// See ../shared/DESIGN.md for the architecture and include/lamina.h for the C API.
+// See ARCHITECTURE.md for the design and include/lamina.h for the C API.
 import PackageDescription
 
 // Explicit SIMD kernels need AVX2/FMA to be compiled as vector code (DESIGN.md: at the baseline

@@ -7,7 +7,7 @@
  * features a sparse autoencoder finds in them. The numerics are Swift; this header is the one contract
  * that every binding (Python, C) uses. It is the spec: each function says what it computes (formula or
  * reference), the shapes of its buffers, its errors and who owns what. How the kernels reach their
- * speed and accuracy (tiling, bounds, mixed precision) is documented in docs/kernel-notes.md, not here.
+ * speed and accuracy (tiling, bounds, mixed precision) is documented in ARCHITECTURE.md ("Kernel notes"), not here.
  *
  * Contents (search for the section title)
  *    1. Version                              stable        lamina_version_*
@@ -99,7 +99,7 @@ extern "C" {
 
 /** The version of this header (compare with lamina_version_number() at run time). */
 #define LAMINA_VERSION_MAJOR 0
-#define LAMINA_VERSION_MINOR 1
+#define LAMINA_VERSION_MINOR 2
 #define LAMINA_VERSION_PATCH 0
 #define LAMINA_VERSION_NUMBER (LAMINA_VERSION_MAJOR * 10000 + LAMINA_VERSION_MINOR * 100 + LAMINA_VERSION_PATCH)
 

@@ -23,21 +23,27 @@ package enum PCA {
         let chunk = max(1, min(n, (32 << 20) / max(1, 8 * d)))
         let rows = UnsafeMutablePointer<Double>.allocate(capacity: chunk * d)
         defer { rows.deallocate() }
-        var cov = [Double](repeating: 0, count: d * d)
-        var start = 0
-        while start < n {
-            let m = min(chunk, n - start)
-            mean.withUnsafeBufferPointer { mu in
-                for r in 0..<m {
-                    let src = x.row(start + r), dst = rows + r * d
-                    for c in 0..<d { dst[c] = Double(src[c]) - mu[c] }
+        /// Calls body(start, m) with rows[0..<m] = the centred float64 rows start..<start+m, chunk by chunk.
+        func forEachCentredChunk(_ body: (Int, Int) -> Void) {
+            var start = 0
+            while start < n {
+                let m = min(chunk, n - start)
+                mean.withUnsafeBufferPointer { mu in
+                    for r in 0..<m {
+                        let src = x.row(start + r), dst = rows + r * d
+                        for c in 0..<d { dst[c] = Double(src[c]) - mu[c] }
+                    }
                 }
+                body(start, m)
+                start += m
             }
+        }
+        var cov = [Double](repeating: 0, count: d * d)
+        forEachCentredChunk { _, m in
             cov.withUnsafeMutableBufferPointer { c in
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(m), 1, rows, Int32(d), 1,
                             c.baseAddress!, Int32(d))
             }
-            start += m
         }
         // Row-major upper = column-major lower: ask LAPACK for the k largest eigenpairs of the lower part.
         var nn = Int32(d), lda = Int32(d), il = Int32(d - k + 1), iu = Int32(d), found: Int32 = 0, info: Int32 = 0
@@ -66,15 +72,7 @@ package enum PCA {
         for c in 0..<k { for j in 0..<d { basis[j * k + c] = z[(k - 1 - c) * d + j] } }
         var out = Matrix(uninitializedRows: n, cols: k)
         var projected = [Double](repeating: 0, count: chunk * k)
-        start = 0
-        while start < n {
-            let m = min(chunk, n - start)
-            mean.withUnsafeBufferPointer { mu in
-                for r in 0..<m {
-                    let src = x.row(start + r), dst = rows + r * d
-                    for c in 0..<d { dst[c] = Double(src[c]) - mu[c] }
-                }
-            }
+        forEachCentredChunk { start, m in
             projected.withUnsafeMutableBufferPointer { pr in
                 basis.withUnsafeBufferPointer { b in
                     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(k), Int32(d), 1,
@@ -84,7 +82,6 @@ package enum PCA {
             out.storage.withUnsafeMutableBufferPointer { o in
                 for t in 0..<(m * k) { o[start * k + t] = Float(projected[t]) }
             }
-            start += m
         }
         return out
     }

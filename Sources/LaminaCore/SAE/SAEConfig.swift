@@ -45,7 +45,7 @@ package enum SAEWeightInit: Int32, Sendable, CaseIterable {
 
     /// The rule `.auto` stands for with `architecture`.
     package func resolved(for architecture: SAEArchitecture) -> SAEWeightInit {
-        self != .auto ? self : (architecture.isTopKFamily ? .sparsify : .tied)
+        self != .auto ? self : architecture.rule.defaultWeightInit
     }
 }
 
@@ -216,7 +216,7 @@ struct SAEForeignConfig {
         "seqpos_slice", "neuronpedia_id", "exclude_special_tokens", "model_class_name",
     ]
 
-    var hasThreshold: Bool { config.architecture == .jumpReLU || config.architecture == .batchTopK }
+    var hasThreshold: Bool { config.architecture.rule.hasThreshold }
 
     /// The tensors the weights file must hold, with their shapes, and nothing else.
     var tensors: [(name: String, shape: [Int])] {

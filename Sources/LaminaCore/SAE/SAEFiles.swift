@@ -64,7 +64,7 @@ extension SAEConfig {
             return i
         }
         var c = SAEConfig(dIn: try int("d_in"), nLatents: try int("n_latents"))
-        c.architecture = SAEArchitecture(rawValue: Int32(try str("architecture", ["topk", "batchtopk", "relu", "jumprelu"])))!
+        c.architecture = SAEArchitecture.allCases[try str("architecture", SAEArchitecture.allCases.map(\.name))]
         c.k = try int("k"); c.learningRate = try dbl("lr"); c.batchSize = try int("batch_size")
         c.adam = AdamConfig(beta1: Float(try dbl("adam_beta1")), beta2: Float(try dbl("adam_beta2")), epsilon: Float(try dbl("adam_eps")))
         c.auxkAlpha = try dbl("auxk_alpha"); c.kAux = try int("k_aux"); c.deadTokens = try int("dead_tokens")
@@ -264,7 +264,7 @@ extension SAETrainer {
         model.wSkip = skip
         let trainer = SAETrainer(model: model)
         trainer.markDataInitialised()
-        if config.architecture == .batchTopK { trainer.batchThreshold = Double(th[0]) }
+        if config.architecture.rule.keepsThresholdEstimate { trainer.batchThreshold = Double(th[0]) }
         return trainer
     }
 

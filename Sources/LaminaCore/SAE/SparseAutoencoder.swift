@@ -55,7 +55,7 @@ package final class SparseAutoencoder: @unchecked Sendable {
         wDec = try FloatBuffer(checked: n * d, zero: 0, "W_dec (\(n) x \(d))")
         bEnc = FloatBuffer(n, zero: 0)
         bDec = FloatBuffer(d, zero: 0)
-        threshold = FloatBuffer(n, zero: config.architecture == .jumpReLU ? Float(config.jumpReLUInitThreshold) : 0)
+        threshold = FloatBuffer(n, zero: config.architecture.rule.initialThreshold(config))
         SparseAutoencoder.initialiseWeights(config, wEnc: wEnc.p, wDec: wDec.p)
     }
 
@@ -63,7 +63,7 @@ package final class SparseAutoencoder: @unchecked Sendable {
     static func initialiseWeights(_ config: SAEConfig, wEnc: UnsafeMutablePointer<Float>, wDec: UnsafeMutablePointer<Float>) {
         let n = config.nLatents, d = config.dIn
         var rng = Xoshiro256(seed: config.seed)
-        let norm: Double = config.architecture.isTopKFamily ? 1 : 0.1
+        let norm = config.architecture.rule.initialDecoderNorm
         switch config.weightInit.resolved(for: config.architecture) {
         case .sparsify:
             let bound = 1 / Double(d).squareRoot()

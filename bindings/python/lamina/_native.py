@@ -56,7 +56,7 @@ lib, library_path = _load()
 
 # -- the header's macros, one for one (tests/test_abi.py checks every `#define LAMINA_*` against these,
 # and the option tables of the modules against these) -------------------------------------------------
-LAMINA_VERSION_MAJOR, LAMINA_VERSION_MINOR, LAMINA_VERSION_PATCH = 0, 1, 0
+LAMINA_VERSION_MAJOR, LAMINA_VERSION_MINOR, LAMINA_VERSION_PATCH = 0, 2, 0
 LAMINA_VERSION_NUMBER = LAMINA_VERSION_MAJOR * 10000 + LAMINA_VERSION_MINOR * 100 + LAMINA_VERSION_PATCH
 LAMINA_OK = 0
 LAMINA_ERR_INVALID_ARGUMENT = 1

@@ -20,6 +20,12 @@ PEAK_LIMIT_MB = 1024  # the worker (numpy + lamina) needs ~100 MB; the old loade
 
 
 def peak_mb():
+    """This process's peak RSS: VmHWM of its own address space. (ru_maxrss is not usable here: Linux
+    carries it across fork and exec, so a worker started by a large pytest process inherits its peak.)"""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -8,6 +8,7 @@ struct JumpReLURule: SAEArchitectureRule {
     var objective: SAEObjective { .msePenalty }
     var penalty: SAESparsityPenalty { .l0JumpReLU }
     var hasThreshold: Bool { true }
+    func initialThreshold(_ config: SAEConfig) -> Float { Float(config.jumpReLUInitThreshold) }
 
     func encodeTraining(_ trainer: SAETrainer, rows: Int) throws {
         let model = trainer.model, nl = model.nLatents

@@ -6,7 +6,7 @@
 /// Each `SAEArchitecture` case has one conforming type (`TopKRule`, `BatchTopKRule`, `ReLURule`,
 /// `JumpReLURule`) returned by `SAEArchitecture.rule`; the trainer, the model and the files ask the
 /// rule instead of switching on the architecture. A new architecture is a new case, a new rule type
-/// and its tests (see docs/swift-layout.md, "Add an SAE architecture").
+/// and its tests (see ARCHITECTURE.md, "Add an SAE architecture").
 ///
 /// The properties are read once per step, outside the hot loops: the kernels branch on the
 /// objective and penalty (plain enums), never through an existential call per entry.
@@ -25,6 +25,14 @@ protocol SAEArchitectureRule: Sendable {
     /// The trainer keeps a running threshold estimate (`SAETrainer.batchThreshold`, saved in
     /// checkpoints), started from the model's threshold.
     var keepsThresholdEstimate: Bool { get }
+    /// The threshold every latent starts from (0 unless the architecture learns it from a start value).
+    func initialThreshold(_ config: SAEConfig) -> Float
+    /// The norm of each initial decoder row: 1 for the unit-norm objective (fvu + AuxK), 0.1 for the
+    /// penalty objectives (Anthropic's and SAELens' recipe, whose decoder norms are free).
+    var initialDecoderNorm: Double { get }
+    /// What `SAEWeightInit.auto` stands for: the initialisation measured best at equal tokens against
+    /// the architecture's reference (benchmarks/bench_sae_curves.py).
+    var defaultWeightInit: SAEWeightInit { get }
 
     /// Training activation rule: encodes the trainer's centred batch (`trainer.xc`, rows x d_in) into
     /// `trainer.codes`.
@@ -75,6 +83,9 @@ extension SAEArchitecture {
 extension SAEArchitectureRule {
     var hasThreshold: Bool { false }
     var keepsThresholdEstimate: Bool { false }
+    func initialThreshold(_ config: SAEConfig) -> Float { 0 }
+    var initialDecoderNorm: Double { objective == .fvuAuxK ? 1 : 0.1 }
+    var defaultWeightInit: SAEWeightInit { objective == .fvuAuxK ? .sparsify : .tied }
     func finishStep(_ trainer: SAETrainer) {}
 
     /// The threshold rule: keep latent j with z = pre when pre > lower_j.
