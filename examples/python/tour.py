@@ -4,7 +4,7 @@ Data: hidden states of all 7 layers (embeddings + 6 transformer blocks, 384-d) o
 encoder all-MiniLM-L6-v2 on 2,400 WordNet 3.0 example sentences, at the target word of each sentence,
 labelled with the word's gold part of speech (examples/data/README.md).
 
-The tour has five steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
+The tour has six steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
 1. clustering: for every layer, how well the gold POS classes separate (silhouette, Davies-Bouldin,
    Calinski-Harabasz, Dunn, GDV) and how well unsupervised k-means (k = 4) recovers them (ARI, NMI);
    out/tour.png.
@@ -17,6 +17,9 @@ The tour has five steps (`--steps` picks some; plots go to out/ when matplotlib 
    examples/python/ast_demo.py.
 5. sae: a TopK sparse autoencoder on layer 3, its metrics and the sentences that activate a few
    latents most, saved in SAELens' format, loss curve; examples/python/sae_demo.py.
+6. geometry: the linear CKA matrix across the 7 layers (heatmap out/geometry_cka.png), CKA of each layer
+   with the inputs (the embedding output) and with the POS labels, and the AQI separation of nouns vs
+   verbs per layer and pooled over layers; examples/python/geometry_demo.py.
 """
 from __future__ import annotations
 
@@ -158,8 +161,12 @@ def sae_step(args):
     _demo("sae_demo").run(args.data, args.out.parent, seed=args.seed)
 
 
+def geometry_step(args):
+    _demo("geometry_demo").run(args.data, args.out.parent)
+
+
 STEPS = {"clustering": clustering_step, "probing": probing_step, "structural": structural_step,
-         "ast": ast_step, "sae": sae_step}
+         "ast": ast_step, "sae": sae_step, "geometry": geometry_step}
 
 
 if __name__ == "__main__":

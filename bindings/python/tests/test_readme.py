@@ -33,7 +33,8 @@ BLOCKS = _blocks()
 def test_readme_has_the_python_blocks():
     assert len(BLOCKS) >= 5
     joined = "\n".join(BLOCKS)
-    for name in ("StructuralProbe", "SparseAutoencoder", "cross_val_score", "LogisticProbe", "KMeans"):
+    for name in ("StructuralProbe", "SparseAutoencoder", "cross_val_score", "LogisticProbe", "KMeans", "cka_matrix",
+                 "kernel_alignment", "aqi_layers"):
         assert name in joined
 
 
