@@ -7,7 +7,7 @@ LIB := .build/release/liblamina.so
 BUILD := build
 PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
 APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
-BENCHES := metrics probe structural ast_probe sae sae_curves
+BENCHES := metrics probe structural ast_probe sae sae_curves geometry
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn-oldest demo \
@@ -81,7 +81,7 @@ demo-data:
 	$(PYTHON) examples/data/make_demo_data.py
 
 ## bench: every benchmark (Lamina against scikit-learn / PyTorch side by side, ratios printed); the
-## PyTorch peers need torch (CPU build). bench-<name> runs one: metrics, probe, structural, ast, sae.
+## PyTorch peers need torch. bench-<name> runs one: $(BENCHES).
 bench: $(addprefix bench-,$(BENCHES))
 
 # (not .PHONY: make skips pattern rules for phony targets)
