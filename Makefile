@@ -81,7 +81,7 @@ demo-data:
 	$(PYTHON) examples/data/make_demo_data.py
 
 ## bench: every benchmark (Lamina against scikit-learn / PyTorch side by side, ratios printed); the
-## PyTorch peers need torch. bench-<name> runs one: $(BENCHES).
+## PyTorch peers need torch. bench-<name> runs one: metrics, probe, structural, ast_probe, sae, sae_curves, geometry.
 bench: $(addprefix bench-,$(BENCHES))
 
 # (not .PHONY: make skips pattern rules for phony targets)
