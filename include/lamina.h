@@ -181,7 +181,10 @@ typedef int32_t (*lamina_progress_fn)(const lamina_progress* progress, void* use
  * Memory: the n x n distance matrix is never built; working memory grows linearly with n.
  * Accuracy against float64 references: scores within 1e-6 relative (1e-7 absolute for scores that are
  * small differences of O(1) means, e.g. GDV or a silhouette near 0), per-sample silhouettes within
- * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact.
+ * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact
+ * (identical rows are at distance exactly 0). Data with few significant bits (integers, dyadic values)
+ * give exact squared distances: the points are centred on shifts rounded to a few bits of their spread,
+ * so nothing is rounded in the gemm form (e.g. silhouette values of 0.5 come out exactly 0.5).
  * ================================================================================================ */
 
 /** Distance used by the silhouette. */
