@@ -389,3 +389,19 @@ def test_algorithm_parameter():
     assert np.array_equal(a.labels_, b.labels_) and a.n_iter_ == b.n_iter_
     with pytest.raises(ValueError, match="'algorithm' parameter of KMeans must be a str among"):
         KMeans(4, algorithm="auto").fit(X)
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2, 0.3])
+@pytest.mark.parametrize("offset", [0.0, 30.0])
+def test_convergence_rule_as_sklearn(tol, offset):
+    # scikit-learn's rule: strict convergence when an E-step changes no label (n_iter_ counts that
+    # iteration, no further E-step), else stop when the squared center shift sum <= tol * mean column
+    # variance (then one more E-step gives labels that match the centers). Same n_iter_ and labels.
+    X, _ = make_dataset("noise")
+    X = (X + offset).astype(np.float32)
+    init = X[:6].copy()
+    ours = KMeans(6, init=init, tol=tol).fit(X)
+    theirs = SkKMeans(6, init=init.astype(np.float64), n_init=1, tol=tol).fit(X.astype(np.float64))
+    assert ours.n_iter_ == theirs.n_iter_
+    assert np.array_equal(ours.labels_, theirs.labels_)
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
