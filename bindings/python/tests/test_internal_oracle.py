@@ -458,3 +458,20 @@ def test_silhouette_integer_data_exact(seed, offset):
         want = skm.silhouette_samples(X.astype(np.float64), labels, metric=metric)
         assert_allclose(ours, want, rtol=1e-13 if metric == "sqeuclidean" else 0,
                         atol=1e-15 if metric == "sqeuclidean" else 1e-6, err_msg=metric)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_identical_rows_exactly_zero_on_real_valued_data(metric):
+    # Real-valued data far from the origin: rows identical to another row are at distance exactly 0
+    # (the near-zero recomputation), within a class and across classes.
+    rng = np.random.default_rng(1)
+    X = (rng.standard_normal((60, 8)) * 3 + 100.123).astype(np.float32)
+    y = np.arange(60) % 3
+    X[:4] = X[0]                      # a class-0 row repeated into classes 0, 1, 2 (rows 0..3)
+    Z = np.concatenate([np.repeat(X[5:6], 4, 0), X[10:30]])
+    yz = np.r_[[7] * 4, np.arange(20) % 2]
+    s = lm.silhouette_samples(Z, yz, metric=metric)
+    assert np.array_equal(s[:4], [1, 1, 1, 1])            # a(i) = 0 exactly
+    assert lm.dunn_index(X, y) == 0.0                       # min inter-class distance exactly 0
+    close(lm.silhouette_samples(X, y, metric=metric),
+          skm.silhouette_samples(X.astype(np.float64), y, metric=metric), atol=SAMPLE_ATOL, what=metric)

@@ -145,9 +145,11 @@ def run(key: str, selection=None, workdir=None):
     here = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = here + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("SKLEARN_RUN_FLOAT32_TESTS", "1")   # scikit-learn skips its float32 cases by default
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(workdir),
-                    "-o", "addopts=", "-W", "ignore::DeprecationWarning", *targets],
-                   cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3600)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(workdir),
+                           "-o", "addopts=", "-W", "ignore::DeprecationWarning", *targets],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=3600)
+    if not out.exists():
+        raise RuntimeError(f"pytest on {module} gave no results:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(out.read_text())
 
 
