@@ -10,7 +10,7 @@ APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
 BENCHES := metrics probe structural ast_probe sae sae_curves geometry
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
-.PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn-oldest demo \
+.PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn test-sklearn-oldest demo \
         demo-data bench examples python-install install clean fuzz test-interop
 
 all: build
@@ -55,6 +55,11 @@ FUZZ_JOBS ?= 2
 FUZZ_OUT ?= fuzz-out
 fuzz: build
 	$(PYPATH) $(PYTHON) Tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) --out $(FUZZ_OUT)
+
+## test-sklearn: scikit-learn's own test files (installed package) run with Lamina's names substituted;
+## prints the applicable cases that pass and the failures (docs/sklearn-dropin.md). Not part of `make test`.
+test-sklearn: build
+	$(PYPATH) $(PYTHON) bindings/python/tests/test_sklearn_dropin.py unsupervised supervised common k_means
 
 ## test-sklearn-oldest: the scikit-learn integration, pickling and estimator tests against the oldest supported
 ## scikit-learn (SKLEARN_OLDEST) in a venv of its own (.venv-sklearn-oldest; not part of `make test`)

@@ -181,7 +181,10 @@ typedef int32_t (*lamina_progress_fn)(const lamina_progress* progress, void* use
  * Memory: the n x n distance matrix is never built; working memory grows linearly with n.
  * Accuracy against float64 references: scores within 1e-6 relative (1e-7 absolute for scores that are
  * small differences of O(1) means, e.g. GDV or a silhouette near 0), per-sample silhouettes within
- * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact.
+ * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact
+ * (identical rows are at distance exactly 0). Data with few significant bits (integers, dyadic values)
+ * give exact squared distances: the points are centred on shifts rounded to a few bits of their spread,
+ * so nothing is rounded in the gemm form (e.g. silhouette values of 0.5 come out exactly 0.5).
  * ================================================================================================ */
 
 /** Distance used by the silhouette. */
@@ -338,8 +341,12 @@ lamina_status lamina_fowlkes_mallows_score(const int32_t* labels_true, const int
  * k-means++ seeding with 2 + floor(ln k) local trials per center (greedy k-means++, Arthur &
  * Vassilvitskii 2007), or k distinct random samples, or given centers; n_init restarts keeping the
  * lowest inertia; an iteration stops the run when no label changes or when the sum of squared center
- * shifts is <= tol * (mean per-feature variance of x); an empty cluster is re-seeded at the point
- * farthest from its center. Inertia = sum of squared distances to the assigned centers (float64).
+ * shifts is <= tol * (mean per-feature variance of x) (then one more assignment step gives labels that
+ * match the centers); empty clusters are relocated as scikit-learn's _relocate_empty_clusters_dense
+ * does it: in the same iteration, the empty clusters (in index order) take the points farthest from
+ * their own centers (farthest first, ties to the lower row), each removed from its cluster's mean, and
+ * nothing is relocated when every point sits on its center (a cluster left empty is placed at the
+ * largest cluster's center). Inertia = sum of squared distances to the assigned centers (float64).
  * Deterministic for a seed, for any thread count (Lamina's own random generator, one stream per
  * restart: the same seed does not reproduce scikit-learn's numpy draws). Every iteration's assignments
  * are exactly those of plain Lloyd's algorithm. A lamina_kmeans handle is used by one thread at a time.

@@ -30,6 +30,17 @@ final class InternalIndicesTests: XCTestCase {
         XCTAssertGreaterThan(s[0], 0.9)
     }
 
+    /// scikit-learn's test_cluster_size_1: integer data give exact distances (the working copy is
+    /// centred on rounded shifts), so exactly 0.5, and identical rows exactly 0 with sqeuclidean.
+    func testSilhouetteExactOnIntegerData() throws {
+        let x: [Float] = [0, 1, 1, 2, 3, 3]
+        let labels = EncodedLabels([0, 1, 1, 1, 2, 2])
+        for metric in [DistanceMetric.euclidean, .sqeuclidean] {
+            let s = try TestData.withView(x, d: 1) { try InternalIndices.silhouetteSamples($0, labels: labels, metric: metric) }
+            XCTAssertEqual(s, [0, 0.5, 0.5, 0, 1, 1], "\(metric)")
+        }
+    }
+
     func testLabelCountRule() {
         let x: [Float] = [0, 1, 2, 3]
         XCTAssertThrowsError(try TestData.withView(x, d: 1) { try InternalIndices.daviesBouldin($0, labels: EncodedLabels([1, 1, 1, 1])) }) { error in

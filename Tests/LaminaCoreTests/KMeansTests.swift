@@ -39,6 +39,33 @@ final class KMeansTests: XCTestCase {
         XCTAssertTrue(model.centers.allSatisfy { $0 == 2 })
     }
 
+    /// scikit-learn's test_kmeans_relocated_clusters: the far center is empty after the first E-step
+    /// and takes the point farthest from its center, which leaves its old cluster in the same M-step
+    /// (_relocate_empty_clusters_dense): 3 iterations, and one iteration gives scikit-learn's 22/36.
+    func testEmptyClusterRelocationAsScikitLearn() throws {
+        let x: [Float] = [0, 0, 0.5, 0, 0.5, 1, 1, 1]
+        let initial: [Float] = [0.5, 0.5, 3, 3]
+        for (maxIterations, iterations, inertia) in [(300, 3, 0.25), (1, 1, 22.0 / 36)] {
+            let model = try KMeans(.init(clusterCount: 2, initialization: .given, maxIterations: maxIterations))
+            try TestData.withView(x, d: 2) { v in try TestData.withView(initial, d: 2) { try model.fit(v, initialCenters: $0) } }
+            XCTAssertEqual(model.iterations, iterations)
+            XCTAssertEqual(model.inertia, inertia, accuracy: 1e-12)
+        }
+    }
+
+    /// scikit-learn's test_relocating_with_duplicates: more clusters than distinct points; every point
+    /// sits on its center, so nothing is relocated, the empty cluster takes the largest cluster's
+    /// center, nothing moves: one iteration, inertia exactly 0, centers exactly the points.
+    func testNoRelocationWhenEveryPointIsOnItsCenter() throws {
+        let x: [Float] = [0, 0, 1, 1, 1, 1, 1, 0, 0, 1]
+        let model = try KMeans(.init(clusterCount: 5, initialization: .given))
+        try TestData.withView(x, d: 2) { v in try model.fit(v, initialCenters: v) }
+        XCTAssertEqual(model.iterations, 1)
+        XCTAssertEqual(model.inertia, 0)
+        XCTAssertEqual(model.labels, [0, 1, 1, 3, 4])
+        XCTAssertEqual(model.centers, [0, 0, 1, 1, 1, 1, 1, 0, 0, 1])
+    }
+
     /// Given and random starts: the first E-step gathers the data's statistics on the side (norms,
     /// ranges, column sums from the cluster sums); they must be those of the separate pass.
     func testFirstEStepGathersTheSameStatistics() throws {

@@ -2,7 +2,7 @@
 /// 2 + floor(ln k) local trials (Arthur & Vassilvitskii 2007, greedy variant), or k random distinct
 /// samples, or given centers; `nInit` restarts keeping the lowest inertia; convergence when the
 /// assignment no longer changes or when the squared center shift sum <= tol * mean column variance;
-/// empty clusters re-seeded at the points farthest from their centers. Runs are seeded and iterated in
+/// empty clusters relocated as scikit-learn does (`relocateEmpty`, LockstepLloyd.run). Runs are seeded and iterated in
 /// lock-step (LockstepLloyd: one pass over the data serves every run; Hamerly's bounds skip points that
 /// cannot change cluster). Deterministic for a seed, for any thread count.
 package final class KMeans: @unchecked Sendable {
@@ -73,7 +73,8 @@ package final class KMeans: @unchecked Sendable {
         // Given or random starts in a frame (rows of the frame's data; given centers mapped into it).
         func startsIn(_ data: MatrixView, shift: [Double]?, unit: Double) -> [[Double]] {
             if parameters.initialization == .given {
-                return [(0..<(k * d)).map { (Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit }]
+                // Rounded like the frame's data, so a given center equal to a row is that row's point.
+                return [(0..<(k * d)).map { Double(Float((Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit)) }]
             }
             return randomRows.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
         }
@@ -96,14 +97,18 @@ package final class KMeans: @unchecked Sendable {
             if stats.isWellScaled { firstOnInput = (lloyd, starts, first) }
         }
         let useInput = stats.isWellScaled
-        let mean = useInput ? [Double](repeating: 0, count: d) : stats.mean
+        // The copy is centred on the column means rounded to a few bits of the spread (roundedShift):
+        // data with few significant bits (integers) stay exact in the copy, so identical points have
+        // identical centers and map back exactly.
+        let mean = useInput ? [Double](repeating: 0, count: d) : WorkingCopy.roundedShift(stats.mean, low: stats.low, high: stats.high)
         var working: WorkingCopy? = nil
-        if !useInput { working = WorkingCopy(x, shift: stats.mean, range: (stats.low, stats.high)) }
+        if !useInput { working = WorkingCopy(x, shift: mean, range: (stats.low, stats.high)) }
         let unit = working?.unit ?? 1
         // tol is relative to the mean column variance (working units here, like the center shifts it
         // is compared with).
         let meanVariance = useInput ? stats.totalVariance / Double(d)
-            : working!.sqNorms.reduce(0.0) { $0 + Double($1) } / Double(n * d)
+            : max(0, working!.sqNorms.reduce(0.0) { $0 + Double($1) } / Double(n)
+                  - (0..<d).reduce(0.0) { let v = (stats.mean[$1] - mean[$1]) / unit; return $0 + v * v }) / Double(d)
         let tol = parameters.tolerance * meanVariance
         let results = try withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
             var lloyd: LockstepLloyd, starts: [[Double]], first: [LockstepLloyd.Run]? = nil
@@ -113,11 +118,13 @@ package final class KMeans: @unchecked Sendable {
             } else {
                 let norms = working?.sqNorms ?? stats.rowNorms.map { Float($0) }
                 starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, &rngs)
-                    : startsIn(data, shift: stats.mean, unit: unit)
+                    : startsIn(data, shift: mean, unit: unit)
                 lloyd = LockstepLloyd(data: data, norms: norms, exactNorms: useInput ? stats.rowNorms : nil, k: k,
                                       maxIterations: parameters.maxIterations, tol: tol)
             }
-            let out = lloyd.run(starts, first: first) { labels, old, new in relocateEmpty(data, labels, old, &new) }
+            let out = lloyd.run(starts, first: first) { labels, old, sums, counts in
+                relocateEmpty(data, labels, old, &sums, &counts)
+            }
             return out
         }
         // The inertia from the runs' float64 sums where their rounding is provably negligible (the
@@ -361,16 +368,39 @@ package final class KMeans: @unchecked Sendable {
         }
     }
 
-    /// scikit-learn's rule: each empty cluster takes one of the points farthest from their (old) centers.
-    private func relocateEmpty(_ data: MatrixView, _ labels: [Int32], _ old: [Double], _ centers: inout [Double]) {
-        let k = parameters.clusterCount, d = data.cols
-        let empty = (0..<k).filter { centers[$0 * d].isNaN }
+    /// scikit-learn's `_relocate_empty_clusters_dense`: the empty clusters (count 0, in index order)
+    /// take the points farthest from their own (old) centers, farthest first (ties: lower row first);
+    /// each such point moves, in the M-step's sums and counts only, from its cluster to the empty one,
+    /// so both centers move in this iteration (its label stays until the next E-step). Nothing moves
+    /// when every point sits on its center (fewer distinct points than clusters).
+    private func relocateEmpty(_ data: MatrixView, _ labels: [Int32], _ old: [Double],
+                               _ sums: inout [Double], _ counts: inout [Int]) {
+        let k = parameters.clusterCount, d = data.cols, n = data.rows
+        let empty = (0..<k).filter { counts[$0] == 0 }
         if empty.isEmpty { return }
-        let far = (0..<data.rows).map { i in old.withUnsafeBufferPointer { Reduce.squaredDistance(data.row(i), $0.baseAddress! + Int(labels[i]) * d, d) } }
-        let order = (0..<data.rows).sorted { far[$0] > far[$1] || (far[$0] == far[$1] && $0 < $1) }
-        for (slot, c) in empty.enumerated() {
-            let row = order[slot]
-            for j in 0..<d { centers[c * d + j] = Double(data.base[row * d + j]) }
+        let far = old.withUnsafeBufferPointer { o in
+            (0..<n).map { i in Reduce.squaredDistance(data.row(i), o.baseAddress! + Int(labels[i]) * d, d) }
+        }
+        if !(far.max()! > 0) { return }
+        // The empty.count farthest rows, farthest first (a partial selection: relocation is rare, but n
+        // may be large).
+        var chosen: [Int] = []
+        for i in 0..<n {
+            if chosen.count == empty.count && !(far[i] > far[chosen.last!]) { continue }
+            var at = chosen.count
+            while at > 0 && far[i] > far[chosen[at - 1]] { at -= 1 }
+            chosen.insert(i, at: at)
+            if chosen.count > empty.count { chosen.removeLast() }
+        }
+        for (slot, c) in empty.enumerated() where slot < chosen.count {
+            let row = chosen[slot], from = Int(labels[row])
+            for j in 0..<d {
+                let v = Double(data.base[row * d + j])
+                sums[from * d + j] -= v
+                sums[c * d + j] = v
+            }
+            counts[from] -= 1
+            counts[c] = 1
         }
     }
 

@@ -34,10 +34,17 @@ struct LockstepLloyd {
         var strict = false
     }
 
-    /// Runs to convergence; `relocate(labels, oldCenters, &newCenters)` re-seeds empty clusters
-    /// (marked NaN in newCenters).
+    /// Runs to convergence, scikit-learn's loop (`_kmeans_single_lloyd`): each iteration is an M-step
+    /// from the last E-step's sums, then the convergence checks: strict when the labels did not change
+    /// in that E-step (the centers are then the M-step's, no further E-step), else when the squared
+    /// center shift sum is <= tol (one more E-step gives labels matching the centers).
+    /// `relocate(labels, oldCenters, &sums, &counts)` re-seeds empty clusters (count 0) in the M-step's
+    /// copy of the cluster sums and counts (scikit-learn's `_relocate_empty_clusters_dense`); the run's
+    /// own labels, sums and counts are left as the E-step made them. A cluster still empty after it is
+    /// placed at the center of the largest cluster (first on ties), as scikit-learn's `_average_centers`.
     /// `first`: the first E-step of these starts if it was already made (firstAssignmentGathering).
-    func run(_ starts: [[Double]], first: [Run]? = nil, relocate: ([Int32], [Double], inout [Double]) -> Void)
+    func run(_ starts: [[Double]], first: [Run]? = nil,
+             relocate: ([Int32], [Double], inout [Double], inout [Int]) -> Void)
         -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] {
         let d = data.cols
         var runs = first ?? fullAssignment(starts).0
@@ -48,13 +55,19 @@ struct LockstepLloyd {
             var moving: [Int] = []
             for r in active {
                 runs[r].iterations = iteration + 1
-                // M-step; an empty cluster is NaN here and re-seeded by `relocate`.
+                // M-step; empty clusters are re-seeded by `relocate` in the sums first.
                 var newCenters = runs[r].sums
-                for c in 0..<k {
-                    let inverse = runs[r].counts[c] > 0 ? 1 / Double(runs[r].counts[c]) : .nan
+                var counts = runs[r].counts
+                if counts.contains(0) { relocate(runs[r].labels, runs[r].centers, &newCenters, &counts) }
+                var largest = 0
+                for c in 1..<max(k, 1) where counts[c] > counts[largest] { largest = c }
+                for c in 0..<k where counts[c] > 0 {
+                    let inverse = 1 / Double(counts[c])
                     for j in 0..<d { newCenters[c * d + j] *= inverse }
                 }
-                relocate(runs[r].labels, runs[r].centers, &newCenters)
+                for c in 0..<k where counts[c] == 0 {
+                    for j in 0..<d { newCenters[c * d + j] = newCenters[largest * d + j] }
+                }
                 if iteration > 0 && !changed[r] {
                     runs[r].strict = true
                     runs[r].centers = newCenters

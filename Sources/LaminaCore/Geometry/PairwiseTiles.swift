@@ -85,7 +85,8 @@ package struct PairwisePoints: @unchecked Sendable {
             working = WorkingCopy(normalizing: x, order: segments.order)
         } else {
             let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
-            working = WorkingCopy(x, order: segments.order, shift: shift ?? mean, scale: scale, range: (low, high))
+            working = WorkingCopy(x, order: segments.order, shift: shift ?? WorkingCopy.roundedShift(mean, low: low, high: high),
+                                  scale: scale, range: (low, high))
         }
         let n = x.rows, d = x.cols, k = segments.classCount
         var centroids = [Double](repeating: 0, count: k * d)
@@ -93,11 +94,22 @@ package struct PairwisePoints: @unchecked Sendable {
         // Centred in place: `working` holds the only reference to its storage, so no copy is made.
         working.points.storage.withUnsafeMutableBufferPointer { w in
             centroids.withUnsafeMutableBufferPointer { cen in
+                // Each class is centred on its centroid rounded like a shift (WorkingCopy.roundedShift):
+                // as good for accuracy, and data with few significant bits stay exact through the
+                // centring and the gemm form (integer data give exact distances).
+                var low = [Float](repeating: 0, count: d), high = low
                 for c in 0..<k {
                     let rows = segments.segmentStart[c]..<segments.segmentStart[c + 1]
                     let mean = cen.baseAddress! + c * d
-                    for r in rows { for j in 0..<d { mean[j] += Double(w[r * d + j]) } }
-                    for j in 0..<d { mean[j] /= Double(rows.count) }
+                    for j in 0..<d { low[j] = w[rows.lowerBound * d + j]; high[j] = low[j] }
+                    for r in rows {
+                        for j in 0..<d {
+                            let v = w[r * d + j]
+                            mean[j] += Double(v)
+                            low[j] = Swift.min(low[j], v); high[j] = Swift.max(high[j], v)
+                        }
+                    }
+                    for j in 0..<d { mean[j] = WorkingCopy.roundedShift(mean[j] / Double(rows.count), low: low[j], high: high[j]) }
                 }
                 let block = Self.block
                 norms.withUnsafeMutableBufferPointer { nrm in
@@ -376,6 +388,25 @@ package struct WorkingCopy: @unchecked Sendable {
         }
         let unit = largest > 0 && largest.isFinite ? Double(sign: .plus, exponent: largest.exponent + 1, significand: 1) : 1
         self.init(x, order: order, normalizeRows: false, shift: shift, factor: sc.map { $0 / unit }, unit: unit)
+    }
+
+    /// A shift near each column's mean that keeps x - shift exact for data with few significant bits:
+    /// the mean rounded to a multiple of 2^(e - 6), 2^e <= the column's spread (high - low) < 2^(e+1)
+    /// (a constant column: its value). Centring on it instead of the exact mean moves the centred values
+    /// by at most 2^-7 of the spread (no accuracy is lost), while integer or dyadic data (hand-made
+    /// cases, counts, quantised activations) come out of the centring, and so out of the gemm form of
+    /// their distances, exactly.
+    package static func roundedShift(_ mean: [Double], low: [Float], high: [Float]) -> [Double] {
+        mean.indices.map { roundedShift(mean[$0], low: low[$0], high: high[$0]) }
+    }
+
+    @inline(__always)
+    package static func roundedShift(_ mean: Double, low: Float, high: Float) -> Double {
+        let spread = Double(high) - Double(low)
+        if !(spread > 0) { return Double(low) }
+        let grid = Double(sign: .plus, exponent: spread.exponent - 6, significand: 1)
+        let rounded = (mean / grid).rounded() * grid
+        return rounded.isFinite ? rounded : mean
     }
 
     /// Rows scaled to unit length (zero rows stay zero).

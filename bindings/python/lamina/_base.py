@@ -38,6 +38,7 @@ try:  # scikit-learn is optional
     from sklearn.base import BaseEstimator as _SkBaseEstimator
     from sklearn.base import ClassifierMixin, ClusterMixin, RegressorMixin, TransformerMixin
     SKLEARN_VERSION = tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit())
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.exceptions import DataConversionWarning as _DataConversionWarning
     HAVE_SKLEARN = True
 except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subprocess
@@ -45,6 +46,9 @@ except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subp
     SKLEARN_VERSION = None
     HAVE_SKLEARN = False
     _DataConversionWarning = UserWarning
+
+    class ConvergenceWarning(UserWarning):
+        """An iterative fit did not converge as asked (stand-in for sklearn.exceptions.ConvergenceWarning)."""
 
     class ClassifierMixin:
         """score = mean accuracy (plain stand-in for sklearn.base.ClassifierMixin)."""
@@ -79,7 +83,7 @@ except ImportError:  # pragma: no cover - exercised by test_sklearn.py in a subp
             return self.fit(X, y, **fit_params).transform(X)
 
 __all__ = ["LaminaEstimator", "ClassifierMixin", "RegressorMixin", "ClusterMixin", "TransformerMixin",
-           "HAVE_SKLEARN", "SKLEARN_VERSION", "NotFittedError", "check_int", "check_float", "check_choice",
+           "HAVE_SKLEARN", "SKLEARN_VERSION", "ConvergenceWarning", "NotFittedError", "check_int", "check_float", "check_choice",
            "check_seed", "check_offsets", "encode_labels", "as_matrix", "check_y", "check_finite", "DTypeError", "progress_callback", "renamed_param",
            "renamed_kwarg", "DEPRECATED"]
 

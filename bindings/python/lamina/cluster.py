@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import ctypes
 import numbers
+import warnings
 
 import numpy as np
 
 from . import _native as N
-from ._base import ClusterMixin, LaminaEstimator, TransformerMixin, as_matrix, check_finite, check_int, check_seed
+from ._base import ClusterMixin, ConvergenceWarning, LaminaEstimator, TransformerMixin, as_matrix, check_finite, check_int, check_seed
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["KMeans"]
@@ -24,7 +25,9 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random" or an
     (n_clusters, n_features) array), n_init ("auto" = 1 for k-means++ or an array, 10 for "random"),
-    max_iter, tol (relative to the mean feature variance), random_state (int, numpy RandomState or
+    max_iter, tol (relative to the mean feature variance), algorithm ("lloyd" or "elkan": both run
+    Lamina's one algorithm, Lloyd's iterations with Hamerly's bounds, whose assignments, centers and
+    n_iter_ are those of plain Lloyd -- as scikit-learn's "elkan" also gives, up to rounding), random_state (int, numpy RandomState or
     Generator; None draws a seed from numpy's global generator). Deterministic for a given
     random_state, for any thread count; the draws differ from scikit-learn's, so results match it in
     quality (inertia), not label for label.
@@ -38,8 +41,9 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     _lamina_tags = {"preserves_dtype": ["float32"]}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None):
+                 random_state=None, algorithm="lloyd"):
         self.n_clusters = n_clusters
+        self.algorithm = algorithm
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
@@ -69,6 +73,9 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             raise InvalidArgumentError(f"tol={self.tol!r}; expected a number >= 0")
         p.tol = float(self.tol)
         p.seed = check_seed(self.random_state) % 2**64
+        if not isinstance(self.algorithm, str) or self.algorithm not in ("lloyd", "elkan"):
+            raise InvalidArgumentError(f"The 'algorithm' parameter of KMeans must be a str among {{'elkan', 'lloyd'}}. "
+                                       f"Got {self.algorithm!r} instead.")
         return p, init_centers
 
     def fit(self, X, y=None, sample_weight=None):
@@ -102,6 +109,10 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         self.inertia_ = float(inertia.value)
         self.n_iter_ = int(n_iter.value)
         self.n_features_in_ = int(d.value)
+        distinct = np.unique(self.labels_).size
+        if distinct < k.value:   # scikit-learn's warning (duplicate points: fewer distinct than clusters)
+            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({k.value}). "
+                          "Possibly due to duplicate points in X.", ConvergenceWarning, stacklevel=2)
         return self
 
     def _x(self, X):

@@ -71,7 +71,10 @@ def check_row(got, want, rel=REL):
         if np.isnan(w):
             assert np.isnan(g), f"{key}: lamina {g}, reference NaN"
         else:
-            assert abs(g - w) <= rel * max(abs(w), 1e-12) + 1e-12, f"{key}: lamina {g!r} vs reference {w!r}"
+            # The header's accuracy for a silhouette near 0 is 1e-7 absolute (float32-stored distances
+            # leave ~1e-9 on a mean of values of +-0.3: below 1e-6 relative of a score of 1e-3 only by luck).
+            floor = 1e-7 if key == "silhouette" else 1e-12
+            assert abs(g - w) <= rel * max(abs(w), 1e-12) + floor, f"{key}: lamina {g!r} vs reference {w!r}"
 
 
 def data(seed, n=90, d=6, k=2, shift=1.2):

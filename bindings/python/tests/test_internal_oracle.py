@@ -425,3 +425,53 @@ def test_real_gdv(real_data, layer, labelset):
     keep = np.isin(y, values[counts >= 2])
     X, y = np.ascontiguousarray(X[keep]), y[keep]
     close(lm.gdv(X, y), ref.gdv(f64(X), y))
+
+
+# -- exact values on data with few significant bits (issue 14) --------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_silhouette_cluster_size_1_exact(dtype, metric):
+    # scikit-learn's test_cluster_size_1 (and its sqeuclidean variant): integer data give exact
+    # distances, so exactly scikit-learn's values, not 0.49999997 or a 1.2e-7 for identical rows.
+    X = np.array([[0.0], [1.0], [1.0], [2.0], [3.0], [3.0]], dtype=dtype)
+    labels = np.array([0, 1, 1, 1, 2, 2])
+    ours = lm.silhouette_samples(X, labels, metric=metric)
+    want = skm.silhouette_samples(X.astype(np.float64), labels, metric=metric)
+    assert np.array_equal(ours, want), (ours, want)
+    if metric == "euclidean":
+        assert np.array_equal(ours, [0, 0.5, 0.5, 0, 1, 1])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("offset", [0, 1000])
+def test_silhouette_integer_data_exact(seed, offset):
+    # Small integers (any offset): every squared distance of the gemm form is exact, so sqeuclidean
+    # per-sample values are scikit-learn's float64 values to the last bits of the final division
+    # (euclidean distances are square roots stored in float32: the header's 1e-6).
+    rng = np.random.default_rng(seed)
+    X = (rng.integers(-8, 9, size=(120, 6)) + offset).astype(np.float32)
+    X[60:64] = X[10]                       # identical rows across and within classes
+    labels = rng.integers(0, 4, size=120)
+    for metric in ("euclidean", "sqeuclidean"):
+        ours = lm.silhouette_samples(X, labels, metric=metric)
+        want = skm.silhouette_samples(X.astype(np.float64), labels, metric=metric)
+        assert_allclose(ours, want, rtol=1e-13 if metric == "sqeuclidean" else 0,
+                        atol=1e-15 if metric == "sqeuclidean" else 1e-6, err_msg=metric)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_identical_rows_exactly_zero_on_real_valued_data(metric):
+    # Real-valued data far from the origin: rows identical to another row are at distance exactly 0
+    # (the near-zero recomputation), within a class and across classes.
+    rng = np.random.default_rng(1)
+    X = (rng.standard_normal((60, 8)) * 3 + 100.123).astype(np.float32)
+    y = np.arange(60) % 3
+    X[:4] = X[0]                      # a class-0 row repeated into classes 0, 1, 2 (rows 0..3)
+    Z = np.concatenate([np.repeat(X[5:6], 4, 0), X[10:30]])
+    yz = np.r_[[7] * 4, np.arange(20) % 2]
+    s = lm.silhouette_samples(Z, yz, metric=metric)
+    assert np.array_equal(s[:4], [1, 1, 1, 1])            # a(i) = 0 exactly
+    assert lm.dunn_index(X, y) == 0.0                       # min inter-class distance exactly 0
+    close(lm.silhouette_samples(X, y, metric=metric),
+          skm.silhouette_samples(X.astype(np.float64), y, metric=metric), atol=SAMPLE_ATOL, what=metric)

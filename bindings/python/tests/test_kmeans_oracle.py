@@ -320,7 +320,88 @@ def test_init_array_float64_and_fortran():
 def test_duplicate_points_more_clusters_than_distinct_values():
     # 6 distinct points, 8 clusters: empty clusters must be re-seeded without crashing.
     X = np.repeat(np.arange(6, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32), 4, axis=0)
-    model = KMeans(8, random_state=0).fit(X)
+    with pytest.warns(lamina._base.ConvergenceWarning, match=r"Number of distinct clusters \(6\) found smaller than n_clusters \(8\)"):
+        model = KMeans(8, random_state=0).fit(X)
     assert model.inertia_ == pytest.approx(0.0, abs=1e-9)
     assert np.array_equal(model.predict(X), model.labels_)
     assert len(np.unique(model.labels_)) == 6
+
+
+# -- empty-cluster relocation and convergence exactly as scikit-learn (issue 14) -------------------
+
+def test_relocated_clusters_as_sklearn():
+    # scikit-learn's test_kmeans_relocated_clusters: the far center is empty at the first iteration,
+    # takes the point farthest from its center, and that point leaves its old cluster in the same step.
+    X = np.array([[0, 0], [0.5, 0], [0.5, 1], [1, 1]])
+    init = np.array([[0.5, 0.5], [3, 3]])
+    for algorithm in ("lloyd", "elkan"):
+        model = KMeans(n_clusters=2, n_init=1, init=init, algorithm=algorithm).fit(X)
+        assert model.n_iter_ == 3
+        assert model.inertia_ == pytest.approx(0.25, rel=1e-12)
+    for max_iter in (1, 2):
+        ours = KMeans(n_clusters=2, init=init, max_iter=max_iter).fit(X)
+        ref = SkKMeans(n_clusters=2, n_init=1, init=init, max_iter=max_iter).fit(X)
+        assert ours.n_iter_ == ref.n_iter_
+        assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-7)   # 0.6111 at max_iter=1
+        # (rows 0 and 3 tie for farthest: Lamina takes the lower row, numpy's argpartition row 3 here;
+        # the two outcomes are mirror images, as scikit-learn's own test accepts.)
+        ours_centers = sorted(map(tuple, ours.cluster_centers_.astype(np.float64).round(6)))
+        mirrored = sorted(map(tuple, (1 - ref.cluster_centers_).round(6)))
+        assert ours_centers in (sorted(map(tuple, ref.cluster_centers_.round(6))), mirrored)
+
+
+def test_relocating_with_duplicates_as_sklearn():
+    # More clusters than distinct points: nothing to relocate (every point sits on its center), the
+    # empty cluster goes to the largest cluster's center, the centers do not move: one iteration,
+    # inertia exactly 0, and scikit-learn's ConvergenceWarning.
+    X = np.array([[0, 0], [1, 1], [1, 1], [1, 0], [0, 1]])
+    with pytest.warns(lamina._base.ConvergenceWarning, match=r"Number of distinct clusters \(4\) found smaller than n_clusters \(5\)"):
+        model = KMeans(n_clusters=5, init=X).fit(X)
+    ref = SkKMeans(n_clusters=5, init=X, n_init=1).fit(X)
+    assert model.n_iter_ == ref.n_iter_ == 1
+    assert model.inertia_ == 0.0
+    assert np.array_equal(model.labels_, ref.labels_)
+    assert np.array_equal(model.cluster_centers_, ref.cluster_centers_)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_empty_clusters_follow_sklearn_lloyd(seed, offset):
+    # Given centers of which some are far from every point: empty clusters at the first M-step (and
+    # later ones), relocated as scikit-learn relocates them; the runs agree label for label.
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(size=(300, 5)) + offset).astype(np.float32)
+    # One far center at a time: scikit-learn's argpartition does not order the farthest points among
+    # themselves, so with several empty clusters at once which takes which is not specified.
+    init = np.concatenate([X[rng.choice(300, 5, replace=False)], offset + 40 + rng.normal(size=(1, 5)).astype(np.float32)])
+    ours = KMeans(n_clusters=6, init=init).fit(X)
+    ref = SkKMeans(n_clusters=6, init=init.astype(np.float64), n_init=1, algorithm="lloyd").fit(X.astype(np.float64))
+    assert ours.n_iter_ == ref.n_iter_
+    assert np.array_equal(ours.labels_, ref.labels_)
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=1e-6)
+    assert_allclose(ours.cluster_centers_, ref.cluster_centers_, atol=1e-4)
+
+
+def test_algorithm_parameter():
+    X, _ = separated_blobs(n=400, k=4)
+    a = KMeans(4, random_state=0, algorithm="lloyd").fit(X)
+    b = KMeans(4, random_state=0, algorithm="elkan").fit(X)
+    assert np.array_equal(a.labels_, b.labels_) and a.n_iter_ == b.n_iter_
+    with pytest.raises(ValueError, match="'algorithm' parameter of KMeans must be a str among"):
+        KMeans(4, algorithm="auto").fit(X)
+
+
+@pytest.mark.parametrize("tol", [0.0, 1e-4, 1e-2, 0.3])
+@pytest.mark.parametrize("offset", [0.0, 30.0])
+def test_convergence_rule_as_sklearn(tol, offset):
+    # scikit-learn's rule: strict convergence when an E-step changes no label (n_iter_ counts that
+    # iteration, no further E-step), else stop when the squared center shift sum <= tol * mean column
+    # variance (then one more E-step gives labels that match the centers). Same n_iter_ and labels.
+    X, _ = make_dataset("noise")
+    X = (X + offset).astype(np.float32)
+    init = X[:6].copy()
+    ours = KMeans(6, init=init, tol=tol).fit(X)
+    theirs = SkKMeans(6, init=init.astype(np.float64), n_init=1, tol=tol).fit(X.astype(np.float64))
+    assert ours.n_iter_ == theirs.n_iter_
+    assert np.array_equal(ours.labels_, theirs.labels_)
+    assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
