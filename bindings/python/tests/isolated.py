@@ -54,6 +54,17 @@ def describe_returncode(rc):
     return f"exit status {rc}"
 
 
+def case_registry():
+    """The cases of a bad-input script and the decorator that registers one by its function name:
+    `CASES, case = case_registry()`, then `@case def ...`, `worker_main(CASES)`, `crash_tests(..., CASES)`."""
+    cases = {}
+
+    def case(fn):
+        cases[fn.__name__] = fn
+        return fn
+    return cases, case
+
+
 def worker_main(cases):
     """The worker side: when the script was started with --worker, runs the named cases and exits."""
     if len(sys.argv) < 2 or sys.argv[1] != "--worker":

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from isolated import crash_tests, expect, expect_status, worker_main
+from isolated import case_registry, crash_tests, expect, expect_status, worker_main
 
-CASES: dict = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = case_registry()
 
 
 def _lazy():

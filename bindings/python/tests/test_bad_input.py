@@ -18,15 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from isolated import crash_tests, expect, expect_status, worker_main
+from isolated import case_registry, crash_tests, expect, expect_status, worker_main
 
 
-CASES: dict = {}
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
+CASES, case = case_registry()
 
 
 def register(name, fn):
