@@ -1324,6 +1324,56 @@ lamina_status lamina_sae_save_checkpoint(const lamina_sae* sae, const char* path
  *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, not a checkpoint). */
 lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
 
+/* --- 12a. Per-latent statistics [experimental] ---------------------------------------------------
+ * One streamed pass over rows (encoded chunk by chunk through the SAE's own encoder; an n x n_latents
+ * matrix is never held: memory O(n_latents x (LAMINA_SAE_STATS_BINS + top_n))). Codes are non-negative
+ * for every architecture; latent j "fires" on a row when z_j > 0. Outputs (caller-allocated):
+ *   n_rows       1 value: rows seen
+ *   count        n_latents: rows where z_j > 0 (firing frequency = count / n_rows)
+ *   sum          n_latents doubles: sum of z_j (float64). Mean over all rows = sum / n_rows; mean over
+ *                firing rows = sum / count
+ *   max          n_latents: largest z_j (0 if the latent never fired)
+ *   min_nonzero  n_latents: smallest positive z_j (0 if it never fired)
+ *   histogram    n_latents x LAMINA_SAE_STATS_BINS counts of the positive z_j. Bin of v = (float32 bits
+ *                of v >> 19) - 1776, clamped to [0, 511]: 16 linear sub-bins per octave over
+ *                [2^-16, 2^16) (bin b >= 1 covers [2^e (1 + s/16), 2^e (1 + (s+1)/16)) with e = b/16 - 16,
+ *                s = b % 16); bin 0 also takes every value below 2^-16, bin 511 every value above.
+ *                Quantiles: the q-quantile of latent j is its order statistic of rank max(1, ceil(q count))
+ *                (numpy's method="inverted_cdf"); the bin holding that rank gives an estimate (bin
+ *                midpoint, clamped to [min_nonzero, max]) within 1/32 relative of the exact value for every
+ *                interior bin (1..510). Exact quantiles need O(n) memory per latent, hence the histogram.
+ *   top_rows, top_values  n_latents x top_n: the rows with the largest z_j, value descending, ties by
+ *                lower row index; row = row_offset + index in x; unused slots have row -1 and value 0.
+ * accumulate = 0: the outputs receive the statistics of x. accumulate = 1: they must hold a result of a
+ * previous call with the same top_n (checked: LAMINA_ERR_INVALID_ARGUMENT otherwise), and the statistics
+ * of x are merged into it.
+ * Merge rule (mergeable across shards of disjoint rows, given each its row_offset): n_rows, count, sum
+ * and histogram add; max takes the max; min_nonzero the min over the results where the latent fired;
+ * top is the top_n of the union under the same order. Every output except the float64 sum is then
+ * bit-identical to one pass over all rows (sum: equal up to float64 rounding of the addition order).
+ * The outputs are written only when the pass completes (on any error or cancellation they are unchanged).
+ * progress (may be NULL): called after each chunk of 4096 rows (task "sae_latent_statistics", items =
+ * rows done); a non-zero return cancels (LAMINA_CANCELLED).
+ * Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL output, top_n outside [0, 65536], row_offset < 0 or
+ * row_offset + n overflowing, accumulate not 0/1, bad dtype), LAMINA_ERR_SHAPE_MISMATCH (d != d_in),
+ * LAMINA_ERR_NON_FINITE, LAMINA_ERR_OUT_OF_MEMORY. */
+#define LAMINA_SAE_STATS_BINS 512
+
+/** The statistics of x (n x d_in; dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16, finite). */
+lamina_status lamina_sae_latent_statistics(const lamina_sae* sae, const void* x, lamina_dtype dtype, int64_t n, int64_t d,
+                                           int64_t row_offset, int32_t top_n, int32_t accumulate, int64_t* n_rows,
+                                           int64_t* count, double* sum, float* max, float* min_nonzero,
+                                           int64_t* histogram, int64_t* top_rows, float* top_values,
+                                           lamina_progress_fn progress, void* user);
+
+/** The same over a rank-2 dataset of an HDF5 file (streamed in row chunks; float16/bfloat16/float32/
+ *  float64). Errors: as lamina_sae_train_h5 for the file, plus those above. */
+lamina_status lamina_sae_latent_statistics_h5(const lamina_sae* sae, const char* path, const char* dataset,
+                                              int64_t row_offset, int32_t top_n, int32_t accumulate, int64_t* n_rows,
+                                              int64_t* count, double* sum, float* max, float* min_nonzero,
+                                              int64_t* histogram, int64_t* top_rows, float* top_values,
+                                              lamina_progress_fn progress, void* user);
+
 /* ==================================================================================================
  * 13. Representation geometry (CKA and RSA) [experimental]
  *

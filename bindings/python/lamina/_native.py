@@ -82,6 +82,7 @@ LAMINA_SAE_DECAY_NONE, LAMINA_SAE_DECAY_LINEAR, LAMINA_SAE_DECAY_COSINE = 0, 1, 
 LAMINA_SAE_BDEC_MEAN, LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, LAMINA_SAE_BDEC_ZERO = 0, 1, 2
 LAMINA_SAE_INIT_AUTO, LAMINA_SAE_INIT_SPARSIFY, LAMINA_SAE_INIT_TIED = 0, 1, 2
 LAMINA_SAE_FORMAT_SAELENS, LAMINA_SAE_FORMAT_SPARSIFY = 0, 1
+LAMINA_SAE_STATS_BINS = 512
 LAMINA_RDM_EUCLIDEAN, LAMINA_RDM_CORRELATION, LAMINA_RDM_COSINE = 0, 1, 2
 LAMINA_RSA_SPEARMAN, LAMINA_RSA_PEARSON, LAMINA_RSA_KENDALL_TAU_A = 0, 1, 2
 LAMINA_BIN_RANGE_LAYER, LAMINA_BIN_RANGE_CHECKPOINT, LAMINA_BIN_RANGE_FIXED = 0, 1, 2
@@ -292,6 +293,10 @@ SIGNATURES = {
     "lamina_sae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
     "lamina_sae_save_checkpoint": (c_int32, [c_void_p, c_char_p]),
     "lamina_sae_load_checkpoint": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_sae_latent_statistics": (c_int32, [c_void_p, c_void_p, c_int32, c_int64, c_int64, c_int64, c_int32, c_int32,
+                                              i64p, i64p, f64p, f32p, f32p, i64p, i64p, f32p, ProgressFn, c_void_p]),
+    "lamina_sae_latent_statistics_h5": (c_int32, [c_void_p, c_char_p, c_char_p, c_int64, c_int32, c_int32,
+                                                 i64p, i64p, f64p, f32p, f32p, i64p, i64p, f32p, ProgressFn, c_void_p]),
     "lamina_linear_cka": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_int32, f64p]),
     "lamina_rbf_cka": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_double, c_double, c_double, f64p]),
     "lamina_median_distance": (c_int32, [f32p, c_int64, c_int64, f64p]),

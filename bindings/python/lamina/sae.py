@@ -397,6 +397,18 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         """Explained variance of the reconstruction (1 - fvu); higher is better."""
         return 1.0 - self.evaluate(X)["fvu"]
 
+    def latent_statistics(self, X, *, top_n=20, dataset=None, row_offset=0, accumulate=None, callback=None):
+        """Per-latent statistics of X in one streamed pass (lamina.dashboard.latent_statistics)."""
+        from .dashboard import latent_statistics  # noqa: PLC0415
+        return latent_statistics(self, X, top_n=top_n, dataset=dataset, row_offset=row_offset,
+                                 accumulate=accumulate, callback=callback)
+
+    def dashboard(self, X, texts=None, tokens=None, path="out/dashboard", **kwargs):
+        """Writes a static HTML dashboard of the latents on X (lamina.dashboard.dashboard); returns the
+        path of its index.html."""
+        from .dashboard import dashboard  # noqa: PLC0415
+        return dashboard(self, X, texts=texts, tokens=tokens, path=path, **kwargs)
+
     # -- weights -----------------------------------------------------------------------------------
 
     def _weights(self):
