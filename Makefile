@@ -11,7 +11,7 @@ BENCHES := metrics probe structural ast_probe sae sae_curves geometry
 PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn test-sklearn-oldest demo \
-        demo-data bench examples python-install install clean fuzz test-interop
+        demo-data bench examples python-install install clean fuzz test-interop test-dashboard
 
 all: build
 
@@ -47,6 +47,14 @@ test-c: build
 
 test-python: build
 	$(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests
+
+## test-dashboard: the SAE dashboard in headless Chromium (installs the Debian package `chromium`, ~350 MB,
+## when missing and root). `make test` runs the same test only when Chromium is already installed (skipped
+## otherwise), so it stays light; .ci/run does not install Chromium.
+test-dashboard: build
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "test-dashboard needs the Debian package chromium (apt-get install chromium)"; exit 1; }
+	LAMINA_REQUIRE_CHROMIUM=1 $(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests/test_dashboard_browser.py
 
 ## fuzz: mutation fuzzer over HDF5 files, SAE files (safetensors + cfg.json) and checkpoints, each input
 ## in a subprocess; FUZZ_SECONDS (120), FUZZ_JOBS (2), FUZZ_OUT (fuzz-out: crash/hang reproducers). Not in `make test`.
