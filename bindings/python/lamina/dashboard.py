@@ -329,6 +329,18 @@ def screenshot(index_html, png, width=1400, height=1000, timeout=120):
     return png
 
 
+def workbench_dashboard(sae, X, texts=None, tokens=None, out="out", *, dataset=None, top_n=20, png_name="dashboard.png"):
+    """The demo's workbench step: writes <out>/dashboard (index.html + data) and, when Chromium is
+    installed, a screenshot <out>/<png_name>. Returns (path of index.html, path of the PNG or None)."""
+    index = dashboard(sae, X, texts=texts, tokens=tokens, path=os.path.join(out, "dashboard"), top_n=top_n,
+                      dataset=dataset)
+    try:
+        png = screenshot(index, os.path.join(out, png_name))
+    except (OSError, subprocess.SubprocessError):
+        png = None   # the page is written; a browser that fails to start does not fail the demo
+    return index, png
+
+
 _PAGE = r"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Lamina SAE dashboard</title>
 <style>
