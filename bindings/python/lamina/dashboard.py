@@ -107,8 +107,7 @@ class LatentStatistics:
         alive = self.count > 0
         for i, qv in enumerate(qs):
             rank = np.maximum(1, np.ceil(qv * self.count)).astype(np.int64)
-            b = np.array([np.searchsorted(cum[j], rank[j]) if alive[j] else 0 for j in range(self.n_latents)])
-            b = np.minimum(b, BINS - 1)
+            b = np.minimum((cum < rank[:, None]).sum(axis=1), BINS - 1)   # first bin with cum >= rank
             est = np.clip(mid[b], self.min_nonzero.astype(np.float64), self.max.astype(np.float64))
             out[:, i] = np.where(alive, est, np.nan)
         return out[:, 0] if np.ndim(q) == 0 else out
@@ -197,43 +196,48 @@ def _highlight_spans(texts, tokens, n):
     return list(tokens)
 
 
-def _example(row, value, texts, spans):
-    ex = {"row": int(row), "value": float(value)}
+def _row_info(row, texts, spans):
+    """The text of a row and the span of its activating token (or the token alone)."""
+    info = {}
     if texts is not None:
         text = str(texts[row])
-        ex["text"] = text
+        info["text"] = text
         if spans is not None:
             sp = spans[row]
             if isinstance(sp, str):
                 at = text.find(sp)
                 if at >= 0:
-                    ex["span"] = [at, at + len(sp)]
-                ex["token"] = sp
+                    info["span"] = [at, at + len(sp)]
+                info["token"] = sp
             else:
                 a, b = int(sp[0]), int(sp[1])
                 if 0 <= a <= b <= len(text):
-                    ex["span"] = [a, b]
-    elif spans is not None:
-        sp = spans[row]
-        if isinstance(sp, str):
-            ex["token"] = sp
-    return ex
+                    info["span"] = [a, b]
+    elif spans is not None and isinstance(spans[row], str):
+        info["token"] = spans[row]
+    return info
 
 
 def dashboard_data(stats, texts=None, tokens=None, title="SAE latents"):
     """The dashboard's data (a JSON-able dict) from LatentStatistics (rows of texts/tokens are the rows
-    the statistics were computed on, numbered from 0)."""
+    the statistics were computed on, numbered from 0): per latent its figures, "hist" ([bin, count] of
+    the non-empty bins) and "top" ([{row, value}]); "rows" maps each top row (as a string) to its
+    "text", "span" [start, end) of the token and/or "token", once however many latents share it."""
     n = stats.n_rows
     if texts is not None and len(texts) != n:
         raise ShapeMismatchError(f"texts has {len(texts)} entries; the statistics cover {n} rows")
     spans = _highlight_spans(texts, tokens, n)
     freq, mean, mean_f = stats.frequency, stats.mean, stats.mean_firing
     q = stats.quantile([0.5, 0.9])
-    latents = []
+    latents, rows = [], {}
     for j in range(stats.n_latents):
         h = stats.histogram[j]
         nz = np.nonzero(h)[0]
-        top = [_example(r, v, texts, spans) for r, v in zip(stats.top_rows[j], stats.top_values[j]) if r >= 0]
+        top = [{"row": int(r), "value": float(v)} for r, v in zip(stats.top_rows[j], stats.top_values[j]) if r >= 0]
+        if texts is not None or spans is not None:
+            for t in top:
+                if str(t["row"]) not in rows:
+                    rows[str(t["row"])] = _row_info(t["row"], texts, spans)
         latents.append({
             "id": j, "count": int(stats.count[j]), "frequency": float(freq[j]), "max": float(stats.max[j]),
             "mean": float(mean[j]), "mean_firing": float(mean_f[j]),
@@ -242,7 +246,7 @@ def dashboard_data(stats, texts=None, tokens=None, title="SAE latents"):
             "hist": [[int(b), int(h[b])] for b in nz], "top": top})
     edges = bin_edges()
     return {"title": str(title), "n_rows": int(n), "n_latents": int(stats.n_latents), "top_n": int(stats.top_n),
-            "bin_edges": [float(e) for e in edges], "latents": latents}
+            "bin_edges": [float(e) for e in edges], "latents": latents, "rows": rows}
 
 
 def _check_target(path):
@@ -435,9 +439,10 @@ function show(id){
   const ex=document.getElementById("examples"); const frag=document.createDocumentFragment();
   frag.appendChild(el("h2",{},"Top "+l.top.length+" activating rows"));
   l.top.forEach(t=>{ const d=el("div",{class:"ex"}); d.appendChild(el("span",{class:"val"},fmt(t.value)+"  row "+t.row));
-    if (t.text!==undefined) { if (t.span) { d.appendChild(document.createTextNode(t.text.slice(0,t.span[0]))); d.appendChild(el("mark",{},t.text.slice(t.span[0],t.span[1]))); d.appendChild(document.createTextNode(t.text.slice(t.span[1]))); }
-      else d.appendChild(document.createTextNode(t.text)); }
-    else if (t.token!==undefined) d.appendChild(el("mark",{},t.token));
+    const R=(D.rows||{})[String(t.row)]||{};
+    if (R.text!==undefined) { if (R.span) { d.appendChild(document.createTextNode(R.text.slice(0,R.span[0]))); d.appendChild(el("mark",{},R.text.slice(R.span[0],R.span[1]))); d.appendChild(document.createTextNode(R.text.slice(R.span[1]))); }
+      else d.appendChild(document.createTextNode(R.text)); }
+    else if (R.token!==undefined) d.appendChild(el("mark",{},R.token));
     frag.appendChild(d); });
   ex.replaceChildren(frag);
   document.body.dataset.shown = String(id);

@@ -90,3 +90,12 @@ def test_missing_data_file_is_reported_by_the_page(real_dashboard, tmp_path):
     (broken / "index.html").write_text(index.read_text())
     r = run_chromium(broken / "index.html", ["--dump-dom"], tmp_path)
     assert 'data-loaded="error"' in r.stdout and "dashboard-data.js did not load" in r.stdout
+
+
+def test_workbench_dashboard_writes_page_and_png(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((800, 16)).astype(np.float32)
+    sae = SparseAutoencoder(n_latents=32, k=4, batch_size=128, random_state=0).fit(X)
+    index, png = DB.workbench_dashboard(sae, X, texts=[f"row {i}" for i in range(800)], out=tmp_path / "out")
+    assert Path(index) == tmp_path / "out" / "dashboard" / "index.html" and Path(index).is_file()
+    assert Path(png) == tmp_path / "out" / "dashboard.png" and Path(png).read_bytes()[:4] == b"\x89PNG"

@@ -144,9 +144,10 @@ def test_real_data_array_float16_and_h5():
     lat = data["latents"][j]
     assert lat["count"] == ref["count"][j]
     assert [t["row"] for t in lat["top"]] == list(ref["top_rows"][j][ref["top_rows"][j] >= 0])
-    t0 = lat["top"][0]
-    a, b = spans[t0["row"]]
-    assert t0["text"] == sentences[t0["row"]] and t0["span"] == [int(a), int(b)]
+    t0 = data["rows"][str(lat["top"][0]["row"])]
+    a, b = spans[lat["top"][0]["row"]]
+    assert t0["text"] == sentences[lat["top"][0]["row"]] and t0["span"] == [int(a), int(b)]
+    assert set(data["rows"]) == {str(r) for r in stats.top_rows.ravel() if r >= 0}
     assert sum(c for _, c in lat["hist"]) == lat["count"]
 
 
@@ -189,9 +190,10 @@ def test_dashboard_files(rand, tmp_path):
         rows = [t["row"] for t in lat["top"]]
         assert rows == [int(r) for r in stats.top_rows[j] if r >= 0]
         for t in lat["top"]:
-            assert t["text"] == texts[t["row"]]
-            a, b = t["span"]
-            assert t["text"][a:b] == tokens[t["row"]]
+            info = data["rows"][str(t["row"])]
+            assert info["text"] == texts[t["row"]] and info["token"] == tokens[t["row"]]
+            a, b = info["span"]
+            assert info["text"][a:b] == tokens[t["row"]]
     # rewriting replaces the previous dashboard atomically; no temporary directory is left behind
     sae.dashboard(rand[:500], path=tmp_path / "dash")
     assert read_data_js(index)["n_rows"] == 500
