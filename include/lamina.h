@@ -1351,7 +1351,10 @@ lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
  * and histogram add; max takes the max; min_nonzero the min over the results where the latent fired;
  * top is the top_n of the union under the same order. Every output except the float64 sum is then
  * bit-identical to one pass over all rows (sum: equal up to float64 rounding of the addition order).
- * The outputs are written only when the pass completes (on any error or cancellation they are unchanged).
+ * On any error or cancellation with accumulate = 1 the outputs are unchanged. With accumulate = 0 the
+ * histogram is filled in place (no second n_latents x 512 buffer): an error before the pass leaves every
+ * output unchanged; one during it (cancellation, an HDF5 read error, a non-finite value in a file)
+ * zeroes histogram and sets n_rows to 0, the other outputs unchanged.
  * progress (may be NULL): called after each chunk of 4096 rows (task "sae_latent_statistics", items =
  * rows done); a non-zero return cancels (LAMINA_CANCELLED).
  * Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL output, top_n outside [0, 65536], row_offset < 0 or

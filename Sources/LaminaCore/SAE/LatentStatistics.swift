@@ -138,7 +138,8 @@ extension SparseAutoencoder {
     /// One streamed pass of `LatentStatistics` over the rows of x (row i is reported as rowOffset + i).
     /// merge = false: the buffers receive the statistics of x; merge = true: the statistics of x are
     /// merged into the result the buffers hold (see the merge rule). The buffers are written only when
-    /// the pass completes (on an error or cancellation they are unchanged).
+    /// the pass completes, except that with merge = false the histogram is filled in place (on an error
+    /// or cancellation during the pass it is zeroed and nRows set to 0; every other buffer is unchanged).
     package func accumulateLatentStatistics(_ x: RowSource, rowOffset: Int, merge: Bool, into out: LatentStatistics.Buffers,
                                             progress: ProgressHandler?) throws {
         let nl = nLatents, t = out.topN, nb = LatentStatistics.bins
@@ -156,8 +157,10 @@ extension SparseAutoencoder {
         defer { Memory.free(mx) }
         let mn: UnsafeMutablePointer<Float> = try Memory.allocate(nl, "the latent minima")
         defer { Memory.free(mn) }
-        let hist: UnsafeMutablePointer<Int64> = try Memory.allocate(hn, "the latent histograms (n_latents x 512)")
-        defer { Memory.free(hist) }
+        // The histogram (the one large buffer) is filled in place when not merging: no copy per call.
+        let direct = !merge
+        let hist: UnsafeMutablePointer<Int64> = direct ? out.histogram : try Memory.allocate(hn, "the latent histograms (n_latents x 512)")
+        defer { if !direct { Memory.free(hist) } }
         let tv: UnsafeMutablePointer<Float> = try Memory.allocate(tn, "the top values (n_latents x top_n)")
         defer { Memory.free(tv) }
         let tr: UnsafeMutablePointer<Int64> = try Memory.allocate(tn, "the top rows (n_latents x top_n)")
@@ -187,7 +190,7 @@ extension SparseAutoencoder {
         let started = SAETrainer.now()
         var chunkIndex = 0
         let checked = (x as? MemoryRows) != nil ? x : FiniteCheckedRows(base: x)
-        try forEachChunk(checked, decode: false) { r0, codes, _, _ in
+        do { try forEachChunk(checked, decode: false) { r0, codes, _, _ in
             codes.latent.withUnsafeBufferPointer { lat in
                 codes.value.withUnsafeBufferPointer { val in
                     for r in 0..<codes.rows {
@@ -228,6 +231,9 @@ extension SparseAutoencoder {
                                             items: done, loss: 0, itemsPerSecond: elapsed > 0 ? Double(done) / elapsed : 0)
                 if !progress(report) { throw LaminaError.cancelled("sae_latent_statistics", step: chunkIndex) }
             }
+        } } catch {
+            if direct { out.histogram.initialize(repeating: 0, count: hn); out.nRows.pointee = 0 }
+            throw error
         }
         // Success: sort each latent's top entries best-first and copy everything out.
         for j in 0..<nl {
@@ -243,7 +249,7 @@ extension SparseAutoencoder {
         out.nRows.pointee = totalRows
         out.count.update(from: count, count: nl); out.sum.update(from: sum, count: nl)
         out.max.update(from: mx, count: nl); out.minNonzero.update(from: mn, count: nl)
-        out.histogram.update(from: hist, count: hn)
+        if !direct { out.histogram.update(from: hist, count: hn) }
         out.topValues.update(from: tv, count: tn); out.topRows.update(from: tr, count: tn)
     }
 }

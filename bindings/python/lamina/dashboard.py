@@ -187,6 +187,10 @@ def _highlight_spans(texts, tokens, n):
     """Per row (start, end) of the activating token in its text, or None."""
     if tokens is None:
         return None
+    spans = (isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu") or not all(isinstance(t, str) for t in tokens)
+    if texts is None and spans:
+        raise InvalidArgumentError("tokens are character spans but texts is None; pass texts= (the spans index "
+                                   "into them) or tokens as strings")
     if isinstance(tokens, np.ndarray) and tokens.dtype.kind in "iu":
         if tokens.shape != (n, 2):
             raise ShapeMismatchError(f"tokens has shape {tokens.shape}; expected ({n}, 2) character spans or {n} strings")
@@ -441,7 +445,7 @@ function show(id){
   l.top.forEach(t=>{ const d=el("div",{class:"ex"}); d.appendChild(el("span",{class:"val"},fmt(t.value)+"  row "+t.row));
     const R=(D.rows||{})[String(t.row)]||{};
     if (R.text!==undefined) { if (R.span) { d.appendChild(document.createTextNode(R.text.slice(0,R.span[0]))); d.appendChild(el("mark",{},R.text.slice(R.span[0],R.span[1]))); d.appendChild(document.createTextNode(R.text.slice(R.span[1]))); }
-      else d.appendChild(document.createTextNode(R.text)); }
+      else { d.appendChild(document.createTextNode(R.text)); if (R.token!==undefined) { d.appendChild(document.createTextNode("  token: ")); d.appendChild(el("mark",{},R.token)); } } }
     else if (R.token!==undefined) d.appendChild(el("mark",{},R.token));
     frag.appendChild(d); });
   ex.replaceChildren(frag);

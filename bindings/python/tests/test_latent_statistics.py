@@ -216,6 +216,8 @@ def test_dashboard_bad_paths_and_inputs(rand, tmp_path):
         sae.dashboard(rand, texts=["a", "b", "c"], path=tmp_path / "d2")
     with pytest.raises(lamina.ShapeMismatchError, match="tokens has"):
         sae.dashboard(rand, texts=["t"] * len(rand), tokens=np.zeros((5, 2), int), path=tmp_path / "d3")
+    with pytest.raises(lamina.InvalidArgumentError, match="texts is None"):
+        sae.dashboard(rand, tokens=np.zeros((len(rand), 2), int), path=tmp_path / "d4")
     assert sorted(os.listdir(tmp_path)) == ["afile", "other"]
     stats = sae.latent_statistics(rand[:10], top_n=2)
     with pytest.raises(lamina.ShapeMismatchError, match="top_n"):
