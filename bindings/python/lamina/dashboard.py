@@ -404,7 +404,7 @@ const lf = lat.filter(l=>l.count>0).map(l=>Math.log10(l.frequency));
 const lo = lf.length? Math.floor(Math.min(...lf)*4)/4 : -1; const nb = Math.max(1, Math.round((0-lo)*4)+1);
 const dens = []; for (let i=0;i<nb;i++) dens.push([ (lo+i/4).toFixed(2), (lo+(i+1)/4).toFixed(2), 0 ]);
 lf.forEach(v=>{ let i=Math.floor((v-lo)*4+1e-9); if(i>=nb) i=nb-1; if(i<0) i=0; dens[i][2]++; });
-const dticks=[]; for (let i=0;i<=nb;i+=4) dticks.push([i, (lo+i/4).toFixed(0)]);
+const dticks=[]; for (let i=0;i<=nb;i+=4) dticks.push([i, String(Math.round(lo+i/4))]);
 bars(document.getElementById("density"), dens, "log10 firing frequency ("+dead+" dead latents not shown)", dticks);
 // table
 let key="frequency", desc=true;
