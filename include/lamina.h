@@ -1356,7 +1356,7 @@ lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
  * output unchanged; one during it (cancellation, an HDF5 read error, a non-finite value in a file)
  * zeroes histogram and sets n_rows to 0, the other outputs unchanged.
  * progress (may be NULL): called after each chunk of 4096 rows (task "sae_latent_statistics", items =
- * rows done); a non-zero return cancels (LAMINA_CANCELLED).
+ * rows done); a non-zero return cancels (LAMINA_ERR_CANCELLED).
  * Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL output, top_n outside [0, 65536], row_offset < 0 or
  * row_offset + n overflowing, accumulate not 0/1, bad dtype), LAMINA_ERR_SHAPE_MISMATCH (d != d_in),
  * LAMINA_ERR_NON_FINITE, LAMINA_ERR_OUT_OF_MEMORY. */

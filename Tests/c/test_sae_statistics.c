@@ -32,6 +32,11 @@ static lamina_status run(lamina_sae* sae, const float* x, int64_t n, int64_t off
                                         s->sum, s->max, s->min, s->hist, s->rows, s->vals, NULL, NULL);
 }
 
+static int32_t cancel_at_once(const lamina_progress* p, void* user) {
+    (void)user;
+    return strcmp(p->task, "sae_latent_statistics") == 0 && p->items > 0;
+}
+
 int main(void) {
     uint32_t seed = 99u;
     for (int i = 0; i < N * D; i++) {
@@ -94,6 +99,17 @@ int main(void) {
     X[5 * D + 1] = NAN;
     CHECK(run(sae, X, N, 0, 0, &bad), LAMINA_ERR_NON_FINITE, "row 5");
     expect_true("outputs unchanged after the failures", memcmp(&bad, &full, sizeof bad) == 0);
+    /* Cancelled during the pass: accumulate = 1 leaves the result unchanged; accumulate = 0 zeroes the
+     * histogram (filled in place) and n_rows, the rest unchanged */
+    CHECK(lamina_sae_latent_statistics(sae, X + 6 * D, LAMINA_DTYPE_FLOAT32, 100, D, 0, T, 1, &bad.n_rows, bad.count, bad.sum, bad.max, bad.min,
+                                       bad.hist, bad.rows, bad.vals, cancel_at_once, NULL), LAMINA_ERR_CANCELLED, "cancelled");
+    expect_true("accumulate = 1: unchanged after cancellation", memcmp(&bad, &full, sizeof bad) == 0);
+    CHECK(lamina_sae_latent_statistics(sae, X + 6 * D, LAMINA_DTYPE_FLOAT32, 100, D, 0, T, 0, &bad.n_rows, bad.count, bad.sum, bad.max, bad.min,
+                                       bad.hist, bad.rows, bad.vals, cancel_at_once, NULL), LAMINA_ERR_CANCELLED, "cancelled");
+    int zero = bad.n_rows == 0;
+    for (int i = 0; i < L * LAMINA_SAE_STATS_BINS; i++) zero = zero && bad.hist[i] == 0;
+    expect_true("accumulate = 0: histogram and n_rows zeroed, the rest unchanged after cancellation",
+                zero && memcmp(bad.count, full.count, sizeof full.count) == 0 && memcmp(bad.rows, full.rows, sizeof full.rows) == 0);
     CHECK(lamina_sae_latent_statistics_h5(sae, "/nonexistent/file.h5", "x", 0, T, 0, &bad.n_rows, bad.count, bad.sum,
                                           bad.max, bad.min, bad.hist, bad.rows, bad.vals, NULL, NULL),
           LAMINA_ERR_IO, "nonexistent");
