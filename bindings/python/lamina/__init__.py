@@ -3,7 +3,7 @@
 Submodules: ``lamina.metrics`` (clustering metrics with scikit-learn's names), ``lamina.cluster``
 (KMeans), ``lamina.io`` (HDF5 activation files), ``lamina.probe`` (linear probes, layer sweeps,
 control tasks, MDL, directions, INLP), ``lamina.structural`` (Hewitt & Manning structural probes),
-``lamina.ast_probe`` (AST-Probe: syntax trees from activations), ``lamina.sae`` (sparse autoencoders). Errors are ``lamina.LaminaError`` subclasses that
+``lamina.ast_probe`` (AST-Probe: syntax trees from activations), ``lamina.sae`` (sparse autoencoders), ``lamina.dashboard`` (SAE latent statistics, a static HTML dashboard). Errors are ``lamina.LaminaError`` subclasses that
 also derive from the matching builtin (ValueError, OSError, MemoryError); ``lamina.NotFittedError`` is
 also scikit-learn's NotFittedError when scikit-learn is installed.
 
@@ -17,6 +17,7 @@ from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, NotFittedError, ShapeMismatchError)
 from . import ast_probe, audit, cluster, errors, geometry, io, metrics, probe, sae, structural
+from . import dashboard
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -31,7 +32,7 @@ def get_num_threads() -> int:
     return int(_native.lib.lamina_get_num_threads())
 
 
-__all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "geometry", "audit", "errors",
+__all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "geometry", "audit", "errors", "dashboard",
            "LaminaError", "InvalidArgumentError", "ShapeMismatchError", "NonFiniteError", "LaminaIOError",
            "FormatError", "LaminaMemoryError", "CancelledError", "InternalError", "NotFittedError",
            "set_num_threads", "get_num_threads", "__version__", "library_path"]
