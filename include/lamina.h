@@ -30,6 +30,7 @@
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
+ *   15. Activation store                     experimental  lamina_store_*
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1567,6 +1568,96 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
+
+/* ================================================================================================
+ * 15. Activation store [experimental]
+ *
+ * An append-only store of activations that any C or Python program writes (for example from a model's
+ * own evaluation loop, the way a llama.cpp eval callback sees each layer's output) and that the SAE
+ * trainer reads (lamina_sae_train_h5 accepts a store directory as its path). Layout: a directory
+ *
+ *     path/MANIFEST.json      the committed state: datasets (name, width, dtype) and the segment list
+ *     path/seg-00000001.h5    one immutable HDF5 file per append, one chunked 2-D dataset per name
+ *     path/.lock              held (flock) by the one writer
+ *
+ * Each segment is a plain HDF5 file (h5py reads it: h5py.File(path + "/seg-00000001.h5")["layer3"]);
+ * the dataset of the store is the concatenation of its segments in MANIFEST order.
+ *
+ * Rules. One append = one batch of n_rows rows for EVERY dataset of the store (the layers of one forward
+ * pass): all datasets advance together and always hold the same number of rows, row i of each being the
+ * same token. The first append fixes the set of dataset names, their widths and the dtype; every later
+ * append (also after reopening) must give the same names (in any order), widths and dtype. An append
+ * writes a new segment, so appends should be large (thousands of rows; a program's loop collects rows
+ * in a buffer and appends it when full, see examples/c/store_writer.c).
+ *
+ * Crash safety (the argument is in Sources/LaminaCore/IO/Store/README.md). An append writes its segment
+ * to seg-N.h5.tmp, closes it, renames it to seg-N.h5 and then commits it by replacing MANIFEST.json
+ * atomically (write .manifest.tmp, rename over). It never modifies an existing file. So:
+ *  - when lamina_store_append returns LAMINA_OK the batch is committed: killing the process at any later
+ *    point (SIGKILL included) leaves it in the store; with params.durable = 1 every file and the
+ *    directory are also fsync'ed before it returns, so the batch survives power loss and OS crashes;
+ *  - a writer killed during an append leaves the store as it was before that append (plus a leftover
+ *    file that the next lamina_store_open removes);
+ *  - a failed append (bad argument, disk full, I/O error) returns an error and leaves the store as it
+ *    was; the handle stays usable.
+ * Readers (lamina_store_info/read_f32, training, h5py on the segments) may run while a writer appends;
+ * they see the batches committed when they read the manifest.
+ *
+ * Errors of lamina_store_open: a path that is a file (an HDF5 file or any other: LAMINA_ERR_FORMAT, "not
+ * an activation store"), a non-empty directory without MANIFEST.json (LAMINA_ERR_FORMAT), a directory
+ * that cannot be created or is not writable (LAMINA_ERR_IO with the system's reason), a corrupt manifest
+ * or a listed segment that is missing, truncated or disagrees with it (LAMINA_ERR_FORMAT naming the file),
+ * a store already open by another writer (LAMINA_ERR_IO).
+ * Thread safety: one handle is used by one thread at a time; different stores from different threads.
+ * ================================================================================================ */
+
+/** An open store writer. */
+typedef struct lamina_store lamina_store;
+
+/** Options of lamina_store_open. Start from lamina_store_default_params(). */
+typedef struct lamina_store_params {
+    int32_t compression;   /* deflate level of the segments: 0 = none (default) ... 9 */
+    int32_t durable;       /* 1: fsync segment, manifest and directory in every append (power-loss safe);
+                              0 (default): safe against the death of the process only */
+    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk */
+    int64_t reserved;      /* must be 0 */
+} lamina_store_params;
+
+/** Defaults: no compression, not durable, automatic chunks. */
+lamina_store_params lamina_store_default_params(void);
+
+/** Opens the store directory `path` for appending: creates it (its parent must exist) when it does not
+ *  exist or is an empty directory, reopens it when it holds a MANIFEST.json (checking every listed
+ *  segment, and removing leftovers of interrupted appends). params may be NULL (defaults). On success
+ *  *out receives a handle to close with lamina_store_close; on failure *out is not written. */
+lamina_status lamina_store_open(const char* path, const lamina_store_params* params, lamina_store** out);
+
+/** Appends one batch of n_rows rows to each of n_datasets datasets: names[i] (1-255 characters of
+ *  letters, digits, '_', '-', '.', not starting with '.'), widths[i] values per row, data[i] row-major
+ *  n_rows x widths[i] values of dtype (LAMINA_DTYPE_FLOAT16, _BFLOAT16 as raw uint16 bits, or _FLOAT32),
+ *  stored as given (no conversion). See the rules above: the first append fixes names, widths and dtype;
+ *  a later append with another width (LAMINA_ERR_SHAPE_MISMATCH), dtype, a missing or unknown name
+ *  (LAMINA_ERR_INVALID_ARGUMENT) is refused before anything is written. */
+lamina_status lamina_store_append(lamina_store* store, int32_t n_datasets, const char* const* names,
+                                  const int64_t* widths, const void* const* data, lamina_dtype dtype,
+                                  int64_t n_rows);
+
+/** Rows committed so far (per dataset: all datasets have the same count). */
+lamina_status lamina_store_rows(lamina_store* store, int64_t* rows);
+
+/** Releases the writer (its lock); the store stays as the last successful append left it. NULL is a
+ *  no-op; a handle that is not live gives LAMINA_ERR_INVALID_ARGUMENT. */
+lamina_status lamina_store_close(lamina_store* store);
+
+/** Rows, width and dtype (LAMINA_DTYPE_*) of `dataset` in the store directory `path`, as committed now.
+ *  Any output may be NULL. */
+lamina_status lamina_store_info(const char* path, const char* dataset, int64_t* rows, int64_t* width,
+                                lamina_dtype* dtype);
+
+/** Rows [row_start, row_start + row_count) of `dataset` of the store `path` as float32 (16-bit values
+ *  widened), row-major, into out; out_len must equal row_count * width. */
+lamina_status lamina_store_read_f32(const char* path, const char* dataset, int64_t row_start, int64_t row_count,
+                                    float* out, int64_t out_len);
 
 #ifdef __cplusplus
 }

@@ -102,6 +102,8 @@ def _h5_columns(path, dataset):
     training call then reports the problem)."""
     try:
         from . import io
+        if os.path.isfile(os.path.join(os.fspath(path), "MANIFEST.json")):   # an activation store directory
+            return io.store_info(path, dataset)[1]
         shape, _ = io.dataset_info(path, dataset)
         return int(shape[1]) if len(shape) == 2 else None
     except Exception:  # noqa: BLE001 - the training call names the problem
