@@ -5,6 +5,24 @@ import LaminaCore
 
 private let storeHandles = HandleTable<ActivationStoreWriter>("lamina_store")
 
+private func storeDType(_ code: Int32) throws -> StoreDType {
+    switch code {
+    case LAMINA_DTYPE_FLOAT16: return .float16
+    case LAMINA_DTYPE_BFLOAT16: return .bfloat16
+    case LAMINA_DTYPE_FLOAT32: return .float32
+    default:
+        throw LaminaError.invalid("dtype is \(code); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
+    }
+}
+
+private func dtypeCode(_ t: StoreDType) -> Int32 {
+    switch t {
+    case .float16: LAMINA_DTYPE_FLOAT16
+    case .bfloat16: LAMINA_DTYPE_BFLOAT16
+    case .float32: LAMINA_DTYPE_FLOAT32
+    }
+}
+
 private func storeOptions(_ params: UnsafePointer<lamina_store_params>?) throws -> StoreOptions {
     var o = StoreOptions()
     guard let p = params?.pointee else { return o }
@@ -43,9 +61,7 @@ public func lamina_store_append(_ store: OpaquePointer?, _ nDatasets: Int32, _ n
         let rows = try Check.count(nRows, "n_rows")
         let namesP = try Check.pointer(names, "names"), widthsP = try Check.pointer(widths, "widths")
         let dataP = try Check.pointer(data, "data")
-        guard let t = StoreDType(rawValue: dtype) else {
-            throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (0), LAMINA_DTYPE_BFLOAT16 (1) or LAMINA_DTYPE_FLOAT32 (2)")
-        }
+        let t = try storeDType(dtype)
         var ns: [String] = [], ws: [Int] = [], ds: [UnsafeRawPointer] = []
         for i in 0..<n {
             ns.append(try Check.cString(namesP[i], "names[\(i)]"))
@@ -84,7 +100,7 @@ public func lamina_store_info(_ path: UnsafePointer<CChar>?, _ dataset: UnsafePo
         let r = try StoreRows(path: dir, dataset: name)
         rows?.pointee = Int64(r.rows)
         width?.pointee = Int64(r.cols)
-        dtype?.pointee = r.dtype.rawValue
+        dtype?.pointee = dtypeCode(r.dtype)
     }
 }
 
