@@ -1659,6 +1659,39 @@ lamina_status lamina_store_info(const char* path, const char* dataset, int64_t* 
 lamina_status lamina_store_read_f32(const char* path, const char* dataset, int64_t row_start, int64_t row_count,
                                     float* out, int64_t out_len);
 
+/* The shuffled reader. Epoch e of seed s visits every row of `dataset` exactly once, in an order that
+ * depends only on (s, e) and the store's row count: the rows are cut into blocks of 256 consecutive
+ * rows; the blocks are permuted (Fisher-Yates seeded by (s, e)); consecutive runs of W permuted blocks
+ * form windows, and the rows inside window w are permuted (seeded by (s, e, w)). A row can land at any
+ * position of the epoch and each window mixes W blocks drawn from all the segments; it is not a uniform
+ * permutation of all rows (rows of one block share a window). Position p is in exactly one window, so a
+ * read can start at any position (resume at row r gives the same continuation) and costs one window load
+ * per window it touches. Memory: W is the largest count with W * 256 * width * 4 <= memory_budget bytes
+ * (at least one block is required: LAMINA_ERR_INVALID_ARGUMENT otherwise); the reader holds one window
+ * of float32 rows plus 8 bytes per window row, 4 bytes per block of the store and one block buffer.
+ * The reader reads the manifest when opened: rows appended later are not seen. */
+
+/** An open shuffled reader over one dataset of a store. */
+typedef struct lamina_store_reader lamina_store_reader;
+
+/** Opens a shuffled reader of `dataset` in the store `path` with `seed` and a window budget of
+ *  memory_budget bytes (see above). Free with lamina_store_reader_free. */
+lamina_status lamina_store_reader_open(const char* path, const char* dataset, uint64_t seed, int64_t memory_budget,
+                                       lamina_store_reader** out);
+
+/** Rows at positions [position, position + n_rows) of epoch `epoch` (>= 0) as float32 into out
+ *  (out_len = n_rows * width); row_ids (n_rows int64, may be NULL) receives each row's index in the
+ *  store's unshuffled order. position + n_rows may not exceed the row count. */
+lamina_status lamina_store_reader_read(lamina_store_reader* reader, int64_t epoch, int64_t position, int64_t n_rows,
+                                       float* out, int64_t out_len, int64_t* row_ids);
+
+/** Rows, width and rows per window of the reader. Any output may be NULL. */
+lamina_status lamina_store_reader_info(lamina_store_reader* reader, int64_t* rows, int64_t* width,
+                                       int64_t* window_rows);
+
+/** Frees the reader; NULL is a no-op. */
+void lamina_store_reader_free(lamina_store_reader* reader);
+
 #ifdef __cplusplus
 }
 #endif

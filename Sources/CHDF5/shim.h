@@ -19,6 +19,7 @@ static inline void lamina_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NU
  * closes a returned type with H5Tclose. */
 static inline unsigned lamina_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 static inline hid_t lamina_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t lamina_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
 static inline hid_t lamina_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
 static inline hid_t lamina_h5t_float16_le(void) {
     hid_t t = H5Tcopy(H5T_IEEE_F32LE);

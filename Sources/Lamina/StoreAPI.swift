@@ -120,3 +120,49 @@ public func lamina_store_read_f32(_ path: UnsafePointer<CChar>?, _ dataset: Unsa
         try r.read(rows: start..<(start + count), into: dst)
     }
 }
+
+// The shuffled reader (lamina.h: lamina_store_reader_*).
+
+private let readerHandles = HandleTable<StoreShuffleReader>("lamina_store_reader")
+
+@_cdecl("lamina_store_reader_open")
+public func lamina_store_reader_open(_ path: UnsafePointer<CChar>?, _ dataset: UnsafePointer<CChar>?, _ seed: UInt64,
+                                     _ memoryBudget: Int64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    readerHandles.create(out) {
+        let dir = try Check.cString(path, "path"), name = try Check.cString(dataset, "dataset")
+        if memoryBudget < 1 { throw LaminaError.invalid("memory_budget is \(memoryBudget); expected a positive number of bytes") }
+        let src = try StoreRows(path: dir, dataset: name)
+        return try StoreShuffleReader(source: src, seed: seed, memoryBudget: Int(clamping: memoryBudget))
+    }
+}
+
+@_cdecl("lamina_store_reader_read")
+public func lamina_store_reader_read(_ reader: OpaquePointer?, _ epoch: Int64, _ position: Int64, _ nRows: Int64,
+                                     _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64,
+                                     _ rowIds: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let r = try readerHandles.get(reader, "reader")
+        let e = try Check.count(epoch, "epoch", minimum: 0)
+        let p = try Check.count(position, "position", minimum: 0)
+        let n = try Check.count(nRows, "n_rows", minimum: 0)
+        let dst = try Check.output(out, "out")
+        try Check.length(outLen, expected: try Check.elements(n, r.cols, "the selection"), "out_len (n_rows * width)")
+        try r.read(epoch: e, position: p, count: n, into: dst, rowIds: rowIds)
+    }
+}
+
+@_cdecl("lamina_store_reader_info")
+public func lamina_store_reader_info(_ reader: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?,
+                                     _ width: UnsafeMutablePointer<Int64>?, _ windowRows: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let r = try readerHandles.get(reader, "reader")
+        rows?.pointee = Int64(r.rows)
+        width?.pointee = Int64(r.cols)
+        windowRows?.pointee = Int64(r.windowBlocks * r.blockRows)
+    }
+}
+
+@_cdecl("lamina_store_reader_free")
+public func lamina_store_reader_free(_ reader: OpaquePointer?) {
+    readerHandles.remove(reader)
+}

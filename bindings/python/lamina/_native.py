@@ -322,6 +322,10 @@ SIGNATURES = {
     "lamina_store_close": (c_int32, [c_void_p]),
     "lamina_store_info": (c_int32, [c_char_p, c_char_p, i64p, i64p, i32p]),
     "lamina_store_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_store_reader_open": (c_int32, [c_char_p, c_char_p, c_uint64, c_int64, POINTER(c_void_p)]),
+    "lamina_store_reader_read": (c_int32, [c_void_p, c_int64, c_int64, c_int64, f32p, c_int64, i64p]),
+    "lamina_store_reader_info": (c_int32, [c_void_p, i64p, i64p, i64p]),
+    "lamina_store_reader_free": (None, [c_void_p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

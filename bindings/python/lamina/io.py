@@ -9,7 +9,7 @@ import numpy as np
 from . import _native as N
 from .errors import FormatError, InvalidArgumentError, LaminaMemoryError
 
-__all__ = ["dataset_info", "read_activations", "read_labels", "ActivationStore", "store_info", "read_store"]
+__all__ = ["dataset_info", "read_activations", "read_labels", "ActivationStore", "store_info", "read_store", "StoreReader"]
 
 DTYPES = {0: "float16", 1: "bfloat16", 2: "float32", 3: "float64", 4: "int"}
 
@@ -239,3 +239,49 @@ def read_store(path, dataset, *, start=0, stop=None):
     out = _empty((stop - start, width), np.float32, f"rows [{start}, {stop}) of {dataset!r}")
     N.call("lamina_store_read_f32", _path(path), N.dataset_name(dataset), int(start), stop - start, N.fptr(out), out.size)
     return out
+
+
+class StoreReader:
+    """Deterministic shuffled reads of one dataset of a store (lamina.h, "The shuffled reader"): epoch e
+    of seed s visits every row once; `read(epoch, position, n)` returns rows [position, position + n)
+    of that order and their row indices in the store, so reading can resume at any position. Memory is
+    about `memory_budget` bytes (one window of rows) plus 8 bytes per window row.
+
+        >>> import numpy as np, tempfile, os
+        >>> from lamina.io import ActivationStore, StoreReader
+        >>> path = os.path.join(tempfile.mkdtemp(), "acts")
+        >>> with ActivationStore(path) as s:
+        ...     s.append({"h": np.arange(2000 * 4, dtype=np.float32).reshape(2000, 4)})
+        >>> r = StoreReader(path, "h", seed=1, memory_budget=4 * 4 * 1024)
+        >>> ids = np.concatenate([ids for _, ids in r.batches(epoch=0, batch_size=300)])
+        >>> sorted(ids.tolist()) == list(range(2000)), len(ids)
+        (True, 2000)
+        >>> x, ids2 = r.read(0, 700, 5)
+        >>> bool((ids2 == ids[700:705]).all()) and bool((x[:, 0] == 4 * ids2).all())
+        True
+    """
+
+    def __init__(self, path, dataset, *, seed=0, memory_budget=64 << 20):
+        self._handle = N.Handle("lamina_store_reader_open", "lamina_store_reader_free", _path(path),
+                                N.dataset_name(dataset), int(seed) & (2**64 - 1), int(memory_budget))
+        rows, width, window = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+        N.call("lamina_store_reader_info", self._handle, ctypes.byref(rows), ctypes.byref(width), ctypes.byref(window))
+        self.rows, self.width, self.window_rows = rows.value, width.value, window.value
+
+    def read(self, epoch, position, n):
+        """(rows as float32 (n, width), their row indices int64 (n,)) at positions [position, position + n)."""
+        x = _empty((int(n), self.width), np.float32, f"{n} rows")
+        ids = np.empty(int(n), np.int64)
+        N.call("lamina_store_reader_read", self._handle, int(epoch), int(position), int(n), N.fptr(x), x.size, N.lptr(ids))
+        return x, ids
+
+    def batches(self, epoch, batch_size, start=0):
+        """Yields (rows, row indices) of consecutive batches of the epoch from position `start` (the last
+        batch may be shorter)."""
+        if batch_size < 1:
+            raise InvalidArgumentError(f"batch_size is {batch_size}; expected >= 1")
+        p = int(start)
+        while p < self.rows:
+            n = min(batch_size, self.rows - p)
+            yield self.read(epoch, p, n)
+            p += n

@@ -333,6 +333,89 @@ def bad_arguments_from_c():
     expect(lambda: io.read_store(p, "a", start=1, stop=9), errors.InvalidArgumentError, ValueError, "out of range")
 
 
+def _reader_store(n=5000, d=3, segments=7):
+    from lamina.io import ActivationStore
+    path = tempfile.mkdtemp(dir=TMP) + "/r"
+    x = np.arange(n * d, dtype=np.float32).reshape(n, d)
+    cuts = np.linspace(0, n, segments + 1).astype(int)
+    with ActivationStore(path) as s:
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            s.append({"h": x[lo:hi]})
+    return path, x
+
+
+def test_shuffled_reader_every_row_once_deterministic_resumable():
+    from lamina.io import StoreReader
+    path, x = _reader_store()
+    budget = 3 * 256 * 3 * 4   # three blocks per window
+    r = StoreReader(path, "h", seed=5, memory_budget=budget)
+    assert r.rows == 5000 and r.window_rows == 768
+    orders = {}
+    for epoch in (0, 1):
+        parts = [r.read(epoch, p, min(333, 5000 - p)) for p in range(0, 5000, 333)]
+        xs = np.concatenate([a for a, _ in parts])
+        ids = np.concatenate([b for _, b in parts])
+        assert sorted(ids.tolist()) == list(range(5000))          # every row exactly once
+        assert np.array_equal(xs, x[ids])                          # the values are those rows
+        orders[epoch] = ids
+    assert not np.array_equal(orders[0], orders[1])
+    assert not np.array_equal(orders[0], np.arange(5000))
+    # rows move across segments: the first window mixes blocks from several segments
+    assert len(set((orders[0][:768] // 715).tolist())) >= 2
+    # the same (seed, epoch) from a fresh reader, read in other batch sizes and starting anywhere
+    r2 = StoreReader(path, "h", seed=5, memory_budget=budget)
+    for start in (0, 1, 767, 768, 2500, 4999):
+        _, ids = r2.read(0, start, min(900, 5000 - start))
+        assert np.array_equal(ids, orders[0][start:start + len(ids)]), start
+    _, other = StoreReader(path, "h", seed=6, memory_budget=budget).read(0, 0, 5000)
+    assert not np.array_equal(other, orders[0])
+    # a larger budget: other windows, still a permutation
+    _, big = StoreReader(path, "h", seed=5, memory_budget=10 << 20).read(0, 0, 5000)
+    assert sorted(big.tolist()) == list(range(5000))
+
+
+def test_shuffled_reader_memory_is_bounded():
+    """Reading a 192 MB store through a 4 MB window keeps the process's RSS growth far below the store."""
+    code = r"""
+import numpy as np, os, sys
+from lamina.io import ActivationStore, StoreReader
+path = sys.argv[1]
+with ActivationStore(path) as s:
+    for i in range(12):
+        s.append({"h": np.full((32768, 128), i, np.float32)})
+del s
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+r = StoreReader(path, "h", seed=0, memory_budget=4 << 20)
+base = rss()
+seen = 0
+for x, ids in r.batches(0, 4096):
+    seen += len(ids)
+print(seen, (rss() - base) / 2**20)
+"""
+    path = tempfile.mkdtemp(dir=TMP) + "/big"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(HERE, ".."), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    seen, growth = out.stdout.split()
+    assert int(seen) == 12 * 32768
+    assert float(growth) < 40, f"RSS grew by {growth} MB reading a 192 MB store with a 4 MB window"
+    shutil.rmtree(path)
+
+
+@case
+def shuffled_reader_bad_arguments():
+    errors, io = _lamina()
+    path, _ = _reader_store(n=600, d=2, segments=2)
+    expect(lambda: io.StoreReader(path, "h", memory_budget=100), errors.InvalidArgumentError, ValueError, "memory_budget")
+    expect(lambda: io.StoreReader(path, "nope"), errors.InvalidArgumentError, ValueError, "'nope'")
+    r = io.StoreReader(path, "h")
+    expect(lambda: r.read(0, 590, 20), errors.InvalidArgumentError, ValueError, "out of range")
+    expect(lambda: r.read(-1, 0, 2), errors.InvalidArgumentError, ValueError, "epoch")
+    expect(lambda: io.StoreReader(TMP + "/plain.h5" if os.path.exists(TMP + "/plain.h5") else "/nonexistent", "h"),
+           errors.LaminaError, OSError, "not a directory")
+
+
 if __name__ == "__main__":
     worker_main(CASES)
 
