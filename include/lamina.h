@@ -640,7 +640,8 @@ lamina_status lamina_layer_sweep(const float* const* layers, const int64_t* dims
 
 /** lamina_layer_sweep on datasets of an HDF5 file (each rank-2 with n rows, any float type, read as
  *  float32; all layers are read into memory first). datasets: n_layers NUL-terminated paths in the
- *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). */
+ *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). path may also be
+ *  an activation store directory (section 15): datasets are then names of its datasets. */
 lamina_status lamina_layer_sweep_h5(const char* path, const char* const* datasets, int32_t n_layers,
                                     const int32_t* labels, int64_t n, const lamina_logistic_probe_params* params,
                                     int32_t n_splits, uint64_t seed, double* fold_accuracy, double* mean,
@@ -1227,7 +1228,10 @@ lamina_status lamina_sae_train(lamina_sae* sae, const void* x, lamina_dtype dtyp
 /** The same, streaming a rank-2 float dataset (float16/bfloat16/float32/float64) of an HDF5 file in row
  *  chunks with bounded memory. The file is scanned for NaN/Inf before the first step. Errors as
  *  lamina_sae_train plus the HDF5 errors (missing file: LAMINA_ERR_IO; not HDF5, truncated, corrupt,
- *  wrong rank or an integer dataset: LAMINA_ERR_FORMAT; dataset not found: LAMINA_ERR_INVALID_ARGUMENT). */
+ *  wrong rank or an integer dataset: LAMINA_ERR_FORMAT; dataset not found: LAMINA_ERR_INVALID_ARGUMENT).
+ *  path may also be an activation store directory (section 15): its rows are then fed in the order of
+ *  the store's shuffled reader (seed = params.seed, epoch by epoch, batch i = positions [iB, (i+1)B)),
+ *  with a window budget of two streaming chunks (about 64 MB). */
 lamina_status lamina_sae_train_h5(lamina_sae* sae, const char* path, const char* dataset, int32_t epochs,
                                   lamina_progress_fn progress, void* user);
 
@@ -1574,7 +1578,8 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
  *
  * An append-only store of activations that any C or Python program writes (for example from a model's
  * own evaluation loop, the way a llama.cpp eval callback sees each layer's output) and that the SAE
- * trainer reads (lamina_sae_train_h5 accepts a store directory as its path). Layout: a directory
+ * trainer reads (lamina_sae_train_h5 and lamina_layer_sweep_h5 accept a store directory as their path;
+ * the trainer reads it through the shuffled reader at the end of this section). Layout: a directory
  *
  *     path/MANIFEST.json      the committed state: datasets (name, width, dtype) and the segment list
  *     path/seg-00000001.h5    one immutable HDF5 file per append, one chunked 2-D dataset per name
