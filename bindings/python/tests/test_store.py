@@ -182,6 +182,14 @@ def test_layer_sweep_reads_the_layers_of_a_store():
     assert np.array_equal(a.mean, b.mean) and np.array_equal(a.std, b.std)
     assert a.mean[0] > 0.8
 
+def test_docstring_examples_run_verbatim():
+    """The ActivationStore (forward-hook style) and StoreReader examples of lamina.io run as written."""
+    import doctest
+
+    import lamina.io
+    result = doctest.testmod(lamina.io)
+    assert result.attempted >= 15 and result.failed == 0
+
 # -- bad input, each case in a worker subprocess --------------------------------------------------------
 
 def _lamina():
