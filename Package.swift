@@ -19,7 +19,7 @@ let releaseLinking: [LinkerSetting] = [
 ]
 
 // Folder READMEs (design notes) inside the core's sources: not sources.
-let coreReadmes = ["Metrics/README.md", "SAE/README.md"]
+let coreReadmes = ["Metrics/README.md", "SAE/README.md", "IO/Store/README.md"]
 
 let package = Package(
     name: "Lamina",

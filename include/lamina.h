@@ -30,6 +30,7 @@
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
+ *   15. Activation store                     experimental  lamina_store_*
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -639,7 +640,8 @@ lamina_status lamina_layer_sweep(const float* const* layers, const int64_t* dims
 
 /** lamina_layer_sweep on datasets of an HDF5 file (each rank-2 with n rows, any float type, read as
  *  float32; all layers are read into memory first). datasets: n_layers NUL-terminated paths in the
- *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). */
+ *  file ("/target/layer_0", ...); labels: n int32 (read them with lamina_h5_read_i32). path may also be
+ *  an activation store directory (section 15): datasets are then names of its datasets. */
 lamina_status lamina_layer_sweep_h5(const char* path, const char* const* datasets, int32_t n_layers,
                                     const int32_t* labels, int64_t n, const lamina_logistic_probe_params* params,
                                     int32_t n_splits, uint64_t seed, double* fold_accuracy, double* mean,
@@ -1226,7 +1228,10 @@ lamina_status lamina_sae_train(lamina_sae* sae, const void* x, lamina_dtype dtyp
 /** The same, streaming a rank-2 float dataset (float16/bfloat16/float32/float64) of an HDF5 file in row
  *  chunks with bounded memory. The file is scanned for NaN/Inf before the first step. Errors as
  *  lamina_sae_train plus the HDF5 errors (missing file: LAMINA_ERR_IO; not HDF5, truncated, corrupt,
- *  wrong rank or an integer dataset: LAMINA_ERR_FORMAT; dataset not found: LAMINA_ERR_INVALID_ARGUMENT). */
+ *  wrong rank or an integer dataset: LAMINA_ERR_FORMAT; dataset not found: LAMINA_ERR_INVALID_ARGUMENT).
+ *  path may also be an activation store directory (section 15): its rows are then fed in the order of
+ *  the store's shuffled reader (seed = params.seed, epoch by epoch, batch i = positions [iB, (i+1)B)),
+ *  with a window budget of two streaming chunks (about 64 MB). */
 lamina_status lamina_sae_train_h5(lamina_sae* sae, const char* path, const char* dataset, int32_t epochs,
                                   lamina_progress_fn progress, void* user);
 
@@ -1620,6 +1625,130 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
+
+/* ================================================================================================
+ * 15. Activation store [experimental]
+ *
+ * An append-only store of activations that any C or Python program writes (for example from a model's
+ * own evaluation loop, the way a llama.cpp eval callback sees each layer's output) and that the SAE
+ * trainer reads (lamina_sae_train_h5 and lamina_layer_sweep_h5 accept a store directory as their path;
+ * the trainer reads it through the shuffled reader at the end of this section). Layout: a directory
+ *
+ *     path/MANIFEST.json      the committed state: datasets (name, width, dtype) and the segment list
+ *     path/seg-00000001.h5    one immutable HDF5 file per append, one chunked 2-D dataset per name
+ *     path/.lock              held (flock) by the one writer
+ *
+ * Each segment is a plain HDF5 file (h5py reads it: h5py.File(path + "/seg-00000001.h5")["layer3"]);
+ * the dataset of the store is the concatenation of its segments in MANIFEST order.
+ *
+ * Rules. One append = one batch of n_rows rows for EVERY dataset of the store (the layers of one forward
+ * pass): all datasets advance together and always hold the same number of rows, row i of each being the
+ * same token. The first append fixes the set of dataset names, their widths and the dtype; every later
+ * append (also after reopening) must give the same names (in any order), widths and dtype. An append
+ * writes a new segment, so appends should be large (thousands of rows; a program's loop collects rows
+ * in a buffer and appends it when full, see examples/c/store_writer.c).
+ *
+ * Crash safety (the argument is in Sources/LaminaCore/IO/Store/README.md). An append writes its segment
+ * to seg-N.h5.tmp, closes it, renames it to seg-N.h5 and then commits it by replacing MANIFEST.json
+ * atomically (write .manifest.tmp, rename over). It never modifies an existing file. So:
+ *  - when lamina_store_append returns LAMINA_OK the batch is committed: killing the process at any later
+ *    point (SIGKILL included) leaves it in the store; with params.durable = 1 every file and the
+ *    directory are also fsync'ed before it returns, so the batch survives power loss and OS crashes;
+ *  - a writer killed during an append leaves the store as it was before that append (plus a leftover
+ *    file that the next lamina_store_open removes);
+ *  - a failed append (bad argument, disk full, I/O error) returns an error and leaves the store as it
+ *    was; the handle stays usable.
+ * Readers (lamina_store_info/read_f32, training, h5py on the segments) may run while a writer appends;
+ * they see the batches committed when they read the manifest.
+ *
+ * Errors of lamina_store_open: a path that is a file (an HDF5 file or any other: LAMINA_ERR_FORMAT, "not
+ * an activation store"), a non-empty directory without MANIFEST.json (LAMINA_ERR_FORMAT), a directory
+ * that cannot be created or is not writable (LAMINA_ERR_IO with the system's reason), a corrupt manifest
+ * or a listed segment that is missing, truncated or disagrees with it (LAMINA_ERR_FORMAT naming the file),
+ * a store already open by another writer (LAMINA_ERR_IO).
+ * Thread safety: one handle is used by one thread at a time; different stores from different threads.
+ * ================================================================================================ */
+
+/** An open store writer. */
+typedef struct lamina_store lamina_store;
+
+/** Options of lamina_store_open. Start from lamina_store_default_params(). */
+typedef struct lamina_store_params {
+    int32_t compression;   /* deflate level of the segments: 0 = none (default) ... 9 */
+    int32_t durable;       /* 1: fsync segment, manifest and directory in every append (power-loss safe);
+                              0 (default): safe against the death of the process only */
+    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk */
+    int64_t reserved;      /* must be 0 */
+} lamina_store_params;
+
+/** Defaults: no compression, not durable, automatic chunks. */
+lamina_store_params lamina_store_default_params(void);
+
+/** Opens the store directory `path` for appending: creates it (its parent must exist) when it does not
+ *  exist or is an empty directory, reopens it when it holds a MANIFEST.json (checking every listed
+ *  segment, and removing leftovers of interrupted appends). params may be NULL (defaults). On success
+ *  *out receives a handle to close with lamina_store_close; on failure *out is not written. */
+lamina_status lamina_store_open(const char* path, const lamina_store_params* params, lamina_store** out);
+
+/** Appends one batch of n_rows rows to each of n_datasets datasets: names[i] (1-255 characters of
+ *  letters, digits, '_', '-', '.', not starting with '.'), widths[i] values per row, data[i] row-major
+ *  n_rows x widths[i] values of dtype (LAMINA_DTYPE_FLOAT16, _BFLOAT16 as raw uint16 bits, or _FLOAT32),
+ *  stored as given (no conversion). See the rules above: the first append fixes names, widths and dtype;
+ *  a later append with another width (LAMINA_ERR_SHAPE_MISMATCH), dtype, a missing or unknown name
+ *  (LAMINA_ERR_INVALID_ARGUMENT) is refused before anything is written. */
+lamina_status lamina_store_append(lamina_store* store, int32_t n_datasets, const char* const* names,
+                                  const int64_t* widths, const void* const* data, lamina_dtype dtype,
+                                  int64_t n_rows);
+
+/** Rows committed so far (per dataset: all datasets have the same count). */
+lamina_status lamina_store_rows(lamina_store* store, int64_t* rows);
+
+/** Releases the writer (its lock); the store stays as the last successful append left it. NULL is a
+ *  no-op; a handle that is not live gives LAMINA_ERR_INVALID_ARGUMENT. */
+lamina_status lamina_store_close(lamina_store* store);
+
+/** Rows, width and dtype (LAMINA_DTYPE_*) of `dataset` in the store directory `path`, as committed now.
+ *  Any output may be NULL. */
+lamina_status lamina_store_info(const char* path, const char* dataset, int64_t* rows, int64_t* width,
+                                lamina_dtype* dtype);
+
+/** Rows [row_start, row_start + row_count) of `dataset` of the store `path` as float32 (16-bit values
+ *  widened), row-major, into out; out_len must equal row_count * width. */
+lamina_status lamina_store_read_f32(const char* path, const char* dataset, int64_t row_start, int64_t row_count,
+                                    float* out, int64_t out_len);
+
+/* The shuffled reader. Epoch e of seed s visits every row of `dataset` exactly once, in an order that
+ * depends only on (s, e) and the store's row count: the rows are cut into blocks of 256 consecutive
+ * rows; the blocks are permuted (Fisher-Yates seeded by (s, e)); consecutive runs of W permuted blocks
+ * form windows, and the rows inside window w are permuted (seeded by (s, e, w)). A row can land at any
+ * position of the epoch and each window mixes W blocks drawn from all the segments; it is not a uniform
+ * permutation of all rows (rows of one block share a window). Position p is in exactly one window, so a
+ * read can start at any position (resume at row r gives the same continuation) and costs one window load
+ * per window it touches. Memory: W is the largest count with W * 256 * width * 4 <= memory_budget bytes
+ * (at least one block is required: LAMINA_ERR_INVALID_ARGUMENT otherwise); the reader holds one window
+ * of float32 rows plus 8 bytes per window row, 4 bytes per block of the store and one block buffer.
+ * The reader reads the manifest when opened: rows appended later are not seen. */
+
+/** An open shuffled reader over one dataset of a store. */
+typedef struct lamina_store_reader lamina_store_reader;
+
+/** Opens a shuffled reader of `dataset` in the store `path` with `seed` and a window budget of
+ *  memory_budget bytes (see above). Free with lamina_store_reader_free. */
+lamina_status lamina_store_reader_open(const char* path, const char* dataset, uint64_t seed, int64_t memory_budget,
+                                       lamina_store_reader** out);
+
+/** Rows at positions [position, position + n_rows) of epoch `epoch` (>= 0) as float32 into out
+ *  (out_len = n_rows * width); row_ids (n_rows int64, may be NULL) receives each row's index in the
+ *  store's unshuffled order. position + n_rows may not exceed the row count. */
+lamina_status lamina_store_reader_read(lamina_store_reader* reader, int64_t epoch, int64_t position, int64_t n_rows,
+                                       float* out, int64_t out_len, int64_t* row_ids);
+
+/** Rows, width and rows per window of the reader. Any output may be NULL. */
+lamina_status lamina_store_reader_info(lamina_store_reader* reader, int64_t* rows, int64_t* width,
+                                       int64_t* window_rows);
+
+/** Frees the reader; NULL is a no-op. */
+void lamina_store_reader_free(lamina_store_reader* reader);
 
 #ifdef __cplusplus
 }

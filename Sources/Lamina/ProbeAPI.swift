@@ -356,6 +356,18 @@ public func lamina_layer_sweep_h5(_ path: UnsafePointer<CChar>?, _ datasets: Uns
         var matrices: [Matrix] = []
         for l in 0..<count {
             let name = try Check.cString(names[l], "datasets[\(l)]")
+            if StoreRows.isStore(file) {  // the layers of an activation store: datasets of one store
+                let src = try StoreRows(path: file, dataset: name)
+                if src.rows != rows { throw LaminaError.shape("store dataset '\(name)' has \(src.rows) rows; expected n = \(rows) (one per label)") }
+                _ = try Check.elements(rows, src.cols, "dataset '\(name)'")
+                var m = Matrix(uninitializedRows: rows, cols: src.cols)
+                try m.storage.withUnsafeMutableBufferPointer { try src.read(rows: 0..<rows, into: $0.baseAddress!) }
+                if let bad = m.withView({ $0.firstNonFinite() }) {
+                    throw LaminaError(.nonFinite, "dataset '\(name)' contains \(m.storage[bad.row * m.cols + bad.col]) at row \(bad.row), column \(bad.col); expected finite values")
+                }
+                matrices.append(m)
+                continue
+            }
             let info = try HDF5File.info(path: file, dataset: name)
             if info.shape.count != 2 { throw LaminaError(.format, "dataset '\(name)' has rank \(info.shape.count); expected rank 2 (n x features)") }
             if info.shape[0] != rows { throw LaminaError.shape("dataset '\(name)' has \(info.shape[0]) rows; expected n = \(rows) (one per label)") }

@@ -135,7 +135,7 @@ public func lamina_sae_train_h5(_ sae: OpaquePointer?, _ path: UnsafePointer<CCh
         let h = try saeHandles.get(sae, "sae")
         let file = try Check.cString(path, "path"), name = try Check.cString(dataset, "dataset")
         let count = try epochsArgument(epochs)
-        let source = try HDF5Rows(path: file, dataset: name)
+        let source = try activationRows(path: file, dataset: name)  // an HDF5 file or an activation store
         if source.cols != h.model.dIn {
             throw LaminaError.shape("dataset '\(name)' has \(source.cols) features; this SAE has d_in = \(h.model.dIn)")
         }

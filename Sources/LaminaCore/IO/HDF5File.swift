@@ -9,7 +9,7 @@ import Glibc
 /// ~10x slower); float32/float64/integer datasets are converted by HDF5. The system libhdf5 is not
 /// thread-safe, so every HDF5 call runs under one process-wide lock.
 package enum HDF5File {
-    private static let lock = Mutex<Void>(())
+    static let lock = Mutex<Void>(())  // also taken by ActivationStore (IO/Store)
 
     package enum StoredType: Sendable, Equatable {
         case float16, bfloat16, float32, float64, integer(bytes: Int, signed: Bool)

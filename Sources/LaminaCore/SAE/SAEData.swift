@@ -35,7 +35,13 @@ package final class SAETrainingData {
         self.seed = seed
         let target = max(1, (8 << 20) / max(source.cols, 1))
         self.chunkRows = max(batchSize, (target / batchSize) * batchSize)
+        // A store is read through its shuffled reader with the same memory as two chunks (cannot fail:
+        // the budget holds at least one 256-row block whenever chunkRows >= 128).
+        if streaming, let store = source as? StoreRows {
+            storeReader = try? StoreShuffleReader(source: store, seed: seed, memoryBudget: max(2 * chunkRows, 256) * store.cols * 4)
+        }
     }
+    private var storeReader: StoreShuffleReader? = nil
 
     package var batchesPerEpoch: Int { rows / batchSize }
 
@@ -106,6 +112,10 @@ package final class SAETrainingData {
                     for r in (t * 256)..<min(B, t * 256 + 256) { memory.readRow(Int(p[base + r]), into: out + r * d) }
                 }
             }
+            return
+        }
+        if let reader = storeReader {  // an activation store: its shuffled reader (IO/Store/StoreShuffle.swift)
+            try reader.read(epoch: epoch, position: index * B, count: B, into: out, rowIds: nil)
             return
         }
         if orderEpoch != epoch {

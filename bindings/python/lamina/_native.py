@@ -162,6 +162,11 @@ class StructuralProbeParams(ctypes.Structure):
                 ("warm_start", c_int32)]
 
 
+class StoreParams(ctypes.Structure):
+    """Mirrors `lamina_store_params`."""
+    _fields_ = [("compression", c_int32), ("durable", c_int32), ("chunk_rows", c_int64), ("reserved", c_int64)]
+
+
 # name: (restype, argtypes) -- one entry per function of lamina.h, in header order.
 SIGNATURES = {
     "lamina_version_number": (c_int32, []),
@@ -315,6 +320,17 @@ SIGNATURES = {
     "lamina_aqi_groups": (c_int32, [f32p, c_int64, c_int64, i32p, i32p, c_int32, c_double, c_int32, f64p, c_int64]),
     "lamina_aqi_layers": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, i32p, c_int32, c_double, c_int32, c_int32,
                                     c_int32, c_int32, f64p, f64p, c_int64, f64p]),
+    "lamina_store_default_params": (StoreParams, []),
+    "lamina_store_open": (c_int32, [c_char_p, POINTER(StoreParams), POINTER(c_void_p)]),
+    "lamina_store_append": (c_int32, [c_void_p, c_int32, POINTER(c_char_p), i64p, POINTER(c_void_p), c_int32, c_int64]),
+    "lamina_store_rows": (c_int32, [c_void_p, i64p]),
+    "lamina_store_close": (c_int32, [c_void_p]),
+    "lamina_store_info": (c_int32, [c_char_p, c_char_p, i64p, i64p, i32p]),
+    "lamina_store_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_store_reader_open": (c_int32, [c_char_p, c_char_p, c_uint64, c_int64, POINTER(c_void_p)]),
+    "lamina_store_reader_read": (c_int32, [c_void_p, c_int64, c_int64, c_int64, f32p, c_int64, i64p]),
+    "lamina_store_reader_info": (c_int32, [c_void_p, i64p, i64p, i64p]),
+    "lamina_store_reader_free": (None, [c_void_p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

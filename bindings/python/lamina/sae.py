@@ -102,6 +102,8 @@ def _h5_columns(path, dataset):
     training call then reports the problem)."""
     try:
         from . import io
+        if os.path.isfile(os.path.join(os.fspath(path), "MANIFEST.json")):   # an activation store directory
+            return io.store_info(path, dataset)[1]
         shape, _ = io.dataset_info(path, dataset)
         return int(shape[1]) if len(shape) == 2 else None
     except Exception:  # noqa: BLE001 - the training call names the problem
@@ -259,7 +261,9 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
     def fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, resume=False, **deprecated):
         """Trains on X: an array (n, d_in) of float32, float16 or bfloat16 (a uint16 array of bfloat16
         bits, or an ml_dtypes bfloat16 array), or the path of an HDF5 file with `dataset` the path of a
-        rank-2 dataset in it (streamed in row chunks). Starts from a fresh initialisation (the current
+        rank-2 dataset in it (streamed in row chunks), or an activation store directory
+        (lamina.io.ActivationStore) with `dataset` one of its names (fed through lamina.io.StoreReader's
+        shuffle with random_state as seed). Starts from a fresh initialisation (the current
         parameters) unless resume=True (then training continues from the current data position -- e.g.
         after load_checkpoint -- until `epochs` epochs are complete); weights given by set_weights before
         a first fit are its starting point. y is ignored.

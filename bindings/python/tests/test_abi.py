@@ -348,6 +348,7 @@ MIRRORS = {
     "lamina_ast_probe_params": "ASTProbeParams",
     "lamina_sae_params": "SAEParams",
     "lamina_sae_metrics": "SAEMetrics",
+    "lamina_store_params": "StoreParams",
 }
 
 
