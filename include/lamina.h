@@ -40,6 +40,13 @@
  *    value). Outputs are allocated by the caller with the documented sizes; an output array comes
  *    with its length (`out, out_len`), which must equal the documented size
  *    (LAMINA_ERR_SHAPE_MISMATCH otherwise).
+ *  - float64 twins [experimental]: a function whose data argument is `const float* x` may have a twin
+ *    with the suffix `_f64` whose data argument is `const double* x` (every other argument, the checks,
+ *    the errors and the meaning are the same). The twin computes in float64 throughout (float64
+ *    storage, dgemm, float64 accumulation), as scikit-learn does for float64 input; its results agree
+ *    with float64 references to ~1e-12 relative instead of ~1e-6. Bindings pick the twin by the input's
+ *    dtype (float32 -> the plain function; float64, integers -> `_f64`: scikit-learn's rule). Twins
+ *    exist for every internal cluster-validity index (section 5).
  *  - Ragged inputs (items of different lengths: sentences, code snippets) are passed concatenated,
  *    followed by their partition as the pair `const int64_t* offsets, int64_t n_items` (pointer first,
  *    as `x, n` for matrices): offsets has n_items + 1 entries, offsets[0] = 0, item k is rows
@@ -260,6 +267,33 @@ lamina_status lamina_xie_beni_index(const float* x, int64_t n, int64_t d, const 
  *  is better separated; 0 means no separation. Needs L >= 2 classes with >= 2 samples each (L = n/2 is
  *  allowed: the 2..n-1 rule of the other indices does not apply). */
 lamina_status lamina_gdv(const float* x, int64_t n, int64_t d, const int32_t* labels, double* out);
+
+/* float64 twins [experimental] (header intro, "float64 twins"): the functions above on `const double*
+ * x`, computed in float64 (float64 working copy, dgemm tiles, the near-zero and extreme-pair bounds at
+ * float64's roundoff). Accuracy against float64 references: ~1e-12 relative for the scores, ~1e-12
+ * absolute for per-sample silhouettes; exactness of distances near 0 and of extremes as above. Same
+ * arguments, errors and sizes as the float32 forms. */
+
+/** lamina_silhouette_samples on float64 data, computed in float64. */
+lamina_status lamina_silhouette_samples_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                            lamina_distance metric, double* out);
+/** lamina_silhouette_score on float64 data, computed in float64. */
+lamina_status lamina_silhouette_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                          lamina_distance metric, double* out);
+/** lamina_davies_bouldin_score on float64 data, computed in float64. */
+lamina_status lamina_davies_bouldin_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                              double* out);
+/** lamina_calinski_harabasz_score on float64 data, computed in float64. */
+lamina_status lamina_calinski_harabasz_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                                 double* out);
+/** lamina_dunn_index on float64 data, computed in float64. */
+lamina_status lamina_dunn_index_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                    lamina_linkage linkage, lamina_diameter diameter, double* out);
+/** lamina_xie_beni_index on float64 data, computed in float64. */
+lamina_status lamina_xie_beni_index_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                        lamina_xie_beni_separation separation, double* out);
+/** lamina_gdv on float64 data, computed in float64. */
+lamina_status lamina_gdv_f64(const double* x, int64_t n, int64_t d, const int32_t* labels, double* out);
 
 /* ==================================================================================================
  * 6. External indices (two labelings) [stable]

@@ -32,12 +32,12 @@ enum Check {
         return product
     }
 
-    /// A finite row-major float32 matrix `name` of n x d.
-    static func matrix(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ name: String = "x",
-                       rowsName: String = "n", colsName: String = "d") throws -> MatrixView {
+    /// A finite row-major float32 (or float64) matrix `name` of n x d.
+    static func matrix<T: LaminaFloat>(_ x: UnsafePointer<T>?, _ n: Int64, _ d: Int64, _ name: String = "x",
+                                       rowsName: String = "n", colsName: String = "d") throws -> MatrixViewOf<T> {
         let rows = try count(n, rowsName), cols = try count(d, colsName)
         _ = try elements(rows, cols, name)
-        let view = MatrixView(base: try pointer(x, name), rows: rows, cols: cols)
+        let view = MatrixViewOf<T>(base: try pointer(x, name), rows: rows, cols: cols)
         if let bad = view.firstNonFinite() {
             let value = view.base[bad.row * cols + bad.col]
             throw LaminaError(.nonFinite, "\(name) contains \(value) at row \(bad.row), column \(bad.col); expected finite values")

@@ -172,6 +172,45 @@ static void test_internal_bad(void) {
     CHECK(lamina_gdv(X1, 4, 1, distinct, &out), LAMINA_ERR_INVALID_ARGUMENT, "1 sample");
 }
 
+/* The float64 twins: the same values as the float32 forms on X1 (exact to float64 rounding), the same
+ * checks and messages. */
+static void test_internal_f64(void) {
+    static const double X1d[4] = {0, 1, 10, 11};
+    double out = 0, s[4] = {0};
+    double bad[8] = {0, 1, 10, 11, 0, 1, 10, 11};
+    const int32_t one[4] = {5, 5, 5, 5};
+    const double e0 = 1 - 1.0 / 10.5, e1 = 1 - 1.0 / 9.5;   /* s = (b - a) / b: a = 1, b = 10.5 (x = 0), 9.5 (x = 1) */
+    CHECK(lamina_silhouette_samples_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_EUCLIDEAN, s), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_samples[0]", s[0], e0, 1e-15);
+    expect_near("f64 silhouette_samples[1]", s[1], e1, 1e-15);
+    CHECK(lamina_silhouette_score_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_SQEUCLIDEAN, &out), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_score sqeuclidean", out, (109.5 / 110.5 + 89.5 / 90.5) / 2, 1e-15);
+    CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 davies_bouldin_score", out, 0.1, 1e-15);
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 calinski_harabasz_score", out, 200, 1e-12);
+    CHECK(lamina_dunn_index_f64(X1d, 4, 1, Y1, LAMINA_LINKAGE_SINGLE, LAMINA_DIAMETER_MAX, &out), LAMINA_OK, NULL);
+    expect_near("f64 dunn_index", out, 9, 1e-15);
+    CHECK(lamina_xie_beni_index_f64(X1d, 4, 1, Y1, LAMINA_XIE_BENI_POINT_PAIR, &out), LAMINA_OK, NULL);
+    expect_near("f64 xie_beni_index point_pair", out, 1.0 / 324, 1e-15);
+    CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 gdv", out, -4.5 / sqrt(25.25), 1e-14);
+
+    CHECK(lamina_silhouette_score_f64(NULL, 4, 1, Y1, 0, &out), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
+    CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, NULL, &out), LAMINA_ERR_INVALID_ARGUMENT, "labels is NULL");
+    CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, NULL), LAMINA_ERR_INVALID_ARGUMENT, "out is NULL");
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 0, Y1, &out), LAMINA_ERR_INVALID_ARGUMENT, "d is 0");
+    CHECK(lamina_xie_beni_index_f64(X1d, INT64_C(1) << 31, INT64_C(1) << 33, Y1, 0, &out), LAMINA_ERR_OUT_OF_MEMORY, "overflows");
+    bad[5] = NAN;
+    CHECK(lamina_silhouette_samples_f64(bad, 4, 2, Y1, 0, s), LAMINA_ERR_NON_FINITE, "row 2, column 1");
+    bad[5] = 1; bad[0] = -INFINITY;
+    CHECK(lamina_dunn_index_f64(bad, 4, 2, Y1, 0, 0, &out), LAMINA_ERR_NON_FINITE, "-inf at row 0, column 0");
+    CHECK(lamina_silhouette_score_f64(X1d, 4, 1, Y1, 99, &out), LAMINA_ERR_INVALID_ARGUMENT, "metric is 99");
+    CHECK(lamina_dunn_index_f64(X1d, 4, 1, Y1, 0, -1, &out), LAMINA_ERR_INVALID_ARGUMENT, "diameter is -1");
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 1, one, &out), LAMINA_ERR_INVALID_ARGUMENT,
+          "Number of labels is 1. Valid values are 2 to n_samples - 1 (inclusive)");
+}
+
 static void test_external(void) {
     const int32_t t[6] = {0, 0, 1, 1, 2, 2}, p[6] = {5, 5, 7, 7, 9, 9};
     const int32_t a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
@@ -529,6 +568,7 @@ int main(int argc, char** argv) {
     test_version_status_threads();
     test_internal_happy();
     test_internal_bad();
+    test_internal_f64();
     test_external();
     test_kmeans();
     test_kmeans_bad();

@@ -101,8 +101,8 @@ package final class KMeans: @unchecked Sendable {
         // data with few significant bits (integers) stay exact in the copy, so identical points have
         // identical centers and map back exactly.
         let mean = useInput ? [Double](repeating: 0, count: d) : WorkingCopy.roundedShift(stats.mean, low: stats.low, high: stats.high)
-        var working: WorkingCopy? = nil
-        if !useInput { working = WorkingCopy(x, shift: mean, range: (stats.low, stats.high)) }
+        var working: WorkingCopy<Float>? = nil
+        if !useInput { working = WorkingCopy<Float>(x, shift: mean, range: (stats.low, stats.high)) }
         let unit = working?.unit ?? 1
         // tol is relative to the mean column variance (working units here, like the center shifts it
         // is compared with).
@@ -247,7 +247,7 @@ package final class KMeans: @unchecked Sendable {
     }
 
     /// Calls body with the frame the iterations run in: the working copy if there is one, else x.
-    private func withFrame<R>(_ x: MatrixView, _ working: WorkingCopy?, _ body: (MatrixView) throws -> R) rethrows -> R {
+    private func withFrame<R>(_ x: MatrixView, _ working: WorkingCopy<Float>?, _ body: (MatrixView) throws -> R) rethrows -> R {
         if let working { return try working.points.withView(body) }
         return try body(x)
     }
@@ -564,7 +564,7 @@ extension KMeans {
             throw LaminaError(.nonFinite, "centers[\(bad.row), \(bad.col)] is not finite; expected finite centers")
         }
         let (mean, low, high) = ColumnStats.meanAndRange(given)
-        let working = WorkingCopy(given, shift: mean, range: (low, high))
+        let working = WorkingCopy<Float>(given, shift: mean, range: (low, high))
         centers = Array(UnsafeBufferPointer(start: given.base, count: k * d))
         workingCenters = working.points.storage
         workingMean = mean

@@ -176,6 +176,13 @@ SIGNATURES = {
     "lamina_dunn_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
     "lamina_xie_beni_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_gdv": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_davies_bouldin_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_dunn_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
+    "lamina_xie_beni_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_gdv_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
     "lamina_contingency_shape": (c_int32, [i32p, i32p, c_int64, i64p, i64p]),
     "lamina_contingency_matrix": (c_int32, [i32p, i32p, c_int64, i64p, c_int64]),
     "lamina_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
@@ -429,6 +436,27 @@ def as_matrix(X, name="X"):
                          "reshape your data with array.reshape(-1, 1) for a single feature or "
                          "array.reshape(1, -1) for a single sample")
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def as_matrix_typed(X, name="X"):
+    """A C-contiguous 2-D array in the precision Lamina computes it in (the header's rule for the
+    `_f64` twins, scikit-learn's dtype rule): float32 stays float32; float64, integers, booleans and
+    float16 become float64. The input itself when it already is one of these."""
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "fiub":
+        raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+    if arr.ndim != 2:
+        raise InvalidArgumentError(f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}); "
+                         "reshape your data with array.reshape(-1, 1) for a single feature or "
+                         "array.reshape(1, -1) for a single sample")
+    return np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
+
+
+def typed(name, arr):
+    """(C function name, data pointer) for a matrix from as_matrix_typed: the `_f64` twin for float64."""
+    if arr.dtype == np.float64:
+        return name + "_f64", arr.ctypes.data_as(f64p)
+    return name, arr.ctypes.data_as(f32p)
 
 
 def as_labels(labels, name="labels"):

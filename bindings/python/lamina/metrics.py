@@ -4,8 +4,9 @@ Switch from scikit-learn by changing the import::
 
     from lamina.metrics import silhouette_score, adjusted_rand_score
 
-Internal indices take the data ``X`` (n_samples x n_features; converted once to C-contiguous float32
-if it is not already) and ``labels``; external indices take two labelings. Labels may be any values
+Internal indices take the data ``X`` (n_samples x n_features) and ``labels``; as in scikit-learn,
+float32 data are computed in float32 and anything else (float64, integers) in float64 (the `_f64`
+functions of the C API), converted once to C-contiguous if needed; external indices take two labelings. Labels may be any values
 (integers, strings, ...). All arithmetic is float64; pair counts are exact integers. Every function
 raises a ``lamina.LaminaError`` subclass (also a ``ValueError`` for bad arguments) with the library's
 message on bad input; none can crash the interpreter.
@@ -49,7 +50,7 @@ _AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
 
 
 def _data_and_labels(X, labels):
-    x = N.as_matrix(X)
+    x = N.as_matrix_typed(X)
     lab = N.as_labels(labels)
     N.check_consistent_length(x, lab)
     return x, lab
@@ -57,7 +58,8 @@ def _data_and_labels(X, labels):
 
 def _scalar(name, x, lab, *extra):
     out = ctypes.c_double()
-    N.call(name, N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), *extra, ctypes.byref(out))
+    name, data = N.typed(name, x)
+    N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab), *extra, ctypes.byref(out))
     return float(out.value)
 
 
@@ -70,7 +72,8 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     Tiled: never builds the n x n distance matrix."""
     x, lab = _data_and_labels(X, labels)
     out = np.empty(x.shape[0], dtype=np.float64)
-    N.call("lamina_silhouette_samples", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab),
+    name, data = N.typed("lamina_silhouette_samples", x)
+    N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab),
            N.option(metric, _DISTANCES, "metric"), N.dptr(out))
     return out
 
