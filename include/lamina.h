@@ -46,7 +46,8 @@
  *    storage, dgemm, float64 accumulation), as scikit-learn does for float64 input; its results agree
  *    with float64 references to ~1e-12 relative instead of ~1e-6. Bindings pick the twin by the input's
  *    dtype (float32 -> the plain function; float64, integers -> `_f64`: scikit-learn's rule). Twins
- *    exist for every internal cluster-validity index (section 5).
+ *    exist for every internal cluster-validity index (section 5) and for k-means (section 7: fit,
+ *    predict, get_centers, set_centers; the data and the centers are double in the twin).
  *  - Ragged inputs (items of different lengths: sentences, code snippets) are passed concatenated,
  *    followed by their partition as the pair `const int64_t* offsets, int64_t n_items` (pointer first,
  *    as `x, n` for matrices): offsets has n_items + 1 entries, offsets[0] = 0, item k is rows
@@ -451,6 +452,36 @@ lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out,
  *  centers, n_clusters mismatch (LAMINA_ERR_SHAPE_MISMATCH), n_features <= 0, NaN/Inf. */
 lamina_status lamina_kmeans_set_centers(lamina_kmeans* model, const float* centers, int64_t n_clusters,
                                         int64_t n_features);
+
+/* float64 twins [experimental] (header intro, "float64 twins"). A model fitted (or restored) from
+ * float64 data computes in float64 throughout: working copy, center dot products (dgemm for many
+ * centers), Hamerly bounds, inertia (float64 sums held to 1e-13 relative, else a float64 pass); its
+ * centers are float64 (scikit-learn's dtype rule: float64 for float64 and integer input, float32 for
+ * float32). Results agree with scikit-learn's float64 Lloyd from the same initial centers to ~1e-12
+ * relative. A model keeps the precision of its last fit: lamina_kmeans_predict(_f64) converts rows of
+ * the other precision first (float32 -> float64 exactly; float64 -> float32 rounded, as scikit-learn
+ * casts X to the centers' dtype, values beyond float32's range refused with LAMINA_ERR_NON_FINITE).
+ * lamina_kmeans_get_centers returns a float64 model's centers rounded to float32 (clamped to its
+ * range), lamina_kmeans_get_centers_f64 a float32 model's centers widened exactly. */
+
+/** lamina_kmeans_fit on float64 data (x and init_centers: double, n_clusters x d), computed in float64. */
+lamina_status lamina_kmeans_fit_f64(lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                    const double* init_centers);
+
+/** lamina_kmeans_predict on float64 rows (see above for a float32 model). */
+lamina_status lamina_kmeans_predict_f64(const lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                        int32_t* labels_out);
+
+/** lamina_kmeans_get_centers as float64 (n_clusters x n_features doubles). */
+lamina_status lamina_kmeans_get_centers_f64(const lamina_kmeans* model, double* out, int64_t out_len);
+
+/** lamina_kmeans_set_centers from float64 centers: the model becomes a float64 one. */
+lamina_status lamina_kmeans_set_centers_f64(lamina_kmeans* model, const double* centers, int64_t n_clusters,
+                                            int64_t n_features);
+
+/** The precision a fitted model computes in: *out = 32 (float32) or 64 (float64). Errors: bad handle,
+ *  not fitted, NULL out. */
+lamina_status lamina_kmeans_get_precision(const lamina_kmeans* model, int32_t* out);
 
 /* ==================================================================================================
  * 8. HDF5 activation files [stable]

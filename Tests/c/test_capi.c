@@ -283,6 +283,41 @@ static void test_external(void) {
     CHECK(lamina_homogeneity_completeness_v_measure(t, p, 6, INFINITY, &h, &c, &v), LAMINA_ERR_INVALID_ARGUMENT, "beta is");
 }
 
+/* The float64 twins of k-means: a float64 fit (float64 centers and inertia), predict from both
+ * precisions, and the checks. */
+static void test_kmeans_f64(void) {
+    static const double X2d[12] = {0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10};
+    const float X2f[12] = {0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10};
+    lamina_kmeans_params p = lamina_kmeans_default_params();
+    p.n_clusters = 2;
+    p.init = LAMINA_KMEANS_INIT_GIVEN;
+    lamina_kmeans* m = NULL;
+    const double given[4] = {0, 0, 10, 10};
+    double centers[4] = {0}, inertia = -1;
+    int32_t labels[6] = {0}, precision = 0;
+    CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_precision(m, &precision), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_kmeans_fit_f64(m, X2d, 6, 2, NULL), LAMINA_ERR_INVALID_ARGUMENT, "init_centers is NULL");
+    CHECK(lamina_kmeans_fit_f64(m, X2d, 6, 2, given), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_precision(m, &precision), LAMINA_OK, NULL);
+    expect_true("float64 fit: precision 64", precision == 64);
+    CHECK(lamina_kmeans_get_info(m, NULL, NULL, NULL, &inertia, NULL), LAMINA_OK, NULL);
+    expect_near("float64 kmeans inertia = 8/3", inertia, 8.0 / 3, 1e-15);
+    CHECK(lamina_kmeans_get_centers_f64(m, centers, 4), LAMINA_OK, NULL);
+    expect_near("float64 center 0 = 1/3", centers[0], 1.0 / 3, 1e-14);
+    expect_near("float64 center 1 = 31/3", centers[3], 31.0 / 3, 1e-13);
+    CHECK(lamina_kmeans_get_centers_f64(m, centers, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_kmeans_predict_f64(m, X2d, 6, 2, labels), LAMINA_OK, NULL);
+    expect_true("float64 predict: the two blobs", labels[0] == 0 && labels[2] == 0 && labels[3] == 1 && labels[5] == 1);
+    CHECK(lamina_kmeans_predict(m, X2f, 6, 2, labels), LAMINA_OK, NULL);
+    expect_true("float32 rows on a float64 model", labels[1] == 0 && labels[4] == 1);
+    CHECK(lamina_kmeans_predict_f64(m, NULL, 6, 2, labels), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
+    CHECK(lamina_kmeans_predict_f64(m, X2d, 6, 3, labels), LAMINA_ERR_SHAPE_MISMATCH, "fitted with 2");
+    CHECK(lamina_kmeans_set_centers_f64(m, given, 3, 2), LAMINA_ERR_SHAPE_MISMATCH, "n_clusters is 3");
+    CHECK(lamina_kmeans_set_centers_f64(m, given, 2, 2), LAMINA_OK, NULL);
+    lamina_kmeans_free(m);
+}
+
 static void test_kmeans(void) {
     lamina_kmeans_params p = lamina_kmeans_default_params();
     expect_true("default params (8, k-means++, 1, 300, 1e-4, 0)",
@@ -571,6 +606,7 @@ int main(int argc, char** argv) {
     test_internal_f64();
     test_external();
     test_kmeans();
+    test_kmeans_f64();
     test_kmeans_bad();
     test_hdf5(dir);
     test_thread_local_error();

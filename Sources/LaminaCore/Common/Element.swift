@@ -15,6 +15,8 @@ package protocol LaminaFloat: BinaryFloatingPoint, SIMDScalar, Sendable {
     static func sum(_ p: UnsafePointer<Self>, _ count: Int) -> Double
     /// acc[j] += Double(p[j]).
     static func accumulate(_ p: UnsafePointer<Self>, into acc: UnsafeMutablePointer<Double>, _ count: Int)
+    /// acc[j] -= Double(p[j]).
+    static func subtract(_ p: UnsafePointer<Self>, from acc: UnsafeMutablePointer<Double>, _ count: Int)
     /// x . c in float64.
     static func dot(_ x: UnsafePointer<Self>, _ c: UnsafePointer<Double>, _ d: Int) -> Double
     /// ||x - c||^2 in float64.
@@ -33,6 +35,15 @@ package protocol LaminaFloat: BinaryFloatingPoint, SIMDScalar, Sendable {
     /// square root (euclidean), the clip to [0, 2] (cosine) or nothing (sqeuclidean); stored to out[j].
     static func distanceRow(_ out: UnsafeMutablePointer<Self>, _ colTerm: UnsafePointer<Self>, _ range: Range<Int>,
                             rowTerm: Self, gain: Self, near: Self, metric: DistanceMetric, exact: (Int) -> Self)
+    /// k-means: dot products of `count` rows (stride d) with `t` centers (stride d) into out (count x t).
+    /// Every (row, center) pair is summed the same way by centerDots (t <= 32), dotOne and dotRow.
+    static func centerDots(_ rows: UnsafePointer<Self>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Self>, _ t: Int,
+                           _ out: UnsafeMutablePointer<Self>)
+    static func dotOne(_ x: UnsafePointer<Self>, _ c: UnsafePointer<Self>, _ d: Int) -> Self
+    static func dotRow(_ x: UnsafePointer<Self>, _ d: Int, _ c: UnsafePointer<Self>, _ t: Int, _ out: UnsafeMutablePointer<Self>)
+    /// k-means statistics of one row: sums[j] += row[j], widens [low, high], returns ||row||^2 (float64).
+    static func rowStatistics(_ row: UnsafePointer<Self>, _ d: Int, _ sums: UnsafeMutablePointer<Double>,
+                              _ low: UnsafeMutablePointer<Self>, _ high: UnsafeMutablePointer<Self>) -> Double
 }
 
 extension LaminaFloat {
@@ -52,6 +63,10 @@ extension LaminaFloat {
 
     package static func accumulate(_ p: UnsafePointer<Self>, into acc: UnsafeMutablePointer<Double>, _ count: Int) {
         for j in 0..<count { acc[j] += Double(p[j]) }
+    }
+
+    package static func subtract(_ p: UnsafePointer<Self>, from acc: UnsafeMutablePointer<Double>, _ count: Int) {
+        for j in 0..<count { acc[j] -= Double(p[j]) }
     }
 
     package static func dot(_ x: UnsafePointer<Self>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
@@ -116,7 +131,62 @@ extension LaminaFloat {
     }
 }
 
+extension LaminaFloat {
+    package static func centerDots(_ rows: UnsafePointer<Self>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Self>, _ t: Int,
+                                   _ out: UnsafeMutablePointer<Self>) {
+        if t > 32 {
+            gemmABt(m: count, n: t, k: d, a: rows, lda: d, b: centers, ldb: d, c: out, ldc: t)
+            return
+        }
+        for r in 0..<count { dotRow(rows + r * d, d, centers, t, out + r * t) }
+    }
+
+    package static func dotOne(_ x: UnsafePointer<Self>, _ c: UnsafePointer<Self>, _ d: Int) -> Self {
+        var a0: Self = 0, a1: Self = 0, a2: Self = 0, a3: Self = 0
+        var j = 0
+        while j + 4 <= d {
+            a0 += x[j] * c[j]; a1 += x[j + 1] * c[j + 1]; a2 += x[j + 2] * c[j + 2]; a3 += x[j + 3] * c[j + 3]
+            j += 4
+        }
+        while j < d { a0 += x[j] * c[j]; j += 1 }
+        return (a0 + a1) + (a2 + a3)
+    }
+
+    package static func dotRow(_ x: UnsafePointer<Self>, _ d: Int, _ c: UnsafePointer<Self>, _ t: Int, _ out: UnsafeMutablePointer<Self>) {
+        for m in 0..<t { out[m] = dotOne(x, c + m * d, d) }
+    }
+
+    package static func rowStatistics(_ row: UnsafePointer<Self>, _ d: Int, _ sums: UnsafeMutablePointer<Double>,
+                                      _ low: UnsafeMutablePointer<Self>, _ high: UnsafeMutablePointer<Self>) -> Double {
+        var sq = 0.0
+        for j in 0..<d {
+            let v = row[j], w = Double(v)
+            sums[j] += w
+            sq += w * w
+            if v < low[j] { low[j] = v }
+            if v > high[j] { high[j] = v }
+        }
+        return sq
+    }
+}
+
 extension Double: LaminaFloat {
+    /// One 8-lane accumulator over the row, then the scalar tail: the same order for every pair
+    /// (centerDots with t <= 32 and dotRow call this), so fit and predict agree.
+    @inline(__always)
+    package static func dotOne(_ x: UnsafePointer<Double>, _ c: UnsafePointer<Double>, _ d: Int) -> Double {
+        var acc = SIMD8<Double>()
+        var j = 0
+        while j + 8 <= d {
+            acc.addProduct(UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Double>.self),
+                           UnsafeRawPointer(c + j).loadUnaligned(as: SIMD8<Double>.self))
+            j += 8
+        }
+        var tail = 0.0
+        while j < d { tail += x[j] * c[j]; j += 1 }
+        return acc.sum() + tail
+    }
+
     @inline(__always)
     package static func gemmABt(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                                 c: UnsafeMutablePointer<Double>, ldc: Int) {
@@ -126,6 +196,26 @@ extension Double: LaminaFloat {
 }
 
 extension Float: LaminaFloat {
+    @inline(__always)
+    package static func centerDots(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>, _ t: Int,
+                                   _ out: UnsafeMutablePointer<Float>) {
+        CenterDots.dots(rows, count, d, centers, t, out)
+    }
+
+    @inline(__always)
+    package static func dotOne(_ x: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ d: Int) -> Float { CenterDots.one(x, c, d) }
+
+    @inline(__always)
+    package static func dotRow(_ x: UnsafePointer<Float>, _ d: Int, _ c: UnsafePointer<Float>, _ t: Int, _ out: UnsafeMutablePointer<Float>) {
+        CenterDots.oneRow(x, d, c, t, out)
+    }
+
+    @inline(__always)
+    package static func rowStatistics(_ row: UnsafePointer<Float>, _ d: Int, _ sums: UnsafeMutablePointer<Double>,
+                                      _ low: UnsafeMutablePointer<Float>, _ high: UnsafeMutablePointer<Float>) -> Double {
+        KMeans.rowStatistics(row, d, sums, low, high)
+    }
+
     @inline(__always)
     package static func gemmABt(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -137,6 +227,11 @@ extension Float: LaminaFloat {
     @inline(__always)
     package static func accumulate(_ p: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Double>, _ count: Int) {
         Reduce.accumulate(p, into: acc, count)
+    }
+
+    @inline(__always)
+    package static func subtract(_ p: UnsafePointer<Float>, from acc: UnsafeMutablePointer<Double>, _ count: Int) {
+        Reduce.accumulate(p, into: acc, count, weight: -1)
     }
 
     @inline(__always)

@@ -537,6 +537,66 @@ def c_kmeans_unfitted_and_outputs():
 
 
 @case
+def c_kmeans_f64_twins():
+    """The float64 twins: the same checks and messages, and the precision conversions of predict."""
+    ctypes, np, _, N = _lazy()
+    x32, _y = two_blobs()
+    x = x32.astype(np.float64)
+    h = _create(n_clusters=2)
+    fit, predict = N.lib.lamina_kmeans_fit_f64, N.lib.lamina_kmeans_predict_f64
+    lab = np.empty(6, dtype=np.int32)
+    cen = np.empty(4, dtype=np.float64)
+    prec = ctypes.c_int32()
+    expect_status(1, N.lib.lamina_kmeans_get_precision(h, ctypes.byref(prec)), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_centers_f64(h, N.dptr(cen), 4), "not fitted")
+    expect_status(1, predict(h, N.dptr(x), 6, 2, N.iptr(lab)), "not fitted")
+    expect_status(1, fit(None, N.dptr(x), 6, 2, None), "model is NULL")
+    expect_status(1, fit(h, None, 6, 2, None), "x is NULL")
+    expect_status(1, fit(h, N.dptr(x), 0, 2, None), "n is 0")
+    expect_status(1, fit(h, N.dptr(x), 6, -3, None), "d is -3")
+    expect_status(HUGE, fit(h, N.dptr(x), 2**62, 2, None), "n is")
+    expect_status(6, fit(h, N.dptr(x), 2**31, 2**33, None), "overflows")
+    bad = x.copy()
+    bad[4, 1] = np.nan
+    expect_status(3, fit(h, N.dptr(bad), 6, 2, None), "row 4", "column 1")
+    expect_status(1, fit(h, N.dptr(x), 6, 2, N.dptr(x[:2].copy())), "init_centers")
+    expect_status(0, fit(h, N.dptr(x), 6, 2, None))
+    expect_status(0, N.lib.lamina_kmeans_get_precision(h, ctypes.byref(prec)))
+    assert prec.value == 64
+    expect_status(1, N.lib.lamina_kmeans_get_precision(h, None), "out is NULL")
+    for bad_len in (3, 5, 0, -1):
+        expect_status(2, N.lib.lamina_kmeans_get_centers_f64(h, N.dptr(cen), bad_len), "out_len", "expected 4")
+    expect_status(1, N.lib.lamina_kmeans_get_centers_f64(h, None, 4), "out is NULL")
+    expect_status(2, predict(h, N.dptr(x), 4, 3, N.iptr(lab)), "3 features", "fitted with 2")
+    expect_status(1, predict(h, N.dptr(x), 6, 2, None), "labels_out is NULL")
+    bad = x.copy()
+    bad[2, 0] = -np.inf
+    expect_status(3, predict(h, N.dptr(bad), 6, 2, N.iptr(lab)), "row 2", "column 0")
+    # float32 rows on the float64 model: widened exactly
+    expect_status(0, N.lib.lamina_kmeans_predict(h, N.fptr(x32), 6, 2, N.iptr(lab)))
+    assert sorted(np.bincount(lab).tolist()) == [3, 3]
+    # a float32 model: float64 rows beyond float32's range are refused
+    h32 = _create(n_clusters=2)
+    expect_status(0, N.lib.lamina_kmeans_fit(h32, N.fptr(x32), 6, 2, None))
+    huge = x.copy()
+    huge[5, 1] = 1e300
+    expect_status(3, predict(h32, N.dptr(huge), 6, 2, N.iptr(lab)), "x[5, 1]", "float32")
+    expect_status(0, predict(h32, N.dptr(x), 6, 2, N.iptr(lab)))
+    # set_centers_f64
+    c = np.array([[0, 0], [10, 10]], dtype=np.float64)
+    expect_status(2, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c), 3, 2), "n_clusters is 3")
+    expect_status(1, N.lib.lamina_kmeans_set_centers_f64(h32, None, 2, 2), "centers is NULL")
+    c_bad = c.copy()
+    c_bad[1, 1] = np.nan
+    expect_status(3, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c_bad), 2, 2), "centers")
+    expect_status(0, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c), 2, 2))
+    expect_status(0, N.lib.lamina_kmeans_get_precision(h32, ctypes.byref(prec)))
+    assert prec.value == 64
+    N.lib.lamina_kmeans_free(h)
+    N.lib.lamina_kmeans_free(h32)
+
+
+@case
 def c_kmeans_free_null_double_garbage():
     ctypes, np, _, N = _lazy()
     x, _y = two_blobs()
