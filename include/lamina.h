@@ -269,6 +269,24 @@ lamina_status lamina_xie_beni_index(const float* x, int64_t n, int64_t d, const 
  *  allowed: the 2..n-1 rule of the other indices does not apply). */
 lamina_status lamina_gdv(const float* x, int64_t n, int64_t d, const int32_t* labels, double* out);
 
+/** Silhouettes from a given distance matrix (sklearn.metrics.silhouette_samples with
+ *  metric="precomputed") [experimental]: dist is n x m float32 (finite) and must be square (m = n),
+ *  dist[i, j] the distance between samples i and j; labels has n entries. Read in row blocks (no copy):
+ *  per row the float64 sums of its distances to each cluster (the diagonal included, as scikit-learn
+ *  sums it), then s(i) as for lamina_silhouette_samples. out: n doubles. Checks, in scikit-learn's
+ *  order and with its words: NaN/Inf (LAMINA_ERR_NON_FINITE), a zero diagonal (|dist[i, i]| <= 100 eps
+ *  of the element type: "The precomputed distance matrix contains non-zero elements on the diagonal.
+ *  Use np.fill_diagonal(X, 0)."), the label count (2..n-1), square ("Precomputed metric requires shape
+ *  (n_queries, n_indexed). Got (n, m) for n indexed.", LAMINA_ERR_SHAPE_MISMATCH), non-negative
+ *  ("Negative values in data passed to `pairwise_distances`. ..."); the others LAMINA_ERR_INVALID_ARGUMENT. */
+lamina_status lamina_silhouette_samples_precomputed(const float* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                    double* out);
+
+/** Mean of lamina_silhouette_samples_precomputed (sklearn.metrics.silhouette_score, metric="precomputed",
+ *  no sampling) [experimental]. *out: one double. */
+lamina_status lamina_silhouette_score_precomputed(const float* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                  double* out);
+
 /* float64 twins [experimental] (header intro, "float64 twins"): the functions above on `const double*
  * x`, computed in float64 (float64 working copy, dgemm tiles, the near-zero and extreme-pair bounds at
  * float64's roundoff). Accuracy against float64 references: ~1e-12 relative for the scores, ~1e-12
@@ -295,6 +313,12 @@ lamina_status lamina_xie_beni_index_f64(const double* x, int64_t n, int64_t d, c
                                         lamina_xie_beni_separation separation, double* out);
 /** lamina_gdv on float64 data, computed in float64. */
 lamina_status lamina_gdv_f64(const double* x, int64_t n, int64_t d, const int32_t* labels, double* out);
+/** lamina_silhouette_samples_precomputed on a float64 distance matrix (100 eps of float64 on the diagonal). */
+lamina_status lamina_silhouette_samples_precomputed_f64(const double* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                        double* out);
+/** lamina_silhouette_score_precomputed on a float64 distance matrix. */
+lamina_status lamina_silhouette_score_precomputed_f64(const double* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                      double* out);
 
 /* ==================================================================================================
  * 6. External indices (two labelings) [stable]

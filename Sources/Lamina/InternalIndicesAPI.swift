@@ -76,6 +76,41 @@ private func generalizedDiscrimination<E: LaminaFloat>(_ x: UnsafePointer<E>?, _
     }
 }
 
+private func silhouettePrecomputed<E: LaminaFloat>(_ dist: UnsafePointer<E>?, _ n: Int64, _ m: Int64, _ labels: UnsafePointer<Int32>?,
+                                                   _ out: UnsafeMutablePointer<Double>?, mean: Bool) -> Int32 {
+    boundary {
+        let view = try Check.matrix(dist, n, m, "dist", rowsName: "n", colsName: "m")
+        let encoded = try Check.labels(labels, view.rows)
+        let result = try Check.output(out, "out")
+        let samples = try InternalIndices.silhouetteSamplesPrecomputed(view, labels: encoded)
+        if mean { result.pointee = samples.reduce(0, +) / Double(samples.count) } else { result.store(samples) }
+    }
+}
+
+@_cdecl("lamina_silhouette_samples_precomputed")
+public func lamina_silhouette_samples_precomputed(_ dist: UnsafePointer<Float>?, _ n: Int64, _ m: Int64,
+                                                  _ labels: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouettePrecomputed(dist, n, m, labels, out, mean: false)
+}
+
+@_cdecl("lamina_silhouette_score_precomputed")
+public func lamina_silhouette_score_precomputed(_ dist: UnsafePointer<Float>?, _ n: Int64, _ m: Int64,
+                                                _ labels: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouettePrecomputed(dist, n, m, labels, out, mean: true)
+}
+
+@_cdecl("lamina_silhouette_samples_precomputed_f64")
+public func lamina_silhouette_samples_precomputed_f64(_ dist: UnsafePointer<Double>?, _ n: Int64, _ m: Int64,
+                                                      _ labels: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouettePrecomputed(dist, n, m, labels, out, mean: false)
+}
+
+@_cdecl("lamina_silhouette_score_precomputed_f64")
+public func lamina_silhouette_score_precomputed_f64(_ dist: UnsafePointer<Double>?, _ n: Int64, _ m: Int64,
+                                                    _ labels: UnsafePointer<Int32>?, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouettePrecomputed(dist, n, m, labels, out, mean: true)
+}
+
 @_cdecl("lamina_silhouette_samples")
 public func lamina_silhouette_samples(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
                                       _ metric: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {

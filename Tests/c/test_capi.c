@@ -211,6 +211,28 @@ static void test_internal_f64(void) {
           "Number of labels is 1. Valid values are 2 to n_samples - 1 (inclusive)");
 }
 
+/* Silhouette from a precomputed distance matrix: values and scikit-learn's checks. */
+static void test_silhouette_precomputed(void) {
+    const float D[16] = {0, 1, 5, 6, 1, 0, 4, 5, 5, 4, 0, 1, 6, 5, 1, 0};
+    const double Dd[16] = {0, 1, 5, 6, 1, 0, 4, 5, 5, 4, 0, 1, 6, 5, 1, 0};
+    const int32_t y[4] = {3, 3, 7, 7};
+    double s[4] = {0}, out = 0;
+    float bad[16];
+    memcpy(bad, D, sizeof bad);
+    CHECK(lamina_silhouette_samples_precomputed(D, 4, 4, y, s), LAMINA_OK, NULL);
+    expect_near("precomputed s[0] = 1 - 1/5.5", s[0], 1 - 1 / 5.5, 1e-15);
+    expect_near("precomputed s[1] = 1 - 1/4.5", s[1], 1 - 1 / 4.5, 1e-15);
+    CHECK(lamina_silhouette_score_precomputed_f64(Dd, 4, 4, y, &out), LAMINA_OK, NULL);
+    expect_near("precomputed f64 score", out, 1 - (1 / 5.5 + 1 / 4.5) / 2, 1e-15);
+    const double R[12] = {0, 1, 5, 1, 0, 4, 5, 4, 0, 6, 5, 1};   /* 4 x 3, zero diagonal */
+    CHECK(lamina_silhouette_samples_precomputed_f64(R, 4, 3, y, s), LAMINA_ERR_SHAPE_MISMATCH, "Got (4, 3) for 4 indexed");
+    bad[10] = 0.5f;
+    CHECK(lamina_silhouette_score_precomputed(bad, 4, 4, y, &out), LAMINA_ERR_INVALID_ARGUMENT, "non-zero elements on the diagonal");
+    bad[10] = 0; bad[3] = -1;
+    CHECK(lamina_silhouette_samples_precomputed(bad, 4, 4, y, s), LAMINA_ERR_INVALID_ARGUMENT, "Negative values");
+    CHECK(lamina_silhouette_samples_precomputed(NULL, 4, 4, y, s), LAMINA_ERR_INVALID_ARGUMENT, "dist is NULL");
+}
+
 static void test_external(void) {
     const int32_t t[6] = {0, 0, 1, 1, 2, 2}, p[6] = {5, 5, 7, 7, 9, 9};
     const int32_t a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
@@ -604,6 +626,7 @@ int main(int argc, char** argv) {
     test_internal_happy();
     test_internal_bad();
     test_internal_f64();
+    test_silhouette_precomputed();
     test_external();
     test_kmeans();
     test_kmeans_f64();

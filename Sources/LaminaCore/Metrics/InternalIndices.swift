@@ -42,6 +42,67 @@ package enum InternalIndices {
         return s.reduce(0, +) / Double(s.count)
     }
 
+    /// Silhouettes from a given n x n distance matrix (scikit-learn's metric="precomputed"), read in row
+    /// blocks: per row, the float64 sums of its distances to each class (the diagonal included, as
+    /// scikit-learn's reduction does), then s(i) as above. Checks in scikit-learn's order and words:
+    /// rows match the labels, a zero diagonal (|d_ii| <= 100 eps of the element type), the label count,
+    /// square, non-negative.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func silhouetteSamplesPrecomputed<T: LaminaFloat>(_ dist: MatrixViewOf<T>, labels: EncodedLabels) throws -> [Double] {
+        try checkRowsMatch(dist, labels)
+        let n = dist.rows, m = dist.cols
+        let tolerance = 100 * T.ulpOfOne
+        for i in 0..<min(n, m) where abs(dist.base[i * m + i]) > tolerance {
+            throw LaminaError.invalid("The precomputed distance matrix contains non-zero elements on the diagonal. "
+                                      + "Use np.fill_diagonal(X, 0). (dist[\(i), \(i)] is \(dist.base[i * m + i]); "
+                                      + "expected |value| <= 100 eps = \(tolerance))")
+        }
+        try checkLabelCount(labels)
+        if m != n {
+            throw LaminaError.shape("Precomputed metric requires shape (n_queries, n_indexed). Got (\(n), \(m)) for \(n) indexed. "
+                                    + "(dist must be the square n x n matrix of distances between the samples)")
+        }
+        let base = dist.base
+        let negatives = Parallel.mapChunks(count: n * n, chunk: 1 << 18) { range -> Int? in
+            for i in range where base[i] < 0 { return i }
+            return nil
+        }
+        if let first = negatives.lazy.compactMap({ $0 }).first {
+            throw LaminaError.invalid("Negative values in data passed to `pairwise_distances`. Precomputed distance need to "
+                                      + "have non-negative values. (dist[\(first / n), \(first % n)] is \(base[first]))")
+        }
+        let k = labels.classCount
+        var result = [Double](repeating: 0, count: n)
+        let block = 256
+        result.withUnsafeMutableBufferPointer { out in
+            labels.codes.withUnsafeBufferPointer { codes in
+                Parallel.forEachTask((n + block - 1) / block) { task in
+                    var sums = [Double](repeating: 0, count: k)
+                    sums.withUnsafeMutableBufferPointer { acc in
+                        for r in (task * block)..<min(n, task * block + block) {
+                            for c in 0..<k { acc[c] = 0 }
+                            let row = base + r * n
+                            for j in 0..<n { acc[Int(codes[j])] += Double(row[j]) }
+                            out[r] = silhouette(own: Int(codes[r]), acc, counts: labels.counts)
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// s from the sums of distances of one sample to every class; `own` its class.
+    private static func silhouette(own: Int, _ sums: UnsafeMutableBufferPointer<Double>, counts: [Int]) -> Double {
+        if counts[own] < 2 { return 0 }
+        let a = sums[own] / Double(counts[own] - 1)
+        var b = Double.infinity
+        for c in 0..<counts.count where c != own { b = min(b, sums[c] / Double(counts[c])) }
+        let denom = max(a, b)
+        return denom > 0 ? (b - a) / denom : 0
+    }
+
     /// s(r) from the sums of distances from row r to every class.
     private static func silhouette(of r: Int, _ sums: [Double], _ segments: ClassSegments) -> Double {
         let own = Int(segments.classOfRow[r])

@@ -176,6 +176,8 @@ SIGNATURES = {
     "lamina_dunn_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
     "lamina_xie_beni_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_gdv": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_precomputed": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
     "lamina_silhouette_samples_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_silhouette_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_davies_bouldin_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
@@ -183,6 +185,8 @@ SIGNATURES = {
     "lamina_dunn_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
     "lamina_xie_beni_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_gdv_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
     "lamina_contingency_shape": (c_int32, [i32p, i32p, c_int64, i64p, i64p]),
     "lamina_contingency_matrix": (c_int32, [i32p, i32p, c_int64, i64p, c_int64]),
     "lamina_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
@@ -447,6 +451,9 @@ def as_matrix_typed(X, name="X"):
     """A C-contiguous 2-D array in the precision Lamina computes it in (the header's rule for the
     `_f64` twins, scikit-learn's dtype rule): float32 stays float32; float64, integers, booleans and
     float16 become float64. The input itself when it already is one of these."""
+    if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
+        raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported yet, dense data is "
+                                   f"required ({name}.toarray())")
     arr = np.asarray(X)
     if arr.dtype.kind not in "fiub":
         raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")

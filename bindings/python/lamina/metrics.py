@@ -65,11 +65,32 @@ def _scalar(name, x, lab, *extra):
 
 # -- internal indices -------------------------------------------------------------------------------
 
+def _check_metric(metric):
+    if callable(metric):
+        raise N.InvalidArgumentError(
+            f"metric={metric!r}: a callable metric is not supported (Lamina's distance kernels are compiled). "
+            "Compute the distances yourself, e.g. D = sklearn.metrics.pairwise_distances(X, metric=your_function), "
+            "and pass them with metric='precomputed'")
+
+
+def _silhouette_precomputed(X, labels, name):
+    d, lab = _data_and_labels(X, labels)
+    out = np.empty(d.shape[0], dtype=np.float64)
+    fn, data = N.typed(name, d)
+    N.call(fn, data, d.shape[0], d.shape[1], N.iptr(lab), N.dptr(out))
+    return out
+
+
 def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     """Silhouette coefficient of each sample (sklearn.metrics.silhouette_samples).
 
-    metric: "euclidean" (alias "l2"), "sqeuclidean" or "cosine". Returns float64 array (n_samples,).
-    Tiled: never builds the n x n distance matrix."""
+    metric: "euclidean" (alias "l2"), "sqeuclidean", "cosine", or "precomputed" (X is then the square
+    matrix of distances between the samples: zero diagonal, non-negative, scikit-learn's checks and
+    messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
+    (n_samples,). Tiled: never builds the n x n distance matrix."""
+    _check_metric(metric)
+    if isinstance(metric, str) and metric == "precomputed":
+        return _silhouette_precomputed(X, labels, "lamina_silhouette_samples_precomputed")
     x, lab = _data_and_labels(X, labels)
     out = np.empty(x.shape[0], dtype=np.float64)
     name, data = N.typed("lamina_silhouette_samples", x)
@@ -82,7 +103,10 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     """Mean silhouette coefficient (sklearn.metrics.silhouette_score).
 
     With sample_size, scores the same random subset scikit-learn would draw for the same
-    random_state (``check_random_state(random_state).permutation(n)[:sample_size]``)."""
+    random_state (``check_random_state(random_state).permutation(n)[:sample_size]``). With
+    metric="precomputed", X is the distance matrix and the subset takes its rows and columns."""
+    _check_metric(metric)
+    precomputed = isinstance(metric, str) and metric == "precomputed"
     x, lab = _data_and_labels(X, labels)
     if sample_size is not None:
         if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
@@ -92,7 +116,13 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
         else:
             rng = np.random.RandomState(random_state)
         idx = rng.permutation(x.shape[0])[:sample_size]
-        x, lab = np.ascontiguousarray(x[idx]), np.ascontiguousarray(lab[idx])
+        if precomputed:
+            x = x[idx][:, idx] if x.shape[0] == x.shape[1] else x[idx]
+        else:
+            x = x[idx]
+        x, lab = np.ascontiguousarray(x), np.ascontiguousarray(lab[idx])
+    if precomputed:
+        return float(np.mean(_silhouette_precomputed(x, lab, "lamina_silhouette_samples_precomputed")))
     return _scalar("lamina_silhouette_score", x, lab, N.option(metric, _DISTANCES, "metric"))
 
 

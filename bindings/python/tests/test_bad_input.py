@@ -536,6 +536,60 @@ def c_kmeans_unfitted_and_outputs():
     N.lib.lamina_kmeans_free(h)
 
 
+def _register_precomputed():
+    """Every error of the precomputed silhouette (and its _f64 twin), through the C API."""
+    for fname in ("lamina_silhouette_samples_precomputed", "lamina_silhouette_score_precomputed",
+                  "lamina_silhouette_samples_precomputed_f64", "lamina_silhouette_score_precomputed_f64"):
+        def body(f=fname):
+            ctypes, np, _, N = _lazy()
+            f64 = f.endswith("_f64")
+            dt = np.float64 if f64 else np.float32
+            ptr = N.dptr if f64 else N.fptr
+            D = np.array([[0, 1, 5, 6], [1, 0, 4, 5], [5, 4, 0, 1], [6, 5, 1, 0]], dtype=dt)
+            y = np.array([3, 3, 7, 7], dtype=np.int32)
+            out = np.zeros(4)
+            fn = getattr(N.lib, f)
+
+            def call(d=D, n=4, m=4, labels=y, o=out):
+                return fn(None if d is None else ptr(d), n, m, None if labels is None else N.iptr(labels),
+                          None if o is None else N.dptr(o))
+            expect_status(0, call())
+            assert out[0] == pytest_approx_ref(f, out)
+            expect_status(1, call(d=None), "dist is NULL")
+            expect_status(1, call(labels=None), "labels is NULL")
+            expect_status(1, call(o=None), "out is NULL")
+            expect_status(1, call(n=0), "n is 0")
+            expect_status(1, call(m=-1), "m is -1")
+            expect_status(HUGE, call(n=2**62), "n is")
+            expect_status(6, call(n=2**31, m=2**33), "overflows")
+            bad = D.copy()
+            bad[1, 2] = np.nan
+            expect_status(3, call(d=bad), "row 1", "column 2")
+            bad = D.copy()
+            bad[2, 2] = 0.5
+            expect_status(1, call(d=bad), "non-zero elements on the diagonal", "dist[2, 2]")
+            bad = D.copy()
+            bad[0, 3] = -2
+            expect_status(1, call(d=bad), "Negative values in data passed to `pairwise_distances`", "dist[0, 3]")
+            expect_status(2, call(d=np.ascontiguousarray(D[:, :3]), m=3), "Precomputed metric requires shape", "Got (4, 3)")
+            expect_status(1, call(labels=np.zeros(4, np.int32)), "Number of labels is 1")
+        register(f"c_{fname[len('lamina_'):]}_errors", body)
+
+
+def pytest_approx_ref(f, out):
+    # s(0): a = 1, b = (5 + 6) / 2 = 5.5, s = 1 - 1 / 5.5; the score is the mean of the four
+    s0 = 1 - 1 / 5.5
+    if "score" in f:
+        s = [1 - 1 / 5.5, 1 - 1 / 4.5, 1 - 1 / 4.5, 1 - 1 / 5.5]
+        assert abs(out[0] - sum(s) / 4) < 1e-12, out[0]
+    else:
+        assert abs(out[0] - s0) < 1e-12 and abs(out[1] - (1 - 1 / 4.5)) < 1e-12, out
+    return out[0]
+
+
+_register_precomputed()
+
+
 @case
 def c_kmeans_f64_twins():
     """The float64 twins: the same checks and messages, and the precision conversions of predict."""

@@ -571,3 +571,54 @@ def test_real_f64(real_data, layer, labelset):
               what=f"layer {layer} / {labelset} / {metric}")
     close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(X, y), rtol=F64_RTOL)
     close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(X, y), rtol=F64_RTOL)
+
+
+# -- silhouette from a precomputed distance matrix ---------------------------------------------------
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_precomputed_silhouette(dataset, metric):
+    from sklearn.metrics import pairwise_distances
+    name, X, y = dataset
+    D = pairwise_distances(_genuinely_f64(X), metric=metric)
+    np.fill_diagonal(D, 0)
+    want = skm.silhouette_samples(D, y, metric="precomputed")
+    close(lm.silhouette_samples(D, y, metric="precomputed"), want, rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric}")
+    close(lm.silhouette_score(D, y, metric="precomputed"), float(np.mean(want)), rtol=1e-12, atol=1e-14)
+    # float32 distances: float64 sums (scikit-learn sums them in float32, hence the looser bound)
+    D32 = D.astype(np.float32)
+    close(lm.silhouette_samples(D32, y, metric="precomputed"), skm.silhouette_samples(D32, y, metric="precomputed"),
+          atol=SAMPLE_ATOL, what=f"{name}/{metric} float32")
+    close(lm.silhouette_score(D, y, metric="precomputed", sample_size=300, random_state=4),
+          skm.silhouette_score(D, y, metric="precomputed", sample_size=300, random_state=4), rtol=1e-12)
+
+
+def test_precomputed_silhouette_real(real_data):
+    from sklearn.metrics import pairwise_distances
+    X, y = real_data.layer(3).astype(np.float64), real_data.labels("supersense")
+    D = pairwise_distances(X)
+    close(lm.silhouette_samples(D, y, metric="precomputed"), skm.silhouette_samples(D, y, metric="precomputed"),
+          rtol=F64_RTOL, atol=F64_ATOL)
+
+
+def test_precomputed_checks_as_sklearn():
+    D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=np.float64)
+    y = [0, 0, 1]
+    assert lm.silhouette_score(D.astype(np.int64), y, metric="precomputed") == pytest.approx(1 / 6, rel=1e-15)
+    for dtype in (np.float32, np.float64):
+        small = D.astype(dtype)
+        small[2, 2] = np.finfo(dtype).eps * 10          # tolerated, and summed as scikit-learn sums it
+        close(lm.silhouette_samples(small, y, metric="precomputed"), skm.silhouette_samples(small, y, metric="precomputed"),
+              rtol=1e-6)
+        small[2, 2] = np.finfo(dtype).eps * 1000
+        with pytest.raises(ValueError, match="contains non-zero elements on the diagonal"):
+            lm.silhouette_samples(small, y, metric="precomputed")
+    neg = D.copy()
+    neg[0, 1] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to `pairwise_distances`"):
+        lm.silhouette_samples(neg, y, metric="precomputed")
+    with pytest.raises(ValueError, match=r"Precomputed metric requires shape \(n_queries, n_indexed\). Got \(3, 2\)"):
+        lm.silhouette_samples(D[:, :2], y, metric="precomputed")
+    with pytest.raises(ValueError, match="Number of labels is 1"):
+        lm.silhouette_samples(D, [0, 0, 0], metric="precomputed")
+    with pytest.raises(ValueError, match="callable metric is not supported.*metric='precomputed'"):
+        lm.silhouette_score(D, y, metric=lambda a, b: 0.0)
