@@ -200,6 +200,9 @@ typedef int32_t lamina_distance;
 #define LAMINA_DISTANCE_EUCLIDEAN 0      /* ||x - y||_2 */
 #define LAMINA_DISTANCE_SQEUCLIDEAN 1    /* ||x - y||_2^2 */
 #define LAMINA_DISTANCE_COSINE 2         /* 1 - x.y / (||x|| ||y||), clipped to [0, 2]; a zero row is at distance 1 from every other row */
+#define LAMINA_DISTANCE_MANHATTAN 3      /* sum |x - y| [experimental]: computed pair by pair (no gemm), float64 sums, exact differences */
+#define LAMINA_DISTANCE_CHEBYSHEV 4      /* max |x - y| [experimental]: computed pair by pair, exact */
+#define LAMINA_DISTANCE_CORRELATION 5    /* 1 - (x - mean x).(y - mean y) / (||x - mean x|| ||y - mean y||) [experimental]: the cosine distance of the row-centred rows (a constant row is at distance 1 from every other row; scipy gives NaN there) */
 
 /** Silhouette coefficient of every sample (Rousseeuw 1987; sklearn.metrics.silhouette_samples):
  *    s(i) = (b(i) - a(i)) / max(a(i), b(i)),

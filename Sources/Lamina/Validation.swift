@@ -92,7 +92,8 @@ struct CEnum<Value: Equatable> {
 enum CEnums {
     static let distance = CEnum<DistanceMetric>([
         (LAMINA_DISTANCE_EUCLIDEAN, .euclidean, "euclidean"), (LAMINA_DISTANCE_SQEUCLIDEAN, .sqeuclidean, "sqeuclidean"),
-        (LAMINA_DISTANCE_COSINE, .cosine, "cosine")])
+        (LAMINA_DISTANCE_COSINE, .cosine, "cosine"), (LAMINA_DISTANCE_MANHATTAN, .manhattan, "manhattan"),
+        (LAMINA_DISTANCE_CHEBYSHEV, .chebyshev, "chebyshev"), (LAMINA_DISTANCE_CORRELATION, .correlation, "correlation")])
     static let linkage = CEnum<DunnIndex.Linkage>([
         (LAMINA_LINKAGE_SINGLE, .single, "single"), (LAMINA_LINKAGE_COMPLETE, .complete, "complete"),
         (LAMINA_LINKAGE_AVERAGE, .average, "average"), (LAMINA_LINKAGE_CENTROID, .centroid, "centroid")])

@@ -183,6 +183,11 @@ static void test_internal_f64(void) {
     CHECK(lamina_silhouette_samples_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_EUCLIDEAN, s), LAMINA_OK, NULL);
     expect_near("f64 silhouette_samples[0]", s[0], e0, 1e-15);
     expect_near("f64 silhouette_samples[1]", s[1], e1, 1e-15);
+    /* in one dimension manhattan and chebyshev are the euclidean distance */
+    CHECK(lamina_silhouette_samples_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_MANHATTAN, s), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_samples[0] manhattan", s[0], e0, 1e-15);
+    CHECK(lamina_silhouette_samples(X1, 4, 1, Y1, LAMINA_DISTANCE_CHEBYSHEV, s), LAMINA_OK, NULL);
+    expect_near("silhouette_samples[1] chebyshev", s[1], e1, 1e-15);
     CHECK(lamina_silhouette_score_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_SQEUCLIDEAN, &out), LAMINA_OK, NULL);
     expect_near("f64 silhouette_score sqeuclidean", out, (109.5 / 110.5 + 89.5 / 90.5) / 2, 1e-15);
     CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);

@@ -123,8 +123,8 @@ extension LaminaFloat {
             if v < near { v = exact(j) }
             switch metric {
             case .euclidean: v = v.squareRoot()
-            case .cosine: v = Swift.min(v, 2)
-            case .sqeuclidean: break
+            case .cosine, .correlation: v = Swift.min(v, 2)
+            case .sqeuclidean, .manhattan, .chebyshev: break
             }
             out[j] = v
         }
@@ -306,8 +306,8 @@ extension Float: LaminaFloat {
             }
             switch metric {
             case .euclidean: v = v.squareRoot()
-            case .cosine: v = SIMDOps.min(v, SIMD16<Float>(repeating: 2))
-            case .sqeuclidean: break
+            case .cosine, .correlation: v = SIMDOps.min(v, SIMD16<Float>(repeating: 2))
+            case .sqeuclidean, .manhattan, .chebyshev: break
             }
             UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD16<Float>.self)
             j += 16
@@ -317,8 +317,8 @@ extension Float: LaminaFloat {
             if v < near { v = exact(j) }
             switch metric {
             case .euclidean: v = v.squareRoot()
-            case .cosine: v = Swift.min(v, 2)
-            case .sqeuclidean: break
+            case .cosine, .correlation: v = Swift.min(v, 2)
+            case .sqeuclidean, .manhattan, .chebyshev: break
             }
             out[j] = v
             j += 1

@@ -13,14 +13,25 @@ package enum DistanceMetric: Int32, Sendable, CaseIterable {
     case euclidean = 0
     case sqeuclidean = 1
     case cosine = 2
+    case manhattan = 3      // sum |x - y|: computed directly per pair (no gemm form)
+    case chebyshev = 4      // max |x - y|: computed directly per pair
+    case correlation = 5    // cosine distance of the rows centred on their own means
 
     package var name: String {
         switch self {
         case .euclidean: "euclidean"
         case .sqeuclidean: "sqeuclidean"
         case .cosine: "cosine"
+        case .manhattan: "manhattan"
+        case .chebyshev: "chebyshev"
+        case .correlation: "correlation"
         }
     }
+
+    /// Distances computed pair by pair from the rows (no gemm form): manhattan, chebyshev.
+    package var isDirect: Bool { self == .manhattan || self == .chebyshev }
+    /// Distances of the cosine form on unit rows: cosine, correlation.
+    package var isCosineLike: Bool { self == .cosine || self == .correlation }
 }
 
 /// A tile of distances: rows `rows` by columns `cols` (global indices in class order), in the
@@ -87,8 +98,12 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
         source = x
         columnScale = scale
         var working: WorkingCopy<T>
-        if metric == .cosine {
-            working = WorkingCopy(normalizing: x, order: segments.order)
+        if metric.isCosineLike {
+            working = WorkingCopy(normalizing: x, order: segments.order, centerRows: metric == .correlation)
+        } else if metric.isDirect {
+            // The rows as given (power-of-two scaled: exact), never centred: differences stay exact.
+            let (_, low, high) = ColumnStats.meanAndRange(x)
+            working = WorkingCopy(x, order: segments.order, shift: [Double](repeating: 0, count: x.cols), range: (low, high))
         } else {
             let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
             working = WorkingCopy(x, order: segments.order, shift: shift ?? WorkingCopy.roundedShift(mean, low: low, high: high),
@@ -98,6 +113,7 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
         var centroids = [Double](repeating: 0, count: k * d)
         var norms = [T](repeating: 0, count: n)
         // Centred in place: `working` holds the only reference to its storage, so no copy is made.
+        if !metric.isDirect {
         working.points.storage.withUnsafeMutableBufferPointer { w in
             centroids.withUnsafeMutableBufferPointer { cen in
                 // Each class is centred on its centroid rounded like a shift (WorkingCopy.roundedShift):
@@ -139,18 +155,19 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
                 }
             }
         }
+        }
         self.points = working.points
         self.sqNorms = norms
         self.centroids = centroids
-        self.zeroRowTerm = metric == .cosine ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
+        self.zeroRowTerm = metric.isCosineLike ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
         self.metric = metric
         self.segments = segments
         radius = Self.radii(norms, segments)
         workingUnit = working.unit
         switch metric {
-        case .euclidean: distanceUnit = working.unit
+        case .euclidean, .manhattan, .chebyshev: distanceUnit = working.unit
         case .sqeuclidean: distanceUnit = working.unit * working.unit
-        case .cosine: distanceUnit = 1
+        case .cosine, .correlation: distanceUnit = 1
         }
     }
 
@@ -242,13 +259,17 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
                         for cb in (symmetric ? rb : 0)..<blocks where including?(rb, cb) ?? true {
                             let c0 = cb * block, c1 = min(n, c0 + block)
                             let width = c1 - c0
+                            if metric.isDirect {
+                                Self.directTile(metric, pts.baseAddress!, d, r0..<r1, c0..<c1, tile)
+                            } else {
                             T.gemmABt(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
                                      b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
+                            }
                             pieces[cb].withUnsafeBufferPointer { colPieces in
                                 pieces[rb].withUnsafeBufferPointer { rowPieces in
                                     let view = DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile, ld: width,
                                                             colPieces: colPieces, rowPieces: rowPieces)
-                                    toDistances(tile, view, pts.baseAddress!, norms.baseAddress!, &scratch)
+                                    if !metric.isDirect { toDistances(tile, view, pts.baseAddress!, norms.baseAddress!, &scratch) }
                                     consumer.consume(view)
                                 }
                             }
@@ -262,6 +283,29 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
         consumers.deinitialize(count: lanes)
         consumers.deallocate()
         return result
+    }
+
+    /// Manhattan or Chebyshev distances of rows `rows` to rows `cols` into tile (row-major, ld = cols.count):
+    /// per pair, float64 differences of the stored (exactly scaled) values, summed (or maximised) in float64.
+    private static func directTile(_ metric: DistanceMetric, _ u: UnsafePointer<T>, _ d: Int, _ rows: Range<Int>,
+                                   _ cols: Range<Int>, _ tile: UnsafeMutablePointer<T>) {
+        let width = cols.count
+        for r in rows {
+            let a = u + r * d, out = tile + (r - rows.lowerBound) * width
+            for c in cols {
+                let b = u + c * d
+                var s0 = 0.0, s1 = 0.0
+                var t = 0
+                if metric == .manhattan {
+                    while t + 2 <= d { s0 += abs(Double(a[t]) - Double(b[t])); s1 += abs(Double(a[t + 1]) - Double(b[t + 1])); t += 2 }
+                    if t < d { s0 += abs(Double(a[t]) - Double(b[t])) }
+                    out[c - cols.lowerBound] = T(s0 + s1)
+                } else {
+                    for t in 0..<d { s0 = Swift.max(s0, abs(Double(a[t]) - Double(b[t]))) }
+                    out[c - cols.lowerBound] = T(s0)
+                }
+            }
+        }
     }
 
     /// The class runs of rows `range` (rows are in class order), as offsets from its start.
@@ -302,15 +346,15 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
                             colTerm[j] = T(Double(norms[c0 + j]) - 2 * T.dot(u + (c0 + j) * d, delta, d))
                         }
                     }
-                    if metric == .cosine {
+                    if metric.isCosineLike {
                         for r in rp.start..<rp.end { rowTerm[r] = 0.5 * rowTerm[r] + zeroRowTerm[r0 + r] }
                         for j in cp.start..<cp.end { colTerm[j] = 0.5 * colTerm[j] + zeroRowTerm[c0 + j] }
                     }
-                    let gain: T = metric == .cosine ? -1 : -2
+                    let gain: T = metric.isCosineLike ? -1 : -2
                     // Squared distances below `near` are mostly rounding (identical or nearly
                     // identical points, whose distance the square root would blow up): recompute them
                     // exactly from the caller's data.
-                    let near: T = metric == .cosine ? -1 : nearLimit(rp.cls, cp.cls, cen.baseAddress!)
+                    let near: T = metric.isCosineLike ? -1 : nearLimit(rp.cls, cp.cls, cen.baseAddress!)
                     for r in rp.start..<rp.end {
                         T.distanceRow(tile + r * width, colTerm, cp.start..<cp.end, rowTerm: rowTerm[r], gain: gain,
                                       near: near, metric: metric) { j in exactSquared(r0 + r, c0 + j) }
@@ -386,12 +430,14 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
         return rounded.isFinite ? rounded : mean
     }
 
-    /// Rows scaled to unit length (zero rows stay zero).
-    package init(normalizing x: MatrixViewOf<T>, order: [Int]? = nil) {
-        self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1)
+    /// Rows scaled to unit length (zero rows stay zero); with `centerRows`, first centred on their own
+    /// mean (the correlation distance is the cosine distance of the centred rows).
+    package init(normalizing x: MatrixViewOf<T>, order: [Int]? = nil, centerRows: Bool = false) {
+        self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1, centerRows: centerRows)
     }
 
-    private init(_ x: MatrixViewOf<T>, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double) {
+    private init(_ x: MatrixViewOf<T>, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double,
+                 centerRows: Bool = false) {
         let n = x.rows, d = x.cols
         var out = MatrixOf<T>(uninitializedRows: n, cols: d)
         var norms = [T](repeating: 0, count: n)
@@ -404,7 +450,7 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
                             for r in (task * chunk)..<min(n, task * chunk + chunk) {
                                 let src = x.row(order?[r] ?? r)
                                 let row = dst.baseAddress! + r * d
-                                nrm[r] = normalizeRows ? Self.normalized(src, row, d)
+                                nrm[r] = normalizeRows ? Self.normalized(src, row, d, centerRows)
                                     : T.affine(src, row, d, m.baseAddress!, f.baseAddress!)
                             }
                         }
@@ -419,12 +465,14 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
 
     /// row = src / ||src|| (zero rows stay zero); returns ||row||^2.
     @inline(__always)
-    private static func normalized(_ src: UnsafePointer<T>, _ row: UnsafeMutablePointer<T>, _ d: Int) -> T {
+    private static func normalized(_ src: UnsafePointer<T>, _ row: UnsafeMutablePointer<T>, _ d: Int, _ centerRows: Bool) -> T {
+        var mean = 0.0
+        if centerRows { for j in 0..<d { mean += Double(src[j]) }; mean /= Double(d) }
         var sq = 0.0
-        for j in 0..<d { let v = Double(src[j]); sq += v * v }
+        for j in 0..<d { let v = Double(src[j]) - mean; sq += v * v }
         let inv = sq > 0 ? 1 / sq.squareRoot() : 0
         sq = 0
-        for j in 0..<d { let v = Double(src[j]) * inv; row[j] = T(v); sq += v * v }
+        for j in 0..<d { let v = (Double(src[j]) - mean) * inv; row[j] = T(v); sq += v * v }
         return T(sq)
     }
 }

@@ -42,7 +42,8 @@ __all__ = [
     "homogeneity_completeness_v_measure", "fowlkes_mallows_score", "contingency_matrix",
 ]
 
-_DISTANCES = {"euclidean": 0, "l2": 0, "sqeuclidean": 1, "cosine": 2}
+_DISTANCES = {"euclidean": 0, "l2": 0, "sqeuclidean": 1, "cosine": 2, "manhattan": 3, "l1": 3, "cityblock": 3,
+              "chebyshev": 4, "correlation": 5}
 _LINKAGES = {"single": 0, "complete": 1, "average": 2, "centroid": 3}
 _DIAMETERS = {"max": 0, "mean_pairwise": 1, "centroid": 2}
 _XIE_BENI = {"centroid": 0, "point_pair": 1}

@@ -622,3 +622,34 @@ def test_precomputed_checks_as_sklearn():
         lm.silhouette_samples(D, [0, 0, 0], metric="precomputed")
     with pytest.raises(ValueError, match="callable metric is not supported.*metric='precomputed'"):
         lm.silhouette_score(D, y, metric=lambda a, b: 0.0)
+
+
+# -- the other silhouette metrics: manhattan, chebyshev (pair by pair), correlation (row-centred cosine)
+
+OTHER_METRICS = ("manhattan", "chebyshev", "correlation")
+
+
+@pytest.mark.parametrize("metric", OTHER_METRICS)
+def test_other_silhouette_metrics(dataset, metric):
+    name, X, y = dataset
+    if metric == "correlation" and np.any(np.ptp(X, axis=1) == 0):
+        pytest.skip("a constant row: scipy's correlation is NaN there (Lamina: distance 1, documented)")
+    close(lm.silhouette_samples(X, y, metric=metric), skm.silhouette_samples(f64(X), y, metric=metric),
+          atol=SAMPLE_ATOL, what=f"{name}/{metric} float32")
+    X64 = _genuinely_f64(X)
+    close(lm.silhouette_samples(X64, y, metric=metric), skm.silhouette_samples(X64, y, metric=metric),
+          rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric} float64")
+    close(lm.silhouette_score(X64, y, metric=metric), skm.silhouette_score(X64, y, metric=metric), rtol=1e-12, atol=1e-14)
+
+
+def test_other_silhouette_metrics_real(real_data):
+    X, y = real_data.layer(6)[:1500].astype(np.float64), real_data.labels("pos")[:1500]
+    for metric in OTHER_METRICS + ("cityblock", "l1"):
+        close(lm.silhouette_samples(X, y, metric=metric), skm.silhouette_samples(X, y, metric=metric),
+              rtol=F64_RTOL, atol=F64_ATOL, what=metric)
+
+
+def test_unknown_metric_names_the_options():
+    X, y = make_dataset("blobs")
+    with pytest.raises(ValueError, match="minkowski"):
+        lm.silhouette_score(X, y, metric="minkowski")
