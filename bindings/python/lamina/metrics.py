@@ -85,7 +85,8 @@ def _silhouette_precomputed(X, labels, name):
 def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     """Silhouette coefficient of each sample (sklearn.metrics.silhouette_samples).
 
-    metric: "euclidean" (alias "l2"), "sqeuclidean", "cosine", or "precomputed" (X is then the square
+    metric: "euclidean" (alias "l2"), "sqeuclidean", "cosine", "manhattan" (aliases "l1", "cityblock"),
+    "chebyshev", "correlation", or "precomputed" (X is then the square
     matrix of distances between the samples: zero diagonal, non-negative, scikit-learn's checks and
     messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
     (n_samples,). Tiled: never builds the n x n distance matrix."""
