@@ -149,7 +149,14 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         dtype = np.result_type(x.dtype, self.cluster_centers_.dtype)
         x = x.astype(np.float64)
         c = self.cluster_centers_.astype(np.float64)
-        d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
+        xx, cc = np.einsum("ij,ij->i", x, x)[:, None], np.einsum("ij,ij->i", c, c)[None, :]
+        d2 = xx - 2.0 * (x @ c.T) + cc
+        # where the gemm form cancels (a row at or near a center), recompute from the differences, so a
+        # row equal to a center is at distance exactly 0
+        rows, cols = np.nonzero(d2 <= 1e-8 * (xx + cc))
+        if rows.size:
+            diff = x[rows] - c[cols]
+            d2[rows, cols] = np.einsum("ij,ij->i", diff, diff)
         return np.sqrt(np.maximum(d2, 0.0)).astype(dtype)
 
     def fit_transform(self, X, y=None, sample_weight=None):

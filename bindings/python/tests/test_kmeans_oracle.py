@@ -475,3 +475,13 @@ def test_f64_pickle_round_trip():
     assert r.cluster_centers_.dtype == np.float64
     assert r.cluster_centers_.tobytes() == m.cluster_centers_.tobytes()
     assert np.array_equal(r.predict(X), m.predict(X))
+
+
+def test_f64_transform_of_the_centers_is_exact_on_the_diagonal():
+    from sklearn.metrics import pairwise_distances
+    X = _f64_data(make_dataset("blobs")[0])
+    m = KMeans(5, random_state=0).fit(X)
+    Xt = m.transform(m.cluster_centers_)
+    assert np.array_equal(Xt.diagonal(), np.zeros(5))
+    assert_allclose(Xt, pairwise_distances(m.cluster_centers_), rtol=1e-12)
+    assert_allclose(m.transform(X), pairwise_distances(X, m.cluster_centers_), rtol=1e-9)
