@@ -41,6 +41,14 @@
  *    value). Outputs are allocated by the caller with the documented sizes; an output array comes
  *    with its length (`out, out_len`), which must equal the documented size
  *    (LAMINA_ERR_SHAPE_MISMATCH otherwise).
+ *  - float64 twins [experimental]: a function whose data argument is `const float* x` may have a twin
+ *    with the suffix `_f64` whose data argument is `const double* x` (every other argument, the checks,
+ *    the errors and the meaning are the same). The twin computes in float64 throughout (float64
+ *    storage, dgemm, float64 accumulation), as scikit-learn does for float64 input; its results agree
+ *    with float64 references to ~1e-12 relative instead of ~1e-6. Bindings pick the twin by the input's
+ *    dtype (float32 -> the plain function; float64, integers -> `_f64`: scikit-learn's rule). Twins
+ *    exist for every internal cluster-validity index (section 5) and for k-means (section 7: fit,
+ *    predict, get_centers, set_centers; the data and the centers are double in the twin).
  *  - Ragged inputs (items of different lengths: sentences, code snippets) are passed concatenated,
  *    followed by their partition as the pair `const int64_t* offsets, int64_t n_items` (pointer first,
  *    as `x, n` for matrices): offsets has n_items + 1 entries, offsets[0] = 0, item k is rows
@@ -193,6 +201,9 @@ typedef int32_t lamina_distance;
 #define LAMINA_DISTANCE_EUCLIDEAN 0      /* ||x - y||_2 */
 #define LAMINA_DISTANCE_SQEUCLIDEAN 1    /* ||x - y||_2^2 */
 #define LAMINA_DISTANCE_COSINE 2         /* 1 - x.y / (||x|| ||y||), clipped to [0, 2]; a zero row is at distance 1 from every other row */
+#define LAMINA_DISTANCE_MANHATTAN 3      /* sum |x - y| [experimental]: computed pair by pair (no gemm), float64 sums, exact differences */
+#define LAMINA_DISTANCE_CHEBYSHEV 4      /* max |x - y| [experimental]: computed pair by pair, exact */
+#define LAMINA_DISTANCE_CORRELATION 5    /* 1 - (x - mean x).(y - mean y) / (||x - mean x|| ||y - mean y||) [experimental]: the cosine distance of the row-centred rows (a constant row is at distance 1 from every other row; scipy gives NaN there) */
 
 /** Silhouette coefficient of every sample (Rousseeuw 1987; sklearn.metrics.silhouette_samples):
  *    s(i) = (b(i) - a(i)) / max(a(i), b(i)),
@@ -261,6 +272,57 @@ lamina_status lamina_xie_beni_index(const float* x, int64_t n, int64_t d, const 
  *  is better separated; 0 means no separation. Needs L >= 2 classes with >= 2 samples each (L = n/2 is
  *  allowed: the 2..n-1 rule of the other indices does not apply). */
 lamina_status lamina_gdv(const float* x, int64_t n, int64_t d, const int32_t* labels, double* out);
+
+/** Silhouettes from a given distance matrix (sklearn.metrics.silhouette_samples with
+ *  metric="precomputed") [experimental]: dist is n x m float32 (finite) and must be square (m = n),
+ *  dist[i, j] the distance between samples i and j; labels has n entries. Read in row blocks (no copy):
+ *  per row the float64 sums of its distances to each cluster (the diagonal included, as scikit-learn
+ *  sums it), then s(i) as for lamina_silhouette_samples. out: n doubles. Checks, in scikit-learn's
+ *  order and with its words: NaN/Inf (LAMINA_ERR_NON_FINITE), a zero diagonal (|dist[i, i]| <= 100 eps
+ *  of the element type: "The precomputed distance matrix contains non-zero elements on the diagonal.
+ *  Use np.fill_diagonal(X, 0)."), the label count (2..n-1), square ("Precomputed metric requires shape
+ *  (n_queries, n_indexed). Got (n, m) for n indexed.", LAMINA_ERR_SHAPE_MISMATCH), non-negative
+ *  ("Negative values in data passed to `pairwise_distances`. ..."); the others LAMINA_ERR_INVALID_ARGUMENT. */
+lamina_status lamina_silhouette_samples_precomputed(const float* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                    double* out);
+
+/** Mean of lamina_silhouette_samples_precomputed (sklearn.metrics.silhouette_score, metric="precomputed",
+ *  no sampling) [experimental]. *out: one double. */
+lamina_status lamina_silhouette_score_precomputed(const float* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                  double* out);
+
+/* float64 twins [experimental] (header intro, "float64 twins"): the functions above on `const double*
+ * x`, computed in float64 (float64 working copy, dgemm tiles, the near-zero and extreme-pair bounds at
+ * float64's roundoff). Accuracy against float64 references: ~1e-12 relative for the scores, ~1e-12
+ * absolute for per-sample silhouettes; exactness of distances near 0 and of extremes as above. Same
+ * arguments, errors and sizes as the float32 forms. */
+
+/** lamina_silhouette_samples on float64 data, computed in float64. */
+lamina_status lamina_silhouette_samples_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                            lamina_distance metric, double* out);
+/** lamina_silhouette_score on float64 data, computed in float64. */
+lamina_status lamina_silhouette_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                          lamina_distance metric, double* out);
+/** lamina_davies_bouldin_score on float64 data, computed in float64. */
+lamina_status lamina_davies_bouldin_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                              double* out);
+/** lamina_calinski_harabasz_score on float64 data, computed in float64. */
+lamina_status lamina_calinski_harabasz_score_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                                 double* out);
+/** lamina_dunn_index on float64 data, computed in float64. */
+lamina_status lamina_dunn_index_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                    lamina_linkage linkage, lamina_diameter diameter, double* out);
+/** lamina_xie_beni_index on float64 data, computed in float64. */
+lamina_status lamina_xie_beni_index_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                        lamina_xie_beni_separation separation, double* out);
+/** lamina_gdv on float64 data, computed in float64. */
+lamina_status lamina_gdv_f64(const double* x, int64_t n, int64_t d, const int32_t* labels, double* out);
+/** lamina_silhouette_samples_precomputed on a float64 distance matrix (100 eps of float64 on the diagonal). */
+lamina_status lamina_silhouette_samples_precomputed_f64(const double* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                        double* out);
+/** lamina_silhouette_score_precomputed on a float64 distance matrix. */
+lamina_status lamina_silhouette_score_precomputed_f64(const double* dist, int64_t n, int64_t m, const int32_t* labels,
+                                                      double* out);
 
 /* ==================================================================================================
  * 6. External indices (two labelings) [stable]
@@ -418,6 +480,36 @@ lamina_status lamina_kmeans_get_labels(const lamina_kmeans* model, int32_t* out,
  *  centers, n_clusters mismatch (LAMINA_ERR_SHAPE_MISMATCH), n_features <= 0, NaN/Inf. */
 lamina_status lamina_kmeans_set_centers(lamina_kmeans* model, const float* centers, int64_t n_clusters,
                                         int64_t n_features);
+
+/* float64 twins [experimental] (header intro, "float64 twins"). A model fitted (or restored) from
+ * float64 data computes in float64 throughout: working copy, center dot products (dgemm for many
+ * centers), Hamerly bounds, inertia (float64 sums held to 1e-13 relative, else a float64 pass); its
+ * centers are float64 (scikit-learn's dtype rule: float64 for float64 and integer input, float32 for
+ * float32). Results agree with scikit-learn's float64 Lloyd from the same initial centers to ~1e-12
+ * relative. A model keeps the precision of its last fit: lamina_kmeans_predict(_f64) converts rows of
+ * the other precision first (float32 -> float64 exactly; float64 -> float32 rounded, as scikit-learn
+ * casts X to the centers' dtype, values beyond float32's range refused with LAMINA_ERR_NON_FINITE).
+ * lamina_kmeans_get_centers returns a float64 model's centers rounded to float32 (clamped to its
+ * range), lamina_kmeans_get_centers_f64 a float32 model's centers widened exactly. */
+
+/** lamina_kmeans_fit on float64 data (x and init_centers: double, n_clusters x d), computed in float64. */
+lamina_status lamina_kmeans_fit_f64(lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                    const double* init_centers);
+
+/** lamina_kmeans_predict on float64 rows (see above for a float32 model). */
+lamina_status lamina_kmeans_predict_f64(const lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                        int32_t* labels_out);
+
+/** lamina_kmeans_get_centers as float64 (n_clusters x n_features doubles). */
+lamina_status lamina_kmeans_get_centers_f64(const lamina_kmeans* model, double* out, int64_t out_len);
+
+/** lamina_kmeans_set_centers from float64 centers: the model becomes a float64 one. */
+lamina_status lamina_kmeans_set_centers_f64(lamina_kmeans* model, const double* centers, int64_t n_clusters,
+                                            int64_t n_features);
+
+/** The precision a fitted model computes in: *out = 32 (float32) or 64 (float64). Errors: bad handle,
+ *  not fitted, NULL out. */
+lamina_status lamina_kmeans_get_precision(const lamina_kmeans* model, int32_t* out);
 
 /* ==================================================================================================
  * 8. HDF5 activation files [stable]

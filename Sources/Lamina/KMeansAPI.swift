@@ -36,13 +36,13 @@ public func lamina_kmeans_free(_ model: OpaquePointer?) {
     kmeansHandles.remove(model)
 }
 
-@_cdecl("lamina_kmeans_fit")
-public func lamina_kmeans_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
-                              _ initCenters: UnsafePointer<Float>?) -> Int32 {
+/// fit and predict share one generic body for the float32 functions and their `_f64` twins.
+private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
+                                       _ initCenters: UnsafePointer<E>?) -> Int32 {
     boundary {
         let kmeans = try kmeansHandles.get(model)
         let view = try Check.matrix(x, n, d)
-        var given: MatrixView? = nil
+        var given: MatrixViewOf<E>? = nil
         if kmeans.parameters.initialization == .given {
             given = try Check.matrix(initCenters, Int64(kmeans.parameters.clusterCount), d, "init_centers",
                                      rowsName: "n_clusters", colsName: "d")
@@ -53,9 +53,8 @@ public func lamina_kmeans_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>
     }
 }
 
-@_cdecl("lamina_kmeans_predict")
-public func lamina_kmeans_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
-                                  _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
+private func kmeansPredict<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
+                                           _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
         let kmeans = try kmeansHandles.get(model)
         let view = try Check.matrix(x, n, d)
@@ -63,6 +62,18 @@ public func lamina_kmeans_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Fl
         let labels = try kmeans.predict(view)
         out.store(labels)
     }
+}
+
+@_cdecl("lamina_kmeans_fit")
+public func lamina_kmeans_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                              _ initCenters: UnsafePointer<Float>?) -> Int32 {
+    kmeansFit(model, x, n, d, initCenters)
+}
+
+@_cdecl("lamina_kmeans_predict")
+public func lamina_kmeans_predict(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                                  _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
+    kmeansPredict(model, x, n, d, labelsOut)
 }
 
 private func fitted(_ model: OpaquePointer?) throws -> KMeans {
@@ -101,9 +112,8 @@ public func lamina_kmeans_get_labels(_ model: OpaquePointer?, _ out: UnsafeMutab
     }
 }
 
-@_cdecl("lamina_kmeans_set_centers")
-public func lamina_kmeans_set_centers(_ model: OpaquePointer?, _ centers: UnsafePointer<Float>?, _ nClusters: Int64,
-                                      _ nFeatures: Int64) -> Int32 {
+private func kmeansSetCenters<E: LaminaFloat>(_ model: OpaquePointer?, _ centers: UnsafePointer<E>?, _ nClusters: Int64,
+                                              _ nFeatures: Int64) -> Int32 {
     boundary {
         let kmeans = try kmeansHandles.get(model)
         if nClusters != Int64(kmeans.parameters.clusterCount) {
@@ -111,5 +121,47 @@ public func lamina_kmeans_set_centers(_ model: OpaquePointer?, _ centers: Unsafe
         }
         let view = try Check.matrix(centers, nClusters, nFeatures, "centers", rowsName: "n_clusters", colsName: "n_features")
         try kmeans.restore(centers: view)
+    }
+}
+
+@_cdecl("lamina_kmeans_set_centers")
+public func lamina_kmeans_set_centers(_ model: OpaquePointer?, _ centers: UnsafePointer<Float>?, _ nClusters: Int64,
+                                      _ nFeatures: Int64) -> Int32 {
+    kmeansSetCenters(model, centers, nClusters, nFeatures)
+}
+
+// MARK: float64 twins
+
+@_cdecl("lamina_kmeans_fit_f64")
+public func lamina_kmeans_fit_f64(_ model: OpaquePointer?, _ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64,
+                                  _ initCenters: UnsafePointer<Double>?) -> Int32 {
+    kmeansFit(model, x, n, d, initCenters)
+}
+
+@_cdecl("lamina_kmeans_predict_f64")
+public func lamina_kmeans_predict_f64(_ model: OpaquePointer?, _ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64,
+                                      _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
+    kmeansPredict(model, x, n, d, labelsOut)
+}
+
+@_cdecl("lamina_kmeans_get_centers_f64")
+public func lamina_kmeans_get_centers_f64(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
+    boundary {
+        let kmeans = try fitted(model)
+        try Check.copyOut(kmeans.centers64, to: out, length: outLen, "out_len (n_clusters * n_features)")
+    }
+}
+
+@_cdecl("lamina_kmeans_set_centers_f64")
+public func lamina_kmeans_set_centers_f64(_ model: OpaquePointer?, _ centers: UnsafePointer<Double>?, _ nClusters: Int64,
+                                          _ nFeatures: Int64) -> Int32 {
+    kmeansSetCenters(model, centers, nClusters, nFeatures)
+}
+
+@_cdecl("lamina_kmeans_get_precision")
+public func lamina_kmeans_get_precision(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<Int32>?) -> Int32 {
+    boundary {
+        let kmeans = try fitted(model)
+        try Check.output(out, "out").pointee = kmeans.isFloat64 ? 64 : 32
     }
 }

@@ -32,12 +32,12 @@ enum Check {
         return product
     }
 
-    /// A finite row-major float32 matrix `name` of n x d.
-    static func matrix(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ name: String = "x",
-                       rowsName: String = "n", colsName: String = "d") throws -> MatrixView {
+    /// A finite row-major float32 (or float64) matrix `name` of n x d.
+    static func matrix<T: LaminaFloat>(_ x: UnsafePointer<T>?, _ n: Int64, _ d: Int64, _ name: String = "x",
+                                       rowsName: String = "n", colsName: String = "d") throws -> MatrixViewOf<T> {
         let rows = try count(n, rowsName), cols = try count(d, colsName)
         _ = try elements(rows, cols, name)
-        let view = MatrixView(base: try pointer(x, name), rows: rows, cols: cols)
+        let view = MatrixViewOf<T>(base: try pointer(x, name), rows: rows, cols: cols)
         if let bad = view.firstNonFinite() {
             let value = view.base[bad.row * cols + bad.col]
             throw LaminaError(.nonFinite, "\(name) contains \(value) at row \(bad.row), column \(bad.col); expected finite values")
@@ -92,7 +92,8 @@ struct CEnum<Value: Equatable> {
 enum CEnums {
     static let distance = CEnum<DistanceMetric>([
         (LAMINA_DISTANCE_EUCLIDEAN, .euclidean, "euclidean"), (LAMINA_DISTANCE_SQEUCLIDEAN, .sqeuclidean, "sqeuclidean"),
-        (LAMINA_DISTANCE_COSINE, .cosine, "cosine")])
+        (LAMINA_DISTANCE_COSINE, .cosine, "cosine"), (LAMINA_DISTANCE_MANHATTAN, .manhattan, "manhattan"),
+        (LAMINA_DISTANCE_CHEBYSHEV, .chebyshev, "chebyshev"), (LAMINA_DISTANCE_CORRELATION, .correlation, "correlation")])
     static let linkage = CEnum<DunnIndex.Linkage>([
         (LAMINA_LINKAGE_SINGLE, .single, "single"), (LAMINA_LINKAGE_COMPLETE, .complete, "complete"),
         (LAMINA_LINKAGE_AVERAGE, .average, "average"), (LAMINA_LINKAGE_CENTROID, .centroid, "centroid")])

@@ -172,6 +172,72 @@ static void test_internal_bad(void) {
     CHECK(lamina_gdv(X1, 4, 1, distinct, &out), LAMINA_ERR_INVALID_ARGUMENT, "1 sample");
 }
 
+/* The float64 twins: the same values as the float32 forms on X1 (exact to float64 rounding), the same
+ * checks and messages. */
+static void test_internal_f64(void) {
+    static const double X1d[4] = {0, 1, 10, 11};
+    double out = 0, s[4] = {0};
+    double bad[8] = {0, 1, 10, 11, 0, 1, 10, 11};
+    const int32_t one[4] = {5, 5, 5, 5};
+    const double e0 = 1 - 1.0 / 10.5, e1 = 1 - 1.0 / 9.5;   /* s = (b - a) / b: a = 1, b = 10.5 (x = 0), 9.5 (x = 1) */
+    CHECK(lamina_silhouette_samples_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_EUCLIDEAN, s), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_samples[0]", s[0], e0, 1e-15);
+    expect_near("f64 silhouette_samples[1]", s[1], e1, 1e-15);
+    /* in one dimension manhattan and chebyshev are the euclidean distance */
+    CHECK(lamina_silhouette_samples_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_MANHATTAN, s), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_samples[0] manhattan", s[0], e0, 1e-15);
+    CHECK(lamina_silhouette_samples(X1, 4, 1, Y1, LAMINA_DISTANCE_CHEBYSHEV, s), LAMINA_OK, NULL);
+    expect_near("silhouette_samples[1] chebyshev", s[1], e1, 1e-15);
+    CHECK(lamina_silhouette_score_f64(X1d, 4, 1, Y1, LAMINA_DISTANCE_SQEUCLIDEAN, &out), LAMINA_OK, NULL);
+    expect_near("f64 silhouette_score sqeuclidean", out, (109.5 / 110.5 + 89.5 / 90.5) / 2, 1e-15);
+    CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 davies_bouldin_score", out, 0.1, 1e-15);
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 calinski_harabasz_score", out, 200, 1e-12);
+    CHECK(lamina_dunn_index_f64(X1d, 4, 1, Y1, LAMINA_LINKAGE_SINGLE, LAMINA_DIAMETER_MAX, &out), LAMINA_OK, NULL);
+    expect_near("f64 dunn_index", out, 9, 1e-15);
+    CHECK(lamina_xie_beni_index_f64(X1d, 4, 1, Y1, LAMINA_XIE_BENI_POINT_PAIR, &out), LAMINA_OK, NULL);
+    expect_near("f64 xie_beni_index point_pair", out, 1.0 / 324, 1e-15);
+    CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
+    expect_near("f64 gdv", out, -4.5 / sqrt(25.25), 1e-14);
+
+    CHECK(lamina_silhouette_score_f64(NULL, 4, 1, Y1, 0, &out), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
+    CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, NULL, &out), LAMINA_ERR_INVALID_ARGUMENT, "labels is NULL");
+    CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, NULL), LAMINA_ERR_INVALID_ARGUMENT, "out is NULL");
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 0, Y1, &out), LAMINA_ERR_INVALID_ARGUMENT, "d is 0");
+    CHECK(lamina_xie_beni_index_f64(X1d, INT64_C(1) << 31, INT64_C(1) << 33, Y1, 0, &out), LAMINA_ERR_OUT_OF_MEMORY, "overflows");
+    bad[5] = NAN;
+    CHECK(lamina_silhouette_samples_f64(bad, 4, 2, Y1, 0, s), LAMINA_ERR_NON_FINITE, "row 2, column 1");
+    bad[5] = 1; bad[0] = -INFINITY;
+    CHECK(lamina_dunn_index_f64(bad, 4, 2, Y1, 0, 0, &out), LAMINA_ERR_NON_FINITE, "-inf at row 0, column 0");
+    CHECK(lamina_silhouette_score_f64(X1d, 4, 1, Y1, 99, &out), LAMINA_ERR_INVALID_ARGUMENT, "metric is 99");
+    CHECK(lamina_dunn_index_f64(X1d, 4, 1, Y1, 0, -1, &out), LAMINA_ERR_INVALID_ARGUMENT, "diameter is -1");
+    CHECK(lamina_calinski_harabasz_score_f64(X1d, 4, 1, one, &out), LAMINA_ERR_INVALID_ARGUMENT,
+          "Number of labels is 1. Valid values are 2 to n_samples - 1 (inclusive)");
+}
+
+/* Silhouette from a precomputed distance matrix: values and scikit-learn's checks. */
+static void test_silhouette_precomputed(void) {
+    const float D[16] = {0, 1, 5, 6, 1, 0, 4, 5, 5, 4, 0, 1, 6, 5, 1, 0};
+    const double Dd[16] = {0, 1, 5, 6, 1, 0, 4, 5, 5, 4, 0, 1, 6, 5, 1, 0};
+    const int32_t y[4] = {3, 3, 7, 7};
+    double s[4] = {0}, out = 0;
+    float bad[16];
+    memcpy(bad, D, sizeof bad);
+    CHECK(lamina_silhouette_samples_precomputed(D, 4, 4, y, s), LAMINA_OK, NULL);
+    expect_near("precomputed s[0] = 1 - 1/5.5", s[0], 1 - 1 / 5.5, 1e-15);
+    expect_near("precomputed s[1] = 1 - 1/4.5", s[1], 1 - 1 / 4.5, 1e-15);
+    CHECK(lamina_silhouette_score_precomputed_f64(Dd, 4, 4, y, &out), LAMINA_OK, NULL);
+    expect_near("precomputed f64 score", out, 1 - (1 / 5.5 + 1 / 4.5) / 2, 1e-15);
+    const double R[12] = {0, 1, 5, 1, 0, 4, 5, 4, 0, 6, 5, 1};   /* 4 x 3, zero diagonal */
+    CHECK(lamina_silhouette_samples_precomputed_f64(R, 4, 3, y, s), LAMINA_ERR_SHAPE_MISMATCH, "Got (4, 3) for 4 indexed");
+    bad[10] = 0.5f;
+    CHECK(lamina_silhouette_score_precomputed(bad, 4, 4, y, &out), LAMINA_ERR_INVALID_ARGUMENT, "non-zero elements on the diagonal");
+    bad[10] = 0; bad[3] = -1;
+    CHECK(lamina_silhouette_samples_precomputed(bad, 4, 4, y, s), LAMINA_ERR_INVALID_ARGUMENT, "Negative values");
+    CHECK(lamina_silhouette_samples_precomputed(NULL, 4, 4, y, s), LAMINA_ERR_INVALID_ARGUMENT, "dist is NULL");
+}
+
 static void test_external(void) {
     const int32_t t[6] = {0, 0, 1, 1, 2, 2}, p[6] = {5, 5, 7, 7, 9, 9};
     const int32_t a[4] = {0, 0, 1, 1}, b[4] = {0, 1, 0, 1};
@@ -242,6 +308,41 @@ static void test_external(void) {
     CHECK(lamina_homogeneity_completeness_v_measure(t, p, 6, -1.0, &h, &c, &v), LAMINA_ERR_INVALID_ARGUMENT, "beta is");
     CHECK(lamina_homogeneity_completeness_v_measure(t, p, 6, NAN, &h, &c, &v), LAMINA_ERR_INVALID_ARGUMENT, "beta is");
     CHECK(lamina_homogeneity_completeness_v_measure(t, p, 6, INFINITY, &h, &c, &v), LAMINA_ERR_INVALID_ARGUMENT, "beta is");
+}
+
+/* The float64 twins of k-means: a float64 fit (float64 centers and inertia), predict from both
+ * precisions, and the checks. */
+static void test_kmeans_f64(void) {
+    static const double X2d[12] = {0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10};
+    const float X2f[12] = {0, 0, 0, 1, 1, 0, 10, 10, 10, 11, 11, 10};
+    lamina_kmeans_params p = lamina_kmeans_default_params();
+    p.n_clusters = 2;
+    p.init = LAMINA_KMEANS_INIT_GIVEN;
+    lamina_kmeans* m = NULL;
+    const double given[4] = {0, 0, 10, 10};
+    double centers[4] = {0}, inertia = -1;
+    int32_t labels[6] = {0}, precision = 0;
+    CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_precision(m, &precision), LAMINA_ERR_INVALID_ARGUMENT, "not fitted");
+    CHECK(lamina_kmeans_fit_f64(m, X2d, 6, 2, NULL), LAMINA_ERR_INVALID_ARGUMENT, "init_centers is NULL");
+    CHECK(lamina_kmeans_fit_f64(m, X2d, 6, 2, given), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_get_precision(m, &precision), LAMINA_OK, NULL);
+    expect_true("float64 fit: precision 64", precision == 64);
+    CHECK(lamina_kmeans_get_info(m, NULL, NULL, NULL, &inertia, NULL), LAMINA_OK, NULL);
+    expect_near("float64 kmeans inertia = 8/3", inertia, 8.0 / 3, 1e-15);
+    CHECK(lamina_kmeans_get_centers_f64(m, centers, 4), LAMINA_OK, NULL);
+    expect_near("float64 center 0 = 1/3", centers[0], 1.0 / 3, 1e-14);
+    expect_near("float64 center 1 = 31/3", centers[3], 31.0 / 3, 1e-13);
+    CHECK(lamina_kmeans_get_centers_f64(m, centers, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+    CHECK(lamina_kmeans_predict_f64(m, X2d, 6, 2, labels), LAMINA_OK, NULL);
+    expect_true("float64 predict: the two blobs", labels[0] == 0 && labels[2] == 0 && labels[3] == 1 && labels[5] == 1);
+    CHECK(lamina_kmeans_predict(m, X2f, 6, 2, labels), LAMINA_OK, NULL);
+    expect_true("float32 rows on a float64 model", labels[1] == 0 && labels[4] == 1);
+    CHECK(lamina_kmeans_predict_f64(m, NULL, 6, 2, labels), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
+    CHECK(lamina_kmeans_predict_f64(m, X2d, 6, 3, labels), LAMINA_ERR_SHAPE_MISMATCH, "fitted with 2");
+    CHECK(lamina_kmeans_set_centers_f64(m, given, 3, 2), LAMINA_ERR_SHAPE_MISMATCH, "n_clusters is 3");
+    CHECK(lamina_kmeans_set_centers_f64(m, given, 2, 2), LAMINA_OK, NULL);
+    lamina_kmeans_free(m);
 }
 
 static void test_kmeans(void) {
@@ -529,8 +630,11 @@ int main(int argc, char** argv) {
     test_version_status_threads();
     test_internal_happy();
     test_internal_bad();
+    test_internal_f64();
+    test_silhouette_precomputed();
     test_external();
     test_kmeans();
+    test_kmeans_f64();
     test_kmeans_bad();
     test_hdf5(dir);
     test_thread_local_error();

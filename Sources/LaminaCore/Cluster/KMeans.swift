@@ -34,25 +34,49 @@ package final class KMeans: @unchecked Sendable {
     }
 
     package let parameters: Parameters
-    package private(set) var centers: [Float] = []     // k x d
     package private(set) var labels: [Int32] = []
     package private(set) var inertia: Double = .nan
     package private(set) var iterations: Int = 0
     package private(set) var dims: Int = 0
-    // The fit's working frame: centers as (c - mean) / unit, so that predict computes like fit did.
-    private var workingCenters: [Float] = []
-    private var workingMean: [Double] = []
-    private var workingUnit = 1.0
-    private var frameIsInput = false
-    package var isFitted: Bool { !centers.isEmpty }
+
+    /// A fit in the precision of its data (float32, or float64 for float64 input): the centers and the
+    /// working frame, centers as (c - mean) / unit, so that predict computes like fit did.
+    struct Fitted<T: LaminaFloat> {
+        var centers: [T]              // k x d
+        var workingCenters: [T]
+        var workingMean: [Double]
+        var workingUnit: Double
+        var frameIsInput: Bool
+    }
+    private var fitted32: Fitted<Float>? = nil
+    private var fitted64: Fitted<Double>? = nil
+
+    package var isFitted: Bool { fitted32 != nil || fitted64 != nil }
+    /// True when the model was fitted (or restored) from float64 data: it computes in float64.
+    package var isFloat64: Bool { fitted64 != nil }
+    /// The centers as float32 (a float64 fit's centers rounded to nearest, clamped to float32's range).
+    package var centers: [Float] {
+        if let fitted32 { return fitted32.centers }
+        let largest = Double(Float.greatestFiniteMagnitude)
+        return fitted64?.centers.map { Float(min(max($0, -largest), largest)) } ?? []
+    }
+    /// The centers as float64 (a float32 fit's centers widened exactly).
+    package var centers64: [Double] { fitted64?.centers ?? fitted32?.centers.map { Double($0) } ?? [] }
+
+    private func store<T: LaminaFloat>(_ fit: Fitted<T>) {
+        if let f = fit as? Fitted<Float> { fitted32 = f; fitted64 = nil } else { fitted64 = (fit as! Fitted<Double>); fitted32 = nil }
+    }
 
     package init(_ parameters: Parameters) throws {
         try parameters.check()
         self.parameters = parameters
     }
 
-    /// Fits on x; `initialCenters` (k x d) is required for `.given` and ignored otherwise.
-    package func fit(_ x: MatrixView, initialCenters: MatrixView? = nil) throws {
+    /// Fits on x; `initialCenters` (k x d) is required for `.given` and ignored otherwise. T: float32,
+    /// or float64 (the whole fit then runs in float64: working copy, center dots, bounds).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package func fit<T: LaminaFloat>(_ x: MatrixViewOf<T>, initialCenters: MatrixViewOf<T>? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
         if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
         if parameters.initialization == .given {
@@ -71,10 +95,10 @@ package final class KMeans: @unchecked Sendable {
             return Array(pool.prefix(k))
         }
         // Given or random starts in a frame (rows of the frame's data; given centers mapped into it).
-        func startsIn(_ data: MatrixView, shift: [Double]?, unit: Double) -> [[Double]] {
+        func startsIn(_ data: MatrixViewOf<T>, shift: [Double]?, unit: Double) -> [[Double]] {
             if parameters.initialization == .given {
                 // Rounded like the frame's data, so a given center equal to a row is that row's point.
-                return [(0..<(k * d)).map { Double(Float((Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit)) }]
+                return [(0..<(k * d)).map { Double(T((Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit)) }]
             }
             return randomRows.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
         }
@@ -84,13 +108,13 @@ package final class KMeans: @unchecked Sendable {
         // the gemm form; no float32 overflow or underflow whatever the data's scale). With given or
         // random starts, the first E-step runs on the input and gathers the statistics that decide
         // this in the same pass (kept if the input is the frame, redone on the copy otherwise).
-        let stats: Statistics
-        var firstOnInput: (lloyd: LockstepLloyd, starts: [[Double]], runs: [LockstepLloyd.Run])? = nil
+        let stats: Statistics<T>
+        var firstOnInput: (lloyd: LockstepLloyd<T>, starts: [[Double]], runs: [LockstepLloyd<T>.Run])? = nil
         if parameters.initialization == .kMeansPlusPlus {
             stats = Self.statistics(x)
         } else {
             let starts = startsIn(x, shift: nil, unit: 1)
-            var lloyd = LockstepLloyd(data: x, norms: [], exactNorms: nil, k: k, maxIterations: parameters.maxIterations, tol: 0)
+            var lloyd = LockstepLloyd<T>(data: x, norms: [], exactNorms: nil, k: k, maxIterations: parameters.maxIterations, tol: 0)
             let (first, gathered) = lloyd.firstAssignmentGathering(starts)
             stats = Self.statistics(columnSums: gathered.columnSums, low: gathered.low, high: gathered.high,
                                     rowNorms: gathered.rowNorms)
@@ -101,8 +125,8 @@ package final class KMeans: @unchecked Sendable {
         // data with few significant bits (integers) stay exact in the copy, so identical points have
         // identical centers and map back exactly.
         let mean = useInput ? [Double](repeating: 0, count: d) : WorkingCopy.roundedShift(stats.mean, low: stats.low, high: stats.high)
-        var working: WorkingCopy? = nil
-        if !useInput { working = WorkingCopy(x, shift: mean, range: (stats.low, stats.high)) }
+        var working: WorkingCopy<T>? = nil
+        if !useInput { working = WorkingCopy<T>(x, shift: mean, range: (stats.low, stats.high)) }
         let unit = working?.unit ?? 1
         // tol is relative to the mean column variance (working units here, like the center shifts it
         // is compared with).
@@ -111,12 +135,12 @@ package final class KMeans: @unchecked Sendable {
                   - (0..<d).reduce(0.0) { let v = (stats.mean[$1] - mean[$1]) / unit; return $0 + v * v }) / Double(d)
         let tol = parameters.tolerance * meanVariance
         let results = try withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
-            var lloyd: LockstepLloyd, starts: [[Double]], first: [LockstepLloyd.Run]? = nil
+            var lloyd: LockstepLloyd<T>, starts: [[Double]], first: [LockstepLloyd<T>.Run]? = nil
             if let firstOnInput {
                 (lloyd, starts, first) = (firstOnInput.lloyd, firstOnInput.starts, firstOnInput.runs)
                 lloyd.tol = tol
             } else {
-                let norms = working?.sqNorms ?? stats.rowNorms.map { Float($0) }
+                let norms = working?.sqNorms ?? stats.rowNorms.map { T($0) }
                 starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, &rngs)
                     : startsIn(data, shift: mean, unit: unit)
                 lloyd = LockstepLloyd(data: data, norms: norms, exactNorms: useInput ? stats.rowNorms : nil, k: k,
@@ -139,26 +163,50 @@ package final class KMeans: @unchecked Sendable {
         for (run, inertia) in zip(results, inertias) where best == nil || inertia < best!.inertia {
             best = (run.centers, run.labels, inertia, run.iterations)
         }
-        // A center is a mean of finite float32 values, so only rounding can push it past the largest
-        // float: clamp rather than let it become infinite.
-        let largest = Double(Float.greatestFiniteMagnitude)
-        centers = (0..<(k * d)).map { Float(min(max(best!.centers[$0] * unit + mean[$0 % d], -largest), largest)) }
-        workingCenters = best!.centers.map { Float($0) }
-        workingMean = mean
-        workingUnit = unit
+        // A center is a mean of finite values, so only rounding can push it past the largest finite
+        // value: clamp rather than let it become infinite.
+        let largest = Double(T.greatestFiniteMagnitude)
+        store(Fitted<T>(centers: (0..<(k * d)).map { T(min(max(best!.centers[$0] * unit + mean[$0 % d], -largest), largest)) },
+                        workingCenters: best!.centers.map { T($0) }, workingMean: mean, workingUnit: unit,
+                        frameIsInput: useInput))
         labels = best!.labels
         inertia = best!.inertia
         iterations = best!.iterations
         dims = d
-        frameIsInput = useInput
     }
 
     /// Index of the nearest fitted center for each row of x (rows mapped into the fit's working frame
-    /// block by block, so no magnitude can overflow the float32 gemm).
-    package func predict(_ x: MatrixView) throws -> [Int32] {
+    /// block by block, so no magnitude can overflow the gemm). Computed in the model's precision: data
+    /// of the other precision are converted first (float32 -> float64 exactly; float64 -> float32 as
+    /// scikit-learn casts X to the centers' dtype, values beyond float32's range refused).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package func predict<T: LaminaFloat>(_ x: MatrixViewOf<T>) throws -> [Int32] {
         guard isFitted else { throw LaminaError.invalid("this KMeans instance is not fitted yet; call fit first") }
         if x.cols != dims { throw LaminaError.shape("x has \(x.cols) features; the model was fitted with \(dims)") }
-        return assign(x, workingCenters, parameters.clusterCount, frame: frameIsInput ? nil : (workingMean, 1 / workingUnit))
+        if let fitted32 { return try Self.converted(x, to: Float.self) { try predict(fitted32, $0) } }
+        return try Self.converted(x, to: Double.self) { try predict(fitted64!, $0) }
+    }
+
+    private func predict<T: LaminaFloat>(_ fit: Fitted<T>, _ x: MatrixViewOf<T>) throws -> [Int32] {
+        assign(x, fit.workingCenters, parameters.clusterCount, frame: fit.frameIsInput ? nil : (fit.workingMean, 1 / fit.workingUnit))
+    }
+
+    /// Calls body with x as a view of element type U (x itself, or a converted copy).
+    private static func converted<T: LaminaFloat, U: LaminaFloat, R>(_ x: MatrixViewOf<T>, to: U.Type,
+                                                                    _ body: (MatrixViewOf<U>) throws -> R) throws -> R {
+        if let same = x as? MatrixViewOf<U> { return try body(same) }
+        let count = x.rows * x.cols
+        try Memory.reserve(count * MemoryLayout<U>.size, "the converted copy of x (\(x.rows) x \(x.cols))")
+        var copy = [U](repeating: 0, count: count)
+        for i in 0..<count {
+            let v = U(x.base[i])
+            if !v.isFinite {
+                throw LaminaError(.nonFinite, "x[\(i / x.cols), \(i % x.cols)] = \(x.base[i]) does not fit the model's float32 centers' precision; expected |x| <= \(Float.greatestFiniteMagnitude)")
+            }
+            copy[i] = v
+        }
+        return try copy.withUnsafeBufferPointer { try body(MatrixViewOf<U>(base: $0.baseAddress!, rows: x.rows, cols: x.cols)) }
     }
 
     // MARK: - Internals
@@ -169,27 +217,27 @@ package final class KMeans: @unchecked Sendable {
     /// products and squared norms neither overflow nor underflow, and a squared mean norm no larger than
     /// the total variance, so that the gemm form ||x||^2 + ||c||^2 - 2 x.c cancels no more than on
     /// centred data (|x| <= |x - mean| + |mean|, about sqrt(2) times the centred norm at most on average).
-    struct Statistics {
+    struct Statistics<T: LaminaFloat> {
         var mean: [Double]
-        var low: [Float]
-        var high: [Float]
+        var low: [T]
+        var high: [T]
         var rowNorms: [Double]
         var totalVariance: Double
         var isWellScaled: Bool
     }
 
-    static func statistics(_ x: MatrixView) -> Statistics {
+    static func statistics<T: LaminaFloat>(_ x: MatrixViewOf<T>) -> Statistics<T> {
         let n = x.rows, d = x.cols
         var rowNorms = [Double](repeating: 0, count: n)
         let partials = rowNorms.withUnsafeMutableBufferPointer { norms in
-            Parallel.mapChunks(count: n, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
+            Parallel.mapChunks(count: n, chunk: 2048) { rows -> ([Double], [T], [T]) in
                 var sums = [Double](repeating: 0, count: d)
                 var low = Array(UnsafeBufferPointer(start: x.row(rows.lowerBound), count: d)), high = low
                 sums.withUnsafeMutableBufferPointer { acc in
                     low.withUnsafeMutableBufferPointer { lo in
                         high.withUnsafeMutableBufferPointer { hi in
                             for i in rows {
-                                norms[i] = Self.rowStatistics(x.row(i), d, acc.baseAddress!, lo.baseAddress!, hi.baseAddress!)
+                                norms[i] = T.rowStatistics(x.row(i), d, acc.baseAddress!, lo.baseAddress!, hi.baseAddress!)
                             }
                         }
                     }
@@ -204,14 +252,14 @@ package final class KMeans: @unchecked Sendable {
         return statistics(columnSums: sums, low: low, high: high, rowNorms: rowNorms)
     }
 
-    static func statistics(columnSums: [Double], low: [Float], high: [Float], rowNorms: [Double]) -> Statistics {
+    static func statistics<T: LaminaFloat>(columnSums: [Double], low: [T], high: [T], rowNorms: [Double]) -> Statistics<T> {
         let n = rowNorms.count, d = columnSums.count
         let mean = columnSums.map { $0 / Double(n) }
         let squaredMean = mean.reduce(0) { $0 + $1 * $1 }
         let totalVariance = max(0, rowNorms.reduce(0, +) / Double(n) - squaredMean)
-        var largest: Float = 0
+        var largest: T = 0
         for j in 0..<d { largest = max(largest, abs(low[j]), abs(high[j])) }
-        let scaled = largest == 0 || (largest >= 0x1p-40 && largest <= 0x1p40)
+        let scaled = largest == 0 || (largest >= T(0x1p-40) && largest <= T(0x1p40))
         return Statistics(mean: mean, low: low, high: high, rowNorms: rowNorms, totalVariance: totalVariance,
                           isWellScaled: scaled && squaredMean <= totalVariance)
     }
@@ -247,7 +295,7 @@ package final class KMeans: @unchecked Sendable {
     }
 
     /// Calls body with the frame the iterations run in: the working copy if there is one, else x.
-    private func withFrame<R>(_ x: MatrixView, _ working: WorkingCopy?, _ body: (MatrixView) throws -> R) rethrows -> R {
+    private func withFrame<T: LaminaFloat, R>(_ x: MatrixViewOf<T>, _ working: WorkingCopy<T>?, _ body: (MatrixViewOf<T>) throws -> R) rethrows -> R {
         if let working { return try working.points.withView(body) }
         return try body(x)
     }
@@ -256,7 +304,7 @@ package final class KMeans: @unchecked Sendable {
 
     /// Nearest center of every row of x. With `frame` (shift, 1/unit), each block of rows is first
     /// mapped to (x - shift) / unit, the fit's working frame.
-    private func assign(_ x: MatrixView, _ centers: [Float], _ k: Int, frame: ([Double], Double)? = nil) -> [Int32] {
+    private func assign<T: LaminaFloat>(_ x: MatrixViewOf<T>, _ centers: [T], _ k: Int, frame: ([Double], Double)? = nil) -> [Int32] {
         let d = x.cols, n = x.rows
         var labels = [Int32](repeating: 0, count: n)
         let centerNorms = CenterDots.squaredNorms(centers, k, d)
@@ -266,15 +314,15 @@ package final class KMeans: @unchecked Sendable {
                     let blocks = (n + Self.block - 1) / Self.block
                     Parallel.forEachTask(blocks) { b in
                         let r0 = b * Self.block, r1 = min(n, r0 + Self.block)
-                        let tile = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * k)
+                        let tile = UnsafeMutablePointer<T>.allocate(capacity: (r1 - r0) * k)
                         defer { tile.deallocate() }
                         var rows = x.row(r0)
-                        var mapped: UnsafeMutablePointer<Float>? = nil
+                        var mapped: UnsafeMutablePointer<T>? = nil
                         if let (shift, inverseUnit) = frame {
-                            let m = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * d)
+                            let m = UnsafeMutablePointer<T>.allocate(capacity: (r1 - r0) * d)
                             for r in r0..<r1 {
                                 let src = x.row(r), dst = m + (r - r0) * d
-                                for j in 0..<d { dst[j] = Float((Double(src[j]) - shift[j]) * inverseUnit) }
+                                for j in 0..<d { dst[j] = T((Double(src[j]) - shift[j]) * inverseUnit) }
                             }
                             mapped = m
                             rows = UnsafePointer(m)
@@ -291,7 +339,7 @@ package final class KMeans: @unchecked Sendable {
     /// Greedy k-means++ for several runs in lock-step, each with its own generator: one pass over the
     /// data gives the distances of every run's candidates (the seeding is memory-bound, so this is
     /// what makes restarts cheap). Each run's centers are the same as if it were seeded alone.
-    private func plusPlus(_ data: MatrixView, _ norms: [Float], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
+    private func plusPlus<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ norms: [T], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
         let n = data.rows, d = data.cols, runs = rngs.count
         let trials = 2 + Int(log(Double(k)))
         // Buffers reused by every step: candidate distances (runs * trials x n), each run's distance to
@@ -343,9 +391,9 @@ package final class KMeans: @unchecked Sendable {
     /// Squared distances from each of the given rows to all rows, into out[c * n + r]:
     /// ||x||^2 + ||c||^2 - 2 x.c (the data are centred, which keeps the cancellation small), clipped
     /// at 0; a row is at 0 from itself.
-    private func squaredDistances(_ data: MatrixView, _ norms: [Float], from rows: [Int], into out: inout [Double]) {
+    private func squaredDistances<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ norms: [T], from rows: [Int], into out: inout [Double]) {
         let n = data.rows, d = data.cols, t = rows.count
-        var centers = [Float](repeating: 0, count: t * d)
+        var centers = [T](repeating: 0, count: t * d)
         for (c, row) in rows.enumerated() { for j in 0..<d { centers[c * d + j] = data.base[row * d + j] } }
         do {
             let p = UnsafeBufferPointer(start: data.base, count: n * d)
@@ -353,9 +401,9 @@ package final class KMeans: @unchecked Sendable {
                 out.withUnsafeMutableBufferPointer { o in
                     Parallel.forEachTask((n + Self.block - 1) / Self.block) { b in
                         let r0 = b * Self.block, r1 = min(n, r0 + Self.block)
-                        let tile = UnsafeMutablePointer<Float>.allocate(capacity: (r1 - r0) * t)
+                        let tile = UnsafeMutablePointer<T>.allocate(capacity: (r1 - r0) * t)
                         defer { tile.deallocate() }
-                        CenterDots.dots(p.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
+                        T.centerDots(p.baseAddress! + r0 * d, r1 - r0, d, cp.baseAddress!, t, tile)
                         for r in r0..<r1 {
                             for c in 0..<t {
                                 let v = Double(norms[r]) + Double(norms[rows[c]]) - 2 * Double(tile[(r - r0) * t + c])
@@ -373,13 +421,13 @@ package final class KMeans: @unchecked Sendable {
     /// each such point moves, in the M-step's sums and counts only, from its cluster to the empty one,
     /// so both centers move in this iteration (its label stays until the next E-step). Nothing moves
     /// when every point sits on its center (fewer distinct points than clusters).
-    private func relocateEmpty(_ data: MatrixView, _ labels: [Int32], _ old: [Double],
+    private func relocateEmpty<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ labels: [Int32], _ old: [Double],
                                _ sums: inout [Double], _ counts: inout [Int]) {
         let k = parameters.clusterCount, d = data.cols, n = data.rows
         let empty = (0..<k).filter { counts[$0] == 0 }
         if empty.isEmpty { return }
         let far = old.withUnsafeBufferPointer { o in
-            (0..<n).map { i in Reduce.squaredDistance(data.row(i), o.baseAddress! + Int(labels[i]) * d, d) }
+            (0..<n).map { i in T.squaredDistance(data.row(i), o.baseAddress! + Int(labels[i]) * d, d) }
         }
         if !(far.max()! > 0) { return }
         // The empty.count farthest rows, farthest first (a partial selection: relocation is rare, but n
@@ -405,7 +453,7 @@ package final class KMeans: @unchecked Sendable {
     }
 
     /// sum_i ||x_i - c_{label(i)}||^2 in float64 on the original data, for several runs in one pass.
-    private func exactInertia(_ x: MatrixView, mean: [Double], unit: Double, runs: [(centers: [Double], labels: [Int32])]) -> [Double] {
+    private func exactInertia<T: LaminaFloat>(_ x: MatrixViewOf<T>, mean: [Double], unit: Double, runs: [(centers: [Double], labels: [Int32])]) -> [Double] {
         let k = parameters.clusterCount, d = x.cols
         let absolute = runs.map { run in (0..<(k * d)).map { run.centers[$0] * unit + mean[$0 % d] } }
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
@@ -413,7 +461,7 @@ package final class KMeans: @unchecked Sendable {
                 absolute[r].withUnsafeBufferPointer { c in
                     runs[r].labels.withUnsafeBufferPointer { labels in
                         var s = 0.0
-                        for i in range { s += Reduce.squaredDistance(x.row(i), c.baseAddress! + Int(labels[i]) * d, d) }
+                        for i in range { s += T.squaredDistance(x.row(i), c.baseAddress! + Int(labels[i]) * d, d) }
                         return s
                     }
                 }
@@ -459,8 +507,8 @@ enum CenterDots {
 
     /// The nearest center (first on ties) and the two smallest values of ||c||^2 - 2 g_c.
     @inline(__always)
-    static func twoNearest(_ g: UnsafePointer<Float>, _ centerNorms: UnsafePointer<Float>, _ k: Int) -> (Int, Float, Float) {
-        var bestC = 0, bestV = centerNorms[0] - 2 * g[0], secondV = Float.infinity
+    static func twoNearest<T: LaminaFloat>(_ g: UnsafePointer<T>, _ centerNorms: UnsafePointer<T>, _ k: Int) -> (Int, T, T) {
+        var bestC = 0, bestV = centerNorms[0] - 2 * g[0], secondV = T.infinity
         var c = 1
         while c < k {
             let v = centerNorms[c] - 2 * g[c]
@@ -470,16 +518,16 @@ enum CenterDots {
         return (bestC, bestV, secondV)
     }
 
-    static func squaredNorms(_ centers: [Float], _ k: Int, _ d: Int) -> [Float] {
-        (0..<k).map { c in (0..<d).reduce(Float(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
+    static func squaredNorms<T: LaminaFloat>(_ centers: [T], _ k: Int, _ d: Int) -> [T] {
+        (0..<k).map { c in (0..<d).reduce(T(0)) { $0 + centers[c * d + $1] * centers[c * d + $1] } }
     }
 
     /// Index of the nearest center, argmin_c (||c||^2 - 2 x.c), for `count` rows.
     @inline(__always)
-    static func nearest(_ rows: UnsafePointer<Float>, _ count: Int, _ d: Int, _ centers: UnsafePointer<Float>,
-                                _ centerNorms: UnsafePointer<Float>, _ k: Int, _ scratch: UnsafeMutablePointer<Float>,
-                                _ out: UnsafeMutablePointer<Int32>) {
-        dots(rows, count, d, centers, k, scratch)
+    static func nearest<T: LaminaFloat>(_ rows: UnsafePointer<T>, _ count: Int, _ d: Int, _ centers: UnsafePointer<T>,
+                                        _ centerNorms: UnsafePointer<T>, _ k: Int, _ scratch: UnsafeMutablePointer<T>,
+                                        _ out: UnsafeMutablePointer<Int32>) {
+        T.centerDots(rows, count, d, centers, k, scratch)
         for r in 0..<count { out[r] = Int32(twoNearest(scratch + r * k, centerNorms, k).0) }
     }
 
@@ -556,7 +604,9 @@ extension KMeans {
     /// (their column mean and a power-of-two unit), so they equal the original model's except for a row
     /// whose two nearest centers tie within float32 rounding. labels are left empty, inertia NaN,
     /// iterations 0 (they describe a training run this model did not do).
-    package func restore(centers given: MatrixView) throws {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package func restore<T: LaminaFloat>(centers given: MatrixViewOf<T>) throws {
         let k = parameters.clusterCount, d = given.cols
         if given.rows != k { throw LaminaError.shape("centers has \(given.rows) rows; expected n_clusters = \(k)") }
         if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
@@ -564,11 +614,10 @@ extension KMeans {
             throw LaminaError(.nonFinite, "centers[\(bad.row), \(bad.col)] is not finite; expected finite centers")
         }
         let (mean, low, high) = ColumnStats.meanAndRange(given)
-        let working = WorkingCopy(given, shift: mean, range: (low, high))
-        centers = Array(UnsafeBufferPointer(start: given.base, count: k * d))
-        workingCenters = working.points.storage
-        workingMean = mean
-        workingUnit = working.unit
+        let working = WorkingCopy<T>(given, shift: mean, range: (low, high))
+        store(Fitted<T>(centers: Array(UnsafeBufferPointer(start: given.base, count: k * d)),
+                        workingCenters: working.points.storage, workingMean: mean, workingUnit: working.unit,
+                        frameIsInput: false))
         labels = []
         inertia = .nan
         iterations = 0

@@ -10,9 +10,9 @@
 /// settle almost no point is read. Assignments are Lloyd's: a point whose bounds cannot rule out a
 /// change is re-assigned with the same dot products and the same argmin (first index on ties) as a full
 /// pass, and the bounds carry a margin for float32 rounding.
-struct LockstepLloyd {
-    let data: MatrixView       // working frame, row-major n x d
-    var norms: [Float]         // ||x||^2 of the rows
+struct LockstepLloyd<T: LaminaFloat> {
+    let data: MatrixViewOf<T>  // working frame, row-major n x d (float32, or float64 for float64 input)
+    var norms: [T]             // ||x||^2 of the rows
     /// ||x||^2 of the rows in float64 when the frame holds the data exactly (the input itself): the
     /// runs then also keep each cluster's sum of squared norms, which gives the inertia without another
     /// pass over the data.
@@ -24,8 +24,8 @@ struct LockstepLloyd {
     struct Run {
         var centers: [Double]
         var labels: [Int32]
-        var upper: [Float]
-        var lower: [Float]
+        var upper: [T]
+        var lower: [T]
         var sums: [Double]
         var counts: [Int]
         var squares: [Double]      // per cluster, sum of exactNorms (empty without them)
@@ -131,7 +131,8 @@ struct LockstepLloyd {
             magnitude += run.squares[c] + count * cc
         }
         let error = 3 * Double(data.rows + run.moves + 17 * run.iterations + d + 8) * 0x1p-53 * magnitude
-        if !(error <= 1e-9 * total) { return nil }
+        // float32 frames: 1e-9 relative; float64 frames are held to float64's standard (1e-13).
+        if !(error <= (MemoryLayout<T>.size == 8 ? 1e-13 : 1e-9) * total) { return nil }
         return total
     }
 
@@ -141,8 +142,8 @@ struct LockstepLloyd {
     /// squared norms, the column minima and maxima, the column sums (from the first run's cluster sums).
     struct Gathered {
         var rowNorms: [Double]
-        var low: [Float]
-        var high: [Float]
+        var low: [T]
+        var high: [T]
         var columnSums: [Double]
     }
 
@@ -150,7 +151,7 @@ struct LockstepLloyd {
     /// statistics of the data in the same pass (KMeans decides from them whether this frame can be kept).
     mutating func firstAssignmentGathering(_ starts: [[Double]]) -> ([Run], Gathered) {
         let (runs, gathered) = fullAssignment(starts, gather: true)
-        norms = gathered!.rowNorms.map { Float($0) }
+        norms = gathered!.rowNorms.map { T($0) }
         exactNorms = gathered!.rowNorms
         return (runs, gathered!)
     }
@@ -161,14 +162,14 @@ struct LockstepLloyd {
     /// the rows' norms and the column ranges are computed from the same loads.
     private func fullAssignment(_ starts: [[Double]], gather: Bool = false) -> ([Run], Gathered?) {
         let n = data.rows, d = data.cols, sets = starts.count, t = sets * k
-        let centers = starts.flatMap { $0.map(Float.init) }
+        let centers = starts.flatMap { $0.map { T($0) } }
         let centerNorms = CenterDots.squaredNorms(centers, t, d)
         var labels = [Int32](repeating: 0, count: sets * n)
-        var upper = [Float](repeating: 0, count: sets * n), lower = [Float](repeating: .infinity, count: sets * n)
+        var upper = [T](repeating: 0, count: sets * n), lower = [T](repeating: .infinity, count: sets * n)
         let squares = gather || exactNorms != nil
         var gatheredNorms = gather ? [Double](repeating: 0, count: n) : []
         let (groups, groupSize) = groupLayout(n)
-        var lows = gather ? [Float](repeating: 0, count: groups * d) : [], highs = gather ? [Float](repeating: 0, count: groups * d) : []
+        var lows = gather ? [T](repeating: 0, count: groups * d) : [], highs = gather ? [T](repeating: 0, count: groups * d) : []
         // Views taken once, outside the worker threads (each thread writes only its own rows).
         let partials = labels.withUnsafeMutableBufferPointer { lab in
             upper.withUnsafeMutableBufferPointer { up in
@@ -181,7 +182,7 @@ struct LockstepLloyd {
             highs.withUnsafeMutableBufferPointer { highs in
             groupPartials(n, sets: sets, extraSums: squares ? sets * k : 0) { range, sums, counts in
                 let strip = 8
-                let tile = UnsafeMutablePointer<Float>.allocate(capacity: strip * t)
+                let tile = UnsafeMutablePointer<T>.allocate(capacity: strip * t)
                 defer { tile.deallocate() }
                 let square = sums + sets * k * d
                 let group = range.lowerBound / groupSize
@@ -192,18 +193,18 @@ struct LockstepLloyd {
                 }
                 for r0 in stride(from: range.lowerBound, to: range.upperBound, by: strip) {
                     let r1 = min(range.upperBound, r0 + strip)
-                    CenterDots.dots(data.row(r0), r1 - r0, d, cp.baseAddress!, t, tile)
+                    T.centerDots(data.row(r0), r1 - r0, d, cp.baseAddress!, t, tile)
                     for i in r0..<r1 {
-                        var rowNorm: Float = gather ? 0 : known[i]
+                        var rowNorm: T = gather ? 0 : known[i]
                         for set in 0..<sets {
                             let (c, first, second) = CenterDots.twoNearest(tile + (i - r0) * t + set * k, cn.baseAddress! + set * k, k)
                             let at = set * k + c
                             if gather && set == 0 {
-                                let q = KMeans.rowStatistics(data.row(i), d, sums + at * d, low!, high!)
+                                let q = T.rowStatistics(data.row(i), d, sums + at * d, low!, high!)
                                 gn[i] = q
-                                rowNorm = Float(q)
+                                rowNorm = T(q)
                             } else {
-                                Reduce.accumulate(data.row(i), into: sums + at * d, d)
+                                T.accumulate(data.row(i), into: sums + at * d, d)
                             }
                             if squares { square[at] += gather ? gn[i] : exactNorms![i] }
                             lab[set * n + i] = Int32(c)
@@ -245,9 +246,9 @@ struct LockstepLloyd {
     private func boundedAssignment(_ runs: inout [Run], _ which: [Int]) -> [(changed: Bool, recomputed: Int)] {
         let n = data.rows, d = data.cols, sets = which.count
         let before = which.map { runs[$0].labels }
-        let centers = which.map { r -> UnsafeMutablePointer<Float> in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: k * d)
-            for t in 0..<(k * d) { p[t] = Float(runs[r].centers[t]) }
+        let centers = which.map { r -> UnsafeMutablePointer<T> in
+            let p = UnsafeMutablePointer<T>.allocate(capacity: k * d)
+            for t in 0..<(k * d) { p[t] = T(runs[r].centers[t]) }
             return p
         }
         defer { centers.forEach { $0.deallocate() } }
@@ -260,7 +261,7 @@ struct LockstepLloyd {
             groupPartials(n, sets: sets, extraSums: exactNorms != nil ? sets * k : 0, extraCounters: 2 * sets) { range, sums, counts in
                 do {
                     let square = sums + sets * k * d
-                    var scratch = [Float](repeating: 0, count: k)
+                    var scratch = [T](repeating: 0, count: k)
                     for i in range {
                         let row = data.row(i)
                         let rowNorm = norms[i].squareRoot()
@@ -270,12 +271,12 @@ struct LockstepLloyd {
                             let bound = max(halfGap[s][own], lower[s][i])
                             if upper[s][i] + margin <= bound { continue }
                             // Tighten the upper bound with the distance to the own center.
-                            let ownDot = CenterDots.one(row, centers[s] + own * d, d)
+                            let ownDot = T.dotOne(row, centers[s] + own * d, d)
                             upper[s][i] = distance(norms[i], centerNorms[s][own] - 2 * ownDot)
                             if upper[s][i] + margin <= bound { continue }
                             // Full re-assignment, as a full pass would do it.
                             counts[sets * k + s] += 1
-                            scratch.withUnsafeMutableBufferPointer { CenterDots.oneRow(row, d, centers[s], k, $0.baseAddress!) }
+                            scratch.withUnsafeMutableBufferPointer { T.dotRow(row, d, centers[s], k, $0.baseAddress!) }
                             let (c, first, second) = scratch.withUnsafeBufferPointer { g in
                                 centerNorms[s].withUnsafeBufferPointer { CenterDots.twoNearest(g.baseAddress!, $0.baseAddress!, k) }
                             }
@@ -285,8 +286,8 @@ struct LockstepLloyd {
                                 labels[s][i] = Int32(c)
                                 counts[s * k + own] -= 1
                                 counts[s * k + c] += 1
-                                Reduce.accumulate(row, into: sums + (s * k + c) * d, d)
-                                Reduce.accumulate(row, into: sums + (s * k + own) * d, d, weight: -1)
+                                T.accumulate(row, into: sums + (s * k + c) * d, d)
+                                T.subtract(row, from: sums + (s * k + own) * d, d)
                                 counts[sets * k + sets + s] += 1
                                 if let exactNorms {
                                     square[s * k + c] += exactNorms[i]
@@ -311,11 +312,11 @@ struct LockstepLloyd {
 
     /// sqrt(max(0, ||x||^2 + v)), v = ||c||^2 - 2 x.c.
     @inline(__always)
-    private func distance(_ rowNorm: Float, _ v: Float) -> Float { max(0, rowNorm + v).squareRoot() }
+    private func distance(_ rowNorm: T, _ v: T) -> T { max(0, rowNorm + v).squareRoot() }
 
     /// Half the distance from each center to its nearest other center (float64, then float32 rounded
     /// down so the bound stays safe).
-    private func halfGapToNearest(_ centers: [Double]) -> [Float] {
+    private func halfGapToNearest(_ centers: [Double]) -> [T] {
         let d = data.cols
         return (0..<k).map { a in
             var nearest = Double.infinity
@@ -324,7 +325,7 @@ struct LockstepLloyd {
                 for j in 0..<d { let v = centers[a * d + j] - centers[b * d + j]; s += v * v }
                 nearest = min(nearest, s)
             }
-            return Float(0.5 * nearest.squareRoot()).nextDown
+            return T(0.5 * nearest.squareRoot()).nextDown
         }
     }
 
@@ -334,11 +335,11 @@ struct LockstepLloyd {
         for c in 0..<k {
             if delta[c] > first { second = first; first = delta[c]; firstIndex = c } else if delta[c] > second { second = delta[c] }
         }
-        let grow = delta.map { Float($0).nextUp }
+        let grow = delta.map { T($0).nextUp }
         for i in 0..<run.labels.count {
             let own = Int(run.labels[i])
             run.upper[i] += grow[own]
-            run.lower[i] -= Float(own == firstIndex ? second : first).nextUp
+            run.lower[i] -= T(own == firstIndex ? second : first).nextUp
         }
     }
 
@@ -373,11 +374,11 @@ struct LockstepLloyd {
     /// Mutable views of the runs' per-row arrays, shared by the worker threads (each writes only the
     /// rows of its own group).
     private func withRunArrays<R>(_ runs: inout [Run], _ which: [Int],
-                                  _ body: ([UnsafeMutablePointer<Int32>], [UnsafeMutablePointer<Float>], [UnsafeMutablePointer<Float>]) -> R) -> R {
+                                  _ body: ([UnsafeMutablePointer<Int32>], [UnsafeMutablePointer<T>], [UnsafeMutablePointer<T>]) -> R) -> R {
         let n = data.rows
         let labels = which.map { _ in UnsafeMutablePointer<Int32>.allocate(capacity: n) }
-        let upper = which.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
-        let lower = which.map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+        let upper = which.map { _ in UnsafeMutablePointer<T>.allocate(capacity: n) }
+        let lower = which.map { _ in UnsafeMutablePointer<T>.allocate(capacity: n) }
         for (s, r) in which.enumerated() {
             runs[r].labels.withUnsafeBufferPointer { labels[s].initialize(from: $0.baseAddress!, count: n) }
             runs[r].upper.withUnsafeBufferPointer { upper[s].initialize(from: $0.baseAddress!, count: n) }

@@ -13,21 +13,33 @@ package enum DistanceMetric: Int32, Sendable, CaseIterable {
     case euclidean = 0
     case sqeuclidean = 1
     case cosine = 2
+    case manhattan = 3      // sum |x - y|: computed directly per pair (no gemm form)
+    case chebyshev = 4      // max |x - y|: computed directly per pair
+    case correlation = 5    // cosine distance of the rows centred on their own means
 
     package var name: String {
         switch self {
         case .euclidean: "euclidean"
         case .sqeuclidean: "sqeuclidean"
         case .cosine: "cosine"
+        case .manhattan: "manhattan"
+        case .chebyshev: "chebyshev"
+        case .correlation: "correlation"
         }
     }
+
+    /// Distances computed pair by pair from the rows (no gemm form): manhattan, chebyshev.
+    package var isDirect: Bool { self == .manhattan || self == .chebyshev }
+    /// Distances of the cosine form on unit rows: cosine, correlation.
+    package var isCosineLike: Bool { self == .cosine || self == .correlation }
 }
 
-/// A tile of distances: rows `rows` by columns `cols` (global indices in class order).
-package struct DistanceTile {
+/// A tile of distances: rows `rows` by columns `cols` (global indices in class order), in the
+/// element type of the points (float32, or float64 for float64 input).
+package struct DistanceTile<Element: LaminaFloat> {
     package let rows: Range<Int>
     package let cols: Range<Int>
-    package let values: UnsafePointer<Float>
+    package let values: UnsafePointer<Element>
     package let ld: Int
     /// The class runs that the columns (rows) of this tile cover, in tile-local offsets.
     package let colPieces: UnsafeBufferPointer<ClassPiece>
@@ -37,7 +49,7 @@ package struct DistanceTile {
     /// first point in `cols` and the second in `rows`), which the engine never computes.
     package var standsForTranspose: Bool { rows != cols }
 
-    @inline(__always) package func row(_ i: Int) -> UnsafePointer<Float> { values + (i - rows.lowerBound) * ld }
+    @inline(__always) package func row(_ i: Int) -> UnsafePointer<Element> { values + (i - rows.lowerBound) * ld }
 }
 
 package struct ClassPiece: Sendable {
@@ -48,7 +60,8 @@ package struct ClassPiece: Sendable {
 
 /// Reduces tiles; one consumer per lane, fed its lane's tiles in a fixed order.
 package protocol TileConsumer {
-    mutating func consume(_ tile: DistanceTile)
+    associatedtype Element: LaminaFloat
+    mutating func consume(_ tile: DistanceTile<Element>)
 }
 
 /// Points permuted into class order and prepared for the chosen metric.
@@ -58,31 +71,39 @@ package protocol TileConsumer {
 ///   distance is 1 - x.y = ||x - y||^2 / 2 for unit rows, plus 1/2 for each zero row (so a zero row is
 ///   at distance 1 from every other row, scikit-learn's convention), clipped to [0, 2].
 /// Tile distances are in working units: multiply by `distanceUnit` for the caller's units.
-package struct PairwisePoints: @unchecked Sendable {
-    package let points: Matrix            // u = w - c_class, float32, rows in class order
-    package let sqNorms: [Float]          // ||u||^2 of the rounded rows
+/// Generic over the element type T: float32 input is computed with float32 points and sgemm, float64
+/// input with float64 points and dgemm (the rounding bounds below scale with T's unit roundoff).
+package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
+    package let points: MatrixOf<T>       // u = w - c_class, rows in class order
+    package let sqNorms: [T]              // ||u||^2 of the rounded rows
     package let centroids: [Double]       // classCount x d, working units
-    package let zeroRowTerm: [Float]      // cosine: 1/2 for a zero row, else 0
+    package let zeroRowTerm: [T]          // cosine: 1/2 for a zero row, else 0
     package let metric: DistanceMetric
     package let segments: ClassSegments
     package let distanceUnit: Double
     /// The caller's data and column scale, for exact float64 distances of chosen pairs.
-    package let source: MatrixView
+    package let source: MatrixViewOf<T>
     package let columnScale: [Double]?
     private let radius: [Double]
     private let workingUnit: Double
 
-    /// Throws LaminaError(.outOfMemory) when the working copy (n x d float32) does not fit in the memory
+    /// Throws LaminaError(.outOfMemory) when the working copy (n x d elements) does not fit in the memory
     /// the process may still take (Memory.reserve: RLIMIT_AS and cgroup limits included).
-    package init(_ x: MatrixView, segments: ClassSegments, metric: DistanceMetric,
+    package init(_ x: MatrixViewOf<T>, segments: ClassSegments, metric: DistanceMetric,
                 shift: [Double]? = nil, scale: [Double]? = nil) throws {
         let (cells, overflow) = x.rows.multipliedReportingOverflow(by: x.cols + 2)
-        try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * 4, "the float32 working copy of x (\(x.rows) x \(x.cols))")
+        let size = MemoryLayout<T>.size
+        try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * size,
+                           "the \(size == 4 ? "float32" : "float64") working copy of x (\(x.rows) x \(x.cols))")
         source = x
         columnScale = scale
-        var working: WorkingCopy
-        if metric == .cosine {
-            working = WorkingCopy(normalizing: x, order: segments.order)
+        var working: WorkingCopy<T>
+        if metric.isCosineLike {
+            working = WorkingCopy(normalizing: x, order: segments.order, centerRows: metric == .correlation)
+        } else if metric.isDirect {
+            // The rows as given (power-of-two scaled: exact), never centred: differences stay exact.
+            let (_, low, high) = ColumnStats.meanAndRange(x)
+            working = WorkingCopy(x, order: segments.order, shift: [Double](repeating: 0, count: x.cols), range: (low, high))
         } else {
             let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
             working = WorkingCopy(x, order: segments.order, shift: shift ?? WorkingCopy.roundedShift(mean, low: low, high: high),
@@ -90,14 +111,15 @@ package struct PairwisePoints: @unchecked Sendable {
         }
         let n = x.rows, d = x.cols, k = segments.classCount
         var centroids = [Double](repeating: 0, count: k * d)
-        var norms = [Float](repeating: 0, count: n)
+        var norms = [T](repeating: 0, count: n)
         // Centred in place: `working` holds the only reference to its storage, so no copy is made.
+        if !metric.isDirect {
         working.points.storage.withUnsafeMutableBufferPointer { w in
             centroids.withUnsafeMutableBufferPointer { cen in
                 // Each class is centred on its centroid rounded like a shift (WorkingCopy.roundedShift):
                 // as good for accuracy, and data with few significant bits stay exact through the
                 // centring and the gemm form (integer data give exact distances).
-                var low = [Float](repeating: 0, count: d), high = low
+                var low = [T](repeating: 0, count: d), high = low
                 for c in 0..<k {
                     let rows = segments.segmentStart[c]..<segments.segmentStart[c + 1]
                     let mean = cen.baseAddress! + c * d
@@ -118,33 +140,34 @@ package struct PairwisePoints: @unchecked Sendable {
                         for r in r0..<r1 {
                             let mean = cen.baseAddress! + Int(segments.classOfRow[r]) * d
                             let row = w.baseAddress! + r * d
-                            for j in 0..<d { row[j] = Float(Double(row[j]) - mean[j]) }
+                            for j in 0..<d { row[j] = T(Double(row[j]) - mean[j]) }
                         }
                         // ||u||^2 from the diagonal of the same gemm that gives u.v: the kernel sums
                         // every entry in the same order, so identical rows come out at distance
                         // exactly 0 (norms summed any other way leave ~sqrt(eps) |u| behind).
                         let rows = r1 - r0
-                        let gram = UnsafeMutablePointer<Float>.allocate(capacity: rows * rows)
+                        let gram = UnsafeMutablePointer<T>.allocate(capacity: rows * rows)
                         defer { gram.deallocate() }
                         let base = UnsafePointer(w.baseAddress! + r0 * d)
-                        Gemm.abT(m: rows, n: rows, k: d, a: base, lda: d, b: base, ldb: d, c: gram, ldc: rows)
+                        T.gemmABt(m: rows, n: rows, k: d, a: base, lda: d, b: base, ldb: d, c: gram, ldc: rows)
                         for r in 0..<rows { nrm[r0 + r] = gram[r * rows + r] }
                     }
                 }
             }
         }
+        }
         self.points = working.points
         self.sqNorms = norms
         self.centroids = centroids
-        self.zeroRowTerm = metric == .cosine ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
+        self.zeroRowTerm = metric.isCosineLike ? working.sqNorms.map { $0 == 0 ? 0.5 : 0 } : []
         self.metric = metric
         self.segments = segments
         radius = Self.radii(norms, segments)
         workingUnit = working.unit
         switch metric {
-        case .euclidean: distanceUnit = working.unit
+        case .euclidean, .manhattan, .chebyshev: distanceUnit = working.unit
         case .sqeuclidean: distanceUnit = working.unit * working.unit
-        case .cosine: distanceUnit = 1
+        case .cosine, .correlation: distanceUnit = 1
         }
     }
 
@@ -166,8 +189,8 @@ package struct PairwisePoints: @unchecked Sendable {
     /// An upper bound on the error of a computed squared distance (working units) between a point of
     /// class a and one of class b: every term of the class-centred form is at most
     /// (R_a + R_b + ||c_a - c_b||)^2, R the largest ||u|| of a class, and float32 dot products over d
-    /// terms err by at most ~d * 2^-24 of that (a deliberately generous constant: it only widens the set
-    /// of pairs that are recomputed exactly).
+    /// terms err by at most ~d * 2^-24 of that (float64: 2^-53; a deliberately generous constant: it
+    /// only widens the set of pairs that are recomputed exactly).
     package func squaredDistanceErrorBound(_ a: Int, _ b: Int, radius: [Double]) -> Double {
         let d = points.cols
         var gap = 0.0
@@ -175,32 +198,32 @@ package struct PairwisePoints: @unchecked Sendable {
             for t in 0..<d { let v = centroids[a * d + t] - centroids[b * d + t]; gap += v * v }
         }
         let scale = radius[a] + radius[b] + gap.squareRoot()
-        return Double(4 * (d + 8)) * 0x1.0p-24 * scale * scale
+        return Double(4 * (d + 8)) * T.unitRoundoff * scale * scale
     }
 
     /// Below this computed squared distance (working units) between classes a and b, rounding may
     /// dominate: about 8 sqrt(d) float32 roundings of the largest term of the class-centred form.
     @inline(__always)
-    private func nearLimit(_ a: Int, _ b: Int, _ centroids: UnsafePointer<Double>) -> Float {
+    private func nearLimit(_ a: Int, _ b: Int, _ centroids: UnsafePointer<Double>) -> T {
         let d = points.cols
         var gap = 0.0
         if a != b { for t in 0..<d { let v = centroids[a * d + t] - centroids[b * d + t]; gap += v * v } }
         let scale = radius[a] + radius[b] + gap.squareRoot()
-        return Float(8 * Double(d).squareRoot() * 0x1.0p-24 * scale * scale)
+        return T(8 * Double(d).squareRoot() * T.unitRoundoff * scale * scale)
     }
 
     /// Exact squared distance in working units between class-order rows i and j (i == j: 0).
     @inline(__always)
-    private func exactSquared(_ i: Int, _ j: Int) -> Float {
+    private func exactSquared(_ i: Int, _ j: Int) -> T {
         if i == j { return 0 }
         let e = exactDistance(i, j) / workingUnit
-        return Float(e * e)
+        return T(e * e)
     }
 
     /// Largest ||u|| of each class (working units).
     package func classRadii() -> [Double] { radius }
 
-    private static func radii(_ sqNorms: [Float], _ segments: ClassSegments) -> [Double] {
+    private static func radii(_ sqNorms: [T], _ segments: ClassSegments) -> [Double] {
         (0..<segments.classCount).map { c in
             (segments.segmentStart[c]..<segments.segmentStart[c + 1]).reduce(0.0) { max($0, Double(sqNorms[$1])) }.squareRoot()
         }
@@ -208,7 +231,7 @@ package struct PairwisePoints: @unchecked Sendable {
 
     /// Tiles are block x block: square tiles let a symmetric pass skip the lower triangle, and 512
     /// rows keep OpenBLAS's single-threaded sgemm near its peak (128-row tiles lose ~35%).
-    package static let block = 512
+    @inline(__always) package static var block: Int { 512 }
 
     package var blockCount: Int { (count + Self.block - 1) / Self.block }
 
@@ -218,7 +241,7 @@ package struct PairwisePoints: @unchecked Sendable {
     /// (column block >= row block) are computed; consumers account for the transposes.
     /// `including(rowBlock, columnBlock)`, when given, skips the tiles it rejects (no gemm at all).
     package func reduceTiles<C: TileConsumer>(symmetric: Bool, laneCount: Int, including: ((Int, Int) -> Bool)? = nil,
-                                             _ makeConsumer: (Int) -> C) -> [C] {
+                                             _ makeConsumer: (Int) -> C) -> [C] where C.Element == T {
         let n = count, d = points.cols, block = Self.block
         let blocks = blockCount
         let pieces = (0..<blocks).map { b in classPieces(b * block..<min(n, b * block + block)) }
@@ -228,21 +251,25 @@ package struct PairwisePoints: @unchecked Sendable {
             sqNorms.withUnsafeBufferPointer { norms in
                 Parallel.forEachTask(lanes) { lane in
                     var consumer = makeConsumer(lane)
-                    let tile = UnsafeMutablePointer<Float>.allocate(capacity: block * block)
+                    let tile = UnsafeMutablePointer<T>.allocate(capacity: block * block)
                     defer { tile.deallocate() }
-                    var scratch = TileScratch(block: block, dims: d)
+                    var scratch = TileScratch<T>(block: block, dims: d)
                     for rb in stride(from: lane, to: blocks, by: lanes) {
                         let r0 = rb * block, r1 = min(n, r0 + block)
                         for cb in (symmetric ? rb : 0)..<blocks where including?(rb, cb) ?? true {
                             let c0 = cb * block, c1 = min(n, c0 + block)
                             let width = c1 - c0
-                            Gemm.abT(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
+                            if metric.isDirect {
+                                Self.directTile(metric, pts.baseAddress!, d, r0..<r1, c0..<c1, tile)
+                            } else {
+                            T.gemmABt(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
                                      b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
+                            }
                             pieces[cb].withUnsafeBufferPointer { colPieces in
                                 pieces[rb].withUnsafeBufferPointer { rowPieces in
                                     let view = DistanceTile(rows: r0..<r1, cols: c0..<c1, values: tile, ld: width,
                                                             colPieces: colPieces, rowPieces: rowPieces)
-                                    toDistances(tile, view, pts.baseAddress!, norms.baseAddress!, &scratch)
+                                    if !metric.isDirect { toDistances(tile, view, pts.baseAddress!, norms.baseAddress!, &scratch) }
                                     consumer.consume(view)
                                 }
                             }
@@ -256,6 +283,29 @@ package struct PairwisePoints: @unchecked Sendable {
         consumers.deinitialize(count: lanes)
         consumers.deallocate()
         return result
+    }
+
+    /// Manhattan or Chebyshev distances of rows `rows` to rows `cols` into tile (row-major, ld = cols.count):
+    /// per pair, float64 differences of the stored (exactly scaled) values, summed (or maximised) in float64.
+    private static func directTile(_ metric: DistanceMetric, _ u: UnsafePointer<T>, _ d: Int, _ rows: Range<Int>,
+                                   _ cols: Range<Int>, _ tile: UnsafeMutablePointer<T>) {
+        let width = cols.count
+        for r in rows {
+            let a = u + r * d, out = tile + (r - rows.lowerBound) * width
+            for c in cols {
+                let b = u + c * d
+                var s0 = 0.0, s1 = 0.0
+                var t = 0
+                if metric == .manhattan {
+                    while t + 2 <= d { s0 += abs(Double(a[t]) - Double(b[t])); s1 += abs(Double(a[t + 1]) - Double(b[t + 1])); t += 2 }
+                    if t < d { s0 += abs(Double(a[t]) - Double(b[t])) }
+                    out[c - cols.lowerBound] = T(s0 + s1)
+                } else {
+                    for t in 0..<d { s0 = Swift.max(s0, abs(Double(a[t]) - Double(b[t]))) }
+                    out[c - cols.lowerBound] = T(s0)
+                }
+            }
+        }
     }
 
     /// The class runs of rows `range` (rows are in class order), as offsets from its start.
@@ -273,12 +323,11 @@ package struct PairwisePoints: @unchecked Sendable {
 
     /// Dot products u.v -> distances in place, one (row class, column class) sub-block at a time; the
     /// diagonal (a point with itself) is exactly 0.
-    private func toDistances(_ tile: UnsafeMutablePointer<Float>, _ view: DistanceTile, _ u: UnsafePointer<Float>,
-                             _ norms: UnsafePointer<Float>, _ scratch: inout TileScratch) {
+    private func toDistances(_ tile: UnsafeMutablePointer<T>, _ view: DistanceTile<T>, _ u: UnsafePointer<T>,
+                             _ norms: UnsafePointer<T>, _ scratch: inout TileScratch<T>) {
         let d = points.cols, width = view.cols.count
         let r0 = view.rows.lowerBound, c0 = view.cols.lowerBound
         let rowTerm = scratch.rowTerm, colTerm = scratch.colTerm, delta = scratch.delta
-        let zero = SIMD16<Float>(repeating: 0), m2 = SIMD16<Float>(repeating: -2)
         centroids.withUnsafeBufferPointer { cen in
             for rp in view.rowPieces {
                 for cp in view.colPieces {
@@ -291,52 +340,24 @@ package struct PairwisePoints: @unchecked Sendable {
                         var dd = 0.0
                         for t in 0..<d { delta[t] = ca[t] - cb[t]; dd += delta[t] * delta[t] }
                         for r in rp.start..<rp.end {
-                            rowTerm[r] = Float(Double(norms[r0 + r]) + dd + 2 * Reduce.dot(u + (r0 + r) * d, delta, d))
+                            rowTerm[r] = T(Double(norms[r0 + r]) + dd + 2 * T.dot(u + (r0 + r) * d, delta, d))
                         }
                         for j in cp.start..<cp.end {
-                            colTerm[j] = Float(Double(norms[c0 + j]) - 2 * Reduce.dot(u + (c0 + j) * d, delta, d))
+                            colTerm[j] = T(Double(norms[c0 + j]) - 2 * T.dot(u + (c0 + j) * d, delta, d))
                         }
                     }
-                    if metric == .cosine {
+                    if metric.isCosineLike {
                         for r in rp.start..<rp.end { rowTerm[r] = 0.5 * rowTerm[r] + zeroRowTerm[r0 + r] }
                         for j in cp.start..<cp.end { colTerm[j] = 0.5 * colTerm[j] + zeroRowTerm[c0 + j] }
                     }
-                    let gain = metric == .cosine ? SIMD16<Float>(repeating: -1) : m2
+                    let gain: T = metric.isCosineLike ? -1 : -2
                     // Squared distances below `near` are mostly rounding (identical or nearly
                     // identical points, whose distance the square root would blow up): recompute them
                     // exactly from the caller's data.
-                    let near = metric == .cosine ? -1 : nearLimit(rp.cls, cp.cls, cen.baseAddress!)
-                    let nearV = SIMD16<Float>(repeating: near)
+                    let near: T = metric.isCosineLike ? -1 : nearLimit(rp.cls, cp.cls, cen.baseAddress!)
                     for r in rp.start..<rp.end {
-                        let out = tile + r * width
-                        let rt = SIMD16<Float>(repeating: rowTerm[r])
-                        var j = cp.start
-                        while j + 16 <= cp.end {
-                            let g = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
-                            let ct = UnsafeRawPointer(colTerm + j).loadUnaligned(as: SIMD16<Float>.self)
-                            var v = SIMDOps.max(g * gain + (rt + ct), zero)
-                            if any(v .< nearV) {
-                                for lane in 0..<16 where v[lane] < near { v[lane] = exactSquared(r0 + r, c0 + j + lane) }
-                            }
-                            switch metric {
-                            case .euclidean: v = v.squareRoot()
-                            case .cosine: v = SIMDOps.min(v, SIMD16<Float>(repeating: 2))
-                            case .sqeuclidean: break
-                            }
-                            UnsafeMutableRawPointer(out + j).storeBytes(of: v, as: SIMD16<Float>.self)
-                            j += 16
-                        }
-                        while j < cp.end {
-                            var v = Swift.max(out[j] * gain[0] + (rowTerm[r] + colTerm[j]), 0)
-                            if v < near { v = exactSquared(r0 + r, c0 + j) }
-                            switch metric {
-                            case .euclidean: v = v.squareRoot()
-                            case .cosine: v = Swift.min(v, 2)
-                            case .sqeuclidean: break
-                            }
-                            out[j] = v
-                            j += 1
-                        }
+                        T.distanceRow(tile + r * width, colTerm, cp.start..<cp.end, rowTerm: rowTerm[r], gain: gain,
+                                      near: near, metric: metric) { j in exactSquared(r0 + r, c0 + j) }
                     }
                 }
             }
@@ -346,9 +367,9 @@ package struct PairwisePoints: @unchecked Sendable {
 }
 
 /// Per-worker buffers of the distance transform.
-struct TileScratch {
-    let rowTerm: UnsafeMutablePointer<Float>
-    let colTerm: UnsafeMutablePointer<Float>
+struct TileScratch<T: LaminaFloat> {
+    let rowTerm: UnsafeMutablePointer<T>
+    let colTerm: UnsafeMutablePointer<T>
     let delta: UnsafeMutablePointer<Double>
     private let owner: Owner
 
@@ -372,15 +393,15 @@ struct TileScratch {
 /// underflow float32 whatever the magnitude of the data. The largest |y| comes from the column ranges
 /// (|y| is largest at a column's minimum or maximum), so the copy is one pass over x. With
 /// `init(normalizing:)`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
-/// `sqNorms` are the squared row norms.
-package struct WorkingCopy: @unchecked Sendable {
-    package var points: Matrix
-    package let sqNorms: [Float]
+/// `sqNorms` are the squared row norms. T: float32, or float64 for float64 input.
+package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
+    package var points: MatrixOf<T>
+    package let sqNorms: [T]
     package let unit: Double
 
     /// The affine form: (x - shift) * scale / unit; `range` holds the column minima and maxima of x.
-    package init(_ x: MatrixView, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
-                range: (low: [Float], high: [Float])) {
+    package init(_ x: MatrixViewOf<T>, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
+                range: (low: [T], high: [T])) {
         let sc = scale ?? [Double](repeating: 1, count: x.cols)
         var largest = 0.0
         for j in 0..<x.cols {
@@ -396,12 +417,12 @@ package struct WorkingCopy: @unchecked Sendable {
     /// by at most 2^-7 of the spread (no accuracy is lost), while integer or dyadic data (hand-made
     /// cases, counts, quantised activations) come out of the centring, and so out of the gemm form of
     /// their distances, exactly.
-    package static func roundedShift(_ mean: [Double], low: [Float], high: [Float]) -> [Double] {
+    package static func roundedShift(_ mean: [Double], low: [T], high: [T]) -> [Double] {
         mean.indices.map { roundedShift(mean[$0], low: low[$0], high: high[$0]) }
     }
 
     @inline(__always)
-    package static func roundedShift(_ mean: Double, low: Float, high: Float) -> Double {
+    package static func roundedShift(_ mean: Double, low: T, high: T) -> Double {
         let spread = Double(high) - Double(low)
         if !(spread > 0) { return Double(low) }
         let grid = Double(sign: .plus, exponent: spread.exponent - 6, significand: 1)
@@ -409,15 +430,17 @@ package struct WorkingCopy: @unchecked Sendable {
         return rounded.isFinite ? rounded : mean
     }
 
-    /// Rows scaled to unit length (zero rows stay zero).
-    package init(normalizing x: MatrixView, order: [Int]? = nil) {
-        self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1)
+    /// Rows scaled to unit length (zero rows stay zero); with `centerRows`, first centred on their own
+    /// mean (the correlation distance is the cosine distance of the centred rows).
+    package init(normalizing x: MatrixViewOf<T>, order: [Int]? = nil, centerRows: Bool = false) {
+        self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1, centerRows: centerRows)
     }
 
-    private init(_ x: MatrixView, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double) {
+    private init(_ x: MatrixViewOf<T>, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double,
+                 centerRows: Bool = false) {
         let n = x.rows, d = x.cols
-        var out = Matrix(uninitializedRows: n, cols: d)
-        var norms = [Float](repeating: 0, count: n)
+        var out = MatrixOf<T>(uninitializedRows: n, cols: d)
+        var norms = [T](repeating: 0, count: n)
         let chunk = 1024
         out.storage.withUnsafeMutableBufferPointer { dst in
             norms.withUnsafeMutableBufferPointer { nrm in
@@ -427,8 +450,8 @@ package struct WorkingCopy: @unchecked Sendable {
                             for r in (task * chunk)..<min(n, task * chunk + chunk) {
                                 let src = x.row(order?[r] ?? r)
                                 let row = dst.baseAddress! + r * d
-                                nrm[r] = normalizeRows ? Self.normalized(src, row, d)
-                                    : Self.affine(src, row, d, m.baseAddress!, f.baseAddress!)
+                                nrm[r] = normalizeRows ? Self.normalized(src, row, d, centerRows)
+                                    : T.affine(src, row, d, m.baseAddress!, f.baseAddress!)
                             }
                         }
                     }
@@ -440,33 +463,16 @@ package struct WorkingCopy: @unchecked Sendable {
         self.unit = unit
     }
 
-    /// row = (src - mu) * factor, rounded to float32; returns ||row||^2 (float64 sum).
-    @inline(__always)
-    private static func affine(_ src: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ d: Int,
-                               _ mu: UnsafePointer<Double>, _ factor: UnsafePointer<Double>) -> Float {
-        var acc = SIMD8<Double>()
-        var j = 0
-        while j + 8 <= d {
-            let x = SIMD8<Double>(UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self))
-            let v = (x - UnsafeRawPointer(mu + j).loadUnaligned(as: SIMD8<Double>.self))
-                * UnsafeRawPointer(factor + j).loadUnaligned(as: SIMD8<Double>.self)
-            acc.addProduct(v, v)
-            UnsafeMutableRawPointer(row + j).storeBytes(of: SIMD8<Float>(v), as: SIMD8<Float>.self)
-            j += 8
-        }
-        var sq = acc.sum()
-        while j < d { let v = (Double(src[j]) - mu[j]) * factor[j]; sq += v * v; row[j] = Float(v); j += 1 }
-        return Float(sq)
-    }
-
     /// row = src / ||src|| (zero rows stay zero); returns ||row||^2.
     @inline(__always)
-    private static func normalized(_ src: UnsafePointer<Float>, _ row: UnsafeMutablePointer<Float>, _ d: Int) -> Float {
+    private static func normalized(_ src: UnsafePointer<T>, _ row: UnsafeMutablePointer<T>, _ d: Int, _ centerRows: Bool) -> T {
+        var mean = 0.0
+        if centerRows { for j in 0..<d { mean += Double(src[j]) }; mean /= Double(d) }
         var sq = 0.0
-        for j in 0..<d { let v = Double(src[j]); sq += v * v }
+        for j in 0..<d { let v = Double(src[j]) - mean; sq += v * v }
         let inv = sq > 0 ? 1 / sq.squareRoot() : 0
         sq = 0
-        for j in 0..<d { let v = Double(src[j]) * inv; row[j] = Float(v); sq += v * v }
-        return Float(sq)
+        for j in 0..<d { let v = (Double(src[j]) - mean) * inv; row[j] = T(v); sq += v * v }
+        return T(sq)
     }
 }

@@ -1,14 +1,14 @@
-/// Column statistics of a row-major float32 matrix in float64 (sums, means, ranges, standard
+/// Column statistics of a row-major float32 or float64 matrix in float64 (sums, means, ranges, standard
 /// deviations), deterministic: fixed chunks of rows reduced in parallel, partials added in chunk order.
 /// Used by the pairwise tiles, k-means, the cluster indices, the probes' directions and the SAE.
 package enum ColumnStats {
     /// Column sums in float64 of a row-major rows x cols matrix: partial sums over fixed chunks of
     /// rows (in parallel), added in chunk order, so the bits do not depend on the thread count.
-    package static func sums(_ x: UnsafePointer<Float>, rows: Int, cols d: Int, chunk: Int) -> [Double] {
+    package static func sums<T: LaminaFloat>(_ x: UnsafePointer<T>, rows: Int, cols d: Int, chunk: Int) -> [Double] {
         let partials = Parallel.mapChunks(count: rows, chunk: chunk) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)
             s.withUnsafeMutableBufferPointer { acc in
-                for i in range { Reduce.accumulate(x + i * d, into: acc.baseAddress!, d) }
+                for i in range { T.accumulate(x + i * d, into: acc.baseAddress!, d) }
             }
             return s
         }
@@ -18,15 +18,15 @@ package enum ColumnStats {
     }
 
     /// Column means in float64 (fixed chunking, so deterministic).
-    package static func mean(_ x: MatrixView) -> [Double] {
+    package static func mean<T: LaminaFloat>(_ x: MatrixViewOf<T>) -> [Double] {
         sums(x.base, rows: x.rows, cols: x.cols, chunk: 2048).map { $0 / Double(x.rows) }
     }
 
     /// Column means (float64) and per-column minimum and maximum, in one pass.
     /// (Data are finite: validated at the boundary.)
-    package static func meanAndRange(_ x: MatrixView) -> (mean: [Double], low: [Float], high: [Float]) {
+    package static func meanAndRange<T: LaminaFloat>(_ x: MatrixViewOf<T>) -> (mean: [Double], low: [T], high: [T]) {
         let d = x.cols
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { rows -> ([Double], [Float], [Float]) in
+        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { rows -> ([Double], [T], [T]) in
             var sums = [Double](repeating: 0, count: d)
             var low = Array(UnsafeBufferPointer(start: x.row(rows.lowerBound), count: d)), high = low
             sums.withUnsafeMutableBufferPointer { acc in
@@ -34,16 +34,8 @@ package enum ColumnStats {
                 high.withUnsafeMutableBufferPointer { hi in
                     for i in rows {
                         let row = x.row(i)
-                        Reduce.accumulate(row, into: acc.baseAddress!, d)
-                        var j = 0
-                        while j + 16 <= d {
-                            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-                            let l = UnsafeMutableRawPointer(lo.baseAddress! + j), h = UnsafeMutableRawPointer(hi.baseAddress! + j)
-                            l.storeBytes(of: SIMDOps.min(l.loadUnaligned(as: SIMD16<Float>.self), v), as: SIMD16<Float>.self)
-                            h.storeBytes(of: SIMDOps.max(h.loadUnaligned(as: SIMD16<Float>.self), v), as: SIMD16<Float>.self)
-                            j += 16
-                        }
-                        while j < d { lo[j] = Swift.min(lo[j], row[j]); hi[j] = Swift.max(hi[j], row[j]); j += 1 }
+                        T.accumulate(row, into: acc.baseAddress!, d)
+                        T.widenRange(row, low: lo.baseAddress!, high: hi.baseAddress!, d)
                     }
                 }
             }
@@ -58,7 +50,7 @@ package enum ColumnStats {
     }
 
     /// Population standard deviation per column (ddof = 0), two-pass in float64.
-    package static func std(_ x: MatrixView, mean: [Double]) -> [Double] {
+    package static func std<T: LaminaFloat>(_ x: MatrixViewOf<T>, mean: [Double]) -> [Double] {
         let d = x.cols
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: d)

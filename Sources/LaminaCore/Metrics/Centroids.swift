@@ -4,7 +4,7 @@ package struct ClassCentroids: Sendable {
     package let classCount: Int
     package let dims: Int
 
-    package init(_ x: MatrixView, labels: EncodedLabels) {
+    package init<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) {
         let k = labels.classCount, d = x.cols
         // Fixed chunks of rows, per-chunk partial sums, combined in chunk order: deterministic. The
         // chunk depends only on the sizes; partial sums stay under ~256 MB with many classes.
@@ -40,7 +40,7 @@ package struct ClassCentroids: Sendable {
     }
 
     /// Per class: (sum of squared distances to the centroid, sum of distances to the centroid).
-    package func dispersions(_ x: MatrixView, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
+    package func dispersions<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
         let k = classCount, d = dims
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: 2 * k)
@@ -48,7 +48,7 @@ package struct ClassCentroids: Sendable {
                 labels.codes.withUnsafeBufferPointer { codes in
                     for i in range {
                         let cls = Int(codes[i])
-                        let sq = Reduce.squaredDistance(x.row(i), c.baseAddress! + cls * d, d)
+                        let sq = T.squaredDistance(x.row(i), c.baseAddress! + cls * d, d)
                         s[cls] += sq
                         s[k + cls] += sq.squareRoot()
                     }
@@ -70,7 +70,7 @@ func checkLabelCount(_ labels: EncodedLabels) throws {
     }
 }
 
-func checkRowsMatch(_ x: MatrixView, _ labels: EncodedLabels) throws {
+func checkRowsMatch<T: LaminaFloat>(_ x: MatrixViewOf<T>, _ labels: EncodedLabels) throws {
     if x.rows != labels.count {
         throw LaminaError.shape("labels has \(labels.count) entries; expected one per row of x (\(x.rows))")
     }

@@ -12,11 +12,11 @@ package struct ClusterPairStats: Sendable {
     package let sum: [Double]
     package let sizes: [Int]
 
-    package init(_ points: PairwisePoints, exactExtremes: Bool = false) {
+    package init<T: LaminaFloat>(_ points: PairwisePoints<T>, exactExtremes: Bool = false) {
         let k = points.segments.classCount
-        let block = PairwisePoints.block, n = points.count, unit = points.distanceUnit
+        let block = PairwisePoints<T>.block, n = points.count, unit = points.distanceUnit
         let parts = points.reduceTiles(symmetric: true, laneCount: points.blockCount) { lane in
-            PairStatsConsumer(rows: lane * block..<min(n, (lane + 1) * block), segments: points.segments)
+            PairStatsConsumer<T>(rows: lane * block..<min(n, (lane + 1) * block), segments: points.segments)
         }
         var mn = [Double](repeating: .infinity, count: k * k)
         var mx = [Double](repeating: 0, count: k * k)
@@ -45,33 +45,33 @@ package struct ClusterPairStats: Sendable {
     @inline(__always) package func index(_ a: Int, _ b: Int) -> Int { a * classCount + b }
 
     /// Replaces the computed minima and maxima (caller's units) by exact ones.
-    private static func refine(_ points: PairwisePoints, _ tileExtremes: [[(columnBlock: Int, blocks: [TileBlockExtremes])]],
+    private static func refine<T: LaminaFloat>(_ points: PairwisePoints<T>, _ tileExtremes: [[(columnBlock: Int, blocks: [TileBlockExtremes])]],
                                _ mn: inout [Double], _ mx: inout [Double]) {
         let k = points.segments.classCount, unit = points.distanceUnit
         let radius = points.classRadii()
-        var lowLimit = [Float](repeating: -1, count: k * k), highLimit = [Float](repeating: .infinity, count: k * k)
+        var lowLimit = [T](repeating: -1, count: k * k), highLimit = [T](repeating: .infinity, count: k * k)
         for a in 0..<k {
             for b in a..<k where mn[a * k + b].isFinite {
                 let bound = points.squaredDistanceErrorBound(a, b, radius: radius)
                 let low = mn[a * k + b] / unit, high = mx[a * k + b] / unit
-                let lowLimitValue = Float((low * low + 2 * bound).squareRoot()).nextUp
-                let highLimitValue = Float(max(0, high * high - 2 * bound).squareRoot()).nextDown
+                let lowLimitValue = T((low * low + 2 * bound).squareRoot()).nextUp
+                let highLimitValue = T(max(0, high * high - 2 * bound).squareRoot()).nextDown
                 for g in [a * k + b, b * k + a] { lowLimit[g] = a == b ? -1 : lowLimitValue; highLimit[g] = highLimitValue }
             }
         }
         // Only tiles with a block that reaches a limit can hold a candidate pair.
-        let block = PairwisePoints.block, n = points.count, blockCount = points.blockCount
+        let block = PairwisePoints<T>.block, n = points.count, blockCount = points.blockCount
         var revisit = Set<Int>()
         for (rowBlock, tiles) in tileExtremes.enumerated() {
             for (columnBlock, blocks) in tiles where blocks.contains(where: {
-                ($0.a != $0.b && $0.low <= lowLimit[$0.a * k + $0.b]) || $0.high >= highLimit[$0.a * k + $0.b]
+                ($0.a != $0.b && $0.low <= Double(lowLimit[$0.a * k + $0.b])) || $0.high >= Double(highLimit[$0.a * k + $0.b])
             }) {
                 revisit.insert(rowBlock * blockCount + columnBlock)
             }
         }
         let parts = points.reduceTiles(symmetric: true, laneCount: blockCount,
                                        including: { revisit.contains($0 * blockCount + $1) }) { lane in
-            ExtremeRefiner(rows: lane * block..<min(n, (lane + 1) * block), points: points,
+            ExtremeRefiner<T>(rows: lane * block..<min(n, (lane + 1) * block), points: points,
                            lowLimit: lowLimit, highLimit: highLimit)
         }
         var exactMin = [Double](repeating: .infinity, count: k * k), exactMax = [Double](repeating: -1, count: k * k)
@@ -97,18 +97,19 @@ package struct ClusterPairStats: Sendable {
 }
 
 /// The smallest and largest distance of one (row class, column class) block of a tile.
+/// (Float values are held exactly as Double.)
 struct TileBlockExtremes {
     let a: Int, b: Int
-    let low: Float, high: Float
+    let low: Double, high: Double
 }
 
-private struct PairStatsConsumer: TileConsumer {
+private struct PairStatsConsumer<Element: LaminaFloat>: TileConsumer {
     let rows: Range<Int>
     let segments: ClassSegments
     let firstClass: Int
     let rowClasses: Range<Int>
-    var minimum: [Float]
-    var maximum: [Float]
+    var minimum: [Element]
+    var maximum: [Element]
     var sum: [Double]
     var tileExtremes: [(columnBlock: Int, blocks: [TileBlockExtremes])] = []
 
@@ -118,27 +119,27 @@ private struct PairStatsConsumer: TileConsumer {
         firstClass = Int(segments.classOfRow[rows.lowerBound])
         rowClasses = firstClass..<(Int(segments.classOfRow[rows.upperBound - 1]) + 1)
         let size = rowClasses.count * segments.classCount
-        minimum = [Float](repeating: .infinity, count: size)
-        maximum = [Float](repeating: 0, count: size)
+        minimum = [Element](repeating: .infinity, count: size)
+        maximum = [Element](repeating: 0, count: size)
         sum = [Double](repeating: 0, count: size)
     }
 
     /// Each unordered pair once: all of an off-diagonal tile, the strict upper triangle of a diagonal one.
     /// Also records, per tile, the extremes of each (row class, column class) block, so that the exact
     /// second pass can skip the tiles that cannot hold an extreme pair.
-    mutating func consume(_ tile: DistanceTile) {
+    mutating func consume(_ tile: DistanceTile<Element>) {
         let k = segments.classCount
         let diagonal = !tile.standsForTranspose
         var blocks: [TileBlockExtremes] = []
         for rp in tile.rowPieces {
             let a = rp.cls - firstClass
             for cp in tile.colPieces {
-                var lo = Float.infinity, hi: Float = 0
+                var lo = Element.infinity, hi: Element = 0
                 for r in (tile.rows.lowerBound + rp.start)..<(tile.rows.lowerBound + rp.end) {
                     let first = diagonal ? r - tile.cols.lowerBound + 1 : 0
                     let start = max(cp.start, first)
                     if cp.end <= start { continue }
-                    let (l, h, s) = Reduce.minMaxSum(tile.row(r) + start, cp.end - start)
+                    let (l, h, s) = Element.minMaxSum(tile.row(r) + start, cp.end - start)
                     let t = a * k + cp.cls
                     minimum[t] = min(minimum[t], l)
                     maximum[t] = max(maximum[t], h)
@@ -146,10 +147,10 @@ private struct PairStatsConsumer: TileConsumer {
                     lo = min(lo, l)
                     hi = max(hi, h)
                 }
-                blocks.append(TileBlockExtremes(a: rp.cls, b: cp.cls, low: lo, high: hi))
+                blocks.append(TileBlockExtremes(a: rp.cls, b: cp.cls, low: Double(lo), high: Double(hi)))
             }
         }
-        tileExtremes.append((tile.cols.lowerBound / PairwisePoints.block, blocks))
+        tileExtremes.append((tile.cols.lowerBound / PairwisePoints<Element>.block, blocks))
     }
 
 }
@@ -157,23 +158,23 @@ private struct PairStatsConsumer: TileConsumer {
 /// Second pass of the exact extremes: recomputes, exactly, the pairs whose computed distance is at or
 /// below `lowLimit` (candidates for a between-class minimum) or at or above `highLimit` (candidates for a
 /// maximum), keyed by (row class, column class).
-struct ExtremeRefiner: TileConsumer {
+struct ExtremeRefiner<Element: LaminaFloat>: TileConsumer {
     let rows: Range<Int>
-    let points: PairwisePoints
-    let lowLimit: [Float]
-    let highLimit: [Float]
+    let points: PairwisePoints<Element>
+    let lowLimit: [Element]
+    let highLimit: [Element]
     var found: [Pair: (Double, Double)] = [:]
 
     struct Pair: Hashable { let a: Int, b: Int }
 
-    init(rows: Range<Int>, points: PairwisePoints, lowLimit: [Float], highLimit: [Float]) {
+    init(rows: Range<Int>, points: PairwisePoints<Element>, lowLimit: [Element], highLimit: [Element]) {
         self.rows = rows
         self.points = points
         self.lowLimit = lowLimit
         self.highLimit = highLimit
     }
 
-    mutating func consume(_ tile: DistanceTile) {
+    mutating func consume(_ tile: DistanceTile<Element>) {
         let k = points.segments.classCount
         let diagonal = !tile.standsForTranspose
         for r in tile.rows {

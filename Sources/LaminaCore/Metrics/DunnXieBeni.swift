@@ -17,7 +17,9 @@ package enum DunnIndex {
 
     /// D = min_{a != b} delta(C_a, C_b) / max_c Delta(C_c), Euclidean distances. Size-1 clusters have
     /// diameter 0. If every diameter is 0 the index is +inf (or NaN when the numerator is 0 too).
-    package static func compute(_ x: MatrixView, labels: EncodedLabels, linkage: Linkage = .single,
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func compute<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, linkage: Linkage = .single,
                                diameter: Diameter = .maxPairwise) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
@@ -70,7 +72,9 @@ package enum XieBeniIndex {
     }
 
     /// W = sum_i ||x_i - c_{k(i)}||^2 (within-cluster sum of squares). +inf when the separation is 0.
-    package static func compute(_ x: MatrixView, labels: EncodedLabels, separation: Separation = .centroid) throws -> Double {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func compute<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, separation: Separation = .centroid) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let k = labels.classCount

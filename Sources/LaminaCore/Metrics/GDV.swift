@@ -5,7 +5,9 @@
 /// mean_intra over the N_l (N_l - 1) / 2 unordered pairs of distinct points of C_l, mean_inter over the
 /// N_l N_m cross pairs. -1 <= GDV <= 0 in practice; more negative means better separated classes.
 package enum GeneralizedDiscriminationValue {
-    package static func compute(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func compute<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         let k = labels.classCount
         if k < 2 { throw LaminaError.invalid("labels has \(k) distinct class; GDV needs at least 2") }

@@ -5,7 +5,9 @@ package enum InternalIndices {
     /// s(i) = (b(i) - a(i)) / max(a(i), b(i)), a(i) the mean distance from i to the other members of its
     /// cluster, b(i) the smallest mean distance from i to the members of another cluster; s(i) = 0 for
     /// members of size-1 clusters (Rousseeuw 1987; sklearn.metrics.silhouette_samples).
-    package static func silhouetteSamples(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> [Double] {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func silhouetteSamples<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric) throws -> [Double] {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let segments = ClassSegments(labels)
@@ -16,8 +18,8 @@ package enum InternalIndices {
         let lanes = min(8, (512 << 20) / max(1, n * k * MemoryLayout<Double>.size))
         let symmetric = lanes >= 2
         let parts = points.reduceTiles(symmetric: symmetric, laneCount: symmetric ? lanes : points.blockCount) { lane in
-            symmetric ? SilhouetteSums(rows: 0..<n, classCount: k, symmetric: true)
-                : SilhouetteSums(rows: lane * PairwisePoints.block..<min(n, (lane + 1) * PairwisePoints.block),
+            symmetric ? SilhouetteSums<T>(rows: 0..<n, classCount: k, symmetric: true)
+                : SilhouetteSums<T>(rows: lane * PairwisePoints<T>.block..<min(n, (lane + 1) * PairwisePoints<T>.block),
                                  classCount: k, symmetric: false)
         }
         var result = [Double](repeating: 0, count: n)
@@ -33,9 +35,72 @@ package enum InternalIndices {
         return result
     }
 
-    package static func silhouetteScore(_ x: MatrixView, labels: EncodedLabels, metric: DistanceMetric) throws -> Double {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func silhouetteScore<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric) throws -> Double {
         let s = try silhouetteSamples(x, labels: labels, metric: metric)
         return s.reduce(0, +) / Double(s.count)
+    }
+
+    /// Silhouettes from a given n x n distance matrix (scikit-learn's metric="precomputed"), read in row
+    /// blocks: per row, the float64 sums of its distances to each class (the diagonal included, as
+    /// scikit-learn's reduction does), then s(i) as above. Checks in scikit-learn's order and words:
+    /// rows match the labels, a zero diagonal (|d_ii| <= 100 eps of the element type), the label count,
+    /// square, non-negative.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func silhouetteSamplesPrecomputed<T: LaminaFloat>(_ dist: MatrixViewOf<T>, labels: EncodedLabels) throws -> [Double] {
+        try checkRowsMatch(dist, labels)
+        let n = dist.rows, m = dist.cols
+        let tolerance = 100 * T.ulpOfOne
+        for i in 0..<min(n, m) where abs(dist.base[i * m + i]) > tolerance {
+            throw LaminaError.invalid("The precomputed distance matrix contains non-zero elements on the diagonal. "
+                                      + "Use np.fill_diagonal(X, 0). (dist[\(i), \(i)] is \(dist.base[i * m + i]); "
+                                      + "expected |value| <= 100 eps = \(tolerance))")
+        }
+        try checkLabelCount(labels)
+        if m != n {
+            throw LaminaError.shape("Precomputed metric requires shape (n_queries, n_indexed). Got (\(n), \(m)) for \(n) indexed. "
+                                    + "(dist must be the square n x n matrix of distances between the samples)")
+        }
+        let base = dist.base
+        let negatives = Parallel.mapChunks(count: n * n, chunk: 1 << 18) { range -> Int? in
+            for i in range where base[i] < 0 { return i }
+            return nil
+        }
+        if let first = negatives.lazy.compactMap({ $0 }).first {
+            throw LaminaError.invalid("Negative values in data passed to `pairwise_distances`. Precomputed distance need to "
+                                      + "have non-negative values. (dist[\(first / n), \(first % n)] is \(base[first]))")
+        }
+        let k = labels.classCount
+        var result = [Double](repeating: 0, count: n)
+        let block = 256
+        result.withUnsafeMutableBufferPointer { out in
+            labels.codes.withUnsafeBufferPointer { codes in
+                Parallel.forEachTask((n + block - 1) / block) { task in
+                    var sums = [Double](repeating: 0, count: k)
+                    sums.withUnsafeMutableBufferPointer { acc in
+                        for r in (task * block)..<min(n, task * block + block) {
+                            for c in 0..<k { acc[c] = 0 }
+                            let row = base + r * n
+                            for j in 0..<n { acc[Int(codes[j])] += Double(row[j]) }
+                            out[r] = silhouette(own: Int(codes[r]), acc, counts: labels.counts)
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// s from the sums of distances of one sample to every class; `own` its class.
+    private static func silhouette(own: Int, _ sums: UnsafeMutableBufferPointer<Double>, counts: [Int]) -> Double {
+        if counts[own] < 2 { return 0 }
+        let a = sums[own] / Double(counts[own] - 1)
+        var b = Double.infinity
+        for c in 0..<counts.count where c != own { b = min(b, sums[c] / Double(counts[c])) }
+        let denom = max(a, b)
+        return denom > 0 ? (b - a) / denom : 0
     }
 
     /// s(r) from the sums of distances from row r to every class.
@@ -52,7 +117,7 @@ package enum InternalIndices {
 
     /// Sums of distances from each row in `rows` to each class. In a symmetric pass an off-diagonal
     /// tile also adds its column sums (per class run of its rows) to the rows of its columns.
-    private struct SilhouetteSums: TileConsumer {
+    private struct SilhouetteSums<Element: LaminaFloat>: TileConsumer {
         let rows: Range<Int>
         let classCount: Int
         let symmetric: Bool
@@ -64,10 +129,10 @@ package enum InternalIndices {
             self.classCount = classCount
             self.symmetric = symmetric
             sums = [Double](repeating: 0, count: rows.count * classCount)
-            columnScratch = [Double](repeating: 0, count: PairwisePoints.block)
+            columnScratch = [Double](repeating: 0, count: PairwisePoints<Element>.block)
         }
 
-        mutating func consume(_ tile: DistanceTile) {
+        mutating func consume(_ tile: DistanceTile<Element>) {
             let k = classCount, offset = rows.lowerBound
             let width = tile.cols.count
             let transposeToo = symmetric && tile.standsForTranspose
@@ -75,7 +140,7 @@ package enum InternalIndices {
                 let sum = acc.baseAddress!
                 for r in tile.rows {
                     let d = tile.row(r), dst = sum + (r - offset) * k
-                    for piece in tile.colPieces { dst[piece.cls] += Reduce.sum(d + piece.start, piece.end - piece.start) }
+                    for piece in tile.colPieces { dst[piece.cls] += Element.sum(d + piece.start, piece.end - piece.start) }
                 }
                 guard transposeToo else { return }
                 columnScratch.withUnsafeMutableBufferPointer { scratch in
@@ -83,7 +148,7 @@ package enum InternalIndices {
                     for piece in tile.rowPieces {
                         col.update(repeating: 0, count: width)
                         for r in (tile.rows.lowerBound + piece.start)..<(tile.rows.lowerBound + piece.end) {
-                            Reduce.accumulate(tile.row(r), into: col, width)
+                            Element.accumulate(tile.row(r), into: col, width)
                         }
                         for j in 0..<width { sum[(tile.cols.lowerBound + j - offset) * k + piece.cls] += col[j] }
                     }
@@ -98,7 +163,9 @@ package enum InternalIndices {
     /// i's members to its centroid c_i (Davies & Bouldin 1979; sklearn.metrics.davies_bouldin_score).
     /// Returns 0 when all s_i or all centroid distances are (numerically) zero; a pair of coincident
     /// centroids contributes 0 (scikit-learn's conventions).
-    package static func daviesBouldin(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func daviesBouldin<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let k = labels.classCount
@@ -127,7 +194,9 @@ package enum InternalIndices {
 
     /// CH = [B / (k - 1)] / [W / (n - k)], B = sum_k n_k ||c_k - c||^2, W = sum_i ||x_i - c_{k(i)}||^2
     /// (Calinski & Harabasz 1974; sklearn.metrics.calinski_harabasz_score). Returns 1 when W = 0.
-    package static func calinskiHarabasz(_ x: MatrixView, labels: EncodedLabels) throws -> Double {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package static func calinskiHarabasz<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
         let n = x.rows, k = labels.classCount, d = x.cols

@@ -192,11 +192,12 @@ class DTypeError(InvalidArgumentError, TypeError):
     """Data of a dtype that cannot be read as numbers (also a TypeError, as numpy's own error)."""
 
 
-def as_matrix(X, name="X"):
+def as_matrix(X, name="X", keep_float64=False):
     """X as the C-contiguous float32 2-D array the library reads, with scikit-learn's checks and
     messages first: sparse input refused (dense required), complex refused, object arrays converted
     to numbers (DTypeError otherwise), 2-D with at least one sample and one feature. Values are
-    checked for NaN/Inf by the library (which names the first bad row and column)."""
+    checked for NaN/Inf by the library (which names the first bad row and column). With keep_float64,
+    anything but float32 becomes float64 instead (for the functions with `_f64` twins)."""
     if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
         raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported, dense data is "
                                    f"required ({name}.toarray())")
@@ -219,7 +220,9 @@ def as_matrix(X, name="X"):
     if arr.shape[1] == 0:
         raise InvalidArgumentError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
                                    f"required: d is 0 ({name})")
-    return N.as_matrix(arr, name)
+    # keep_float64: the functions with `_f64` twins compute float64 (and integer) data in float64
+    # (scikit-learn's dtype rule); float32 stays float32.
+    return N.as_matrix_typed(arr, name) if keep_float64 else N.as_matrix(arr, name)
 
 
 def check_finite(x, name="X"):

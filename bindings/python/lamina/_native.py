@@ -68,6 +68,7 @@ LAMINA_ERR_OUT_OF_MEMORY = 6
 LAMINA_ERR_CANCELLED = 7
 LAMINA_ERR_INTERNAL = 8
 LAMINA_DISTANCE_EUCLIDEAN, LAMINA_DISTANCE_SQEUCLIDEAN, LAMINA_DISTANCE_COSINE = 0, 1, 2
+LAMINA_DISTANCE_MANHATTAN, LAMINA_DISTANCE_CHEBYSHEV, LAMINA_DISTANCE_CORRELATION = 3, 4, 5
 LAMINA_LINKAGE_SINGLE, LAMINA_LINKAGE_COMPLETE, LAMINA_LINKAGE_AVERAGE, LAMINA_LINKAGE_CENTROID = 0, 1, 2, 3
 LAMINA_DIAMETER_MAX, LAMINA_DIAMETER_MEAN_PAIRWISE, LAMINA_DIAMETER_CENTROID = 0, 1, 2
 LAMINA_XIE_BENI_CENTROID, LAMINA_XIE_BENI_POINT_PAIR = 0, 1
@@ -182,6 +183,17 @@ SIGNATURES = {
     "lamina_dunn_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
     "lamina_xie_beni_index": (c_int32, [f32p, c_int64, c_int64, i32p, c_int32, f64p]),
     "lamina_gdv": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_precomputed": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed": (c_int32, [f32p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_davies_bouldin_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_dunn_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, c_int32, f64p]),
+    "lamina_xie_beni_index_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_gdv_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
     "lamina_contingency_shape": (c_int32, [i32p, i32p, c_int64, i64p, i64p]),
     "lamina_contingency_matrix": (c_int32, [i32p, i32p, c_int64, i64p, c_int64]),
     "lamina_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
@@ -201,6 +213,11 @@ SIGNATURES = {
     "lamina_kmeans_get_centers": (c_int32, [c_void_p, f32p, c_int64]),
     "lamina_kmeans_get_labels": (c_int32, [c_void_p, i32p, c_int64]),
     "lamina_kmeans_set_centers": (c_int32, [c_void_p, f32p, c_int64, c_int64]),
+    "lamina_kmeans_fit_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64, f64p]),
+    "lamina_kmeans_predict_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64, i32p]),
+    "lamina_kmeans_get_centers_f64": (c_int32, [c_void_p, f64p, c_int64]),
+    "lamina_kmeans_set_centers_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64]),
+    "lamina_kmeans_get_precision": (c_int32, [c_void_p, i32p]),
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),
@@ -450,6 +467,30 @@ def as_matrix(X, name="X"):
                          "reshape your data with array.reshape(-1, 1) for a single feature or "
                          "array.reshape(1, -1) for a single sample")
     return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def as_matrix_typed(X, name="X"):
+    """A C-contiguous 2-D array in the precision Lamina computes it in (the header's rule for the
+    `_f64` twins, scikit-learn's dtype rule): float32 stays float32; float64, integers, booleans and
+    float16 become float64. The input itself when it already is one of these."""
+    if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
+        raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported yet, dense data is "
+                                   f"required ({name}.toarray())")
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "fiub":
+        raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")
+    if arr.ndim != 2:
+        raise InvalidArgumentError(f"Expected 2D array for {name}, got {arr.ndim}D array instead (shape {arr.shape}); "
+                         "reshape your data with array.reshape(-1, 1) for a single feature or "
+                         "array.reshape(1, -1) for a single sample")
+    return np.ascontiguousarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64)
+
+
+def typed(name, arr):
+    """(C function name, data pointer) for a matrix from as_matrix_typed: the `_f64` twin for float64."""
+    if arr.dtype == np.float64:
+        return name + "_f64", arr.ctypes.data_as(f64p)
+    return name, arr.ctypes.data_as(f32p)
 
 
 def as_labels(labels, name="labels"):

@@ -32,13 +32,15 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     random_state, for any thread count; the draws differ from scikit-learn's, so results match it in
     quality (inertia), not label for label.
 
-    Attributes after fit: cluster_centers_ (float32), labels_ (int32), inertia_ (float64 sum of squared
+    float32 X is computed in float32; float64 and integer X in float64 (the C API's `_f64` twins), as
+    scikit-learn does. Attributes after fit: cluster_centers_ (float32 for float32 X, float64
+    otherwise: scikit-learn's dtype rule), labels_ (int32), inertia_ (float64 sum of squared
     distances to the closest center), n_iter_, n_features_in_. predict(X) gives the closest center,
     transform(X) the distances to every center, score(X) minus the sum of squared distances to the
     closest centers (scikit-learn's definitions).
     """
 
-    _lamina_tags = {"preserves_dtype": ["float32"]}
+    _lamina_tags = {"preserves_dtype": ["float64", "float32"]}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None, algorithm="lloyd"):
@@ -59,7 +61,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             p.init = N.option(self.init, _INITS, "init")
         else:
             p.init = 2
-            init_centers = N.as_matrix(self.init, "init")
+            init_centers = N.as_matrix_typed(self.init, "init")
         if isinstance(self.n_init, str) and self.n_init == "auto":
             n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool):
@@ -84,8 +86,10 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
         N.call("lamina_kmeans_check_params", ctypes.byref(params))   # parameter errors before data errors
-        x = as_matrix(X)
+        x = as_matrix(X, keep_float64=True)
+        f64 = x.dtype == np.float64
         if init_centers is not None:
+            init_centers = np.ascontiguousarray(init_centers, dtype=x.dtype)   # scikit-learn: X's dtype
             # The C API reads n_clusters x n_features values from the pointer: check the shape here,
             # where it is known (scikit-learn's messages).
             if init_centers.shape[0] != params.n_clusters:
@@ -95,15 +99,17 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
                 raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
                                          f"the number of features of the data {x.shape[1]}.")
         handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
-        N.call("lamina_kmeans_fit", handle, N.fptr(x), x.shape[0], x.shape[1],
-               N.fptr(init_centers) if init_centers is not None else None)
+        ptr = N.dptr if f64 else N.fptr
+        N.call("lamina_kmeans_fit_f64" if f64 else "lamina_kmeans_fit", handle, ptr(x), x.shape[0], x.shape[1],
+               ptr(init_centers) if init_centers is not None else None)
         self._handle = handle  # a failed fit keeps the previous model; the old handle is freed here
         n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
         inertia, n_iter = ctypes.c_double(), ctypes.c_int32()
         N.call("lamina_kmeans_get_info", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
                ctypes.byref(inertia), ctypes.byref(n_iter))
-        self.cluster_centers_ = np.empty((k.value, d.value), dtype=np.float32)
-        N.call("lamina_kmeans_get_centers", handle, N.fptr(self.cluster_centers_), self.cluster_centers_.size)
+        self.cluster_centers_ = np.empty((k.value, d.value), dtype=x.dtype)
+        N.call("lamina_kmeans_get_centers_f64" if f64 else "lamina_kmeans_get_centers", handle,
+               ptr(self.cluster_centers_), self.cluster_centers_.size)
         self.labels_ = np.empty(n.value, dtype=np.int32)
         N.call("lamina_kmeans_get_labels", handle, N.iptr(self.labels_), self.labels_.size)
         self.inertia_ = float(inertia.value)
@@ -117,7 +123,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     def _x(self, X):
         self._check_fitted()
-        x = as_matrix(X)
+        x = as_matrix(X, keep_float64=True)
         if x.shape[1] != self.n_features_in_:
             raise ShapeMismatchError(f"X has {x.shape[1]} features, but KMeans is expecting "
                                      f"{self.n_features_in_} features as input (the model was fitted with "
@@ -128,19 +134,30 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         """Index of the closest center for each row of X."""
         x = self._x(X)
         out = np.empty(x.shape[0], dtype=np.int32)
-        N.call("lamina_kmeans_predict", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.iptr(out))
+        # computed in the model's precision (the library converts x if its dtype differs)
+        name, data = N.typed("lamina_kmeans_predict", x)
+        N.call(name, self._handle, data, x.shape[0], x.shape[1], N.iptr(out))
         return out
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def transform(self, X):
-        """Euclidean distances of each row of X to every center, (n_samples, n_clusters) float32
-        (computed in float64)."""
-        x = check_finite(self._x(X)).astype(np.float64)
+        """Euclidean distances of each row of X to every center, (n_samples, n_clusters), float32 when
+        X and the centers are float32, else float64 (computed in float64)."""
+        x = check_finite(self._x(X))
+        dtype = np.result_type(x.dtype, self.cluster_centers_.dtype)
+        x = x.astype(np.float64)
         c = self.cluster_centers_.astype(np.float64)
-        d2 = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ c.T) + np.einsum("ij,ij->i", c, c)[None, :]
-        return np.sqrt(np.maximum(d2, 0.0)).astype(np.float32)
+        xx, cc = np.einsum("ij,ij->i", x, x)[:, None], np.einsum("ij,ij->i", c, c)[None, :]
+        d2 = xx - 2.0 * (x @ c.T) + cc
+        # where the gemm form cancels (a row at or near a center), recompute from the differences, so a
+        # row equal to a center is at distance exactly 0
+        rows, cols = np.nonzero(d2 <= 1e-8 * (xx + cc))
+        if rows.size:
+            diff = x[rows] - c[cols]
+            d2[rows, cols] = np.einsum("ij,ij->i", diff, diff)
+        return np.sqrt(np.maximum(d2, 0.0)).astype(dtype)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).transform(X)
@@ -150,19 +167,22 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         labels = self.predict(X)
-        x = as_matrix(X).astype(np.float64)
+        x = as_matrix(X, keep_float64=True).astype(np.float64)
         diff = x - self.cluster_centers_.astype(np.float64)[labels]
         return -float(np.einsum("ij,ij->", diff, diff))
 
     # -- pickling ----------------------------------------------------------------------------------
 
     def _native_state(self):
-        return {"cluster_centers": np.array(self.cluster_centers_, dtype=np.float32)}
+        return {"cluster_centers": np.array(self.cluster_centers_)}   # float32 or float64, as fitted
 
     def _restore_native(self, state):
-        centers = np.ascontiguousarray(state["cluster_centers"], dtype=np.float32)
+        given = np.asarray(state["cluster_centers"])
+        f64 = given.dtype == np.float64
+        centers = np.ascontiguousarray(given, dtype=np.float64 if f64 else np.float32)
         params = N.lib.lamina_kmeans_default_params()
         params.n_clusters = centers.shape[0]
         handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
-        N.call("lamina_kmeans_set_centers", handle, N.fptr(centers), centers.shape[0], centers.shape[1])
+        N.call("lamina_kmeans_set_centers_f64" if f64 else "lamina_kmeans_set_centers", handle,
+               N.dptr(centers) if f64 else N.fptr(centers), centers.shape[0], centers.shape[1])
         self._handle = handle

@@ -4,8 +4,9 @@ Switch from scikit-learn by changing the import::
 
     from lamina.metrics import silhouette_score, adjusted_rand_score
 
-Internal indices take the data ``X`` (n_samples x n_features; converted once to C-contiguous float32
-if it is not already) and ``labels``; external indices take two labelings. Labels may be any values
+Internal indices take the data ``X`` (n_samples x n_features) and ``labels``; as in scikit-learn,
+float32 data are computed in float32 and anything else (float64, integers) in float64 (the `_f64`
+functions of the C API), converted once to C-contiguous if needed; external indices take two labelings. Labels may be any values
 (integers, strings, ...). All arithmetic is float64; pair counts are exact integers. Every function
 raises a ``lamina.LaminaError`` subclass (also a ``ValueError`` for bad arguments) with the library's
 message on bad input; none can crash the interpreter.
@@ -41,7 +42,8 @@ __all__ = [
     "homogeneity_completeness_v_measure", "fowlkes_mallows_score", "contingency_matrix",
 ]
 
-_DISTANCES = {"euclidean": 0, "l2": 0, "sqeuclidean": 1, "cosine": 2}
+_DISTANCES = {"euclidean": 0, "l2": 0, "sqeuclidean": 1, "cosine": 2, "manhattan": 3, "l1": 3, "cityblock": 3,
+              "chebyshev": 4, "correlation": 5}
 _LINKAGES = {"single": 0, "complete": 1, "average": 2, "centroid": 3}
 _DIAMETERS = {"max": 0, "mean_pairwise": 1, "centroid": 2}
 _XIE_BENI = {"centroid": 0, "point_pair": 1}
@@ -49,7 +51,7 @@ _AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
 
 
 def _data_and_labels(X, labels):
-    x = N.as_matrix(X)
+    x = N.as_matrix_typed(X)
     lab = N.as_labels(labels)
     N.check_consistent_length(x, lab)
     return x, lab
@@ -57,20 +59,44 @@ def _data_and_labels(X, labels):
 
 def _scalar(name, x, lab, *extra):
     out = ctypes.c_double()
-    N.call(name, N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), *extra, ctypes.byref(out))
+    name, data = N.typed(name, x)
+    N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab), *extra, ctypes.byref(out))
     return float(out.value)
 
 
 # -- internal indices -------------------------------------------------------------------------------
 
+def _check_metric(metric):
+    if callable(metric):
+        raise N.InvalidArgumentError(
+            f"metric={metric!r}: a callable metric is not supported (Lamina's distance kernels are compiled). "
+            "Compute the distances yourself, e.g. D = sklearn.metrics.pairwise_distances(X, metric=your_function), "
+            "and pass them with metric='precomputed'")
+
+
+def _silhouette_precomputed(X, labels, name):
+    d, lab = _data_and_labels(X, labels)
+    out = np.empty(d.shape[0], dtype=np.float64)
+    fn, data = N.typed(name, d)
+    N.call(fn, data, d.shape[0], d.shape[1], N.iptr(lab), N.dptr(out))
+    return out
+
+
 def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     """Silhouette coefficient of each sample (sklearn.metrics.silhouette_samples).
 
-    metric: "euclidean" (alias "l2"), "sqeuclidean" or "cosine". Returns float64 array (n_samples,).
-    Tiled: never builds the n x n distance matrix."""
+    metric: "euclidean" (alias "l2"), "sqeuclidean", "cosine", "manhattan" (aliases "l1", "cityblock"),
+    "chebyshev", "correlation", or "precomputed" (X is then the square
+    matrix of distances between the samples: zero diagonal, non-negative, scikit-learn's checks and
+    messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
+    (n_samples,). Tiled: never builds the n x n distance matrix."""
+    _check_metric(metric)
+    if isinstance(metric, str) and metric == "precomputed":
+        return _silhouette_precomputed(X, labels, "lamina_silhouette_samples_precomputed")
     x, lab = _data_and_labels(X, labels)
     out = np.empty(x.shape[0], dtype=np.float64)
-    N.call("lamina_silhouette_samples", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab),
+    name, data = N.typed("lamina_silhouette_samples", x)
+    N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab),
            N.option(metric, _DISTANCES, "metric"), N.dptr(out))
     return out
 
@@ -79,7 +105,10 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     """Mean silhouette coefficient (sklearn.metrics.silhouette_score).
 
     With sample_size, scores the same random subset scikit-learn would draw for the same
-    random_state (``check_random_state(random_state).permutation(n)[:sample_size]``)."""
+    random_state (``check_random_state(random_state).permutation(n)[:sample_size]``). With
+    metric="precomputed", X is the distance matrix and the subset takes its rows and columns."""
+    _check_metric(metric)
+    precomputed = isinstance(metric, str) and metric == "precomputed"
     x, lab = _data_and_labels(X, labels)
     if sample_size is not None:
         if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
@@ -89,7 +118,13 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
         else:
             rng = np.random.RandomState(random_state)
         idx = rng.permutation(x.shape[0])[:sample_size]
-        x, lab = np.ascontiguousarray(x[idx]), np.ascontiguousarray(lab[idx])
+        if precomputed:
+            x = x[idx][:, idx] if x.shape[0] == x.shape[1] else x[idx]
+        else:
+            x = x[idx]
+        x, lab = np.ascontiguousarray(x), np.ascontiguousarray(lab[idx])
+    if precomputed:
+        return float(np.mean(_silhouette_precomputed(x, lab, "lamina_silhouette_samples_precomputed")))
     return _scalar("lamina_silhouette_score", x, lab, N.option(metric, _DISTANCES, "metric"))
 
 

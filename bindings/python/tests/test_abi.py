@@ -275,7 +275,7 @@ def _family_prefix(macros) -> str:
 # enum typedef -> (module, option table, aliases {key: macro suffix}, suffixes the table does not list
 # because they are reached another way). A table maps a Python option to the C value.
 OPTION_TABLES = {
-    "lamina_distance": ("metrics", "_DISTANCES", {"l2": "EUCLIDEAN"}, {}),
+    "lamina_distance": ("metrics", "_DISTANCES", {"l2": "EUCLIDEAN", "l1": "MANHATTAN", "cityblock": "MANHATTAN"}, {}),
     "lamina_linkage": ("metrics", "_LINKAGES", {}, {}),
     "lamina_diameter": ("metrics", "_DIAMETERS", {}, {}),
     "lamina_xie_beni_separation": ("metrics", "_XIE_BENI", {}, {}),

@@ -72,6 +72,8 @@ INTERNAL = {
     "lamina_xie_beni_index": [("separation", 0)],
     "lamina_gdv": [],
 }
+# the float64 twins: the same cases on float64 data
+INTERNAL.update({name + "_f64": enums for name, enums in list(INTERNAL.items())})
 
 
 def _internal_call(name, x=..., n=None, d=None, labels=..., out=..., enums=None):
@@ -85,7 +87,9 @@ def _internal_call(name, x=..., n=None, d=None, labels=..., out=..., enums=None)
     if d is None:
         d = xa.shape[1] if xa is not None else 2
     outbuf = np.zeros(max(xa.shape[0] if xa is not None else 6, 6), dtype=np.float64)
-    xp = None if xa is None else N.fptr(xa)
+    if name.endswith("_f64") and xa is not None:
+        xa = np.ascontiguousarray(xa, dtype=np.float64)
+    xp = None if xa is None else (N.dptr(xa) if name.endswith("_f64") else N.fptr(xa))
     yp = None if ya is None else N.iptr(ya)
     op = None if out is None else N.dptr(outbuf)
     vals = [v for _, v in INTERNAL[name]]
@@ -176,7 +180,7 @@ def _register_internal():
         def c_one_label(f):
             _, np, _, _ = _lazy()
             y = np.zeros(6, dtype=np.int32)
-            if f == "lamina_gdv":
+            if f.startswith("lamina_gdv"):
                 expect_status(1, _internal_call(f, labels=y)[0], "1 distinct class")
             else:
                 expect_status(1, _internal_call(f, labels=y)[0],
@@ -185,7 +189,7 @@ def _register_internal():
         def c_n_labels(f):
             _, np, _, _ = _lazy()
             y = (np.arange(6, dtype=np.int64) * 1000 - 2**31 + 1).astype(np.int32)
-            if f == "lamina_gdv":
+            if f.startswith("lamina_gdv"):
                 expect_status(1, _internal_call(f, labels=y)[0], "has 1 sample")
             else:
                 expect_status(1, _internal_call(f, labels=y)[0], "Number of labels is 6")
@@ -532,6 +536,120 @@ def c_kmeans_unfitted_and_outputs():
     N.lib.lamina_kmeans_free(h)
 
 
+def _register_precomputed():
+    """Every error of the precomputed silhouette (and its _f64 twin), through the C API."""
+    for fname in ("lamina_silhouette_samples_precomputed", "lamina_silhouette_score_precomputed",
+                  "lamina_silhouette_samples_precomputed_f64", "lamina_silhouette_score_precomputed_f64"):
+        def body(f=fname):
+            ctypes, np, _, N = _lazy()
+            f64 = f.endswith("_f64")
+            dt = np.float64 if f64 else np.float32
+            ptr = N.dptr if f64 else N.fptr
+            D = np.array([[0, 1, 5, 6], [1, 0, 4, 5], [5, 4, 0, 1], [6, 5, 1, 0]], dtype=dt)
+            y = np.array([3, 3, 7, 7], dtype=np.int32)
+            out = np.zeros(4)
+            fn = getattr(N.lib, f)
+
+            def call(d=D, n=4, m=4, labels=y, o=out):
+                return fn(None if d is None else ptr(d), n, m, None if labels is None else N.iptr(labels),
+                          None if o is None else N.dptr(o))
+            expect_status(0, call())
+            assert out[0] == pytest_approx_ref(f, out)
+            expect_status(1, call(d=None), "dist is NULL")
+            expect_status(1, call(labels=None), "labels is NULL")
+            expect_status(1, call(o=None), "out is NULL")
+            expect_status(1, call(n=0), "n is 0")
+            expect_status(1, call(m=-1), "m is -1")
+            expect_status(HUGE, call(n=2**62), "n is")
+            expect_status(6, call(n=2**31, m=2**33), "overflows")
+            bad = D.copy()
+            bad[1, 2] = np.nan
+            expect_status(3, call(d=bad), "row 1", "column 2")
+            bad = D.copy()
+            bad[2, 2] = 0.5
+            expect_status(1, call(d=bad), "non-zero elements on the diagonal", "dist[2, 2]")
+            bad = D.copy()
+            bad[0, 3] = -2
+            expect_status(1, call(d=bad), "Negative values in data passed to `pairwise_distances`", "dist[0, 3]")
+            expect_status(2, call(d=np.ascontiguousarray(D[:, :3]), m=3), "Precomputed metric requires shape", "Got (4, 3)")
+            expect_status(1, call(labels=np.zeros(4, np.int32)), "Number of labels is 1")
+        register(f"c_{fname[len('lamina_'):]}_errors", body)
+
+
+def pytest_approx_ref(f, out):
+    # s(0): a = 1, b = (5 + 6) / 2 = 5.5, s = 1 - 1 / 5.5; the score is the mean of the four
+    s0 = 1 - 1 / 5.5
+    if "score" in f:
+        s = [1 - 1 / 5.5, 1 - 1 / 4.5, 1 - 1 / 4.5, 1 - 1 / 5.5]
+        assert abs(out[0] - sum(s) / 4) < 1e-12, out[0]
+    else:
+        assert abs(out[0] - s0) < 1e-12 and abs(out[1] - (1 - 1 / 4.5)) < 1e-12, out
+    return out[0]
+
+
+_register_precomputed()
+
+
+@case
+def c_kmeans_f64_twins():
+    """The float64 twins: the same checks and messages, and the precision conversions of predict."""
+    ctypes, np, _, N = _lazy()
+    x32, _y = two_blobs()
+    x = x32.astype(np.float64)
+    h = _create(n_clusters=2)
+    fit, predict = N.lib.lamina_kmeans_fit_f64, N.lib.lamina_kmeans_predict_f64
+    lab = np.empty(6, dtype=np.int32)
+    cen = np.empty(4, dtype=np.float64)
+    prec = ctypes.c_int32()
+    expect_status(1, N.lib.lamina_kmeans_get_precision(h, ctypes.byref(prec)), "not fitted")
+    expect_status(1, N.lib.lamina_kmeans_get_centers_f64(h, N.dptr(cen), 4), "not fitted")
+    expect_status(1, predict(h, N.dptr(x), 6, 2, N.iptr(lab)), "not fitted")
+    expect_status(1, fit(None, N.dptr(x), 6, 2, None), "model is NULL")
+    expect_status(1, fit(h, None, 6, 2, None), "x is NULL")
+    expect_status(1, fit(h, N.dptr(x), 0, 2, None), "n is 0")
+    expect_status(1, fit(h, N.dptr(x), 6, -3, None), "d is -3")
+    expect_status(HUGE, fit(h, N.dptr(x), 2**62, 2, None), "n is")
+    expect_status(6, fit(h, N.dptr(x), 2**31, 2**33, None), "overflows")
+    bad = x.copy()
+    bad[4, 1] = np.nan
+    expect_status(3, fit(h, N.dptr(bad), 6, 2, None), "row 4", "column 1")
+    expect_status(1, fit(h, N.dptr(x), 6, 2, N.dptr(x[:2].copy())), "init_centers")
+    expect_status(0, fit(h, N.dptr(x), 6, 2, None))
+    expect_status(0, N.lib.lamina_kmeans_get_precision(h, ctypes.byref(prec)))
+    assert prec.value == 64
+    expect_status(1, N.lib.lamina_kmeans_get_precision(h, None), "out is NULL")
+    for bad_len in (3, 5, 0, -1):
+        expect_status(2, N.lib.lamina_kmeans_get_centers_f64(h, N.dptr(cen), bad_len), "out_len", "expected 4")
+    expect_status(1, N.lib.lamina_kmeans_get_centers_f64(h, None, 4), "out is NULL")
+    expect_status(2, predict(h, N.dptr(x), 4, 3, N.iptr(lab)), "3 features", "fitted with 2")
+    expect_status(1, predict(h, N.dptr(x), 6, 2, None), "labels_out is NULL")
+    bad = x.copy()
+    bad[2, 0] = -np.inf
+    expect_status(3, predict(h, N.dptr(bad), 6, 2, N.iptr(lab)), "row 2", "column 0")
+    # float32 rows on the float64 model: widened exactly
+    expect_status(0, N.lib.lamina_kmeans_predict(h, N.fptr(x32), 6, 2, N.iptr(lab)))
+    assert sorted(np.bincount(lab).tolist()) == [3, 3]
+    # a float32 model: float64 rows beyond float32's range are refused
+    h32 = _create(n_clusters=2)
+    expect_status(0, N.lib.lamina_kmeans_fit(h32, N.fptr(x32), 6, 2, None))
+    huge = x.copy()
+    huge[5, 1] = 1e300
+    expect_status(3, predict(h32, N.dptr(huge), 6, 2, N.iptr(lab)), "x[5, 1]", "float32")
+    expect_status(0, predict(h32, N.dptr(x), 6, 2, N.iptr(lab)))
+    # set_centers_f64
+    c = np.array([[0, 0], [10, 10]], dtype=np.float64)
+    expect_status(2, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c), 3, 2), "n_clusters is 3")
+    expect_status(1, N.lib.lamina_kmeans_set_centers_f64(h32, None, 2, 2), "centers is NULL")
+    c_bad = c.copy()
+    c_bad[1, 1] = np.nan
+    expect_status(3, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c_bad), 2, 2), "centers")
+    expect_status(0, N.lib.lamina_kmeans_set_centers_f64(h32, N.dptr(c), 2, 2))
+    expect_status(0, N.lib.lamina_kmeans_get_precision(h32, ctypes.byref(prec)))
+    assert prec.value == 64
+    N.lib.lamina_kmeans_free(h)
+    N.lib.lamina_kmeans_free(h32)
+
+
 @case
 def c_kmeans_free_null_double_garbage():
     ctypes, np, _, N = _lazy()
@@ -798,12 +916,13 @@ def _register_python_internal():
             bad = x.copy()
             bad[r, c] = v
             expect(lambda: fn(name)(bad, y), lamina.NonFiniteError, ValueError, word, f"row {r}", f"column {c}")
-            # float64 input: converted to float32 first, the position is kept
+            # float64 input (the _f64 twin): the same check and position
             expect(lambda: fn(name)(bad.astype(np.float64), y), lamina.NonFiniteError, ValueError,
                    f"row {r}", f"column {c}")
         big = x.astype(np.float64)
-        big[3, 1] = 1e39  # finite in float64, inf once stored as float32
-        expect(lambda: fn(name)(big, y), lamina.NonFiniteError, ValueError, "row 3", "column 1")
+        big[3, 1] = 1e39  # finite in float64 (inf in float32): float64 input is computed in float64
+        assert np.all(np.isfinite(fn(name)(big, y)))
+        expect(lambda: fn(name)(big.astype(np.float32), y), lamina.NonFiniteError, ValueError, "row 3", "column 1")
 
     def py_label_counts(name):
         _, np, lamina, _ = _lazy()

@@ -313,12 +313,14 @@ def test_x_layouts(layout):
     X, y = np.ascontiguousarray(X[:400]), y[:400]
     Xv = _layouts(X)[layout]
     yv = y[:len(Xv)]
-    X32 = np.ascontiguousarray(np.asarray(Xv, dtype=np.float32))
+    # computed in float32 for float32 input, else in float64 (scikit-learn's dtype rule, the _f64 twins)
+    computed = np.float32 if np.asarray(Xv).dtype == np.float32 else np.float64
+    Xc = np.ascontiguousarray(np.asarray(Xv, dtype=computed))
     Xref = np.asarray(Xv, dtype=np.float64)
-    # identical to Lamina on the C-contiguous float32 copy ...
-    assert np.array_equal(lm.silhouette_samples(Xv, yv), lm.silhouette_samples(X32, yv))
-    assert lm.davies_bouldin_score(Xv, yv) == lm.davies_bouldin_score(X32, yv)
-    assert lm.gdv(Xv, yv) == lm.gdv(X32, yv)
+    # identical to Lamina on the C-contiguous copy in that dtype ...
+    assert np.array_equal(lm.silhouette_samples(Xv, yv), lm.silhouette_samples(Xc, yv))
+    assert lm.davies_bouldin_score(Xv, yv) == lm.davies_bouldin_score(Xc, yv)
+    assert lm.gdv(Xv, yv) == lm.gdv(Xc, yv)
     # ... and equal to the references on the values as given
     for metric in METRICS:
         close(lm.silhouette_score(Xv, yv, metric=metric), skm.silhouette_score(Xref, yv, metric=metric),
@@ -475,3 +477,179 @@ def test_identical_rows_exactly_zero_on_real_valued_data(metric):
     assert lm.dunn_index(X, y) == 0.0                       # min inter-class distance exactly 0
     close(lm.silhouette_samples(X, y, metric=metric),
           skm.silhouette_samples(X.astype(np.float64), y, metric=metric), atol=SAMPLE_ATOL, what=metric)
+
+
+# -- float64 input: the _f64 twins, computed in float64 ----------------------------------------------
+# float64 (and integer) input is computed in float64 (scikit-learn's dtype rule), so the results must
+# agree with scikit-learn to ~1e-12, not 1e-6. The data are made genuinely float64 (float32 values plus
+# a small float64 perturbation), so a float32 path would fail these tolerances by orders of magnitude.
+# References: scikit-learn on the same float64 data; for the silhouette also scikit-learn's reduction
+# over scipy's direct-difference distances (cdist), exact even where the gemm form of
+# euclidean_distances cancels (data far from the origin); Dunn, Xie-Beni and GDV against
+# reference_indices.py on the float64 data.
+
+F64_RTOL = 1e-12
+F64_ATOL = 1e-12
+
+
+def _genuinely_f64(X, seed=7):
+    X = f64(X)
+    scale = np.maximum(X.std(axis=0), 1e-3)
+    return X + 1e-4 * scale * np.random.default_rng(seed).standard_normal(X.shape)
+
+
+def _exact_silhouette(X, y, metric):
+    from scipy.spatial.distance import cdist
+    D = cdist(X, X, metric)
+    if metric == "cosine":   # scikit-learn clips cosine distances to [0, 2] and zero rows are at 1
+        D = np.clip(np.nan_to_num(D, nan=1.0), 0, 2)
+    np.fill_diagonal(D, 0)
+    return skm.silhouette_samples(D, y, metric="precomputed")
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_f64_silhouette(dataset, metric):
+    name, X, y = dataset
+    X = _genuinely_f64(X)
+    got = lm.silhouette_samples(X, y, metric=metric)
+    close(got, _exact_silhouette(X, y, metric), rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric} exact")
+    close(lm.silhouette_score(X, y, metric=metric), float(np.mean(got)), rtol=1e-14, atol=1e-15)
+    if name not in ("tight_far", "offset_noise"):   # where scikit-learn's own gemm form is accurate
+        close(got, skm.silhouette_samples(X, y, metric=metric), rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric}")
+
+
+def _davies_bouldin_direct(X, y):
+    """davies_bouldin_score with direct differences for the centroid distances (scikit-learn takes
+    them from euclidean_distances, whose gemm form loses digits for centroids far from the origin)."""
+    classes = np.unique(y)
+    c = np.array([X[y == k].mean(axis=0) for k in classes])
+    s = np.array([np.linalg.norm(X[y == k] - c[i], axis=1).mean() for i, k in enumerate(classes)])
+    dist = np.linalg.norm(c[:, None, :] - c[None, :, :], axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (s[:, None] + s[None, :]) / dist
+    r[~np.isfinite(r)] = 0
+    np.fill_diagonal(r, 0)
+    return float(np.mean(r.max(axis=1)))
+
+
+def test_f64_davies_bouldin_calinski_harabasz(dataset):
+    name, X, y = dataset
+    X = _genuinely_f64(X)
+    close(lm.davies_bouldin_score(X, y), _davies_bouldin_direct(X, y), rtol=F64_RTOL, what=name)
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(X, y), rtol=1e-9, what=name)
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(X, y), rtol=F64_RTOL, what=name)
+
+
+@pytest.mark.parametrize("linkage,diameter", [("single", "max"), ("average", "mean_pairwise"), ("centroid", "centroid")])
+def test_f64_dunn_xie_beni_gdv(dataset, linkage, diameter):
+    name, X, y = dataset
+    X = _genuinely_f64(X)
+    close(lm.dunn_index(X, y, linkage=linkage, diameter=diameter), ref.dunn_index(X, y, linkage, diameter),
+          rtol=F64_RTOL, what=f"{name}/{linkage}/{diameter}")
+    for separation in ("centroid", "point_pair"):
+        close(lm.xie_beni_index(X, y, separation=separation), ref.xie_beni_index(X, y, separation),
+              rtol=F64_RTOL, what=f"{name}/{separation}")
+    values, counts = np.unique(y, return_counts=True)
+    keep = np.isin(y, values[counts >= 2])
+    close(lm.gdv(X[keep], y[keep]), ref.gdv(X[keep], y[keep]), rtol=F64_RTOL, atol=F64_ATOL, what=name)
+
+
+def test_f64_integer_input_is_float64():
+    # integers are computed in float64 too (scikit-learn's rule): identical to the float64 copy
+    X, y = make_dataset("blobs")
+    Xi = np.rint(f64(X) * 1000).astype(np.int64)
+    assert np.array_equal(lm.silhouette_samples(Xi, y), lm.silhouette_samples(f64(Xi), y))
+    close(lm.silhouette_samples(Xi, y), skm.silhouette_samples(Xi, y), rtol=F64_RTOL, atol=F64_ATOL)
+
+
+@real_cases
+def test_real_f64(real_data, layer, labelset):
+    X, y = _genuinely_f64(real_data.layer(layer)), real_data.labels(labelset)
+    for metric in METRICS:
+        got = lm.silhouette_samples(X, y, metric=metric)
+        close(got, skm.silhouette_samples(X, y, metric=metric), rtol=F64_RTOL, atol=F64_ATOL,
+              what=f"layer {layer} / {labelset} / {metric}")
+    close(lm.davies_bouldin_score(X, y), skm.davies_bouldin_score(X, y), rtol=F64_RTOL)
+    close(lm.calinski_harabasz_score(X, y), skm.calinski_harabasz_score(X, y), rtol=F64_RTOL)
+
+
+# -- silhouette from a precomputed distance matrix ---------------------------------------------------
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_precomputed_silhouette(dataset, metric):
+    from sklearn.metrics import pairwise_distances
+    name, X, y = dataset
+    D = pairwise_distances(_genuinely_f64(X), metric=metric)
+    np.fill_diagonal(D, 0)
+    want = skm.silhouette_samples(D, y, metric="precomputed")
+    close(lm.silhouette_samples(D, y, metric="precomputed"), want, rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric}")
+    close(lm.silhouette_score(D, y, metric="precomputed"), float(np.mean(want)), rtol=1e-12, atol=1e-14)
+    # float32 distances: float64 sums (scikit-learn sums them in float32, hence the looser bound)
+    D32 = D.astype(np.float32)
+    close(lm.silhouette_samples(D32, y, metric="precomputed"), skm.silhouette_samples(D32, y, metric="precomputed"),
+          atol=SAMPLE_ATOL, what=f"{name}/{metric} float32")
+    close(lm.silhouette_score(D, y, metric="precomputed", sample_size=300, random_state=4),
+          skm.silhouette_score(D, y, metric="precomputed", sample_size=300, random_state=4), rtol=1e-12)
+
+
+def test_precomputed_silhouette_real(real_data):
+    from sklearn.metrics import pairwise_distances
+    X, y = real_data.layer(3).astype(np.float64), real_data.labels("supersense")
+    D = pairwise_distances(X)
+    close(lm.silhouette_samples(D, y, metric="precomputed"), skm.silhouette_samples(D, y, metric="precomputed"),
+          rtol=F64_RTOL, atol=F64_ATOL)
+
+
+def test_precomputed_checks_as_sklearn():
+    D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0]], dtype=np.float64)
+    y = [0, 0, 1]
+    assert lm.silhouette_score(D.astype(np.int64), y, metric="precomputed") == pytest.approx(1 / 6, rel=1e-15)
+    for dtype in (np.float32, np.float64):
+        small = D.astype(dtype)
+        small[2, 2] = np.finfo(dtype).eps * 10          # tolerated, and summed as scikit-learn sums it
+        close(lm.silhouette_samples(small, y, metric="precomputed"), skm.silhouette_samples(small, y, metric="precomputed"),
+              rtol=1e-6)
+        small[2, 2] = np.finfo(dtype).eps * 1000
+        with pytest.raises(ValueError, match="contains non-zero elements on the diagonal"):
+            lm.silhouette_samples(small, y, metric="precomputed")
+    neg = D.copy()
+    neg[0, 1] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to `pairwise_distances`"):
+        lm.silhouette_samples(neg, y, metric="precomputed")
+    with pytest.raises(ValueError, match=r"Precomputed metric requires shape \(n_queries, n_indexed\). Got \(3, 2\)"):
+        lm.silhouette_samples(D[:, :2], y, metric="precomputed")
+    with pytest.raises(ValueError, match="Number of labels is 1"):
+        lm.silhouette_samples(D, [0, 0, 0], metric="precomputed")
+    with pytest.raises(ValueError, match="callable metric is not supported.*metric='precomputed'"):
+        lm.silhouette_score(D, y, metric=lambda a, b: 0.0)
+
+
+# -- the other silhouette metrics: manhattan, chebyshev (pair by pair), correlation (row-centred cosine)
+
+OTHER_METRICS = ("manhattan", "chebyshev", "correlation")
+
+
+@pytest.mark.parametrize("metric", OTHER_METRICS)
+def test_other_silhouette_metrics(dataset, metric):
+    name, X, y = dataset
+    if metric == "correlation" and np.any(np.ptp(X, axis=1) == 0):
+        pytest.skip("a constant row: scipy's correlation is NaN there (Lamina: distance 1, documented)")
+    close(lm.silhouette_samples(X, y, metric=metric), skm.silhouette_samples(f64(X), y, metric=metric),
+          atol=SAMPLE_ATOL, what=f"{name}/{metric} float32")
+    X64 = _genuinely_f64(X)
+    close(lm.silhouette_samples(X64, y, metric=metric), skm.silhouette_samples(X64, y, metric=metric),
+          rtol=F64_RTOL, atol=F64_ATOL, what=f"{name}/{metric} float64")
+    close(lm.silhouette_score(X64, y, metric=metric), skm.silhouette_score(X64, y, metric=metric), rtol=1e-12, atol=1e-14)
+
+
+def test_other_silhouette_metrics_real(real_data):
+    X, y = real_data.layer(6)[:1500].astype(np.float64), real_data.labels("pos")[:1500]
+    for metric in OTHER_METRICS + ("cityblock", "l1"):
+        close(lm.silhouette_samples(X, y, metric=metric), skm.silhouette_samples(X, y, metric=metric),
+              rtol=F64_RTOL, atol=F64_ATOL, what=metric)
+
+
+def test_unknown_metric_names_the_options():
+    X, y = make_dataset("blobs")
+    with pytest.raises(ValueError, match="minkowski"):
+        lm.silhouette_score(X, y, metric="minkowski")

@@ -310,11 +310,17 @@ def test_init_array_is_not_modified_and_n_init_ignored():
 def test_init_array_float64_and_fortran():
     X, _ = make_dataset("blobs")
     init = X[:6].copy()
-    a = KMeans(6, init=init, n_init=1).fit(X)
+    # float64 input is computed in float64 (the _f64 twins): a Fortran-ordered float64 X and init give
+    # exactly the fit of their C-contiguous copies, with float64 centers (scikit-learn's dtype rule)
+    a = KMeans(6, init=init.astype(np.float64), n_init=1).fit(X.astype(np.float64))
     b = KMeans(6, init=np.asfortranarray(init.astype(np.float64)), n_init=1).fit(
         np.asfortranarray(X.astype(np.float64)))
+    assert a.cluster_centers_.dtype == b.cluster_centers_.dtype == np.float64
     assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
     assert np.array_equal(a.labels_, b.labels_)
+    # a float32 init array with float64 X is converted to X's dtype, as scikit-learn does
+    c = KMeans(6, init=init, n_init=1).fit(X.astype(np.float64))
+    assert c.cluster_centers_.tobytes() == a.cluster_centers_.tobytes()
 
 
 def test_duplicate_points_more_clusters_than_distinct_values():
@@ -405,3 +411,77 @@ def test_convergence_rule_as_sklearn(tol, offset):
     assert ours.n_iter_ == theirs.n_iter_
     assert np.array_equal(ours.labels_, theirs.labels_)
     assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-6)
+
+
+# -- float64 input: computed in float64 (the _f64 twins) ---------------------------------------------
+# scikit-learn computes float64 X in float64 and keeps float64 centers (float32 only for float32 X).
+# From the same initial centers, Lamina's float64 fit must follow scikit-learn's Lloyd exactly: same
+# labels and n_iter_, centers and inertia within 1e-12 relative. The data are made genuinely float64
+# (float32 values plus a float64 perturbation), on seeded data sets and on the real activations.
+
+def _f64_data(X, seed=3):
+    X = np.asarray(X, dtype=np.float64)
+    return X + 1e-4 * X.std() * np.random.default_rng(seed).standard_normal(X.shape)
+
+
+def _check_f64_follows_sklearn(X, init, **kw):
+    ours = KMeans(init.shape[0], init=init, n_init=1, **kw).fit(X)
+    theirs = SkKMeans(init.shape[0], init=init, n_init=1, algorithm="lloyd", **kw).fit(X)
+    assert ours.cluster_centers_.dtype == np.float64
+    assert ours.n_iter_ == theirs.n_iter_
+    assert np.array_equal(ours.labels_, theirs.labels_)
+    assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-12, atol=1e-12 * np.abs(X).max())
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-12)
+    assert np.array_equal(ours.predict(X), ours.labels_)
+    assert ours.score(X) == pytest.approx(theirs.score(X), rel=1e-12)
+    return ours
+
+
+@pytest.mark.parametrize("name,k", [("blobs", 6), ("noise", 8), ("offset_noise", 5), ("tight_far", 4)])
+def test_f64_follows_sklearn(name, k):
+    X, _ = make_dataset(name)
+    X = _f64_data(X)
+    init = X[np.random.default_rng(k).choice(X.shape[0], k, replace=False)]
+    _check_f64_follows_sklearn(X, init)
+    _check_f64_follows_sklearn(X, init, max_iter=2)
+
+
+def test_f64_real_data(real_data):
+    X = _f64_data(real_data.layer(6))
+    init = X[np.random.default_rng(0).choice(X.shape[0], 10, replace=False)]
+    _check_f64_follows_sklearn(X, init)
+
+
+def test_f64_dtype_rules():
+    X, _ = make_dataset("blobs")
+    # float32 X: float32 centers; float64 and integer X: float64 centers (scikit-learn's rule)
+    assert KMeans(4, random_state=0).fit(X).cluster_centers_.dtype == np.float32
+    assert KMeans(4, random_state=0).fit(X.astype(np.float64)).cluster_centers_.dtype == np.float64
+    Xi = np.rint(X.astype(np.float64) * 10).astype(np.int64)
+    mi = KMeans(4, random_state=0).fit(Xi)
+    assert mi.cluster_centers_.dtype == np.float64
+    mf = KMeans(4, random_state=0).fit(Xi.astype(np.float64))
+    assert mi.cluster_centers_.tobytes() == mf.cluster_centers_.tobytes()
+    # transform keeps the dtype (float32 only for float32 X and centers)
+    assert KMeans(4, random_state=0).fit(X).transform(X).dtype == np.float32
+    assert mf.transform(Xi).dtype == np.float64
+
+
+def test_f64_pickle_round_trip():
+    import pickle
+    X = _f64_data(make_dataset("blobs")[0])
+    m = KMeans(5, random_state=1).fit(X)
+    r = pickle.loads(pickle.dumps(m))
+    assert r.cluster_centers_.dtype == np.float64
+    assert r.cluster_centers_.tobytes() == m.cluster_centers_.tobytes()
+    assert np.array_equal(r.predict(X), m.predict(X))
+
+
+def test_f64_transform_of_the_centers_is_exact_on_the_diagonal():
+    from sklearn.metrics import pairwise_distances
+    X = _f64_data(make_dataset("blobs")[0])
+    m = KMeans(5, random_state=0).fit(X)
+    Xt = m.transform(m.cluster_centers_)
+    assert np.array_equal(Xt.diagonal(), np.zeros(5))
+    assert_allclose(Xt, pairwise_distances(m.cluster_centers_), rtol=1e-12)
+    assert_allclose(m.transform(X), pairwise_distances(X, m.cluster_centers_), rtol=1e-9)

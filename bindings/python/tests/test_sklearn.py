@@ -90,10 +90,10 @@ def test_kmeans_in_a_pipeline():
     np.testing.assert_array_equal(pipe.predict(X), labels)
     km = pipe[-1]
     Z = pipe.transform(X)
-    assert Z.shape == (300, 4) and Z.dtype == np.float32
+    assert Z.shape == (300, 4) and Z.dtype == np.float64   # float64 data: float64 (scikit-learn's rule)
     np.testing.assert_array_equal(np.argmin(Z, axis=1), labels)
     Xs = pipe[0].transform(X)
-    assert km.score(Xs) == pytest.approx(-km.inertia_, rel=1e-5)
+    assert km.score(Xs) == pytest.approx(-km.inertia_, rel=1e-12)
     # KMeans as a transformer in front of a classifier
     _, y = make_blobs(300, n_features=5, centers=4, random_state=0)
     acc = cross_val_score(make_pipeline(StandardScaler(), KMeans(4, random_state=0), LogisticProbe()), X, y, cv=3)
