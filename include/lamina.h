@@ -30,6 +30,7 @@
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
+ *   15. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1567,6 +1568,64 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
+
+/* ==================================================================================================
+ * 15. Distributed SAE training (data parallel, reducer hook) [experimental]
+ *
+ * The library has no MPI and no networking. A data-parallel run of R workers (ranks) gives every
+ * worker the same model and a reducer: a callback that sums a buffer in place across the workers
+ * (an allreduce) and gives every worker identical bytes. Python's lamina.distributed wires it to
+ * mpi4py; examples/c/mpi_sae.c to MPI.
+ *  - batch_size is the GLOBAL batch. Rank r of R takes rows_r = B / R rows of every global batch,
+ *    plus one for ranks r < B % R (at offset sum_{q<r} rows_q), so any R with R <= B is accepted.
+ *  - In memory (lamina_sae_train) each rank passes its own rows: step s uses its local rows
+ *    [s rows_r, (s+1) rows_r) when shuffling is off (lamina_sae_set_shuffle(sae, 0)); with shuffling,
+ *    each rank permutes its own rows every epoch from (seed, epoch, rank). Every rank must have the
+ *    same number of batches per epoch (n_r / rows_r).
+ *  - From a file (lamina_sae_train_h5, every rank opens the same file): the order of global batches is
+ *    defined by (seed, epoch) only (section 12's chunked order), independently of R; rank r keeps
+ *    its rows of each global batch. (Each rank reads the chunks holding the batch and keeps its
+ *    slice: the I/O is not divided by R in this version.)
+ *  - Reductions per step: ONE float32 buffer [dW_enc (n_latents*d) | dW_dec (n_latents*d) | db_enc |
+ *    db_dec | dlog_threshold | firing counts (n_latents) | sse, active codes, L1 sum | for relu and
+ *    jumprelu: sum(x - b_dec) (d), sum ||x - b_dec||^2 (for the reported fvu)]; topk adds one small
+ *    float64 reduction before the backward pass (sum(x - b_dec) and sum ||x - b_dec||^2: fvu's
+ *    denominator is the global batch variance). Gradients are normalised by the global batch; dead
+ *    latents and the loss terms use the reduced counts and sums. Before training one float64
+ *    reduction of R x 16 values checks that all ranks agree (world size, d_in, n_latents, batch_size,
+ *    a fingerprint of every parameter, epochs, data position, batches per epoch, file rows, shuffle);
+ *    a disagreement is LAMINA_ERR_INVALID_ARGUMENT naming the rank and the field. In memory, b_dec and
+ *    the input scale come from one float64 reduction of every rank's first ceil(65536 / R) rows.
+ *  - Not supported with R > 1 (refused, naming the option): architecture batchtopk (its selection
+ *    spans the global batch), auxk_alpha > 0 (AuxK normalises by the global residual variance),
+ *    b_dec_init geometric_median.
+ *  - Equivalence: R ranks equal one process on the same global batches up to float rounding, not
+ *    bit for bit: each rank sums its rows' gradient contributions before the reducer adds the ranks,
+ *    so the float32 summation order differs from the single process's. A deterministic reducer (fixed
+ *    rank order) makes repeated runs with the same R bit-identical.
+ *  - Faults: a reducer returning a status != LAMINA_OK stops training with that status (the message
+ *    says so); the model keeps the last completed step. A rank that fails BEFORE the reducer of a step
+ *    (e.g. a missing file) leaves the others waiting in the reducer: MPI's default error handler
+ *    (MPI_ERRORS_ARE_FATAL) and mpirun's abort on a non-zero exit end the whole job.
+ * ================================================================================================ */
+
+/** The reducer: sums `count` values at `buffer` in place across all workers (dtype LAMINA_DTYPE_FLOAT32
+ *  or LAMINA_DTYPE_FLOAT64) and returns LAMINA_OK, or another status to stop training with it. Every
+ *  worker must end with identical bytes (use a fixed reduction order for reproducible runs). */
+typedef int32_t (*lamina_reduce_fn)(void* buffer, int64_t count, int32_t dtype, void* user);
+
+/** Makes every later lamina_sae_train / _train_h5 of `sae` a data-parallel run as rank `rank` of
+ *  `world_size`, calling fn(buffer, count, dtype, user) as described above (user is passed through,
+ *  not owned). fn NULL with rank 0 and world_size 1 clears it. The setting belongs to the handle's
+ *  trainer (a handle from lamina_sae_load_checkpoint starts without one). Errors:
+ *  LAMINA_ERR_INVALID_ARGUMENT (sae, world_size < 1, rank outside [0, world_size)). */
+lamina_status lamina_sae_set_reducer(lamina_sae* sae, lamina_reduce_fn fn, void* user, int32_t rank,
+                                     int32_t world_size);
+
+/** In-memory training data order for later lamina_sae_train calls: shuffle 1 (the default: a seeded
+ *  permutation per epoch) or 0 (rows in order: batch i is rows [i B, (i+1) B), or a rank's share).
+ *  Errors: LAMINA_ERR_INVALID_ARGUMENT (sae, shuffle not 0 or 1). */
+lamina_status lamina_sae_set_shuffle(lamina_sae* sae, int32_t shuffle);
 
 #ifdef __cplusplus
 }

@@ -114,6 +114,9 @@ class Progress(ctypes.Structure):
 # int32_t (*lamina_progress_fn)(const lamina_progress*, void*)
 ProgressFn = ctypes.CFUNCTYPE(c_int32, POINTER(Progress), c_void_p)
 
+# int32_t (*lamina_reduce_fn)(void* buffer, int64_t count, int32_t dtype, void* user)  (distributed SAE)
+ReduceFn = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int64, c_int32, c_void_p)
+
 
 class ASTTrees(ctypes.Structure):
     """Mirrors `lamina_ast_trees` (AST-Probe)."""
@@ -310,6 +313,8 @@ SIGNATURES = {
     "lamina_aqi_groups": (c_int32, [f32p, c_int64, c_int64, i32p, i32p, c_int32, c_double, c_int32, f64p, c_int64]),
     "lamina_aqi_layers": (c_int32, [POINTER(f32p), i64p, c_int32, c_int64, i32p, c_int32, c_double, c_int32, c_int32,
                                     c_int32, c_int32, f64p, f64p, c_int64, f64p]),
+    "lamina_sae_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
+    "lamina_sae_set_shuffle": (c_int32, [c_void_p, c_int32]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():
