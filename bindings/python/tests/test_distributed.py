@@ -220,3 +220,18 @@ def test_two_ranks_disagreement_and_missing_file_are_named(tmp_path):
 def test_a_rank_that_dies_ends_the_job(tmp_path):
     r = mpirun(2, "die", tmp_path, timeout=120, check=False)
     assert r.returncode != 0
+
+
+@mpi
+@pytest.mark.skipif(shutil.which("mpicc") is None or shutil.which("pkg-config") is None, reason="mpicc missing")
+def test_c_mpi_example_matches_one_process():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+    lib = os.path.join(root, ".build", "release")
+    pc = os.path.join(root, "build")
+    if not os.path.exists(os.path.join(pc, "lamina.pc")):
+        pytest.skip("build/lamina.pc missing (make build)")
+    r = subprocess.run(["make", "-s", "-C", os.path.join(root, "examples", "c"), "mpi-run", f"LAMINA_PC_DIR={pc}"],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, LD_LIBRARY_PATH=lib))
+    assert r.returncode == 0, r.stdout + r.stderr
+    diff = float(r.stdout.strip().split("=")[-1])
+    assert diff < 1e-5, r.stdout
