@@ -129,3 +129,277 @@ def save_checkpoint(sae, path, comm):
     error = comm.bcast(error, root=0)
     if error is not None:
         raise InvalidArgumentError(f"rank 0 could not write the checkpoint {path!r}: {error}")
+
+
+# ---- mergeable statistics ---------------------------------------------------------------------------------
+#
+# Each statistic has a partial form on one shard (plain float64 / int64 numpy arrays in a dict), `merge`
+# (elementwise sums, or the top-k merge for latent rows) and a finalize step, so that shards that never
+# meet can also be combined by any map-reduce. The *_score(..., comm=) functions run partial -> allreduce
+# (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
+# precision by cancellation: class centroids (or column means) first, then centred sums, so the results
+# equal the one-machine values to about 1e-12 relative. [experimental; Python only -- no C form yet]
+
+def _f64(X, name="X"):
+    x = np.asarray(X, dtype=np.float64)
+    if x.ndim != 2:
+        raise InvalidArgumentError(f"{name} has shape {x.shape}; expected a 2-D array (n, d)")
+    if not np.all(np.isfinite(x)):
+        raise InvalidArgumentError(f"{name} contains NaN or Inf; expected finite values")
+    return x
+
+
+def _labels(labels, n, name="labels"):
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer) or (n and lab.min() < 0):
+        raise InvalidArgumentError(f"{name} has shape {lab.shape} and dtype {lab.dtype}; expected {n} "
+                                   "integers >= 0 (global cluster ids, the same on every shard)")
+    return lab.astype(np.int64)
+
+
+def merge(*partials):
+    """Sums partial results (dicts of arrays of equal shapes) key by key; 'top_*' entries are merged by
+    merge_top."""
+    out = {}
+    for key in partials[0]:
+        if key.startswith("top_"):
+            continue
+        out[key] = partials[0][key].copy()
+        for p in partials[1:]:
+            if p[key].shape != out[key].shape:
+                raise InvalidArgumentError(f"partial '{key}' has shape {p[key].shape}; expected {out[key].shape} "
+                                           "(pass the same n_clusters / sizes to every shard)")
+            out[key] = out[key] + p[key]
+    if "top_values" in partials[0]:
+        out["top_values"], out["top_rows"] = merge_top([(p["top_values"], p["top_rows"]) for p in partials])
+    return out
+
+
+def _reduce(comm, partial):
+    """Allreduce of every array of a partial (float64 sums; exact for counts < 2^53)."""
+    if comm is None:
+        return partial
+    out = {}
+    for key, value in partial.items():
+        a = np.ascontiguousarray(value, dtype=np.float64).copy()
+        allreduce_sum(comm, a)
+        out[key] = a.astype(value.dtype) if np.issubdtype(value.dtype, np.integer) else a
+    return out
+
+
+def _n_clusters(labels, comm, n_clusters):
+    if n_clusters is not None:
+        return int(n_clusters)
+    k = np.array([labels.max() + 1 if labels.size else 0], dtype=np.float64)
+    if comm is not None:
+        parts = comm.allgather(float(k[0]))
+        k[0] = max(parts)
+    return int(k[0])
+
+
+def class_sums_partial(X, labels, n_clusters):
+    """Pass 1 of Calinski-Harabasz / Davies-Bouldin on a shard: {'counts': int64 (k,), 'sums': float64 (k, d)}
+    (labels are global cluster ids 0..k-1)."""
+    x = _f64(X)
+    lab = _labels(labels, x.shape[0])
+    if lab.size and lab.max() >= n_clusters:
+        raise InvalidArgumentError(f"labels contain {lab.max()}; expected ids < n_clusters = {n_clusters}")
+    sums = np.zeros((n_clusters, x.shape[1]))
+    np.add.at(sums, lab, x)
+    return {"counts": np.bincount(lab, minlength=n_clusters).astype(np.int64), "sums": sums}
+
+
+def centroids_finalize(merged):
+    """Centroids (k, d) of the classes with members, and the overall mean (d,)."""
+    counts, sums = merged["counts"], merged["sums"]
+    cent = sums / np.maximum(counts, 1)[:, None]
+    return cent, sums.sum(axis=0) / max(counts.sum(), 1)
+
+
+def class_spread_partial(X, labels, centroids):
+    """Pass 2 on a shard: {'sq': sum ||x - c_label||^2 per class (k,), 'dist': sum ||x - c_label|| per class (k,)}."""
+    x = _f64(X)
+    lab = _labels(labels, x.shape[0])
+    diff = x - centroids[lab]
+    sq = np.einsum("ij,ij->i", diff, diff)
+    k = centroids.shape[0]
+    return {"sq": np.bincount(lab, weights=sq, minlength=k), "dist": np.bincount(lab, weights=np.sqrt(sq), minlength=k)}
+
+
+def calinski_harabasz_finalize(merged1, merged2):
+    """CH = [B / (k - 1)] / [W / (n - k)] over the non-empty classes."""
+    counts = merged1["counts"]
+    cent, mean = centroids_finalize(merged1)
+    present = counts > 0
+    k, n = int(present.sum()), int(counts.sum())
+    if k < 2 or k >= n:
+        raise InvalidArgumentError(f"{k} non-empty clusters for {n} samples; expected 2 <= n_clusters < n_samples")
+    between = float(np.sum(counts[present] * np.sum((cent[present] - mean) ** 2, axis=1)))
+    within = float(merged2["sq"][present].sum())
+    return 1.0 if within == 0 else between * (n - k) / (within * (k - 1))
+
+
+def davies_bouldin_finalize(merged1, merged2):
+    """DB = mean_i max_{j != i} (s_i + s_j) / ||c_i - c_j||, s_i the mean distance of class i to its centroid."""
+    counts = merged1["counts"]
+    cent, _ = centroids_finalize(merged1)
+    present = counts > 0
+    k = int(present.sum())
+    if k < 2:
+        raise InvalidArgumentError(f"{k} non-empty clusters; expected at least 2")
+    c = cent[present]
+    intra = merged2["dist"][present] / counts[present]
+    dist = np.sqrt(np.maximum(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1), 0))
+    if np.allclose(intra, 0) or np.allclose(dist, 0):
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = (intra[:, None] + intra[None, :]) / dist
+    scores[scores == np.inf] = np.nan
+    return float(np.mean(np.nanmax(scores, axis=1)))
+
+
+def _two_pass(X, labels, comm, n_clusters):
+    lab = _labels(labels, np.shape(X)[0])
+    k = _n_clusters(lab, comm, n_clusters)
+    m1 = _reduce(comm, class_sums_partial(X, lab, k))
+    cent, _ = centroids_finalize(m1)
+    m2 = _reduce(comm, class_spread_partial(X, lab, cent))
+    return m1, m2
+
+
+def calinski_harabasz_score(X, labels, comm=None, n_clusters=None):
+    """Calinski-Harabasz over the union of every rank's rows (two reductions: class sums, then spreads)."""
+    return calinski_harabasz_finalize(*_two_pass(X, labels, comm, n_clusters))
+
+
+def davies_bouldin_score(X, labels, comm=None, n_clusters=None):
+    """Davies-Bouldin over the union of every rank's rows (two reductions: class sums, then spreads)."""
+    return davies_bouldin_finalize(*_two_pass(X, labels, comm, n_clusters))
+
+
+def contingency_partial(labels_true, labels_pred, n_true, n_pred):
+    """{'table': int64 (n_true, n_pred)} counts of (true, pred) pairs on a shard (global ids)."""
+    lt = _labels(labels_true, np.shape(labels_true)[0], "labels_true")
+    lp = _labels(labels_pred, lt.shape[0], "labels_pred")
+    if (lt.size and lt.max() >= n_true) or (lp.size and lp.max() >= n_pred):
+        raise InvalidArgumentError(f"label ids reach ({lt.max()}, {lp.max()}); expected < ({n_true}, {n_pred})")
+    table = np.zeros((n_true, n_pred), dtype=np.int64)
+    np.add.at(table, (lt, lp), 1)
+    return {"table": table}
+
+
+def _labels_from_table(table):
+    """Two label vectors with exactly this contingency table (the scores depend on nothing else)."""
+    i, j = np.nonzero(table)
+    reps = table[i, j]
+    return np.repeat(i, reps).astype(np.int32), np.repeat(j, reps).astype(np.int32)
+
+
+def contingency_finalize(merged, score="ari", average_method="arithmetic"):
+    """ARI, NMI or AMI from a merged contingency table: computed by Lamina's one-machine functions on label
+    vectors rebuilt from the table (O(n) memory where it is finalised), so equal to the one-machine value."""
+    from . import metrics
+    lt, lp = _labels_from_table(merged["table"])
+    if score == "ari":
+        return metrics.adjusted_rand_score(lt, lp)
+    if score == "nmi":
+        return metrics.normalized_mutual_info_score(lt, lp, average_method=average_method)
+    if score == "ami":
+        return metrics.adjusted_mutual_info_score(lt, lp, average_method=average_method)
+    raise InvalidArgumentError(f"score={score!r}; expected 'ari', 'nmi' or 'ami'")
+
+
+def _contingency(labels_true, labels_pred, comm):
+    lt, lp = np.asarray(labels_true), np.asarray(labels_pred)
+    nt = _n_clusters(_labels(lt, lt.shape[0], "labels_true"), comm, None)
+    npred = _n_clusters(_labels(lp, lt.shape[0], "labels_pred"), comm, None)
+    return _reduce(comm, contingency_partial(lt, lp, nt, npred))
+
+
+def adjusted_rand_score(labels_true, labels_pred, comm=None):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ari")
+
+
+def normalized_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "nmi", average_method)
+
+
+def adjusted_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ami", average_method)
+
+
+def column_sums_partial(X, Y):
+    """Pass 1 of linear CKA: {'n', 'sum_x' (d1,), 'sum_y' (d2,)}."""
+    x, y = _f64(X), _f64(Y, "Y")
+    if x.shape[0] != y.shape[0]:
+        raise InvalidArgumentError(f"X has {x.shape[0]} rows and Y {y.shape[0]}; expected the same rows")
+    return {"n": np.array([x.shape[0]], dtype=np.int64), "sum_x": x.sum(axis=0), "sum_y": y.sum(axis=0)}
+
+
+def cka_cross_partial(X, Y, mean_x, mean_y):
+    """Pass 2 of linear CKA: centred cross-products {'xy': Xc^T Yc, 'xx': Xc^T Xc, 'yy': Yc^T Yc} (float64)."""
+    xc, yc = _f64(X) - mean_x, _f64(Y, "Y") - mean_y
+    return {"xy": xc.T @ yc, "xx": xc.T @ xc, "yy": yc.T @ yc}
+
+
+def linear_cka_finalize(merged):
+    """||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) (Kornblith et al. 2019, biased HSIC)."""
+    den = np.linalg.norm(merged["xx"]) * np.linalg.norm(merged["yy"])
+    if den == 0:
+        raise InvalidArgumentError("a representation is constant; linear CKA is undefined")
+    return float(np.sum(merged["xy"] ** 2) / den)
+
+
+def linear_cka(X, Y, comm=None):
+    """Linear CKA of the union of every rank's rows (two reductions; debiased CKA is not offered here)."""
+    m1 = _reduce(comm, column_sums_partial(X, Y))
+    n = max(int(m1["n"][0]), 1)
+    return linear_cka_finalize(_reduce(comm, cka_cross_partial(X, Y, m1["sum_x"] / n, m1["sum_y"] / n)))
+
+
+def merge_top(tops):
+    """Merges per-shard (values (n_latents, t), rows (n_latents, t)) top lists: per latent the t largest
+    values, ties to the smaller global row; unused slots are -inf / -1."""
+    values = np.concatenate([t[0] for t in tops], axis=1)
+    rows = np.concatenate([t[1] for t in tops], axis=1)
+    t = tops[0][0].shape[1]
+    key_rows = np.where(rows < 0, np.iinfo(np.int64).max, rows)
+    order = np.lexsort((key_rows, -values), axis=-1)[:, :t]
+    return np.take_along_axis(values, order, 1), np.take_along_axis(rows, order, 1)
+
+
+def latent_stats_partial(sae, X, row_offset=0, top=8, chunk=4096):
+    """Per-latent SAE statistics of a shard: {'fired': int64 (n_latents,) rows where the latent is non-zero,
+    'sums': float64 (n_latents,) activation sums, 'top_values' float64 (n_latents, top), 'top_rows' int64
+    (n_latents, top)} -- the `top` largest activations per latent and their GLOBAL row ids (row_offset +
+    local row)."""
+    x = np.asarray(X, dtype=np.float32)
+    n_lat = sae.W_enc_.shape[1] if sae.W_enc_.shape[0] == x.shape[1] else sae.W_enc_.shape[0]
+    fired = np.zeros(n_lat, dtype=np.int64)
+    sums = np.zeros(n_lat)
+    tv = np.full((n_lat, top), -np.inf)
+    tr = np.full((n_lat, top), -1, dtype=np.int64)
+    for start in range(0, x.shape[0], chunk):
+        z = np.asarray(sae.encode(x[start:start + chunk]), dtype=np.float64)
+        fired += (z != 0).sum(axis=0)
+        sums += z.sum(axis=0)
+        zt = np.where(z != 0, z, -np.inf).T
+        rows = np.broadcast_to(np.arange(start, start + z.shape[0], dtype=np.int64) + row_offset, zt.shape)
+        rows = np.where(np.isfinite(zt), rows, -1)
+        tv, tr = merge_top([(tv, tr), (zt, rows)]) if zt.shape[1] else (tv, tr)
+    return {"fired": fired, "sums": sums, "top_values": tv, "top_rows": tr}
+
+
+def latent_stats(sae, X, comm=None, row_offset=None, top=8):
+    """latent_stats_partial over every rank's rows, merged (counts and sums reduced; the top lists gathered
+    and merged in rank order). row_offset defaults to the rows of the lower ranks."""
+    if comm is None:
+        return latent_stats_partial(sae, X, row_offset or 0, top)
+    if row_offset is None:
+        counts = comm.allgather(int(np.shape(X)[0]))
+        row_offset = sum(counts[:comm.Get_rank()])
+    p = latent_stats_partial(sae, X, row_offset, top)
+    out = _reduce(comm, {"fired": p["fired"], "sums": p["sums"]})
+    tops = comm.allgather((p["top_values"], p["top_rows"]))
+    out["top_values"], out["top_rows"] = merge_top(tops)
+    return out

@@ -79,5 +79,19 @@ elif scenario == "die":
         if rank == 1 and info["step"] == 3:
             os._exit(3)   # the process dies without MPI_Finalize
     SparseAutoencoder(**params()).fit(X, comm=comm, epochs=50, callback=cb)
+elif scenario == "stats":
+    d = np.load(sys.argv[3])
+    X, Y, lt, lp = d["X"], d["Y"], d["lt"], d["lp"]
+    part = np.array_split(np.arange(X.shape[0]), size)[rank]
+    sae = load_checkpoint(sys.argv[4])
+    res = dict(ch=distributed.calinski_harabasz_score(X[part], lt[part], comm),
+               db=distributed.davies_bouldin_score(X[part], lt[part], comm),
+               ari=distributed.adjusted_rand_score(lt[part], lp[part], comm),
+               nmi=distributed.normalized_mutual_info_score(lt[part], lp[part], comm),
+               ami=distributed.adjusted_mutual_info_score(lt[part], lp[part], comm),
+               cka=distributed.linear_cka(X[part], Y[part], comm))
+    lat = distributed.latent_stats(sae, X[part], comm, top=5)
+    if rank == 0:
+        np.savez(os.path.join(out, "stats.npz"), **res, **lat)
 else:
     raise SystemExit(f"unknown scenario {scenario}")

@@ -235,3 +235,69 @@ def test_c_mpi_example_matches_one_process():
     assert r.returncode == 0, r.stdout + r.stderr
     diff = float(r.stdout.strip().split("=")[-1])
     assert diff < 1e-5, r.stdout
+
+
+# ---- mergeable statistics ---------------------------------------------------------------------------------
+
+def _stats_data():
+    rng = np.random.default_rng(7)
+    X = (rng.standard_normal((3000, 12)) * 3 + 50).astype(np.float32)
+    Y = (X[:, :6] @ rng.standard_normal((6, 9)) + rng.standard_normal((3000, 9))).astype(np.float32)
+    return X, Y, rng.integers(0, 5, 3000), rng.integers(0, 7, 3000)
+
+
+def _one_machine(X, Y, lt, lp):
+    from lamina import geometry, metrics
+    return dict(ch=metrics.calinski_harabasz_score(X, lt), db=metrics.davies_bouldin_score(X, lt),
+                ari=metrics.adjusted_rand_score(lt, lp), nmi=metrics.normalized_mutual_info_score(lt, lp),
+                ami=metrics.adjusted_mutual_info_score(lt, lp), cka=geometry.linear_cka(X, Y))
+
+
+def test_partials_merged_from_shards_equal_one_machine():
+    from lamina import distributed as D
+    X, Y, lt, lp = _stats_data()
+    shards = [slice(0, 700), slice(700, 2100), slice(2100, 3000)]
+    m1 = D.merge(*[D.class_sums_partial(X[s], lt[s], 5) for s in shards])
+    cent, _ = D.centroids_finalize(m1)
+    m2 = D.merge(*[D.class_spread_partial(X[s], lt[s], cent) for s in shards])
+    table = D.merge(*[D.contingency_partial(lt[s], lp[s], 5, 7) for s in shards])
+    c1 = D.merge(*[D.column_sums_partial(X[s], Y[s]) for s in shards])
+    n = c1["n"][0]
+    c2 = D.merge(*[D.cka_cross_partial(X[s], Y[s], c1["sum_x"] / n, c1["sum_y"] / n) for s in shards])
+    got = dict(ch=D.calinski_harabasz_finalize(m1, m2), db=D.davies_bouldin_finalize(m1, m2),
+               ari=D.contingency_finalize(table, "ari"), nmi=D.contingency_finalize(table, "nmi"),
+               ami=D.contingency_finalize(table, "ami"), cka=D.linear_cka_finalize(c2))
+    for k, v in _one_machine(X, Y, lt, lp).items():
+        assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-15), k
+    # the sklearn definitions too
+    from sklearn import metrics as skm
+    assert got["ch"] == pytest.approx(skm.calinski_harabasz_score(X, lt), rel=1e-10)
+    # per-latent SAE statistics
+    sae = SparseAutoencoder(n_latents=32, k=4, batch_size=256, auxk_alpha=0.0, random_state=0).fit(X)
+    full = D.latent_stats_partial(sae, X, 0, 5)
+    merged = D.merge(*[D.latent_stats_partial(sae, X[s], s.start, 5) for s in shards])
+    for k in ("fired", "top_values", "top_rows"):
+        assert np.array_equal(full[k], merged[k]), k
+    np.testing.assert_allclose(merged["sums"], full["sums"], rtol=1e-12)
+    z = sae.encode(X).astype(np.float64)
+    assert np.array_equal(full["fired"], (z != 0).sum(0))
+    assert np.array_equal(full["top_values"][:, 0], np.where((z != 0).any(0), z.max(0), -np.inf))
+    with pytest.raises(lamina.InvalidArgumentError, match="n_clusters"):
+        D.class_sums_partial(X, lt, 3)
+
+
+@mpi
+def test_two_ranks_mergeable_statistics_equal_one_machine(tmp_path):
+    X, Y, lt, lp = _stats_data()
+    np.savez(tmp_path / "d.npz", X=X, Y=Y, lt=lt, lp=lp)
+    sae = SparseAutoencoder(n_latents=32, k=4, batch_size=256, auxk_alpha=0.0, random_state=0).fit(X)
+    sae.save_checkpoint(str(tmp_path / "sae_ckpt"))
+    mpirun(2, "stats", tmp_path, tmp_path / "d.npz", tmp_path / "sae_ckpt", timeout=180)
+    got = np.load(tmp_path / "stats.npz")
+    for k, v in _one_machine(X, Y, lt, lp).items():
+        assert float(got[k]) == pytest.approx(v, rel=1e-12, abs=1e-15), k
+    from lamina import distributed as D
+    full = D.latent_stats_partial(lamina.sae.load_checkpoint(str(tmp_path / "sae_ckpt")), X, 0, 5)
+    for k in ("fired", "top_values", "top_rows"):
+        assert np.array_equal(full[k], got[k]), k
+    np.testing.assert_allclose(got["sums"], full["sums"], rtol=1e-12)
