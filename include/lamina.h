@@ -30,7 +30,8 @@
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
- *   15. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle
+ *   15. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
+ *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1570,7 +1571,9 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 double* weights_out);
 
 /* ==================================================================================================
- * 15. Distributed SAE training (data parallel, reducer hook) [experimental]
+ * 15. Distributed SAE training [experimental]
+ *
+ * Data-parallel SAE training through a reducer hook, and mergeable statistics.
  *
  * The library has no MPI and no networking. A data-parallel run of R workers (ranks) gives every
  * worker the same model and a reducer: a callback that sums a buffer in place across the workers
@@ -1626,6 +1629,38 @@ lamina_status lamina_sae_set_reducer(lamina_sae* sae, lamina_reduce_fn fn, void*
  *  permutation per epoch) or 0 (rows in order: batch i is rows [i B, (i+1) B), or a rank's share).
  *  Errors: LAMINA_ERR_INVALID_ARGUMENT (sae, shuffle not 0 or 1). */
 lamina_status lamina_sae_set_shuffle(lamina_sae* sae, int32_t shuffle);
+
+/* Mergeable Calinski-Harabasz and Davies-Bouldin [experimental]. The partial results of a shard are plain
+ * arrays that add up elementwise across shards (MPI_Allreduce / any map-reduce), with labels GLOBAL cluster
+ * ids in [0, n_clusters) (the same ids on every shard; empty classes are skipped at the end):
+ *   pass 1: counts (int64, n_clusters), sums (float64, n_clusters x d: per-class coordinate sums);
+ *           merge by adding; lamina_class_centroids turns the merged pair into centroids.
+ *   pass 2: with those centroids, sq (float64, n_clusters: sum ||x - c_label||^2) and dist (float64,
+ *           n_clusters: sum ||x - c_label||); merge by adding; then the finalize functions.
+ * The partial functions ADD into their outputs (zero them first; call again for more rows). All float64;
+ * the results equal lamina_calinski_harabasz_score / lamina_davies_bouldin_score on the union of the rows
+ * to about 1e-12 relative. Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL, n, d or n_clusters < 1, a label
+ * outside [0, n_clusters) -- the message names its index --, a negative count, fewer than 2 non-empty
+ * clusters, CH with clusters >= samples), LAMINA_ERR_NON_FINITE (x), LAMINA_ERR_OUT_OF_MEMORY (sizes). */
+
+/** Pass 1 on a shard: adds counts[c] += rows with label c, sums[c * d + j] += x[r, j] (float64). */
+lamina_status lamina_class_sums_partial(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                        int64_t n_clusters, int64_t* counts, double* sums);
+/** centroids[c] = sums[c] / counts[c] (zeros for an empty class); n_clusters x d float64. */
+lamina_status lamina_class_centroids(int64_t n_clusters, int64_t d, const int64_t* counts, const double* sums,
+                                     double* centroids);
+/** Pass 2 on a shard: adds sq[c] += ||x_r - centroids[c]||^2 and dist[c] += ||x_r - centroids[c]|| for the
+ *  rows r with label c (float64; centroids n_clusters x d from the merged pass 1). */
+lamina_status lamina_class_spread_partial(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                          int64_t n_clusters, const double* centroids, double* sq, double* dist);
+/** CH = [B / (k - 1)] / [W / (n - k)] over the k non-empty classes, B = sum_c n_c ||centroid_c - mean||^2,
+ *  W = sum_c sq[c]; 1 when W = 0 (scikit-learn's convention). */
+lamina_status lamina_calinski_harabasz_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
+                                                const double* sums, const double* sq, double* out);
+/** DB = mean_i max_{j != i} (s_i + s_j) / ||c_i - c_j||, s_i = dist[i] / counts[i], over the non-empty
+ *  classes; 0 when all s_i or all centroid distances are ~0 (scikit-learn's convention). */
+lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
+                                             const double* sums, const double* dist, double* out);
 
 #ifdef __cplusplus
 }

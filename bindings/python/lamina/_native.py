@@ -315,6 +315,11 @@ SIGNATURES = {
                                     c_int32, c_int32, f64p, f64p, c_int64, f64p]),
     "lamina_sae_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
     "lamina_sae_set_shuffle": (c_int32, [c_void_p, c_int32]),
+    "lamina_class_sums_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, i64p, f64p]),
+    "lamina_class_centroids": (c_int32, [c_int64, c_int64, i64p, f64p, f64p]),
+    "lamina_class_spread_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, f64p, f64p, f64p]),
+    "lamina_calinski_harabasz_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
+    "lamina_davies_bouldin_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

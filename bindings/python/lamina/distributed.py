@@ -138,7 +138,8 @@ def save_checkpoint(sae, path, comm):
 # meet can also be combined by any map-reduce. The *_score(..., comm=) functions run partial -> allreduce
 # (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
 # precision by cancellation: class centroids (or column means) first, then centred sums, so the results
-# equal the one-machine values to about 1e-12 relative. [experimental; Python only -- no C form yet]
+# equal the one-machine values to about 1e-12 relative. [experimental] CH and DB run in C (header section
+# 15); contingency tables, CKA cross-products and latent statistics are numpy float64 here.
 
 def _f64(X, name="X"):
     x = np.asarray(X, dtype=np.float64)
@@ -197,65 +198,76 @@ def _n_clusters(labels, comm, n_clusters):
     return int(k[0])
 
 
+def _f32(X):
+    x = np.ascontiguousarray(X, dtype=np.float32)
+    if x.ndim != 2:
+        raise InvalidArgumentError(f"X has shape {x.shape}; expected a 2-D array (n, d)")
+    return x
+
+
+def _i32(labels, n):
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer):
+        raise InvalidArgumentError(f"labels has shape {lab.shape} and dtype {lab.dtype}; expected {n} integers")
+    if lab.size and (lab.min() < np.iinfo(np.int32).min or lab.max() > np.iinfo(np.int32).max):
+        raise InvalidArgumentError("labels do not fit in int32")
+    return np.ascontiguousarray(lab, dtype=np.int32)
+
+
 def class_sums_partial(X, labels, n_clusters):
-    """Pass 1 of Calinski-Harabasz / Davies-Bouldin on a shard: {'counts': int64 (k,), 'sums': float64 (k, d)}
-    (labels are global cluster ids 0..k-1)."""
-    x = _f64(X)
-    lab = _labels(labels, x.shape[0])
-    if lab.size and lab.max() >= n_clusters:
-        raise InvalidArgumentError(f"labels contain {lab.max()}; expected ids < n_clusters = {n_clusters}")
-    sums = np.zeros((n_clusters, x.shape[1]))
-    np.add.at(sums, lab, x)
-    return {"counts": np.bincount(lab, minlength=n_clusters).astype(np.int64), "sums": sums}
+    """Pass 1 of Calinski-Harabasz / Davies-Bouldin on a shard (C: lamina_class_sums_partial):
+    {'counts': int64 (k,), 'sums': float64 (k, d)}; labels are global cluster ids 0..k-1."""
+    x = _f32(X)
+    lab = _i32(labels, x.shape[0])
+    counts = np.zeros(int(n_clusters), dtype=np.int64)
+    sums = np.zeros((int(n_clusters), x.shape[1]))
+    N.call("lamina_class_sums_partial", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), int(n_clusters),
+           counts.ctypes.data_as(N.i64p), sums.ctypes.data_as(N.f64p))
+    return {"counts": counts, "sums": sums}
 
 
 def centroids_finalize(merged):
-    """Centroids (k, d) of the classes with members, and the overall mean (d,)."""
-    counts, sums = merged["counts"], merged["sums"]
-    cent = sums / np.maximum(counts, 1)[:, None]
+    """Centroids (k, d) (C: lamina_class_centroids; zeros for empty classes) and the overall mean (d,)."""
+    counts = np.ascontiguousarray(merged["counts"], dtype=np.int64)
+    sums = np.ascontiguousarray(merged["sums"], dtype=np.float64)
+    cent = np.zeros_like(sums)
+    N.call("lamina_class_centroids", sums.shape[0], sums.shape[1], counts.ctypes.data_as(N.i64p),
+           sums.ctypes.data_as(N.f64p), cent.ctypes.data_as(N.f64p))
     return cent, sums.sum(axis=0) / max(counts.sum(), 1)
 
 
 def class_spread_partial(X, labels, centroids):
-    """Pass 2 on a shard: {'sq': sum ||x - c_label||^2 per class (k,), 'dist': sum ||x - c_label|| per class (k,)}."""
-    x = _f64(X)
-    lab = _labels(labels, x.shape[0])
-    diff = x - centroids[lab]
-    sq = np.einsum("ij,ij->i", diff, diff)
-    k = centroids.shape[0]
-    return {"sq": np.bincount(lab, weights=sq, minlength=k), "dist": np.bincount(lab, weights=np.sqrt(sq), minlength=k)}
+    """Pass 2 on a shard (C: lamina_class_spread_partial): {'sq': sum ||x - c_label||^2 per class (k,),
+    'dist': sum ||x - c_label|| per class (k,)}."""
+    x = _f32(X)
+    lab = _i32(labels, x.shape[0])
+    cent = np.ascontiguousarray(centroids, dtype=np.float64)
+    if cent.ndim != 2 or cent.shape[1] != x.shape[1]:
+        raise InvalidArgumentError(f"centroids has shape {cent.shape}; expected (n_clusters, {x.shape[1]})")
+    sq, dist = np.zeros(cent.shape[0]), np.zeros(cent.shape[0])
+    N.call("lamina_class_spread_partial", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), cent.shape[0],
+           cent.ctypes.data_as(N.f64p), sq.ctypes.data_as(N.f64p), dist.ctypes.data_as(N.f64p))
+    return {"sq": sq, "dist": dist}
+
+
+def _finalize(name, merged1, merged2, key):
+    counts = np.ascontiguousarray(merged1["counts"], dtype=np.int64)
+    sums = np.ascontiguousarray(merged1["sums"], dtype=np.float64)
+    extra = np.ascontiguousarray(merged2[key], dtype=np.float64)
+    out = ctypes.c_double()
+    N.call(name, sums.shape[0], sums.shape[1], counts.ctypes.data_as(N.i64p), sums.ctypes.data_as(N.f64p),
+           extra.ctypes.data_as(N.f64p), ctypes.byref(out))
+    return out.value
 
 
 def calinski_harabasz_finalize(merged1, merged2):
-    """CH = [B / (k - 1)] / [W / (n - k)] over the non-empty classes."""
-    counts = merged1["counts"]
-    cent, mean = centroids_finalize(merged1)
-    present = counts > 0
-    k, n = int(present.sum()), int(counts.sum())
-    if k < 2 or k >= n:
-        raise InvalidArgumentError(f"{k} non-empty clusters for {n} samples; expected 2 <= n_clusters < n_samples")
-    between = float(np.sum(counts[present] * np.sum((cent[present] - mean) ** 2, axis=1)))
-    within = float(merged2["sq"][present].sum())
-    return 1.0 if within == 0 else between * (n - k) / (within * (k - 1))
+    """CH from the merged passes (C: lamina_calinski_harabasz_finalize)."""
+    return _finalize("lamina_calinski_harabasz_finalize", merged1, merged2, "sq")
 
 
 def davies_bouldin_finalize(merged1, merged2):
-    """DB = mean_i max_{j != i} (s_i + s_j) / ||c_i - c_j||, s_i the mean distance of class i to its centroid."""
-    counts = merged1["counts"]
-    cent, _ = centroids_finalize(merged1)
-    present = counts > 0
-    k = int(present.sum())
-    if k < 2:
-        raise InvalidArgumentError(f"{k} non-empty clusters; expected at least 2")
-    c = cent[present]
-    intra = merged2["dist"][present] / counts[present]
-    dist = np.sqrt(np.maximum(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1), 0))
-    if np.allclose(intra, 0) or np.allclose(dist, 0):
-        return 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scores = (intra[:, None] + intra[None, :]) / dist
-    scores[scores == np.inf] = np.nan
-    return float(np.mean(np.nanmax(scores, axis=1)))
+    """DB from the merged passes (C: lamina_davies_bouldin_finalize)."""
+    return _finalize("lamina_davies_bouldin_finalize", merged1, merged2, "dist")
 
 
 def _two_pass(X, labels, comm, n_clusters):
