@@ -6,9 +6,9 @@ PREFIX ?= /usr/local
 LIB := .build/release/liblamina.so
 BUILD := build
 PYPATH := PYTHONPATH=$(CURDIR)/bindings/python
-APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config
+APT_PACKAGES := libopenblas-dev libhdf5-dev pkg-config openmpi-bin libopenmpi-dev
 BENCHES := metrics probe structural ast_probe sae sae_curves geometry
-PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors
+PY_TEST_PACKAGES := numpy scikit-learn scipy pytest hypothesis h5py safetensors mpi4py
 
 .PHONY: all build deps deps-system deps-python test test-swift test-c test-python test-sklearn test-sklearn-oldest demo \
         demo-data bench examples python-install install clean fuzz test-interop test-dashboard
@@ -33,7 +33,7 @@ deps-system:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 deps-python:
-	@$(PYTHON) -c "import numpy, sklearn, scipy, pytest, hypothesis, h5py, safetensors" 2>/dev/null || \
+	@$(PYTHON) -c "import numpy, sklearn, scipy, pytest, hypothesis, h5py, safetensors, mpi4py" 2>/dev/null || \
 	  $(PYTHON) -m pip install -q $(PY_TEST_PACKAGES)
 
 ## test: Swift core tests, C API tests, Python tests (oracles, crash tests, property tests)
@@ -46,6 +46,8 @@ test-c: build
 	$(MAKE) -C Tests/c run LAMINA_PC_DIR=$(CURDIR)/$(BUILD)
 
 test-python: build
+	@command -v mpirun >/dev/null && $(PYTHON) -c "import mpi4py" 2>/dev/null || \
+	  echo "NOTE: mpirun or mpi4py missing: the 2-rank MPI tests (test_distributed.py) are SKIPPED (make deps installs them)"
 	$(PYPATH) $(PYTHON) -m pytest -q bindings/python/tests
 
 ## test-dashboard: the SAE dashboard in headless Chromium (installs the Debian package `chromium`, ~350 MB,

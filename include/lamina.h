@@ -31,6 +31,8 @@
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling)
  *   15. Activation store                     experimental  lamina_store_*
+ *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
+ *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -1718,8 +1720,7 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
 
-/* ================================================================================================
- * 15. Activation store [experimental]
+/* ========================================================================================= * 15. Activation store [experimental]
  *
  * An append-only store of activations that any C or Python program writes (for example from a model's
  * own evaluation loop, the way a llama.cpp eval callback sees each layer's output) and that the SAE
@@ -1841,6 +1842,98 @@ lamina_status lamina_store_reader_info(lamina_store_reader* reader, int64_t* row
 
 /** Frees the reader; NULL is a no-op. */
 void lamina_store_reader_free(lamina_store_reader* reader);
+=======
+/* ==================================================================================================
+ * 16. Distributed SAE training [experimental]
+ *
+ * Data-parallel SAE training through a reducer hook, and mergeable statistics.
+ *
+ * The library has no MPI and no networking. A data-parallel run of R workers (ranks) gives every
+ * worker the same model and a reducer: a callback that sums a buffer in place across the workers
+ * (an allreduce) and gives every worker identical bytes. Python's lamina.distributed wires it to
+ * mpi4py; examples/c/mpi_sae.c to MPI.
+ *  - batch_size is the GLOBAL batch. Rank r of R takes rows_r = B / R rows of every global batch,
+ *    plus one for ranks r < B % R (at offset sum_{q<r} rows_q), so any R with R <= B is accepted.
+ *  - In memory (lamina_sae_train) each rank passes its own rows: step s uses its local rows
+ *    [s rows_r, (s+1) rows_r) when shuffling is off (lamina_sae_set_shuffle(sae, 0)); with shuffling,
+ *    each rank permutes its own rows every epoch from (seed, epoch, rank). Every rank must have the
+ *    same number of batches per epoch (n_r / rows_r).
+ *  - From a file (lamina_sae_train_h5, every rank opens the same file): the order of global batches is
+ *    defined by (seed, epoch) only (section 12's chunked order), independently of R; rank r keeps
+ *    its rows of each global batch. (Each rank reads the chunks holding the batch and keeps its
+ *    slice: the I/O is not divided by R in this version.)
+ *  - Reductions per step: ONE float32 buffer [dW_enc (n_latents*d) | dW_dec (n_latents*d) | db_enc |
+ *    db_dec | dlog_threshold | firing counts (n_latents) | sse, active codes, L1 sum | for relu and
+ *    jumprelu: sum(x - b_dec) (d), sum ||x - b_dec||^2 (for the reported fvu)]; topk adds one small
+ *    float64 reduction before the backward pass (sum(x - b_dec) and sum ||x - b_dec||^2: fvu's
+ *    denominator is the global batch variance). Gradients are normalised by the global batch; dead
+ *    latents and the loss terms use the reduced counts and sums. Before training one float64
+ *    reduction of R x 16 values checks that all ranks agree (world size, d_in, n_latents, batch_size,
+ *    a fingerprint of every parameter, epochs, data position, batches per epoch, file rows, shuffle);
+ *    a disagreement is LAMINA_ERR_INVALID_ARGUMENT naming the rank and the field. In memory, b_dec and
+ *    the input scale come from one float64 reduction of every rank's first ceil(65536 / R) rows.
+ *  - Not supported with R > 1 (refused, naming the option): architecture batchtopk (its selection
+ *    spans the global batch), auxk_alpha > 0 (AuxK normalises by the global residual variance),
+ *    b_dec_init geometric_median.
+ *  - Equivalence: R ranks equal one process on the same global batches up to float rounding, not
+ *    bit for bit: each rank sums its rows' gradient contributions before the reducer adds the ranks,
+ *    so the float32 summation order differs from the single process's. A deterministic reducer (fixed
+ *    rank order) makes repeated runs with the same R bit-identical.
+ *  - Faults: a reducer returning a status != LAMINA_OK stops training with that status (the message
+ *    says so); the model keeps the last completed step. A rank that fails BEFORE the reducer of a step
+ *    (e.g. a missing file) leaves the others waiting in the reducer: MPI's default error handler
+ *    (MPI_ERRORS_ARE_FATAL) and mpirun's abort on a non-zero exit end the whole job.
+ * ================================================================================================ */
+
+/** The reducer: sums `count` values at `buffer` in place across all workers (dtype LAMINA_DTYPE_FLOAT32
+ *  or LAMINA_DTYPE_FLOAT64) and returns LAMINA_OK, or another status to stop training with it. Every
+ *  worker must end with identical bytes (use a fixed reduction order for reproducible runs). */
+typedef int32_t (*lamina_reduce_fn)(void* buffer, int64_t count, int32_t dtype, void* user);
+
+/** Makes every later lamina_sae_train / _train_h5 of `sae` a data-parallel run as rank `rank` of
+ *  `world_size`, calling fn(buffer, count, dtype, user) as described above (user is passed through,
+ *  not owned). fn NULL with rank 0 and world_size 1 clears it. The setting belongs to the handle's
+ *  trainer (a handle from lamina_sae_load_checkpoint starts without one). Errors:
+ *  LAMINA_ERR_INVALID_ARGUMENT (sae, world_size < 1, rank outside [0, world_size)). */
+lamina_status lamina_sae_set_reducer(lamina_sae* sae, lamina_reduce_fn fn, void* user, int32_t rank,
+                                     int32_t world_size);
+
+/** In-memory training data order for later lamina_sae_train calls: shuffle 1 (the default: a seeded
+ *  permutation per epoch) or 0 (rows in order: batch i is rows [i B, (i+1) B), or a rank's share).
+ *  Errors: LAMINA_ERR_INVALID_ARGUMENT (sae, shuffle not 0 or 1). */
+lamina_status lamina_sae_set_shuffle(lamina_sae* sae, int32_t shuffle);
+
+/* Mergeable Calinski-Harabasz and Davies-Bouldin [experimental]. The partial results of a shard are plain
+ * arrays that add up elementwise across shards (MPI_Allreduce / any map-reduce), with labels GLOBAL cluster
+ * ids in [0, n_clusters) (the same ids on every shard; empty classes are skipped at the end):
+ *   pass 1: counts (int64, n_clusters), sums (float64, n_clusters x d: per-class coordinate sums);
+ *           merge by adding; lamina_class_centroids turns the merged pair into centroids.
+ *   pass 2: with those centroids, sq (float64, n_clusters: sum ||x - c_label||^2) and dist (float64,
+ *           n_clusters: sum ||x - c_label||); merge by adding; then the finalize functions.
+ * The partial functions ADD into their outputs (zero them first; call again for more rows). All float64;
+ * the results equal lamina_calinski_harabasz_score / lamina_davies_bouldin_score on the union of the rows
+ * to about 1e-12 relative. Errors: LAMINA_ERR_INVALID_ARGUMENT (NULL, n, d or n_clusters < 1, a label
+ * outside [0, n_clusters) -- the message names its index --, a negative count, fewer than 2 non-empty
+ * clusters, CH with clusters >= samples), LAMINA_ERR_NON_FINITE (x), LAMINA_ERR_OUT_OF_MEMORY (sizes). */
+
+/** Pass 1 on a shard: adds counts[c] += rows with label c, sums[c * d + j] += x[r, j] (float64). */
+lamina_status lamina_class_sums_partial(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                        int64_t n_clusters, int64_t* counts, double* sums);
+/** centroids[c] = sums[c] / counts[c] (zeros for an empty class); n_clusters x d float64. */
+lamina_status lamina_class_centroids(int64_t n_clusters, int64_t d, const int64_t* counts, const double* sums,
+                                     double* centroids);
+/** Pass 2 on a shard: adds sq[c] += ||x_r - centroids[c]||^2 and dist[c] += ||x_r - centroids[c]|| for the
+ *  rows r with label c (float64; centroids n_clusters x d from the merged pass 1). */
+lamina_status lamina_class_spread_partial(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                          int64_t n_clusters, const double* centroids, double* sq, double* dist);
+/** CH = [B / (k - 1)] / [W / (n - k)] over the k non-empty classes, B = sum_c n_c ||centroid_c - mean||^2,
+ *  W = sum_c sq[c]; 1 when W = 0 (scikit-learn's convention). */
+lamina_status lamina_calinski_harabasz_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
+                                                const double* sums, const double* sq, double* out);
+/** DB = mean_i max_{j != i} (s_i + s_j) / ||c_i - c_j||, s_i = dist[i] / counts[i], over the non-empty
+ *  classes; 0 when all s_i or all centroid distances are ~0 (scikit-learn's convention). */
+lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
+                                             const double* sums, const double* dist, double* out);
 
 #ifdef __cplusplus
 }

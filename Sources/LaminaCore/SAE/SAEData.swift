@@ -15,6 +15,12 @@ package final class SAETrainingData {
     package let streaming: Bool
     package let batchSize: Int
     let seed: UInt64
+    /// In memory: false takes the rows in order (batch i is rows [i B, (i + 1) B)).
+    package var shuffle = true
+    /// In memory, distributed: each rank shuffles its own rows from (seed, epoch, rank); rank 0 uses
+    /// the single-process permutation.
+    package var rank = 0
+    private var sliceScratch = FloatBuffer(0, zero: 0)
     var rows: Int { source.rows }
     var cols: Int { source.cols }
 
@@ -102,8 +108,12 @@ package final class SAETrainingData {
         let d = cols, B = batchSize
         if !streaming, let memory = source as? MemoryRows {
             if permEpoch != epoch {
-                var rng = SAETrainingData.generator(seed, epoch, -1)
-                perm = SAETrainingData.shuffle(rows, &rng)
+                if shuffle {
+                    var rng = SAETrainingData.generator(seed ^ (UInt64(rank) &* 0xD6E8_FEB8_6659_FD93), epoch, -1)
+                    perm = SAETrainingData.shuffle(rows, &rng)
+                } else {
+                    perm = (0..<rows).map { Int32($0) }
+                }
                 permEpoch = epoch
             }
             let base = index * B
@@ -145,6 +155,14 @@ package final class SAETrainingData {
         }
     }
 
+    /// Rows [offset, offset + count) of global batch `index` of `epoch` (a rank's share of a streamed
+    /// batch: the batch order depends on (seed, epoch) only, never on the number of ranks).
+    package func fillSlice(epoch: Int, index: Int, offset: Int, count: Int, into out: UnsafeMutablePointer<Float>) throws {
+        if sliceScratch.count != batchSize * cols { sliceScratch = FloatBuffer(batchSize * cols, zero: 0) }
+        try fill(epoch: epoch, index: index, into: sliceScratch.p)
+        out.update(from: sliceScratch.p + offset * cols, count: count * cols)
+    }
+
     private func loadChunk(epoch: Int, chunk: Int) throws -> FloatBuffer {
         if let hit = cache.first(where: { $0.epoch == epoch && $0.chunk == chunk }) { return hit.data }
         let d = cols
@@ -171,40 +189,87 @@ extension SAETrainer {
     /// model starts at epoch 0; a resumed checkpoint continues where it stopped, so the result is the
     /// same as an uninterrupted run). Calls `progress` after every step; a false return stops after
     /// that step with LaminaError(.cancelled).
-    package func train(_ data: SAETrainingData, epochs: Int, progress: ProgressHandler?) throws {
+    package func train(_ given: SAETrainingData, epochs: Int, progress: ProgressHandler?) throws {
         let d = model.dIn, B = config.batchSize
-        if data.cols != d {
-            throw LaminaError.shape("the training data has \(data.cols) features; this SAE has d_in = \(d)")
+        let dist = distribution
+        // Rows per step on this worker, and the data it reads them from: in memory, its own rows in
+        // batches of its share; streamed, its share of each global batch.
+        var localB = B, sliceOffset = 0
+        var data = given
+        var perEpoch = 0, total = 0
+        // Distributed, every check runs on every rank and the ranks agree on the outcome before any
+        // reduction, so that a rank that fails never leaves the others waiting.
+        func checked(_ what: String, _ body: () throws -> Void) throws {
+            if let dist { try agreeOK(dist, what, body) } else { try body() }
         }
-        if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
-        if model.reconstructionNeedsInput {
-            throw LaminaError.invalid("this SAE was loaded with \(model.inputDependentOptions), which Lamina runs but does not train")
+        try checked("its checks of the parameters and data") {
+            if let dist {
+                try checkDistributable(dist)
+                (sliceOffset, localB) = dist.share(batch: B)
+                if !given.streaming {
+                    data = SAETrainingData(source: given.source, streaming: false, batchSize: localB, seed: given.seed)
+                    data.rank = dist.rank
+                }
+            }
+            data.shuffle = shuffle
+            if data.cols != d {
+                throw LaminaError.shape("the training data has \(data.cols) features; this SAE has d_in = \(d)")
+            }
+            if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
+            if model.reconstructionNeedsInput {
+                throw LaminaError.invalid("this SAE was loaded with \(model.inputDependentOptions), which Lamina runs but does not train")
+            }
+            perEpoch = data.batchesPerEpoch
+            if perEpoch < 1 {
+                throw LaminaError.invalid("the training data has \(data.rows) rows, fewer than batch_size = \(localB)\(dist == nil ? "" : " (this rank's share of batch_size = \(B))"); lower batch_size")
+            }
+            let (t, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
+            if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
+            total = t
+            try checkPosition(batchesPerEpoch: perEpoch, rows: data.rows)
         }
-        let perEpoch = data.batchesPerEpoch
-        if perEpoch < 1 {
-            throw LaminaError.invalid("the training data has \(data.rows) rows, fewer than batch_size = \(B); lower batch_size")
+        if let dist {
+            let (h, l) = configFingerprint()
+            try agree(dist, [("world_size", Double(dist.worldSize)), ("d_in", Double(d)), ("n_latents", Double(model.nLatents)),
+                             ("batch_size", Double(B)), ("parameters fingerprint (high)", h), ("parameters fingerprint (low)", l),
+                             ("epochs", Double(epochs)), ("steps_done", Double(stepsDone)), ("epoch", Double(epoch)),
+                             ("batch_in_epoch", Double(batchInEpoch)), ("batches per epoch", Double(perEpoch)),
+                             ("streamed (file) data", data.streaming ? 1 : 0), ("file rows", data.streaming ? Double(data.rows) : 0),
+                             ("shuffle", shuffle ? 1 : 0), ("data initialised", dataInitialised ? 1 : 0),
+                             ("input scale", Double(model.inputScale))])
         }
-        let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
-        if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
-        try checkPosition(batchesPerEpoch: perEpoch, rows: data.rows)
         // The data check streams the whole file: it reports (task "sae_validate", the term
         // "rows_checked") about once a second so that the callback can cancel it.
-        try data.validate(keepGoing: progress.map { progress in { rows in
-            progress(ProgressReport(task: "sae_validate", step: self.stepsDone, totalSteps: total, items: self.tokensSeen,
-                                    loss: .nan, itemsPerSecond: 0, termNames: ["rows_checked"], terms: [Double(rows)]))
-        } })
+        try checked("the check of its training data") {
+            try data.validate(keepGoing: progress.map { progress in { rows in
+                progress(ProgressReport(task: "sae_validate", step: self.stepsDone, totalSteps: total, items: self.tokensSeen,
+                                        loss: .nan, itemsPerSecond: 0, termNames: ["rows_checked"], terms: [Double(rows)]))
+            } })
+        }
         if !dataInitialised {
             // The first 65,536 rows (at most 256 MB of them).
-            let sample = try data.sample(maxRows: min(65536, max(1, (64 << 20) / max(d, 1))))
-            initialiseFromData(sample: sample.p, rows: sample.count / d)
+            let cap = min(65536, max(1, (64 << 20) / max(d, 1)))
+            if let dist, !data.streaming {
+                // In memory: each rank's first ceil(cap / R) rows, combined by the reducer.
+                let sample = try data.sample(maxRows: (cap + dist.worldSize - 1) / dist.worldSize)
+                try initialiseFromDataDistributed(dist, sample: sample.p, rows: sample.count / d)
+            } else {
+                // A shared file: every rank computes the same initialisation from the same rows.
+                let sample = try data.sample(maxRows: cap)
+                initialiseFromData(sample: sample.p, rows: sample.count / d)
+            }
         }
-        let batch = FloatBuffer(B * d, zero: 0)
+        let batch = FloatBuffer(localB * d, zero: 0)
         let startTokens = tokensSeen
         let started = SAETrainer.now()
         while epoch < epochs {
-            try data.fill(epoch: epoch, index: batchInEpoch, into: batch.p)
-            if model.inputScale != 1 { Vec.scale(batch.p, model.inputScale, B * d) }
-            let stats = try step(batch: batch.p, rows: B, totalSteps: total)
+            if dist != nil && data.streaming {
+                try data.fillSlice(epoch: epoch, index: batchInEpoch, offset: sliceOffset, count: localB, into: batch.p)
+            } else {
+                try data.fill(epoch: epoch, index: batchInEpoch, into: batch.p)
+            }
+            if model.inputScale != 1 { Vec.scale(batch.p, model.inputScale, localB * d) }
+            let stats = try step(batch: batch.p, rows: localB, totalSteps: total)
             batchInEpoch += 1
             if batchInEpoch == perEpoch { epoch += 1; batchInEpoch = 0 }
             history.append(HistoryRow(loss: stats.loss, fvu: stats.fvu, auxk: stats.auxk, mse: stats.mse,

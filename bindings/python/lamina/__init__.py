@@ -16,8 +16,7 @@ estimators (Pipeline, cross_val_score, GridSearchCV). One name per concept: ``ra
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, NotFittedError, ShapeMismatchError)
-from . import ast_probe, audit, cluster, errors, geometry, io, metrics, probe, sae, structural
-from . import dashboard
+from . import ast_probe, audit, cluster, dashboard, distributed, errors, geometry, io, metrics, probe, sae, structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -33,6 +32,7 @@ def get_num_threads() -> int:
 
 
 __all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "geometry", "audit", "errors", "dashboard",
+           "distributed",
            "LaminaError", "InvalidArgumentError", "ShapeMismatchError", "NonFiniteError", "LaminaIOError",
            "FormatError", "LaminaMemoryError", "CancelledError", "InternalError", "NotFittedError",
            "set_num_threads", "get_num_threads", "__version__", "library_path"]

@@ -116,6 +116,9 @@ class Progress(ctypes.Structure):
 # int32_t (*lamina_progress_fn)(const lamina_progress*, void*)
 ProgressFn = ctypes.CFUNCTYPE(c_int32, POINTER(Progress), c_void_p)
 
+# int32_t (*lamina_reduce_fn)(void* buffer, int64_t count, int32_t dtype, void* user)  (distributed SAE)
+ReduceFn = ctypes.CFUNCTYPE(c_int32, c_void_p, c_int64, c_int32, c_void_p)
+
 
 class ASTTrees(ctypes.Structure):
     """Mirrors `lamina_ast_trees` (AST-Probe)."""
@@ -348,6 +351,13 @@ SIGNATURES = {
     "lamina_store_reader_read": (c_int32, [c_void_p, c_int64, c_int64, c_int64, f32p, c_int64, i64p]),
     "lamina_store_reader_info": (c_int32, [c_void_p, i64p, i64p, i64p]),
     "lamina_store_reader_free": (None, [c_void_p]),
+    "lamina_sae_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
+    "lamina_sae_set_shuffle": (c_int32, [c_void_p, c_int32]),
+    "lamina_class_sums_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, i64p, f64p]),
+    "lamina_class_centroids": (c_int32, [c_int64, c_int64, i64p, f64p, f64p]),
+    "lamina_class_spread_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, f64p, f64p, f64p]),
+    "lamina_calinski_harabasz_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
+    "lamina_davies_bouldin_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

@@ -258,7 +258,8 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         shape = np.shape(X)
         return int(shape[1]) if len(shape) == 2 else None
 
-    def fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, resume=False, **deprecated):
+    def fit(self, X, y=None, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, comm=None,
+            **deprecated):
         """Trains on X: an array (n, d_in) of float32, float16 or bfloat16 (a uint16 array of bfloat16
         bits, or an ml_dtypes bfloat16 array), or the path of an HDF5 file with `dataset` the path of a
         rank-2 dataset in it (streamed in row chunks), or an activation store directory
@@ -271,7 +272,22 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         callback(info) is called after every step with a dict (step, total_steps, tokens, loss,
         tokens_per_second and the loss terms fvu, auxk, mse, sparsity, l0, dead_fraction, lr); returning
         True stops training after that step and raises lamina.CancelledError (the model keeps the last
-        completed step). verbose=True (the parameter) prints a progress line on stderr."""
+        completed step). verbose=True (the parameter) prints a progress line on stderr.
+
+        shuffle=False (arrays only) takes the rows in order: batch i is rows [i B, (i+1) B).
+        comm (an mpi4py communicator) makes this a data-parallel run: every rank calls fit with the same
+        parameters and its own rows (or the same file); batch_size is the global batch, each rank
+        contributing its share; every rank ends with the same model (lamina.distributed, include/lamina.h
+        section 16)."""
+        if comm is not None:
+            from . import distributed
+            return distributed.fit(self, X, comm, epochs=epochs, dataset=dataset, callback=callback, resume=resume,
+                                   shuffle=shuffle, **deprecated)
+        return self._fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=resume, shuffle=shuffle,
+                         **deprecated)
+
+    def _fit(self, X, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, reducer=None,
+             prepared=None, **deprecated):
         verbose = renamed_kwarg("SparseAutoencoder.fit", deprecated, "progress", "verbose", self.verbose, self.verbose)
         reject_unknown("SparseAutoencoder.fit", deprecated)
         epochs = _clamp32(_int(epochs, "epochs", 1))
@@ -286,19 +302,28 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
                                      f"features as input (this SAE has d_in = {self._d_in()})")
         if handle is None or not resume:
             params = self._params(d_in)   # validates every parameter before any work
-            if not isinstance(X, (str, os.PathLike)) and 0 < X.shape[0] < params.batch_size:
+            if reducer is None and not isinstance(X, (str, os.PathLike)) and 0 < X.shape[0] < params.batch_size:
                 raise InvalidArgumentError(f"the training data has {X.shape[0]} rows (n_samples = {X.shape[0]}), "
                                            f"fewer than batch_size = {params.batch_size}; lower batch_size")
             if handle is None or self._state()[0] > 0 or bytes(params) != getattr(self, "_handle_params", None):
                 self._create(d_in)
-        with progress_callback("sae", callback, verbose, _PROGRESS_FIELDS, extra=_PROGRESS_LINE,
-                               false_warns=True) as progress:
-            if isinstance(X, (str, os.PathLike)):
-                N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs,
-                       progress.fn, None)
-            else:
-                N.call("lamina_sae_train", self._handle, X.ctypes.data_as(ctypes.c_void_p), code,
-                       X.shape[0], X.shape[1], epochs, progress.fn, None)
+        if prepared is not None:
+            prepared()   # distributed: every rank got here (no rank is left waiting in a reduction)
+        N.call("lamina_sae_set_shuffle", self._handle, 1 if shuffle else 0)
+        if reducer is not None:
+            N.call("lamina_sae_set_reducer", self._handle, reducer.fn, None, reducer.rank, reducer.size)
+        try:
+            with progress_callback("sae", callback, verbose, _PROGRESS_FIELDS, extra=_PROGRESS_LINE,
+                                   false_warns=True) as progress:
+                if isinstance(X, (str, os.PathLike)):
+                    N.call("lamina_sae_train_h5", self._handle, os.fsencode(X), N.dataset_name(dataset), epochs,
+                           progress.fn, None)
+                else:
+                    N.call("lamina_sae_train", self._handle, X.ctypes.data_as(ctypes.c_void_p), code,
+                           X.shape[0], X.shape[1], epochs, progress.fn, None)
+        finally:
+            if reducer is not None:
+                N.call("lamina_sae_set_reducer", self._handle, N.ReduceFn(), None, 0, 1)
         self._saved_progress = None
         self.n_features_in_ = self._d_in()
         return self

@@ -43,6 +43,8 @@ def test_readme_block_runs(index, tmp_path):
     code = BLOCKS[index]
     if "sklearn" in code:
         pytest.importorskip("sklearn")
+    if "mpi4py" in code:
+        pytest.importorskip("mpi4py.MPI", reason="mpi4py / OpenMPI missing (make deps)")
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "data").symlink_to(REPO / "examples" / "data")
     env = dict(os.environ)

@@ -59,7 +59,7 @@ extension SAETrainer {
         var active = 0, l1 = 0.0
         for p in parts { active += p.0; l1 += p.1 }
         // x_hat = z W_dec + b_dec; G = (2/B)(x_hat - x).
-        let gScale = Float(2 / Double(B))
+        let gScale = Float(2 / Double(normRows(B)))
         let sse = Parallel.mapChunks(count: B, chunk: rowBlock) { range -> Double in
             let r0 = range.lowerBound, nr = range.count
             Gemm.ab(m: nr, n: d, k: nl, a: Z + r0 * nl, lda: nl, b: wDec, ldb: d, c: g + r0 * d, ldc: d)
@@ -80,13 +80,13 @@ extension SAETrainer {
         stats.l0 = Double(active) / Double(B)
         stats.sparsity = isJump ? stats.l0 : l1 / Double(B)
         stats.loss = stats.mse + sparsityCoef * stats.sparsity
-        if !stats.loss.isFinite {
+        if !stats.loss.isFinite && distribution == nil {
             throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
         }
         // dL/dW_dec = z^T G, per latent block; column sums of z (fired, ReLU norm term).
         let gd = gWdec.p, ge = gWenc.p, gbe = gBenc.p, gth = gThr.p
-        let l1Coef = Float(sparsityCoef / Double(B))
-        let eps = Float(cfg.jumpReLUBandwidth), l0Coef = Float(sparsityCoef / Double(B))
+        let l1Coef = Float(sparsityCoef / Double(normRows(B)))
+        let eps = Float(cfg.jumpReLUBandwidth), l0Coef = Float(sparsityCoef / Double(normRows(B)))
         let fired = denseFired.p
         Parallel.forEachTask(latTasks) { task in
             let j0 = task * latBlock, nj = min(latBlock, nl - j0)

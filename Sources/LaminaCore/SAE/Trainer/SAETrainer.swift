@@ -31,6 +31,15 @@ package final class SAETrainer: @unchecked Sendable {
     let objective: SAEObjective
     let penalty: SAESparsityPenalty
     package weak var gradientReducer: SAEGradientReducer?
+    /// Data-parallel training (Distributed.swift): the reducer, this worker's rank and the world size.
+    package var distribution: SAEDistribution?
+    /// In-memory data: shuffle each epoch (default) or take rows in order.
+    package var shuffle = true
+    /// Set by a distributed step for the FVU objective: the global batch variance.
+    var varianceOverride: Double?
+    var packed = FloatBuffer(0, zero: 0)
+    /// The row count gradients are normalised by: the global batch when distributed.
+    func normRows(_ B: Int) -> Int { distribution == nil ? B : config.batchSize }
 
     // Optimizer state (torch.optim.Adam, float32 moments).
     let mWenc, vWenc, mWdec, vWdec: FloatBuffer
@@ -116,11 +125,30 @@ package final class SAETrainer: @unchecked Sendable {
         // Without clipping or a reduction hook, the optimizer runs fused into the per-latent gradient
         // pass (each latent's gradient rows are applied while hot and never stored).
         let dense = useDensePath()
-        let fused = cfg.gradClip == 0 && gradientReducer == nil && !dense
+        let dist = distribution
+        let globalB = normRows(B)
+        let fused = cfg.gradClip == 0 && gradientReducer == nil && dist == nil && !dense
+        varianceOverride = nil
+        if let dist, objective == .fvuAuxK {
+            varianceOverride = try globalVariance(dist, batch: x, rows: B, globalRows: globalB)
+        }
         var stats = dense ? try denseGradients(batch: x, rows: B)
                           : try computeGradients(batch: x, rows: B, fusedLearningRate: fused ? Float(lr) : nil)
         stats.lr = lr
         var normSq = lastNormSq
+        var reducedFired: Buffer<UInt8>? = nil
+        if let dist {
+            let red = try reduceStep(dist, batch: x, stats: stats, rows: B, dense: dense)
+            reducedFired = red.fired
+            stats = globalStats(sse: red.sse, active: red.active, l1: red.l1, variance: red.variance, rows: globalB, step: t)
+            stats.lr = lr
+            if !stats.loss.isFinite {
+                throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
+            }
+            normSq = 0
+            for j in 0..<nl { normSq += Vec.sumSquares(gWenc.p + j * d, d) + Vec.sumSquares(gWdec.p + j * d, d) }
+            normSq += Vec.sumSquares(gBenc.p, nl) + Vec.sumSquares(gBdec.p, d) + Vec.sumSquares(gThr.p, nl)
+        }
         if !fused {
 
         // 8. Reduction hook, clipping.
@@ -144,8 +172,9 @@ package final class SAETrainer: @unchecked Sendable {
         }
 
         // 10. Dead tracking, thresholds, position.
-        let fired = Buffer<UInt8>(nl, zero: 0)
-        if dense {
+        let fired = reducedFired ?? Buffer<UInt8>(nl, zero: 0)
+        if reducedFired != nil {
+        } else if dense {
             for j in 0..<nl { fired[j] = denseFired[j] }
         } else {
             codes.value.withUnsafeBufferPointer { val in
@@ -158,13 +187,13 @@ package final class SAETrainer: @unchecked Sendable {
         var deadNow = 0
         let limit = Int64(cfg.deadTokens)
         for j in 0..<nl {
-            if fired[j] != 0 { sinceFired[j] = 0 } else { sinceFired[j] += Int64(B) }
+            if fired[j] != 0 { sinceFired[j] = 0 } else { sinceFired[j] += Int64(globalB) }
             if sinceFired[j] > limit { deadNow += 1 }
         }
         stats.deadFraction = Double(deadNow) / Double(nl)
         rule.finishStep(self)
         stepsDone = t
-        tokensSeen += B
+        tokensSeen += globalB
         return stats
     }
 

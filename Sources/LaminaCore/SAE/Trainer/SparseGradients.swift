@@ -32,17 +32,17 @@ extension SAETrainer {
         // 3.-6. Loss scale from x alone (fvu's denominator), then one pass per row: decode x_hat_b,
         // its squared error, (the residual x - x_hat for AuxK), G_b = dL/dx_hat_b in place of x_hat_b,
         // and dz_e = W_dec[j] . G_b for the row's entries while those decoder rows are still in cache.
-        let variance = SAETrainer.totalVariance(x, rows: B, cols: d)
+        let variance = varianceOverride ?? SAETrainer.totalVariance(x, rows: B, cols: d)
         let gScale: Float
         if objective == .fvuAuxK {
             gScale = Float(2 / (variance > 0 ? variance : 1))
         } else {
-            gScale = Float(2 / Double(B))
+            gScale = Float(2 / Double(normRows(B)))
         }
         var extra: FloatBuffer? = nil
         if penalty == .l1DecoderNorm {
             let e = FloatBuffer(nl, zero: 0)
-            let c = Float(sparsityCoef / Double(B))
+            let c = Float(sparsityCoef / Double(normRows(B)))
             for j in 0..<nl { e[j] = c * decNorm[j] }
             extra = e
         }
@@ -120,7 +120,7 @@ extension SAETrainer {
         }
         stats.loss += cfg.auxkAlpha * stats.auxk
 
-        if !stats.loss.isFinite {
+        if !stats.loss.isFinite && distribution == nil {
             throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
         }
 
@@ -161,7 +161,7 @@ extension SAETrainer {
         let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p, dn = decNorm.p
         let eps = Float(cfg.jumpReLUBandwidth)
         // The L1 (ReLU) and L0 (JumpReLU) penalties share one coefficient per row.
-        let l1Coef = Float(sparsityCoef / Double(B)), l0Coef = l1Coef
+        let l1Coef = Float(sparsityCoef / Double(normRows(B))), l0Coef = l1Coef
         let parts: [(Double, [Double])] = main.start.withUnsafeBufferPointer { ms in
             main.entry.withUnsafeBufferPointer { me in
                 codes.value.withUnsafeBufferPointer { val in

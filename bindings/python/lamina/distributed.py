@@ -1,0 +1,417 @@
+"""Data-parallel SAE training and mergeable statistics over MPI (mpi4py) [experimental].
+
+The native library has no MPI: the SAE trainer calls a reducer (include/lamina.h, section 16) that this
+module implements with mpi4py. Any object with mpi4py's Gather / Bcast / allgather / Get_rank / Get_size
+works as `comm`.
+
+Deterministic allreduce. `allreduce_sum(comm, a)` sums in a FIXED rank order: Gather to rank 0, rank 0
+adds rank 0's buffer, then rank 1's, ... (elementwise IEEE adds), then Bcast. The result does not depend on
+the MPI library's reduction algorithm, so runs are reproducible bit for bit and every rank gets identical
+bytes. Cost for n bytes on R ranks: rank 0 receives (R - 1) n bytes and holds R n bytes, then sends n bytes
+to each rank (a tree broadcast): about R n bytes through the root against 2 n (R - 1) / R per rank for a
+ring MPI_Allreduce. Fine for a few ranks; for many ranks use `deterministic=False` (MPI_Allreduce: faster,
+but the summation order is the library's).
+
+Faults: MPI's default error handler on COMM_WORLD is MPI_ERRORS_ARE_FATAL, so an MPI failure aborts the job.
+Run scripts as `mpirun ... python -m mpi4py script.py`: an uncaught exception on one rank then calls
+MPI_Abort, so mpirun exits non-zero instead of leaving the other ranks waiting in a collective. Before any
+reduction, `fit` makes every rank agree that its own checks passed (file present, shapes, parameters): a rank
+that failed is named in the error raised on every rank.
+"""
+import ctypes
+import sys
+
+import numpy as np
+
+from . import _native as N
+from .errors import InvalidArgumentError, LaminaError
+
+__all__ = ["allreduce_sum", "fit", "save_checkpoint"]
+
+
+def allreduce_sum(comm, a, deterministic=True):
+    """Sums the contiguous numpy array `a` in place across the ranks of comm (see the module doc)."""
+    size = comm.Get_size()
+    if size == 1:
+        return a
+    if not deterministic:
+        from mpi4py import MPI
+        comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM)
+        return a
+    rank = comm.Get_rank()
+    parts = np.empty((size,) + a.shape, dtype=a.dtype) if rank == 0 else None
+    comm.Gather(a, parts, root=0)
+    if rank == 0:
+        acc = parts[0].copy()
+        for r in range(1, size):
+            acc += parts[r]
+        a[...] = acc
+    comm.Bcast(a, root=0)
+    return a
+
+
+class _Reducer:
+    """A lamina_reduce_fn over comm; keeps the ctypes callback alive and the first exception raised in it."""
+
+    def __init__(self, comm, deterministic=True):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.deterministic = deterministic
+        self.error = None
+        self.seconds = 0.0
+        self.calls = 0
+        self.fn = N.ReduceFn(self._reduce)
+
+    def _reduce(self, buffer, count, dtype, user):
+        import time
+        t0 = time.perf_counter()
+        try:
+            ctype = ctypes.c_float if dtype == N.LAMINA_DTYPE_FLOAT32 else ctypes.c_double
+            a = np.ctypeslib.as_array((ctype * count).from_address(buffer))
+            allreduce_sum(self.comm, a, self.deterministic)
+            return 0
+        except BaseException as exc:   # a Python exception must not cross the C boundary
+            self.error = exc
+            return 8   # LAMINA_ERR_INTERNAL
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.calls += 1
+
+
+def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, deterministic=True,
+        **kwargs):
+    """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
+    (an array) or the same file (a path with `dataset`). Returns sae; sae.reducer_seconds_ is the time this
+    rank spent in reductions. See include/lamina.h section 16 for the data order and what is refused."""
+    state = {"agreed": False}
+    rank = comm.Get_rank()
+
+    def agree(error=None):
+        state["agreed"] = True
+        errors = comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
+        bad = [(r, e) for r, e in enumerate(errors) if e is not None]
+        if bad:
+            if error is not None:
+                raise error
+            r, e = bad[0]
+            raise InvalidArgumentError(f"rank {r} failed before training, so no rank trains: {e}")
+
+    reducer = _Reducer(comm, deterministic)
+    try:
+        sae._fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=resume, shuffle=shuffle,
+                 reducer=reducer, prepared=agree, **kwargs)
+    except LaminaError as exc:
+        if not state["agreed"]:
+            agree(exc)
+        if reducer.error is not None:
+            raise type(exc)(f"{exc} (rank {rank}: {type(reducer.error).__name__}: {reducer.error})") from reducer.error
+        raise
+    except BaseException as exc:
+        if not state["agreed"]:
+            agree(exc)
+        raise
+    sae.reducer_seconds_ = reducer.seconds
+    sae.reducer_calls_ = reducer.calls
+    return sae
+
+
+def save_checkpoint(sae, path, comm):
+    """Rank 0 writes the checkpoint (atomically, as SparseAutoencoder.save_checkpoint); every rank waits for
+    it. The checkpoint does not depend on the number of ranks: load_checkpoint(path).fit(..., resume=True,
+    comm=...) resumes on any rank count (for a file, at the same global batch)."""
+    error = None
+    if comm.Get_rank() == 0:
+        try:
+            sae.save_checkpoint(path)
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise InvalidArgumentError(f"rank 0 could not write the checkpoint {path!r}: {error}")
+
+
+# ---- mergeable statistics ---------------------------------------------------------------------------------
+#
+# Each statistic has a partial form on one shard (plain float64 / int64 numpy arrays in a dict), `merge`
+# (elementwise sums, or the top-k merge for latent rows) and a finalize step, so that shards that never
+# meet can also be combined by any map-reduce. The *_score(..., comm=) functions run partial -> allreduce
+# (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
+# precision by cancellation: class centroids (or column means) first, then centred sums, so the results
+# equal the one-machine values to about 1e-12 relative. [experimental] CH and DB run in C (header section
+# 15); contingency tables, CKA cross-products and latent statistics are numpy float64 here.
+
+def _f64(X, name="X"):
+    x = np.asarray(X, dtype=np.float64)
+    if x.ndim != 2:
+        raise InvalidArgumentError(f"{name} has shape {x.shape}; expected a 2-D array (n, d)")
+    if not np.all(np.isfinite(x)):
+        raise InvalidArgumentError(f"{name} contains NaN or Inf; expected finite values")
+    return x
+
+
+def _labels(labels, n, name="labels"):
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer) or (n and lab.min() < 0):
+        raise InvalidArgumentError(f"{name} has shape {lab.shape} and dtype {lab.dtype}; expected {n} "
+                                   "integers >= 0 (global cluster ids, the same on every shard)")
+    return lab.astype(np.int64)
+
+
+def merge(*partials):
+    """Sums partial results (dicts of arrays of equal shapes) key by key; 'top_*' entries are merged by
+    merge_top."""
+    out = {}
+    for key in partials[0]:
+        if key.startswith("top_"):
+            continue
+        out[key] = partials[0][key].copy()
+        for p in partials[1:]:
+            if p[key].shape != out[key].shape:
+                raise InvalidArgumentError(f"partial '{key}' has shape {p[key].shape}; expected {out[key].shape} "
+                                           "(pass the same n_clusters / sizes to every shard)")
+            out[key] = out[key] + p[key]
+    if "top_values" in partials[0]:
+        out["top_values"], out["top_rows"] = merge_top([(p["top_values"], p["top_rows"]) for p in partials])
+    return out
+
+
+def _reduce(comm, partial):
+    """Allreduce of every array of a partial (float64 sums; exact for counts < 2^53)."""
+    if comm is None:
+        return partial
+    out = {}
+    for key, value in partial.items():
+        a = np.ascontiguousarray(value, dtype=np.float64).copy()
+        allreduce_sum(comm, a)
+        out[key] = a.astype(value.dtype) if np.issubdtype(value.dtype, np.integer) else a
+    return out
+
+
+def _n_clusters(labels, comm, n_clusters):
+    if n_clusters is not None:
+        return int(n_clusters)
+    k = np.array([labels.max() + 1 if labels.size else 0], dtype=np.float64)
+    if comm is not None:
+        parts = comm.allgather(float(k[0]))
+        k[0] = max(parts)
+    return int(k[0])
+
+
+def _f32(X):
+    x = np.ascontiguousarray(X, dtype=np.float32)
+    if x.ndim != 2:
+        raise InvalidArgumentError(f"X has shape {x.shape}; expected a 2-D array (n, d)")
+    return x
+
+
+def _i32(labels, n):
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer):
+        raise InvalidArgumentError(f"labels has shape {lab.shape} and dtype {lab.dtype}; expected {n} integers")
+    if lab.size and (lab.min() < np.iinfo(np.int32).min or lab.max() > np.iinfo(np.int32).max):
+        raise InvalidArgumentError("labels do not fit in int32")
+    return np.ascontiguousarray(lab, dtype=np.int32)
+
+
+def class_sums_partial(X, labels, n_clusters):
+    """Pass 1 of Calinski-Harabasz / Davies-Bouldin on a shard (C: lamina_class_sums_partial):
+    {'counts': int64 (k,), 'sums': float64 (k, d)}; labels are global cluster ids 0..k-1."""
+    x = _f32(X)
+    lab = _i32(labels, x.shape[0])
+    counts = np.zeros(int(n_clusters), dtype=np.int64)
+    sums = np.zeros((int(n_clusters), x.shape[1]))
+    N.call("lamina_class_sums_partial", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), int(n_clusters),
+           counts.ctypes.data_as(N.i64p), sums.ctypes.data_as(N.f64p))
+    return {"counts": counts, "sums": sums}
+
+
+def centroids_finalize(merged):
+    """Centroids (k, d) (C: lamina_class_centroids; zeros for empty classes) and the overall mean (d,)."""
+    counts = np.ascontiguousarray(merged["counts"], dtype=np.int64)
+    sums = np.ascontiguousarray(merged["sums"], dtype=np.float64)
+    cent = np.zeros_like(sums)
+    N.call("lamina_class_centroids", sums.shape[0], sums.shape[1], counts.ctypes.data_as(N.i64p),
+           sums.ctypes.data_as(N.f64p), cent.ctypes.data_as(N.f64p))
+    return cent, sums.sum(axis=0) / max(counts.sum(), 1)
+
+
+def class_spread_partial(X, labels, centroids):
+    """Pass 2 on a shard (C: lamina_class_spread_partial): {'sq': sum ||x - c_label||^2 per class (k,),
+    'dist': sum ||x - c_label|| per class (k,)}."""
+    x = _f32(X)
+    lab = _i32(labels, x.shape[0])
+    cent = np.ascontiguousarray(centroids, dtype=np.float64)
+    if cent.ndim != 2 or cent.shape[1] != x.shape[1]:
+        raise InvalidArgumentError(f"centroids has shape {cent.shape}; expected (n_clusters, {x.shape[1]})")
+    sq, dist = np.zeros(cent.shape[0]), np.zeros(cent.shape[0])
+    N.call("lamina_class_spread_partial", N.fptr(x), x.shape[0], x.shape[1], N.iptr(lab), cent.shape[0],
+           cent.ctypes.data_as(N.f64p), sq.ctypes.data_as(N.f64p), dist.ctypes.data_as(N.f64p))
+    return {"sq": sq, "dist": dist}
+
+
+def _finalize(name, merged1, merged2, key):
+    counts = np.ascontiguousarray(merged1["counts"], dtype=np.int64)
+    sums = np.ascontiguousarray(merged1["sums"], dtype=np.float64)
+    extra = np.ascontiguousarray(merged2[key], dtype=np.float64)
+    out = ctypes.c_double()
+    N.call(name, sums.shape[0], sums.shape[1], counts.ctypes.data_as(N.i64p), sums.ctypes.data_as(N.f64p),
+           extra.ctypes.data_as(N.f64p), ctypes.byref(out))
+    return out.value
+
+
+def calinski_harabasz_finalize(merged1, merged2):
+    """CH from the merged passes (C: lamina_calinski_harabasz_finalize)."""
+    return _finalize("lamina_calinski_harabasz_finalize", merged1, merged2, "sq")
+
+
+def davies_bouldin_finalize(merged1, merged2):
+    """DB from the merged passes (C: lamina_davies_bouldin_finalize)."""
+    return _finalize("lamina_davies_bouldin_finalize", merged1, merged2, "dist")
+
+
+def _two_pass(X, labels, comm, n_clusters):
+    lab = _labels(labels, np.shape(X)[0])
+    k = _n_clusters(lab, comm, n_clusters)
+    m1 = _reduce(comm, class_sums_partial(X, lab, k))
+    cent, _ = centroids_finalize(m1)
+    m2 = _reduce(comm, class_spread_partial(X, lab, cent))
+    return m1, m2
+
+
+def calinski_harabasz_score(X, labels, comm=None, n_clusters=None):
+    """Calinski-Harabasz over the union of every rank's rows (two reductions: class sums, then spreads)."""
+    return calinski_harabasz_finalize(*_two_pass(X, labels, comm, n_clusters))
+
+
+def davies_bouldin_score(X, labels, comm=None, n_clusters=None):
+    """Davies-Bouldin over the union of every rank's rows (two reductions: class sums, then spreads)."""
+    return davies_bouldin_finalize(*_two_pass(X, labels, comm, n_clusters))
+
+
+def contingency_partial(labels_true, labels_pred, n_true, n_pred):
+    """{'table': int64 (n_true, n_pred)} counts of (true, pred) pairs on a shard (global ids)."""
+    lt = _labels(labels_true, np.shape(labels_true)[0], "labels_true")
+    lp = _labels(labels_pred, lt.shape[0], "labels_pred")
+    if (lt.size and lt.max() >= n_true) or (lp.size and lp.max() >= n_pred):
+        raise InvalidArgumentError(f"label ids reach ({lt.max()}, {lp.max()}); expected < ({n_true}, {n_pred})")
+    table = np.zeros((n_true, n_pred), dtype=np.int64)
+    np.add.at(table, (lt, lp), 1)
+    return {"table": table}
+
+
+def _labels_from_table(table):
+    """Two label vectors with exactly this contingency table (the scores depend on nothing else)."""
+    i, j = np.nonzero(table)
+    reps = table[i, j]
+    return np.repeat(i, reps).astype(np.int32), np.repeat(j, reps).astype(np.int32)
+
+
+def contingency_finalize(merged, score="ari", average_method="arithmetic"):
+    """ARI, NMI or AMI from a merged contingency table: computed by Lamina's one-machine functions on label
+    vectors rebuilt from the table (O(n) memory where it is finalised), so equal to the one-machine value."""
+    from . import metrics
+    lt, lp = _labels_from_table(merged["table"])
+    if score == "ari":
+        return metrics.adjusted_rand_score(lt, lp)
+    if score == "nmi":
+        return metrics.normalized_mutual_info_score(lt, lp, average_method=average_method)
+    if score == "ami":
+        return metrics.adjusted_mutual_info_score(lt, lp, average_method=average_method)
+    raise InvalidArgumentError(f"score={score!r}; expected 'ari', 'nmi' or 'ami'")
+
+
+def _contingency(labels_true, labels_pred, comm):
+    lt, lp = np.asarray(labels_true), np.asarray(labels_pred)
+    nt = _n_clusters(_labels(lt, lt.shape[0], "labels_true"), comm, None)
+    npred = _n_clusters(_labels(lp, lt.shape[0], "labels_pred"), comm, None)
+    return _reduce(comm, contingency_partial(lt, lp, nt, npred))
+
+
+def adjusted_rand_score(labels_true, labels_pred, comm=None):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ari")
+
+
+def normalized_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "nmi", average_method)
+
+
+def adjusted_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ami", average_method)
+
+
+def column_sums_partial(X, Y):
+    """Pass 1 of linear CKA: {'n', 'sum_x' (d1,), 'sum_y' (d2,)}."""
+    x, y = _f64(X), _f64(Y, "Y")
+    if x.shape[0] != y.shape[0]:
+        raise InvalidArgumentError(f"X has {x.shape[0]} rows and Y {y.shape[0]}; expected the same rows")
+    return {"n": np.array([x.shape[0]], dtype=np.int64), "sum_x": x.sum(axis=0), "sum_y": y.sum(axis=0)}
+
+
+def cka_cross_partial(X, Y, mean_x, mean_y):
+    """Pass 2 of linear CKA: centred cross-products {'xy': Xc^T Yc, 'xx': Xc^T Xc, 'yy': Yc^T Yc} (float64)."""
+    xc, yc = _f64(X) - mean_x, _f64(Y, "Y") - mean_y
+    return {"xy": xc.T @ yc, "xx": xc.T @ xc, "yy": yc.T @ yc}
+
+
+def linear_cka_finalize(merged):
+    """||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) (Kornblith et al. 2019, biased HSIC)."""
+    den = np.linalg.norm(merged["xx"]) * np.linalg.norm(merged["yy"])
+    if den == 0:
+        raise InvalidArgumentError("a representation is constant; linear CKA is undefined")
+    return float(np.sum(merged["xy"] ** 2) / den)
+
+
+def linear_cka(X, Y, comm=None):
+    """Linear CKA of the union of every rank's rows (two reductions; debiased CKA is not offered here)."""
+    m1 = _reduce(comm, column_sums_partial(X, Y))
+    n = max(int(m1["n"][0]), 1)
+    return linear_cka_finalize(_reduce(comm, cka_cross_partial(X, Y, m1["sum_x"] / n, m1["sum_y"] / n)))
+
+
+def merge_top(tops):
+    """Merges per-shard (values (n_latents, t), rows (n_latents, t)) top lists: per latent the t largest
+    values, ties to the smaller global row; unused slots are -inf / -1."""
+    values = np.concatenate([t[0] for t in tops], axis=1)
+    rows = np.concatenate([t[1] for t in tops], axis=1)
+    t = tops[0][0].shape[1]
+    key_rows = np.where(rows < 0, np.iinfo(np.int64).max, rows)
+    order = np.lexsort((key_rows, -values), axis=-1)[:, :t]
+    return np.take_along_axis(values, order, 1), np.take_along_axis(rows, order, 1)
+
+
+def latent_stats_partial(sae, X, row_offset=0, top=8, chunk=4096):
+    """Per-latent SAE statistics of a shard: {'fired': int64 (n_latents,) rows where the latent is non-zero,
+    'sums': float64 (n_latents,) activation sums, 'top_values' float64 (n_latents, top), 'top_rows' int64
+    (n_latents, top)} -- the `top` largest activations per latent and their GLOBAL row ids (row_offset +
+    local row)."""
+    x = np.asarray(X, dtype=np.float32)
+    n_lat = sae.W_enc_.shape[1] if sae.W_enc_.shape[0] == x.shape[1] else sae.W_enc_.shape[0]
+    fired = np.zeros(n_lat, dtype=np.int64)
+    sums = np.zeros(n_lat)
+    tv = np.full((n_lat, top), -np.inf)
+    tr = np.full((n_lat, top), -1, dtype=np.int64)
+    for start in range(0, x.shape[0], chunk):
+        z = np.asarray(sae.encode(x[start:start + chunk]), dtype=np.float64)
+        fired += (z != 0).sum(axis=0)
+        sums += z.sum(axis=0)
+        zt = np.where(z != 0, z, -np.inf).T
+        rows = np.broadcast_to(np.arange(start, start + z.shape[0], dtype=np.int64) + row_offset, zt.shape)
+        rows = np.where(np.isfinite(zt), rows, -1)
+        tv, tr = merge_top([(tv, tr), (zt, rows)]) if zt.shape[1] else (tv, tr)
+    return {"fired": fired, "sums": sums, "top_values": tv, "top_rows": tr}
+
+
+def latent_stats(sae, X, comm=None, row_offset=None, top=8):
+    """latent_stats_partial over every rank's rows, merged (counts and sums reduced; the top lists gathered
+    and merged in rank order). row_offset defaults to the rows of the lower ranks."""
+    if comm is None:
+        return latent_stats_partial(sae, X, row_offset or 0, top)
+    if row_offset is None:
+        counts = comm.allgather(int(np.shape(X)[0]))
+        row_offset = sum(counts[:comm.Get_rank()])
+    p = latent_stats_partial(sae, X, row_offset, top)
+    out = _reduce(comm, {"fired": p["fired"], "sums": p["sums"]})
+    tops = comm.allgather((p["top_values"], p["top_rows"]))
+    out["top_values"], out["top_rows"] = merge_top(tops)
+    return out

@@ -1,0 +1,303 @@
+"""Distributed SAE training (lamina.distributed, header section 15): the reducer path in one process, and the
+2-rank runs under `mpirun -np 2` (skipped, saying so, when mpirun or mpi4py is missing)."""
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import _native as N
+from lamina.sae import SparseAutoencoder
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "mpi_worker.py")
+
+
+def weights(s):
+    return dict(W_enc=s.W_enc_, b_enc=s.b_enc_, W_dec=s.W_dec_, b_dec=s.b_dec_, threshold=s.threshold_)
+
+
+def params(**kw):
+    p = dict(n_latents=64, architecture="topk", k=4, auxk_alpha=0.0, batch_size=64, random_state=3, lr=1e-3)
+    p.update(kw)
+    return p
+
+
+class OneRank:
+    """A one-rank communicator (no MPI needed)."""
+    def Get_rank(self): return 0
+    def Get_size(self): return 1
+    def allgather(self, x): return [x]
+
+
+class FakeReducer:
+    """A reducer for rank 0 of `size` that fails (status 4) at call `fail_at`, or plays a second rank whose
+    agreement vector differs at one entry."""
+    def __init__(self, size=1, fail_at=None, tamper=False):
+        self.rank, self.size, self.calls, self.fail_at, self.tamper = 0, size, 0, fail_at, tamper
+        self.fn = N.ReduceFn(self._reduce)
+
+    def _reduce(self, buf, count, dtype, user):
+        self.calls += 1
+        if self.fail_at is not None and self.calls >= self.fail_at:
+            return 4
+        ctype = ctypes.c_float if dtype == N.LAMINA_DTYPE_FLOAT32 else ctypes.c_double
+        a = np.ctypeslib.as_array((ctype * count).from_address(buf))
+        if self.size == 2:
+            if self.tamper and count % 2 == 0 and dtype == N.LAMINA_DTYPE_FLOAT64 and count > 2:
+                half = count // 2
+                a[half:] = a[:half]
+                a[half + 3] += 1        # "rank 1" has another batch_size
+            else:
+                a *= 2                  # rank 1 contributes the same values
+        return 0
+
+
+@pytest.mark.parametrize("arch", ["topk", "relu", "jumprelu"])
+def test_one_rank_reducer_path_is_bit_identical(arch):
+    X = np.random.default_rng(0).standard_normal((512, 16)).astype(np.float32)
+    p = params(architecture=arch)
+    a = SparseAutoencoder(**p).fit(X, shuffle=False)
+    b = SparseAutoencoder(**p).fit(X, shuffle=False, comm=OneRank())
+    # 3 agreements + the b_dec reduction, then per step one (topk: two, with the batch variance)
+    assert b.reducer_calls_ == 4 + 8 * (2 if arch == "topk" else 1)
+    for k, v in weights(a).items():
+        assert np.array_equal(v, weights(b)[k]), k
+    c = SparseAutoencoder(**p).fit(X)    # shuffle=True differs from rows in order
+    assert not np.array_equal(a.W_enc_, c.W_enc_)
+
+
+def test_shuffle_false_takes_rows_in_order():
+    X = np.random.default_rng(1).standard_normal((256, 16)).astype(np.float32)
+    p = params(batch_size=64)
+    a = SparseAutoencoder(**p).fit(X, shuffle=False)
+    # the same rows in the same batches, rows permuted inside each batch: same model to rounding
+    Y = np.concatenate([X[i * 64:(i + 1) * 64][::-1] for i in range(4)])
+    b = SparseAutoencoder(**p).fit(Y, shuffle=False)
+    np.testing.assert_allclose(a.W_dec_, b.W_dec_, rtol=0, atol=1e-5)
+    c = SparseAutoencoder(**p).fit(X[::-1].copy(), shuffle=False)
+    assert np.abs(a.W_dec_ - c.W_dec_).max() > 1e-4
+
+
+def test_reducer_error_stops_at_last_completed_step():
+    X = np.random.default_rng(2).standard_normal((512, 16)).astype(np.float32)
+    s = SparseAutoencoder(**params())
+    r = FakeReducer(fail_at=10)     # 4 calls before training, then 2 per topk step: fails in step 3
+    with pytest.raises(lamina.LaminaIOError, match="reducer returned status 4"):
+        s._fit(X, shuffle=False, reducer=r)
+    assert s.n_steps_ == 2
+    ref = SparseAutoencoder(**params())   # the same run stopped by its callback after step 2
+    with pytest.raises(lamina.CancelledError):
+        ref._fit(X, shuffle=False, reducer=FakeReducer(), callback=lambda info: True if info["step"] == 2 else None)
+    np.testing.assert_array_equal(s.W_enc_, ref.W_enc_)
+
+
+def test_disagreeing_rank_is_named():
+    X = np.random.default_rng(3).standard_normal((512, 16)).astype(np.float32)
+    with pytest.raises(lamina.InvalidArgumentError, match=r"rank 1 disagrees with rank 0 before training: batch_size"):
+        SparseAutoencoder(**params())._fit(X, reducer=FakeReducer(size=2, tamper=True))
+
+
+def test_refused_options_with_two_ranks():
+    X = np.random.default_rng(4).standard_normal((512, 16)).astype(np.float32)
+    for kw, name in [(dict(architecture="batchtopk"), "batchtopk"), (dict(auxk_alpha=0.03), "auxk_alpha"),
+                     (dict(b_dec_init="geometric_median"), "geometric_median")]:
+        with pytest.raises(lamina.InvalidArgumentError, match=name):
+            SparseAutoencoder(**params(**kw))._fit(X, reducer=FakeReducer(size=2))
+
+
+def test_set_reducer_bad_input():
+    s = SparseAutoencoder(**params()).fit(np.zeros((64, 16), np.float32) + 1)
+    fn = N.ReduceFn(lambda *a: 0)
+    with pytest.raises(lamina.InvalidArgumentError, match="rank is 2"):
+        N.call("lamina_sae_set_reducer", s._handle, fn, None, 2, 2)
+    with pytest.raises(lamina.InvalidArgumentError, match="world_size is 0"):
+        N.call("lamina_sae_set_reducer", s._handle, fn, None, 0, 0)
+    with pytest.raises(lamina.InvalidArgumentError, match="shuffle is 2"):
+        N.call("lamina_sae_set_shuffle", s._handle, 2)
+
+
+# ---- two ranks under mpirun ------------------------------------------------------------------------------
+
+def _mpi_missing():
+    if shutil.which("mpirun") is None:
+        return "mpirun not found (install openmpi-bin)"
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return "mpi4py not installed"
+    return None
+
+
+MISSING = _mpi_missing()
+if MISSING:
+    print(f"\nNOTE: the 2-rank MPI tests are SKIPPED: {MISSING}", file=sys.stderr)
+mpi = pytest.mark.skipif(MISSING is not None, reason=f"2-rank MPI tests skipped: {MISSING}")
+
+
+def mpirun(np_, *args, timeout=240, check=True):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.path.dirname(HERE), env.get("PYTHONPATH")]))
+    env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(np_), sys.executable, "-m", "mpi4py",
+           WORKER, *map(str, args)]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {r.returncode}\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    return r
+
+
+def _data(tmp_path):
+    X = np.random.default_rng(5).standard_normal((63 * 64, 16)).astype(np.float32) * 2 + 0.5
+    path = tmp_path / "x.npy"
+    np.save(path, X)
+    return X, path
+
+
+@mpi
+def test_two_ranks_in_memory_equal_one_process(tmp_path):
+    X, path = _data(tmp_path)
+    mpirun(2, "memory", tmp_path, path)
+    for arch, kw in [("topk", {}), ("relu", dict(architecture="relu")), ("jumprelu", dict(architecture="jumprelu")),
+                     ("odd", dict(batch_size=63))]:
+        p = params(**kw)
+        one = weights(SparseAutoencoder(**p).fit(X[: (X.shape[0] // p["batch_size"]) * p["batch_size"]],
+                                                  shuffle=False, epochs=2))
+        two = np.load(tmp_path / f"memory_{arch}_2.npz")
+        for k, v in one.items():
+            # float rounding only: each rank sums its rows before the ranks are added
+            np.testing.assert_allclose(two[k], v, rtol=0, atol=2e-4, err_msg=f"{arch} {k}")
+    # a repeated 2-rank run is bit-identical (fixed reduction order)
+    first = {k: np.load(tmp_path / "memory_topk_2.npz")[k] for k in one}
+    mpirun(2, "memory", tmp_path, path)
+    again = np.load(tmp_path / "memory_topk_2.npz")
+    for k, v in first.items():
+        assert np.array_equal(again[k], v), k
+
+
+@mpi
+def test_two_ranks_file_equal_one_process_and_resume_on_other_rank_count(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    X, _ = _data(tmp_path)
+    f = tmp_path / "acts.h5"
+    with h5py.File(f, "w") as h:
+        h["acts"] = X
+    mpirun(2, "file", tmp_path, f)
+    one = weights(SparseAutoencoder(**params()).fit(str(f), dataset="acts", epochs=2))
+    two = np.load(tmp_path / "file_2.npz")
+    for k, v in one.items():
+        np.testing.assert_allclose(two[k], v, rtol=0, atol=2e-4, err_msg=k)
+    # a checkpoint written by rank 0 of a 2-rank run resumes on 1 process (and on 2 ranks)
+    resumed = lamina.sae.load_checkpoint(str(tmp_path / "ckpt_2")).fit(str(f), dataset="acts", epochs=2, resume=True)
+    for k, v in one.items():
+        np.testing.assert_allclose(weights(resumed)[k], v, rtol=0, atol=2e-4, err_msg=k)
+    mpirun(2, "resume", tmp_path, tmp_path / "ckpt_2", f)
+    for k, v in one.items():
+        np.testing.assert_allclose(np.load(tmp_path / "resume_2.npz")[k], v, rtol=0, atol=2e-4, err_msg=k)
+
+
+@mpi
+def test_two_ranks_disagreement_and_missing_file_are_named(tmp_path):
+    mpirun(2, "disagree", tmp_path, timeout=120)
+    for r in (0, 1):
+        msg = (tmp_path / f"disagree_{r}.txt").read_text()
+        assert "InvalidArgumentError" in msg and "fingerprint" in msg and f"rank {1 - r} disagrees" in msg, msg
+    X, _ = _data(tmp_path)
+    h5py = pytest.importorskip("h5py")
+    f = tmp_path / "acts.h5"
+    with h5py.File(f, "w") as h:
+        h["acts"] = X
+    mpirun(2, "missing", tmp_path, f, timeout=120)
+    assert "rank 1 failed before training" in (tmp_path / "missing_0.txt").read_text()
+    assert "Error" in (tmp_path / "missing_1.txt").read_text()   # its own error
+
+
+@mpi
+def test_a_rank_that_dies_ends_the_job(tmp_path):
+    r = mpirun(2, "die", tmp_path, timeout=120, check=False)
+    assert r.returncode != 0
+
+
+@mpi
+@pytest.mark.skipif(shutil.which("mpicc") is None or shutil.which("pkg-config") is None, reason="mpicc missing")
+def test_c_mpi_example_matches_one_process():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+    lib = os.path.join(root, ".build", "release")
+    pc = os.path.join(root, "build")
+    if not os.path.exists(os.path.join(pc, "lamina.pc")):
+        pytest.skip("build/lamina.pc missing (make build)")
+    r = subprocess.run(["make", "-s", "-C", os.path.join(root, "examples", "c"), "mpi-run", f"LAMINA_PC_DIR={pc}"],
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, LD_LIBRARY_PATH=lib))
+    assert r.returncode == 0, r.stdout + r.stderr
+    diff = float(r.stdout.strip().split("=")[-1])
+    assert diff < 1e-5, r.stdout
+
+
+# ---- mergeable statistics ---------------------------------------------------------------------------------
+
+def _stats_data():
+    rng = np.random.default_rng(7)
+    X = (rng.standard_normal((3000, 12)) * 3 + 50).astype(np.float32)
+    Y = (X[:, :6] @ rng.standard_normal((6, 9)) + rng.standard_normal((3000, 9))).astype(np.float32)
+    return X, Y, rng.integers(0, 5, 3000), rng.integers(0, 7, 3000)
+
+
+def _one_machine(X, Y, lt, lp):
+    from lamina import geometry, metrics
+    return dict(ch=metrics.calinski_harabasz_score(X, lt), db=metrics.davies_bouldin_score(X, lt),
+                ari=metrics.adjusted_rand_score(lt, lp), nmi=metrics.normalized_mutual_info_score(lt, lp),
+                ami=metrics.adjusted_mutual_info_score(lt, lp), cka=geometry.linear_cka(X, Y))
+
+
+def test_partials_merged_from_shards_equal_one_machine():
+    from lamina import distributed as D
+    X, Y, lt, lp = _stats_data()
+    shards = [slice(0, 700), slice(700, 2100), slice(2100, 3000)]
+    m1 = D.merge(*[D.class_sums_partial(X[s], lt[s], 5) for s in shards])
+    cent, _ = D.centroids_finalize(m1)
+    m2 = D.merge(*[D.class_spread_partial(X[s], lt[s], cent) for s in shards])
+    table = D.merge(*[D.contingency_partial(lt[s], lp[s], 5, 7) for s in shards])
+    c1 = D.merge(*[D.column_sums_partial(X[s], Y[s]) for s in shards])
+    n = c1["n"][0]
+    c2 = D.merge(*[D.cka_cross_partial(X[s], Y[s], c1["sum_x"] / n, c1["sum_y"] / n) for s in shards])
+    got = dict(ch=D.calinski_harabasz_finalize(m1, m2), db=D.davies_bouldin_finalize(m1, m2),
+               ari=D.contingency_finalize(table, "ari"), nmi=D.contingency_finalize(table, "nmi"),
+               ami=D.contingency_finalize(table, "ami"), cka=D.linear_cka_finalize(c2))
+    for k, v in _one_machine(X, Y, lt, lp).items():
+        assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-15), k
+    # the sklearn definitions too
+    from sklearn import metrics as skm
+    assert got["ch"] == pytest.approx(skm.calinski_harabasz_score(X, lt), rel=1e-10)
+    # per-latent SAE statistics
+    sae = SparseAutoencoder(n_latents=32, k=4, batch_size=256, auxk_alpha=0.0, random_state=0).fit(X)
+    full = D.latent_stats_partial(sae, X, 0, 5)
+    merged = D.merge(*[D.latent_stats_partial(sae, X[s], s.start, 5) for s in shards])
+    for k in ("fired", "top_values", "top_rows"):
+        assert np.array_equal(full[k], merged[k]), k
+    np.testing.assert_allclose(merged["sums"], full["sums"], rtol=1e-12)
+    z = sae.encode(X).astype(np.float64)
+    assert np.array_equal(full["fired"], (z != 0).sum(0))
+    assert np.array_equal(full["top_values"][:, 0], np.where((z != 0).any(0), z.max(0), -np.inf))
+    with pytest.raises(lamina.InvalidArgumentError, match=r"labels\[\d+\] is [34]; expected a global cluster id"):
+        D.class_sums_partial(X, lt, 3)
+
+
+@mpi
+def test_two_ranks_mergeable_statistics_equal_one_machine(tmp_path):
+    X, Y, lt, lp = _stats_data()
+    np.savez(tmp_path / "d.npz", X=X, Y=Y, lt=lt, lp=lp)
+    sae = SparseAutoencoder(n_latents=32, k=4, batch_size=256, auxk_alpha=0.0, random_state=0).fit(X)
+    sae.save_checkpoint(str(tmp_path / "sae_ckpt"))
+    mpirun(2, "stats", tmp_path, tmp_path / "d.npz", tmp_path / "sae_ckpt", timeout=180)
+    got = np.load(tmp_path / "stats.npz")
+    for k, v in _one_machine(X, Y, lt, lp).items():
+        assert float(got[k]) == pytest.approx(v, rel=1e-12, abs=1e-15), k
+    from lamina import distributed as D
+    full = D.latent_stats_partial(lamina.sae.load_checkpoint(str(tmp_path / "sae_ckpt")), X, 0, 5)
+    for k in ("fired", "top_values", "top_rows"):
+        assert np.array_equal(full[k], got[k]), k
+    np.testing.assert_allclose(got["sums"], full["sums"], rtol=1e-12)
