@@ -1720,7 +1720,8 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
 
-/* ========================================================================================= * 15. Activation store [experimental]
+/* ================================================================================================
+ * 15. Activation store [experimental]
  *
  * An append-only store of activations that any C or Python program writes (for example from a model's
  * own evaluation loop, the way a llama.cpp eval callback sees each layer's output) and that the SAE
@@ -1842,7 +1843,6 @@ lamina_status lamina_store_reader_info(lamina_store_reader* reader, int64_t* row
 
 /** Frees the reader; NULL is a no-op. */
 void lamina_store_reader_free(lamina_store_reader* reader);
-=======
 /* ==================================================================================================
  * 16. Distributed SAE training [experimental]
  *
