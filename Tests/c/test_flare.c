@@ -58,29 +58,33 @@ int main(void) {
             if (lp < lowest) lowest = lp;
         }
         agg_ok &= fabs(agg[i] - lowest) <= 1e-12 * fabs(lowest) + 1e-14;
+        if (i == 0) expect_near("aggregated feature of sample 0", agg[0], lowest, 1e-12 * fabs(lowest));
     }
     expect_true("aggregation = min over units of log N(h; mu, var + eps)", agg_ok);
     CHECK(lamina_flare_aggregate(layers, channels, positions, 1, 4, means, vars, 1e-5, agg, 3), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
     CHECK(lamina_flare_aggregate(layers, channels, positions, 1, 4, means, NULL, 1e-5, agg, 4), LAMINA_ERR_INVALID_ARGUMENT, "both NULL");
     CHECK(lamina_flare_aggregate(layers, channels, positions, 1, 4, NULL, NULL, -1.0, agg, 4), LAMINA_ERR_INVALID_ARGUMENT, "eps");
 
-    /* detection: 300 clean rows around 0 (two coordinates), 60 abnormal rows at -6 in the first */
+    /* detection (the released algorithm's setting): 300 clean rows spread around 0 (each coordinate a sum
+     * of two uniforms), 60 poisoned rows in a tight group at (-3, 0) */
     enum { M = 360 };
     double *f = malloc(sizeof(double) * M * 2);
+    double *u = malloc(sizeof(double) * M * 2);
     uint32_t state = 12345u;
     for (int i = 0; i < M * 2; i++) {
         state = state * 1664525u + 1013904223u;
-        double u = ((state >> 8) / 16777216.0) - 0.5;
-        f[i] = u;
+        u[i] = ((state >> 8) / 16777216.0) - 0.5;
     }
-    for (int i = 300; i < M; i++) f[2 * i] -= 6.0;
+    for (int i = 0; i < 600; i++) f[i] = u[i] + u[M * 2 - 1 - i];
+    for (int i = 600; i < M * 2; i++) f[i] = 0.05 * u[i] - (i % 2 == 0 ? 3.0 : 0.0);
+    free(u);
     int32_t flags[M], found = -7, w = -7;
     double scores[M], split = 0, cut = 0;
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.02, 3, flags, scores, NULL, &found, &w, &split, &cut), LAMINA_OK, NULL);
     int tp = 0, fp = 0;
     for (int i = 0; i < M; i++) { tp += flags[i] && i >= 300; fp += flags[i] && i < 300; }
     expect_true("split found (w >= 0, finite lambda and cut)", found == 1 && w >= 0 && isfinite(split) && isfinite(cut));
-    report(tp == 60 && fp == 0, "the 60 abnormal rows are flagged, no clean one (tp %d, fp %d)", tp, fp);
+    report(tp == 60 && fp == 0, "the 60 poisoned rows are flagged, no clean one (tp %d, fp %d)", tp, fp);
     CHECK(lamina_flare_detect(f, M, 2, 400, 0, 0.02, 3, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "min_cluster_size is 400");
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.0, 3, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "xi");
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.02, 0, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "depth");
