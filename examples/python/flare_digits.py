@@ -30,12 +30,12 @@ TARGET = 0
 EPS = 1e-5
 
 
-def add_trigger(X, kind, pattern):
+def add_trigger(X, kind, pattern, patch=2, blend=0.2):
     X = X.copy().reshape(-1, 8, 8)
     if kind == "patch":
-        X[:, 6:, 6:] = 16.0
+        X[:, 8 - patch:, 8 - patch:] = 16.0
     else:
-        X = 0.8 * X + 0.2 * pattern
+        X = (1 - blend) * X + blend * pattern
     return X.reshape(-1, 64)
 
 
@@ -127,7 +127,7 @@ def train(X, y, seed, epochs=60, lr=3e-3, batch=64, sizes=(64, 128, 128, 128, 10
     return net
 
 
-def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64, 128, 128, 128, 10)):
+def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64, 128, 128, 128, 10), epochs=60, patch=2, blend=0.2):
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target.copy()
     rng = np.random.default_rng(seed)
@@ -135,12 +135,12 @@ def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64, 128, 128, 128, 10)):
     candidates = np.flatnonzero(y != TARGET)
     poisoned = rng.choice(candidates, size=int(round(rate * len(X))), replace=False)
     Xp = X.copy()
-    Xp[poisoned] = add_trigger(X[poisoned] * 16.0, kind, pattern) / 16.0
+    Xp[poisoned] = add_trigger(X[poisoned] * 16.0, kind, pattern, patch, blend) / 16.0
     yp = y.copy()
     yp[poisoned] = TARGET
-    net = train(Xp, yp, seed, sizes=sizes)
+    net = train(Xp, yp, seed, epochs=epochs, sizes=sizes)
     clean = np.setdiff1d(candidates, poisoned)
-    asr = float(np.mean(net.predict(add_trigger(X[clean] * 16.0, kind, pattern) / 16.0) == TARGET))
+    asr = float(np.mean(net.predict(add_trigger(X[clean] * 16.0, kind, pattern, patch, blend) / 16.0) == TARGET))
     acc = float(np.mean(net.predict(X[clean]) == y[clean]))
     _, _, bn_inputs = net.forward(Xp)
     features = flare_aggregate([z.astype(np.float32) for z in bn_inputs], net.rmean, net.rvar, eps=EPS)
@@ -161,13 +161,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--min-cluster-size", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blocks", type=int, default=3, help="Linear-BatchNorm-ReLU blocks (BN layers)")
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--patch", type=int, default=2, help="side of the corner patch trigger")
+    parser.add_argument("--blend", type=float, default=0.2, help="weight of the blended pattern")
     args = parser.parse_args()
     start = time.perf_counter()
     print(f"{'rate':>5} {'trigger':>7} {'poisoned':>8} {'flagged':>7} {'precision':>9} {'recall':>6} "
-          f"{'ASR':>5} {'acc':>5}  w")
+          f"{'ASR':>5} {'acc':>5}  w   (acc: clean training images)")
     for rate in (0.05, 0.10):
         for kind in ("patch", "blend"):
-            r = run(rate, kind, seed=args.seed, min_cluster_size=args.min_cluster_size)
+            r = run(rate, kind, seed=args.seed, min_cluster_size=args.min_cluster_size,
+                    sizes=(64,) + (args.width,) * args.blocks + (10,), epochs=args.epochs, patch=args.patch,
+                    blend=args.blend)
             w = r["w"] if r["found"] else "no split"
             print(f"{r['rate']:>5.2f} {r['trigger']:>7} {r['poisoned']:>8} {r['flagged']:>7} {r['precision']:>9.3f} "
                   f"{r['recall']:>6.3f} {r['attack_success']:>5.2f} {r['clean_accuracy']:>5.2f}  {w}")
