@@ -72,19 +72,23 @@ package enum HDBSCAN {
         return s
     }
 
-    /// k-th smallest distance from each row to every row (itself included, distance 0).
+    /// k-th smallest distance from each row to every row (itself included, distance 0); rows in parallel
+    /// chunks, one scratch row per chunk.
     static func coreDistances(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, k: Int) -> [Double] {
         let base = x.baseAddress!
-        var core = [Double](repeating: 0, count: n)
-        var buffer = [Double](repeating: 0, count: n)
-        buffer.withUnsafeMutableBufferPointer { row in
-            for i in 0..<n {
+        let parts = Parallel.mapChunks(count: n, chunk: 64) { range -> [Double] in
+            let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+            defer { row.deallocate() }
+            var out = [Double]()
+            out.reserveCapacity(range.count)
+            for i in range {
                 let xi = base + i * d
                 for j in 0..<n { row[j] = squaredDistance(xi, base + j * d, d) }
-                core[i] = sqrt(select(row, k - 1))
+                out.append(sqrt(select(row, k - 1)))
             }
+            return out
         }
-        return core
+        return parts.flatMap { $0 }
     }
 
     /// The k-th smallest (0-based) of `values` (reordered in place), quickselect with median-of-three.
@@ -110,32 +114,36 @@ package enum HDBSCAN {
     /// Prim's algorithm on the implicit dense mutual-reachability graph, started at row 0, with
     /// scikit-learn's `mst_from_data_matrix` scan order and tie rules (so the same edges in the same order).
     /// Returns n - 1 edges (source, new, weight).
-    static func prim(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, core: [Double])
+    static func prim(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, core coreArray: [Double])
         -> [(Int, Int, Double)] {
         let base = x.baseAddress!
-        var inTree = [Bool](repeating: false, count: n)
-        var best = [Double](repeating: .infinity, count: n)
-        var source = [Int](repeating: 1, count: n)
+        let inTree = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+        let best = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        let source = UnsafeMutableBufferPointer<Int>.allocate(capacity: n)
+        defer { inTree.deallocate(); best.deallocate(); source.deallocate() }
+        inTree.initialize(repeating: false); best.initialize(repeating: .infinity); source.initialize(repeating: 1)
         var edges: [(Int, Int, Double)] = []
         edges.reserveCapacity(n - 1)
-        var current = 0
-        for _ in 0..<(n - 1) {
-            inTree[current] = true
-            let cc = core[current]
-            let xc = base + current * d
-            var newValue = Double.greatestFiniteMagnitude, from = 0, next = 0
-            for j in 0..<n where !inTree[j] {
-                let known = best[j], knownSource = source[j]
-                let m = max(max(cc, core[j]), sqrt(squaredDistance(xc, base + j * d, d)))
-                if m < known {
-                    best[j] = m; source[j] = current
-                    if m < newValue { newValue = m; from = current; next = j }
-                } else if known < newValue {
-                    newValue = known; from = knownSource; next = j
+        coreArray.withUnsafeBufferPointer { core in
+            var current = 0
+            for _ in 0..<(n - 1) {
+                inTree[current] = true
+                let cc = core[current]
+                let xc = base + current * d
+                var newValue = Double.greatestFiniteMagnitude, from = 0, next = 0
+                for j in 0..<n where !inTree[j] {
+                    let known = best[j], knownSource = source[j]
+                    let m = max(max(cc, core[j]), sqrt(squaredDistance(xc, base + j * d, d)))
+                    if m < known {
+                        best[j] = m; source[j] = current
+                        if m < newValue { newValue = m; from = current; next = j }
+                    } else if known < newValue {
+                        newValue = known; from = knownSource; next = j
+                    }
                 }
+                edges.append((from, next, newValue))
+                current = next
             }
-            edges.append((from, next, newValue))
-            current = next
         }
         return edges
     }
