@@ -4,6 +4,10 @@ whose BatchNorm inputs FLARE reads are convolutions, as in the paper (a corner t
 localised response that the minimum over positions can pick up).
 
     PYTHONPATH=bindings/python python3 examples/python/flare_digits_cnn_torch.py [--min-cluster-size 30]
+
+Measured (seed 0, 30 epochs, channels 16-32-32-64; 685 s on a loaded 2-core machine): attack success
+1.00 in all four runs; FLARE (w = 3, i.e. only the first BatchNorm layer kept) flags nothing for 5 %
+patch, 5 % blend and 10 % patch, and 33 images with precision 0.030 / recall 0.006 for 10 % blend.
 """
 from __future__ import annotations
 
