@@ -29,7 +29,8 @@
  *   13. Representation geometry              experimental  CKA (linear, debiased, RBF), CKA matrix, kernel
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
- *                                                          layer pooling)
+ *                                                          layer pooling), lamina_hdbscan,
+ *                                                          lamina_flare_* (FLARE poisoned-sample detection)
  *   15. Activation store                     experimental  lamina_store_*
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
  *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
@@ -1719,6 +1720,86 @@ lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,
                                 int32_t last_layer, const double* weights, double* table, int64_t table_len,
                                 double* weights_out);
+
+/* HDBSCAN* and FLARE poisoned-sample detection [experimental] ---------------------------------------- */
+
+/** HDBSCAN* (Campello, Moulavi & Sander 2013; Campello et al. 2015) as scikit-learn's
+ *  sklearn.cluster.HDBSCAN (>= 1.3) computes it with the defaults metric="euclidean", alpha=1,
+ *  cluster_selection_method="eom", allow_single_cluster=False, cluster_selection_epsilon=0:
+ *    core(i)     = distance from row i to its min_samples-th nearest row, row i itself counted first
+ *                  (scikit-learn's convention; the `hdbscan` package's min_samples is this one minus 1),
+ *    mreach(i,j) = max(core(i), core(j), ||x_i - x_j||),
+ *  minimum spanning tree of the dense mutual-reachability graph by Prim (one row at a time: O(n) memory,
+ *  O(n^2 d) time -- meant for n up to a few 10^4), edges sorted by weight (stable) and merged into the
+ *  single-linkage tree, condensed with min_cluster_size (scikit-learn's row order: breadth first),
+ *  stability S(c) = sum over the rows with parent c of (lambda - lambda_birth(c)) * size (root's birth 0),
+ *  excess-of-mass selection with the root excluded. All distances in float64.
+ *  x: n x d float32, finite. min_cluster_size >= 2; min_samples 0 means min_cluster_size, else
+ *  1 <= min_samples <= n. labels (n int32): -1 noise, clusters 0, 1, ... in increasing node id (the same
+ *  partition and noise as scikit-learn, up to the numbering; with exactly tied distances the tree may
+ *  resolve ties differently).
+ *  Optional outputs (NULL to skip; the four tree arrays all or none): the condensed tree, one row r per
+ *  entry: tree_parent[r], tree_child[r] (node ids: points 0..n-1, clusters n, n+1, ..., root n),
+ *  tree_lambda[r] = 1 / distance (+inf at distance 0), tree_size[r] (1 for a point); stability[c - n]
+ *  for cluster node c (before selection). Both need tree_capacity >= 2 n (a bound on the rows; the
+ *  clusters are fewer than the rows); *tree_rows receives the row count (optional).
+ *  Errors: NULL x or labels, n < 2, min_cluster_size < 2, min_samples < 0 or > n, NaN/Inf in x
+ *  (LAMINA_ERR_NON_FINITE naming row and column), tree_capacity < 2 n with a tree output, a partial set of
+ *  tree arrays. */
+lamina_status lamina_hdbscan(const float* x, int64_t n, int64_t d, int64_t min_cluster_size, int64_t min_samples,
+                             int32_t* labels, int64_t* tree_parent, int64_t* tree_child, double* tree_lambda,
+                             int64_t* tree_size, double* stability, int64_t tree_capacity, int64_t* tree_rows);
+
+/** FLARE's aggregation ("abnormal activation"; Hou et al., "Toward Universal Dataset Purification against
+ *  Backdoor Attacks", TIFS 2025; released code BackdoorBox core/defenses/FLARE.py): for BatchNorm layer l,
+ *  layers[l] holds the n samples' inputs to the layer (pre-normalisation), n x channels[l] x positions[l]
+ *  float32 (each sample's block channel-major, as NCHW flattened; positions 1 for a BatchNorm1d on a
+ *  dense layer), and
+ *    out[i * n_layers + l] = min over c, p of log N(h_icp; mu_c, var_c + eps)
+ *                          = min over c, p of [ -(h_icp - mu_c)^2 / (2 (var_c + eps)) - log(var_c + eps) / 2 - log(2 pi) / 2 ]
+ *  in float64 (the released code: eps = 1e-5). mu, var: means[l], variances[l] (channels[l] doubles each:
+ *  the layer's running_mean / running_var), or, when both are NULL (or means and variances themselves are
+ *  NULL), the mean and the biased variance of channel c over all n samples and positions (how BatchNorm
+ *  normalises a batch). out: n x n_layers row-major, out_len = n * n_layers.
+ *  Errors: NULL layers/channels/positions/out, n_layers < 1, channels/positions < 1, NaN/Inf activations
+ *  or means, negative or non-finite variances, var + eps <= 0, eps < 0, means without variances or the
+ *  reverse, out_len wrong. */
+lamina_status lamina_flare_aggregate(const float* const* layers, const int64_t* channels, const int64_t* positions,
+                                     int32_t n_layers, int64_t n, const double* const* means,
+                                     const double* const* variances, double eps, double* out, int64_t out_len);
+
+/** FLARE's detection (Algorithm 1) on aggregated features (n x n_layers float64, columns ordered from the
+ *  shallowest layer to the deepest, e.g. lamina_flare_aggregate's output):
+ *  for w = 0, 1, ..., n_layers - 1 (the paper: exclude the deepest w layers until a stable split is found;
+ *  the released loop exits after w = 0 whatever happens -- this follows the paper):
+ *    1. keep the first n_layers - w columns, each standardised (z-score, population std; a constant
+ *       column becomes 0) and run HDBSCAN on them (lamina_hdbscan, min_cluster_size, min_samples).
+ *       DEPARTURE: the released code runs HDBSCAN on a 2-D UMAP embedding (n_neighbors 40, min_dist 0)
+ *       of the features; UMAP is stochastic, heavy and not part of Lamina, and the aggregated matrix has
+ *       only n_layers columns, so HDBSCAN runs on the standardised columns directly.
+ *    2. walk (the released find_first_large_drop): start at the condensed-tree row of largest size (the
+ *       first such row); up to `depth` times, among the rows whose parent is the current node take the
+ *       first of largest size (points included, size 1); if its lambda exceeds the current node's lambda
+ *       by more than xi, that child marks the stable split; else descend into it. A node without children
+ *       ends the walk without a split (the released code raises there).
+ *    3. with a split at lambda s: cut the single-linkage tree at distance t = 1 / (s - 1e-4) (merges at
+ *       distance < t; components smaller than min_cluster_size are noise); the label with most members
+ *       (noise included, ties to the lowest) is clean, every other non-noise cluster is flagged
+ *       poisoned (flags[i] = 1), noise is clean.
+ *  The released defaults: min_cluster_size 100 (min_samples 0 = the same), xi 0.02, depth 3.
+ *  Outputs: flags (n int32, required); optional (NULL to skip): scores (n doubles: the single-linkage
+ *  mutual-reachability distance at which sample i joins the clean cluster's densest member, i.e. its
+ *  member of smallest core distance; flagged samples score >= t, clean non-noise ones < t), labels
+ *  (n int32: HDBSCAN's labels in the chosen subspace), *found (1 if a split was found), *excluded_layers
+ *  (w), *split_lambda (s), *cut_distance (t).
+ *  No stable split for any w is a result, not an error: *found = 0, flags all 0, scores NaN,
+ *  *excluded_layers = -1, *split_lambda and *cut_distance NaN, labels those of w = n_layers - 1.
+ *  Errors: NULL features or flags, n_layers < 1, n < min_cluster_size, min_cluster_size < 2, min_samples
+ *  < 0 or > n, xi <= 0 or not finite, depth < 1, NaN/Inf in features (LAMINA_ERR_NON_FINITE). */
+lamina_status lamina_flare_detect(const double* features, int64_t n, int64_t n_layers, int64_t min_cluster_size,
+                                  int64_t min_samples, double xi, int32_t depth, int32_t* flags, double* scores,
+                                  int32_t* labels, int32_t* found, int32_t* excluded_layers, double* split_lambda,
+                                  double* cut_distance);
 
 /* ================================================================================================
  * 15. Activation store [experimental]

@@ -358,6 +358,13 @@ SIGNATURES = {
     "lamina_class_spread_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, f64p, f64p, f64p]),
     "lamina_calinski_harabasz_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
     "lamina_davies_bouldin_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
+
+    "lamina_hdbscan": (c_int32, [f32p, c_int64, c_int64, c_int64, c_int64, i32p, i64p, i64p, f64p, i64p, f64p,
+                                 c_int64, i64p]),
+    "lamina_flare_aggregate": (c_int32, [POINTER(f32p), i64p, i64p, c_int32, c_int64, POINTER(f64p), POINTER(f64p),
+                                         c_double, f64p, c_int64]),
+    "lamina_flare_detect": (c_int32, [f64p, c_int64, c_int64, c_int64, c_int64, c_double, c_int32, i32p, f64p, i32p,
+                                      i32p, i32p, f64p, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

@@ -39,7 +39,7 @@ import numpy as np
 from . import _native as N
 from .errors import InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers"]
+__all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers", "hdbscan", "flare_aggregate", "flare_detect"]
 
 COLUMNS = ("dbs", "dunn", "silhouette", "xie_beni", "chi", "chi_norm", "xb_norm", "aqi")
 
@@ -150,3 +150,150 @@ def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform",
     N.call("lamina_aqi_layers", ptrs, N.lptr(dims), len(hs), n, N.iptr(lab), code, _gamma(gamma), _pca(pca), pool,
            first, last, None if w_in is None else N.dptr(w_in), N.dptr(table), table.size, N.dptr(w_out))
     return {"table": table, "weights": w_out, "pooled": float(table[-1, 7]), "columns": COLUMNS}
+
+
+# ---------------------------------------------------------------------------------------------------
+# HDBSCAN* and FLARE poisoned-sample detection [experimental]
+
+def _positive_int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InvalidArgumentError(f"{name}={value!r}; expected an int >= {minimum}")
+    return int(value)
+
+
+def _min_samples(value):
+    if value is None:
+        return 0
+    return _positive_int(value, "min_samples", 1)
+
+
+def hdbscan(X, min_cluster_size=5, min_samples=None, return_tree=False):
+    """HDBSCAN* labels of X (n x d, Euclidean), as ``sklearn.cluster.HDBSCAN(min_cluster_size,
+    min_samples).fit(X).labels_`` (same partition and noise, clusters numbered by condensed-tree node;
+    min_samples counts the point itself, None = min_cluster_size). See lamina_hdbscan in lamina.h.
+
+    With return_tree=True returns (labels, tree) where tree is a dict of the condensed tree's rows
+    {"parent", "child", "lambda", "size"} (node ids: points 0..n-1, root n) and "stability" (one per
+    cluster node n, n + 1, ..., before selection)."""
+    x = N.as_matrix(X, "X")
+    mcs = _positive_int(min_cluster_size, "min_cluster_size", 2)
+    ms = _min_samples(min_samples)
+    n = x.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    if not return_tree:
+        N.call("lamina_hdbscan", N.fptr(x), n, x.shape[1], mcs, ms, N.iptr(labels), None, None, None, None, None, 0,
+               None)
+        return labels
+    cap = 2 * n
+    parent = np.empty(cap, dtype=np.int64)
+    child = np.empty(cap, dtype=np.int64)
+    lam = np.empty(cap, dtype=np.float64)
+    size = np.empty(cap, dtype=np.int64)
+    stab = np.empty(cap, dtype=np.float64)
+    rows = np.zeros(1, dtype=np.int64)
+    N.call("lamina_hdbscan", N.fptr(x), n, x.shape[1], mcs, ms, N.iptr(labels), N.lptr(parent), N.lptr(child),
+           N.dptr(lam), N.lptr(size), N.dptr(stab), cap, N.lptr(rows))
+    r = int(rows[0])
+    clusters = 1 + int(np.count_nonzero(child[:r] >= n))
+    return labels, {"parent": parent[:r].copy(), "child": child[:r].copy(), "lambda": lam[:r].copy(),
+                    "size": size[:r].copy(), "stability": stab[:clusters].copy()}
+
+
+def flare_aggregate(layers, means=None, variances=None, eps=1e-5):
+    """FLARE's per-layer "abnormal activation" (Hou et al. 2025): for each layer (an (n, C) array, or
+    (n, C, ...) with trailing positions, e.g. NCHW), the minimum over channels and positions of the
+    Gaussian log-likelihood log N(h; mu_c, var_c + eps) of each sample's activation. means/variances:
+    a list of per-channel arrays (BatchNorm running_mean / running_var), None entries (or None) for
+    statistics from the data (mean and biased variance over samples and positions). Returns an
+    (n, L) float64 array, columns in layer order (shallowest first)."""
+    if isinstance(layers, np.ndarray) or not isinstance(layers, (list, tuple)) or len(layers) == 0:
+        raise InvalidArgumentError("layers must be a non-empty list of arrays (n, channels[, positions...])")
+    hs, chans, poss = [], [], []
+    for i, a in enumerate(layers):
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "fiub":
+            raise InvalidArgumentError(f"layers[{i}] has dtype {arr.dtype}; expected a numeric array")
+        if arr.ndim < 2:
+            raise InvalidArgumentError(f"layers[{i}] has shape {arr.shape}; expected (n, channels[, positions...])")
+        c = arr.shape[1]
+        p = int(np.prod(arr.shape[2:])) if arr.ndim > 2 else 1
+        hs.append(np.ascontiguousarray(arr.reshape(arr.shape[0], c * p), dtype=np.float32))
+        chans.append(c)
+        poss.append(p)
+    n = hs[0].shape[0]
+    for i, a in enumerate(hs):
+        if a.shape[0] != n:
+            raise ShapeMismatchError(f"layers[{i}] has {a.shape[0]} rows; expected {n} (the rows of layers[0])")
+    L = len(hs)
+    if (means is None) != (variances is None):
+        raise InvalidArgumentError("means and variances must be both given or both None")
+    mp = vp = None
+    keep = []
+    if means is not None:
+        if len(means) != L or len(variances) != L:
+            raise ShapeMismatchError(f"means has {len(means)} and variances {len(variances)} entries; expected {L} "
+                                     "(one per layer, None for statistics from the data)")
+        mp = (N.f64p * L)()
+        vp = (N.f64p * L)()
+        for i in range(L):
+            if (means[i] is None) != (variances[i] is None):
+                raise InvalidArgumentError(f"means[{i}] and variances[{i}] must be both given or both None")
+            if means[i] is None:
+                continue
+            m = np.ascontiguousarray(np.asarray(means[i], dtype=np.float64).reshape(-1))
+            v = np.ascontiguousarray(np.asarray(variances[i], dtype=np.float64).reshape(-1))
+            for name, arr in (("means", m), ("variances", v)):
+                if arr.shape[0] != chans[i]:
+                    raise ShapeMismatchError(f"{name}[{i}] has {arr.shape[0]} entries; expected {chans[i]} "
+                                             f"(the channels of layers[{i}])")
+            keep += [m, v]
+            mp[i] = N.dptr(m)
+            vp[i] = N.dptr(v)
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"eps={eps!r}; expected a number >= 0")
+    ptrs = (N.f32p * L)(*[N.fptr(a) for a in hs])
+    out = np.empty((n, L), dtype=np.float64)
+    N.call("lamina_flare_aggregate", ptrs, N.lptr(np.array(chans, dtype=np.int64)),
+           N.lptr(np.array(poss, dtype=np.int64)), L, n, mp, vp, float(eps), N.dptr(out), out.size)
+    return out
+
+
+def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, depth=3) -> dict:
+    """FLARE's detection (Algorithm 1) on aggregated features (n x L, shallowest layer first, e.g.
+    flare_aggregate's output). Excludes the deepest w = 0, 1, ... layers until a stable split is found
+    (the paper's text; the released code stops at w = 0), runs HDBSCAN on the standardised columns
+    (the released code runs it on a 2-D UMAP embedding: not part of Lamina), walks the condensed tree
+    as the released find_first_large_drop, cuts the single-linkage tree at 1 / (lambda - 1e-4): the
+    largest cluster is clean, the other clusters are flagged. See lamina_flare_detect in lamina.h.
+
+    Returns {"flags": (n,) bool, "scores": (n,) float (distance of joining the clean cluster's core),
+    "labels": HDBSCAN labels in the chosen subspace, "found": bool, "excluded_layers": w (-1 if not
+    found), "split_lambda", "cut_distance"}. No stable split for any w is a result (found False, no
+    flag), with a RuntimeWarning."""
+    f = np.asarray(features)
+    if f.dtype.kind not in "fiub":
+        raise InvalidArgumentError(f"features has dtype {f.dtype}; expected a numeric array")
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"features has shape {f.shape}; expected (n, n_layers)")
+    f = np.ascontiguousarray(f, dtype=np.float64)
+    mcs = _positive_int(min_cluster_size, "min_cluster_size", 2)
+    ms = _min_samples(min_samples)
+    if isinstance(xi, (bool, np.bool_)) or not isinstance(xi, (int, float, np.integer, np.floating)):
+        raise InvalidArgumentError(f"xi={xi!r}; expected a number > 0")
+    dp = _positive_int(depth, "depth", 1)
+    n, L = f.shape
+    flags = np.empty(n, dtype=np.int32)
+    scores = np.empty(n, dtype=np.float64)
+    labels = np.empty(n, dtype=np.int32)
+    found = np.zeros(1, dtype=np.int32)
+    w = np.zeros(1, dtype=np.int32)
+    lam = np.zeros(1, dtype=np.float64)
+    cut = np.zeros(1, dtype=np.float64)
+    N.call("lamina_flare_detect", N.dptr(f), n, L, mcs, ms, float(xi), min(dp, 2**31 - 1), N.iptr(flags),
+           N.dptr(scores), N.iptr(labels), N.iptr(found), N.iptr(w), N.dptr(lam), N.dptr(cut))
+    if not found[0]:
+        import warnings
+        warnings.warn("FLARE found no stable split for any number of excluded layers; nothing is flagged",
+                      RuntimeWarning, stacklevel=2)
+    return {"flags": flags.astype(bool), "scores": scores, "labels": labels, "found": bool(found[0]),
+            "excluded_layers": int(w[0]), "split_lambda": float(lam[0]), "cut_distance": float(cut[0])}
