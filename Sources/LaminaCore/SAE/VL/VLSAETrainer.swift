@@ -85,7 +85,9 @@ package final class VLSAETrainer: @unchecked Sendable {
         try VLSAETrainer.validate(vision, .vision)
         try VLSAETrainer.validate(text, .text)
         let n = vision.rows
+        if n > Int(Int32.max) { throw LaminaError.invalid("n is \(n); expected at most \(Int32.max) pairs") }
         let B = min(cfg.batchSize, n)
+        try VLSparseAutoencoder.reserveCodes(rows: 2 * B, k: cfg.k)
         let perEpoch = (n + B - 1) / B
         let total = epochs * perEpoch
         let bv = try FloatBuffer(checked: B * cfg.dVision, zero: 0, "a vision batch")

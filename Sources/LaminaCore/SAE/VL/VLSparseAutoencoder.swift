@@ -149,6 +149,15 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
         }
     }
 
+    /// Checks that the codes of `rows` rows with k entries each (entries, the selection heaps: ~40 bytes
+    /// per entry) can be held, before any Swift array of that size is made.
+    static func reserveCodes(rows: Int, k: Int) throws {
+        let (entries, o1) = rows.multipliedReportingOverflow(by: k)
+        let (bytes, o2) = entries.multipliedReportingOverflow(by: 40)
+        if o1 || o2 { throw LaminaError(.outOfMemory, "the codes of \(rows) rows with k = \(k) overflow") }
+        try Memory.reserve(bytes, "the codes of \(rows) rows with k = \(k)")
+    }
+
     /// Encodes unit rows u (rows x d) against w^ (unit encoder rows): the k largest activations per row
     /// in `codes` (value = a, pre = dist).
     static func encode(u: UnsafePointer<Float>, rows: Int, d: Int, wHat: UnsafePointer<Float>, ones: UnsafePointer<Float>,
@@ -185,6 +194,7 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
         let norms = FloatBuffer(nl, zero: 0), ones = FloatBuffer(nl, zero: 1)
         VLSparseAutoencoder.normaliseRows(wEnc.p, rows: nl, d: d, into: wHat.p, norms: norms.p)
         let chunk = max(1, min(n, 4096))
+        try VLSparseAutoencoder.reserveCodes(rows: chunk, k: config.k)
         let buf = try FloatBuffer(checked: chunk * d, zero: 0, "an input chunk (\(chunk) x \(d))")
         let codes = SparseCodes()
         var r0 = 0
