@@ -34,6 +34,7 @@
  *   15. Activation store                     experimental  lamina_store_*
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
  *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
+ *   17. VL-SAE                               experimental  lamina_vlsae_* (one concept space for two modalities)
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -2015,6 +2016,157 @@ lamina_status lamina_calinski_harabasz_finalize(int64_t n_clusters, int64_t d, c
  *  classes; 0 when all s_i or all centroid distances are ~0 (scikit-learn's convention). */
 lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
                                              const double* sums, const double* dist, double* out);
+
+/* ==================================================================================================
+ * 17. VL-SAE [experimental]
+ *
+ * VL-SAE (Shen et al. 2025, "VL-SAE: Interpreting and Enhancing Vision-Language Alignment with a Unified
+ * Concept Set"; the authors' torch code is ssfgunner/VL-SAE): one sparse autoencoder trained on paired
+ * image and text representations (V[i], T[i]) so that each latent is a concept shown by similar images
+ * and similar texts. The model, as the authors' code computes it:
+ *   u = x / ||x||                   per row of each modality (a zero row is LAMINA_ERR_INVALID_ARGUMENT
+ *                                   naming the row: it cannot be normalised)
+ *   w^_j = W_j / max(||W_j||, 1e-12)    W: n_latents x d, one encoder shared by both modalities, no bias
+ *   a_j = 2 - || u - w^_j || = 2 - sqrt(max(2 - 2 u.w^_j, 0))   in [0, 2]; computed as one sgemm of the
+ *                                   normalised rows plus the norm terms (||u - w||^2 = 2 - 2 u.w for unit
+ *                                   vectors); the clamp at 0 absorbs rounding
+ *   z = a on the k largest a_j of the row (ties: the lower latent index), 0 elsewhere
+ *   x^_m = b_m + z W_dec,m          one decoder per modality m (W_dec,m: n_latents x d_m, own bias b_m)
+ *   loss = w_v mean((x^_v - x_v)^2) + w_t mean((x^_t - x_t)^2)     (the raw inputs are the targets)
+ * Gradients flow through the kept a_j (d a / d s = 1 / dist; none where dist^2 <= 1e-30, torch's cdist
+ * clamp), the row normalisation of W, and both decoders; decoders and backward are sparse
+ * (O(batch * k * d)). Adam is torch's. Initialisation as the authors': W ~ U(-1/sqrt(d), 1/sqrt(d))
+ * (kaiming_uniform, a = sqrt 5), decoder weights and biases ~ U(-1/sqrt(n_latents), 1/sqrt(n_latents))
+ * (nn.Linear). Not in the authors' code, added by Lamina: dead-latent tracking, an lr schedule, a seeded
+ * shuffle per epoch, float16/bfloat16 input, loss weights.
+ * Widths: the shared encoder needs d_vision == d_text; unequal widths are refused with
+ * LAMINA_ERR_INVALID_ARGUMENT (project both modalities to a common width first; learned or given input
+ * projections, the InfoNCE alignment stage, AuxK, checkpoints and HDF5 sources are not implemented).
+ * Determinism: the same data, params (seed) and thread count give bit-identical weights.
+ * Threads: a handle is used by one thread at a time.
+ * ================================================================================================== */
+
+typedef struct lamina_vlsae lamina_vlsae;
+
+/** Modality of an input or of a decoder. */
+typedef int32_t lamina_vlsae_modality;
+#define LAMINA_VLSAE_VISION 0   /* the image side (V) */
+#define LAMINA_VLSAE_TEXT 1     /* the text side (T) */
+
+typedef struct lamina_vlsae_params {
+    int64_t d_vision;             /* width of the vision rows >= 1 (default 512) */
+    int64_t d_text;               /* width of the text rows, must equal d_vision (default 512) */
+    int64_t n_latents;            /* concepts >= 1 (default 4096 = 8 d, the paper's) */
+    int32_t k;                    /* active concepts per row, 1..n_latents (default 256, the paper's) */
+    double lr;                    /* Adam learning rate > 0 (default 1e-3, the paper's) */
+    int32_t batch_size;           /* pairs per step >= 1 (default 512, the paper's); a smaller n uses n */
+    double adam_beta1, adam_beta2, adam_eps;   /* defaults 0.9, 0.999, 1e-8 (torch's) */
+    double weight_vision;         /* w_v >= 0 (default 1) */
+    double weight_text;           /* w_t >= 0, w_v + w_t > 0 (default 1) */
+    int64_t dead_tokens;          /* a latent firing in neither modality for more than this many pairs is dead (default 10,000,000) */
+    int32_t warmup_steps;         /* linear lr warm-up (default 0) */
+    lamina_sae_decay decay;       /* lr decay over the call's steps (default LAMINA_SAE_DECAY_NONE) */
+    int32_t decay_steps;          /* steps of decay at the end, 0 = all after warm-up (default 0) */
+    int32_t shuffle;              /* 1: a seeded random pair order per epoch; 0: row order (default 1) */
+    uint64_t seed;                /* initialisation and shuffling (default 0) */
+} lamina_vlsae_params;
+
+/** The default parameters (values above). */
+lamina_vlsae_params lamina_vlsae_default_params(void);
+
+/** LAMINA_OK if params are valid, else LAMINA_ERR_INVALID_ARGUMENT naming the field (k < 1 or
+ *  k > n_latents, d_vision != d_text, lr <= 0, shuffle not 0/1, both weights 0, ...). */
+lamina_status lamina_vlsae_check_params(const lamina_vlsae_params* params);
+
+/** Creates a freshly initialised VL-SAE (seeded); free with lamina_vlsae_free. Errors: NULL params or
+ *  out, invalid params, LAMINA_ERR_OUT_OF_MEMORY if the weights cannot be held. */
+lamina_status lamina_vlsae_create(const lamina_vlsae_params* params, lamina_vlsae** out);
+
+/** Frees a VL-SAE. NULL, and a pointer that is not a live handle, are ignored. */
+void lamina_vlsae_free(lamina_vlsae* vlsae);
+
+/** Copies the VL-SAE's parameters into *out. */
+lamina_status lamina_vlsae_get_params(const lamina_vlsae* vlsae, lamina_vlsae_params* out);
+
+/** Trains `epochs` epochs on the pairs (vision[i], text[i]): vision is n x d_vision, text n x d_text,
+ *  row-major, both of dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16 (16-bit values as raw uint16
+ *  bits, widened by Lamina). Each epoch visits every pair once in ceil(n / batch_size) steps (the last
+ *  one smaller); the lr schedule spans this call's steps; Adam's state carries over between calls.
+ *  progress (may be NULL) is called after every step with task "vlsae_train", items = pairs, loss, and
+ *  the terms "mse_vision", "mse_text", "fvu_vision", "fvu_text" (sum ||x^ - x||^2 / sum ||x - mean||^2
+ *  over the batch), "dead_fraction", "lr"; a non-zero return stops with LAMINA_ERR_CANCELLED, the model
+ *  at its last completed step. Errors (all checked before the first step, the model unchanged):
+ *  d_vision or d_text differing from the model's (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf
+ *  (LAMINA_ERR_NON_FINITE naming modality, row and column), a zero row (LAMINA_ERR_INVALID_ARGUMENT
+ *  naming modality and row), NULL buffers, n < 1, bad dtype, epochs < 1; a diverging loss
+ *  (LAMINA_ERR_NON_FINITE; the model keeps the last finite step). */
+lamina_status lamina_vlsae_train(lamina_vlsae* vlsae, const void* vision, const void* text, lamina_dtype dtype,
+                                 int64_t n, int64_t d_vision, int64_t d_text, int32_t epochs,
+                                 lamina_progress_fn progress, void* user);
+
+/** Completed steps and pairs seen (either output may be NULL). */
+lamina_status lamina_vlsae_get_state(const lamina_vlsae* vlsae, int64_t* steps, int64_t* pairs);
+
+/** Per-step history, steps x 7 doubles (loss, mse_vision, mse_text, fvu_vision, fvu_text, dead_fraction,
+ *  lr); out_len must equal steps * 7. */
+lamina_status lamina_vlsae_get_history(const lamina_vlsae* vlsae, double* out, int64_t out_len);
+
+/** Dense codes z of x (n x d, float32, finite, no zero row; d = the modality's width) into out
+ *  (n x n_latents; out_len = n * n_latents). Errors: modality not LAMINA_VLSAE_VISION/_TEXT
+ *  (LAMINA_ERR_INVALID_ARGUMENT naming the value), d mismatch (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf,
+ *  a zero row (named), out_len. */
+lamina_status lamina_vlsae_encode(const lamina_vlsae* vlsae, lamina_vlsae_modality modality, const float* x,
+                                  int64_t n, int64_t d, float* out, int64_t out_len);
+
+/** Sparse codes: `width` slots per row (indices and values n x width), the active concepts by
+ *  decreasing activation (ties: lower index); unused slots get index -1 and value 0 (width = k holds
+ *  every active concept). Errors as lamina_vlsae_encode, and width < 1. */
+lamina_status lamina_vlsae_encode_sparse(const lamina_vlsae* vlsae, lamina_vlsae_modality modality, const float* x,
+                                         int64_t n, int64_t d, int32_t width, int32_t* indices, float* values);
+
+/** x^ = b_m + z W_dec,m for dense codes z (n x n_latents, finite) into out (n x d_m), with the decoder of
+ *  `modality`: codes of either modality decode into either one (cross-modal reconstruction: encode an
+ *  image, decode it as text). out_len = n * d_m. */
+lamina_status lamina_vlsae_decode(const lamina_vlsae* vlsae, lamina_vlsae_modality modality, const float* z,
+                                  int64_t n, int64_t n_latents, float* out, int64_t out_len);
+
+/** The same from sparse codes (n x width indices and values; a slot with index -1 or value 0 is
+ *  skipped; an index outside [-1, n_latents) is LAMINA_ERR_INVALID_ARGUMENT naming the slot). */
+lamina_status lamina_vlsae_decode_sparse(const lamina_vlsae* vlsae, lamina_vlsae_modality modality,
+                                         const int32_t* indices, const float* values, int64_t n, int32_t width,
+                                         float* out, int64_t out_len);
+
+/** The paper's concept-level shift of text hidden states towards their paired images (its LLaVA
+ *  enhancement), row by row:  z' = (1 - beta) enc_text(t) + beta enc_vision(v);  t~ = decode_text(z');
+ *  t_new = t + alpha (t~ - t). vision n x d_vision, text n x d_text (finite, no zero row), out n x d_text
+ *  (out_len = n * d_text). The paper's defaults are alpha = 0.8, beta = 0.9. Errors: alpha not finite,
+ *  beta outside [0, 1], and those of lamina_vlsae_encode. */
+lamina_status lamina_vlsae_concept_shift(const lamina_vlsae* vlsae, const float* vision, const float* text, int64_t n,
+                                         int64_t d_vision, int64_t d_text, double alpha, double beta, float* out,
+                                         int64_t out_len);
+
+/** Saves into `directory` (created if missing): vlsae_weights.safetensors (W_enc [n_latents, d],
+ *  W_dec_vision [n_latents, d_vision], b_dec_vision, W_dec_text [n_latents, d_text], b_dec_text; float32)
+ *  and cfg.json ("architecture": "vl_topk", d_vision, d_text, d_sae, k and every training parameter),
+ *  each written atomically (temporary file, fsync, rename): a failed save leaves what was there.
+ *  The optimizer state is not saved. Errors: LAMINA_ERR_IO. */
+lamina_status lamina_vlsae_save(const lamina_vlsae* vlsae, const char* directory);
+
+/** Loads a VL-SAE saved by lamina_vlsae_save; *out receives a new handle. Every cfg.json field must be
+ *  one lamina_vlsae_save writes (an unknown field is LAMINA_ERR_FORMAT naming it); an SAE of another
+ *  architecture (no "architecture" or not "vl_topk": SAELens, sparsify, Lamina's lamina_sae_save) is
+ *  LAMINA_ERR_FORMAT naming it; tensor shapes are checked against the header of the weights file before
+ *  anything is allocated, weights must be finite. Errors: LAMINA_ERR_IO (missing directory or file),
+ *  LAMINA_ERR_FORMAT. */
+lamina_status lamina_vlsae_load(const char* directory, lamina_vlsae** out);
+
+/** Copies the parameter tensor `name` ("W_enc", "W_dec_vision", "b_dec_vision", "W_dec_text",
+ *  "b_dec_text"; shapes as in lamina_vlsae_save, row-major) into out; out_len must equal its size. */
+lamina_status lamina_vlsae_get_tensor(const lamina_vlsae* vlsae, const char* name, float* out, int64_t out_len);
+
+/** Replaces the parameter tensor `name` with `len` finite values (len = its size); the optimizer state
+ *  is kept. Errors: unknown name, len, NaN/Inf (the tensor unchanged). */
+lamina_status lamina_vlsae_set_tensor(lamina_vlsae* vlsae, const char* name, const float* values, int64_t len);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@ Data: hidden states of all 7 layers (embeddings + 6 transformer blocks, 384-d) o
 encoder all-MiniLM-L6-v2 on 2,400 WordNet 3.0 example sentences, at the target word of each sentence,
 labelled with the word's gold part of speech (examples/data/README.md).
 
-The tour has six steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
+The tour has seven steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
 1. clustering: for every layer, how well the gold POS classes separate (silhouette, Davies-Bouldin,
    Calinski-Harabasz, Dunn, GDV) and how well unsupervised k-means (k = 4) recovers them (ARI, NMI);
    out/tour.png.
@@ -20,6 +20,9 @@ The tour has six steps (`--steps` picks some; plots go to out/ when matplotlib i
 6. geometry: the linear CKA matrix across the 7 layers (heatmap out/geometry_cka.png), CKA of each layer
    with the inputs (the embedding output) and with the POS labels, and the AQI separation of nouns vs
    verbs per layer and pooled over layers; examples/python/geometry_demo.py.
+7. vlsae: a VL-SAE on stand-in image/caption pairs (digits through a small network, MiniLM captions;
+   examples/data/digits_captions.npz): concept report, cross-modal agreement, zero-shot raw vs concept;
+   examples/python/vlsae_demo.py.
 """
 from __future__ import annotations
 
@@ -165,8 +168,13 @@ def geometry_step(args):
     _demo("geometry_demo").run(args.data, args.out.parent)
 
 
+def vlsae_step(args):
+    _demo("vlsae_demo").run(Path(__file__).resolve().parents[1] / "data" / "digits_captions.npz", args.out.parent,
+                            seed=args.seed)
+
+
 STEPS = {"clustering": clustering_step, "probing": probing_step, "structural": structural_step,
-         "ast": ast_step, "sae": sae_step, "geometry": geometry_step}
+         "ast": ast_step, "sae": sae_step, "geometry": geometry_step, "vlsae": vlsae_step}
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ LAMINA_BIN_RANGE_LAYER, LAMINA_BIN_RANGE_CHECKPOINT, LAMINA_BIN_RANGE_FIXED = 0,
 LAMINA_AQI_COLUMNS = 8
 LAMINA_AQI_DBS_DUNN, LAMINA_AQI_SILHOUETTE_XB, LAMINA_AQI_CHI_XB = 0, 1, 2
 LAMINA_AQI_POOL_NONE, LAMINA_AQI_POOL_UNIFORM, LAMINA_AQI_POOL_GIVEN, LAMINA_AQI_POOL_LEARNED = 0, 1, 2, 3
+LAMINA_VLSAE_VISION, LAMINA_VLSAE_TEXT = 0, 1
 
 f32p = POINTER(c_float)
 f64p = POINTER(c_double)
@@ -152,6 +153,15 @@ class SAEMetrics(ctypes.Structure):
     """Mirrors `lamina_sae_metrics`."""
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
                                               "cosine_similarity", "l0", "dead_fraction")]
+class VLSAEParams(ctypes.Structure):
+    """Mirrors `lamina_vlsae_params`."""
+    _fields_ = [("d_vision", c_int64), ("d_text", c_int64), ("n_latents", c_int64), ("k", c_int32), ("lr", c_double),
+                ("batch_size", c_int32), ("adam_beta1", c_double), ("adam_beta2", c_double), ("adam_eps", c_double),
+                ("weight_vision", c_double), ("weight_text", c_double), ("dead_tokens", c_int64),
+                ("warmup_steps", c_int32), ("decay", c_int32), ("decay_steps", c_int32), ("shuffle", c_int32),
+                ("seed", c_uint64)]
+
+
 class LogisticParams(ctypes.Structure):
     """Mirrors `lamina_logistic_probe_params`."""
     _fields_ = [("C", c_double), ("max_iter", c_int32), ("tol", c_double), ("class_weight", c_int32),
@@ -365,6 +375,25 @@ SIGNATURES = {
                                          c_double, f64p, c_int64]),
     "lamina_flare_detect": (c_int32, [f64p, c_int64, c_int64, c_int64, c_int64, c_double, c_int32, i32p, f64p, i32p,
                                       i32p, i32p, f64p, f64p]),
+    "lamina_vlsae_default_params": (VLSAEParams, []),
+    "lamina_vlsae_check_params": (c_int32, [POINTER(VLSAEParams)]),
+    "lamina_vlsae_create": (c_int32, [POINTER(VLSAEParams), POINTER(c_void_p)]),
+    "lamina_vlsae_free": (None, [c_void_p]),
+    "lamina_vlsae_get_params": (c_int32, [c_void_p, POINTER(VLSAEParams)]),
+    "lamina_vlsae_train": (c_int32, [c_void_p, c_void_p, c_void_p, c_int32, c_int64, c_int64, c_int64, c_int32,
+                                     ProgressFn, c_void_p]),
+    "lamina_vlsae_get_state": (c_int32, [c_void_p, i64p, i64p]),
+    "lamina_vlsae_get_history": (c_int32, [c_void_p, f64p, c_int64]),
+    "lamina_vlsae_encode": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_vlsae_encode_sparse": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, c_int32, i32p, f32p]),
+    "lamina_vlsae_decode": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_vlsae_decode_sparse": (c_int32, [c_void_p, c_int32, i32p, f32p, c_int64, c_int32, f32p, c_int64]),
+    "lamina_vlsae_concept_shift": (c_int32, [c_void_p, f32p, f32p, c_int64, c_int64, c_int64, c_double, c_double,
+                                             f32p, c_int64]),
+    "lamina_vlsae_save": (c_int32, [c_void_p, c_char_p]),
+    "lamina_vlsae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_vlsae_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+    "lamina_vlsae_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

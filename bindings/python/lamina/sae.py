@@ -607,3 +607,9 @@ def load(path):
 def load_checkpoint(path):
     """Loads a training checkpoint written by `save_checkpoint`; continue with fit(..., resume=True)."""
     return SparseAutoencoder._from_handle(N.Handle("lamina_sae_load_checkpoint", "lamina_sae_free", os.fsencode(path)))
+
+
+# VL-SAE (experimental): one sparse concept space for two modalities (lamina/_vlsae.py).
+from ._vlsae import _MODALITIES, VLSparseAutoencoder, load_vlsae  # noqa: E402
+
+__all__ += ["VLSparseAutoencoder", "load_vlsae"]

@@ -293,6 +293,7 @@ OPTION_TABLES = {
     "lamina_bin_range": ("geometry", "_BIN_RANGES", {}, {}),
     "lamina_aqi_variant": ("audit", "_VARIANTS", {}, {}),
     "lamina_aqi_pooling": ("audit", "_POOLINGS", {}, {}),
+    "lamina_vlsae_modality": ("sae", "_MODALITIES", {}, {}),
 }
 # checked by their own tests: statuses (test_status_codes_match_header), dtypes (test_dtype_tables_match_header)
 OTHER_ENUM_TESTS = {"lamina_status", "lamina_dtype"}
@@ -349,6 +350,7 @@ MIRRORS = {
     "lamina_sae_params": "SAEParams",
     "lamina_sae_metrics": "SAEMetrics",
     "lamina_store_params": "StoreParams",
+    "lamina_vlsae_params": "VLSAEParams",
 }
 
 
