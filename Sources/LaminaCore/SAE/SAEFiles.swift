@@ -186,6 +186,9 @@ extension SAETrainer {
             var meta = JSONObject()
             meta["sae_lens_training_version"] = .null
             meta["model_name"] = .null; meta["hook_name"] = .null
+            // The training layout only exists from SAELens 6.0: without a version SAELens reads the file as
+            // a pre-6.0 (inference) config, whose registry has no matryoshka_batchtopk.
+            if arch == .matryoshkaBatchTopK { meta["sae_lens_version"] = .string("6.0.0") }
             c["metadata"] = .object(meta)
             if arch == .matryoshkaBatchTopK {
                 // MatryoshkaBatchTopKTrainingSAEConfig's fields (SAELens 6), read by TrainingSAE.load_from_disk.

@@ -98,8 +98,10 @@ def test_lamina_matryoshka_export_loads_in_saelens(tmp_path):
     from sae_lens.saes.sae import TrainStepInput
     xb = torch.from_numpy(X[:100])
     with torch.no_grad():
-        out = theirs.training_forward_pass(TrainStepInput(sae_in=xb, coefficients={}, dead_neuron_mask=None,
-                                                          n_training_steps=0))
+        import dataclasses
+        kw = dict(sae_in=xb, coefficients={}, dead_neuron_mask=None, n_training_steps=0, is_logging_step=False)
+        names = {f.name for f in dataclasses.fields(TrainStepInput)}
+        out = theirs.training_forward_pass(TrainStepInput(**{k: v for k, v in kw.items() if k in names}))
         acts = out.feature_acts.numpy().astype(np.float64)
     Wd, bd = ours.W_dec_.astype(np.float64), ours.b_dec_.astype(np.float64)
     for m in WIDTHS[:-1]:
