@@ -26,7 +26,7 @@ def run(data: Path, out_dir: Path, seed: int = 0):
           f"{len(train)} train / {len(held)} held-out rows")
     start = time.perf_counter()
     sae = SparseAutoencoder(d, 4 * d, architecture="matryoshka_batchtopk", k=16, group_widths=widths,
-                            batch_size=512, random_state=seed).fit(X[train], epochs=10)
+                            batch_size=128, random_state=seed).fit(X[train], epochs=40)
     print(f"trained {sae.n_steps_} steps in {time.perf_counter() - start:.1f} s")
     prefix = sae.evaluate(X[held])["prefix_fvu"]
     print("FVU of each nested dictionary: " + ", ".join(f"W_dec[:{m}] {f:.3f}" for m, f in zip(widths, prefix)))
