@@ -1221,6 +1221,7 @@ typedef int32_t lamina_sae_architecture;
 #define LAMINA_SAE_BATCHTOPK 1    /* top k*B of the batch while training, JumpReLU with a learned threshold after */
 #define LAMINA_SAE_RELU 2         /* ReLU with a norm-weighted L1 penalty (Anthropic, April 2024) */
 #define LAMINA_SAE_JUMPRELU 3     /* JumpReLU with learned thresholds and an L0 penalty (Rajamanoharan et al. 2024) */
+#define LAMINA_SAE_MATRYOSHKA_BATCHTOPK 4  /* [experimental] Matryoshka BatchTopK (Bussmann et al. 2025): nested prefix decoders, below */
 
 /** Learning-rate decay after the warm-up. */
 typedef int32_t lamina_sae_decay;
@@ -1244,6 +1245,9 @@ typedef int32_t lamina_sae_weight_init;
 #define LAMINA_SAE_INIT_AUTO 0       /* the architecture's default: SPARSIFY for TOPK and BATCHTOPK, TIED for RELU and JUMPRELU */
 #define LAMINA_SAE_INIT_SPARSIFY 1   /* sparsify's uniform encoder, decoder = its rows normalised */
 #define LAMINA_SAE_INIT_TIED 2       /* Gaussian decoder directions, encoder = decoder^T */
+
+/** [experimental] The most Matryoshka groups (lamina_sae_params.n_groups; LAMINA_SAE_MATRYOSHKA_BATCHTOPK). */
+#define LAMINA_SAE_MAX_GROUPS 16
 
 /** Hyperparameters of an SAE and of its training (start from lamina_sae_default_params()). */
 typedef struct lamina_sae_params {
@@ -1271,7 +1275,39 @@ typedef struct lamina_sae_params {
     int32_t normalize_input;          /* 1: train on s x with s = sqrt(d_in) / mean ||x|| over the b_dec sample,
                                          folded back into the exported weights (default 0) */
     uint64_t seed;                    /* default 0 */
+    /* [experimental] Matryoshka groups (LAMINA_SAE_MATRYOSHKA_BATCHTOPK only; n_groups must be 0 for
+       every other architecture). */
+    int32_t n_groups;                 /* G, 1..LAMINA_SAE_MAX_GROUPS (default 0) */
+    int64_t group_widths[LAMINA_SAE_MAX_GROUPS];   /* m_1 < ... < m_G = n_latents; entries >= G unused (0) */
+    double group_weights[LAMINA_SAE_MAX_GROUPS];   /* w_g: finite >= 0, not all 0; all G zero = every weight 1 */
 } lamina_sae_params;
+
+/** Matryoshka BatchTopK [experimental] (LAMINA_SAE_MATRYOSHKA_BATCHTOPK; Bussmann, Nabeshima, Karvonen
+ *  & Nanda 2025). Groups: widths m_1 < ... < m_G = n_latents (the nested dictionaries are the prefixes
+ *  W_dec[:m_g]) and weights w_g.
+ *  Top-k per batch: one selection over the whole dictionary, as BatchTopK: the k*B largest values of
+ *  ReLU(pre) over the B x n_latents batch are kept (ties by row, then latent order), every other code is
+ *  0; the rows of a batch share the budget (a row may keep more or fewer than k). The same codes feed
+ *  every prefix: x_hat_g = b_dec + sum_{j < m_g} z_j W_dec[j].
+ *  Loss: sum_g w_g ||X - X_hat_g||^2 / ||X - mean(X)||^2 (Frobenius over the batch: each prefix's FVU)
+ *  + auxk_alpha * AuxK, with AuxK as for TopK on the residual X - X_hat_G of the full decoder. Decoder
+ *  rows stay at unit norm. After each step the threshold estimate theta <- (1 - threshold_rate) theta +
+ *  threshold_rate * (smallest positive code of the step), every latent's threshold; inference (encode,
+ *  evaluate, files) is JumpReLU with it: z_j = pre_j if pre_j > theta_j, else 0.
+ *  The references: SAELens (matryoshka_batchtopk) sums the per-prefix MSEs, every weight 1 (Lamina's
+ *  default, all weights 0); dictionary_learning averages w_g MSE_g over the groups (its weights / G in
+ *  Lamina's terms); Bussmann's code also averages in the b_dec-only error (a width-0 prefix, which Lamina
+ *  does not have). The three agree on the codes, the threshold and the AuxK residual; Lamina follows
+ *  SAELens and states the weights explicitly. Saved (LAMINA_SAE_FORMAT_SAELENS) in SAELens' training
+ *  layout: cfg.json with architecture "matryoshka_batchtopk", matryoshka_widths, k, topk_threshold_lr,
+ *  rescale_acts_by_decoder_norm (false: the codes use W_dec as saved), use_sparse_activations,
+ *  use_matryoshka_aux_loss (false), decoder_init_norm (null;
+ *  aux_loss_coefficient is left to SAELens' default: its AuxK is not variance-normalised as Lamina's), and
+ *  the weights W_enc, W_dec, b_enc, b_dec and the scalar topk_threshold (float64), which
+ *  sae_lens.TrainingSAE.load_from_disk reads. evaluate reports every prefix's FVU (prefix_fvu).
+ *  Errors (LAMINA_ERR_INVALID_ARGUMENT, naming the field): n_groups outside 1..LAMINA_SAE_MAX_GROUPS for
+ *  this architecture or non-zero for another, widths not strictly increasing, < 1 or not ending at
+ *  n_latents, a weight negative or not finite, weights past n_groups non-zero. */
 
 /** Evaluation metrics (float64 accumulation over every row of x). */
 typedef struct lamina_sae_metrics {
@@ -1284,6 +1320,10 @@ typedef struct lamina_sae_metrics {
     double cosine_similarity;   /* mean over rows of x_b . x_hat_b / (||x_b|| ||x_hat_b||), 0 for a zero row */
     double l0;                  /* mean number of non-zero codes per row */
     double dead_fraction;       /* fraction of latents that never fire on x */
+    /* [experimental] Matryoshka: n_prefixes = G and prefix_fvu[g] the FVU of the prefix decoder
+       W_dec[:m_g] (prefix_fvu[G-1] = fvu); n_prefixes = 0 for other architectures. */
+    int32_t n_prefixes;
+    double prefix_fvu[LAMINA_SAE_MAX_GROUPS];
 } lamina_sae_metrics;
 
 /** Output format of lamina_sae_save. */

@@ -49,12 +49,13 @@ func saeConfig(_ p: UnsafePointer<lamina_sae_params>?) throws -> SAEConfig {
     }
     c.normalizeInput = raw.normalize_input == 1
     c.seed = raw.seed
+    try saeGroups(raw, into: &c)
     do { try c.check() } catch let e as LaminaError { throw LaminaError(e.kind, "params." + e.message) }
     return c
 }
 
 func saeParams(_ c: SAEConfig) -> lamina_sae_params {
-    lamina_sae_params(d_in: Int64(c.dIn), n_latents: Int64(c.nLatents), architecture: CEnums.saeArchitecture.code(c.architecture),
+    var p = lamina_sae_params(d_in: Int64(c.dIn), n_latents: Int64(c.nLatents), architecture: CEnums.saeArchitecture.code(c.architecture),
                       k: Int32(clamping: c.k), lr: c.learningRate, batch_size: Int32(clamping: c.batchSize),
                       adam_beta1: Double(c.adam.beta1), adam_beta2: Double(c.adam.beta2), adam_eps: Double(c.adam.epsilon),
                       auxk_alpha: c.auxkAlpha, k_aux: Int32(clamping: c.kAux), dead_tokens: Int64(c.deadTokens),
@@ -63,7 +64,38 @@ func saeParams(_ c: SAEConfig) -> lamina_sae_params {
                       threshold_rate: c.thresholdRate, warmup_steps: Int32(clamping: c.warmupSteps), decay: CEnums.saeDecay.code(c.decay),
                       decay_steps: Int32(clamping: c.decaySteps), grad_clip: c.gradClip, b_dec_init: CEnums.saeBiasInit.code(c.bDecInit),
                       init: CEnums.saeWeightInit.code(c.weightInit),
-                      normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed)
+                      normalize_input: c.normalizeInput ? 1 : 0, seed: c.seed,
+                      n_groups: 0, group_widths: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), group_weights: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+    p.n_groups = Int32(c.groupWidths.count)
+    withUnsafeMutableBytes(of: &p.group_widths) { raw in
+        let w = raw.bindMemory(to: Int64.self)
+        for (g, m) in c.groupWidths.enumerated() { w[g] = Int64(m) }
+    }
+    withUnsafeMutableBytes(of: &p.group_weights) { raw in
+        let w = raw.bindMemory(to: Double.self)
+        for (g, v) in c.groupWeights.enumerated() { w[g] = v }
+    }
+    return p
+}
+
+/// The Matryoshka fields of params (n_groups, group_widths, group_weights): checked for range here, the
+/// widths and weights themselves by SAEConfig.checkGroups. All G weights 0 = every weight 1.
+func saeGroups(_ raw: lamina_sae_params, into c: inout SAEConfig) throws {
+    let maxG = Int(LAMINA_SAE_MAX_GROUPS)
+    let n = Int(raw.n_groups)
+    if n < 0 || n > maxG { throw LaminaError.invalid("params.n_groups is \(raw.n_groups); expected 0..\(maxG)") }
+    var widths: [Int64] = [], weights: [Double] = []
+    withUnsafeBytes(of: raw.group_widths) { widths = Array($0.bindMemory(to: Int64.self)) }
+    withUnsafeBytes(of: raw.group_weights) { weights = Array($0.bindMemory(to: Double.self)) }
+    for g in n..<maxG where widths[g] != 0 || weights[g] != 0 {
+        throw LaminaError.invalid("params.group_widths[\(g)] = \(widths[g]), group_weights[\(g)] = \(weights[g]) are set beyond n_groups = \(n); expected 0")
+    }
+    for g in 0..<n where widths[g] < 1 || widths[g] > Int64(1 << 26) {
+        throw LaminaError.invalid("params.group_widths[\(g)] is \(widths[g]); expected 1 <= width <= n_latents (\(c.nLatents))")
+    }
+    c.groupWidths = widths[0..<n].map { Int($0) }
+    let w = Array(weights[0..<n])
+    c.groupWeights = w.allSatisfy({ $0 == 0 }) ? [] : w
 }
 
 @_cdecl("lamina_sae_default_params")
@@ -254,9 +286,15 @@ public func lamina_sae_evaluate(_ sae: OpaquePointer?, _ x: UnsafePointer<Float>
         let rows = try input(h, x, n, d)
         let dst = try Check.output(out, "out")
         let m = try h.model.evaluate(rows)
-        dst.pointee = lamina_sae_metrics(mse: m.mse, nmse: m.nmse, fvu: m.fvu, explained_variance: m.explainedVariance,
-                                         fve: m.fve, cosine_similarity: m.cosineSimilarity, l0: m.l0,
-                                         dead_fraction: m.deadFraction)
+        var r = lamina_sae_metrics()
+        r.mse = m.mse; r.nmse = m.nmse; r.fvu = m.fvu; r.explained_variance = m.explainedVariance
+        r.fve = m.fve; r.cosine_similarity = m.cosineSimilarity; r.l0 = m.l0; r.dead_fraction = m.deadFraction
+        r.n_prefixes = Int32(m.prefixFVU.count)
+        withUnsafeMutableBytes(of: &r.prefix_fvu) { raw in
+            let f = raw.bindMemory(to: Double.self)
+            for (g, v) in m.prefixFVU.enumerated() { f[g] = v }
+        }
+        dst.pointee = r
         if let firing { firing.store(m.firingFrequency) }
     }
 }

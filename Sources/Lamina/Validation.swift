@@ -112,7 +112,8 @@ enum CEnums {
         (LAMINA_STRUCTURAL_DISTANCE, .distance, "distance"), (LAMINA_STRUCTURAL_DEPTH, .depth, "depth")])
     static let saeArchitecture = CEnum<SAEArchitecture>([
         (LAMINA_SAE_TOPK, .topK, "topk"), (LAMINA_SAE_BATCHTOPK, .batchTopK, "batchtopk"),
-        (LAMINA_SAE_RELU, .relu, "relu"), (LAMINA_SAE_JUMPRELU, .jumpReLU, "jumprelu")])
+        (LAMINA_SAE_RELU, .relu, "relu"), (LAMINA_SAE_JUMPRELU, .jumpReLU, "jumprelu"),
+        (LAMINA_SAE_MATRYOSHKA_BATCHTOPK, .matryoshkaBatchTopK, "matryoshka_batchtopk")])
     static let saeDecay = CEnum<SAEDecay>([
         (LAMINA_SAE_DECAY_NONE, .none, "none"), (LAMINA_SAE_DECAY_LINEAR, .linear, "linear"),
         (LAMINA_SAE_DECAY_COSINE, .cosine, "cosine")])

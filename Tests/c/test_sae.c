@@ -91,6 +91,39 @@ int main(int argc, char** argv) {
     CHECK(lamina_sae_check_params(&bad), LAMINA_ERR_INVALID_ARGUMENT, "architecture");
     CHECK(lamina_sae_check_params(NULL), LAMINA_ERR_INVALID_ARGUMENT, "params");
 
+    /* Matryoshka groups [experimental] */
+    {
+        lamina_sae_params m = p;
+        m.architecture = LAMINA_SAE_MATRYOSHKA_BATCHTOPK;
+        m.n_groups = 2; m.group_widths[0] = L / 4; m.group_widths[1] = L;
+        CHECK(lamina_sae_check_params(&m), LAMINA_OK, NULL);
+        lamina_sae_params mb = m;
+        mb.group_widths[0] = L;  mb.group_widths[1] = L / 4;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "strictly increasing");
+        mb = m; mb.group_widths[1] = L - 1;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "the last width must be n_latents");
+        mb = m; mb.n_groups = LAMINA_SAE_MAX_GROUPS + 1;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "params.n_groups");
+        mb = m; mb.group_weights[0] = 1.0; mb.group_weights[1] = -1.0;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "group_weights[1]");
+        mb = m; mb.group_weights[2] = 1.0;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "beyond n_groups");
+        mb = m; mb.architecture = LAMINA_SAE_TOPK;
+        CHECK(lamina_sae_check_params(&mb), LAMINA_ERR_INVALID_ARGUMENT, "only 'matryoshka_batchtopk' has groups");
+        lamina_sae* ms = NULL;
+        m.group_weights[0] = 2.0; m.group_weights[1] = 1.0;
+        CHECK(lamina_sae_create(&m, &ms), LAMINA_OK, NULL);
+        CHECK(lamina_sae_train(ms, X, LAMINA_DTYPE_FLOAT32, N, D, 2, NULL, NULL), LAMINA_OK, NULL);
+        lamina_sae_params mg;
+        CHECK(lamina_sae_get_params(ms, &mg), LAMINA_OK, NULL);
+        expect_true("matryoshka get_params", mg.n_groups == 2 && mg.group_widths[0] == L / 4 && mg.group_widths[1] == L
+                    && mg.group_weights[0] == 2.0 && mg.group_weights[1] == 1.0);
+        lamina_sae_metrics mm;
+        CHECK(lamina_sae_evaluate(ms, X, N, D, &mm, NULL), LAMINA_OK, NULL);
+        expect_true("matryoshka prefix_fvu", mm.n_prefixes == 2 && mm.prefix_fvu[1] == mm.fvu && mm.prefix_fvu[0] >= mm.fvu);
+        lamina_sae_free(ms);
+    }
+
     lamina_sae* sae = NULL;
     CHECK(lamina_sae_create(&p, NULL), LAMINA_ERR_INVALID_ARGUMENT, "out");
     CHECK(lamina_sae_create(&p, &sae), LAMINA_OK, NULL);

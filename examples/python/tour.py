@@ -164,6 +164,10 @@ def sae_step(args):
     _demo("sae_demo").run(args.data, args.out.parent, seed=args.seed)
 
 
+def workbench_step(args):
+    _demo("workbench_demo").run(args.data, args.out.parent, seed=args.seed)
+
+
 def geometry_step(args):
     _demo("geometry_demo").run(args.data, args.out.parent)
 
@@ -174,7 +178,8 @@ def vlsae_step(args):
 
 
 STEPS = {"clustering": clustering_step, "probing": probing_step, "structural": structural_step,
-         "ast": ast_step, "sae": sae_step, "geometry": geometry_step, "vlsae": vlsae_step}
+         "ast": ast_step, "sae": sae_step, "geometry": geometry_step, "vlsae": vlsae_step,
+         "workbench": workbench_step}
 
 
 if __name__ == "__main__":

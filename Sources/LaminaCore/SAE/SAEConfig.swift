@@ -14,6 +14,9 @@ package enum SAEArchitecture: Int32, Sendable, CaseIterable {
     /// z = pre * H(pre - theta_i) with a straight-through estimator and an L0 penalty
     /// (Rajamanoharan et al. 2024; SAELens JumpReLU training SAE).
     case jumpReLU = 3
+    /// Matryoshka BatchTopK (Bussmann et al. 2025): BatchTopK codes over the whole dictionary, loss
+    /// sum_g w_g FVU of the prefix decoder W_dec[:m_g]; inference is JumpReLU with the learned threshold.
+    case matryoshkaBatchTopK = 4
 
     package var name: String { rule.name }
 
@@ -89,6 +92,18 @@ package struct SAEConfig: Sendable, Equatable {
     /// the scale is folded back into the exported weights.
     package var normalizeInput: Bool = false
     package var seed: UInt64 = 0
+    /// Matryoshka: group widths m_1 < ... < m_G = n_latents (the prefixes W_dec[:m_g]) and their loss
+    /// weights w_g (empty = every weight 1, SAELens' sum of the prefix losses). Empty for every
+    /// other architecture.
+    package var groupWidths: [Int] = []
+    package var groupWeights: [Double] = []
+    /// The most groups a Matryoshka SAE has (C: LAMINA_SAE_MAX_GROUPS).
+    package static let maxGroups = 16
+
+    /// The weight of each group (1 each when `groupWeights` is empty).
+    package var effectiveGroupWeights: [Double] {
+        groupWeights.isEmpty ? [Double](repeating: 1, count: groupWidths.count) : groupWeights
+    }
 
     package init(dIn: Int, nLatents: Int) {
         self.dIn = dIn
@@ -115,6 +130,7 @@ package struct SAEConfig: Sendable, Equatable {
         if architecture.isTopKFamily {
             if k < 1 || k > nLatents { throw bad("k is \(k); expected 1 <= k <= n_latents (\(nLatents))") }
         }
+        try checkGroups()
         if !(learningRate >= 0 && learningRate.isFinite) {
             throw bad("lr is \(learningRate); expected a finite value > 0 (or 0 for the automatic 2e-4 / sqrt(n_latents / 2^14))")
         }
@@ -141,11 +157,44 @@ package struct SAEConfig: Sendable, Equatable {
         }
     }
 
+    /// The Matryoshka groups: given exactly for `.matryoshkaBatchTopK` (1 to 16 strictly increasing
+    /// widths ending at n_latents, weights empty or one finite value >= 0 per group, not all 0), and
+    /// refused for every other architecture (never silently ignored).
+    package func checkGroups() throws {
+        func bad(_ message: String) -> LaminaError { LaminaError.invalid(message) }
+        if architecture != .matryoshkaBatchTopK {
+            if !groupWidths.isEmpty || !groupWeights.isEmpty {
+                throw bad("group_widths / group_weights are given (\(groupWidths.count) / \(groupWeights.count) values) but architecture is '\(architecture.name)'; only 'matryoshka_batchtopk' has groups")
+            }
+            return
+        }
+        let m = groupWidths
+        if m.isEmpty || m.count > SAEConfig.maxGroups {
+            throw bad("group_widths has \(m.count) values; expected 1 to \(SAEConfig.maxGroups) widths m_1 < ... < m_G = n_latents (\(nLatents))")
+        }
+        if m[0] < 1 { throw bad("group_widths[0] is \(m[0]); expected >= 1") }
+        for g in 1..<max(m.count, 1) where m[g] <= m[g - 1] {
+            throw bad("group_widths is \(m); expected strictly increasing widths (group_widths[\(g)] = \(m[g]) <= group_widths[\(g - 1)] = \(m[g - 1]))")
+        }
+        if m[m.count - 1] != nLatents {
+            throw bad("group_widths is \(m); the last width must be n_latents (\(nLatents)), got \(m[m.count - 1])")
+        }
+        if !groupWeights.isEmpty {
+            if groupWeights.count != m.count {
+                throw bad("group_weights has \(groupWeights.count) values; expected one per group (\(m.count))")
+            }
+            for (g, w) in groupWeights.enumerated() where !(w >= 0 && w.isFinite) {
+                throw bad("group_weights[\(g)] is \(w); expected a finite value >= 0")
+            }
+            if !groupWeights.contains(where: { $0 > 0 }) { throw bad("group_weights are all 0; expected at least one weight > 0") }
+        }
+    }
+
     /// Bytes held while training: 8 n x d matrices (weights, Adam moments, gradients), 5 batch x d
     /// buffers, and for ReLU/JumpReLU two batch x n buffers of the dense path (float32).
     package var estimatedTrainingBytes: Int {
         let nd = Double(nLatents) * Double(dIn), bd = Double(batchSize) * Double(dIn), bn = Double(batchSize) * Double(nLatents)
-        let floats = 8 * nd + 5 * bd + (architecture.isTopKFamily ? 0 : 2 * bn)
+        let floats = 8 * nd + (5 + Double(groupWidths.count)) * bd + (architecture.isTopKFamily ? 0 : 2 * bn)
         let bytes = floats * 4
         return bytes > 9e18 ? Int.max : Int(bytes)
     }
@@ -183,6 +232,11 @@ package struct SAEConfig: Sendable, Equatable {
 /// value -- never ignored.
 ///
 /// SAELens (6.x, and the v5 names):
+///  - matryoshka_batchtopk (SAELens' training layout): k (integer-valued), topk_threshold_lr,
+///    matryoshka_widths (checked as group widths), rescale_acts_by_decoder_norm (folded, default true) and
+///    the scalar tensor topk_threshold (every latent's threshold) are implemented; aux_loss_coefficient,
+///    use_sparse_activations, use_matryoshka_aux_loss and decoder_init_norm are training-only metadata (SAELens' AuxK is not
+///    variance-normalised like Lamina's, so its coefficient is not Lamina's auxk_alpha and is not written).
 ///  - implemented: architecture ("standard" | "topk" | "jumprelu"), d_in, d_sae, k (topk; SAELens'
 ///    default 100 when absent), apply_b_dec_to_input (false: folded into b_enc, b_enc += W_enc b_dec),
 ///    rescale_acts_by_decoder_norm (topk; folded: W_enc and b_enc rows times ||W_dec_j||, W_dec rows
@@ -224,7 +278,8 @@ struct SAEForeignConfig {
         switch format {
         case .saelens:
             var t = [("W_enc", [d, n]), ("W_dec", [n, d]), ("b_enc", [n]), ("b_dec", [d])]
-            if hasThreshold { t.append(("threshold", [n])) }
+            if config.architecture == .matryoshkaBatchTopK { t.append(("topk_threshold", [])) }
+            else if hasThreshold { t.append(("threshold", [n])) }
             return t.map { (name: $0.0, shape: $0.1) }
         case .sparsify:
             var t = [("encoder.weight", [n, d]), ("encoder.bias", [n]), ("W_dec", [n, d]), ("b_dec", [d])]
@@ -292,9 +347,39 @@ struct SAEForeignConfig {
             if k > n { throw LaminaError(.format, "'\(path)': field 'k' = \(k) exceeds d_sae = \(n)") }
             spec.config.k = k
             spec.rescaleByDecoderNorm = try bool(c, "rescale_acts_by_decoder_norm", path, default: false)
+        case "matryoshka_batchtopk":
+            // SAELens' training layout (MatryoshkaBatchTopKTrainingSAEConfig): k (a float in SAELens,
+            // an integer here), topk_threshold_lr, matryoshka_widths; the scalar topk_threshold tensor.
+            spec.config.architecture = .matryoshkaBatchTopK; expectedAct = "none"
+            known.formUnion(["k", "rescale_acts_by_decoder_norm", "topk_threshold_lr", "matryoshka_widths",
+                             "aux_loss_coefficient", "use_sparse_activations", "decoder_init_norm",
+                             "use_matryoshka_aux_loss"])
+            if let v = c["k"], !v.isNull {
+                guard let x = v.doubleValue, x >= 1, x <= Double(n), x.rounded() == x else {
+                    throw refuse(path, "k", v, "expected an integer 1 <= k <= d_sae (\(n)); Lamina's BatchTopK keeps an integer k*B codes per batch")
+                }
+                spec.config.k = Int(x)
+            } else { spec.config.k = min(100, n) }
+            if let v = c["topk_threshold_lr"], !v.isNull {
+                guard let x = v.doubleValue, x > 0, x <= 1 else { throw refuse(path, "topk_threshold_lr", v, "expected 0 < rate <= 1") }
+                spec.config.thresholdRate = x
+            }
+            guard let wv = c["matryoshka_widths"], let wa = wv.arrayValue, !wa.isEmpty, wa.count <= SAEConfig.maxGroups else {
+                throw LaminaError(.format, "'\(path)': field 'matryoshka_widths' = \(c["matryoshka_widths"].map { describe($0) } ?? "(absent)"); expected 1 to \(SAEConfig.maxGroups) widths ending at d_sae")
+            }
+            spec.config.groupWidths = try wa.map {
+                guard let i = $0.int64Value, i >= 1, i <= Int64(n) else { throw refuse(path, "matryoshka_widths", wv, "expected integers 1..d_sae (\(n))") }
+                return Int(i)
+            }
+            do { try spec.config.checkGroups() } catch let e as LaminaError { throw LaminaError(.format, "'\(path)': \(e.message)") }
+            // Training-only options (they do not change what the saved SAE computes).
+            _ = try bool(c, "use_sparse_activations", path, default: false)
+            _ = try bool(c, "use_matryoshka_aux_loss", path, default: false)  // SAELens >= 6.5x: AuxK per level
+            spec.rescaleByDecoderNorm = try bool(c, "rescale_acts_by_decoder_norm", path, default: true)
         default:
-            throw refuse(path, "architecture", archValue ?? .string(arch), "Lamina runs 'standard', 'topk' and 'jumprelu' SAEs (a BatchTopK SAE is saved as the jumprelu it runs as)")
+            throw refuse(path, "architecture", archValue ?? .string(arch), "Lamina runs 'standard', 'topk', 'jumprelu' and 'matryoshka_batchtopk' SAEs (a BatchTopK SAE is saved as the jumprelu it runs as)")
         }
+        if let actStr, arch == "matryoshka_batchtopk" { throw refuse(path, "activation_fn_str", actStr, "a SAELens 6 matryoshka_batchtopk config has no activation_fn_str") }
         if let actStr, actStr.stringValue != expectedAct {
             throw refuse(path, "activation_fn_str", actStr, "architecture '\(arch)' runs '\(expectedAct)'")
         }
@@ -369,7 +454,8 @@ struct SAEForeignConfig {
     mutating func adopt(_ own: SAEConfig, _ path: String) throws {
         let c = config
         let sameArch = own.architecture == c.architecture || (own.architecture == .batchTopK && c.architecture == .jumpReLU)
-        if own.dIn != c.dIn || own.nLatents != c.nLatents || !sameArch || (c.architecture == .topK && own.k != c.k) {
+        if own.dIn != c.dIn || own.nLatents != c.nLatents || !sameArch || (c.architecture == .topK && own.k != c.k)
+            || (c.architecture == .matryoshkaBatchTopK && (own.k != c.k || own.groupWidths != c.groupWidths)) {
             throw LaminaError(.format, "'\(path)' describes a \(own.architecture.name) SAE with d_in = \(own.dIn), n_latents = \(own.nLatents), k = \(own.k) but cfg.json a \(c.architecture.name) SAE with d_in = \(c.dIn), n_latents = \(c.nLatents), k = \(c.k); remove the stale \(path)")
         }
         config = own

@@ -42,6 +42,10 @@ extension SAEConfig {
         o["b_dec_init"] = .string(["mean", "geometric_median", "zero"][Int(bDecInit.rawValue)])
         o["init"] = .string(weightInit.name)
         o["normalize_input"] = .bool(normalizeInput); o["seed"] = .string(String(seed))
+        if !groupWidths.isEmpty {
+            o["group_widths"] = .array(groupWidths.map { .int(Int64($0)) })
+            o["group_weights"] = .array(effectiveGroupWeights.map { .double($0) })
+        }
         return .object(o)
     }
 
@@ -80,6 +84,24 @@ extension SAEConfig {
         c.normalizeInput = norm
         guard let seed = o["seed"]?.stringValue.flatMap({ UInt64($0) }) else { throw LaminaError(.format, "\(what): field 'seed' is missing") }
         c.seed = seed
+        if let v = o["group_widths"] {
+            guard let a = v.arrayValue, a.count <= SAEConfig.maxGroups else {
+                throw LaminaError(.format, "\(what): field 'group_widths' is not an array of at most \(SAEConfig.maxGroups) integers")
+            }
+            c.groupWidths = try a.map {
+                guard let i = $0.int64Value, i >= 1, i <= Int64(1 << 26) else { throw LaminaError(.format, "\(what): field 'group_widths' holds \(SAEForeignConfig.describe($0)); expected integers >= 1") }
+                return Int(i)
+            }
+        }
+        if let v = o["group_weights"] {
+            guard let a = v.arrayValue, a.count <= SAEConfig.maxGroups else {
+                throw LaminaError(.format, "\(what): field 'group_weights' is not an array of at most \(SAEConfig.maxGroups) numbers")
+            }
+            c.groupWeights = try a.map {
+                guard let x = $0.doubleValue else { throw LaminaError(.format, "\(what): field 'group_weights' holds \(SAEForeignConfig.describe($0)); expected numbers") }
+                return x
+            }
+        }
         do { try c.check() } catch let e as LaminaError { throw LaminaError(.format, "\(what): \(e.message)") }
         return c
     }
@@ -147,7 +169,10 @@ extension SAETrainer {
                            SafeTensor(name: "b_enc", shape: [n], floats: w.bEnc.array),
                            SafeTensor(name: "b_dec", shape: [d], floats: w.bDec.array)]
             let saelensArch = arch.rule.saelensName
-            if arch.rule.hasThreshold {
+            if arch == .matryoshkaBatchTopK {
+                // SAELens' training layout: the running threshold as the scalar float64 buffer topk_threshold.
+                tensors.append(SafeTensor(name: "topk_threshold", dtype: .F64, shape: [], data: .bytes(withUnsafeBytes(of: Double(w.threshold[0]).bitPattern.littleEndian) { Array($0) })))
+            } else if arch.rule.hasThreshold {
                 tensors.append(SafeTensor(name: "threshold", shape: [n], floats: w.threshold.array))
             }
             var c = JSONObject()
@@ -161,11 +186,26 @@ extension SAETrainer {
             var meta = JSONObject()
             meta["sae_lens_training_version"] = .null
             meta["model_name"] = .null; meta["hook_name"] = .null
+            // The training layout only exists from SAELens 6.0: without a version SAELens reads the file as
+            // a pre-6.0 (inference) config, whose registry has no matryoshka_batchtopk.
+            if arch == .matryoshkaBatchTopK { meta["sae_lens_version"] = .string("6.0.0") }
             c["metadata"] = .object(meta)
-            c["activation_fn_str"] = .string(arch == .topK ? "topk" : "relu")
-            var kw = JSONObject()
-            if arch == .topK { kw["k"] = .int(Int64(cfg.k)) }
-            c["activation_fn_kwargs"] = .object(kw)
+            if arch == .matryoshkaBatchTopK {
+                // MatryoshkaBatchTopKTrainingSAEConfig's fields (SAELens 6), read by TrainingSAE.load_from_disk.
+                c["k"] = .int(Int64(cfg.k)); c["topk_threshold_lr"] = .double(cfg.thresholdRate)
+                // rescale_acts_by_decoder_norm false: Lamina's codes use W_dec as it is (rows of unit norm), and
+                // the file loads back bit-identical (no fold). Not written:
+                // aux_loss_coefficient (SAELens' AuxK is not variance-normalised: Lamina's auxk_alpha is another
+                // quantity; SAELens takes its default). decoder_init_norm: null (initialisation only).
+                c["rescale_acts_by_decoder_norm"] = .bool(false); c["use_sparse_activations"] = .bool(false); c["use_matryoshka_aux_loss"] = .bool(false)
+                c["decoder_init_norm"] = .null
+                c["matryoshka_widths"] = .array(cfg.groupWidths.map { .int(Int64($0)) })
+            } else {
+                c["activation_fn_str"] = .string(arch == .topK ? "topk" : "relu")
+                var kw = JSONObject()
+                if arch == .topK { kw["k"] = .int(Int64(cfg.k)) }
+                c["activation_fn_kwargs"] = .object(kw)
+            }
             files = (SAEPaths.join(directory, "sae_weights.safetensors"), tensors, c)
         case .sparsify:
             var tensors = [SafeTensor(name: "encoder.weight", dtype: .F32, shape: [n, d], data: .floats(w.wEnc.array)),
@@ -236,6 +276,7 @@ extension SAETrainer {
         let bEnc = FloatBuffer(n, zero: 0), bDec = FloatBuffer(d, zero: 0), th = FloatBuffer(n, zero: 0)
         let skip: FloatBuffer? = spec.skipConnection ? FloatBuffer(d * d, zero: 0) : nil
         func read(_ name: String, _ shape: [Int], into b: FloatBuffer) throws { try weights.read(name, shape, into: b) }
+        var topkThreshold: Double? = nil
         if format == .saelens {
             let t = FloatBuffer(n * d, zero: 0)
             try read("W_enc", [d, n], into: t)
@@ -243,7 +284,12 @@ extension SAETrainer {
             try read("W_dec", [n, d], into: wDec)
             try read("b_enc", [n], into: bEnc)
             try read("b_dec", [d], into: bDec)
-            if spec.hasThreshold { try read("threshold", [n], into: th) }
+            if spec.config.architecture == .matryoshkaBatchTopK {
+                let t = FloatBuffer(1, zero: 0)
+                try read("topk_threshold", [], into: t)
+                topkThreshold = Double(t[0])
+                for j in 0..<n { th[j] = t[0] }
+            } else if spec.hasThreshold { try read("threshold", [n], into: th) }
         } else {
             try read("encoder.weight", [n, d], into: wEnc)
             try read("encoder.bias", [n], into: bEnc)
@@ -265,6 +311,7 @@ extension SAETrainer {
         let trainer = SAETrainer(model: model)
         trainer.markDataInitialised()
         if config.architecture.rule.keepsThresholdEstimate { trainer.batchThreshold = Double(th[0]) }
+        if let t = topkThreshold { trainer.batchThreshold = t }
         return trainer
     }
 

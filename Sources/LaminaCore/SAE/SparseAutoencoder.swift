@@ -287,6 +287,9 @@ package final class SparseAutoencoder: @unchecked Sendable {
         package var l0 = 0.0
         package var deadFraction = 0.0
         package var firingFrequency: [Double] = []
+        /// Matryoshka: sum ||x_hat_g - x||^2 / sum ||x - mean(x)||^2 of each prefix decoder W_dec[:m_g]
+        /// (the last is fvu); empty for other architectures.
+        package var prefixFVU: [Double] = []
     }
 
     package func evaluate(_ x: RowSource) throws -> Metrics {
@@ -309,8 +312,36 @@ package final class SparseAutoencoder: @unchecked Sendable {
         var sumE = [Double](repeating: 0, count: d), sumE2 = [Double](repeating: 0, count: d)
         var sse = 0.0, tss = 0.0, ev = 0.0, nmse = 0.0, cos = 0.0, active = 0
         var fired = [Int](repeating: 0, count: nl)
+        // Matryoshka prefixes: x_hat_g = x_hat minus the decoded codes of latents >= m_g (mapped to the
+        // input's units like x_hat: divided by the input scale, times the row's normalisation scale).
+        let widths = config.groupWidths, G = widths.count
+        var prefixSSE = [Double](repeating: 0, count: G)
+        let delta = FloatBuffer(G > 1 ? d : 0, zero: 0), tmp = FloatBuffer(G > 1 && normalization != .none ? d : 0, zero: 0)
         try forEachChunk(x, decode: true) { _, codes, xs, xhat in
             let xhat = xhat!
+            if G > 1 {
+                for r in 0..<codes.rows {
+                    var rowScale = Float(1)
+                    if normalization != .none {
+                        tmp.p.update(from: xs + r * d, count: d)
+                        rowScale = normalization.apply(tmp.p, d).0
+                    }
+                    let f = rowScale / inputScale
+                    for g in 0..<(G - 1) {
+                        delta.p.initialize(repeating: 0, count: d)
+                        for e in codes.rowStart[r]..<codes.rowStart[r + 1] where codes.value[e] != 0 && Int(codes.latent[e]) >= widths[g] {
+                            Vec.axpy(codes.value[e], wDec.p + Int(codes.latent[e]) * d, delta.p, d)
+                        }
+                        var s = 0.0
+                        let xr = xs + r * d, hr = xhat + r * d
+                        for i in 0..<d {
+                            let e = Double(xr[i]) - (Double(hr[i]) - Double(delta[i]) * Double(f))
+                            s += e * e
+                        }
+                        prefixSSE[g] += s
+                    }
+                }
+            }
             for r in 0..<codes.rows {
                 let xr = xs + r * d, hr = xhat + r * d
                 var rss = 0.0, tr = 0.0, xx = 0.0, hh = 0.0, xh = 0.0
@@ -348,6 +379,10 @@ package final class SparseAutoencoder: @unchecked Sendable {
         m.l0 = Double(active) / nd
         m.firingFrequency = fired.map { Double($0) / nd }
         m.deadFraction = Double(fired.filter { $0 == 0 }.count) / Double(nl)
+        if G > 0 {
+            prefixSSE[G - 1] = sse
+            m.prefixFVU = prefixSSE.map { $0 / tss }
+        }
         return m
     }
 

@@ -79,6 +79,8 @@ LAMINA_CLASS_WEIGHT_NONE, LAMINA_CLASS_WEIGHT_BALANCED, LAMINA_CLASS_WEIGHT_GIVE
 LAMINA_STRUCTURAL_DISTANCE, LAMINA_STRUCTURAL_DEPTH = 0, 1
 LAMINA_AST_LEAF, LAMINA_AST_BAD_ROOT = -1, -2
 LAMINA_SAE_TOPK, LAMINA_SAE_BATCHTOPK, LAMINA_SAE_RELU, LAMINA_SAE_JUMPRELU = 0, 1, 2, 3
+LAMINA_SAE_MATRYOSHKA_BATCHTOPK = 4
+LAMINA_SAE_MAX_GROUPS = 16
 LAMINA_SAE_DECAY_NONE, LAMINA_SAE_DECAY_LINEAR, LAMINA_SAE_DECAY_COSINE = 0, 1, 2
 LAMINA_SAE_BDEC_MEAN, LAMINA_SAE_BDEC_GEOMETRIC_MEDIAN, LAMINA_SAE_BDEC_ZERO = 0, 1, 2
 LAMINA_SAE_INIT_AUTO, LAMINA_SAE_INIT_SPARSIFY, LAMINA_SAE_INIT_TIED = 0, 1, 2
@@ -146,13 +148,16 @@ class SAEParams(ctypes.Structure):
                 ("l1_coefficient", c_double), ("l1_warmup_steps", c_int32), ("jumprelu_init_threshold", c_double),
                 ("jumprelu_bandwidth", c_double), ("threshold_rate", c_double), ("warmup_steps", c_int32),
                 ("decay", c_int32), ("decay_steps", c_int32), ("grad_clip", c_double), ("b_dec_init", c_int32), ("init", c_int32),
-                ("normalize_input", c_int32), ("seed", c_uint64)]
+                ("normalize_input", c_int32), ("seed", c_uint64),
+                ("n_groups", c_int32), ("group_widths", c_int64 * LAMINA_SAE_MAX_GROUPS),
+                ("group_weights", c_double * LAMINA_SAE_MAX_GROUPS)]
 
 
 class SAEMetrics(ctypes.Structure):
     """Mirrors `lamina_sae_metrics`."""
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
-                                              "cosine_similarity", "l0", "dead_fraction")]
+                                              "cosine_similarity", "l0", "dead_fraction")] + [
+        ("n_prefixes", c_int32), ("prefix_fvu", c_double * LAMINA_SAE_MAX_GROUPS)]
 class VLSAEParams(ctypes.Structure):
     """Mirrors `lamina_vlsae_params`."""
     _fields_ = [("d_vision", c_int64), ("d_text", c_int64), ("n_latents", c_int64), ("k", c_int32), ("lr", c_double),

@@ -20,6 +20,12 @@ Architectures:
   - "batchtopk" (Bussmann et al. 2024): the top k*B activations of the whole batch; a threshold theta is
     learned as theta <- (1 - threshold_rate) theta + threshold_rate * min positive kept value (SAELens);
     after training (and at inference) it is a JumpReLU with that theta.
+  - "matryoshka_batchtopk" (Bussmann et al. 2025): BatchTopK's codes (top k*B of the whole batch over the
+    whole dictionary) and threshold; group_widths m_1 < ... < m_G = n_latents (at most 16) name nested
+    dictionaries W_dec[:m_g]; the loss is sum_g w_g FVU(x_hat_g) + auxk_alpha * AuxK with x_hat_g =
+    b_dec + z[:, :m_g] W_dec[:m_g] and AuxK on the full decoder's residual; group_weights default to 1
+    each (SAELens; dictionary_learning's weights are Lamina's times G). Inference: JumpReLU with theta.
+    evaluate() adds prefix_fvu (one FVU per prefix). Saved in SAELens' matryoshka_batchtopk layout.
   - "relu" (Anthropic, April 2024 update): z = ReLU(pre); loss mean_b ||x_hat - x||^2 +
     lambda mean_b sum_i z_i ||W_dec,i|| with lambda = l1_coefficient warmed up over l1_warmup_steps.
   - "jumprelu" (Rajamanoharan et al. 2024; SAELens): z = pre H(pre - theta), theta = exp(log_theta)
@@ -39,6 +45,7 @@ Metrics of evaluate():
   l0                  mean number of non-zero codes per row
   dead_fraction       fraction of latents that never fire on X
   firing_frequency    per latent, fraction of rows where it fires (array)
+  prefix_fvu          matryoshka_batchtopk: the fvu of each prefix decoder W_dec[:m_g] (list, last = fvu)
 """
 from __future__ import annotations
 
@@ -54,7 +61,7 @@ from .errors import InvalidArgumentError, LaminaIOError, NotFittedError, ShapeMi
 
 __all__ = ["SparseAutoencoder", "load", "load_checkpoint"]
 
-_ARCH = {"topk": 0, "batchtopk": 1, "relu": 2, "jumprelu": 3}
+_ARCH = {"topk": 0, "batchtopk": 1, "relu": 2, "jumprelu": 3, "matryoshka_batchtopk": 4}
 _DECAY = {"none": 0, "linear": 1, "cosine": 2}
 _BDEC = {"mean": 0, "geometric_median": 1, "zero": 2}
 _INIT = {"auto": 0, "sparsify": 1, "tied": 2}
@@ -114,12 +121,13 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
     """A sparse autoencoder trained by liblamina (see the module docstring for the formulas).
 
     Parameters: d_in (None = the number of columns of the training data), n_latents (required),
-    architecture ("topk", "batchtopk", "relu", "jumprelu"), k, lr (None = 2e-4 / sqrt(n_latents / 2^14)),
+    architecture ("topk", "batchtopk", "relu", "jumprelu", "matryoshka_batchtopk"), k, lr (None = 2e-4 / sqrt(n_latents / 2^14)),
     batch_size, adam_betas, adam_eps, auxk_alpha, k_aux (None = d_in // 2), dead_tokens, l1_coefficient
     (ReLU lambda / JumpReLU L0 coefficient), l1_warmup_steps, jumprelu_init_threshold,
     jumprelu_bandwidth, threshold_rate (BatchTopK), warmup_steps, decay ("none", "linear", "cosine"),
     decay_steps (None = every step after warm-up), grad_clip (None = off), b_dec_init ("mean",
-    "geometric_median", "zero"), init ("auto": sparsify's for topk/batchtopk, tied for relu/jumprelu;
+    "geometric_median", "zero"), group_widths / group_weights (matryoshka_batchtopk only: increasing widths
+    ending at n_latents, weights >= 0 one per group, None = 1 each), init ("auto": sparsify's for topk/batchtopk, tied for relu/jumprelu;
     "sparsify": W_enc ~ U(+-1/sqrt(d_in)), W_dec = its rows normalised; "tied": W_dec rows ~ N(0, I)
     normalised, W_enc = W_dec^T), normalize_input, random_state (seed of the initialisation and the
     batch order), verbose (a progress line on stderr during fit). The constructor only stores them;
@@ -138,7 +146,8 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, auxk_alpha=1 / 32, k_aux=None, dead_tokens=10_000_000,
                  l1_coefficient=5.0, l1_warmup_steps=0, jumprelu_init_threshold=0.001, jumprelu_bandwidth=0.001,
                  threshold_rate=0.01, warmup_steps=0, decay="none", decay_steps=None, grad_clip=None,
-                 b_dec_init="mean", init="auto", normalize_input=False, random_state=0, verbose=False, seed=DEPRECATED):
+                 b_dec_init="mean", init="auto", normalize_input=False, random_state=0, verbose=False, seed=DEPRECATED,
+                 group_widths=None, group_weights=None):
         self.d_in = d_in
         self.n_latents = n_latents
         self.architecture = architecture
@@ -165,6 +174,8 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.seed = seed
+        self.group_widths = group_widths
+        self.group_weights = group_weights
 
     # -- parameters --------------------------------------------------------------------------------
 
@@ -218,7 +229,46 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         p.normalize_input = 1 if self.normalize_input else 0
         random_state = renamed_param(self, "seed", "random_state", 0)
         p.seed = check_seed(random_state)
+        self._set_groups(p)
         return p
+
+    def _set_groups(self, p):
+        """group_widths / group_weights into the C params (the library checks the values)."""
+        widths, weights = self.group_widths, self.group_weights
+        if widths is None:
+            if weights is not None:
+                raise InvalidArgumentError(f"group_weights={weights!r} without group_widths; pass both (architecture "
+                                           f"'matryoshka_batchtopk')")
+            if self.architecture == "matryoshka_batchtopk":
+                raise InvalidArgumentError("architecture='matryoshka_batchtopk' needs group_widths, e.g. "
+                                           "[n_latents // 16, n_latents // 4, n_latents]")
+            return
+        try:
+            widths = [int(_int(w, "group_widths")) for w in widths]
+        except TypeError:
+            raise InvalidArgumentError(f"group_widths={self.group_widths!r}; expected a list of integers") from None
+        if not 1 <= len(widths) <= N.LAMINA_SAE_MAX_GROUPS:
+            raise InvalidArgumentError(f"group_widths has {len(widths)} values; expected 1 to {N.LAMINA_SAE_MAX_GROUPS}")
+        if any(not -2**63 <= w < 2**63 for w in widths):
+            raise InvalidArgumentError(f"group_widths={widths!r}; expected widths 1 <= m <= n_latents")
+        p.n_groups = len(widths)
+        for g, w in enumerate(widths):
+            p.group_widths[g] = w
+        if weights is not None:
+            try:
+                weights = [_float(w, "group_weights") for w in weights]
+            except TypeError:
+                raise InvalidArgumentError(f"group_weights={self.group_weights!r}; expected a list of numbers") from None
+            if len(weights) != len(widths):
+                raise InvalidArgumentError(f"group_weights has {len(weights)} values; expected one per group "
+                                           f"({len(widths)})")
+            for g, w in enumerate(weights):
+                if not (w >= 0 and np.isfinite(w)):
+                    raise InvalidArgumentError(f"group_weights[{g}] = {w!r}; expected a finite value >= 0")
+            if not any(w > 0 for w in weights):
+                raise InvalidArgumentError("group_weights are all 0; expected at least one weight > 0")
+            for g, w in enumerate(weights):
+                p.group_weights[g] = w
 
     def _create(self, d_in=None):
         p = self._params(d_in)
@@ -418,9 +468,23 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
         m = N.SAEMetrics()
         freq = np.empty(self._n_latents(), dtype=np.float64)
         N.call("lamina_sae_evaluate", self._handle, N.fptr(x), x.shape[0], x.shape[1], ctypes.byref(m), N.dptr(freq))
-        out = {name: getattr(m, name) for name, _ in N.SAEMetrics._fields_}
+        out = {name: getattr(m, name) for name, _ in N.SAEMetrics._fields_[:8]}
         out["firing_frequency"] = freq
+        if m.n_prefixes:
+            out["prefix_fvu"] = [float(m.prefix_fvu[g]) for g in range(m.n_prefixes)]
         return out
+
+    def evaluate_suite(self, X, y=None, *, k_values=(1, 2, 5, 10, 20, 50), dense_threshold=0.1, test_size=0.2,
+                       C=1.0, random_state=0, chunk_rows=None, path=None):
+        """Held-out evaluation streamed over row chunks of X (any 2-D array-like: numpy, memmap, h5py
+        dataset): fvu, SAEBench's explained_variance / explained_variance_legacy / cossim, shrinkage
+        (l2_ratio, relative_reconstruction_bias), l0 / l1, feature density (dead, dense, histogram of
+        log10 density) and, given labels y, SAEBench-style k-sparse probing. path: also write the
+        result in SAEBench's JSON layout. Definitions: lamina.sae_eval."""
+        from .sae_eval import evaluate_suite
+        self._fitted()
+        return evaluate_suite(self, X, y, k_values=k_values, dense_threshold=dense_threshold, test_size=test_size,
+                              C=C, random_state=random_state, chunk_rows=chunk_rows, path=path)
 
     def score(self, X, y=None):
         """Explained variance of the reconstruction (1 - fvu); higher is better."""
@@ -579,7 +643,10 @@ class SparseAutoencoder(TransformerMixin, LaminaEstimator):
                   warmup_steps=int(p.warmup_steps), decay={v: k for k, v in _DECAY.items()}[p.decay],
                   decay_steps=int(p.decay_steps) or None, grad_clip=float(p.grad_clip) or None,
                   b_dec_init={v: k for k, v in _BDEC.items()}[p.b_dec_init],
-                  init={v: k for k, v in _INIT.items()}[p.init], normalize_input=bool(p.normalize_input), random_state=int(p.seed))
+                  init={v: k for k, v in _INIT.items()}[p.init], normalize_input=bool(p.normalize_input), random_state=int(p.seed),
+                  group_widths=[int(p.group_widths[g]) for g in range(p.n_groups)] or None,
+                  group_weights=[float(p.group_weights[g]) for g in range(p.n_groups)]
+                  if any(p.group_weights[g] for g in range(p.n_groups)) else None)
         obj._handle = handle
         obj._handle_params = bytes(p)
         obj._saved_progress = None

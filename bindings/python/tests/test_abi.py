@@ -370,9 +370,9 @@ def header_structs() -> dict[str, dict]:
             if not decl:
                 continue
             first, *rest = [part.strip() for part in decl.split(",")]
-            fm = re.fullmatch(r"(.*?[\s*])(\w+)", first)
+            fm = re.fullmatch(r"(.*?[\s*])(\w+)(\[\w+\])?", first)   # a fixed array: int64_t name[N]
             assert fm, (name, decl)
-            ctype = " ".join(fm.group(1).replace("*", " * ").split()).replace(" *", "*")
+            ctype = " ".join(fm.group(1).replace("*", " * ").split()).replace(" *", "*") + (fm.group(3) or "")
             fields.append((fm.group(2), ctype))
             for extra in rest:
                 assert re.fullmatch(r"\w+", extra), (name, decl)

@@ -76,6 +76,7 @@ extension SAEArchitecture {
         case .batchTopK: BatchTopKRule()
         case .relu: ReLURule()
         case .jumpReLU: JumpReLURule()
+        case .matryoshkaBatchTopK: MatryoshkaBatchTopKRule()
         }
     }
 }

@@ -106,6 +106,10 @@ package final class SAETrainer: @unchecked Sendable {
     var xc = FloatBuffer(0, zero: 0), xhat = FloatBuffer(0, zero: 0), aux = FloatBuffer(0, zero: 0)
     var resid = FloatBuffer(0, zero: 0)
     let codes = SparseCodes(), auxCodes = SparseCodes()
+    /// Matryoshka: the suffix sums of the prefix-loss gradients (G x batch x d_in, MatryoshkaLoss.swift)
+    /// and the last step's FVU of every prefix.
+    var prefixGrad = FloatBuffer(0, zero: 0)
+    package internal(set) var lastPrefixFVU: [Double] = []
 
     func ensureScratch(_ rows: Int) {
         if scratchRows == rows { return }

@@ -49,7 +49,9 @@ extension SAETrainer {
         let extraP = extra.map { UnsafePointer($0.p) }
         let keepResidual = !dead.isEmpty
         let rp = resid.p
-        let sse: Double = codes.latent.withUnsafeBufferPointer { lat in
+        let prefixSSE: [Double]? = cfg.groupWidths.isEmpty ? nil
+            : matryoshkaRows(x: x, rows: B, gScale: gScale, keepResidual: keepResidual)
+        let sse: Double = prefixSSE?.last ?? codes.latent.withUnsafeBufferPointer { lat in
             codes.value.withUnsafeBufferPointer { val in
                 codes.rowStart.withUnsafeBufferPointer { rs in
                     codes.grad.withUnsafeMutableBufferPointer { gr in
@@ -90,6 +92,12 @@ extension SAETrainer {
             stats.mse = sse / Double(B)
             stats.loss = stats.mse
             stats.fvu = variance > 0 ? sse / variance : 0
+        }
+        if let prefixSSE {
+            // Matryoshka: loss = sum_g w_g FVU_g (MatryoshkaLoss.swift); stats.fvu is the full decoder's.
+            let v = variance > 0 ? variance : 1
+            lastPrefixFVU = prefixSSE.map { $0 / v }
+            stats.loss = zip(cfg.effectiveGroupWeights, lastPrefixFVU).reduce(0) { $0 + $1.0 * $1.1 }
         }
 
         var auxScale = 0.0
@@ -158,6 +166,8 @@ extension SAETrainer {
         let auxT = auxUsed ? SAEDecoderKernel.transpose(auxCodes, latents: nl) : nil
         let wEnc = model.wEnc.p, wDec = model.wDec.p, theta = model.threshold.p
         let g = xhat.p, ga = aux.p, xcp = xc.p
+        // Matryoshka: a latent of group c takes its decoder gradient from S_c (MatryoshkaLoss.swift).
+        let groupWidths = cfg.groupWidths, prefixG: UnsafeMutablePointer<Float>? = groupWidths.isEmpty ? nil : prefixGrad.p
         let ge = gWenc.p, gd = gWdec.p, gbe = gBenc.p, gth = gThr.p, touch = touched.p, dn = decNorm.p
         let eps = Float(cfg.jumpReLUBandwidth)
         // The L1 (ReLU) and L0 (JumpReLU) penalties share one coefficient per row.
@@ -195,13 +205,17 @@ extension SAETrainer {
                     gdr.initialize(repeating: 0, count: d)
                     ger.initialize(repeating: 0, count: d)
                     var db = Float(0), dth = Float(0), zsum = Float(0)
+                    var gRows = g
+                    if let prefixG {
+                        gRows = groupWidths.withUnsafeBufferPointer { prefixG + SAETrainer.groupOf(j, $0.baseAddress!, $0.count) * B * d }
+                    }
                     for q in m0..<m1 {
                         let e = Int(me[q])
                         let r = Int(rowOf[e])
                         let z = val[e]
                         if z != 0 {
                             let dp = grad[e]
-                            Vec.axpy2(z, g + r * d, gdr, dp, xcp + r * d, ger, d)
+                            Vec.axpy2(z, gRows + r * d, gdr, dp, xcp + r * d, ger, d)
                             db += dp
                             zsum += z
                         }
