@@ -158,6 +158,8 @@ class SAEMetrics(ctypes.Structure):
     _fields_ = [(name, c_double) for name in ("mse", "nmse", "fvu", "explained_variance", "fve",
                                               "cosine_similarity", "l0", "dead_fraction")] + [
         ("n_prefixes", c_int32), ("prefix_fvu", c_double * LAMINA_SAE_MAX_GROUPS)]
+
+
 class VLSAEParams(ctypes.Structure):
     """Mirrors `lamina_vlsae_params`."""
     _fields_ = [("d_vision", c_int64), ("d_text", c_int64), ("n_latents", c_int64), ("k", c_int32), ("lr", c_double),
