@@ -16,7 +16,7 @@ estimators (Pipeline, cross_val_score, GridSearchCV). One name per concept: ``ra
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, NotFittedError, ShapeMismatchError)
-from . import ast_probe, audit, cluster, errors, geometry, io, metrics, probe, sae, structural
+from . import ast_probe, audit, cluster, errors, geometry, io, metrics, probe, sae, sae_eval, structural
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -31,7 +31,7 @@ def get_num_threads() -> int:
     return int(_native.lib.lamina_get_num_threads())
 
 
-__all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "geometry", "audit", "errors",
+__all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "sae_eval", "geometry", "audit", "errors",
            "LaminaError", "InvalidArgumentError", "ShapeMismatchError", "NonFiniteError", "LaminaIOError",
            "FormatError", "LaminaMemoryError", "CancelledError", "InternalError", "NotFittedError",
            "set_num_threads", "get_num_threads", "__version__", "library_path"]
