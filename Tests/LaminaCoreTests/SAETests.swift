@@ -55,7 +55,7 @@ final class SAETests: XCTestCase {
     }
 
     /// Analytic gradients (before the optimizer) against central differences of the step's loss.
-    func checkGradients(_ arch: SAEArchitecture, dead: Bool) throws {
+    func checkGradients(_ arch: SAEArchitecture, dead: Bool, configure: (inout SAEConfig) -> Void = { _ in }) throws {
         let d = 6, nl = 12, B = 10
         var cfg = SAEConfig(dIn: d, nLatents: nl)
         cfg.architecture = arch
@@ -71,6 +71,7 @@ final class SAETests: XCTestCase {
         // TopK margin inside it, so the check runs on the tied initialisation (the gradient code does
         // not depend on the initialisation).
         cfg.weightInit = .tied
+        configure(&cfg)
         let model = try SparseAutoencoder(cfg)
         let trainer = SAETrainer(model: model)
         var x = data(B, d, seed: 11)
@@ -132,6 +133,11 @@ final class SAETests: XCTestCase {
     // checked against the numpy reference in bindings/python/tests/test_sae_oracle.py.
     func testGradientsBatchTopK() throws { try checkGradients(.batchTopK, dead: false) }
     func testGradientsReLU() throws { try checkGradients(.relu, dead: false) }
+    /// Matryoshka: the weighted prefix-decoder FVUs (latents of a group reach the gradients of every
+    /// prefix containing them).
+    func testGradientsMatryoshka() throws {
+        try checkGradients(.matryoshkaBatchTopK, dead: false) { $0.groupWidths = [4, 8, 12]; $0.groupWeights = [0.5, 2, 1] }
+    }
 
     func trained(threads: Int, steps stopAfter: Int? = nil, from checkpoint: String? = nil) throws -> SAETrainer {
         Parallel.setThreadCount(threads)

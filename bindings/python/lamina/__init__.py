@@ -16,7 +16,8 @@ estimators (Pipeline, cross_val_score, GridSearchCV). One name per concept: ``ra
 from . import _native
 from .errors import (CancelledError, FormatError, InternalError, InvalidArgumentError, LaminaError,
                      LaminaIOError, LaminaMemoryError, NonFiniteError, NotFittedError, ShapeMismatchError)
-from . import ast_probe, audit, cluster, dashboard, distributed, errors, geometry, io, metrics, probe, sae, structural
+from . import (ast_probe, audit, cluster, dashboard, distributed, errors, geometry, io, metrics, probe, sae, sae_eval,
+               structural)
 
 __version__ = _native.version
 library_path = str(_native.library_path)
@@ -32,7 +33,7 @@ def get_num_threads() -> int:
 
 
 __all__ = ["metrics", "cluster", "io", "probe", "structural", "ast_probe", "sae", "geometry", "audit", "errors", "dashboard",
-           "distributed",
+           "distributed", "sae_eval",
            "LaminaError", "InvalidArgumentError", "ShapeMismatchError", "NonFiniteError", "LaminaIOError",
            "FormatError", "LaminaMemoryError", "CancelledError", "InternalError", "NotFittedError",
            "set_num_threads", "get_num_threads", "__version__", "library_path"]

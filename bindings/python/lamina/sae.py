@@ -26,6 +26,7 @@ Architectures:
     b_dec + z[:, :m_g] W_dec[:m_g] and AuxK on the full decoder's residual; group_weights default to 1
     each (SAELens; dictionary_learning's weights are Lamina's times G). Inference: JumpReLU with theta.
     evaluate() adds prefix_fvu (one FVU per prefix). Saved in SAELens' matryoshka_batchtopk layout.
+    history_: "loss" is the weighted sum (+ AuxK), "fvu" the full decoder's.
   - "relu" (Anthropic, April 2024 update): z = ReLU(pre); loss mean_b ||x_hat - x||^2 +
     lambda mean_b sum_i z_i ||W_dec,i|| with lambda = l1_coefficient warmed up over l1_warmup_steps.
   - "jumprelu" (Rajamanoharan et al. 2024; SAELens): z = pre H(pre - theta), theta = exp(log_theta)

@@ -31,7 +31,11 @@ get_top_k_mean_diff_mask); for k in k_values a LogisticProbe (L2, C) is fitted o
 codes of the train rows and scored on the test rows; "llm" is the same on the input activations (top k
 of its dimensions by the same rule, and all of them for llm_test_accuracy), "sae" on all the codes
 (sae_test_accuracy). Multi-class labels: one probe per class (class vs rest), accuracies averaged over
-the classes, as SAEBench averages over its binary datasets."""
+the classes, as SAEBench averages over its binary datasets. Memory: the statistics pass holds one chunk;
+the probing holds the probed rows' activations, the codes of the top max(k_values) latents per class, and
+(for sae_test_accuracy, only when n x n_latents <= 2^27) all the codes -- otherwise sae_test_accuracy is
+None. The statistics pass runs in Python (numpy float64) over liblamina's encode / reconstruct: there is
+no separate C function for it."""
 from __future__ import annotations
 
 import json

@@ -105,7 +105,8 @@ def test_disagreeing_rank_is_named():
 def test_refused_options_with_two_ranks():
     X = np.random.default_rng(4).standard_normal((512, 16)).astype(np.float32)
     for kw, name in [(dict(architecture="batchtopk"), "batchtopk"), (dict(auxk_alpha=0.03), "auxk_alpha"),
-                     (dict(b_dec_init="geometric_median"), "geometric_median")]:
+                     (dict(b_dec_init="geometric_median"), "geometric_median"),
+                     (dict(architecture="matryoshka_batchtopk", group_widths=[16, 64]), "matryoshka_batchtopk")]:
         with pytest.raises(lamina.InvalidArgumentError, match=name):
             SparseAutoencoder(**params(**kw))._fit(X, reducer=FakeReducer(size=2))
 

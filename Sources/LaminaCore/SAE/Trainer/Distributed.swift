@@ -44,8 +44,8 @@ extension SAETrainer {
         if cfg.batchSize < dist.worldSize {
             throw LaminaError.invalid("batch_size = \(cfg.batchSize) is smaller than world_size = \(dist.worldSize); expected every rank to take at least one row per step")
         }
-        if cfg.architecture == .batchTopK && dist.worldSize > 1 {
-            throw LaminaError.invalid("architecture 'batchtopk' is not supported with a reducer: its selection of the k * batch_size largest activations spans the global batch (a distributed selection, not a sum); use 'topk', 'relu' or 'jumprelu'")
+        if (cfg.architecture == .batchTopK || cfg.architecture == .matryoshkaBatchTopK) && dist.worldSize > 1 {
+            throw LaminaError.invalid("architecture '\(cfg.architecture.name)' is not supported with a reducer: its selection of the k * batch_size largest activations spans the global batch (a distributed selection, not a sum); use 'topk', 'relu' or 'jumprelu'")
         }
         if objective == .fvuAuxK && cfg.auxkAlpha > 0 && dist.worldSize > 1 {
             throw LaminaError.invalid("auxk_alpha = \(cfg.auxkAlpha) is not supported with a reducer yet (AuxK normalises by the variance of the global batch residual, a second mid-step reduction); set auxk_alpha = 0")
