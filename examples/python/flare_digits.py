@@ -31,6 +31,7 @@ code's UMAP step (umap-learn, n_neighbors 40, min_dist 0, seed 42) does not chan
 0-22 % poisoned members; flare on the embedding flags 194-222 images, none poisoned). FLARE's walk also
 starts below the root's first split (at the largest cluster), so a poisoned group that separates at the
 root level is only flagged through the final cut, when it is still a cluster of min_cluster_size there.
+"""
 
 from __future__ import annotations
 
