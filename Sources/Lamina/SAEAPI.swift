@@ -136,19 +136,24 @@ private func epochsArgument(_ epochs: Int32) throws -> Int {
     return Int(epochs)
 }
 
+/// The element type of an SAE input buffer (lamina_sae_train, the latent statistics, the VL-SAE): one
+/// check and one message for every entry point that takes rows of float16, bfloat16 or float32.
+func saeInputDType(_ dtype: Int32) throws -> SAEDType {
+    switch dtype {
+    case LAMINA_DTYPE_FLOAT16: return .float16
+    case LAMINA_DTYPE_BFLOAT16: return .bfloat16
+    case LAMINA_DTYPE_FLOAT32: return .float32
+    default:
+        throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
+    }
+}
+
 @_cdecl("lamina_sae_train")
 public func lamina_sae_train(_ sae: OpaquePointer?, _ x: UnsafeRawPointer?, _ dtype: Int32, _ n: Int64, _ d: Int64,
                              _ epochs: Int32, _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
-        let type: SAEDType
-        switch dtype {
-        case LAMINA_DTYPE_FLOAT16: type = .float16
-        case LAMINA_DTYPE_BFLOAT16: type = .bfloat16
-        case LAMINA_DTYPE_FLOAT32: type = .float32
-        default:
-            throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
-        }
+        let type = try saeInputDType(dtype)
         let rows = try Check.count(n, "n"), cols = try Check.count(d, "d")
         _ = try Check.elements(rows, cols, "x")
         guard let x else { throw LaminaError.invalid("x is NULL; expected a pointer to the data") }

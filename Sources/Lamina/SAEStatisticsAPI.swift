@@ -37,14 +37,7 @@ public func lamina_sae_latent_statistics(_ sae: OpaquePointer?, _ x: UnsafeRawPo
                                          _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
-        let type: SAEDType
-        switch dtype {
-        case LAMINA_DTYPE_FLOAT16: type = .float16
-        case LAMINA_DTYPE_BFLOAT16: type = .bfloat16
-        case LAMINA_DTYPE_FLOAT32: type = .float32
-        default:
-            throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
-        }
+        let type = try saeInputDType(dtype)
         let rows = try Check.count(n, "n"), cols = try Check.count(d, "d")
         _ = try Check.elements(rows, cols, "x")
         guard let x else { throw LaminaError.invalid("x is NULL; expected a pointer to the data") }

@@ -93,14 +93,7 @@ public func lamina_vlsae_train(_ h: OpaquePointer?, _ vision: UnsafeRawPointer?,
                                _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
-        let type: SAEDType
-        switch dtype {
-        case LAMINA_DTYPE_FLOAT16: type = .float16
-        case LAMINA_DTYPE_BFLOAT16: type = .bfloat16
-        case LAMINA_DTYPE_FLOAT32: type = .float32
-        default:
-            throw LaminaError.invalid("dtype is \(dtype); expected LAMINA_DTYPE_FLOAT16 (\(LAMINA_DTYPE_FLOAT16)), LAMINA_DTYPE_BFLOAT16 (\(LAMINA_DTYPE_BFLOAT16)) or LAMINA_DTYPE_FLOAT32 (\(LAMINA_DTYPE_FLOAT32))")
-        }
+        let type = try saeInputDType(dtype)
         let count = try Check.count(n, "n")
         let vr = try rows(vision, type, count, dVision, "vision", "d_vision")
         let tr = try rows(text, type, count, dText, "text", "d_text")
