@@ -2252,7 +2252,9 @@ lamina_status lamina_vlsae_project(const lamina_vlsae* vlsae, lamina_vlsae_modal
  *  directions that separate a batch). Adam (torch's, betas 0.9/0.999, eps 1e-8) with a constant lr;
  *  P_m initialised as nn.Linear(d_m, d_common, bias=False) (U(-1/sqrt(d_m), 1/sqrt(d_m)), seeded); a seeded
  *  pair order per epoch; the same data, arguments and thread count give bit-identical projections.
- *  Defaults (Lamina's; the paper has no such stage): temperature 0.07 (CLIP's initial value), recon_weight 1,
+ *  Defaults (Lamina's; the paper has no such stage): temperature 0.07 (CLIP's initial value), recon_weight 0.1
+ *  (a full-weight isometry term fights alignment when the modalities are related by a non-orthogonal
+ *  map: measured top-1 retrieval 0.93 at 1 vs 1.00 at 0.1 on 512 Gaussian-mapped pairs),
  *  lr 1e-3, batch_size 256. A handle is used by one thread at a time. */
 typedef struct lamina_vlalign lamina_vlalign;
 

@@ -14,7 +14,7 @@ Loss on a batch of B pairs (x^ = x / ||x||; u_m = normalise(P_m x^_m); L = u_v u
     InfoNCE = (CE(L, diag) + CE(L^T, diag)) / 2          (symmetric, CLIP's)
     R_m = 1/B sum_i ||P_m^T P_m x^_m,i - x^_m,i||^2     (tied reconstruction)
     loss = InfoNCE + recon_weight (R_v + R_t)
-Defaults (Lamina's; the paper has no such stage): temperature 0.07, recon_weight 1, lr 1e-3,
+Defaults (Lamina's; the paper has no such stage): temperature 0.07, recon_weight 0.1, lr 1e-3,
 batch_size 256, epochs 20, d_common = min(d_vision, d_text). Adam (torch's), seeded, deterministic for
 the same seed and thread count.
 """
@@ -47,12 +47,12 @@ class VLAlignment(LaminaEstimator):
     trained with a symmetric InfoNCE loss plus a tied reconstruction (see the module docstring).
 
     Parameters: d_common (default min(d_vision, d_text)), temperature (> 0, default 0.07), recon_weight
-    (>= 0, default 1), lr, batch_size (>= 2), random_state, verbose, callback (callback(info) after every
+    (>= 0, default 0.1), lr, batch_size (>= 2), random_state, verbose, callback (callback(info) after every
     step; returning True stops the fit with CancelledError)."""
 
     _lamina_tags = {"non_deterministic": False}
 
-    def __init__(self, d_common=None, *, temperature=0.07, recon_weight=1.0, lr=1e-3, batch_size=256,
+    def __init__(self, d_common=None, *, temperature=0.07, recon_weight=0.1, lr=1e-3, batch_size=256,
                  random_state=0, verbose=False, callback=None):
         self.d_common = d_common
         self.temperature = temperature

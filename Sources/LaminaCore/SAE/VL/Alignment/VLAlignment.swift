@@ -28,7 +28,7 @@ package struct VLAlignConfig: Sendable, Equatable {
     package var dText: Int
     package var dCommon: Int
     package var temperature = 0.07
-    package var reconWeight = 1.0
+    package var reconWeight = 0.1
     package var learningRate = 1e-3
     package var batchSize = 256
     package var adam = AdamConfig()
