@@ -153,7 +153,7 @@ class VLSparseAutoencoder(LaminaEstimator):
         p.seed = check_seed(self.random_state)
         if proj is None:
             N.call("lamina_vlsae_check_params", ctypes.byref(p))
-        return p, proj
+        return p
 
     def _create(self, p, proj):
         if proj is None:
@@ -192,8 +192,8 @@ class VLSparseAutoencoder(LaminaEstimator):
 
     def initialize(self, d_vision=None, d_text=None):
         """Allocates the native model with its seeded initial weights without training; returns self."""
-        p, proj = self._params(d_vision, d_text)
-        self._handle = self._create(p, proj)
+        p = self._params(d_vision, d_text)
+        self._handle = self._create(p, self._projections())
         return self
 
     def fit(self, V, T, *, epochs=10, resume=False):
