@@ -2104,7 +2104,7 @@ typedef int32_t lamina_vlsae_modality;
 
 typedef struct lamina_vlsae_params {
     int64_t d_vision;             /* width of the vision rows >= 1 (default 512) */
-    int64_t d_text;               /* width of the text rows, must equal d_vision (default 512) */
+    int64_t d_text;               /* width of the text rows; equal to d_vision unless projected (default 512) */
     int64_t n_latents;            /* concepts >= 1 (default 4096 = 8 d, the paper's) */
     int32_t k;                    /* active concepts per row, 1..n_latents (default 256, the paper's) */
     double lr;                    /* Adam learning rate > 0 (default 1e-3, the paper's) */

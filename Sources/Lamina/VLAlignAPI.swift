@@ -14,7 +14,7 @@ let vlalignHandles = HandleTable<VLAlignHandle>("lamina_vlalign")
 /// A finite float32 matrix of `count` values given with its length (a projection).
 private func projectionArgument(_ p: UnsafePointer<Float>?, _ len: Int64, rows: Int, cols: Int, _ name: String,
                                 _ shape: String) throws -> FloatBuffer {
-    try Check.length(len, expected: try Check.elements(rows, cols, name), "\(name)_len (\(shape) = \(rows) x \(cols))")
+    try Check.length(len, expected: try Check.elements(rows, cols, name), "\(name)_len (d_common x \(shape) = \(rows) x \(cols))")
     let view = try Check.matrix(p, Int64(rows), Int64(cols), name, rowsName: "d_common", colsName: shape)
     let b = try FloatBuffer(checked: rows * cols, zero: 0, name)
     b.p.update(from: view.base, count: rows * cols)
