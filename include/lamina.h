@@ -2197,7 +2197,9 @@ lamina_status lamina_vlsae_concept_shift(const lamina_vlsae* vlsae, const float*
 
 /** Saves into `directory` (created if missing): vlsae_weights.safetensors (W_enc [n_latents, d],
  *  W_dec_vision [n_latents, d_vision], b_dec_vision, W_dec_text [n_latents, d_text], b_dec_text; float32)
- *  and cfg.json ("architecture": "vl_topk", d_vision, d_text, d_sae, k and every training parameter),
+ *  and cfg.json ("architecture": "vl_topk", d_vision, d_text, d_sae, k and every training parameter);
+ *  a projected VL-SAE also writes P_vision [d_common, d_vision], P_text [d_common, d_text] and "d_common"
+ *  (W_enc is then [n_latents, d_common]),
  *  each written atomically (temporary file, fsync, rename): a failed save leaves what was there.
  *  The optimizer state is not saved. Errors: LAMINA_ERR_IO. */
 lamina_status lamina_vlsae_save(const lamina_vlsae* vlsae, const char* directory);
@@ -2211,7 +2213,8 @@ lamina_status lamina_vlsae_save(const lamina_vlsae* vlsae, const char* directory
 lamina_status lamina_vlsae_load(const char* directory, lamina_vlsae** out);
 
 /** Copies the parameter tensor `name` ("W_enc", "W_dec_vision", "b_dec_vision", "W_dec_text",
- *  "b_dec_text"; shapes as in lamina_vlsae_save, row-major) into out; out_len must equal its size. */
+ *  "b_dec_text"; with input projections also "P_vision", "P_text"; shapes as in lamina_vlsae_save,
+ *  row-major) into out; out_len must equal its size. */
 lamina_status lamina_vlsae_get_tensor(const lamina_vlsae* vlsae, const char* name, float* out, int64_t out_len);
 
 /** Replaces the parameter tensor `name` with `len` finite values (len = its size); the optimizer state

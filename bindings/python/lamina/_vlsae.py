@@ -324,7 +324,8 @@ class VLSparseAutoencoder(LaminaEstimator):
           top_vision / top_text            (L, top) row indices of the top-activating items (-1: fewer fire)
           top_vision_activation / ..._text (L, top) their activations (0 where unused)
           frequency_vision / frequency_text  fraction of rows on which the latent fires
-          consistency_vision / _text       mean cosine similarity among its (>= 2) top items minus the
+          consistency_vision / _text       (cosines of the raw rows, in each modality's own space)
+                                           mean cosine similarity among its (>= 2) top items minus the
                                            mean cosine over `random_pairs` random item pairs (seeded; NaN
                                            with fewer than 2 top items)
         and over the pairs: agreement = mean Jaccard |A_v ∩ A_t| / |A_v ∪ A_t| of the active latent sets of
