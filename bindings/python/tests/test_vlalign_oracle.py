@@ -240,3 +240,26 @@ def test_unprojected_files_still_load_and_refuse_projection_names(tmp_path):
         back.get_tensor("P_vision")
     with pytest.raises(InvalidArgumentError, match="no input projections"):
         N.call("lamina_vlsae_get_tensor", back._handle, b"P_vision", None, 0)
+
+
+def test_projected_training_takes_float16_and_refuses_bad_d_common(projected, tmp_path):
+    vl, V, T, Pv, Pt = projected
+    V16, T16 = V.astype(np.float16), T.astype(np.float16)
+    a = VLSparseAutoencoder(n_latents=24, k=4, batch_size=64, projections=(Pv, Pt), random_state=3).fit(V16, T16, epochs=1)
+    b = VLSparseAutoencoder(n_latents=24, k=4, batch_size=64, projections=(Pv, Pt), random_state=3).fit(
+        V16.astype(np.float32), T16.astype(np.float32), epochs=1)
+    np.testing.assert_array_equal(a.get_tensor("W_enc"), b.get_tensor("W_enc"))
+    al = VLAlignment(6, random_state=1).fit(V16, T16, epochs=1)
+    bl = VLAlignment(6, random_state=1).fit(V16.astype(np.float32), T16.astype(np.float32), epochs=1)
+    np.testing.assert_array_equal(al.projection_text_, bl.projection_text_)
+    vl.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "cfg.json").read_text())
+    for value, words in ((0, "d_common"), (-2, "d_common"), ("6", "d_common")):
+        cfg["d_common"] = value
+        (tmp_path / "m" / "cfg.json").write_text(json.dumps(cfg))
+        with pytest.raises(FormatError, match=words):
+            load_vlsae(tmp_path / "m")
+    cfg["d_common"] = 5                                 # disagrees with the tensors' shapes
+    (tmp_path / "m" / "cfg.json").write_text(json.dumps(cfg))
+    with pytest.raises(FormatError, match="P_vision|W_enc"):
+        load_vlsae(tmp_path / "m")
