@@ -35,6 +35,7 @@
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
  *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
  *   17. VL-SAE                               experimental  lamina_vlsae_* (one concept space for two modalities)
+ *                                                          lamina_vlalign_* (17b: its InfoNCE alignment stage)
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
