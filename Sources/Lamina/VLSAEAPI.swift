@@ -225,7 +225,9 @@ public func lamina_vlsae_load(_ directory: UnsafePointer<CChar>?, _ out: UnsafeM
 private func tensorArgument(_ v: VLSAEHandle, _ name: UnsafePointer<CChar>?) throws -> (String, FloatBuffer) {
     let s = try Check.cString(name, "name")
     guard let t = v.model.tensor(s) else {
-        throw LaminaError.invalid("name is '\(s)'; expected one of \(VLSparseAutoencoder.tensorNames.map { "'\($0)'" }.joined(separator: ", "))")
+        let names = VLSparseAutoencoder.tensorNames + (v.model.config.projected ? ["P_vision", "P_text"] : [])
+        throw LaminaError.invalid("name is '\(s)'; expected one of \(names.map { "'\($0)'" }.joined(separator: ", "))"
+                                  + (v.model.config.projected ? "" : " (this VL-SAE has no input projections)"))
     }
     return (s, t.buffer)
 }

@@ -401,6 +401,22 @@ SIGNATURES = {
     "lamina_vlsae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
     "lamina_vlsae_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
     "lamina_vlsae_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+    "lamina_vlsae_create_projected": (c_int32, [POINTER(VLSAEParams), c_int64, f32p, c_int64, f32p, c_int64,
+                                                POINTER(c_void_p)]),
+    "lamina_vlsae_get_d_common": (c_int32, [c_void_p, i64p]),
+    "lamina_vlsae_project": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_vlalign_create": (c_int32, [c_int64, c_int64, c_int64, c_double, c_double, c_double, c_int32, c_uint64,
+                                        POINTER(c_void_p)]),
+    "lamina_vlalign_free": (None, [c_void_p]),
+    "lamina_vlalign_train": (c_int32, [c_void_p, c_void_p, c_void_p, c_int32, c_int64, c_int64, c_int64, c_int32,
+                                       ProgressFn, c_void_p]),
+    "lamina_vlalign_loss_grad": (c_int32, [c_void_p, f32p, f32p, c_int64, c_int64, c_int64, f64p, f32p, c_int64,
+                                           f32p, c_int64]),
+    "lamina_vlalign_get_state": (c_int32, [c_void_p, i64p, i64p]),
+    "lamina_vlalign_get_history": (c_int32, [c_void_p, f64p, c_int64]),
+    "lamina_vlalign_transform": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, f32p, c_int64]),
+    "lamina_vlalign_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+    "lamina_vlalign_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

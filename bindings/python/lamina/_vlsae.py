@@ -15,7 +15,13 @@ Model (Shen et al. 2025; the authors' code ssfgunner/VL-SAE), per modality m in 
     loss = weight_vision * mean((x_hat_v - x_v)^2) + weight_text * mean((x_hat_t - x_t)^2)
 Defaults: n_latents = 8 d, k = 256 (clamped to n_latents), lr = 1e-3, batch_size = 512, epochs = 10 are
 the paper's; torch's Adam constants, the seeded shuffle per epoch, the loss weights (1:1) and the
-dead-latent window are Lamina's. d_vision must equal d_text (project both to a common width first).
+dead-latent window are Lamina's.
+
+Widths: without projections d_vision must equal d_text. With projections=(P_vision, P_text) (each
+(d_common, d_m), fixed) or projections=a fitted lamina.sae.VLAlignment (the InfoNCE alignment stage), the
+shared encoder runs on u_m = P_m x / ||P_m x|| (width d_common; n_latents defaults to 8 d_common) while
+each decoder still reconstructs its modality's raw x, so encode/decode/concept_shift take each
+modality's own width. The projections are saved with the model ("P_vision", "P_text", "d_common").
 """
 from __future__ import annotations
 
@@ -66,7 +72,7 @@ class VLSparseAutoencoder(LaminaEstimator):
     def __init__(self, d_vision=None, d_text=None, n_latents=None, *, k=None, lr=1e-3, batch_size=512,
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, weight_vision=1.0, weight_text=1.0, dead_tokens=10_000_000,
                  warmup_steps=0, decay="none", decay_steps=0, shuffle=True, random_state=0, verbose=False,
-                 callback=None):
+                 callback=None, projections=None):
         self.d_vision = d_vision
         self.d_text = d_text
         self.n_latents = n_latents
@@ -85,18 +91,46 @@ class VLSparseAutoencoder(LaminaEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callback = callback
+        self.projections = projections
 
     # -- parameters --------------------------------------------------------------------------------
 
+    def _projections(self):
+        """(P_vision, P_text) as float32 (d_common, d_m) arrays, or None."""
+        pr = self.projections
+        if pr is None:
+            return None
+        from ._vlalign import VLAlignment
+        if isinstance(pr, VLAlignment):
+            pr = pr.projections_
+        if not isinstance(pr, (tuple, list)) or len(pr) != 2:
+            raise InvalidArgumentError(f"projections={type(self.projections).__name__}; expected None, a fitted "
+                                       "VLAlignment or a pair (P_vision, P_text)")
+        pv, pt = as_matrix(pr[0], "P_vision"), as_matrix(pr[1], "P_text")
+        if pv.shape[0] != pt.shape[0]:
+            raise ShapeMismatchError(f"P_vision has {pv.shape[0]} rows but P_text has {pt.shape[0]}; expected the "
+                                     "same common width d_common")
+        return pv, pt
+
     def _params(self, d_vision=None, d_text=None):
         p = N.lib.lamina_vlsae_default_params()
+        proj = self._projections()
         dv = self.d_vision if self.d_vision is not None else d_vision
         dt = self.d_text if self.d_text is not None else d_text
+        if proj is not None:
+            dv = proj[0].shape[1] if dv is None else dv
+            dt = proj[1].shape[1] if dt is None else dt
         if dv is None or dt is None:
             raise InvalidArgumentError("d_vision and d_text are None; pass them or fit on data")
         p.d_vision = check_int(dv, "d_vision", 1, bits=64)
         p.d_text = check_int(dt, "d_text", 1, bits=64)
-        n = 8 * p.d_vision if self.n_latents is None else check_int(self.n_latents, "n_latents", 1, bits=64)
+        if proj is not None:
+            for name, P, d in (("P_vision", proj[0], p.d_vision), ("P_text", proj[1], p.d_text)):
+                if P.shape[1] != d:
+                    raise ShapeMismatchError(f"{name} has shape {P.shape}; expected (d_common, {d}) for "
+                                             f"d_{name[2:]} = {d}")
+        width = proj[0].shape[0] if proj is not None else p.d_vision
+        n = 8 * width if self.n_latents is None else check_int(self.n_latents, "n_latents", 1, bits=64)
         p.n_latents = n
         p.k = min(256, n) if self.k is None else check_int(self.k, "k", bits=32)
         p.lr = check_float(self.lr, "lr", finite=True, positive=True)
@@ -117,8 +151,16 @@ class VLSparseAutoencoder(LaminaEstimator):
             raise InvalidArgumentError(f"shuffle={self.shuffle!r}; expected True or False")
         p.shuffle = int(bool(self.shuffle))
         p.seed = check_seed(self.random_state)
-        N.call("lamina_vlsae_check_params", ctypes.byref(p))
+        if proj is None:
+            N.call("lamina_vlsae_check_params", ctypes.byref(p))
         return p
+
+    def _create(self, p, proj):
+        if proj is None:
+            return N.Handle("lamina_vlsae_create", "lamina_vlsae_free", ctypes.byref(p))
+        pv, pt = proj
+        return N.Handle("lamina_vlsae_create_projected", "lamina_vlsae_free", ctypes.byref(p), pv.shape[0],
+                        N.fptr(pv), pv.size, N.fptr(pt), pt.size)
 
     def _fitted(self):
         handle = getattr(self, "_handle", None)
@@ -132,12 +174,26 @@ class VLSparseAutoencoder(LaminaEstimator):
         N.call("lamina_vlsae_get_params", self._fitted(), ctypes.byref(p))
         return p
 
+    def _d_common(self):
+        """The encoder width: d_common with projections, else d_vision."""
+        dc = ctypes.c_int64()
+        N.call("lamina_vlsae_get_d_common", self._fitted(), ctypes.byref(dc))
+        return int(dc.value) or int(self._p().d_vision)
+
+    def project(self, X, modality="vision"):
+        """The encoder-side input P_m x of X (n, d_m): (n, d_common) float32, not normalised (a copy of X
+        without projections)."""
+        code, x, p = self._x(X, modality)
+        out = np.empty((x.shape[0], self._d_common()), dtype=np.float32)
+        N.call("lamina_vlsae_project", self._handle, code, N.fptr(x), x.shape[0], x.shape[1], N.fptr(out), out.size)
+        return out
+
     # -- training ----------------------------------------------------------------------------------
 
     def initialize(self, d_vision=None, d_text=None):
         """Allocates the native model with its seeded initial weights without training; returns self."""
         p = self._params(d_vision, d_text)
-        self._handle = N.Handle("lamina_vlsae_create", "lamina_vlsae_free", ctypes.byref(p))
+        self._handle = self._create(p, self._projections())
         return self
 
     def fit(self, V, T, *, epochs=10, resume=False):
@@ -237,7 +293,8 @@ class VLSparseAutoencoder(LaminaEstimator):
 
     def zero_shot(self, images, class_embeddings, labels, *, mix=0.5):
         """Concept-level zero-shot classification (the paper's enhancement): images (n, d_vision) are
-        scored against class_embeddings (C, d_text) by the raw cosine cos(x, c), by the concept cosine
+        scored against class_embeddings (C, d_text) by the raw cosine cos(x, c) (cos(P_v x, P_t c) with
+        input projections), by the concept cosine
         cos(enc_vision(x), enc_text(c)), and by their mix (1 - mix) raw + mix concept. Returns a dict with
         the accuracies ("raw", "concept", "mixed") against labels (n, ints in [0, C)) and the predictions."""
         x = as_matrix(images, "images")
@@ -250,7 +307,7 @@ class VLSparseAutoencoder(LaminaEstimator):
         w = check_float(mix, "mix", finite=True)
         if not 0 <= w <= 1:
             raise InvalidArgumentError(f"mix={mix!r}; expected 0 <= mix <= 1")
-        raw = _cosine(x, c)
+        raw = _cosine(self.project(x, "vision"), self.project(c, "text"))
         concept = _cosine(self.encode(x, "vision"), self.encode(c, "text"))
         mixed = (1 - w) * raw + w * concept
         out = {}
@@ -267,7 +324,8 @@ class VLSparseAutoencoder(LaminaEstimator):
           top_vision / top_text            (L, top) row indices of the top-activating items (-1: fewer fire)
           top_vision_activation / ..._text (L, top) their activations (0 where unused)
           frequency_vision / frequency_text  fraction of rows on which the latent fires
-          consistency_vision / _text       mean cosine similarity among its (>= 2) top items minus the
+          consistency_vision / _text       (cosines of the raw rows, in each modality's own space)
+                                           mean cosine similarity among its (>= 2) top items minus the
                                            mean cosine over `random_pairs` random item pairs (seeded; NaN
                                            with fewer than 2 top items)
         and over the pairs: agreement = mean Jaccard |A_v ∩ A_t| / |A_v ∪ A_t| of the active latent sets of
@@ -329,24 +387,35 @@ class VLSparseAutoencoder(LaminaEstimator):
     # -- state, files --------------------------------------------------------------------------------
 
     def get_tensor(self, name):
-        """A copy of the parameter tensor `name` (W_enc, W_dec_vision, b_dec_vision, W_dec_text, b_dec_text)."""
+        """A copy of the parameter tensor `name` (W_enc, W_dec_vision, b_dec_vision, W_dec_text, b_dec_text;
+        with input projections also P_vision, P_text)."""
         p = self._p()
-        shapes = {"W_enc": (p.n_latents, p.d_vision), "W_dec_vision": (p.n_latents, p.d_vision),
+        dc = self._d_common()
+        shapes = {"W_enc": (p.n_latents, dc), "W_dec_vision": (p.n_latents, p.d_vision),
                   "b_dec_vision": (p.d_vision,), "W_dec_text": (p.n_latents, p.d_text), "b_dec_text": (p.d_text,)}
+        if self._projected():
+            shapes.update({"P_vision": (dc, p.d_vision), "P_text": (dc, p.d_text)})
         if name not in shapes:
-            raise InvalidArgumentError(f"name={name!r}; expected one of {list(_TENSORS)}")
+            raise InvalidArgumentError(f"name={name!r}; expected one of {list(shapes)}")
         out = np.empty(shapes[name], dtype=np.float32)
         N.call("lamina_vlsae_get_tensor", self._handle, name.encode(), N.fptr(out), out.size)
         return out
 
+    def _projected(self):
+        dc = ctypes.c_int64()
+        N.call("lamina_vlsae_get_d_common", self._fitted(), ctypes.byref(dc))
+        return dc.value > 0
+
     def _native_state(self):
         state = {name: self.get_tensor(name) for name in _TENSORS}
+        if self._projected():
+            state["projections"] = (self.get_tensor("P_vision"), self.get_tensor("P_text"))
         state["params"] = bytes(self._p())
         return state
 
     def _restore_native(self, state):
         p = N.VLSAEParams.from_buffer_copy(state["params"])
-        handle = N.Handle("lamina_vlsae_create", "lamina_vlsae_free", ctypes.byref(p))
+        handle = self._create(p, state.get("projections"))
         for name in _TENSORS:
             a = np.ascontiguousarray(state[name], dtype=np.float32)
             N.call("lamina_vlsae_set_tensor", handle, name.encode(), N.fptr(a), a.size)
@@ -376,6 +445,8 @@ class VLSparseAutoencoder(LaminaEstimator):
                   decay={v: k for k, v in _DECAY.items()}[p.decay], decay_steps=int(p.decay_steps),
                   shuffle=bool(p.shuffle), random_state=int(p.seed))
         obj._handle = handle
+        if obj._projected():
+            obj.projections = (obj.get_tensor("P_vision"), obj.get_tensor("P_text"))
         return obj
 
 

@@ -681,3 +681,6 @@ def load_checkpoint(path):
 from ._vlsae import _MODALITIES, VLSparseAutoencoder, load_vlsae  # noqa: E402
 
 __all__ += ["VLSparseAutoencoder", "load_vlsae"]
+from ._vlalign import VLAlignment  # noqa: E402
+
+__all__ += ["VLAlignment"]

@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// VL-SAE files: a directory with `vlsae_weights.safetensors` (W_enc [n, d], W_dec_vision [n, d_v],
-/// b_dec_vision [d_v], W_dec_text [n, d_t], b_dec_text [d_t]) and `cfg.json` (architecture "vl_topk"
+/// b_dec_vision [d_v], W_dec_text [n, d_t], b_dec_text [d_t]; with input projections also P_vision
+/// [d_common, d_v], P_text [d_common, d_t], and W_enc is [n, d_common]) and `cfg.json` (architecture "vl_topk"
 /// and every hyperparameter), both written through the atomic writer (weights first, cfg.json last).
 /// The loader refuses any cfg.json field it does not know, naming it, and any other architecture.
 extension VLSparseAutoencoder {
@@ -21,6 +22,8 @@ extension VLSparseAutoencoder {
         case "b_dec_vision": return (bDecV, [c.dVision])
         case "W_dec_text": return (wDecT, [n, c.dText])
         case "b_dec_text": return (bDecT, [c.dText])
+        case "P_vision": return projV.map { ($0, [c.dCommon, c.dVision]) }
+        case "P_text": return projT.map { ($0, [c.dCommon, c.dText]) }
         default: return nil
         }
     }
@@ -40,6 +43,7 @@ extension VLSparseAutoencoder {
         o["decay_steps"] = .int(Int64(c.decaySteps)); o["shuffle"] = .bool(c.shuffle)
         o["seed"] = .string(String(c.seed))
         o["dtype"] = .string("float32")
+        if c.projected { o["d_common"] = .int(Int64(c.dCommon)) }   // input projections P_vision, P_text
         return .object(o)
     }
 
@@ -54,7 +58,7 @@ extension VLSparseAutoencoder {
         }
         let known: Set<String> = ["architecture", "d_vision", "d_text", "d_sae", "k", "lr", "batch_size", "adam_beta1", "adam_beta2",
                                   "adam_eps", "weight_vision", "weight_text", "dead_tokens", "warmup_steps", "decay", "decay_steps",
-                                  "shuffle", "seed", "dtype"]
+                                  "shuffle", "seed", "dtype", "d_common"]
         for (key, value) in o.entries where !known.contains(key) {
             throw bad("field \"\(key)\" (value \((try? value.serialized()) ?? value.typeName)) is not a VL-SAE field Lamina implements; refusing to ignore it")
         }
@@ -82,6 +86,11 @@ extension VLSparseAutoencoder {
         c.shuffle = sh
         guard let s = o["seed"]?.stringValue, let seed = UInt64(s) else { throw bad("field \"seed\" is missing or not a decimal string") }
         c.seed = seed
+        if o["d_common"] != nil {
+            let dc = try int("d_common")
+            if dc < 1 { throw bad("field \"d_common\" is 0; expected >= 1 (omit the field for a model without input projections)") }
+            c.dCommon = dc
+        }
         do { try c.check() } catch let e as LaminaError { throw bad(e.message) }
         return c
     }
@@ -90,7 +99,7 @@ extension VLSparseAutoencoder {
     package func save(directory: String) throws {
         try SAEPaths.ensureDirectory(directory)
         var tensors: [SafeTensor] = []
-        for name in VLSparseAutoencoder.tensorNames {
+        for name in VLSparseAutoencoder.tensorNames + (config.projected ? ["P_vision", "P_text"] : []) {
             let t = tensor(name)!
             tensors.append(SafeTensor(name: name, dtype: .F32, shape: t.shape, data: .floats(t.buffer.array)))
         }
@@ -116,6 +125,7 @@ extension VLSparseAutoencoder {
         let shapes: [(name: String, shape: [Int])] = [("W_enc", [n, config.d]), ("W_dec_vision", [n, config.dVision]),
                                                        ("b_dec_vision", [config.dVision]), ("W_dec_text", [n, config.dText]),
                                                        ("b_dec_text", [config.dText])]
+            + (config.projected ? [("P_vision", [config.dCommon, config.dVision]), ("P_text", [config.dCommon, config.dText])] : [])
         try SafeTensorsHeader.read(path: weightsPath).expect(shapes, cfgPath: cfgPath)
         let file = try SafeTensorsFile.read(path: weightsPath)
         var bufs: [FloatBuffer] = []
@@ -127,6 +137,7 @@ extension VLSparseAutoencoder {
             }
             bufs.append(b)
         }
-        return VLSparseAutoencoder(config: config, wEnc: bufs[0], wDecV: bufs[1], bDecV: bufs[2], wDecT: bufs[3], bDecT: bufs[4])
+        return VLSparseAutoencoder(config: config, wEnc: bufs[0], wDecV: bufs[1], bDecV: bufs[2], wDecT: bufs[3], bDecT: bufs[4],
+                                   projV: config.projected ? bufs[5] : nil, projT: config.projected ? bufs[6] : nil)
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Training of a VL-SAE on paired rows (V[i], T[i]). One step on a batch:
-///  1. u_m = x_m / ||x_m|| for both modalities; w^ = W / ||W|| (row norms kept)
+///  1. u_m = x_m / ||x_m|| for both modalities (P_m x_m normalised with input projections); w^ = W / ||W|| (row norms kept)
 ///  2. codes per modality: the fused gemm + top-k tile pass on s = u . w^, then a = 2 - dist exactly
 ///  3. x^_m = b_m + z_m W_dec,m (sparse); G_m = 2 w_m (x^_m - x_m) / (B d_m)
 ///  4. dz_e = W_dec,m[j] . G_m[row e] (sparse); da/ds = 1 / dist, c_e = dz_e / dist_e (0 where
@@ -84,6 +84,8 @@ package final class VLSAETrainer: @unchecked Sendable {
         if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
         try VLSAETrainer.validate(vision, .vision)
         try VLSAETrainer.validate(text, .text)
+        try model.validateProjected(vision, .vision)
+        try model.validateProjected(text, .text)
         let n = vision.rows
         if n > Int(Int32.max) { throw LaminaError.invalid("n is \(n); expected at most \(Int32.max) pairs") }
         let B = min(cfg.batchSize, n)
@@ -134,7 +136,8 @@ package final class VLSAETrainer: @unchecked Sendable {
         let cfg = config, nl = model.nLatents, d = model.d, dv = cfg.dVision, dt = cfg.dText
         let uv = try FloatBuffer(checked: B * d, zero: 0, "normalised vision rows")
         let ut = try FloatBuffer(checked: B * d, zero: 0, "normalised text rows")
-        uv.p.update(from: xv, count: B * d); ut.p.update(from: xt, count: B * d)
+        // The encoder input: P_m x with input projections (VLProjection.swift), else x itself.
+        model.projectInput(xv, rows: B, .vision, into: uv.p); model.projectInput(xt, rows: B, .text, into: ut.p)
         try VLSparseAutoencoder.normaliseInput(uv.p, rows: B, d: d, rowOffset: 0, "vision batch")
         try VLSparseAutoencoder.normaliseInput(ut.p, rows: B, d: d, rowOffset: 0, "text batch")
         let wHat = try FloatBuffer(checked: nl * d, zero: 0, "the normalised encoder")

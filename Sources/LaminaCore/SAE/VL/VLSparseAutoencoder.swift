@@ -17,8 +17,10 @@ import Glibc
 /// clamped at 0 before the square root. a_j is increasing in s_j, so the top-k of a is the top-k of s:
 /// the tile pass selects on s + 1 (> 0 exactly when a > 0, the authors' strict "a > k-th value" rule
 /// keeps no zero activation either) and the selected entries' s are recomputed exactly as dots.
-/// d_vision must equal d_text (the encoder width); a model of unequal widths is refused (see the
-/// header: project both modalities to a common width first).
+/// Widths (the projection rule, VLProjection.swift): without input projections the encoder width is
+/// d = d_vision = d_text (unequal widths are refused). With projections (d_common > 0) each modality m
+/// has a fixed matrix P_m (d_common x d_m, given or learned by VLAlignment) and the encoder runs on
+/// u = normalise(P_m x); each decoder still reconstructs its modality's raw input x (d_m wide).
 package enum VLModality: Int32, Sendable, CaseIterable {
     case vision = 0, text = 1
     package var name: String { self == .vision ? "vision" : "text" }
@@ -40,21 +42,25 @@ package struct VLSAEConfig: Sendable, Equatable {
     package var decaySteps = 0
     package var shuffle = true
     package var seed: UInt64 = 0
+    /// The common encoder width when the model has input projections P_vision, P_text (0: none).
+    package var dCommon = 0
 
     package init(dVision: Int, dText: Int, nLatents: Int, k: Int) {
         self.dVision = dVision; self.dText = dText; self.nLatents = nLatents; self.k = k
     }
 
-    /// The encoder width (d_vision == d_text).
-    package var d: Int { dVision }
+    /// The encoder width: d_common with input projections, else d_vision (== d_text).
+    package var d: Int { dCommon > 0 ? dCommon : dVision }
+    package var projected: Bool { dCommon > 0 }
 
     package func dim(_ m: VLModality) -> Int { m == .vision ? dVision : dText }
 
     package func check() throws {
         if dVision < 1 || dVision > (1 << 24) { throw LaminaError.invalid("d_vision is \(dVision); expected 1 <= d_vision <= \(1 << 24)") }
         if dText < 1 || dText > (1 << 24) { throw LaminaError.invalid("d_text is \(dText); expected 1 <= d_text <= \(1 << 24)") }
-        if dVision != dText {
-            throw LaminaError.invalid("d_vision is \(dVision) but d_text is \(dText); VL-SAE's shared encoder needs one width: project both modalities to a common width first (learned or given input projections are not implemented)")
+        if dCommon < 0 || dCommon > (1 << 24) { throw LaminaError.invalid("d_common is \(dCommon); expected 0 (no input projections) or 1 <= d_common <= \(1 << 24)") }
+        if dCommon == 0 && dVision != dText {
+            throw LaminaError.invalid("d_vision is \(dVision) but d_text is \(dText); VL-SAE's shared encoder needs one width: give input projections to a common width d_common (lamina_vlsae_create_projected; Python projections=), learned by the alignment stage or your own")
         }
         if nLatents < 1 || nLatents > (1 << 26) { throw LaminaError.invalid("n_latents is \(nLatents); expected 1 <= n_latents <= \(1 << 26)") }
         if k < 1 || k > nLatents { throw LaminaError.invalid("k is \(k); expected 1 <= k <= n_latents = \(nLatents)") }
@@ -86,12 +92,18 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
     /// nn.Linear weight) and their biases.
     package let wEnc: FloatBuffer
     package let wDecV, bDecV, wDecT, bDecT: FloatBuffer
+    /// Input projections P_vision (d_common x d_vision), P_text (d_common x d_text), fixed (not trained
+    /// by the VL-SAE); both nil exactly when config.dCommon == 0.
+    package let projV, projT: FloatBuffer?
 
     /// A seeded model initialised as the authors' torch code: W ~ kaiming_uniform(a = sqrt 5), i.e.
     /// U(-1/sqrt(d), 1/sqrt(d)); decoder weights and biases as nn.Linear(n_latents, d_m):
     /// U(-1/sqrt(n_latents), 1/sqrt(n_latents)). Streams: one xoshiro256** per tensor.
-    package init(_ config: VLSAEConfig) throws {
+    /// With config.dCommon > 0, `projections` (P_vision, P_text) are required (finite, their documented sizes).
+    package init(_ config: VLSAEConfig, projections: (vision: FloatBuffer, text: FloatBuffer)? = nil) throws {
         try config.check()
+        let given = try VLSparseAutoencoder.checkProjections(config, projections)
+        projV = given.vision; projT = given.text
         self.config = config
         let n = config.nLatents, d = config.d
         wEnc = try FloatBuffer(checked: n * d, zero: 0, "W (\(n) x \(d))")
@@ -109,8 +121,10 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
     }
 
     /// A model with given parameters (loaded); every buffer has its documented size.
-    package init(config: VLSAEConfig, wEnc: FloatBuffer, wDecV: FloatBuffer, bDecV: FloatBuffer, wDecT: FloatBuffer, bDecT: FloatBuffer) {
+    package init(config: VLSAEConfig, wEnc: FloatBuffer, wDecV: FloatBuffer, bDecV: FloatBuffer, wDecT: FloatBuffer, bDecT: FloatBuffer,
+                 projV: FloatBuffer? = nil, projT: FloatBuffer? = nil) {
         self.config = config
+        self.projV = projV; self.projT = projT
         self.wEnc = wEnc; self.wDecV = wDecV; self.bDecV = bDecV; self.wDecT = wDecT; self.bDecT = bDecT
     }
 
@@ -188,20 +202,22 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
 
     /// Runs `body(row0, codes)` over the rows of x in chunks (rows normalised, codes of the chunk).
     func forEachChunk(_ x: RowSource, _ m: VLModality, _ body: (Int, SparseCodes) throws -> Void) throws {
-        let d = self.d, n = x.rows, nl = nLatents
-        if x.cols != d { throw LaminaError.shape("x has d = \(x.cols) features; this VL-SAE has d_\(m.name) = \(config.dim(m))") }
+        let d = self.d, n = x.rows, nl = nLatents, dm = config.dim(m)
+        if x.cols != dm { throw LaminaError.shape("x has d = \(x.cols) features; this VL-SAE has d_\(m.name) = \(dm)") }
         let wHat = try FloatBuffer(checked: nl * d, zero: 0, "the normalised encoder (\(nl) x \(d))")
         let norms = FloatBuffer(nl, zero: 0), ones = FloatBuffer(nl, zero: 1)
         VLSparseAutoencoder.normaliseRows(wEnc.p, rows: nl, d: d, into: wHat.p, norms: norms.p)
         let chunk = max(1, min(n, 4096))
         try VLSparseAutoencoder.reserveCodes(rows: chunk, k: config.k)
-        let buf = try FloatBuffer(checked: chunk * d, zero: 0, "an input chunk (\(chunk) x \(d))")
+        let raw = try FloatBuffer(checked: chunk * dm, zero: 0, "an input chunk (\(chunk) x \(dm))")
+        let buf = config.projected ? try FloatBuffer(checked: chunk * d, zero: 0, "a projected chunk (\(chunk) x \(d))") : raw
         let codes = SparseCodes()
         var r0 = 0
         while r0 < n {
             let rows = min(chunk, n - r0)
-            try x.read(rows: r0..<(r0 + rows), into: buf.p)
-            try VLSparseAutoencoder.normaliseInput(buf.p, rows: rows, d: d, rowOffset: r0, "x")
+            try x.read(rows: r0..<(r0 + rows), into: raw.p)
+            projectInput(raw.p, rows: rows, m, into: buf.p)
+            try VLSparseAutoencoder.normaliseInput(buf.p, rows: rows, d: d, rowOffset: r0, config.projected ? "x (after the \(m.name) projection)" : "x")
             VLSparseAutoencoder.encode(u: buf.p, rows: rows, d: d, wHat: wHat.p, ones: ones.p, nl: nl, k: config.k, into: codes)
             try body(r0, codes)
             r0 += rows
@@ -273,6 +289,8 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
         if text.rows != n { throw LaminaError.shape("vision has \(n) rows but text has \(text.rows); expected paired rows") }
         try VLSAETrainer.validate(vision, .vision)
         try VLSAETrainer.validate(text, .text)
+        try validateProjected(vision, .vision)
+        try validateProjected(text, .text)
         let chunk = max(1, min(n, 1024))
         let zv = try FloatBuffer(checked: chunk * nl, zero: 0, "vision codes of a chunk")
         let zt = try FloatBuffer(checked: chunk * nl, zero: 0, "text codes of a chunk")
