@@ -63,32 +63,90 @@ package enum HDBSCAN {
         return result
     }
 
-    /// Sequential sum, as scikit-learn's Euclidean DistanceMetric and KDTree (same rounding, so the same
-    /// ties).
+    /// Rows in column-major order (column c of row j at c * n + j), so that the distance from one row to
+    /// every row is d vectorisable passes; each distance is still the sequential sum over c of
+    /// (a_c - b_c)^2, as scikit-learn's Euclidean DistanceMetric and KDTree compute it (same rounding, so
+    /// the same ties).
+    static func columnMajor(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int)
+        -> UnsafeMutableBufferPointer<Double> {
+        let cols = UnsafeMutableBufferPointer<Double>.allocate(capacity: n * d)
+        for j in 0..<n { for c in 0..<d { cols[c * n + j] = x[j * d + c] } }
+        return cols
+    }
+
+    /// out[p] = sum over c of (cols[c * stride + p] - xi[c])^2 for p in 0..<count.
     @inline(__always)
-    static func squaredDistance(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ d: Int) -> Double {
-        var s = 0.0
-        for j in 0..<d { let u = a[j] - b[j]; s += u * u }
-        return s
+    static func squaredDistances(from xi: UnsafePointer<Double>, to cols: UnsafePointer<Double>, stride: Int,
+                                 count: Int, cols d: Int, into out: UnsafeMutablePointer<Double>) {
+        let x0 = xi[0]
+        for p in 0..<count { let u = cols[p] - x0; out[p] = u * u }
+        for c in 1..<max(d, 1) {
+            let xc = xi[c], col = cols + c * stride
+            for p in 0..<count { let u = col[p] - xc; out[p] += u * u }
+        }
     }
 
     /// k-th smallest distance from each row to every row (itself included, distance 0); rows in parallel
-    /// chunks, one scratch row per chunk.
+    /// chunks, one scratch row per chunk. For k up to `heapLimit`, a bounded max-heap of the k smallest
+    /// squared distances rejects almost every row with one comparison; larger k use quickselect.
     static func coreDistances(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, k: Int) -> [Double] {
         let base = x.baseAddress!
+        let cols = columnMajor(x, rows: n, cols: d)
+        defer { cols.deallocate() }
+        let heapLimit = 64
         let parts = Parallel.mapChunks(count: n, chunk: 64) { range -> [Double] in
             let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-            defer { row.deallocate() }
+            let heap = UnsafeMutableBufferPointer<Double>.allocate(capacity: min(k, heapLimit))
+            defer { row.deallocate(); heap.deallocate() }
             var out = [Double]()
             out.reserveCapacity(range.count)
             for i in range {
-                let xi = base + i * d
-                for j in 0..<n { row[j] = squaredDistance(xi, base + j * d, d) }
-                out.append(sqrt(select(row, k - 1)))
+                squaredDistances(from: base + i * d, to: cols.baseAddress!, stride: n, count: n, cols: d,
+                                 into: row.baseAddress!)
+                out.append(sqrt(k <= heapLimit ? kthSmallestByHeap(row, k: k, heap: heap) : select(row, k - 1)))
             }
             return out
         }
         return parts.flatMap { $0 }
+    }
+
+    /// The k-th smallest of `values`, through a max-heap of size k in `heap`.
+    static func kthSmallestByHeap(_ values: UnsafeMutableBufferPointer<Double>, k: Int,
+                                  heap: UnsafeMutableBufferPointer<Double>) -> Double {
+        for j in 0..<k {
+            var c = j
+            let v = values[j]
+            while c > 0 {
+                let p = (c - 1) / 2
+                if heap[p] >= v { break }
+                heap[c] = heap[p]; c = p
+            }
+            heap[c] = v
+        }
+        var top = heap[0]
+        let base = values.baseAddress!, count = values.count
+        var j = k
+        while j < count {
+            // Four at a time: almost every block is rejected by one vector comparison.
+            if j + 4 <= count {
+                let block = UnsafeRawPointer(base + j).loadUnaligned(as: SIMD4<Double>.self)
+                if !any(block .< SIMD4(repeating: top)) { j += 4; continue }
+            }
+            let v = values[j]
+            j += 1
+            if !(v < top) { continue }
+            var p = 0
+            while true {
+                var c = 2 * p + 1
+                if c >= k { break }
+                if c + 1 < k && heap[c + 1] > heap[c] { c += 1 }
+                if heap[c] <= v { break }
+                heap[p] = heap[c]; p = c
+            }
+            heap[p] = v
+            top = heap[0]
+        }
+        return top
     }
 
     /// The k-th smallest (0-based) of `values` (reordered in place), quickselect with median-of-three.
@@ -112,40 +170,101 @@ package enum HDBSCAN {
     }
 
     /// Prim's algorithm on the implicit dense mutual-reachability graph, started at row 0, with
-    /// scikit-learn's `mst_from_data_matrix` scan order and tie rules (so the same edges in the same order).
+    /// scikit-learn's `mst_from_data_matrix` scan order and tie rules (so the same edges in the same order):
+    /// each step updates best[j] = m_j when m_j = max(core(current), core(j), ||x_current - x_j||) < best[j]
+    /// and adds the first row (in row order) of smallest best[j]. The rows not yet in the tree are kept
+    /// in row order (column-major), so a step is a few branch-free vector passes over them; a row that
+    /// joins the tree is made inert (core and best +inf: never updated, never the minimum) and the arrays
+    /// are compacted once a fifth of them is inert (O(n d) moved in all, not per step).
     /// Returns n - 1 edges (source, new, weight).
-    static func prim(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, core coreArray: [Double])
+    static func prim(_ x: UnsafeBufferPointer<Double>, rows n: Int, cols d: Int, core: [Double])
         -> [(Int, Int, Double)] {
         let base = x.baseAddress!
-        let inTree = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+        let cols = columnMajor(x, rows: n, cols: d)
+        let coreLeft = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
         let best = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
-        let source = UnsafeMutableBufferPointer<Int>.allocate(capacity: n)
-        defer { inTree.deallocate(); best.deallocate(); source.deallocate() }
-        inTree.initialize(repeating: false); best.initialize(repeating: .infinity); source.initialize(repeating: 1)
+        let distance = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        // Sources as doubles (exact below 2^53) so that the step's blend uses one mask type.
+        let source = UnsafeMutableBufferPointer<Double>.allocate(capacity: n)
+        let row = UnsafeMutableBufferPointer<Int>.allocate(capacity: n)
+        let inTree = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+        defer {
+            cols.deallocate(); coreLeft.deallocate(); best.deallocate(); distance.deallocate()
+            source.deallocate(); row.deallocate(); inTree.deallocate()
+        }
+        inTree.initialize(repeating: false)
+        _ = coreLeft.initialize(from: core)
+        best.initialize(repeating: .infinity); source.initialize(repeating: 1)
+        for j in 0..<n { row[j] = j }
+        var size = n, inert = 0
+        // Drops the inert positions from every per-row array, keeping row order.
+        func compact() {
+            var w = 0
+            for p in 0..<size where !inTree[row[p]] {
+                if w != p {
+                    for c in 0..<d { cols[c * n + w] = cols[c * n + p] }
+                    coreLeft[w] = coreLeft[p]; best[w] = best[p]; source[w] = source[p]; row[w] = row[p]
+                }
+                w += 1
+            }
+            size = w; inert = 0
+        }
+        func retire(_ q: Int) {
+            inTree[row[q]] = true; coreLeft[q] = .infinity; best[q] = .infinity; inert += 1
+            if inert * 5 > size { compact() }
+        }
         var edges: [(Int, Int, Double)] = []
         edges.reserveCapacity(n - 1)
-        coreArray.withUnsafeBufferPointer { core in
-            var current = 0
-            for _ in 0..<(n - 1) {
-                inTree[current] = true
-                let cc = core[current]
-                let xc = base + current * d
-                var newValue = Double.greatestFiniteMagnitude, from = 0, next = 0
-                for j in 0..<n where !inTree[j] {
-                    let known = best[j], knownSource = source[j]
-                    let m = max(max(cc, core[j]), sqrt(squaredDistance(xc, base + j * d, d)))
-                    if m < known {
-                        best[j] = m; source[j] = current
-                        if m < newValue { newValue = m; from = current; next = j }
-                    } else if known < newValue {
-                        newValue = known; from = knownSource; next = j
-                    }
-                }
-                edges.append((from, next, newValue))
-                current = next
-            }
+        var current = 0
+        retire(0)
+        for _ in 0..<(n - 1) {
+            let cc = core[current]
+            squaredDistances(from: base + current * d, to: cols.baseAddress!, stride: n, count: size, cols: d,
+                             into: distance.baseAddress!)
+            let q = relax(from: current, core: cc, count: size, coreLeft: coreLeft.baseAddress!,
+                          distance: distance.baseAddress!, best: best.baseAddress!, source: source.baseAddress!)
+            let value = best[q]
+            edges.append((Int(source[q]), row[q], value))
+            current = row[q]
+            retire(q)
         }
         return edges
+    }
+
+    /// One Prim step over `count` positions: best[p] = m_p and source[p] = current where
+    /// m_p = max(core, coreLeft[p], sqrt(distance[p])) < best[p]; returns the first position of the smallest
+    /// best (the strict-< scan's choice). Four lanes at a time.
+    @inline(__always)
+    static func relax(from current: Int, core cc: Double, count: Int, coreLeft: UnsafeMutablePointer<Double>,
+                      distance: UnsafeMutablePointer<Double>, best: UnsafeMutablePointer<Double>,
+                      source: UnsafeMutablePointer<Double>) -> Int {
+        typealias V = SIMD4<Double>
+        let ccv = V(repeating: cc), currentv = V(repeating: Double(current))
+        var lowest = V(repeating: .infinity)
+        var p = 0
+        while p + 4 <= count {
+            let m = SIMDOps.max(SIMDOps.max(ccv, UnsafeRawPointer(coreLeft + p).loadUnaligned(as: V.self)),
+                                UnsafeRawPointer(distance + p).loadUnaligned(as: V.self).squareRoot())
+            var b = UnsafeRawPointer(best + p).loadUnaligned(as: V.self)
+            let better = m .< b
+            b.replace(with: m, where: better)
+            var src = UnsafeRawPointer(source + p).loadUnaligned(as: V.self)
+            src.replace(with: currentv, where: better)
+            UnsafeMutableRawPointer(best + p).storeBytes(of: b, as: V.self)
+            UnsafeMutableRawPointer(source + p).storeBytes(of: src, as: V.self)
+            lowest = SIMDOps.min(lowest, b)
+            p += 4
+        }
+        var value = lowest.min()
+        while p < count {
+            let m = max(max(cc, coreLeft[p]), distance[p].squareRoot())
+            if m < best[p] { best[p] = m; source[p] = Double(current) }
+            value = min(value, best[p])
+            p += 1
+        }
+        var q = 0
+        while best[q] != value { q += 1 }
+        return q
     }
 
     /// Single-linkage tree from the MST: edges sorted by weight (stable), merged by union-find.

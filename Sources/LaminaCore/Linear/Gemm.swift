@@ -134,4 +134,10 @@ package enum SIMDOps {
 
     @inline(__always)
     package static func max(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { a.replacing(with: b, where: b .> a) }
+
+    @inline(__always)
+    package static func min(_ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> { a.replacing(with: b, where: b .< a) }
+
+    @inline(__always)
+    package static func max(_ a: SIMD4<Double>, _ b: SIMD4<Double>) -> SIMD4<Double> { a.replacing(with: b, where: b .> a) }
 }
