@@ -11,6 +11,9 @@
 2. Debiased linear CKA at a large n (default 200,000 rows) -- it runs, memory O(d^2 + n d).
 3. RSA on n items (correlation-distance RDMs, Spearman): Lamina's lamina_rsa against scipy (pdist +
    spearmanr) and rsatoolbox (calc_rdm + compare "spearman") when it is importable.
+4. HDBSCAN* (the clustering inside FLARE): lamina.audit.hdbscan against sklearn.cluster.HDBSCAN on four
+   Gaussian blobs in d = 4 (--hdbscan-n rows); wall time and process CPU time (scikit-learn's Prim is
+   single-threaded, Lamina's core distances use every core), and the two partitions compared (ARI).
 Timings are best of --repeats, alternating the contenders (the machine may be shared).
 """
 from __future__ import annotations
@@ -78,11 +81,16 @@ def main():
     ap.add_argument("--rsa-n", type=int, default=5000)
     ap.add_argument("--big-n", type=int, default=200000)
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--hdbscan-n", type=int, default=20000)
     ap.add_argument("--only-new", action="store_true",
                     help="only the kernel-alignment, AQI and information-plane timings")
+    ap.add_argument("--only-hdbscan", action="store_true", help="only the HDBSCAN timing")
     args = ap.parse_args()
     if args.only_new:
         bench_alignment_aqi_plane(args)
+        return
+    if args.only_hdbscan:
+        bench_hdbscan(args)
         return
 
     print(f"CKA matrix: {args.layers} layers, n = {args.n}, d = {args.d} (float32 input, float64 arithmetic)")
@@ -146,7 +154,35 @@ def main():
     if rsatoolbox is None:
         print("  (rsatoolbox not importable: pip install rsatoolbox to include it)")
     bench_alignment_aqi_plane(args)
+    bench_hdbscan(args)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+
+
+def bench_hdbscan(args):
+    import warnings
+    from sklearn.cluster import HDBSCAN
+    from sklearn.metrics import adjusted_rand_score
+    from lamina import audit as A
+    n = args.hdbscan_n
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(c, 1.0, (n // 4, 4)) for c in (0, 5, 10, 15)])
+    contenders = [("lamina", lambda: A.hdbscan(X, min_cluster_size=15)),
+                  ("scikit-learn", lambda: HDBSCAN(min_cluster_size=15, copy=True).fit(X).labels_)]
+    wall, cpu, labels = {k: [] for k, _ in contenders}, {k: [] for k, _ in contenders}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(args.repeats):
+            for name, fn in contenders:
+                t, c = time.perf_counter(), time.process_time()
+                labels[name] = fn()
+                wall[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
+    ari = adjusted_rand_score(labels["lamina"], labels["scikit-learn"])
+    print(f"HDBSCAN*: n = {len(X)}, d = 4, min_cluster_size 15; partitions ARI {ari:.12f}")
+    for name, _ in contenders:
+        print(f"  {name:12s} wall {min(wall[name]):7.2f} s   cpu {min(cpu[name]):7.2f} s")
+    print(f"  ratio (scikit-learn / lamina): wall {min(wall['scikit-learn']) / min(wall['lamina']):.2f}x, "
+          f"cpu {min(cpu['scikit-learn']) / min(cpu['lamina']):.2f}x")
 
 
 def bench_alignment_aqi_plane(args):
