@@ -19,6 +19,7 @@ reduction, `fit` makes every rank agree that its own checks passed (file present
 that failed is named in the error raised on every rank.
 """
 import ctypes
+import functools
 import sys
 
 import numpy as np
@@ -83,7 +84,7 @@ def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, sh
         **kwargs):
     """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
     (an array) or the same file (a path with `dataset`). Returns sae; sae.reducer_seconds_ is the time this
-    rank spent in reductions. See include/lamina.h section 16 for the data order and what is refused."""
+    rank spent in reductions. See include/lamina.h section 16 for the data order and the reductions per step."""
     state = {"agreed": False}
     rank = comm.Get_rank()
 
@@ -139,7 +140,8 @@ def save_checkpoint(sae, path, comm):
 # (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
 # precision by cancellation: class centroids (or column means) first, then centred sums, so the results
 # equal the one-machine values to about 1e-12 relative. [experimental] CH and DB run in C (header section
-# 15); contingency tables, CKA cross-products and latent statistics are numpy float64 here.
+# 15), the per-latent SAE statistics natively (lamina_sae_latent_statistics, section 12a, with its merge
+# rule); contingency tables and CKA cross-products are numpy float64 here.
 
 def _f64(X, name="X"):
     x = np.asarray(X, dtype=np.float64)
@@ -159,20 +161,19 @@ def _labels(labels, n, name="labels"):
 
 
 def merge(*partials):
-    """Sums partial results (dicts of arrays of equal shapes) key by key; 'top_*' entries are merged by
-    merge_top."""
+    """Sums partial results (dicts of arrays of equal shapes) key by key; LatentStatistics partials
+    (latent_stats_partial) are merged in the given order by LatentStatistics.merge."""
+    from .dashboard import LatentStatistics
+    if isinstance(partials[0], LatentStatistics):
+        return functools.reduce(LatentStatistics.merge, partials)
     out = {}
     for key in partials[0]:
-        if key.startswith("top_"):
-            continue
         out[key] = partials[0][key].copy()
         for p in partials[1:]:
             if p[key].shape != out[key].shape:
                 raise InvalidArgumentError(f"partial '{key}' has shape {p[key].shape}; expected {out[key].shape} "
                                            "(pass the same n_clusters / sizes to every shard)")
             out[key] = out[key] + p[key]
-    if "top_values" in partials[0]:
-        out["top_values"], out["top_rows"] = merge_top([(p["top_values"], p["top_rows"]) for p in partials])
     return out
 
 
@@ -369,49 +370,33 @@ def linear_cka(X, Y, comm=None):
     return linear_cka_finalize(_reduce(comm, cka_cross_partial(X, Y, m1["sum_x"] / n, m1["sum_y"] / n)))
 
 
-def merge_top(tops):
-    """Merges per-shard (values (n_latents, t), rows (n_latents, t)) top lists: per latent the t largest
-    values, ties to the smaller global row; unused slots are -inf / -1."""
-    values = np.concatenate([t[0] for t in tops], axis=1)
-    rows = np.concatenate([t[1] for t in tops], axis=1)
-    t = tops[0][0].shape[1]
-    key_rows = np.where(rows < 0, np.iinfo(np.int64).max, rows)
-    order = np.lexsort((key_rows, -values), axis=-1)[:, :t]
-    return np.take_along_axis(values, order, 1), np.take_along_axis(rows, order, 1)
-
-
-def latent_stats_partial(sae, X, row_offset=0, top=8, chunk=4096):
-    """Per-latent SAE statistics of a shard: {'fired': int64 (n_latents,) rows where the latent is non-zero,
-    'sums': float64 (n_latents,) activation sums, 'top_values' float64 (n_latents, top), 'top_rows' int64
-    (n_latents, top)} -- the `top` largest activations per latent and their GLOBAL row ids (row_offset +
-    local row)."""
-    x = np.asarray(X, dtype=np.float32)
-    n_lat = sae.W_enc_.shape[1] if sae.W_enc_.shape[0] == x.shape[1] else sae.W_enc_.shape[0]
-    fired = np.zeros(n_lat, dtype=np.int64)
-    sums = np.zeros(n_lat)
-    tv = np.full((n_lat, top), -np.inf)
-    tr = np.full((n_lat, top), -1, dtype=np.int64)
-    for start in range(0, x.shape[0], chunk):
-        z = np.asarray(sae.encode(x[start:start + chunk]), dtype=np.float64)
-        fired += (z != 0).sum(axis=0)
-        sums += z.sum(axis=0)
-        zt = np.where(z != 0, z, -np.inf).T
-        rows = np.broadcast_to(np.arange(start, start + z.shape[0], dtype=np.int64) + row_offset, zt.shape)
-        rows = np.where(np.isfinite(zt), rows, -1)
-        tv, tr = merge_top([(tv, tr), (zt, rows)]) if zt.shape[1] else (tv, tr)
-    return {"fired": fired, "sums": sums, "top_values": tv, "top_rows": tr}
+def latent_stats_partial(sae, X, row_offset=0, top=8):
+    """Per-latent SAE statistics of a shard: the native one-pass lamina_sae_latent_statistics
+    (sae.latent_statistics, header section 12a) with rows numbered row_offset + i (GLOBAL row ids). Returns a
+    lamina.dashboard.LatentStatistics (count, sum, max, min_nonzero, histogram, top_rows / top_values: the
+    `top` largest codes per latent, ties to the lower row, unused slots row -1 value 0); partials of disjoint
+    shards combine with merge(...) / LatentStatistics.merge (the header's merge rule)."""
+    return sae.latent_statistics(X, top_n=top, row_offset=row_offset)
 
 
 def latent_stats(sae, X, comm=None, row_offset=None, top=8):
-    """latent_stats_partial over every rank's rows, merged (counts and sums reduced; the top lists gathered
-    and merged in rank order). row_offset defaults to the rows of the lower ranks."""
+    """latent_stats_partial over the union of every rank's rows, the same LatentStatistics on every rank:
+    every statistic but the float64 sum is bit-identical to one pass over all rows, and the sum is the partial
+    sums added in rank order (= merging the partials in rank order). Communication: the additive parts
+    (histogram, sum) through allreduce_sum (fixed rank order), the rest (n_rows, count, max, min_nonzero and the
+    top lists: O(n_latents x top)) gathered and merged in rank order. row_offset defaults to the rows of the
+    lower ranks."""
     if comm is None:
         return latent_stats_partial(sae, X, row_offset or 0, top)
     if row_offset is None:
         counts = comm.allgather(int(np.shape(X)[0]))
         row_offset = sum(counts[:comm.Get_rank()])
+    from .dashboard import LatentStatistics
     p = latent_stats_partial(sae, X, row_offset, top)
-    out = _reduce(comm, {"fired": p["fired"], "sums": p["sums"]})
-    tops = comm.allgather((p["top_values"], p["top_rows"]))
-    out["top_values"], out["top_rows"] = merge_top(tops)
-    return out
+    light = comm.allgather((p.n_rows, p.count, p.max, p.min_nonzero, p.top_rows, p.top_values))
+    none = np.zeros((p.n_latents, 0), np.int64)   # the histogram travels separately, reduced
+    merged = functools.reduce(LatentStatistics.merge, [LatentStatistics(n, c, np.zeros(c.shape[0]), mx, mn, none, tr, tv)
+                                                       for n, c, mx, mn, tr, tv in light])
+    merged.sum = allreduce_sum(comm, np.ascontiguousarray(p.sum, dtype=np.float64).copy())
+    merged.histogram = allreduce_sum(comm, np.ascontiguousarray(p.histogram, dtype=np.int64).copy())
+    return merged

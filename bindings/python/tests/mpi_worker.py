@@ -32,17 +32,39 @@ def shard(X, B):
     return np.concatenate([X[s * B + off: s * B + off + n] for s in range(steps)])
 
 
+# The in-memory runs compared with one process (test_distributed.py MEMORY_RUNS has the same list).
+MEMORY_RUNS = [("topk", {}), ("relu", dict(architecture="relu")), ("jumprelu", dict(architecture="jumprelu")),
+               ("odd", dict(batch_size=63)), ("batchtopk", dict(architecture="batchtopk")),
+               ("batchtopk_odd", dict(architecture="batchtopk", batch_size=63)),
+               ("matryoshka", dict(architecture="matryoshka_batchtopk", group_widths=[16, 64])),
+               ("auxk", dict(n_latents=256, auxk_alpha=1 / 32, dead_tokens=256)),
+               ("batchtopk_auxk", dict(architecture="batchtopk", n_latents=256, auxk_alpha=1 / 32, dead_tokens=256)),
+               ("geometric_median", dict(b_dec_init="geometric_median"))]
 if scenario == "memory":
     X = np.load(sys.argv[3])
-    for arch, kw in [("topk", {}), ("relu", dict(architecture="relu")), ("jumprelu", dict(architecture="jumprelu")),
-                     ("odd", dict(batch_size=63))]:
+    only = sys.argv[4].split(",") if len(sys.argv) > 4 else None
+    for arch, kw in MEMORY_RUNS:
+        if only and arch not in only:
+            continue
         p = params(**kw)
         s = SparseAutoencoder(**p).fit(shard(X, p["batch_size"]), shuffle=False, comm=comm, epochs=2)
         if rank == 0:
-            np.savez(os.path.join(out, f"memory_{arch}_{size}.npz"), calls=s.reducer_calls_, **weights(s))
+            np.savez(os.path.join(out, f"memory_{arch}_{size}.npz"), calls=s.reducer_calls_, **weights(s),
+                     **{f"history_{k}": v for k, v in s.history_.items()})
         # every rank holds the same model
         w = np.concatenate([v.ravel() for v in weights(s).values()])
         assert all(np.array_equal(w, o) for o in comm.allgather(w)), "ranks ended with different models"
+elif scenario == "duplicate":
+    # every rank passes the SAME rows: each global batch holds every row R times, so every BatchTopK
+    # candidate value is tied R times (the tie rule across ranks: lower ranks first, as rows in order)
+    X = np.load(sys.argv[3])
+    for arch, kw in [("batchtopk", dict(architecture="batchtopk")),
+                     ("matryoshka", dict(architecture="matryoshka_batchtopk", group_widths=[16, 64]))]:
+        p = params(**kw)
+        local = p["batch_size"] // size
+        s = SparseAutoencoder(**p).fit(X[: (X.shape[0] // local) * local], shuffle=False, comm=comm)
+        if rank == 0:
+            np.savez(os.path.join(out, f"duplicate_{arch}_{size}.npz"), **weights(s))
 elif scenario == "file":
     s = SparseAutoencoder(**params()).fit(sys.argv[3], dataset="acts", comm=comm, epochs=2)
     if rank == 0:
@@ -91,7 +113,10 @@ elif scenario == "stats":
                ami=distributed.adjusted_mutual_info_score(lt[part], lp[part], comm),
                cka=distributed.linear_cka(X[part], Y[part], comm))
     lat = distributed.latent_stats(sae, X[part], comm, top=5)
+    fields = {k: getattr(lat, k) for k in type(lat).__slots__}
+    flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in fields.values()])
+    same = all(np.array_equal(flat, o) for o in comm.allgather(flat))
     if rank == 0:
-        np.savez(os.path.join(out, "stats.npz"), **res, **lat)
+        np.savez(os.path.join(out, "stats.npz"), **res, **fields, same_on_every_rank=same)
 else:
     raise SystemExit(f"unknown scenario {scenario}")

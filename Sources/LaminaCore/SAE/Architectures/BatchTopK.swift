@@ -14,6 +14,11 @@ struct BatchTopKRule: SAEArchitectureRule {
     /// (ties by row, then latent order). A row whose every candidate is kept may hide more: the
     /// encode reruns with a wider cap until no row is saturated (exact batch top-k).
     func encodeTraining(_ trainer: SAETrainer, rows B: Int) throws {
+        if let dist = trainer.distribution {
+            // The selection spans the global batch (Trainer/DistributedSelection.swift).
+            try trainer.encodeBatchTopKDistributed(dist, rows: B)
+            return
+        }
         let model = trainer.model, cfg = trainer.config, codes = trainer.codes, xc = trainer.xc
         let nl = model.nLatents, d = model.dIn
         var cap = min(nl, 4 * cfg.k)
@@ -27,37 +32,47 @@ struct BatchTopKRule: SAEArchitectureRule {
             let t = BatchTopKRule.kthLargest(&vals, keep)
             var above = 0
             for v in codes.value where v > t { above += 1 }
-            var tiesLeft = keep - above
-            // Saturation check.
-            var saturated = false
-            if cap < nl {
-                for r in 0..<B where codes.rowStart[r + 1] - codes.rowStart[r] == cap {
-                    var mn = Float.infinity
-                    for e in codes.rowStart[r]..<codes.rowStart[r + 1] { mn = min(mn, codes.value[e]) }
-                    if mn >= t { saturated = true; break }
-                }
+            if cap < nl && BatchTopKRule.saturated(codes, rows: B, cap: cap, threshold: t) {
+                cap = min(nl, cap * 4); continue
             }
-            if saturated { cap = min(nl, cap * 4); continue }
-            // Filter (rows in order, entries kept in row order; ties in entry order).
-            var newStart = [Int](repeating: 0, count: B + 1)
-            var lat: [Int32] = [], val: [Float] = [], pre: [Float] = []
-            lat.reserveCapacity(keep); val.reserveCapacity(keep); pre.reserveCapacity(keep)
-            for r in 0..<B {
-                for e in codes.rowStart[r]..<codes.rowStart[r + 1] {
-                    let v = codes.value[e]
-                    var take = v > t
-                    if !take && v == t && tiesLeft > 0 { take = true; tiesLeft -= 1 }
-                    if take { lat.append(codes.latent[e]); val.append(v); pre.append(codes.pre[e]) }
-                }
-                newStart[r + 1] = lat.count
-            }
-            codes.rowStart = newStart
-            codes.latent = lat; codes.value = val; codes.pre = pre
-            codes.grad = [Float](repeating: 0, count: lat.count)
-            codes.rowOf = [Int32](repeating: 0, count: lat.count)
-            for r in 0..<B { for e in newStart[r]..<newStart[r + 1] { codes.rowOf[e] = Int32(r) } }
+            BatchTopKRule.filter(codes, rows: B, threshold: t, ties: keep - above)
             return
         }
+    }
+
+    /// Whether a row kept all `cap` of its candidates with its smallest >= t (it may hide more).
+    static func saturated(_ codes: SparseCodes, rows B: Int, cap: Int, threshold t: Float) -> Bool {
+        for r in 0..<B where codes.rowStart[r + 1] - codes.rowStart[r] == cap {
+            var mn = Float.infinity
+            for e in codes.rowStart[r]..<codes.rowStart[r + 1] { mn = min(mn, codes.value[e]) }
+            if mn >= t { return true }
+        }
+        return false
+    }
+
+    /// Keeps the entries > t and the first `ties` entries equal to t (rows in order, entries in row
+    /// order), in place.
+    static func filter(_ codes: SparseCodes, rows B: Int, threshold t: Float, ties: Int) {
+        var tiesLeft = ties
+        var newStart = [Int](repeating: 0, count: B + 1)
+        var lat: [Int32] = [], val: [Float] = [], pre: [Float] = []
+        var kept = ties
+        for v in codes.value where v > t { kept += 1 }
+        lat.reserveCapacity(kept); val.reserveCapacity(kept); pre.reserveCapacity(kept)
+        for r in 0..<B {
+            for e in codes.rowStart[r]..<codes.rowStart[r + 1] {
+                let v = codes.value[e]
+                var take = v > t
+                if !take && v == t && tiesLeft > 0 { take = true; tiesLeft -= 1 }
+                if take { lat.append(codes.latent[e]); val.append(v); pre.append(codes.pre[e]) }
+            }
+            newStart[r + 1] = lat.count
+        }
+        codes.rowStart = newStart
+        codes.latent = lat; codes.value = val; codes.pre = pre
+        codes.grad = [Float](repeating: 0, count: lat.count)
+        codes.rowOf = [Int32](repeating: 0, count: lat.count)
+        for r in 0..<B { for e in newStart[r]..<newStart[r + 1] { codes.rowOf[e] = Int32(r) } }
     }
 
     /// The running threshold: theta <- (1 - rate) theta + rate * (smallest positive code of the step);
@@ -65,7 +80,11 @@ struct BatchTopKRule: SAEArchitectureRule {
     func finishStep(_ trainer: SAETrainer) {
         let cfg = trainer.config, model = trainer.model
         var minPositive = Float.infinity
-        for v in trainer.codes.value where v > 0 { minPositive = min(minPositive, v) }
+        if let global = trainer.batchMinPositive {
+            minPositive = global     // distributed: the global batch's (DistributedSelection.swift)
+        } else {
+            for v in trainer.codes.value where v > 0 { minPositive = min(minPositive, v) }
+        }
         if minPositive.isFinite {
             trainer.batchThreshold = (1 - cfg.thresholdRate) * trainer.batchThreshold + cfg.thresholdRate * Double(minPositive)
         }

@@ -37,8 +37,17 @@ extension SAETrainer {
         var mean = [Double](repeating: 0, count: d)
         var sq = 0.0
         for p in parts { sq += p.1; for i in 0..<d { mean[i] += p.0[i] } }
-        for i in 0..<d { mean[i] /= Double(B) }
-        let ve = Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
+        let dist = distribution
+        if let dist {
+            // Distributed: the global batch's sum e and sum ||e_hat - e||^2 (one reduction of d + 1),
+            // then the centred sum of squares about the global mean (one more value): the same two
+            // passes as one process, over the global batch.
+            var buf = mean + [sq]
+            try reduceDoubles(dist, &buf)
+            mean = Array(buf[0..<d]); sq = buf[d]
+        }
+        for i in 0..<d { mean[i] /= Double(normRows(B)) }
+        var ve = Parallel.mapChunks(count: B, chunk: 64) { range -> Double in
             var s = 0.0
             for r in range {
                 for i in 0..<d {
@@ -48,6 +57,11 @@ extension SAETrainer {
             }
             return s
         }.reduce(0, +)
+        if let dist {
+            var buf = [ve]
+            try reduceDoubles(dist, &buf)
+            ve = buf[0]
+        }
         if !(ve > 0) { return 0 }
         stats.auxk = scale * sq / ve
         let g = Float(cfg.auxkAlpha * scale * 2 / ve)

@@ -23,7 +23,7 @@ extension SAETrainer {
         }
         for i in 0..<d { center[i] = center[i] / Double(max(rows, 1)) * s }
         if config.bDecInit == .geometricMedian {
-            center = SAETrainer.geometricMedian(sample, rows: rows, d: d, scale: s, start: center)
+            center = SAETrainer.geometricMedian(sample, rows: rows, d: d, scale: s, start: center) { _ in }
         }
         if config.bDecInit == .zero { for i in 0..<d { center[i] = 0 } }
         for i in 0..<d { model.bDec[i] = Float(center[i]) }
@@ -32,8 +32,11 @@ extension SAETrainer {
 
     /// Weiszfeld's algorithm: y <- sum_i w_i x_i / sum_i w_i, w_i = 1 / max(||x_i - y||, 1e-8), from the
     /// mean, until the objective sum_i ||x_i - y|| improves by less than 1e-9 relative (at most 100
-    /// iterations) -- the form of SAELens' compute_geometric_median.
-    static func geometricMedian(_ x: UnsafePointer<Float>, rows n: Int, d: Int, scale s: Double, start: [Double]) -> [Double] {
+    /// iterations) -- the form of SAELens' compute_geometric_median. `reduce` (distributed training;
+    /// a no-op for one process) sums each iteration's [sum_i w_i x_i (d) | sum_i w_i | objective] across the ranks in place, so
+    /// that every rank iterates on the union of the ranks' rows.
+    static func geometricMedian(_ x: UnsafePointer<Float>, rows n: Int, d: Int, scale s: Double, start: [Double],
+                                reduce: (inout [Double]) throws -> Void) rethrows -> [Double] {
         var y = start
         var previous = Double.infinity
         for _ in 0..<100 {
@@ -55,12 +58,13 @@ extension SAETrainer {
                     return (num, den, obj)
                 }
             }
-            var num = [Double](repeating: 0, count: d)
-            var den = 0.0, obj = 0.0
+            var num = [Double](repeating: 0, count: d + 2)
             for p in parts {
                 for i in 0..<d { num[i] += p.0[i] }
-                den += p.1; obj += p.2
+                num[d] += p.1; num[d + 1] += p.2
             }
+            try reduce(&num)
+            let den = num[d], obj = num[d + 1]
             for i in 0..<d { y[i] = num[i] / den }
             if previous.isFinite && abs(previous - obj) <= 1e-9 * previous { break }
             previous = obj

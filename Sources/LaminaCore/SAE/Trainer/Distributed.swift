@@ -44,15 +44,6 @@ extension SAETrainer {
         if cfg.batchSize < dist.worldSize {
             throw LaminaError.invalid("batch_size = \(cfg.batchSize) is smaller than world_size = \(dist.worldSize); expected every rank to take at least one row per step")
         }
-        if (cfg.architecture == .batchTopK || cfg.architecture == .matryoshkaBatchTopK) && dist.worldSize > 1 {
-            throw LaminaError.invalid("architecture '\(cfg.architecture.name)' is not supported with a reducer: its selection of the k * batch_size largest activations spans the global batch (a distributed selection, not a sum); use 'topk', 'relu' or 'jumprelu'")
-        }
-        if objective == .fvuAuxK && cfg.auxkAlpha > 0 && dist.worldSize > 1 {
-            throw LaminaError.invalid("auxk_alpha = \(cfg.auxkAlpha) is not supported with a reducer yet (AuxK normalises by the variance of the global batch residual, a second mid-step reduction); set auxk_alpha = 0")
-        }
-        if cfg.bDecInit == .geometricMedian && dist.worldSize > 1 && !dataInitialised {
-            throw LaminaError.invalid("b_dec_init 'geometric_median' is not supported with a reducer; use 'mean' or 'zero'")
-        }
     }
 
     /// Every rank puts its vector `mine` in slot `rank` of an R x P float64 buffer (others zero); the
@@ -107,7 +98,15 @@ extension SAETrainer {
             model.inputScale = meanNorm > 0 ? Float(Double(d).squareRoot() / meanNorm) : 1
         }
         let s = Double(model.inputScale)
-        for i in 0..<d { model.bDec[i] = config.bDecInit == .zero ? 0 : Float(buf[i] / n * s) }
+        var center = (0..<d).map { buf[$0] / n * s }
+        if config.bDecInit == .geometricMedian {
+            // Weiszfeld over the union of every rank's sample: one float64 reduction of d + 2 values
+            // per iteration (DataInitialisation.swift); every rank stops at the same iteration.
+            center = try SAETrainer.geometricMedian(sample, rows: rows, d: d, scale: s, start: center) { sums in
+                try self.reduceDoubles(dist, &sums)
+            }
+        }
+        for i in 0..<d { model.bDec[i] = config.bDecInit == .zero ? 0 : Float(center[i]) }
         dataInitialised = true
     }
 
@@ -128,16 +127,19 @@ extension SAETrainer {
     }
 
     /// The one reduction of a step: [g W_enc | g W_dec | g b_enc | g b_dec | g log_threshold |
-    /// firing counts (n_latents) | sse, active codes, l1 sum] in float32; returns the reduced firing
+    /// firing counts (n_latents) | sse, active codes, l1 sum | (mse objective) sum(x - b_dec),
+    /// sum ||x - b_dec||^2 | (Matryoshka) the G prefix SSEs] in float32; returns the reduced firing
     /// counts and sums, and leaves the summed gradients in place.
     func reduceStep(_ dist: SAEDistribution, batch x: UnsafePointer<Float>, stats local: SAEStepStats, rows B: Int,
-                    dense: Bool) throws -> (fired: Buffer<UInt8>, sse: Double, active: Double, l1: Double, variance: Double) {
+                    dense: Bool) throws -> (fired: Buffer<UInt8>, sse: Double, active: Double, l1: Double, variance: Double,
+                                            prefixSSE: [Double]) {
         let d = model.dIn, nl = model.nLatents
         densify()
         let sizes = [nl * d, nl * d, nl, d, nl]
         // The MSE objective reports fvu too: its variance sums ride along (float32, reporting only).
         let varSums = objective == .fvuAuxK ? 0 : d + 1
-        let total = sizes.reduce(0, +) + nl + 3 + varSums
+        let groups = min(config.groupWidths.count, lastPrefixFVU.count)
+        let total = sizes.reduce(0, +) + nl + 3 + varSums + groups
         if packed.count != total { packed = FloatBuffer(total, zero: 0) }
         let p = packed.p
         var o = 0
@@ -167,6 +169,9 @@ extension SAETrainer {
             }
             for i in 0...d { p[o + 3 + i] = Float(sums[i]) }
         }
+        // Matryoshka: this rank's prefix SSEs (its FVUs times the global variance they were divided by).
+        let stepVariance = varianceOverride ?? 1, v = stepVariance > 0 ? stepVariance : 1
+        for g in 0..<groups { p[o + 3 + varSums + g] = Float(lastPrefixFVU[g] * v) }
         try dist.reducer.allreduce(UnsafeMutableRawPointer(p), count: total, double: false)
         o = 0
         for (dst, n) in zip([gWenc.p, gWdec.p, gBenc.p, gBdec.p, gThr.p], sizes) { dst.update(from: p + o, count: n); o += n }
@@ -179,12 +184,15 @@ extension SAETrainer {
             for i in 0..<d { m2 += Double(p[o + 3 + i]) * Double(p[o + 3 + i]) }
             variance = max(Double(p[o + 3 + d]) - m2 / Double(normRows(B)), 0)
         }
-        return (fired, Double(p[o]), Double(p[o + 1]), Double(p[o + 2]), variance)
+        let prefixSSE = (0..<groups).map { Double(p[o + 3 + varSums + $0]) }
+        return (fired, Double(p[o]), Double(p[o + 1]), Double(p[o + 2]), variance, prefixSSE)
     }
 
     /// The step's loss terms over the global batch, from the reduced sums (the formulas of
-    /// computeGradients / denseGradients with B the global batch).
-    func globalStats(sse: Double, active: Double, l1: Double, variance: Double, rows gB: Int, step t: Int) -> SAEStepStats {
+    /// computeGradients / denseGradients with B the global batch). `auxk` is already global (AuxK.swift);
+    /// Matryoshka's loss is sum_g w_g FVU_g of the reduced prefix SSEs (also kept in lastPrefixFVU).
+    func globalStats(sse: Double, active: Double, l1: Double, variance: Double, auxk: Double, prefixSSE: [Double],
+                     rows gB: Int, step t: Int) -> SAEStepStats {
         let cfg = config, d = model.dIn
         var stats = SAEStepStats()
         let B = Double(gB)
@@ -192,6 +200,11 @@ extension SAETrainer {
             stats.fvu = sse / (variance > 0 ? variance : 1)
             stats.loss = stats.fvu
             stats.mse = sse / (B * Double(d))
+            if !prefixSSE.isEmpty {
+                let v = variance > 0 ? variance : 1
+                lastPrefixFVU = prefixSSE.map { $0 / v }
+                stats.loss = zip(cfg.effectiveGroupWeights, lastPrefixFVU).reduce(0) { $0 + $1.0 * $1.1 }
+            }
         } else {
             stats.mse = sse / B
             stats.loss = stats.mse
@@ -208,6 +221,8 @@ extension SAETrainer {
             stats.sparsity = stats.l0
             stats.loss += sparsityCoef * stats.l0
         }
+        stats.auxk = auxk
+        stats.loss += cfg.auxkAlpha * auxk
         return stats
     }
 }

@@ -37,6 +37,8 @@ package final class SAETrainer: @unchecked Sendable {
     package var shuffle = true
     /// Set by a distributed step for the FVU objective: the global batch variance.
     var varianceOverride: Double?
+    /// Set by a distributed BatchTopK step: the smallest kept code of the global batch.
+    var batchMinPositive: Float?
     var packed = FloatBuffer(0, zero: 0)
     /// The row count gradients are normalised by: the global batch when distributed.
     func normRows(_ B: Int) -> Int { distribution == nil ? B : config.batchSize }
@@ -133,6 +135,7 @@ package final class SAETrainer: @unchecked Sendable {
         let globalB = normRows(B)
         let fused = cfg.gradClip == 0 && gradientReducer == nil && dist == nil && !dense
         varianceOverride = nil
+        batchMinPositive = nil
         if let dist, objective == .fvuAuxK {
             varianceOverride = try globalVariance(dist, batch: x, rows: B, globalRows: globalB)
         }
@@ -144,7 +147,8 @@ package final class SAETrainer: @unchecked Sendable {
         if let dist {
             let red = try reduceStep(dist, batch: x, stats: stats, rows: B, dense: dense)
             reducedFired = red.fired
-            stats = globalStats(sse: red.sse, active: red.active, l1: red.l1, variance: red.variance, rows: globalB, step: t)
+            stats = globalStats(sse: red.sse, active: red.active, l1: red.l1, variance: red.variance, auxk: stats.auxk,
+                                prefixSSE: red.prefixSSE, rows: globalB, step: t)
             stats.lr = lr
             if !stats.loss.isFinite {
                 throw LaminaError(.nonFinite, "training diverged at step \(t): the loss is \(stats.loss); lower lr or enable grad_clip (the model keeps step \(t - 1))")
