@@ -401,6 +401,27 @@ SIGNATURES = {
     "lamina_vlsae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
     "lamina_vlsae_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
     "lamina_vlsae_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+    # 18. Sparse (CSR) input
+    "lamina_silhouette_samples_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_samples_precomputed_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_davies_bouldin_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_xie_beni_index_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_kmeans_fit_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, f32p, f64p]),
+    "lamina_kmeans_predict_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_kmeans_transform_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
+    "lamina_silhouette_samples_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_samples_precomputed_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_davies_bouldin_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_xie_beni_index_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_kmeans_fit_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p, f64p]),
+    "lamina_kmeans_predict_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_kmeans_transform_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():
