@@ -2307,33 +2307,42 @@ lamina_status lamina_kmeans_predict_csr(const lamina_kmeans* model, const float*
 lamina_status lamina_kmeans_transform_csr(const lamina_kmeans* model, const float* data, const int64_t* indices,
                                           const int64_t* indptr, int64_t nnz, int64_t n, int64_t d, double* out);
 
-/* float64 twins: the same with `const double* data` (and `const double* init_centers`), computed in float64. */
+/** lamina_silhouette_samples_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_silhouette_samples_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
                                                 int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
                                                 lamina_distance metric, double* out);
+/** lamina_silhouette_score_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_silhouette_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
                                               int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
                                               lamina_distance metric, double* out);
+/** lamina_silhouette_samples_precomputed_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_silhouette_samples_precomputed_csr_f64(const double* data, const int64_t* indices,
                                                             const int64_t* indptr, int64_t nnz, int64_t n, int64_t m,
                                                             const int32_t* labels, double* out);
+/** lamina_silhouette_score_precomputed_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_silhouette_score_precomputed_csr_f64(const double* data, const int64_t* indices,
                                                           const int64_t* indptr, int64_t nnz, int64_t n, int64_t m,
                                                           const int32_t* labels, double* out);
+/** lamina_davies_bouldin_score_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_davies_bouldin_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
                                                   int64_t nnz, int64_t n, int64_t d, const int32_t* labels, double* out);
+/** lamina_calinski_harabasz_score_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_calinski_harabasz_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
                                                      int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
                                                      double* out);
+/** lamina_xie_beni_index_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_xie_beni_index_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
                                             int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
                                             lamina_xie_beni_separation separation, double* out);
+/** lamina_kmeans_fit_csr on float64 data (`const double* data`, init_centers), computed in float64. */
 lamina_status lamina_kmeans_fit_csr_f64(lamina_kmeans* model, const double* data, const int64_t* indices,
                                         const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
                                         const double* init_centers, const double* sample_weight);
+/** lamina_kmeans_predict_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_kmeans_predict_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
                                             const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
                                             int32_t* labels_out, double* sq_dist_out);
+/** lamina_kmeans_transform_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_kmeans_transform_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
                                               const int64_t* indptr, int64_t nnz, int64_t n, int64_t d, double* out);
 
