@@ -33,6 +33,11 @@ extension KMeans {
         // centers, sums, transposed centers, a copy per run kept: about 5 k x d float64 arrays.
         try Memory.reserve(cells.multipliedReportingOverflow(by: 40).overflow ? Int.max : cells * 40,
                            "the dense centers of k-means on sparse x (\(k) x \(d) float64, a few copies)")
+        // Equal weights are no weights (the same draws and iterations; only the inertia scales), as
+        // scikit-learn's results are for unit or uniformly scaled weights.
+        var weightScale = 1.0
+        var sampleWeight = sampleWeight
+        if let w = sampleWeight, w.allSatisfy({ $0 == w[0] }) { weightScale = w[0]; sampleWeight = nil }
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
         var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         let tol = parameters.tolerance == 0 ? 0 : parameters.tolerance * Self.meanColumnVariance(x)
@@ -55,7 +60,7 @@ extension KMeans {
         store(Fitted<T>(centers: centers, workingCenters: centers, workingMean: [Double](repeating: 0, count: d), workingUnit: 1,
                         frameIsInput: true))
         labels = best!.labels
-        inertia = best!.inertia
+        inertia = best!.inertia * weightScale
         iterations = best!.iterations
         dims = d
     }
@@ -331,8 +336,9 @@ extension KMeans {
         func draw(_ mass: [Double], _ total: Double) -> Int {
             let target = rng.nextUnit() * total
             var running = 0.0
-            for i in 0..<n { running += mass[i]; if running > target { return i } }
-            return mass.lastIndex(where: { $0 > 0 }) ?? (n - 1)
+            // the first row whose cumulative mass reaches the target (the dense fit's binary search)
+            for i in 0..<n { running += mass[i]; if running >= target { return i } }
+            return n - 1
         }
         let w = weights ?? [Double](repeating: 1, count: n)
         var chosen = [weights == nil ? Int(rng.next() % UInt64(n)) : draw(w, w.reduce(0, +))]
