@@ -99,7 +99,8 @@ extension KMeans {
         guard isFitted else { throw LaminaError.invalid("this KMeans instance is not fitted yet; call fit first") }
         if x.cols != dims { throw LaminaError.shape("x has \(x.cols) features; the model was fitted with \(dims)") }
         let k = parameters.clusterCount, d = dims, n = x.rows
-        try Memory.reserve(n * k * 8, "the n x n_clusters distances (\(n) x \(k) float64)")
+        let (cells, overflow) = n.multipliedReportingOverflow(by: k)
+        try Memory.reserve(overflow || cells > Int.max / 8 ? Int.max : cells * 8, "the n x n_clusters distances (\(n) x \(k) float64)")
         let centers = centers64
         let norms = Self.centerNorms(centers, k, d)
         let transposed = Self.transposed(centers, k, d)

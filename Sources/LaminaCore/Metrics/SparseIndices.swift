@@ -146,6 +146,7 @@ extension InternalIndices {
     package static func daviesBouldin<T: LaminaFloat>(_ x: CSRViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x.rows, labels)
         try checkLabelCount(labels)
+        try reserveCentroids(labels.classCount, x.cols)
         let centroids = ClassCentroids(x, labels: labels)
         let plain = centroids.dispersions(x, labels: labels).plain
         return daviesBouldin(centroids, plain: plain, counts: labels.counts)
@@ -157,6 +158,7 @@ extension InternalIndices {
     package static func calinskiHarabasz<T: LaminaFloat>(_ x: CSRViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x.rows, labels)
         try checkLabelCount(labels)
+        try reserveCentroids(labels.classCount, x.cols)
         let centroids = ClassCentroids(x, labels: labels)
         let within = centroids.dispersions(x, labels: labels).squared.reduce(0, +)
         return calinskiHarabasz(centroids, counts: labels.counts, within: within)
@@ -174,6 +176,7 @@ extension XieBeniIndex {
             throw LaminaError.invalid("separation is 'point_pair'; sparse x supports separation 'centroid' only (pass dense x for 'point_pair')")
         }
         let k = labels.classCount
+        try reserveCentroids(k, x.cols)
         let centroids = ClassCentroids(x, labels: labels)
         let within = centroids.dispersions(x, labels: labels).squared.reduce(0, +)
         var closest = Double.infinity
@@ -222,6 +225,14 @@ extension ClassCentroids {
         for p in partials { for t in 0..<(2 * k) { total[t] += p[t] } }
         return (Array(total[0..<k]), Array(total[k..<(2 * k)]))
     }
+}
+
+/// The dense float64 centroids of sparse rows (k x d) must fit in memory: refused with
+/// LAMINA_ERR_OUT_OF_MEMORY instead of aborting.
+func reserveCentroids(_ k: Int, _ d: Int) throws {
+    let (cells, overflow) = k.multipliedReportingOverflow(by: d)
+    let bytes = overflow || cells > Int.max / 16 ? Int.max : cells * 16
+    try Memory.reserve(bytes, "the dense centroids of sparse x (\(k) classes x \(d) features, float64)")
 }
 
 func checkRowsMatch(_ rows: Int, _ labels: EncodedLabels) throws {

@@ -548,8 +548,9 @@ def as_matrix_typed(X, name="X"):
     `_f64` twins, scikit-learn's dtype rule): float32 stays float32; float64, integers, booleans and
     float16 become float64. The input itself when it already is one of these."""
     if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
-        raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported yet, dense data is "
-                                   f"required ({name}.toarray())")
+        raise InvalidArgumentError(f"{name} is a sparse matrix; this function needs dense data ({name}.toarray()). "
+                                   "Sparse X is computed on directly by silhouette_score/_samples, davies_bouldin_score, "
+                                   "calinski_harabasz_score, xie_beni_index and KMeans")
     arr = np.asarray(X)
     if arr.dtype.kind not in "fiub":
         raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")

@@ -41,7 +41,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     closest centers (scikit-learn's definitions).
     """
 
-    _lamina_tags = {"preserves_dtype": ["float64", "float32"]}
+    _lamina_tags = {"preserves_dtype": ["float64", "float32"], "sparse": True}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None, algorithm="lloyd"):
