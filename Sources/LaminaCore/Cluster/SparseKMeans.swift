@@ -41,6 +41,7 @@ extension KMeans {
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
         var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         let tol = parameters.tolerance == 0 ? 0 : parameters.tolerance * Self.meanColumnVariance(x)
+        if parameters.initialization == .kMeansPlusPlus { try SparseRowsAndColumns.checkIndexable(x) }
         let columns = parameters.initialization == .kMeansPlusPlus ? SparseRowsAndColumns(x, order: nil) : nil
         var best: (centers: [Double], labels: [Int32], iterations: Int, inertia: Double)? = nil
         for run in 0..<runs {

@@ -21,6 +21,7 @@ extension InternalIndices {
             throw LaminaError.invalid("metric is '\(metric)'; sparse x supports 'euclidean', 'sqeuclidean' and 'cosine' "
                                       + "(pass dense x for the other metrics, or their distances with metric='precomputed')")
         }
+        try SparseRowsAndColumns.checkIndexable(x)
         let n = x.rows, k = labels.classCount
         var starts = [Int](repeating: 0, count: k + 1)
         for c in labels.codes { starts[Int(c) + 1] += 1 }

@@ -141,6 +141,13 @@ struct SparseRowsAndColumns: @unchecked Sendable {
     var colVal: [Double]
     var norms: [Double]
 
+    /// The pair kernels index rows and columns with 32-bit integers.
+    static func checkIndexable<T: LaminaFloat>(_ x: CSRViewOf<T>) throws {
+        if x.rows > Int(Int32.max) || x.cols > Int(Int32.max) {
+            throw LaminaError.invalid("sparse x is \(x.rows) x \(x.cols); expected n and d <= \(Int32.max) for the sparse pair kernels")
+        }
+    }
+
     /// Row p of the result is row order[p] of x (order: a permutation of 0..<n, or nil for identity),
     /// optionally scaled to unit norm (zero rows stay zero).
     init<T: LaminaFloat>(_ x: CSRViewOf<T>, order: [Int]?, unitRows: Bool = false) {

@@ -144,6 +144,18 @@ def python_kmeans_bad_sparse():
     expect(lambda: KM(3).predict(X), lamina.NotFittedError, AttributeError)
 
 
+@case
+def huge_d_refused_not_aborted():
+    _, np, sp, lamina, _ = _lazy()
+    d = 2**40   # valid CSR (3 entries) whose dense centroids / centers could not be allocated
+    X = sp.csr_matrix((np.ones(3), np.array([0, 5, 2**39], dtype=np.int64), np.arange(4, dtype=np.int64)), shape=(3, d))
+    y = [0, 1, 1]
+    expect(lambda: lamina.metrics.calinski_harabasz_score(X, y), lamina.LaminaMemoryError, MemoryError, "centroids")
+    expect(lambda: lamina.metrics.davies_bouldin_score(X, y), lamina.LaminaMemoryError, MemoryError, "centroids")
+    expect(lambda: lamina.cluster.KMeans(2, random_state=0).fit(X), lamina.LaminaMemoryError, MemoryError, "centers")
+    expect(lambda: lamina.metrics.silhouette_score(X, y), lamina.InvalidArgumentError, ValueError, "2147483647")
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
