@@ -36,6 +36,8 @@
  *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
  *   17. VL-SAE                               experimental  lamina_vlsae_* (one concept space for two modalities)
  *                                                          lamina_vlalign_* (17b: its InfoNCE alignment stage)
+ *   18. Sparse (CSR) input                   experimental  lamina_*_csr(_f64): silhouette, Davies-Bouldin,
+ *                                                          Calinski-Harabasz, Xie-Beni, k-means on CSR rows
  *
  * Conventions
  *  - Every fallible function returns a lamina_status, LAMINA_OK (0) on success. On failure,
@@ -2326,6 +2328,142 @@ lamina_status lamina_vlalign_get_tensor(const lamina_vlalign* align, const char*
 
 /** Replaces "P_vision" or "P_text" with len finite values; the Adam state is kept. */
 lamina_status lamina_vlalign_set_tensor(lamina_vlalign* align, const char* name, const float* values, int64_t len);
+
+/* ==================================================================================================
+ * 18. Sparse (CSR) input [experimental]
+ *
+ * The silhouette, Davies-Bouldin, Calinski-Harabasz, Xie-Beni (centroid separation) and k-means on a
+ * sparse matrix, computed on its rows as stored: never densified (memory O(nnz + n + d) per worker for
+ * the silhouette, plus the dense k x d centers for k-means). SAE codes are the intended case.
+ *
+ * One rule for every such function: `lamina_<fn>_csr` takes float32 values and `lamina_<fn>_csr_f64`
+ * float64 values (computed in float64), and both take, in place of the dense `x, n, d`:
+ *     const float* data (or const double*)   nnz values
+ *     const int64_t* indices                 nnz column indices
+ *     const int64_t* indptr                  n + 1 row offsets
+ *     int64_t nnz, int64_t n, int64_t d
+ * (scipy.sparse's CSR arrays with int64 indices). Row i holds data[indptr[i] .. indptr[i+1]-1] at
+ * columns indices[...]. Checked before any work, in this order, each failure naming the argument, the
+ * value and the expectation: n >= 1, d >= 1, 0 <= nnz <= n * d (LAMINA_ERR_INVALID_ARGUMENT), indptr
+ * not NULL, indptr[0] = 0, indptr non-decreasing, indptr[n] = nnz (LAMINA_ERR_SHAPE_MISMATCH for the
+ * last), data and indices not NULL unless nnz = 0, every index in [0, d) and the indices of each row
+ * strictly increasing (canonical CSR: sorted, no duplicates -- scipy's X.sum_duplicates() makes a
+ * matrix canonical), every value finite (LAMINA_ERR_NON_FINITE). The arrays are only read, and only
+ * during the call. The other arguments and errors are those of the dense function named.
+ *
+ * Distances: squared euclidean distances come from ||x||^2 + ||y||^2 - 2 x.y with the dot products
+ * accumulated in float64 (sparse-sparse for pairs of rows, sparse-dense against centers); where that
+ * value is below 2^-10 (||x||^2 + ||y||^2) it is recomputed exactly from the differences, so equal rows
+ * are at exactly 0. Distances of a row to a dense center are exact in float64
+ * (sum over the row's entries of (x_j - c_j)^2 plus the center's mass off the row's support).
+ * ================================================================================================ */
+
+/** lamina_silhouette_samples on CSR rows (out: n doubles). metric: LAMINA_DISTANCE_EUCLIDEAN,
+ *  _SQEUCLIDEAN or _COSINE (1 - x.y / (||x|| ||y||) clipped to [0, 2], a zero row has similarity 0);
+ *  other metrics are refused (LAMINA_ERR_INVALID_ARGUMENT: pass dense x, or the distances through the
+ *  precomputed form). Work O(sum over rows of the rows sharing a column with it + n^2), no n x n buffer.
+ *  Matches scikit-learn's silhouette_samples on the same matrix (1e-12 float64, 1e-6 float32). */
+lamina_status lamina_silhouette_samples_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                            int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                            lamina_distance metric, double* out);
+
+/** Mean of lamina_silhouette_samples_csr (out: one double). */
+lamina_status lamina_silhouette_score_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                          int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                          lamina_distance metric, double* out);
+
+/** lamina_silhouette_samples_precomputed with the n x m distance matrix in CSR form (here d = m): an
+ *  absent entry is a distance of 0. Checks in scikit-learn's order and words: labels match the rows, a
+ *  zero diagonal (absent or |d_ii| <= 100 eps), the label count, square (m = n), non-negative. */
+lamina_status lamina_silhouette_samples_precomputed_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                                        int64_t nnz, int64_t n, int64_t m, const int32_t* labels,
+                                                        double* out);
+
+/** Mean of lamina_silhouette_samples_precomputed_csr (out: one double). */
+lamina_status lamina_silhouette_score_precomputed_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                                      int64_t nnz, int64_t n, int64_t m, const int32_t* labels,
+                                                      double* out);
+
+/** lamina_davies_bouldin_score on CSR rows: float64 centroids, exact row-to-centroid distances. */
+lamina_status lamina_davies_bouldin_score_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                              int64_t nnz, int64_t n, int64_t d, const int32_t* labels, double* out);
+
+/** lamina_calinski_harabasz_score on CSR rows (same definition and edge cases). */
+lamina_status lamina_calinski_harabasz_score_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                                 int64_t nnz, int64_t n, int64_t d, const int32_t* labels, double* out);
+
+/** lamina_xie_beni_index on CSR rows; separation LAMINA_XIE_BENI_CENTROID only (LAMINA_XIE_BENI_POINT_PAIR
+ *  is refused with LAMINA_ERR_INVALID_ARGUMENT: pass dense x). */
+lamina_status lamina_xie_beni_index_csr(const float* data, const int64_t* indices, const int64_t* indptr,
+                                        int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                        lamina_xie_beni_separation separation, double* out);
+
+/** lamina_kmeans_fit on CSR rows: scikit-learn's sparse Lloyd (rows as given, not centred; labels by
+ *  argmin ||c||^2 - 2 x.c, first on ties; M-step weighted means, rounded to float32 for float32 data;
+ *  empty clusters relocated to the farthest rows as its _relocate_empty_clusters_sparse; convergence
+ *  when the labels stop changing or the squared center shift sum <= tol * the mean column variance,
+ *  then one more E-step). From the same given centers the labels, n_iter and inertia are
+ *  scikit-learn's (inertia 1e-12 relative float64, 1e-6 float32). k-means++ (greedy, candidate
+ *  distances from sparse-sparse products) and random seeding use Lamina's generator, as the dense fit.
+ *  init_centers: n_clusters x d values of the data's type, required iff params.init is
+ *  LAMINA_KMEANS_INIT_GIVEN (else NULL). sample_weight: n finite doubles >= 0 with a positive sum, or
+ *  NULL for unit weights (LAMINA_ERR_INVALID_ARGUMENT otherwise); weighted sums, relocation, inertia
+ *  and k-means++ draws (probability w_i D(x_i)^2). The model is then a float32 (float64) model whose
+ *  centers are dense; lamina_kmeans_predict and the getters work as after a dense fit. */
+lamina_status lamina_kmeans_fit_csr(lamina_kmeans* model, const float* data, const int64_t* indices, const int64_t* indptr,
+                                    int64_t nnz, int64_t n, int64_t d, const float* init_centers,
+                                    const double* sample_weight);
+
+/** Nearest fitted center of each CSR row (labels_out: n int32; argmin ||c||^2 - 2 x.c in float64).
+ *  sq_dist_out: NULL, or n doubles receiving each row's exact squared distance to that center (for
+ *  KMeans.score). Works with a model fitted on dense or sparse data; d must equal its n_features. */
+lamina_status lamina_kmeans_predict_csr(const lamina_kmeans* model, const float* data, const int64_t* indices,
+                                        const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
+                                        int32_t* labels_out, double* sq_dist_out);
+
+/** Euclidean distances of each CSR row to every fitted center (out: n x n_clusters doubles,
+ *  row-major), exact where the dot-product form cancels (see the section's intro). */
+lamina_status lamina_kmeans_transform_csr(const lamina_kmeans* model, const float* data, const int64_t* indices,
+                                          const int64_t* indptr, int64_t nnz, int64_t n, int64_t d, double* out);
+
+/** lamina_silhouette_samples_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_silhouette_samples_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
+                                                int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                                lamina_distance metric, double* out);
+/** lamina_silhouette_score_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_silhouette_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
+                                              int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                              lamina_distance metric, double* out);
+/** lamina_silhouette_samples_precomputed_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_silhouette_samples_precomputed_csr_f64(const double* data, const int64_t* indices,
+                                                            const int64_t* indptr, int64_t nnz, int64_t n, int64_t m,
+                                                            const int32_t* labels, double* out);
+/** lamina_silhouette_score_precomputed_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_silhouette_score_precomputed_csr_f64(const double* data, const int64_t* indices,
+                                                          const int64_t* indptr, int64_t nnz, int64_t n, int64_t m,
+                                                          const int32_t* labels, double* out);
+/** lamina_davies_bouldin_score_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_davies_bouldin_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
+                                                  int64_t nnz, int64_t n, int64_t d, const int32_t* labels, double* out);
+/** lamina_calinski_harabasz_score_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_calinski_harabasz_score_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
+                                                     int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                                     double* out);
+/** lamina_xie_beni_index_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_xie_beni_index_csr_f64(const double* data, const int64_t* indices, const int64_t* indptr,
+                                            int64_t nnz, int64_t n, int64_t d, const int32_t* labels,
+                                            lamina_xie_beni_separation separation, double* out);
+/** lamina_kmeans_fit_csr on float64 data (`const double* data`, init_centers), computed in float64. */
+lamina_status lamina_kmeans_fit_csr_f64(lamina_kmeans* model, const double* data, const int64_t* indices,
+                                        const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
+                                        const double* init_centers, const double* sample_weight);
+/** lamina_kmeans_predict_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_kmeans_predict_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
+                                            const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
+                                            int32_t* labels_out, double* sq_dist_out);
+/** lamina_kmeans_transform_csr on float64 data (`const double* data`), computed in float64. */
+lamina_status lamina_kmeans_transform_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
+                                              const int64_t* indptr, int64_t nnz, int64_t n, int64_t d, double* out);
 
 #ifdef __cplusplus
 }

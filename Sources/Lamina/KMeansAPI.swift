@@ -2,7 +2,7 @@ import LaminaCore
 import CLaminaABI
 
 
-private let kmeansHandles = HandleTable<KMeans>("lamina_kmeans")
+let kmeansHandles = HandleTable<KMeans>("lamina_kmeans")
 
 private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMeans.Parameters {
     let raw = try Check.pointer(p, "params").pointee

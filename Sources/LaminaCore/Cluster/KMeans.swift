@@ -34,10 +34,10 @@ package final class KMeans: @unchecked Sendable {
     }
 
     package let parameters: Parameters
-    package private(set) var labels: [Int32] = []
-    package private(set) var inertia: Double = .nan
-    package private(set) var iterations: Int = 0
-    package private(set) var dims: Int = 0
+    package internal(set) var labels: [Int32] = []
+    package internal(set) var inertia: Double = .nan
+    package internal(set) var iterations: Int = 0
+    package internal(set) var dims: Int = 0
 
     /// A fit in the precision of its data (float32, or float64 for float64 input): the centers and the
     /// working frame, centers as (c - mean) / unit, so that predict computes like fit did.
@@ -63,7 +63,7 @@ package final class KMeans: @unchecked Sendable {
     /// The centers as float64 (a float32 fit's centers widened exactly).
     package var centers64: [Double] { fitted64?.centers ?? fitted32?.centers.map { Double($0) } ?? [] }
 
-    private func store<T: LaminaFloat>(_ fit: Fitted<T>) {
+    func store<T: LaminaFloat>(_ fit: Fitted<T>) {
         if let f = fit as? Fitted<Float> { fitted32 = f; fitted64 = nil } else { fitted64 = (fit as! Fitted<Double>); fitted32 = nil }
     }
 

@@ -33,6 +33,12 @@ package struct ClassCentroids: Sendable {
         dims = d
     }
 
+    package init(centroids: [Double], classCount: Int, dims: Int) {
+        self.centroids = centroids
+        self.classCount = classCount
+        self.dims = dims
+    }
+
     @inline(__always) package func distance(_ a: Int, _ b: Int) -> Double {
         centroids.withUnsafeBufferPointer { c in
             Reduce.squaredDistance(c.baseAddress! + a * dims, c.baseAddress! + b * dims, dims).squareRoot()

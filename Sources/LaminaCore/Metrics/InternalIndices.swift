@@ -94,7 +94,7 @@ package enum InternalIndices {
     }
 
     /// s from the sums of distances of one sample to every class; `own` its class.
-    private static func silhouette(own: Int, _ sums: UnsafeMutableBufferPointer<Double>, counts: [Int]) -> Double {
+    static func silhouette(own: Int, _ sums: UnsafeMutableBufferPointer<Double>, counts: [Int]) -> Double {
         if counts[own] < 2 { return 0 }
         let a = sums[own] / Double(counts[own] - 1)
         var b = Double.infinity
@@ -168,9 +168,15 @@ package enum InternalIndices {
     package static func daviesBouldin<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
-        let k = labels.classCount
         let centroids = ClassCentroids(x, labels: labels)
-        let spread = centroids.dispersions(x, labels: labels).plain.enumerated().map { $0.element / Double(labels.counts[$0.offset]) }
+        return daviesBouldin(centroids, plain: centroids.dispersions(x, labels: labels).plain, counts: labels.counts)
+    }
+
+    /// Davies-Bouldin from the centroids and each class's sum of distances to its centroid (dense and
+    /// sparse input share it).
+    static func daviesBouldin(_ centroids: ClassCentroids, plain: [Double], counts: [Int]) -> Double {
+        let k = centroids.classCount
+        let spread = plain.enumerated().map { $0.element / Double(counts[$0.offset]) }
         var dist = [Double](repeating: 0, count: k * k)
         for i in 0..<k { for j in 0..<k where j != i { dist[i * k + j] = centroids.distance(i, j) } }
         if allClose(spread) || allClose(dist) { return 0 }
@@ -199,23 +205,28 @@ package enum InternalIndices {
     package static func calinskiHarabasz<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) throws -> Double {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
-        let n = x.rows, k = labels.classCount, d = x.cols
         let centroids = ClassCentroids(x, labels: labels)
+        return calinskiHarabasz(centroids, counts: labels.counts, within: centroids.dispersions(x, labels: labels).squared.reduce(0, +))
+    }
+
+    /// Calinski-Harabasz from the centroids, the class sizes and the within-class sum of squares W
+    /// (dense and sparse input share it).
+    static func calinskiHarabasz(_ centroids: ClassCentroids, counts: [Int], within: Double) -> Double {
+        let k = centroids.classCount, d = centroids.dims, n = counts.reduce(0, +)
         // The overall mean is the count-weighted mean of the centroids (no extra pass over x).
         var mean = [Double](repeating: 0, count: d)
         for cls in 0..<k {
-            let weight = Double(labels.counts[cls]) / Double(n)
+            let weight = Double(counts[cls]) / Double(n)
             for j in 0..<d { mean[j] += weight * centroids.centroids[cls * d + j] }
         }
         var between = 0.0
         centroids.centroids.withUnsafeBufferPointer { c in
             mean.withUnsafeBufferPointer { m in
                 for cls in 0..<k {
-                    between += Double(labels.counts[cls]) * Reduce.squaredDistance(c.baseAddress! + cls * d, m.baseAddress!, d)
+                    between += Double(counts[cls]) * Reduce.squaredDistance(c.baseAddress! + cls * d, m.baseAddress!, d)
                 }
             }
         }
-        let within = centroids.dispersions(x, labels: labels).squared.reduce(0, +)
         if within == 0 { return 1 }
         return between * Double(n - k) / (within * Double(k - 1))
     }

@@ -518,7 +518,7 @@ class LaminaEstimator(_SkBaseEstimator):
 
 
 def _apply_tags(tags, extra):
-    tags.input_tags.sparse = False
+    tags.input_tags.sparse = bool(extra.get("sparse", False))   # scipy.sparse X accepted (KMeans)
     tags.input_tags.allow_nan = False
     if "preserves_dtype" in extra and tags.transformer_tags is not None:
         tags.transformer_tags.preserves_dtype = list(extra["preserves_dtype"])

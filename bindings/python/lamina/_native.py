@@ -417,6 +417,28 @@ SIGNATURES = {
     "lamina_vlalign_transform": (c_int32, [c_void_p, c_int32, f32p, c_int64, c_int64, f32p, c_int64]),
     "lamina_vlalign_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
     "lamina_vlalign_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+
+    # 18. Sparse (CSR) input
+    "lamina_silhouette_samples_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_samples_precomputed_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_davies_bouldin_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_xie_beni_index_csr": (c_int32, [f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_kmeans_fit_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, f32p, f64p]),
+    "lamina_kmeans_predict_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_kmeans_transform_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
+    "lamina_silhouette_samples_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_silhouette_samples_precomputed_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_score_precomputed_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_davies_bouldin_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_calinski_harabasz_score_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_xie_beni_index_csr_f64": (c_int32, [f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, c_int32, f64p]),
+    "lamina_kmeans_fit_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p, f64p]),
+    "lamina_kmeans_predict_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
+    "lamina_kmeans_transform_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():
@@ -543,8 +565,9 @@ def as_matrix_typed(X, name="X"):
     `_f64` twins, scikit-learn's dtype rule): float32 stays float32; float64, integers, booleans and
     float16 become float64. The input itself when it already is one of these."""
     if hasattr(X, "tocsr") or hasattr(X, "sparse") and hasattr(X, "density"):
-        raise InvalidArgumentError(f"{name} is a sparse matrix; sparse input is not supported yet, dense data is "
-                                   f"required ({name}.toarray())")
+        raise InvalidArgumentError(f"{name} is a sparse matrix; this function needs dense data ({name}.toarray()). "
+                                   "Sparse X is computed on directly by silhouette_score/_samples, davies_bouldin_score, "
+                                   "calinski_harabasz_score, xie_beni_index and KMeans")
     arr = np.asarray(X)
     if arr.dtype.kind not in "fiub":
         raise InvalidArgumentError(f"{name} has dtype {arr.dtype}; expected a numeric array")

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from . import _native as N
+from . import _sparse
 from ._base import ClusterMixin, ConvergenceWarning, LaminaEstimator, TransformerMixin, as_matrix, check_finite, check_int, check_seed
 from .errors import InvalidArgumentError, ShapeMismatchError
 
@@ -40,7 +41,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     closest centers (scikit-learn's definitions).
     """
 
-    _lamina_tags = {"preserves_dtype": ["float64", "float32"]}
+    _lamina_tags = {"preserves_dtype": ["float64", "float32"], "sparse": True}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None, algorithm="lloyd"):
@@ -82,6 +83,8 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits on X (n_samples, n_features). sample_weight is not supported (refused, never ignored)."""
+        if _sparse.is_sparse(X):   # scipy.sparse X: Lloyd on CSR rows in the library, never densified
+            return self._fit_sparse(X, sample_weight)
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         params, init_centers = self._params()
@@ -132,6 +135,8 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     def predict(self, X):
         """Index of the closest center for each row of X."""
+        if _sparse.is_sparse(X):
+            return self._predict_sparse(X)[0]
         x = self._x(X)
         out = np.empty(x.shape[0], dtype=np.int32)
         # computed in the model's precision (the library converts x if its dtype differs)
@@ -145,6 +150,12 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     def transform(self, X):
         """Euclidean distances of each row of X to every center, (n_samples, n_clusters), float32 when
         X and the centers are float32, else float64 (computed in float64)."""
+        if _sparse.is_sparse(X):
+            x = self._sparse_x(X)
+            out = np.empty((x.shape[0], self.cluster_centers_.shape[0]), dtype=np.float64)
+            fn, *args = x.args("lamina_kmeans_transform")
+            N.call(fn, self._handle, *args, N.dptr(out))
+            return out.astype(np.result_type(x.dtype, self.cluster_centers_.dtype), copy=False)
         x = check_finite(self._x(X))
         dtype = np.result_type(x.dtype, self.cluster_centers_.dtype)
         x = x.astype(np.float64)
@@ -164,12 +175,81 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
 
     def score(self, X, y=None, sample_weight=None):
         """Minus the sum of squared distances of the rows of X to their closest centers (float64)."""
+        if _sparse.is_sparse(X):
+            _, squared = self._predict_sparse(X, distances=True)
+            w = 1.0 if sample_weight is None else self._sparse_weights(sample_weight, squared.shape[0])
+            return -float(np.sum(w * squared))
         if sample_weight is not None:
             raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         labels = self.predict(X)
         x = as_matrix(X, keep_float64=True).astype(np.float64)
         diff = x - self.cluster_centers_.astype(np.float64)[labels]
         return -float(np.einsum("ij,ij->", diff, diff))
+
+    # -- scipy.sparse X (converted once to canonical CSR; the library's *_csr functions) ---------------
+
+    def _sparse_weights(self, sample_weight, n):
+        w = np.ascontiguousarray(sample_weight, dtype=np.float64)
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        if w.shape != (n,):
+            raise ShapeMismatchError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        return w
+
+    def _fit_sparse(self, X, sample_weight):
+        """fit for sparse X: scikit-learn's sparse Lloyd from the same start (no centring of X), dense
+        centers in X's precision; sample_weight supported."""
+        params, init_centers = self._params()
+        N.call("lamina_kmeans_check_params", ctypes.byref(params))
+        x = _sparse.as_csr(X)
+        if init_centers is not None:
+            init_centers = np.ascontiguousarray(init_centers, dtype=x.dtype)
+            if init_centers.shape[0] != params.n_clusters:
+                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                         f"the number of clusters {params.n_clusters}.")
+            if init_centers.shape[1] != x.shape[1]:
+                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
+                                         f"the number of features of the data {x.shape[1]}.")
+        w = None if sample_weight is None else self._sparse_weights(sample_weight, x.shape[0])
+        ptr = N.dptr if x.f64 else N.fptr
+        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+        fn, *args = x.args("lamina_kmeans_fit")
+        N.call(fn, handle, *args, ptr(init_centers) if init_centers is not None else None, N.dptr(w) if w is not None else None)
+        self._handle = handle
+        n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
+        inertia, n_iter = ctypes.c_double(), ctypes.c_int32()
+        N.call("lamina_kmeans_get_info", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
+               ctypes.byref(inertia), ctypes.byref(n_iter))
+        self.cluster_centers_ = np.empty((k.value, d.value), dtype=x.dtype)
+        N.call("lamina_kmeans_get_centers_f64" if x.f64 else "lamina_kmeans_get_centers", handle,
+               ptr(self.cluster_centers_), self.cluster_centers_.size)
+        self.labels_ = np.empty(n.value, dtype=np.int32)
+        N.call("lamina_kmeans_get_labels", handle, N.iptr(self.labels_), self.labels_.size)
+        self.inertia_ = float(inertia.value)
+        self.n_iter_ = int(n_iter.value)
+        self.n_features_in_ = int(d.value)
+        distinct = np.unique(self.labels_).size
+        if distinct < k.value:
+            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({k.value}). "
+                          "Possibly due to duplicate points in X.", ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _sparse_x(self, X):
+        self._check_fitted()
+        x = _sparse.as_csr(X)
+        if x.shape[1] != self.n_features_in_:
+            raise ShapeMismatchError(f"X has {x.shape[1]} features, but KMeans is expecting "
+                                     f"{self.n_features_in_} features as input (the model was fitted with "
+                                     f"{self.n_features_in_}).")
+        return x
+
+    def _predict_sparse(self, X, distances=False):
+        x = self._sparse_x(X)
+        labels = np.empty(x.shape[0], dtype=np.int32)
+        squared = np.empty(x.shape[0], dtype=np.float64) if distances else None
+        fn, *args = x.args("lamina_kmeans_predict")
+        N.call(fn, self._handle, *args, N.iptr(labels), N.dptr(squared) if distances else None)
+        return labels, squared
 
     # -- pickling ----------------------------------------------------------------------------------
 

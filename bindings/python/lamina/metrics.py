@@ -33,6 +33,7 @@ import ctypes
 import numpy as np
 
 from . import _native as N
+from . import _sparse
 
 __all__ = [
     "silhouette_score", "silhouette_samples", "davies_bouldin_score", "calinski_harabasz_score",
@@ -91,6 +92,8 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
     (n_samples,). Tiled: never builds the n x n distance matrix."""
     _check_metric(metric)
+    if _sparse.is_sparse(X):   # scipy.sparse X: computed on CSR (below), never densified
+        return _sparse_silhouette(X, labels, metric, None, None, samples=True)
     if isinstance(metric, str) and metric == "precomputed":
         return _silhouette_precomputed(X, labels, "lamina_silhouette_samples_precomputed")
     x, lab = _data_and_labels(X, labels)
@@ -108,6 +111,8 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     random_state (``check_random_state(random_state).permutation(n)[:sample_size]``). With
     metric="precomputed", X is the distance matrix and the subset takes its rows and columns."""
     _check_metric(metric)
+    if _sparse.is_sparse(X):
+        return _sparse_silhouette(X, labels, metric, sample_size, random_state, samples=False)
     precomputed = isinstance(metric, str) and metric == "precomputed"
     x, lab = _data_and_labels(X, labels)
     if sample_size is not None:
@@ -130,11 +135,15 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
 
 def davies_bouldin_score(X, labels):
     """Davies-Bouldin index (sklearn.metrics.davies_bouldin_score); lower is better."""
+    if _sparse.is_sparse(X):
+        return _sparse_scalar("lamina_davies_bouldin_score", X, labels)
     return _scalar("lamina_davies_bouldin_score", *_data_and_labels(X, labels))
 
 
 def calinski_harabasz_score(X, labels):
     """Calinski-Harabasz variance ratio (sklearn.metrics.calinski_harabasz_score); higher is better."""
+    if _sparse.is_sparse(X):
+        return _sparse_scalar("lamina_calinski_harabasz_score", X, labels)
     return _scalar("lamina_calinski_harabasz_score", *_data_and_labels(X, labels))
 
 
@@ -156,6 +165,8 @@ def xie_beni_index(X, labels, *, separation="centroid"):
 
     separation="centroid": min squared distance between centroids (Xie & Beni 1991, hard memberships);
     separation="point_pair": min squared distance between points of different clusters (R clusterCrit)."""
+    if _sparse.is_sparse(X):   # centroid separation only ("point_pair" is refused for sparse X by the library)
+        return _sparse_scalar("lamina_xie_beni_index", X, labels, N.option(separation, _XIE_BENI, "separation"))
     x, lab = _data_and_labels(X, labels)
     return _scalar("lamina_xie_beni_index", x, lab, N.option(separation, _XIE_BENI, "separation"))
 
@@ -167,6 +178,45 @@ def gdv(X, labels):
     distance) / sqrt(D), class means averaged over classes and class pairs. Needs >= 2 classes with
     >= 2 samples each."""
     return _scalar("lamina_gdv", *_data_and_labels(X, labels))
+
+
+# -- sparse X (scipy.sparse: converted once to canonical CSR, computed on it by the *_csr functions) ---
+
+def _sparse_data_and_labels(X, labels, name="X"):
+    x = _sparse.as_csr(X, name)
+    lab = N.as_labels(labels)
+    N.check_consistent_length(range(x.shape[0]), lab)
+    return x, lab
+
+
+def _sparse_scalar(name, X, labels, *extra):
+    x, lab = _sparse_data_and_labels(X, labels)
+    out = ctypes.c_double()
+    N.call(*x.args(name), N.iptr(lab), *extra, ctypes.byref(out))
+    return float(out.value)
+
+
+def _sparse_silhouette(X, labels, metric, sample_size, random_state, *, samples):
+    """Silhouette of sparse X: metric "euclidean", "sqeuclidean", "cosine" on the CSR rows, or
+    "precomputed" with X the sparse n x n distance matrix (absent entries are distances of 0)."""
+    precomputed = isinstance(metric, str) and metric == "precomputed"
+    x, lab = _sparse_data_and_labels(X, labels)
+    if sample_size is not None:
+        if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 1:
+            raise N.InvalidArgumentError(f"sample_size={sample_size!r}; expected None or an integer >= 1")
+        rng = random_state if isinstance(random_state, np.random.RandomState) else np.random.RandomState(random_state)
+        idx = rng.permutation(x.shape[0])[:sample_size]
+        x = x.rows_and_columns(idx) if precomputed and x.shape[0] == x.shape[1] else x.rows(idx)
+        lab = np.ascontiguousarray(lab[idx])
+    name = "lamina_silhouette_" + ("samples" if samples else "score") + ("_precomputed" if precomputed else "")
+    extra = () if precomputed else (N.option(metric, _DISTANCES, "metric"),)
+    if samples:
+        out = np.empty(x.shape[0], dtype=np.float64)
+        N.call(*x.args(name), N.iptr(lab), *extra, N.dptr(out))
+        return out
+    out = ctypes.c_double()
+    N.call(*x.args(name), N.iptr(lab), *extra, ctypes.byref(out))
+    return float(out.value)
 
 
 # -- external indices -------------------------------------------------------------------------------

@@ -153,6 +153,13 @@ _SKIPS = {
 }
 
 
+# Sparse X takes sample_weight; a weighted fit's k-means++ draws (probability w_i D^2) pick other rows than
+# the same seed on repeated rows, so the two fits start, and may end, in different local optima (from the
+# same start they agree: test_sparse_oracle.py).
+_SKIPS["KMeans"]["check_sample_weight_equivalence_on_sparse_data"] = (
+    "weighted k-means++ draws differ from draws on repeated rows; equal from the same start (test_sparse_oracle.py)")
+
+
 def _instances():
     return [LogisticProbe(), RidgeProbe(), INLP(n_iterations=2), KMeans(n_clusters=3, random_state=0),
             # batch_size 8: the checks fit on as few as 10 rows; SAE training refuses fewer rows than a batch.

@@ -162,6 +162,28 @@ WRONG_VALUES = {
 }
 
 
+# Sparse input (scipy.sparse X computed on CSR): a fixed sample of the cases it made pass, one or two per
+# test function and container kind (the full list: `make test-sklearn`).
+SPARSE_INPUT = {
+    "unsupervised": ["test_silhouette[None-csr_matrix]", "test_silhouette[half-csc_matrix]", "test_silhouette[None-lil_matrix]",
+                     "test_silhouette[half-dok_matrix]", "test_silhouette_samples_precomputed_sparse[csr_matrix]",
+                     "test_silhouette_samples_precomputed_sparse[lil_array]"],
+    "k_means": ["test_kmeans_results[float32-lloyd-sparse_matrix]", "test_kmeans_results[float64-elkan-sparse_array]",
+                "test_kmeans_relocated_clusters[lloyd-sparse_matrix]", "test_relocating_with_duplicates[elkan-sparse_array]",
+                "test_float_precision[42-KMeans-sparse_matrix]", "test_kmeans_empty_cluster_relocated[sparse_matrix]",
+                "test_unit_weights_vs_no_weights[42-KMeans-sparse_matrix]", "test_scaled_weights[42-KMeans-sparse_array]",
+                "test_integer_input[42-KMeans-k-means++-int32-sparse_matrix]",
+                "test_predict_does_not_change_cluster_centers[csr_matrix]"],
+}
+
+
+@pytest.mark.parametrize("key", sorted(SPARSE_INPUT))
+def test_sparse_input_cases_pass(key, tmp_path):
+    results = run(key, SPARSE_INPUT[key], tmp_path)
+    for case in SPARSE_INPUT[key]:
+        assert results.get(case) == "passed", f"{case}: {results.get(case)}"
+
+
 @pytest.mark.parametrize("key", sorted(WRONG_VALUES))
 def test_wrong_values_fixed(key, tmp_path):
     results = run(key, WRONG_VALUES[key], tmp_path)
