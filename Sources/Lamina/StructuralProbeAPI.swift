@@ -267,3 +267,21 @@ public func lamina_structural_tree_targets(_ parents: UnsafePointer<Int32>?, _ n
         try TreeTargets.compute(parents: par, layout: lay, distances: distances, depths: depths)
     }
 }
+
+@_cdecl("lamina_structural_probe_set_reducer")
+public func lamina_structural_probe_set_reducer(_ probe: OpaquePointer?, _ fn: lamina_reduce_fn?, _ user: UnsafeMutableRawPointer?,
+                                                _ rank: Int32, _ worldSize: Int32) -> Int32 {
+    boundary {
+        let model = try probeHandles.get(probe, "probe")
+        guard let fn else {
+            if rank != 0 || worldSize != 1 {
+                throw LaminaError.invalid("fn is NULL with rank = \(rank), world_size = \(worldSize); expected rank 0 and world_size 1 to clear the reducer")
+            }
+            model.distribution = nil
+            return
+        }
+        if worldSize < 1 { throw LaminaError.invalid("world_size is \(worldSize); expected >= 1") }
+        if rank < 0 || rank >= worldSize { throw LaminaError.invalid("rank is \(rank); expected 0 <= rank < world_size = \(worldSize)") }
+        model.distribution = SAEDistribution(reducer: CReducer(fn: fn, user: user), rank: Int(rank), worldSize: Int(worldSize))
+    }
+}

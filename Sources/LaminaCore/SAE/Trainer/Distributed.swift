@@ -167,7 +167,7 @@ extension SAETrainer {
             }
             for i in 0...d { p[o + 3 + i] = Float(sums[i]) }
         }
-        try dist.reducer.allreduce(UnsafeMutableRawPointer(p), count: total, double: false)
+        try reducePacked(dist, p, gradients: sizes.reduce(0, +), total: total)   // dense, or touched rows (SparseReduce.swift)
         o = 0
         for (dst, n) in zip([gWenc.p, gWdec.p, gBenc.p, gBdec.p, gThr.p], sizes) { dst.update(from: p + o, count: n); o += n }
         let fired = Buffer<UInt8>(nl, zero: 0)
