@@ -95,13 +95,20 @@ public func lamina_structural_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePoin
                                         _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let model = try probeHandles.get(probe, "probe")
-        let items = try ragged(x, nTokens, d, offsets, nItems)
-        let kind = model.parameters.kind
-        let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
-                              valueDescription(kind))
-        if nDevItems < 0 || nDevItems >= nItems {
-            throw LaminaError.invalid("n_dev_items is \(nDevItems); expected 0 <= n_dev_items < n_items = \(nItems) (at least one training item)")
+        // Under a reducer the ranks agree on these checks too, so that a rank with bad arguments is named
+        // and no rank is left waiting.
+        var checked: (RaggedItems, UnsafeBufferPointer<Float>)? = nil
+        try model.checkedOnEveryRank(model.distribution, "its checks of the arguments") {
+            let items = try ragged(x, nTokens, d, offsets, nItems)
+            let kind = model.parameters.kind
+            let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
+                                  valueDescription(kind))
+            if nDevItems < 0 || nDevItems >= nItems {
+                throw LaminaError.invalid("n_dev_items is \(nDevItems); expected 0 <= n_dev_items < n_items = \(nItems) (at least one training item)")
+            }
+            checked = (items, gold)
         }
+        guard let (items, gold) = checked else { throw LaminaError(.internal, "lamina_structural_probe_fit: arguments unchecked") }
         try model.fit(items, targets: gold, devItems: Int(nDevItems), progress: progressHandler(progress, user))
     }
 }

@@ -15,7 +15,7 @@ import Glibc
 extension StructuralProbe {
     /// Runs `body`; distributed, the ranks then agree that every rank's body succeeded (one float64
     /// reduction of R flags): a rank that failed rethrows its error, the others name it.
-    func checkedOnEveryRank(_ dist: SAEDistribution?, _ what: String, _ body: () throws -> Void) throws {
+    package func checkedOnEveryRank(_ dist: SAEDistribution?, _ what: String, _ body: () throws -> Void) throws {
         guard let dist else { try body(); return }
         if dist.worldSize < 1 || dist.rank < 0 || dist.rank >= dist.worldSize {
             throw LaminaError.invalid("rank is \(dist.rank), world_size is \(dist.worldSize); expected 0 <= rank < world_size")

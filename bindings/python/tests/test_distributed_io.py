@@ -76,9 +76,10 @@ def test_structural_probe_one_rank_reducer_is_bit_identical():
     b = StructuralProbe(**kw).fit(x, off, t, comm=OneRank())
     assert np.array_equal(a.projection_, b.projection_)
     assert a.train_loss_ == b.train_loss_
-    # agreement (flags, values), then one reduction per step: 24 items / 5 = 5 steps per epoch
-    assert b.reducer_calls_ == 2 + 4 * 5
-    assert b.reducer_bytes_ == 8 * (1 + 21 + 4 * 5 * (6 * 12 + 1))
+    # agreements (the boundary's checks, the core's checks, the values), then one reduction per step:
+    # 24 items / 5 = 5 steps per epoch
+    assert b.reducer_calls_ == 3 + 4 * 5
+    assert b.reducer_bytes_ == 8 * (1 + 1 + 21 + 4 * 5 * (6 * 12 + 1))
 
 
 def test_structural_probe_reducer_error_keeps_last_step():
@@ -86,7 +87,7 @@ def test_structural_probe_reducer_error_keeps_last_step():
     kw = dict(kind="distance", rank=6, epochs=4, batch_size=5, random_state=1, lr=0.01)
     p = StructuralProbe(**kw)
     with pytest.raises(lamina.LaminaIOError, match="reducer returned status 4"):
-        p._fit(x, off, t, reducer=ProbeReducer(fail_at=2 + 4))     # fails in step 4
+        p._fit(x, off, t, reducer=ProbeReducer(fail_at=3 + 4))     # fails in step 4
     assert p.n_steps_ == 3
     ref = StructuralProbe(**kw)
     with pytest.raises(lamina.CancelledError):
@@ -199,7 +200,7 @@ def test_short_or_vanishing_file_on_one_rank_is_named(tmp_path):
     short = _h5(tmp_path / "short.h5", X[:512])
     mpirun(2, "short", tmp_path, f, short, timeout=120)
     m0, m1 = ((tmp_path / f"short_{r}.txt").read_text().split("\n----\n") for r in (0, 1))
-    assert "rank 1 disagrees with rank 0" in m0[0] and "rows" in m0[0], m0[0]
+    assert "rank 1 disagrees with rank 0 before training: batches per epoch is 8.0" in m0[0], m0[0]
     assert "rank 0 disagrees with rank 1" in m1[0], m1[0]
     assert "rank 1 failed to read its rows of global batch 2" in m0[1], m0[1]
     assert "cannot open" in m1[1], m1[1]
@@ -249,5 +250,5 @@ def test_structural_probe_disagreeing_rank_is_named(tmp_path):
     m0, m1 = ((tmp_path / f"probe_bad_{r}.txt").read_text().split("\n----\n") for r in (0, 1))
     assert "rank 1 disagrees with rank 0 before training: sum of targets" in m0[0], m0[0]
     assert "rank 0 disagrees with rank 1" in m1[0], m1[0]
-    assert "rank 1 failed before training" in m0[1], m0[1]
+    assert "rank 1 failed its checks of the arguments" in m0[1], m0[1]
     assert "Error" in m1[1] and "rank 1 failed" not in m1[1], m1[1]
