@@ -1,7 +1,11 @@
 """Data-parallel SAE training on this machine: 1 rank x 2 threads against 2 ranks x 1 thread (mpirun), the
 time per step spent in the reducer, and the gradient bytes per step. Usage: python3 benchmarks/bench_mpi.py
 [--repeats 3] [--d 256] [--n-latents 4096] [--batch 2048] [--steps 30]. The machine has 2 cores shared with
-other work: the two configurations are run alternately, best of --repeats, and the figures are noisy."""
+other work: the two configurations are run alternately, best of --repeats, and the figures are noisy.
+
+--sparse-sweep 16384,65536,131072: 2 ranks, dense against sparse gradient reduction (fit(..., comm=,
+sparse_gradients=True)) at each n_latents: bytes each rank passes to the reducer per step, the union of
+touched latents, seconds per step in the reducer and per step overall (alternating, best of --repeats)."""
 import argparse
 import json
 import os
@@ -44,17 +48,21 @@ def worker(a):
     local = np.concatenate([X[s * a.batch + off: s * a.batch + off + n] for s in range(a.steps)])
     comm.Barrier()
     t0 = time.perf_counter()
-    s = SparseAutoencoder(**params(a)).fit(local, shuffle=False, comm=comm, deterministic=a.deterministic)
+    s = SparseAutoencoder(**params(a)).fit(local, shuffle=False, comm=comm, deterministic=a.deterministic,
+                                           sparse_gradients=a.sparse)
     secs = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+    reducer = comm.allreduce(s.reducer_seconds_, op=MPI.MAX)
     if r == 0:
-        print(json.dumps(dict(seconds=secs, reducer=s.reducer_seconds_, calls=s.reducer_calls_)))
+        print(json.dumps(dict(seconds=secs, reducer=reducer, calls=s.reducer_calls_, bytes=s.reducer_bytes_)))
 
 
-def run(a, mode, deterministic=True):
+def run(a, mode, deterministic=True, sparse=False):
     args = [sys.executable, os.path.abspath(__file__), "--worker", mode, "--d", str(a.d), "--n-latents",
             str(a.n_latents), "--batch", str(a.batch), "--steps", str(a.steps), "--arch", a.arch]
     if not deterministic:
         args.append("--mpi-allreduce")
+    if sparse:
+        args.append("--sparse")
     if mode == "mpi":
         args = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2", "--bind-to", "none",
                 sys.executable, "-m", "mpi4py"] + args[1:]
@@ -73,11 +81,15 @@ def main():
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--arch", default="topk")
     p.add_argument("--mpi-allreduce", action="store_true")
+    p.add_argument("--sparse", action="store_true")
+    p.add_argument("--sparse-sweep", default=None)
     a = p.parse_args()
     a.deterministic = not a.mpi_allreduce
     if a.worker:
         a.mode = a.worker
         return worker(a)
+    if a.sparse_sweep:
+        return sweep(a)
     tokens = a.steps * a.batch
     best = {}
     for _ in range(a.repeats):
@@ -95,6 +107,33 @@ def main():
         steps = a.steps
         print(f"| {key} | {tokens / r['seconds']:,.0f} | {r['seconds'] / steps:.4f} | {r['reducer'] / steps:.4f} | "
               f"{r['reducer'] / r['seconds']:.0%} |")
+
+
+def sweep(a):
+    """Dense against sparse gradient reduction on 2 ranks at several n_latents (see the module doc)."""
+    print(f"d = {a.d}, {a.arch} k = 32, global batch {a.batch} (2 ranks x 1 thread, fixed-order reducer), "
+          f"{a.steps} steps; best of {a.repeats}")
+    print("| n_latents | reduction | MB per step per rank | touched union | reducer s/step | s/step | reducer share |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    steps = a.steps
+    for n in map(int, a.sparse_sweep.split(",")):
+        a.n_latents = n
+        best = {}
+        for _ in range(a.repeats):
+            for sparse in (False, True):
+                r = run(a, "mpi", True, sparse)
+                if sparse not in best or r["seconds"] < best[sparse]["seconds"]:
+                    best[sparse] = r
+        before = 8 * (2 * 17) + 8 * (2 + a.d)   # the agreement vector and the b_dec initialisation (float64)
+        for sparse, r in sorted(best.items()):
+            per_step = (r["bytes"] - before) / steps
+            extras = a.n_latents + 3 + a.d + 1      # firing counts, sse/active/l1, the variance sums (relu)
+            if a.arch == "topk":
+                per_step -= 8 * (a.d + 1)           # topk's float64 batch-variance reduction
+                extras = a.n_latents + 3
+            union = "" if not sparse else f"{(per_step / 4 - a.n_latents - extras - a.d) / (2 * a.d + 2):,.0f}"
+            print(f"| {n:,} | {'sparse rows' if sparse else 'dense'} | {per_step / 1e6:.2f} | {union} | "
+                  f"{r['reducer'] / steps:.4f} | {r['seconds'] / steps:.4f} | {r['reducer'] / r['seconds']:.0%} |")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@
  *                                                          lamina_flare_* (FLARE poisoned-sample detection)
  *   15. Activation store                     experimental  lamina_store_*
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
+ *                                                          lamina_sae_set_reduce_mode, lamina_structural_probe_set_reducer,
  *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
  *   17. VL-SAE                               experimental  lamina_vlsae_* (one concept space for two modalities)
  *                                                          lamina_vlalign_* (17b: its InfoNCE alignment stage)
@@ -1984,17 +1985,24 @@ void lamina_store_reader_free(lamina_store_reader* reader);
  *    each rank permutes its own rows every epoch from (seed, epoch, rank). Every rank must have the
  *    same number of batches per epoch (n_r / rows_r).
  *  - From a file (lamina_sae_train_h5, every rank opens the same file): the order of global batches is
- *    defined by (seed, epoch) only (section 12's chunked order), independently of R; rank r keeps
- *    its rows of each global batch. (Each rank reads the chunks holding the batch and keeps its
- *    slice: the I/O is not divided by R in this version.)
+ *    defined by (seed, epoch) only (section 12's chunked order), independently of R, and rank r reads
+ *    only its rows of each global batch: the file rows behind its stream positions, sorted and
+ *    coalesced into runs of consecutive rows, read as HDF5 hyperslab unions with HDF5's data sieve
+ *    off, so a contiguous dataset is read ~1/R per rank (a chunked dataset reads every storage chunk
+ *    a run touches). The NaN/Inf check before training is split too (rank r checks rows
+ *    [r n / R, (r+1) n / R)); the b_dec initialisation reads the first 65,536 rows on every rank. After
+ *    each read the ranks agree that every read succeeded (one float64 reduction of R flags per step),
+ *    so a file that fails on one rank (missing, short, unreadable) stops every rank with an error
+ *    naming that rank, without a hang. An activation store is read whole per batch by every rank.
  *  - Reductions per step: ONE float32 buffer [dW_enc (n_latents*d) | dW_dec (n_latents*d) | db_enc |
  *    db_dec | dlog_threshold | firing counts (n_latents) | sse, active codes, L1 sum | for relu and
  *    jumprelu: sum(x - b_dec) (d), sum ||x - b_dec||^2 (for the reported fvu)]; topk adds one small
  *    float64 reduction before the backward pass (sum(x - b_dec) and sum ||x - b_dec||^2: fvu's
  *    denominator is the global batch variance). Gradients are normalised by the global batch; dead
  *    latents and the loss terms use the reduced counts and sums. Before training one float64
- *    reduction of R x 16 values checks that all ranks agree (world size, d_in, n_latents, batch_size,
- *    a fingerprint of every parameter, epochs, data position, batches per epoch, file rows, shuffle);
+ *    reduction of R x 17 values checks that all ranks agree (world size, d_in, n_latents, batch_size,
+ *    a fingerprint of every parameter, epochs, data position, batches per epoch, file rows, shuffle,
+ *    reduce mode);
  *    a disagreement is LAMINA_ERR_INVALID_ARGUMENT naming the rank and the field. In memory, b_dec and
  *    the input scale come from one float64 reduction of every rank's first ceil(65536 / R) rows.
  *  - Per-step extras of the architectures whose terms are not per-rank sums (all float64, sizes fixed
@@ -2023,10 +2031,26 @@ void lamina_store_reader_free(lamina_store_reader* reader);
  *    so the float32 summation order differs from the single process's (2 ranks against 1, 126 steps,
  *    every architecture and option above: max |weight difference| <= 7.5e-7). A deterministic
  *    reducer (fixed rank order) makes repeated runs with the same R bit-identical.
+ *  - Sparse gradients (lamina_sae_set_reduce_mode(sae, LAMINA_SAE_REDUCE_SPARSE_ROWS)): the dense
+ *    buffer is replaced by two float32 reductions: [touched flags (n_latents: 1 where this rank's
+ *    dW_enc / dW_dec row, db_enc or dlog_threshold entry is non-zero) | firing counts, sums (as above)],
+ *    then, for the union U of touched latents (in latent order), [dW_enc rows of U | dW_dec rows of U
+ *    | db_enc[U] | dlog_threshold[U] | db_dec]. A latent outside U has zero gradients on every rank,
+ *    so with an elementwise reducer the result is bit-identical to the dense reduction. Values sent:
+ *    n_latents + (2 |U| + 1) d + 2 |U| + the sums, against 2 n_latents (d + 1) + d + the sums; smaller
+ *    when |U| < n_latents - n_latents / (2 d + 2) - (one more reduction per step).
  *  - Faults: a reducer returning a status != LAMINA_OK stops training with that status (the message
- *    says so); the model keeps the last completed step. A rank that fails BEFORE the reducer of a step
- *    (e.g. a missing file) leaves the others waiting in the reducer: MPI's default error handler
- *    (MPI_ERRORS_ARE_FATAL) and mpirun's abort on a non-zero exit end the whole job.
+ *    says so); the model keeps the last completed step. A rank that fails outside the checked points
+ *    (before training, the file reads) leaves the others waiting in the reducer: MPI's default error
+ *    handler (MPI_ERRORS_ARE_FATAL) and mpirun's abort on a non-zero exit end the whole job.
+ *  - Structural probes (lamina_structural_probe_set_reducer): every rank passes the SAME items and
+ *    targets; the batch order is the single-process one and rank r computes items [off_r, off_r + n_r)
+ *    of every batch (the share rule above), its gradient normalised by the whole batch's item count.
+ *    Per step ONE float64 reduction of [dL/dB (rank x d) | loss sum]; per epoch with a dev split one
+ *    float64 reduction of the dev loss sum (split the same way), so the lr decay, the best epoch and
+ *    early stopping are the same on every rank. Before training the ranks agree on their checks and on
+ *    R x 21 values (parameters, sizes, the sums of x, of the targets and of the starting B); a rank
+ *    that differs is named. R ranks equal one process to float rounding; R = 1 is bit-identical.
  * ================================================================================================ */
 
 /** The reducer: sums `count` values at `buffer` in place across all workers (dtype LAMINA_DTYPE_FLOAT32
@@ -2046,6 +2070,22 @@ lamina_status lamina_sae_set_reducer(lamina_sae* sae, lamina_reduce_fn fn, void*
  *  permutation per epoch) or 0 (rows in order: batch i is rows [i B, (i+1) B), or a rank's share).
  *  Errors: LAMINA_ERR_INVALID_ARGUMENT (sae, shuffle not 0 or 1). */
 lamina_status lamina_sae_set_shuffle(lamina_sae* sae, int32_t shuffle);
+
+#define LAMINA_SAE_REDUCE_DENSE 0         /* one float32 buffer with every gradient (the default) */
+#define LAMINA_SAE_REDUCE_SPARSE_ROWS 1   /* touched flags, then the rows of the touched latents only */
+
+/** How later data-parallel lamina_sae_train / _train_h5 calls of `sae` reduce the gradients (above):
+ *  LAMINA_SAE_REDUCE_DENSE or LAMINA_SAE_REDUCE_SPARSE_ROWS (every rank must set the same mode; the
+ *  ranks check it before training). No effect without a reducer. Errors: LAMINA_ERR_INVALID_ARGUMENT
+ *  (sae, mode not one of the two). */
+lamina_status lamina_sae_set_reduce_mode(lamina_sae* sae, int32_t mode);
+
+/** Makes every later lamina_structural_probe_fit of `probe` a data-parallel run as rank `rank` of
+ *  `world_size` (above; fn NULL with rank 0 and world_size 1 clears it; user passed through, not
+ *  owned). A reducer failure stops the fit with its status, B of the last completed step kept.
+ *  Errors: LAMINA_ERR_INVALID_ARGUMENT (probe, world_size < 1, rank outside [0, world_size)). */
+lamina_status lamina_structural_probe_set_reducer(lamina_structural_probe* probe, lamina_reduce_fn fn, void* user,
+                                                  int32_t rank, int32_t world_size);
 
 /* Mergeable Calinski-Harabasz and Davies-Bouldin [experimental]. The partial results of a shard are plain
  * arrays that add up elementwise across shards (MPI_Allreduce / any map-reduce), with labels GLOBAL cluster

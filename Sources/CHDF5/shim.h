@@ -33,4 +33,8 @@ static inline hid_t lamina_h5t_bfloat16_le(void) {
     if (H5Tset_fields(t, 15, 7, 8, 0, 7) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 127) < 0) { H5Tclose(t); return -1; }
     return t;
 }
+/* Per-rank row reads (SAE/SAEData.swift): unions of row hyperslabs, and a file-access list whose data
+ * sieve is off so that only the selected rows are read from a contiguous dataset. */
+static inline H5S_seloper_t lamina_h5s_select_or(void) { return H5S_SELECT_OR; }
+static inline hid_t lamina_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 #endif

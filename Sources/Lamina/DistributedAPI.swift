@@ -44,3 +44,14 @@ public func lamina_sae_set_shuffle(_ sae: OpaquePointer?, _ shuffle: Int32) -> I
         h.trainer.shuffle = shuffle == 1
     }
 }
+
+@_cdecl("lamina_sae_set_reduce_mode")
+public func lamina_sae_set_reduce_mode(_ sae: OpaquePointer?, _ mode: Int32) -> Int32 {
+    boundary {
+        let h = try saeHandles.get(sae, "sae")
+        guard let m = SAEReduceMode(rawValue: mode) else {
+            throw LaminaError.invalid("mode is \(mode); expected LAMINA_SAE_REDUCE_DENSE (0) or LAMINA_SAE_REDUCE_SPARSE_ROWS (1)")
+        }
+        h.trainer.reduceMode = m
+    }
+}

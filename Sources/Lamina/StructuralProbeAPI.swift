@@ -95,13 +95,20 @@ public func lamina_structural_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePoin
                                         _ progress: lamina_progress_fn?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     boundary {
         let model = try probeHandles.get(probe, "probe")
-        let items = try ragged(x, nTokens, d, offsets, nItems)
-        let kind = model.parameters.kind
-        let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
-                              valueDescription(kind))
-        if nDevItems < 0 || nDevItems >= nItems {
-            throw LaminaError.invalid("n_dev_items is \(nDevItems); expected 0 <= n_dev_items < n_items = \(nItems) (at least one training item)")
+        // Under a reducer the ranks agree on these checks too, so that a rank with bad arguments is named
+        // and no rank is left waiting.
+        var checked: (RaggedItems, UnsafeBufferPointer<Float>)? = nil
+        try model.checkedOnEveryRank(model.distribution, "its checks of the arguments") {
+            let items = try ragged(x, nTokens, d, offsets, nItems)
+            let kind = model.parameters.kind
+            let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
+                                  valueDescription(kind))
+            if nDevItems < 0 || nDevItems >= nItems {
+                throw LaminaError.invalid("n_dev_items is \(nDevItems); expected 0 <= n_dev_items < n_items = \(nItems) (at least one training item)")
+            }
+            checked = (items, gold)
         }
+        guard let (items, gold) = checked else { throw LaminaError(.internal, "lamina_structural_probe_fit: arguments unchecked") }
         try model.fit(items, targets: gold, devItems: Int(nDevItems), progress: progressHandler(progress, user))
     }
 }
@@ -265,5 +272,23 @@ public func lamina_structural_tree_targets(_ parents: UnsafePointer<Int32>?, _ n
             throw LaminaError.shape("n_depths is \(nDepths); expected n_tokens = \(tokens)")
         }
         try TreeTargets.compute(parents: par, layout: lay, distances: distances, depths: depths)
+    }
+}
+
+@_cdecl("lamina_structural_probe_set_reducer")
+public func lamina_structural_probe_set_reducer(_ probe: OpaquePointer?, _ fn: lamina_reduce_fn?, _ user: UnsafeMutableRawPointer?,
+                                                _ rank: Int32, _ worldSize: Int32) -> Int32 {
+    boundary {
+        let model = try probeHandles.get(probe, "probe")
+        guard let fn else {
+            if rank != 0 || worldSize != 1 {
+                throw LaminaError.invalid("fn is NULL with rank = \(rank), world_size = \(worldSize); expected rank 0 and world_size 1 to clear the reducer")
+            }
+            model.distribution = nil
+            return
+        }
+        if worldSize < 1 { throw LaminaError.invalid("world_size is \(worldSize); expected >= 1") }
+        if rank < 0 || rank >= worldSize { throw LaminaError.invalid("rank is \(rank); expected 0 <= rank < world_size = \(worldSize)") }
+        model.distribution = SAEDistribution(reducer: CReducer(fn: fn, user: user), rank: Int(rank), worldSize: Int(worldSize))
     }
 }

@@ -74,6 +74,51 @@ package enum HDF5File {
         }
     }
 
+    /// The rows of a rank-2 dataset given as runs [(start, count)] (sorted by start, disjoint) as
+    /// float32 into `out`, in row order (sum of counts * columns values). Each H5Dread takes the union of
+    /// up to `runsPerRead` row hyperslabs (HDF5 1.10 merges an OR-ed selection in time quadratic in its
+    /// runs). The file is opened with HDF5's data sieve off, so that a contiguous dataset has only the
+    /// selected rows' bytes read (a chunked dataset reads every storage chunk a run touches).
+    package static func readFloatRuns(path: String, dataset: String, runs: [(start: Int, count: Int)],
+                                      into out: UnsafeMutablePointer<Float>, runsPerRead: Int = 128) throws {
+        if runs.isEmpty { return }
+        try withDataset(path, dataset, sieve: false) { ds, info in
+            let (rows, cols) = try matrixShape(info, dataset)
+            var previousEnd = 0
+            for run in runs {
+                try checkRange(run.start, run.count, rows, dataset)
+                if run.start < previousEnd || run.count < 1 {
+                    throw LaminaError.invalid("row runs must be sorted, disjoint and non-empty; run (\(run.start), \(run.count)) follows row \(previousEnd)")
+                }
+                previousEnd = run.start + run.count
+            }
+            var first = 0, written = 0
+            while first < runs.count {
+                let group = Array(runs[first..<min(runs.count, first + max(1, runsPerRead))])
+                let groupRows = group.reduce(0) { $0 + $1.count }
+                let count = groupRows * cols
+                let dst = out + written
+                switch info.type {
+                case .float16, .bfloat16:
+                    let raw: UnsafeMutablePointer<UInt16> = try Memory.allocate(count, "the 16-bit read buffer of dataset '\(dataset)'")
+                    defer { Memory.free(raw) }
+                    let fileType = H5Dget_type(ds)
+                    defer { H5Tclose(fileType) }
+                    try readRuns(ds, info, group, groupRows, memType: fileType, into: raw, dataset)
+                    let swap = H5Tget_order(fileType) == H5T_ORDER_BE
+                    for i in 0..<count {
+                        let w = swap ? raw[i].byteSwapped : raw[i]
+                        dst[i] = info.type == .float16 ? Float(Float16(bitPattern: w)) : Float(bitPattern: UInt32(w) << 16)
+                    }
+                case .float32, .float64, .integer:
+                    try readRuns(ds, info, group, groupRows, memType: lamina_h5t_native_float(), into: dst, dataset)
+                }
+                written += count
+                first += group.count
+            }
+        }
+    }
+
     /// A rank-1 integer dataset as int32 (labels).
     package static func readInt32(path: String, dataset: String, into out: UnsafeMutablePointer<Int32>, count: Int) throws {
         try withDataset(path, dataset) { ds, info in
@@ -106,7 +151,8 @@ package enum HDF5File {
         }
     }
 
-    private static func withDataset<R>(_ path: String, _ dataset: String, _ body: (hid_t, DatasetInfo) throws -> R) throws -> R {
+    private static func withDataset<R>(_ path: String, _ dataset: String, sieve: Bool = true,
+                                       _ body: (hid_t, DatasetInfo) throws -> R) throws -> R {
         try lock.withLock { _ in
             lamina_h5_silence_errors()
             var status = stat()
@@ -119,7 +165,13 @@ package enum HDF5File {
             if H5Fis_hdf5(path) <= 0 {
                 throw LaminaError(.format, "'\(path)' is not an HDF5 file (or it is truncated or corrupt)")
             }
-            let file = H5Fopen(path, lamina_h5f_acc_rdonly(), lamina_h5p_default())
+            // sieve false: a file-access list with a zero-byte data sieve (reads go straight to the rows).
+            let fapl = sieve ? lamina_h5p_default() : H5Pcreate(lamina_h5p_file_access())
+            defer { if !sieve && fapl >= 0 { H5Pclose(fapl) } }
+            if fapl < 0 || (!sieve && H5Pset_sieve_buf_size(fapl, 0) < 0) {
+                throw LaminaError(.internal, "HDF5 could not create a file-access property list for '\(path)'")
+            }
+            let file = H5Fopen(path, lamina_h5f_acc_rdonly(), fapl)
             if file < 0 { throw LaminaError(.format, "cannot open HDF5 file '\(path)': corrupt or unreadable") }
             defer { H5Fclose(file) }
             if H5Lexists(file, dataset, lamina_h5p_default()) <= 0 {
@@ -295,6 +347,28 @@ package enum HDF5File {
             throw LaminaError(.format, "dataset '\(dataset)' does not hold numbers; expected a float or integer dataset")
         }
         return DatasetInfo(shape: rank == 0 ? [] : dims.map { Int($0) }, type: stored)
+    }
+
+    private static func readRuns<T>(_ ds: hid_t, _ info: DatasetInfo, _ runs: [(start: Int, count: Int)], _ total: Int,
+                                    memType: hid_t, into out: UnsafeMutablePointer<T>, _ dataset: String) throws {
+        let fileSpace = H5Dget_space(ds)
+        defer { H5Sclose(fileSpace) }
+        if fileSpace < 0 { throw LaminaError(.format, "dataset '\(dataset)': its dataspace is unreadable") }
+        let cols = hsize_t(info.shape.count == 2 ? info.shape[1] : 1)
+        for (i, run) in runs.enumerated() {
+            let offset: [hsize_t] = info.shape.count == 2 ? [hsize_t(run.start), 0] : [hsize_t(run.start)]
+            let extent: [hsize_t] = info.shape.count == 2 ? [hsize_t(run.count), cols] : [hsize_t(run.count)]
+            if H5Sselect_hyperslab(fileSpace, i == 0 ? lamina_h5s_select_set() : lamina_h5s_select_or(), offset, nil, extent, nil) < 0 {
+                throw LaminaError(.format, "dataset '\(dataset)': selecting rows [\(run.start), \(run.start + run.count)) failed: the file is corrupt")
+            }
+        }
+        let memExtent: [hsize_t] = info.shape.count == 2 ? [hsize_t(total), cols] : [hsize_t(total)]
+        let memSpace = H5Screate_simple(Int32(memExtent.count), memExtent, nil)
+        if memSpace < 0 { throw LaminaError(.format, "dataset '\(dataset)': a \(memExtent) selection is not representable") }
+        defer { H5Sclose(memSpace) }
+        if H5Dread(ds, memType, memSpace, fileSpace, lamina_h5p_default(), out) < 0 {
+            throw LaminaError(.format, "reading dataset '\(dataset)' failed: the file is truncated or corrupt")
+        }
     }
 
     private static func readRows<T>(_ ds: hid_t, _ info: DatasetInfo, _ start: Int, _ count: Int, memType: hid_t,

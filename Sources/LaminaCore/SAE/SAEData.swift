@@ -69,17 +69,23 @@ package final class SAETrainingData {
     /// Checks every value of the source for NaN/Inf before training (one streaming pass), so that bad
     /// data fails before any step and leaves the model unchanged. A streaming pass calls
     /// `keepGoing(rowsChecked)` about once a second; a false return throws LaminaError(.cancelled).
-    package func validate(keepGoing: ((Int) -> Bool)? = nil) throws {
+    /// Distributed (`part` = (rank, world size)), a streamed source is checked in parts: rank r checks
+    /// rows [r n / R, (r + 1) n / R), so that the check reads 1/R of the file on each rank.
+    package func validate(keepGoing: ((Int) -> Bool)? = nil, part: (rank: Int, world: Int)? = nil) throws {
         if let memory = source as? MemoryRows {
             if let bad = memory.firstNonFinite() {
                 throw LaminaError(.nonFinite, "x contains a non-finite value at row \(bad.row), column \(bad.col); expected finite values")
             }
             return
         }
-        let n = rows, d = cols
-        let chunk = min(chunkRows, n)
+        var n = rows, r0 = 0
+        let d = cols
+        if let part, part.world > 1 {
+            r0 = Int((Int64(rows) * Int64(part.rank)) / Int64(part.world))
+            n = Int((Int64(rows) * Int64(part.rank + 1)) / Int64(part.world))
+        }
+        let chunk = max(1, min(chunkRows, n - r0))
         let buf = FloatBuffer(chunk * d, zero: 0)
-        var r0 = 0
         var lastReport = SAETrainer.now()
         while r0 < n {
             if let keepGoing, SAETrainer.now() - lastReport >= 1 {
@@ -128,23 +134,11 @@ package final class SAETrainingData {
             try reader.read(epoch: epoch, position: index * B, count: B, into: out, rowIds: nil)
             return
         }
-        if orderEpoch != epoch {
-            let chunks = (rows + chunkRows - 1) / chunkRows
-            var rng = SAETrainingData.generator(seed, epoch, -2)
-            order = SAETrainingData.shuffle(chunks, &rng).map { Int($0) }
-            orderStart = [0]
-            for c in order { orderStart.append(orderStart.last! + min(chunkRows, rows - c * chunkRows)) }
-            orderEpoch = epoch
-        }
+        ensureChunkOrder(epoch)
         var pos = index * B
         var filled = 0
         while filled < B {
-            // The chunk holding stream position `pos`.
-            var lo = 0, hi = order.count - 1
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                if orderStart[mid] <= pos { lo = mid } else { hi = mid - 1 }
-            }
+            let lo = chunkSlot(pos)
             let chunk = order[lo]
             let data = try loadChunk(epoch: epoch, chunk: chunk)
             let offset = pos - orderStart[lo]
@@ -158,9 +152,86 @@ package final class SAETrainingData {
     /// Rows [offset, offset + count) of global batch `index` of `epoch` (a rank's share of a streamed
     /// batch: the batch order depends on (seed, epoch) only, never on the number of ranks).
     package func fillSlice(epoch: Int, index: Int, offset: Int, count: Int, into out: UnsafeMutablePointer<Float>) throws {
+        if count < batchSize, let h5 = source as? HDF5Rows, storeReader == nil {
+            try fillRankSlice(h5, epoch: epoch, index: index, offset: offset, count: count, into: out)
+            return
+        }
         if sliceScratch.count != batchSize * cols { sliceScratch = FloatBuffer(batchSize * cols, zero: 0) }
         try fill(epoch: epoch, index: index, into: sliceScratch.p)
         out.update(from: sliceScratch.p + offset * cols, count: count * cols)
+    }
+
+    /// The epoch's chunk order (seeded by (seed, epoch)) and the stream position where each starts.
+    private func ensureChunkOrder(_ epoch: Int) {
+        if orderEpoch == epoch { return }
+        let chunks = (rows + chunkRows - 1) / chunkRows
+        var rng = SAETrainingData.generator(seed, epoch, -2)
+        order = SAETrainingData.shuffle(chunks, &rng).map { Int($0) }
+        orderStart = [0]
+        for c in order { orderStart.append(orderStart.last! + min(chunkRows, rows - c * chunkRows)) }
+        orderEpoch = epoch
+    }
+
+    /// The slot in `order` of the chunk holding stream position `pos`.
+    private func chunkSlot(_ pos: Int) -> Int {
+        var lo = 0, hi = order.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if orderStart[mid] <= pos { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// The row order inside `chunk` for `epoch` (the permutation loadChunk applies), the last few kept.
+    private var permCache: [(epoch: Int, chunk: Int, perm: [Int32])] = []
+    private func chunkPermutation(epoch: Int, chunk: Int) -> [Int32] {
+        if let hit = permCache.first(where: { $0.epoch == epoch && $0.chunk == chunk }) { return hit.perm }
+        let n = min(chunkRows, rows - chunk * chunkRows)
+        var rng = SAETrainingData.generator(seed, epoch, chunk)
+        let p = SAETrainingData.shuffle(n, &rng)
+        permCache.append((epoch, chunk, p))
+        if permCache.count > 4 { permCache.removeFirst() }
+        return p
+    }
+
+    /// Rows of the file read by per-rank slices (fillRankSlice), for measurements.
+    package private(set) var rankSliceRowsRead = 0
+    private var runScratch = FloatBuffer(0, zero: 0)
+
+    /// A rank's share of global batch `index` read straight from an HDF5 dataset: the file rows behind
+    /// stream positions [index B + offset, index B + offset + count) of the epoch's chunked order (the
+    /// same order `fill` uses), sorted and coalesced into runs of consecutive rows, read as hyperslab
+    /// unions, then put in stream order. Reads count rows, not the whole batch or chunk.
+    private func fillRankSlice(_ h5: HDF5Rows, epoch: Int, index: Int, offset: Int, count: Int,
+                               into out: UnsafeMutablePointer<Float>) throws {
+        let d = cols
+        ensureChunkOrder(epoch)
+        var pairs = [(row: Int, slot: Int)]()
+        pairs.reserveCapacity(count)
+        var pos = index * batchSize + offset, slot = 0
+        while slot < count {
+            let lo = chunkSlot(pos)
+            let chunk = order[lo]
+            let perm = chunkPermutation(epoch: epoch, chunk: chunk)
+            let take = min(count - slot, orderStart[lo + 1] - pos)
+            let within = pos - orderStart[lo], base = chunk * chunkRows
+            for i in 0..<take { pairs.append((base + Int(perm[within + i]), slot + i)) }
+            slot += take
+            pos += take
+        }
+        pairs.sort { $0.row < $1.row }
+        var runs = [(start: Int, count: Int)]()
+        for p in pairs {
+            if let last = runs.last, last.start + last.count == p.row {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((p.row, 1))
+            }
+        }
+        if runScratch.count != count * d { runScratch = FloatBuffer(count * d, zero: 0) }
+        try HDF5File.readFloatRuns(path: h5.path, dataset: h5.dataset, runs: runs, into: runScratch.p)
+        for (i, p) in pairs.enumerated() { (out + p.slot * d).update(from: runScratch.p + i * d, count: d) }
+        rankSliceRowsRead += count
     }
 
     private func loadChunk(epoch: Int, chunk: Int) throws -> FloatBuffer {
@@ -235,7 +306,7 @@ extension SAETrainer {
                              ("epochs", Double(epochs)), ("steps_done", Double(stepsDone)), ("epoch", Double(epoch)),
                              ("batch_in_epoch", Double(batchInEpoch)), ("batches per epoch", Double(perEpoch)),
                              ("streamed (file) data", data.streaming ? 1 : 0), ("file rows", data.streaming ? Double(data.rows) : 0),
-                             ("shuffle", shuffle ? 1 : 0), ("data initialised", dataInitialised ? 1 : 0),
+                             ("shuffle", shuffle ? 1 : 0), ("reduce mode", Double(reduceMode.rawValue)), ("data initialised", dataInitialised ? 1 : 0),
                              ("input scale", Double(model.inputScale))])
         }
         // The data check streams the whole file: it reports (task "sae_validate", the term
@@ -244,7 +315,7 @@ extension SAETrainer {
             try data.validate(keepGoing: progress.map { progress in { rows in
                 progress(ProgressReport(task: "sae_validate", step: self.stepsDone, totalSteps: total, items: self.tokensSeen,
                                         loss: .nan, itemsPerSecond: 0, termNames: ["rows_checked"], terms: [Double(rows)]))
-            } })
+            } }, part: dist.map { ($0.rank, $0.worldSize) })
         }
         if !dataInitialised {
             // The first 65,536 rows (at most 256 MB of them).
@@ -263,8 +334,14 @@ extension SAETrainer {
         let startTokens = tokensSeen
         let started = SAETrainer.now()
         while epoch < epochs {
-            if dist != nil && data.streaming {
-                try data.fillSlice(epoch: epoch, index: batchInEpoch, offset: sliceOffset, count: localB, into: batch.p)
+            if let dist, data.streaming {
+                // Every rank reads its own rows; the ranks agree that all reads succeeded (one float64
+                // reduction of R flags) before the step's reductions, so a rank whose file fails names
+                // itself and no rank waits.
+                let (e, i) = (epoch, batchInEpoch)
+                try agreeOK(dist, "to read its rows of global batch \(i) of epoch \(e) from the file") {
+                    try data.fillSlice(epoch: e, index: i, offset: sliceOffset, count: localB, into: batch.p)
+                }
             } else {
                 try data.fill(epoch: epoch, index: batchInEpoch, into: batch.p)
             }

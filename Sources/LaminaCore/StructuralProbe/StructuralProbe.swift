@@ -68,6 +68,10 @@ package final class StructuralProbe: @unchecked Sendable {
     package private(set) var devLoss = Double.nan
     package private(set) var bestEpoch = -1
     package private(set) var finalLearningRate = Double.nan
+    /// Data-parallel training (StructuralProbeDistributed.swift): every rank passes the same items and
+    /// computes its share of each batch; gradients and losses go through the reducer.
+    package var distribution: SAEDistribution?
+    var reduceScratch: [Double] = []
 
     package init(_ parameters: Parameters) throws {
         try parameters.check()
@@ -106,21 +110,26 @@ package final class StructuralProbe: @unchecked Sendable {
     package func fit(_ items: RaggedItems, targets: UnsafeBufferPointer<Float>, devItems: Int = 0,
                     progress: ProgressHandler? = nil) throws {
         let p = parameters
-        try checkStructuralTargets(targets, kind: p.kind, items: items.layout)
-        if devItems < 0 || devItems >= items.count {
-            throw LaminaError.invalid("n_dev_items is \(devItems); expected 0 <= n_dev_items < n_items = \(items.count) (at least one training item)")
-        }
+        let dist = distribution
         let d = items.dims
-        var b: [Float]
-        if p.warmStart && isFitted {
-            if dims != d {
-                throw LaminaError.shape("warm start: the current projection has d = \(dims) but x has d = \(d); expected the same d")
+        var b: [Float] = []
+        // Distributed, the checks run on every rank and the ranks agree on the outcome first.
+        try checkedOnEveryRank(dist, "its checks of the parameters and data") {
+            try checkStructuralTargets(targets, kind: p.kind, items: items.layout)
+            if devItems < 0 || devItems >= items.count {
+                throw LaminaError.invalid("n_dev_items is \(devItems); expected 0 <= n_dev_items < n_items = \(items.count) (at least one training item)")
             }
-            b = projection
-        } else {
-            _ = try elementsChecked(p.rank, d)
-            b = StructuralProbe.initialProjection(rank: p.rank, dims: d, seed: p.seed)
+            if p.warmStart && isFitted {
+                if dims != d {
+                    throw LaminaError.shape("warm start: the current projection has d = \(dims) but x has d = \(d); expected the same d")
+                }
+                b = projection
+            } else {
+                _ = try elementsChecked(p.rank, d)
+                b = StructuralProbe.initialProjection(rank: p.rank, dims: d, seed: p.seed)
+            }
         }
+        if let dist { try agreeBeforeTraining(dist, items: items, targets: targets, devItems: devItems, start: b) }
         let nTrain = items.count - devItems
         let engine = BatchEngine(kind: p.kind, rank: p.rank, items: items, targets: targets)
         let scratch = Workspace()
@@ -152,11 +161,21 @@ package final class StructuralProbe: @unchecked Sendable {
             while bstart < nTrain {
                 let bend = min(nTrain, bstart + p.batchSize)
                 let batch = Array(order[bstart..<bend])
-                let batchLoss = b.withUnsafeBufferPointer { bp in
-                    grad.withUnsafeMutableBufferPointer { gp in
-                        engine.run(batch, projection: bp.baseAddress!, dims: d, gradient: gp.baseAddress!, scratch: scratch)
+                let batchLoss: Double
+                if let dist {
+                    do {
+                        batchLoss = try distributedBatch(dist, engine, batch, b, &grad, scratch) / Double(batch.count)
+                    } catch {
+                        commit(b)   // the reducer failed: B of the last completed step
+                        throw error
                     }
-                } / Double(batch.count)
+                } else {
+                    batchLoss = b.withUnsafeBufferPointer { bp in
+                        grad.withUnsafeMutableBufferPointer { gp in
+                            engine.run(batch, projection: bp.baseAddress!, dims: d, gradient: gp.baseAddress!, scratch: scratch)
+                        }
+                    } / Double(batch.count)
+                }
                 b.withUnsafeMutableBufferPointer { bp in
                     grad.withUnsafeBufferPointer { gp in
                         adam.update(bp.baseAddress!, gradient: gp.baseAddress!, learningRate: Float(lr), config: p.adam)
@@ -181,9 +200,16 @@ package final class StructuralProbe: @unchecked Sendable {
             trainLoss = epochSum / Double(nTrain)
             epochsRun = epoch + 1
             if devItems == 0 { continue }
-            let dev = b.withUnsafeBufferPointer { bp in
-                engine.run(Array(nTrain..<items.count), projection: bp.baseAddress!, dims: d, gradient: nil, scratch: scratch)
-            } / Double(devItems)
+            let devList = Array(nTrain..<items.count)
+            let devSum: Double
+            if let dist {
+                do { devSum = try distributedLossSum(dist, engine, devList, b, scratch) } catch { commit(b); throw error }
+            } else {
+                devSum = b.withUnsafeBufferPointer { bp in
+                    engine.run(devList, projection: bp.baseAddress!, dims: d, gradient: nil, scratch: scratch)
+                }
+            }
+            let dev = devSum / Double(devItems)
             lastDev = dev
             // torch.optim.lr_scheduler.ReduceLROnPlateau(mode='min', factor, patience=0, threshold=1e-4 rel)
             if dev < schedulerBest * (1 - 1e-4) { schedulerBest = dev; badEpochs = 0 } else { badEpochs += 1 }
@@ -308,11 +334,12 @@ struct BatchEngine: @unchecked Sendable {
     /// gathered into one buffer H; groups of items compute P = H_g B^T and their per-item terms Q in
     /// parallel; then dL/dB = 2 Q^T H is one gemm over all the batch's tokens, split into fixed column
     /// blocks of d (every output element is the same sum whatever the thread count).
+    /// `normalizer` (distributed: the global batch's item count) replaces batch.count in the gradient.
     func run(_ batch: [Int], projection b: UnsafePointer<Float>, dims d: Int,
-             gradient: UnsafeMutablePointer<Float>?, scratch: Workspace? = nil) -> Double {
+             gradient: UnsafeMutablePointer<Float>?, scratch: Workspace? = nil, normalizer: Int? = nil) -> Double {
         let parts = groups(batch)
         let r = rank
-        let scale = 1.0 / Double(batch.count)
+        let scale = 1.0 / Double(normalizer ?? batch.count)
         var rowStart = [Int](repeating: 0, count: batch.count + 1)
         for (i, k) in batch.enumerated() { rowStart[i + 1] = rowStart[i] + items.length(k) }
         let nTok = rowStart[batch.count]

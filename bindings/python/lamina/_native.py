@@ -93,6 +93,7 @@ LAMINA_AQI_COLUMNS = 8
 LAMINA_AQI_DBS_DUNN, LAMINA_AQI_SILHOUETTE_XB, LAMINA_AQI_CHI_XB = 0, 1, 2
 LAMINA_AQI_POOL_NONE, LAMINA_AQI_POOL_UNIFORM, LAMINA_AQI_POOL_GIVEN, LAMINA_AQI_POOL_LEARNED = 0, 1, 2, 3
 LAMINA_VLSAE_VISION, LAMINA_VLSAE_TEXT = 0, 1
+LAMINA_SAE_REDUCE_DENSE, LAMINA_SAE_REDUCE_SPARSE_ROWS = 0, 1
 
 f32p = POINTER(c_float)
 f64p = POINTER(c_double)
@@ -376,6 +377,8 @@ SIGNATURES = {
     "lamina_store_reader_free": (None, [c_void_p]),
     "lamina_sae_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
     "lamina_sae_set_shuffle": (c_int32, [c_void_p, c_int32]),
+    "lamina_sae_set_reduce_mode": (c_int32, [c_void_p, c_int32]),
+    "lamina_structural_probe_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
     "lamina_class_sums_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, i64p, f64p]),
     "lamina_class_centroids": (c_int32, [c_int64, c_int64, i64p, f64p, f64p]),
     "lamina_class_spread_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, f64p, f64p, f64p]),

@@ -27,7 +27,7 @@ import numpy as np
 from . import _native as N
 from .errors import InvalidArgumentError, LaminaError
 
-__all__ = ["allreduce_sum", "fit", "save_checkpoint"]
+__all__ = ["allreduce_sum", "fit", "fit_structural_probe", "save_checkpoint"]
 
 
 def allreduce_sum(comm, a, deterministic=True):
@@ -62,6 +62,7 @@ class _Reducer:
         self.error = None
         self.seconds = 0.0
         self.calls = 0
+        self.bytes = 0       # bytes this rank passed to the reducer (its contribution)
         self.fn = N.ReduceFn(self._reduce)
 
     def _reduce(self, buffer, count, dtype, user):
@@ -70,6 +71,7 @@ class _Reducer:
         try:
             ctype = ctypes.c_float if dtype == N.LAMINA_DTYPE_FLOAT32 else ctypes.c_double
             a = np.ctypeslib.as_array((ctype * count).from_address(buffer))
+            self.bytes += a.nbytes
             allreduce_sum(self.comm, a, self.deterministic)
             return 0
         except BaseException as exc:   # a Python exception must not cross the C boundary
@@ -80,14 +82,9 @@ class _Reducer:
             self.calls += 1
 
 
-def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, deterministic=True,
-        **kwargs):
-    """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
-    (an array) or the same file (a path with `dataset`). Returns sae; sae.reducer_seconds_ is the time this
-    rank spent in reductions. See include/lamina.h section 16 for the data order and the reductions per step."""
-    state = {"agreed": False}
-    rank = comm.Get_rank()
-
+def _agreement(comm, state):
+    """agree(error=None): every rank says whether its own preparation failed; a failure anywhere raises on
+    every rank (naming the first rank that failed)."""
     def agree(error=None):
         state["agreed"] = True
         errors = comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
@@ -97,11 +94,32 @@ def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, sh
                 raise error
             r, e = bad[0]
             raise InvalidArgumentError(f"rank {r} failed before training, so no rank trains: {e}")
+    return agree
+
+
+def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, deterministic=True,
+        sparse_gradients=False, **kwargs):
+    """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
+    (an array) or the same file (a path with `dataset`; each rank reads only its rows of every global
+    batch). sparse_gradients=True reduces only the gradient rows of the latents some rank touched in the
+    step (the same result as the dense reduction; smaller when n_latents >> batch_size * k). Returns sae;
+    sae.reducer_seconds_ / reducer_calls_ / reducer_bytes_ are this rank's time in reductions, their number
+    and the bytes it passed to them. See include/lamina.h section 16 for the data order and what is refused."""
+    state = {"agreed": False}
+    rank = comm.Get_rank()
+    agree = _agreement(comm, state)
+    mode = N.LAMINA_SAE_REDUCE_SPARSE_ROWS if sparse_gradients else N.LAMINA_SAE_REDUCE_DENSE
+
+    def prepared():
+        agree()
+        N.call("lamina_sae_set_reduce_mode", sae._handle, mode)
 
     reducer = _Reducer(comm, deterministic)
     try:
+        if not isinstance(sparse_gradients, (bool, np.bool_)):
+            raise InvalidArgumentError(f"sparse_gradients is {sparse_gradients!r}; expected True or False")
         sae._fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=resume, shuffle=shuffle,
-                 reducer=reducer, prepared=agree, **kwargs)
+                 reducer=reducer, prepared=prepared, **kwargs)
     except LaminaError as exc:
         if not state["agreed"]:
             agree(exc)
@@ -114,7 +132,37 @@ def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, sh
         raise
     sae.reducer_seconds_ = reducer.seconds
     sae.reducer_calls_ = reducer.calls
+    sae.reducer_bytes_ = reducer.bytes
     return sae
+
+
+def fit_structural_probe(probe, activations, offsets=None, targets=None, *, comm, dev=None, callback=None,
+                         deterministic=True):
+    """StructuralProbe.fit(..., comm=comm): every rank passes the SAME items, targets and dev split (e.g.
+    read from one shared file) and the same parameters; rank r computes its share of every batch (B / R
+    items, one more for r < B % R) and one float64 reduction per step sums the gradient and the loss, so
+    every rank ends with the same projection, equal to a one-process fit to float rounding (include/lamina.h
+    section 16). Returns probe with reducer_seconds_ / reducer_calls_ / reducer_bytes_."""
+    state = {"agreed": False}
+    rank = comm.Get_rank()
+    agree = _agreement(comm, state)
+    reducer = _Reducer(comm, deterministic)
+    try:
+        probe._fit(activations, offsets, targets, dev=dev, callback=callback, reducer=reducer, prepared=agree)
+    except LaminaError as exc:
+        if not state["agreed"]:
+            agree(exc)
+        if reducer.error is not None:
+            raise type(exc)(f"{exc} (rank {rank}: {type(reducer.error).__name__}: {reducer.error})") from reducer.error
+        raise
+    except BaseException as exc:
+        if not state["agreed"]:
+            agree(exc)
+        raise
+    probe.reducer_seconds_ = reducer.seconds
+    probe.reducer_calls_ = reducer.calls
+    probe.reducer_bytes_ = reducer.bytes
+    return probe
 
 
 def save_checkpoint(sae, path, comm):

@@ -376,14 +376,24 @@ class StructuralProbe(LaminaEstimator):
             raise InvalidArgumentError("targets must be a list of per-item arrays when activations is a list")
         return _flat(targets, "targets")
 
-    def fit(self, activations, offsets=None, targets=None, *, dev=None, callback=None):
+    def fit(self, activations, offsets=None, targets=None, *, dev=None, callback=None, comm=None):
         """Trains B. ``activations``: list of (L_k, d) arrays, or (n_tokens, d) with ``offsets``;
         ``targets``: the gold distances (L_k x L_k) or depths (L_k), per item or concatenated.
         ``dev``: optional (activations, offsets, targets) or (activations, targets) for lists -- enables
         the reference's lr decay, best-epoch selection and early stopping. ``callback(info)``: called
         after every batch with a dict (step, total_steps, items, loss, items_per_second, epoch, lr,
         dev_loss); returning True stops training (CancelledError, B of the last step kept).
-        verbose=True (the parameter) prints a progress line on stderr."""
+        verbose=True (the parameter) prints a progress line on stderr.
+        comm (an mpi4py communicator) makes this a data-parallel fit: every rank passes the same items,
+        targets, dev split and parameters and computes its share of every batch; every rank ends with the
+        same B (lamina.distributed.fit_structural_probe, include/lamina.h section 16)."""
+        if comm is not None:
+            from . import distributed
+            return distributed.fit_structural_probe(self, activations, offsets, targets, comm=comm, dev=dev,
+                                                    callback=callback)
+        return self._fit(activations, offsets, targets, dev=dev, callback=callback)
+
+    def _fit(self, activations, offsets=None, targets=None, *, dev=None, callback=None, reducer=None, prepared=None):
         x, off, was_list = _items(activations, offsets)
         t = self._targets(targets, off, was_list)
         n_dev = 0
@@ -403,11 +413,17 @@ class StructuralProbe(LaminaEstimator):
             off = np.concatenate([off, doff[1:] + off[-1]])
             t = np.concatenate([t, dt])
         self._ensure_handle()
+        if prepared is not None:
+            prepared()   # distributed: every rank got here (no rank is left waiting in a reduction)
+        if reducer is not None:
+            N.call("lamina_structural_probe_set_reducer", self._handle, reducer.fn, None, reducer.rank, reducer.size)
         try:
             with progress_callback("structural probe", callback, self.verbose, extra=(("epoch", "d"), ("lr", ".3g"))) as progress:
                 N.call("lamina_structural_probe_fit", self._handle, N.fptr(x), x.shape[0], x.shape[1], N.lptr(off),
                        off.size - 1, N.fptr(t), t.size, n_dev, progress.fn, None)
         finally:
+            if reducer is not None:
+                N.call("lamina_structural_probe_set_reducer", self._handle, N.ReduceFn(), None, 0, 1)
             self._read_result()   # a cancelled fit keeps B of the last step
         return self
 

@@ -172,7 +172,7 @@ extension SAETrainer {
         // Matryoshka: this rank's prefix SSEs (its FVUs times the global variance they were divided by).
         let stepVariance = varianceOverride ?? 1, v = stepVariance > 0 ? stepVariance : 1
         for g in 0..<groups { p[o + 3 + varSums + g] = Float(lastPrefixFVU[g] * v) }
-        try dist.reducer.allreduce(UnsafeMutableRawPointer(p), count: total, double: false)
+        try reducePacked(dist, p, gradients: sizes.reduce(0, +), total: total)   // dense, or touched rows (SparseReduce.swift)
         o = 0
         for (dst, n) in zip([gWenc.p, gWdec.p, gBenc.p, gBdec.p, gThr.p], sizes) { dst.update(from: p + o, count: n); o += n }
         let fired = Buffer<UInt8>(nl, zero: 0)

@@ -40,6 +40,11 @@ package final class SAETrainer: @unchecked Sendable {
     /// Set by a distributed BatchTopK step: the smallest kept code of the global batch.
     var batchMinPositive: Float?
     var packed = FloatBuffer(0, zero: 0)
+    /// The gradient reduction (SparseReduce.swift): dense, or the rows of touched latents only; the
+    /// values sent by the last step's reductions and the union of touched latents (sparse mode).
+    package var reduceMode = SAEReduceMode.dense
+    var sparseFlags = FloatBuffer(0, zero: 0), sparseRows = FloatBuffer(0, zero: 0)
+    package internal(set) var lastReducedValues = 0, lastTouchedUnion = 0
     /// The row count gradients are normalised by: the global batch when distributed.
     func normRows(_ B: Int) -> Int { distribution == nil ? B : config.batchSize }
 
