@@ -235,8 +235,12 @@ def _target_type(arr):
 def _labelings(labels_true, labels_pred):
     """scikit-learn's check_clusterings, in its order and with its messages: values finite ("Input
     contains NaN." / infinity), a UserWarning for continuous values, 1D ("labels_true must be 1D: shape
-    is (...)"), equal lengths ("Found input variables with inconsistent numbers of samples: [2, 3]")."""
+    is (...)"; a column vector is accepted as its labels), equal lengths ("Found input variables with inconsistent numbers of samples: [2, 3]")."""
     t_raw, p_raw = np.asarray(labels_true), np.asarray(labels_pred)
+    # A column vector (n, 1) is read as its n labels (Lamina's convenience; scikit-learn refuses it);
+    # any other 2-D shape gets scikit-learn's message.
+    t_raw = t_raw.ravel() if t_raw.ndim == 2 and t_raw.shape[1] == 1 else t_raw
+    p_raw = p_raw.ravel() if p_raw.ndim == 2 and p_raw.shape[1] == 1 else p_raw
     _finite_labels(t_raw, "", "labels_true")
     _finite_labels(p_raw, "", "labels_pred")
     if t_raw.ndim >= 1 and p_raw.ndim >= 1 and t_raw.size and p_raw.size:
