@@ -23,8 +23,13 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     Lloyd's steps skip the points whose Hamerly bounds rule out a change; the assignments are those of
     plain Lloyd.
 
-    Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random" or an
-    (n_clusters, n_features) array), n_init ("auto" = 1 for k-means++ or an array, 10 for "random"),
+    Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random", an
+    (n_clusters, n_features) array, or a callable init(X, n_clusters, random_state=RandomState) called
+    as scikit-learn calls it: once per restart, on X minus its column means, its result read in that
+    frame), n_init ("auto" = 1 for k-means++ or an array, 10 for "random" or a callable; an array with
+    n_init > 1 warns and runs once, as scikit-learn does), verbose (scikit-learn's lines, recorded by
+    the core and printed after the fit: the restarts run in lock-step), copy_x (validated; Lamina never
+    writes to X),
     max_iter, tol (relative to the mean feature variance), algorithm ("lloyd" or "elkan": both run
     Lamina's one algorithm, Lloyd's iterations with Hamerly's bounds, whose assignments, centers and
     n_iter_ are those of plain Lloyd -- as scikit-learn's "elkan" also gives, up to rounding), random_state (int, numpy RandomState or
@@ -37,7 +42,9 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     otherwise: scikit-learn's dtype rule), labels_ (int32), inertia_ (float64 sum of squared
     distances to the closest center), n_iter_, n_features_in_. predict(X) gives the closest center,
     transform(X) the distances to every center, score(X) minus the sum of squared distances to the
-    closest centers (scikit-learn's definitions).
+    closest centers (scikit-learn's definitions), get_feature_names_out() "kmeans0", "kmeans1", ...
+    fit(X, sample_weight=w): each sample counts with its weight (weighted k-means++ / random draws,
+    weighted means, weighted inertia; unit weights give the unweighted fit exactly).
     """
 
     _lamina_tags = {"preserves_dtype": ["float64", "float32"]}
