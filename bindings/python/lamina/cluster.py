@@ -126,7 +126,11 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             raise InvalidArgumentError(f"Sample weights must be 1D array or scalar (sample_weight has shape {w.shape})")
         if w.shape != (n,):
             raise ShapeMismatchError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
-        return np.ascontiguousarray(w, dtype=dtype)   # a copy when converted: the caller's array is never written
+        w = np.ascontiguousarray(w, dtype=dtype)   # a copy when converted: the caller's array is never written
+        if n and not np.any(w):
+            raise InvalidArgumentError("Sample weights must contain at least one non-zero number. "
+                                       "(sample_weight is all zeros; expected a positive sum)")
+        return w
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits on X (n_samples, n_features). sample_weight (n_samples,), or a scalar: each sample counts

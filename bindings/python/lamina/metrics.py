@@ -250,11 +250,11 @@ def _labelings(labels_true, labels_pred):
                           f"and {type_pred} values for target", UserWarning, stacklevel=3)
     for arr, name in ((t_raw, "labels_true"), (p_raw, "labels_pred")):
         if arr.ndim != 1:
-            raise N.InvalidArgumentError(f"{name} must be 1D: shape is {arr.shape!r}")
+            raise N.InvalidArgumentError(f"{name} must be 1D: shape is {arr.shape!r} (expected a 1-D array of labels)")
     if t_raw.shape[0] != p_raw.shape[0]:
         raise N.ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: "
                                    f"[{t_raw.shape[0]}, {p_raw.shape[0]}] (labels_true and labels_pred must have "
-                                   f"the same length)")
+                                   f"the same size)")
     return N.as_labels(t_raw, "labels_true"), N.as_labels(p_raw, "labels_pred")
 
 

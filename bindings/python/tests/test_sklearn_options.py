@@ -134,7 +134,7 @@ def test_sample_weight_checks_and_unchanged():
         KMeans(2).fit(x, sample_weight=[1, -1, 1])
     with pytest.raises(ValueError, match="sample_weight"):
         KMeans(2).fit(x, sample_weight=[1, np.nan, 1])
-    with pytest.raises(ValueError, match="sums to 0"):
+    with pytest.raises(ValueError, match="at least one non-zero number"):
         KMeans(2).fit(x, sample_weight=[0, 0, 0])
     with pytest.raises(ValueError, match="only 1 samples have a positive weight"):
         KMeans(2, init="random").fit(x, sample_weight=[0, 0, 1])
