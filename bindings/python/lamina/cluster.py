@@ -151,8 +151,6 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if self.algorithm == "elkan" and k == 1:
             warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
                           RuntimeWarning, stacklevel=2)
-        if x.shape[0] < k:
-            raise InvalidArgumentError(f"n_samples={x.shape[0]} should be >= n_clusters={k}.")
         weights = self._sample_weight(sample_weight, x.shape[0], x.dtype)
         n_runs = 1
         if init_centers is not None:
@@ -165,6 +163,10 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             # minus its column means, and reads the result in that frame: the same here, so that a
             # callable gives the starts it gives scikit-learn.
             n_runs = params.n_init
+            # scikit-learn's order: X's values, then n_samples >= n_clusters, then the callable
+            check_finite(x)
+            if x.shape[0] < k:
+                raise InvalidArgumentError(f"n_samples={x.shape[0]} should be >= n_clusters={k}.")
             mean = x.mean(axis=0)
             centred = x - mean
             starts = []
