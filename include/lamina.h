@@ -332,6 +332,27 @@ lamina_status lamina_silhouette_samples_precomputed_f64(const double* dist, int6
 lamina_status lamina_silhouette_score_precomputed_f64(const double* dist, int64_t n, int64_t m, const int32_t* labels,
                                                       double* out);
 
+/** [experimental] Silhouette with the Minkowski distance (sum_t |x_t - y_t|^p)^(1/p) (scikit-learn's
+ *  metric="minkowski", p): tiled pair by pair (no gemm), float64 differences of the rows and float64
+ *  powers; p = 1, 2 and +inf take the manhattan, root-of-squares and chebyshev forms exactly. p must be
+ *  > 0 (p < 1 is not a metric but is what scikit-learn computes); other arguments, outputs and errors as
+ *  lamina_silhouette_samples. out: n silhouettes (float64). */
+lamina_status lamina_silhouette_samples_minkowski(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                                  double p, double* out);
+
+/** [experimental] Mean of lamina_silhouette_samples_minkowski (scikit-learn's silhouette_score with
+ *  metric="minkowski", p). */
+lamina_status lamina_silhouette_score_minkowski(const float* x, int64_t n, int64_t d, const int32_t* labels,
+                                                double p, double* out);
+
+/** [experimental] lamina_silhouette_samples_minkowski on float64 x, computed in float64. */
+lamina_status lamina_silhouette_samples_minkowski_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                                      double p, double* out);
+
+/** [experimental] lamina_silhouette_score_minkowski on float64 x, computed in float64. */
+lamina_status lamina_silhouette_score_minkowski_f64(const double* x, int64_t n, int64_t d, const int32_t* labels,
+                                                    double p, double* out);
+
 /* ==================================================================================================
  * 6. External indices (two labelings) [stable]
  *
@@ -405,6 +426,17 @@ lamina_status lamina_homogeneity_completeness_v_measure(const int32_t* labels_tr
 lamina_status lamina_fowlkes_mallows_score(const int32_t* labels_true, const int32_t* labels_pred, int64_t n,
                                            double* out);
 
+/** [experimental] Mutual information (as lamina_mutual_info_score) of a given contingency table
+ *  (sklearn.metrics.mutual_info_score(None, None, contingency=C)), the table n_rows x n_cols given by
+ *  its cells: rows[t], cols[t], counts[t] for t < nnz (int64; a dense table's non-zero cells or a
+ *  sparse matrix's stored cells; duplicate cells are summed, zero counts ignored; nnz may be 0 and
+ *  the pointers then NULL). 0 when the table has one row or one column. Errors
+ *  (LAMINA_ERR_INVALID_ARGUMENT): n_rows or n_cols < 1 or > INT32_MAX, nnz < 0, a cell outside the
+ *  table, a negative count, counts summing to more than 3e9 (a_i b_j must stay exact), NULL pointers
+ *  with nnz > 0, NULL out. */
+lamina_status lamina_mutual_info_score_contingency(const int64_t* rows, const int64_t* cols, const int64_t* counts,
+                                                   int64_t nnz, int64_t n_rows, int64_t n_cols, double* out);
+
 /* ==================================================================================================
  * 7. k-means [stable]
  *
@@ -440,6 +472,8 @@ typedef struct lamina_kmeans_params {
     int32_t max_iter;          /* >= 1 (default 300) */
     double tol;                /* relative tolerance >= 0 (default 1e-4) */
     uint64_t seed;             /* random seed (default 0) */
+    int32_t verbose;           /* 1: record scikit-learn's verbose lines (lamina_kmeans_get_log), at the cost
+                                  of one float64 pass over x per iteration for its inertia; 0 (default) off */
 } lamina_kmeans_params;
 
 /** The default parameters (values above). */
@@ -518,6 +552,41 @@ lamina_status lamina_kmeans_set_centers_f64(lamina_kmeans* model, const double* 
 /** The precision a fitted model computes in: *out = 32 (float32) or 64 (float64). Errors: bad handle,
  *  not fitted, NULL out. */
 lamina_status lamina_kmeans_get_precision(const lamina_kmeans* model, int32_t* out);
+
+/* Sample weights [experimental] (scikit-learn's KMeans(...).fit(X, sample_weight=w)). Each sample
+ * counts with its weight: k-means++ draws the first center with probability w_i / sum w and each
+ * candidate with probability w_i D(x_i)^2 / sum_j w_j D(x_j)^2, greedy trials compared on the weighted
+ * potential sum_i w_i D(x_i)^2; init=random draws n_clusters distinct samples one after another with
+ * probability proportional to the weights of those not drawn yet; a center is the weighted mean
+ * sum w_i x_i / sum w_i of its samples; a cluster whose weight is 0 is empty (relocated as above, the
+ * moved sample carrying its weight); inertia = sum_i w_i ||x_i - c_label(i)||^2. Given init centers
+ * are used as given. The tolerance stays relative to the unweighted per-feature variance of x
+ * (scikit-learn's _tolerance). Unit weights give bit-identical results to lamina_kmeans_fit; weights
+ * scaled by a power of two give the same centers and labels. Weighted runs take a full assignment pass
+ * every iteration (no Hamerly skipping). */
+
+/** lamina_kmeans_fit with sample weights: sample_weight is n values (float32 here, float64 for the
+ *  _f64 twin), finite and >= 0 with a positive finite sum, or NULL for unit weights. Errors: those of
+ *  lamina_kmeans_fit; a NaN/Inf weight (LAMINA_ERR_NON_FINITE); a negative weight, a zero sum, or
+ *  init=random with fewer than n_clusters positive weights (LAMINA_ERR_INVALID_ARGUMENT). */
+lamina_status lamina_kmeans_fit_weighted(lamina_kmeans* model, const float* x, int64_t n, int64_t d,
+                                         const float* init_centers, const float* sample_weight);
+
+/** lamina_kmeans_fit_weighted on float64 data and weights, computed in float64. */
+lamina_status lamina_kmeans_fit_weighted_f64(lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                             const double* init_centers, const double* sample_weight);
+
+/** [experimental] The last fit's verbose lines (params.verbose = 1; empty otherwise), scikit-learn's
+ *  KMeans(verbose=1) output: for each restart in order, "Initialization complete", then per iteration i
+ *  "Iteration i, inertia v." (the inertia of that iteration's assignment at the centers it used) and,
+ *  when the run converged there, "Converged at iteration i: strict convergence." or "Converged at
+ *  iteration i: center shift s within tolerance t." (the squared shift and tol * mean feature variance,
+ *  the caller's units); lines end with '\n'. The restarts run in lock-step, so the lines are assembled
+ *  per restart and read after the fit. *length receives the log's length in bytes (without the NUL);
+ *  out receives min(length, capacity - 1) bytes and a NUL when capacity > 0 (out may be NULL when
+ *  capacity is 0: ask for the length first). Errors: bad handle, NULL length, capacity < 0, NULL out
+ *  with capacity > 0. */
+lamina_status lamina_kmeans_get_log(const lamina_kmeans* model, char* out, int64_t capacity, int64_t* length);
 
 /* ==================================================================================================
  * 8. HDF5 activation files [stable]

@@ -90,3 +90,20 @@ public func lamina_homogeneity_completeness_v_measure(_ t: UnsafePointer<Int32>?
         vMeasure?.pointee = v
     }
 }
+
+@_cdecl("lamina_mutual_info_score_contingency")
+public func lamina_mutual_info_score_contingency(_ rows: UnsafePointer<Int64>?, _ cols: UnsafePointer<Int64>?,
+                                                 _ counts: UnsafePointer<Int64>?, _ nnz: Int64, _ nRows: Int64,
+                                                 _ nCols: Int64, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    boundary {
+        let cells = try Check.count(nnz, "nnz", minimum: 0)
+        let r = try Check.count(nRows, "n_rows"), c = try Check.count(nCols, "n_cols")
+        let result = try Check.output(out, "out")
+        func view(_ p: UnsafePointer<Int64>?, _ name: String) throws -> UnsafeBufferPointer<Int64> {
+            cells == 0 ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(start: try Check.pointer(p, name), count: cells)
+        }
+        let table = try Contingency(rows: r, cols: c, cellRows: try view(rows, "rows"), cellCols: try view(cols, "cols"),
+                                    counts: try view(counts, "counts"))
+        result.pointee = ExternalIndices.mutualInformation(table)
+    }
+}

@@ -196,3 +196,44 @@ public func lamina_gdv_f64(_ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64, 
                            _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     generalizedDiscrimination(x, n, d, labels, out)
 }
+
+// Minkowski silhouette [experimental]: metric "minkowski" with its exponent p (> 0).
+
+private func silhouetteMinkowski<E: LaminaFloat>(_ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                                 _ p: Double, _ out: UnsafeMutablePointer<Double>?, samples: Bool) -> Int32 {
+    boundary {
+        let (view, encoded, result) = try dataAndLabels(x, n, d, labels, out)
+        if !(p > 0) || p.isNaN {
+            throw LaminaError.invalid("p is \(p); expected p > 0 (the Minkowski exponent; p = 1 manhattan, 2 euclidean, inf chebyshev)")
+        }
+        if samples {
+            result.store(try InternalIndices.silhouetteSamples(view, labels: encoded, metric: .manhattan, minkowskiP: p))
+        } else {
+            result.pointee = try InternalIndices.silhouetteScore(view, labels: encoded, metric: .manhattan, minkowskiP: p)
+        }
+    }
+}
+
+@_cdecl("lamina_silhouette_samples_minkowski")
+public func lamina_silhouette_samples_minkowski(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                                _ p: Double, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouetteMinkowski(x, n, d, labels, p, out, samples: true)
+}
+
+@_cdecl("lamina_silhouette_score_minkowski")
+public func lamina_silhouette_score_minkowski(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                              _ p: Double, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouetteMinkowski(x, n, d, labels, p, out, samples: false)
+}
+
+@_cdecl("lamina_silhouette_samples_minkowski_f64")
+public func lamina_silhouette_samples_minkowski_f64(_ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                                    _ p: Double, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouetteMinkowski(x, n, d, labels, p, out, samples: true)
+}
+
+@_cdecl("lamina_silhouette_score_minkowski_f64")
+public func lamina_silhouette_score_minkowski_f64(_ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64, _ labels: UnsafePointer<Int32>?,
+                                                  _ p: Double, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
+    silhouetteMinkowski(x, n, d, labels, p, out, samples: false)
+}

@@ -9,7 +9,8 @@ private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMe
     let initialization = try CEnums.kmeansInit.decode(raw.`init`, "params.init")
     let params = KMeans.Parameters(clusterCount: Int(raw.n_clusters), initialization: initialization,
                                    initCount: Int(raw.n_init), maxIterations: Int(raw.max_iter),
-                                   tolerance: raw.tol, seed: raw.seed)
+                                   tolerance: raw.tol, seed: raw.seed, verbose: raw.verbose != 0)
+    if raw.verbose < 0 { throw LaminaError.invalid("params.verbose is \(raw.verbose); expected 0 (off) or 1 (on)") }
     try params.check()
     return params
 }
@@ -18,7 +19,8 @@ private func parameters(_ p: UnsafePointer<lamina_kmeans_params>?) throws -> KMe
 public func lamina_kmeans_default_params() -> lamina_kmeans_params {
     let p = KMeans.Parameters()
     return lamina_kmeans_params(n_clusters: Int32(p.clusterCount), init: CEnums.kmeansInit.code(p.initialization),
-                                n_init: Int32(p.initCount), max_iter: Int32(p.maxIterations), tol: p.tolerance, seed: p.seed)
+                                n_init: Int32(p.initCount), max_iter: Int32(p.maxIterations), tol: p.tolerance, seed: p.seed,
+                                verbose: p.verbose ? 1 : 0)
 }
 
 @_cdecl("lamina_kmeans_check_params")
@@ -38,7 +40,8 @@ public func lamina_kmeans_free(_ model: OpaquePointer?) {
 
 /// fit and predict share one generic body for the float32 functions and their `_f64` twins.
 private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
-                                       _ initCenters: UnsafePointer<E>?) -> Int32 {
+                                       _ initCenters: UnsafePointer<E>?, weighted: Bool = false,
+                                       _ sampleWeight: UnsafePointer<E>? = nil) -> Int32 {
     boundary {
         let kmeans = try kmeansHandles.get(model)
         let view = try Check.matrix(x, n, d)
@@ -49,7 +52,26 @@ private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePoint
         } else if initCenters != nil {
             throw LaminaError.invalid("init_centers is not NULL but params.init is not LAMINA_KMEANS_INIT_GIVEN; pass NULL or set init to given")
         }
-        try kmeans.fit(view, initialCenters: given)
+        // sample_weight: NULL = unit weights; else n finite values >= 0 with a positive sum (checked
+        // here, widened exactly to float64 for the core).
+        var weights: [Double]? = nil
+        if weighted, let sampleWeight {
+            let count = view.rows
+            var w = [Double](repeating: 0, count: count)
+            var total = 0.0
+            for i in 0..<count {
+                let v = Double(sampleWeight[i])
+                if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] is \(v); expected finite weights") }
+                if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] is \(v); expected weights >= 0") }
+                w[i] = v
+                total += v
+            }
+            if !(total > 0) || !total.isFinite {
+                throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
+            }
+            weights = w
+        }
+        try kmeans.fit(view, initialCenters: given, sampleWeight: weights)
     }
 }
 
@@ -68,6 +90,18 @@ private func kmeansPredict<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafeP
 public func lamina_kmeans_fit(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
                               _ initCenters: UnsafePointer<Float>?) -> Int32 {
     kmeansFit(model, x, n, d, initCenters)
+}
+
+@_cdecl("lamina_kmeans_fit_weighted")
+public func lamina_kmeans_fit_weighted(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                                       _ initCenters: UnsafePointer<Float>?, _ sampleWeight: UnsafePointer<Float>?) -> Int32 {
+    kmeansFit(model, x, n, d, initCenters, weighted: true, sampleWeight)
+}
+
+@_cdecl("lamina_kmeans_fit_weighted_f64")
+public func lamina_kmeans_fit_weighted_f64(_ model: OpaquePointer?, _ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64,
+                                           _ initCenters: UnsafePointer<Double>?, _ sampleWeight: UnsafePointer<Double>?) -> Int32 {
+    kmeansFit(model, x, n, d, initCenters, weighted: true, sampleWeight)
 }
 
 @_cdecl("lamina_kmeans_predict")
@@ -163,5 +197,23 @@ public func lamina_kmeans_get_precision(_ model: OpaquePointer?, _ out: UnsafeMu
     boundary {
         let kmeans = try fitted(model)
         try Check.output(out, "out").pointee = kmeans.isFloat64 ? 64 : 32
+    }
+}
+
+@_cdecl("lamina_kmeans_get_log")
+public func lamina_kmeans_get_log(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<CChar>?, _ capacity: Int64,
+                                  _ length: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        let bytes = Array(kmeans.verboseLog.utf8)
+        let needed = try Check.output(length, "length")
+        if capacity < 0 { throw LaminaError.invalid("capacity is \(capacity); expected >= 0") }
+        if capacity > 0 {
+            let buffer = try Check.output(out, "out")
+            let count = min(bytes.count, Int(min(capacity - 1, Int64(Int.max))))
+            for i in 0..<count { buffer[i] = CChar(bitPattern: bytes[i]) }
+            buffer[count] = 0
+        }
+        needed.pointee = Int64(bytes.count)
     }
 }

@@ -84,7 +84,7 @@ final class KMeansTests: XCTestCase {
             for j in 0..<d { XCTAssertEqual(fused.mean[j], separate.mean[j], accuracy: 1e-12 * max(1, abs(separate.mean[j]))) }
             XCTAssertEqual(fused.totalVariance, separate.totalVariance, accuracy: 1e-12 * separate.totalVariance)
             XCTAssertTrue(fused.isWellScaled)
-            XCTAssertEqual(runs[0].counts.reduce(0, +), view.rows)
+            XCTAssertEqual(runs[0].counts.reduce(0, +), Double(view.rows))
             // The run's sums of squared norms add up to all rows' squared norms.
             XCTAssertEqual(runs[0].squares.reduce(0, +), separate.rowNorms.reduce(0, +), accuracy: 1e-9 * separate.rowNorms.reduce(0, +))
         }

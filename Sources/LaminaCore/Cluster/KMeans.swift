@@ -15,8 +15,12 @@ package final class KMeans: @unchecked Sendable {
         package var maxIterations: Int
         package var tolerance: Double
         package var seed: UInt64
+        /// Record scikit-learn's verbose lines for every run (`verboseLog`): costs one float64 pass over the
+        /// data per iteration (the inertia of each iteration).
+        package var verbose: Bool = false
         package init(clusterCount: Int = 8, initialization: Initialization = .kMeansPlusPlus, initCount: Int = 1,
-                    maxIterations: Int = 300, tolerance: Double = 1e-4, seed: UInt64 = 0) {
+                    maxIterations: Int = 300, tolerance: Double = 1e-4, seed: UInt64 = 0, verbose: Bool = false) {
+            self.verbose = verbose
             self.clusterCount = clusterCount
             self.initialization = initialization
             self.initCount = initCount
@@ -38,6 +42,12 @@ package final class KMeans: @unchecked Sendable {
     package internal(set) var inertia: Double = .nan
     package internal(set) var iterations: Int = 0
     package internal(set) var dims: Int = 0
+    /// The last fit's verbose lines (parameters.verbose; empty otherwise): for each run in order,
+    /// "Initialization complete", then per iteration "Iteration i, inertia v." and, when it converged,
+    /// "Converged at iteration i: strict convergence." or "Converged at iteration i: center shift s
+    /// within tolerance t." (scikit-learn's KMeans(verbose=1) lines, in the caller's units). Runs are
+    /// iterated in lock-step, so the lines are assembled per run and made available after the fit.
+    package private(set) var verboseLog: String = ""
 
     /// A fit in the precision of its data (float32, or float64 for float64 input): the centers and the
     /// working frame, centers as (c - mean) / unit, so that predict computes like fit did.
@@ -76,9 +86,31 @@ package final class KMeans: @unchecked Sendable {
     /// or float64 (the whole fit then runs in float64: working copy, center dots, bounds).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    package func fit<T: LaminaFloat>(_ x: MatrixViewOf<T>, initialCenters: MatrixViewOf<T>? = nil) throws {
+    package func fit<T: LaminaFloat>(_ x: MatrixViewOf<T>, initialCenters: MatrixViewOf<T>? = nil,
+                                     sampleWeight: [Double]? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
         if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        // Sample weights (scikit-learn's sample_weight): weighted k-means++ / random draws, weighted
+        // means, weighted inertia. Finite, >= 0, with a positive sum.
+        if let w = sampleWeight {
+            if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) values; expected n_samples = \(n)") }
+            var total = 0.0
+            for (i, v) in w.enumerated() {
+                if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] = \(v); expected finite weights") }
+                if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] = \(v); expected weights >= 0") }
+                total += v
+            }
+            if !(total > 0) || !total.isFinite {
+                throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
+            }
+            if parameters.initialization == .random {
+                let positive = w.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+                if positive < k {
+                    throw LaminaError.invalid("init='random' draws n_clusters=\(k) distinct samples with probability proportional to sample_weight, but only \(positive) samples have a positive weight")
+                }
+            }
+        }
+        let weights = sampleWeight
         if parameters.initialization == .given {
             guard let given = initialCenters else { throw LaminaError.invalid("init is 'given' but no initial centers were passed") }
             if given.rows != k || given.cols != d {
@@ -90,8 +122,11 @@ package final class KMeans: @unchecked Sendable {
         // draws do not depend on the other runs; all runs are seeded, then iterated, in lock-step.
         var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
         let randomRows: [[Int]] = parameters.initialization != .random ? [] : rngs.indices.map { run in
+            if let weights { return Self.weightedDistinct(weights, k, &rngs[run]) }
+            // Unweighted: the same draws as weightedDistinct with unit weights (position floor(u m)
+            // of the m rows not drawn yet), in O(k).
             var pool = Array(0..<n)
-            for i in 0..<k { pool.swapAt(i, i + Int(rngs[run].next() % UInt64(n - i))) }
+            for i in 0..<k { pool.swapAt(i, i + min(n - i - 1, Int(rngs[run].nextUnit() * Double(n - i)))) }
             return Array(pool.prefix(k))
         }
         // Given or random starts in a frame (rows of the frame's data; given centers mapped into it).
@@ -110,7 +145,7 @@ package final class KMeans: @unchecked Sendable {
         // this in the same pass (kept if the input is the frame, redone on the copy otherwise).
         let stats: Statistics<T>
         var firstOnInput: (lloyd: LockstepLloyd<T>, starts: [[Double]], runs: [LockstepLloyd<T>.Run])? = nil
-        if parameters.initialization == .kMeansPlusPlus {
+        if parameters.initialization == .kMeansPlusPlus || weights != nil {
             stats = Self.statistics(x)
         } else {
             let starts = startsIn(x, shift: nil, unit: 1)
@@ -134,6 +169,7 @@ package final class KMeans: @unchecked Sendable {
             : max(0, working!.sqNorms.reduce(0.0) { $0 + Double($1) } / Double(n)
                   - (0..<d).reduce(0.0) { let v = (stats.mean[$1] - mean[$1]) / unit; return $0 + v * v }) / Double(d)
         let tol = parameters.tolerance * meanVariance
+        var logs = [[String]](repeating: ["Initialization complete"], count: runs)
         let results = try withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
             var lloyd: LockstepLloyd<T>, starts: [[Double]], first: [LockstepLloyd<T>.Run]? = nil
             if let firstOnInput {
@@ -141,14 +177,26 @@ package final class KMeans: @unchecked Sendable {
                 lloyd.tol = tol
             } else {
                 let norms = working?.sqNorms ?? stats.rowNorms.map { T($0) }
-                starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, &rngs)
+                starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, weights, &rngs)
                     : startsIn(data, shift: mean, unit: unit)
                 lloyd = LockstepLloyd(data: data, norms: norms, exactNorms: useInput ? stats.rowNorms : nil, k: k,
-                                      maxIterations: parameters.maxIterations, tol: tol)
+                                      maxIterations: parameters.maxIterations, tol: tol, weights: weights)
             }
-            let out = lloyd.run(starts, first: first) { labels, old, sums, counts in
-                relocateEmpty(data, labels, old, &sums, &counts)
+            let squaredUnit = unit * unit
+            let trace: ((Int, Int, [Int32], [Double], LockstepLloyd<T>.TraceEnd) -> Void)? = !parameters.verbose ? nil : {
+                run, iteration, labels, centers, end in
+                let inertia = self.exactInertia(x, mean: mean, unit: unit, weights: weights, runs: [(centers, labels)])[0]
+                logs[run].append("Iteration \(iteration), inertia \(inertia).")
+                switch end {
+                case .running: break
+                case .strict: logs[run].append("Converged at iteration \(iteration): strict convergence.")
+                case .tolerance(let shift):
+                    logs[run].append("Converged at iteration \(iteration): center shift \(shift * squaredUnit) within tolerance \(tol * squaredUnit).")
+                }
             }
+            let out = lloyd.run(starts, first: first, relocate: { labels, old, sums, counts in
+                relocateEmpty(data, labels, old, weights, &sums, &counts)
+            }, trace: trace)
             return out
         }
         // The inertia from the runs' float64 sums where their rounding is provably negligible (the
@@ -156,7 +204,8 @@ package final class KMeans: @unchecked Sendable {
         var inertias = results.map { $0.inertia ?? .nan }
         let exact = results.indices.filter { results[$0].inertia == nil }
         if !exact.isEmpty {
-            let values = exactInertia(x, mean: mean, unit: unit, runs: exact.map { (results[$0].centers, results[$0].labels) })
+            let values = exactInertia(x, mean: mean, unit: unit, weights: weights,
+                                      runs: exact.map { (results[$0].centers, results[$0].labels) })
             for (r, v) in zip(exact, values) { inertias[r] = v }
         }
         var best: (centers: [Double], labels: [Int32], inertia: Double, iterations: Int)? = nil
@@ -170,6 +219,7 @@ package final class KMeans: @unchecked Sendable {
                         workingCenters: best!.centers.map { T($0) }, workingMean: mean, workingUnit: unit,
                         frameIsInput: useInput))
         labels = best!.labels
+        verboseLog = parameters.verbose ? logs.map { $0.joined(separator: "\n") + "\n" }.joined() : ""
         inertia = best!.inertia
         iterations = best!.iterations
         dims = d
@@ -339,28 +389,32 @@ package final class KMeans: @unchecked Sendable {
     /// Greedy k-means++ for several runs in lock-step, each with its own generator: one pass over the
     /// data gives the distances of every run's candidates (the seeding is memory-bound, so this is
     /// what makes restarts cheap). Each run's centers are the same as if it were seeded alone.
-    private func plusPlus<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ norms: [T], _ k: Int, _ rngs: inout [Xoshiro256]) -> [[Double]] {
+    private func plusPlus<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ norms: [T], _ k: Int, _ weights: [Double]?,
+                                          _ rngs: inout [Xoshiro256]) -> [[Double]] {
         let n = data.rows, d = data.cols, runs = rngs.count
         let trials = 2 + Int(log(Double(k)))
         // Buffers reused by every step: candidate distances (runs * trials x n), each run's distance to
         // its closest chosen center, the cumulative potential.
         var candidateDistances = [Double](repeating: 0, count: runs * max(trials, 1) * n)
-        var chosen = (0..<runs).map { [Int(rngs[$0].next() % UInt64(n))] }
+        // The weights (1 when unweighted: w * x = x exactly, so unit weights give the same draws).
+        let w = weights ?? [Double](repeating: 1, count: n)
+        var cumulative = [Double](repeating: 0, count: n)
+        // First center: drawn with probability proportional to its weight (scikit-learn's
+        // random_state.choice(n, p=sample_weight / sample_weight.sum())).
+        var running = 0.0
+        for i in 0..<n { running += w[i]; cumulative[i] = running }
+        var chosen = (0..<runs).map { [Self.search(cumulative, rngs[$0].nextUnit() * running)] }
         squaredDistances(data, norms, from: chosen.map { $0[0] }, into: &candidateDistances)
         var closest = (0..<runs).map { Array(candidateDistances[($0 * n)..<($0 * n + n)]) }
-        var potential = closest.map { $0.reduce(0, +) }
-        var cumulative = [Double](repeating: 0, count: n)
+        var potential = closest.map { near in (0..<n).reduce(0.0) { $0 + w[$1] * near[$1] } }
         for _ in 1..<max(k, 1) {
             // Candidates by inverse-CDF sampling on each run's cumulative potential (float64).
             var candidates: [Int] = []
             for run in 0..<runs {
                 var running = 0.0
-                for i in 0..<n { running += closest[run][i]; cumulative[i] = running }
+                for i in 0..<n { running += w[i] * closest[run][i]; cumulative[i] = running }
                 for _ in 0..<trials {
-                    let target = rngs[run].nextUnit() * potential[run]
-                    var lo = 0, hi = n - 1
-                    while lo < hi { let m = (lo + hi) / 2; if cumulative[m] < target { lo = m + 1 } else { hi = m } }
-                    candidates.append(lo)
+                    candidates.append(Self.search(cumulative, rngs[run].nextUnit() * potential[run]))
                 }
             }
             squaredDistances(data, norms, from: candidates, into: &candidateDistances)
@@ -372,7 +426,7 @@ package final class KMeans: @unchecked Sendable {
                         for t in (run * trials)..<((run + 1) * trials) {
                             let dist = all.baseAddress! + t * n
                             var pot = 0.0
-                            for i in 0..<n { pot += min(dist[i], near[i]) }
+                            for i in 0..<n { pot += w[i] * min(dist[i], near[i]) }
                             // The first candidate always counts, so a NaN potential (overflowing data)
                             // cannot leave none.
                             if bestT < 0 || pot < bestPot { bestPot = pot; bestT = t }
@@ -386,6 +440,37 @@ package final class KMeans: @unchecked Sendable {
             }
         }
         return chosen.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
+    }
+
+    /// The first index whose cumulative mass exceeds target (inverse-CDF sampling: an index of zero mass
+    /// is never drawn), the last index if none does (target rounded up to the total).
+    private static func search(_ cumulative: [Double], _ target: Double) -> Int {
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi { let m = (lo + hi) / 2; if cumulative[m] <= target { lo = m + 1 } else { hi = m } }
+        return lo
+    }
+
+    /// k distinct rows drawn one after another with probability proportional to their weights among
+    /// the rows not drawn yet (numpy's choice(n, k, replace=False, p=w / w.sum()) scheme; at least k
+    /// weights are positive, checked by fit). The rows are kept in a pool from which each drawn row is
+    /// swapped to the front, as the unweighted draw does: with unit weights (exact integer sums) both
+    /// pick the same rows. O(n k).
+    static func weightedDistinct(_ weights: [Double], _ k: Int, _ rng: inout Xoshiro256) -> [Int] {
+        let n = weights.count
+        var pool = Array(0..<n)
+        for i in 0..<k {
+            var total = 0.0
+            for t in i..<n { total += weights[pool[t]] }
+            let target = rng.nextUnit() * total
+            var running = 0.0, pick = -1
+            for t in i..<n where weights[pool[t]] > 0 {
+                pick = t
+                running += weights[pool[t]]
+                if running > target { break }
+            }
+            pool.swapAt(i, pick)
+        }
+        return Array(pool.prefix(k))
     }
 
     /// Squared distances from each of the given rows to all rows, into out[c * n + r]:
@@ -421,8 +506,10 @@ package final class KMeans: @unchecked Sendable {
     /// each such point moves, in the M-step's sums and counts only, from its cluster to the empty one,
     /// so both centers move in this iteration (its label stays until the next E-step). Nothing moves
     /// when every point sits on its center (fewer distinct points than clusters).
-    private func relocateEmpty<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ labels: [Int32], _ old: [Double],
-                               _ sums: inout [Double], _ counts: inout [Int]) {
+    /// Weighted (sample_weight): a cluster of weight 0 is empty; the moved point carries its weight w
+    /// (sums += w x, counts = w), as scikit-learn's weighted version does.
+    private func relocateEmpty<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ labels: [Int32], _ old: [Double], _ weights: [Double]?,
+                               _ sums: inout [Double], _ counts: inout [Double]) {
         let k = parameters.clusterCount, d = data.cols, n = data.rows
         let empty = (0..<k).filter { counts[$0] == 0 }
         if empty.isEmpty { return }
@@ -442,18 +529,20 @@ package final class KMeans: @unchecked Sendable {
         }
         for (slot, c) in empty.enumerated() where slot < chosen.count {
             let row = chosen[slot], from = Int(labels[row])
+            let w = weights?[row] ?? 1
             for j in 0..<d {
-                let v = Double(data.base[row * d + j])
+                let v = w * Double(data.base[row * d + j])
                 sums[from * d + j] -= v
                 sums[c * d + j] = v
             }
-            counts[from] -= 1
-            counts[c] = 1
+            counts[from] -= w
+            counts[c] = w
         }
     }
 
     /// sum_i ||x_i - c_{label(i)}||^2 in float64 on the original data, for several runs in one pass.
-    private func exactInertia<T: LaminaFloat>(_ x: MatrixViewOf<T>, mean: [Double], unit: Double, runs: [(centers: [Double], labels: [Int32])]) -> [Double] {
+    private func exactInertia<T: LaminaFloat>(_ x: MatrixViewOf<T>, mean: [Double], unit: Double, weights: [Double]?,
+                                              runs: [(centers: [Double], labels: [Int32])]) -> [Double] {
         let k = parameters.clusterCount, d = x.cols
         let absolute = runs.map { run in (0..<(k * d)).map { run.centers[$0] * unit + mean[$0 % d] } }
         let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
@@ -461,7 +550,11 @@ package final class KMeans: @unchecked Sendable {
                 absolute[r].withUnsafeBufferPointer { c in
                     runs[r].labels.withUnsafeBufferPointer { labels in
                         var s = 0.0
-                        for i in range { s += T.squaredDistance(x.row(i), c.baseAddress! + Int(labels[i]) * d, d) }
+                        if let weights {
+                            for i in range { s += weights[i] * T.squaredDistance(x.row(i), c.baseAddress! + Int(labels[i]) * d, d) }
+                        } else {
+                            for i in range { s += T.squaredDistance(x.row(i), c.baseAddress! + Int(labels[i]) * d, d) }
+                        }
                         return s
                     }
                 }

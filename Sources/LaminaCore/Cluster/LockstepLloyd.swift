@@ -20,6 +20,26 @@ struct LockstepLloyd<T: LaminaFloat> {
     let k: Int
     let maxIterations: Int
     var tol: Double            // on the sum of squared center shifts
+    /// Sample weights (n, finite, >= 0) or nil for unit weights: a cluster's center is the weighted
+    /// mean of its rows, its "count" the sum of their weights (a cluster of weight 0 is empty), its
+    /// inertia the weighted sum of squared distances (scikit-learn's sample_weight). Unit weights give
+    /// bit-identical results to nil (w * x = x, sums of ones are exact).
+    var weights: [Double]? = nil
+
+    init(data: MatrixViewOf<T>, norms: [T], exactNorms: [Double]?, k: Int, maxIterations: Int, tol: Double,
+         weights: [Double]? = nil) {
+        self.data = data
+        self.norms = norms
+        self.exactNorms = exactNorms
+        self.k = k
+        self.maxIterations = maxIterations
+        self.tol = tol
+        self.weights = weights
+    }
+
+    /// How an iteration ended, for `run`'s trace: still running, strict convergence (no label changed),
+    /// or the squared center shift (working units) within the tolerance.
+    enum TraceEnd { case running, strict, tolerance(Double) }
 
     struct Run {
         var centers: [Double]
@@ -27,7 +47,7 @@ struct LockstepLloyd<T: LaminaFloat> {
         var upper: [T]
         var lower: [T]
         var sums: [Double]
-        var counts: [Int]
+        var counts: [Double]       // per cluster, the sum of the weights (the count when unweighted)
         var squares: [Double]      // per cluster, sum of exactNorms (empty without them)
         var moves = 0              // points moved between clusters by bounded E-steps
         var iterations = 0
@@ -43,8 +63,11 @@ struct LockstepLloyd<T: LaminaFloat> {
     /// own labels, sums and counts are left as the E-step made them. A cluster still empty after it is
     /// placed at the center of the largest cluster (first on ties), as scikit-learn's `_average_centers`.
     /// `first`: the first E-step of these starts if it was already made (firstAssignmentGathering).
+    /// `trace` (verbose fits): called for each run at each iteration with the labels of its last E-step,
+    /// the centers that E-step used, and how the iteration ended (scikit-learn's verbose lines).
     func run(_ starts: [[Double]], first: [Run]? = nil,
-             relocate: ([Int32], [Double], inout [Double], inout [Int]) -> Void)
+             relocate: ([Int32], [Double], inout [Double], inout [Double]) -> Void,
+             trace: ((_ run: Int, _ iteration: Int, _ labels: [Int32], _ centers: [Double], _ end: TraceEnd) -> Void)? = nil)
         -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] {
         let d = data.cols
         var runs = first ?? fullAssignment(starts).0
@@ -62,13 +85,14 @@ struct LockstepLloyd<T: LaminaFloat> {
                 var largest = 0
                 for c in 1..<max(k, 1) where counts[c] > counts[largest] { largest = c }
                 for c in 0..<k where counts[c] > 0 {
-                    let inverse = 1 / Double(counts[c])
+                    let inverse = 1 / counts[c]
                     for j in 0..<d { newCenters[c * d + j] *= inverse }
                 }
                 for c in 0..<k where counts[c] == 0 {
                     for j in 0..<d { newCenters[c * d + j] = newCenters[largest * d + j] }
                 }
                 if iteration > 0 && !changed[r] {
+                    trace?(r, iteration, runs[r].labels, runs[r].centers, .strict)
                     runs[r].strict = true
                     runs[r].centers = newCenters
                     continue
@@ -81,6 +105,7 @@ struct LockstepLloyd<T: LaminaFloat> {
                     delta[c] = s.squareRoot()
                     shift += s
                 }
+                trace?(r, iteration, runs[r].labels, runs[r].centers, shift > tol ? .running : .tolerance(shift))
                 runs[r].centers = newCenters
                 loosen(&runs[r], delta)
                 if shift > tol { moving.append(r) }
@@ -94,7 +119,7 @@ struct LockstepLloyd<T: LaminaFloat> {
                 for (r, fresh) in zip(full, fullAssignment(full.map { runs[$0].centers }).0) {
                     let moved = zip(fresh.labels, runs[r].labels).reduce(0) { $0 + ($1.0 != $1.1 ? 1 : 0) }
                     changed[r] = moved > 0
-                    busy[r] = moved * 20 > fresh.labels.count
+                    busy[r] = weights != nil || moved * 20 > fresh.labels.count
                     (runs[r].labels, runs[r].upper, runs[r].lower) = (fresh.labels, fresh.upper, fresh.lower)
                     (runs[r].sums, runs[r].counts, runs[r].squares) = (fresh.sums, fresh.counts, fresh.squares)
                     runs[r].moves = 0
@@ -103,7 +128,7 @@ struct LockstepLloyd<T: LaminaFloat> {
             if !bounded.isEmpty {
                 for (r, result) in zip(bounded, boundedAssignment(&runs, bounded)) {
                     changed[r] = result.changed
-                    busy[r] = result.recomputed * 4 > data.rows
+                    busy[r] = weights != nil || result.recomputed * 4 > data.rows
                 }
             }
 
@@ -126,7 +151,7 @@ struct LockstepLloyd<T: LaminaFloat> {
         for c in 0..<k {
             var cs = 0.0, cc = 0.0
             for j in 0..<d { let v = run.centers[c * d + j]; cs += v * run.sums[c * d + j]; cc += v * v }
-            let count = Double(run.counts[c])
+            let count = run.counts[c]
             total += run.squares[c] - 2 * cs + count * cc
             magnitude += run.squares[c] + count * cc
         }
@@ -164,6 +189,7 @@ struct LockstepLloyd<T: LaminaFloat> {
         let n = data.rows, d = data.cols, sets = starts.count, t = sets * k
         let centers = starts.flatMap { $0.map { T($0) } }
         let centerNorms = CenterDots.squaredNorms(centers, t, d)
+        let weighted = weights != nil
         var labels = [Int32](repeating: 0, count: sets * n)
         var upper = [T](repeating: 0, count: sets * n), lower = [T](repeating: .infinity, count: sets * n)
         let squares = gather || exactNorms != nil
@@ -177,6 +203,7 @@ struct LockstepLloyd<T: LaminaFloat> {
             centers.withUnsafeBufferPointer { cp in
             centerNorms.withUnsafeBufferPointer { cn in
             norms.withUnsafeBufferPointer { known in
+            (weights ?? []).withUnsafeBufferPointer { wp in
             gatheredNorms.withUnsafeMutableBufferPointer { gn in
             lows.withUnsafeMutableBufferPointer { lows in
             highs.withUnsafeMutableBufferPointer { highs in
@@ -199,21 +226,30 @@ struct LockstepLloyd<T: LaminaFloat> {
                         for set in 0..<sets {
                             let (c, first, second) = CenterDots.twoNearest(tile + (i - r0) * t + set * k, cn.baseAddress! + set * k, k)
                             let at = set * k + c
-                            if gather && set == 0 {
-                                let q = T.rowStatistics(data.row(i), d, sums + at * d, low!, high!)
-                                gn[i] = q
-                                rowNorm = T(q)
+                            if weighted {
+                                // (never gathering: KMeans gathers statistics only for unit weights)
+                                let w = wp[i]
+                                Self.addScaled(data.row(i), w, sums + at * d, d)
+                                if squares { square[at] += w * exactNorms![i] }
+                                counts[at] += w
                             } else {
-                                T.accumulate(data.row(i), into: sums + at * d, d)
+                                if gather && set == 0 {
+                                    let q = T.rowStatistics(data.row(i), d, sums + at * d, low!, high!)
+                                    gn[i] = q
+                                    rowNorm = T(q)
+                                } else {
+                                    T.accumulate(data.row(i), into: sums + at * d, d)
+                                }
+                                if squares { square[at] += gather ? gn[i] : exactNorms![i] }
+                                counts[at] += 1
                             }
-                            if squares { square[at] += gather ? gn[i] : exactNorms![i] }
                             lab[set * n + i] = Int32(c)
                             up[set * n + i] = distance(rowNorm, first)
                             lo[set * n + i] = k > 1 ? distance(rowNorm, second) : .infinity
-                            counts[at] += 1
                         }
                     }
                 }
+            }
             }
             }
             }
@@ -241,7 +277,9 @@ struct LockstepLloyd<T: LaminaFloat> {
         return (runs, Gathered(rowNorms: gatheredNorms, low: low, high: high, columnSums: columnSums))
     }
 
-    /// Hamerly E-step for the given runs; updates labels, bounds and (by moving points) sums and counts.
+    /// Hamerly E-step for the given runs (unit weights only: weighted runs always take full passes,
+    /// whose sums are made afresh, so that moving weights in and out cannot leave a cluster emptied of
+    /// its points with a rounding residue for a weight); updates labels, bounds and (by moving points) sums and counts.
     /// Returns, per run, whether any label changed and how many points were re-assigned in full.
     private func boundedAssignment(_ runs: inout [Run], _ which: [Int]) -> [(changed: Bool, recomputed: Int)] {
         let n = data.rows, d = data.cols, sets = which.count
@@ -303,12 +341,24 @@ struct LockstepLloyd<T: LaminaFloat> {
             for c in 0..<k { runs[r].counts[c] += partials.counts[s * k + c] }
             for t in 0..<(k * d) { runs[r].sums[t] += partials.sums[s * k * d + t] }
             if exactNorms != nil { for c in 0..<k { runs[r].squares[c] += partials.sums[sets * k * d + s * k + c] } }
-            runs[r].moves += partials.counts[sets * k + sets + s]
+            runs[r].moves += Int(partials.counts[sets * k + sets + s])
         }
-        return which.enumerated().map { (runs[$0.element].labels != before[$0.offset], partials.counts[sets * k + $0.offset]) }
+        return which.enumerated().map { (runs[$0.element].labels != before[$0.offset], Int(partials.counts[sets * k + $0.offset])) }
     }
 
     // MARK: - Helpers
+
+    /// acc[j] += w * x[j] in float64 (the weighted path; w = 1 adds exactly what accumulate adds).
+    @inline(__always)
+    private static func addScaled(_ x: UnsafePointer<T>, _ w: Double, _ acc: UnsafeMutablePointer<Double>, _ d: Int) {
+        var j = 0
+        while j + 4 <= d {
+            acc[j] += w * Double(x[j]); acc[j + 1] += w * Double(x[j + 1])
+            acc[j + 2] += w * Double(x[j + 2]); acc[j + 3] += w * Double(x[j + 3])
+            j += 4
+        }
+        while j < d { acc[j] += w * Double(x[j]); j += 1 }
+    }
 
     /// sqrt(max(0, ||x||^2 + v)), v = ||c||^2 - 2 x.c.
     @inline(__always)
@@ -354,16 +404,16 @@ struct LockstepLloyd<T: LaminaFloat> {
     /// `sums` has sets * k * d entries, then `extraSums` more; `counts` has sets * k entries, then
     /// `extraCounters` more.
     private func groupPartials(_ n: Int, sets: Int, extraSums: Int = 0, extraCounters: Int = 0,
-                               _ body: (Range<Int>, UnsafeMutablePointer<Double>, inout [Int]) -> Void) -> (sums: [Double], counts: [Int]) {
+                               _ body: (Range<Int>, UnsafeMutablePointer<Double>, inout [Double]) -> Void) -> (sums: [Double], counts: [Double]) {
         let d = data.cols, sumCount = sets * k * d + extraSums
         let (_, groupSize) = groupLayout(n)
-        let partials = Parallel.mapChunks(count: n, chunk: groupSize) { range -> ([Double], [Int]) in
+        let partials = Parallel.mapChunks(count: n, chunk: groupSize) { range -> ([Double], [Double]) in
             var sums = [Double](repeating: 0, count: sumCount)
-            var counts = [Int](repeating: 0, count: sets * k + extraCounters)
+            var counts = [Double](repeating: 0, count: sets * k + extraCounters)
             sums.withUnsafeMutableBufferPointer { body(range, $0.baseAddress!, &counts) }
             return (sums, counts)
         }
-        var sums = [Double](repeating: 0, count: sumCount), counts = [Int](repeating: 0, count: sets * k + extraCounters)
+        var sums = [Double](repeating: 0, count: sumCount), counts = [Double](repeating: 0, count: sets * k + extraCounters)
         for (s, c) in partials {
             for i in 0..<sumCount { sums[i] += s[i] }
             for i in 0..<counts.count { counts[i] += c[i] }

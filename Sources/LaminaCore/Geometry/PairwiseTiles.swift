@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Tiled pairwise distances with fused reductions: the n x n distance matrix is never built. For every
 /// block x block tile a gemm gives the dot products, which are turned into distances in place and
 /// handed to a consumer that reduces them (per-class sums, minima, maxima). Memory is O(workers * tile).
@@ -81,6 +85,10 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
     package let metric: DistanceMetric
     package let segments: ClassSegments
     package let distanceUnit: Double
+    /// Minkowski exponent p (metric "minkowski"): the direct pass computes (sum |x - y|^p)^(1/p) instead
+    /// of the metric's own distance (the metric is then .manhattan, whose working frame -- the rows as
+    /// given, power-of-two scaled -- and unit it shares: the distance is homogeneous of degree 1).
+    package let minkowskiP: Double?
     /// The caller's data and column scale, for exact float64 distances of chosen pairs.
     package let source: MatrixViewOf<T>
     package let columnScale: [Double]?
@@ -90,7 +98,8 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
     /// Throws LaminaError(.outOfMemory) when the working copy (n x d elements) does not fit in the memory
     /// the process may still take (Memory.reserve: RLIMIT_AS and cgroup limits included).
     package init(_ x: MatrixViewOf<T>, segments: ClassSegments, metric: DistanceMetric,
-                shift: [Double]? = nil, scale: [Double]? = nil) throws {
+                shift: [Double]? = nil, scale: [Double]? = nil, minkowskiP: Double? = nil) throws {
+        self.minkowskiP = minkowskiP
         let (cells, overflow) = x.rows.multipliedReportingOverflow(by: x.cols + 2)
         let size = MemoryLayout<T>.size
         try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * size,
@@ -260,7 +269,7 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
                             let c0 = cb * block, c1 = min(n, c0 + block)
                             let width = c1 - c0
                             if metric.isDirect {
-                                Self.directTile(metric, pts.baseAddress!, d, r0..<r1, c0..<c1, tile)
+                                Self.directTile(metric, minkowskiP, pts.baseAddress!, d, r0..<r1, c0..<c1, tile)
                             } else {
                             T.gemmABt(m: r1 - r0, n: width, k: d, a: pts.baseAddress! + r0 * d, lda: d,
                                      b: pts.baseAddress! + c0 * d, ldb: d, c: tile, ldc: width)
@@ -287,9 +296,43 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
 
     /// Manhattan or Chebyshev distances of rows `rows` to rows `cols` into tile (row-major, ld = cols.count):
     /// per pair, float64 differences of the stored (exactly scaled) values, summed (or maximised) in float64.
-    private static func directTile(_ metric: DistanceMetric, _ u: UnsafePointer<T>, _ d: Int, _ rows: Range<Int>,
+    /// With a Minkowski exponent p: (sum |x - y|^p)^(1/p), the powers in float64 (p = 1, 2 and +inf take
+    /// the manhattan, root-of-squares and chebyshev forms, without pow).
+    private static func directTile(_ metric: DistanceMetric, _ p: Double?, _ u: UnsafePointer<T>, _ d: Int, _ rows: Range<Int>,
                                    _ cols: Range<Int>, _ tile: UnsafeMutablePointer<T>) {
         let width = cols.count
+        if let p, p != 1 {
+            let inverse = 1 / p
+            for r in rows {
+                let a = u + r * d, out = tile + (r - rows.lowerBound) * width
+                for c in cols {
+                    let b = u + c * d
+                    var s0 = 0.0, s1 = 0.0
+                    if p == .infinity {
+                        for t in 0..<d { s0 = Swift.max(s0, abs(Double(a[t]) - Double(b[t]))) }
+                        out[c - cols.lowerBound] = T(s0)
+                        continue
+                    }
+                    var t = 0
+                    if p == 2 {
+                        while t + 2 <= d {
+                            let v0 = Double(a[t]) - Double(b[t]), v1 = Double(a[t + 1]) - Double(b[t + 1])
+                            s0 += v0 * v0; s1 += v1 * v1; t += 2
+                        }
+                        if t < d { let v = Double(a[t]) - Double(b[t]); s0 += v * v }
+                        out[c - cols.lowerBound] = T((s0 + s1).squareRoot())
+                    } else {
+                        while t + 2 <= d {
+                            s0 += pow(abs(Double(a[t]) - Double(b[t])), p); s1 += pow(abs(Double(a[t + 1]) - Double(b[t + 1])), p)
+                            t += 2
+                        }
+                        if t < d { s0 += pow(abs(Double(a[t]) - Double(b[t])), p) }
+                        out[c - cols.lowerBound] = T(pow(s0 + s1, inverse))
+                    }
+                }
+            }
+            return
+        }
         for r in rows {
             let a = u + r * d, out = tile + (r - rows.lowerBound) * width
             for c in cols {

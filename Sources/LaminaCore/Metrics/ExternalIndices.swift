@@ -54,6 +54,19 @@ package struct Contingency: Sendable {
         sampleCount = n
     }
 
+    /// Memberwise (ContingencyCells.swift builds a caller-given table with it).
+    init(rowCount: Int, colCount: Int, rowSums: [Int], colSums: [Int], cellRows: [Int32], cellCols: [Int32],
+         cellCounts: [Int], sampleCount: Int) {
+        self.rowCount = rowCount
+        self.colCount = colCount
+        self.rowSums = rowSums
+        self.colSums = colSums
+        self.cellRows = cellRows
+        self.cellCols = cellCols
+        self.cellCounts = cellCounts
+        self.sampleCount = sampleCount
+    }
+
     /// Dense table (rowCount x colCount) into `out`.
     package func fillDense(_ out: UnsafeMutablePointer<Int64>) {
         out.initialize(repeating: 0, count: rowCount * colCount)

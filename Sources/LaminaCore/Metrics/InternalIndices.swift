@@ -7,11 +7,18 @@ package enum InternalIndices {
     /// members of size-1 clusters (Rousseeuw 1987; sklearn.metrics.silhouette_samples).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    package static func silhouetteSamples<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric) throws -> [Double] {
+    /// minkowskiP: the Minkowski distance (sum |x - y|^p)^(1/p), p > 0 (metric "minkowski"; `metric`
+    /// is then ignored).
+    package static func silhouetteSamples<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric,
+                                                          minkowskiP: Double? = nil) throws -> [Double] {
         try checkRowsMatch(x, labels)
         try checkLabelCount(labels)
+        if let p = minkowskiP, !(p > 0) || p.isNaN {
+            throw LaminaError.invalid("p is \(p); expected p > 0 (the Minkowski exponent; p = 1 manhattan, 2 euclidean, inf chebyshev)")
+        }
         let segments = ClassSegments(labels)
-        let points = try PairwisePoints(x, segments: segments, metric: metric)
+        let points = try PairwisePoints(x, segments: segments, metric: minkowskiP == nil ? metric : .manhattan,
+                                        minkowskiP: minkowskiP)
         let n = x.rows, k = segments.classCount
         // Symmetric pass (half the gemm work) when a few lanes of n x k sums fit in 512 MB; otherwise
         // every row block computes its full row of tiles and keeps only its own rows' sums.
@@ -37,8 +44,9 @@ package enum InternalIndices {
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    package static func silhouetteScore<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric) throws -> Double {
-        let s = try silhouetteSamples(x, labels: labels, metric: metric)
+    package static func silhouetteScore<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric,
+                                                        minkowskiP: Double? = nil) throws -> Double {
+        let s = try silhouetteSamples(x, labels: labels, metric: metric, minkowskiP: minkowskiP)
         return s.reduce(0, +) / Double(s.count)
     }
 

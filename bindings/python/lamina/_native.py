@@ -107,7 +107,7 @@ u8p = POINTER(ctypes.c_uint8)
 class KMeansParams(ctypes.Structure):
     """Mirrors `lamina_kmeans_params`."""
     _fields_ = [("n_clusters", c_int32), ("init", c_int32), ("n_init", c_int32),
-                ("max_iter", c_int32), ("tol", c_double), ("seed", c_uint64)]
+                ("max_iter", c_int32), ("tol", c_double), ("seed", c_uint64), ("verbose", c_int32)]
 
 
 class Progress(ctypes.Structure):
@@ -215,6 +215,10 @@ SIGNATURES = {
     "lamina_gdv_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
     "lamina_silhouette_samples_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
     "lamina_silhouette_score_precomputed_f64": (c_int32, [f64p, c_int64, c_int64, i32p, f64p]),
+    "lamina_silhouette_samples_minkowski": (c_int32, [f32p, c_int64, c_int64, i32p, c_double, f64p]),
+    "lamina_silhouette_score_minkowski": (c_int32, [f32p, c_int64, c_int64, i32p, c_double, f64p]),
+    "lamina_silhouette_samples_minkowski_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_double, f64p]),
+    "lamina_silhouette_score_minkowski_f64": (c_int32, [f64p, c_int64, c_int64, i32p, c_double, f64p]),
     "lamina_contingency_shape": (c_int32, [i32p, i32p, c_int64, i64p, i64p]),
     "lamina_contingency_matrix": (c_int32, [i32p, i32p, c_int64, i64p, c_int64]),
     "lamina_rand_score": (c_int32, [i32p, i32p, c_int64, f64p]),
@@ -224,6 +228,7 @@ SIGNATURES = {
     "lamina_adjusted_mutual_info_score": (c_int32, [i32p, i32p, c_int64, c_int32, f64p]),
     "lamina_homogeneity_completeness_v_measure": (c_int32, [i32p, i32p, c_int64, c_double, f64p, f64p, f64p]),
     "lamina_fowlkes_mallows_score": (c_int32, [i32p, i32p, c_int64, f64p]),
+    "lamina_mutual_info_score_contingency": (c_int32, [i64p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
     "lamina_kmeans_default_params": (KMeansParams, []),
     "lamina_kmeans_check_params": (c_int32, [POINTER(KMeansParams)]),
     "lamina_kmeans_create": (c_int32, [POINTER(KMeansParams), POINTER(c_void_p)]),
@@ -239,6 +244,9 @@ SIGNATURES = {
     "lamina_kmeans_get_centers_f64": (c_int32, [c_void_p, f64p, c_int64]),
     "lamina_kmeans_set_centers_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64]),
     "lamina_kmeans_get_precision": (c_int32, [c_void_p, i32p]),
+    "lamina_kmeans_fit_weighted": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, f32p]),
+    "lamina_kmeans_fit_weighted_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64, f64p, f64p]),
+    "lamina_kmeans_get_log": (c_int32, [c_void_p, c_char_p, c_int64, i64p]),
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
     "lamina_h5_read_i32": (c_int32, [c_char_p, c_char_p, i32p, c_int64]),

@@ -24,8 +24,13 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     Lloyd's steps skip the points whose Hamerly bounds rule out a change; the assignments are those of
     plain Lloyd.
 
-    Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random" or an
-    (n_clusters, n_features) array), n_init ("auto" = 1 for k-means++ or an array, 10 for "random"),
+    Parameters mirror sklearn.cluster.KMeans: n_clusters, init ("k-means++", "random", an
+    (n_clusters, n_features) array, or a callable init(X, n_clusters, random_state=RandomState) called
+    as scikit-learn calls it: once per restart, on X minus its column means, its result read in that
+    frame), n_init ("auto" = 1 for k-means++ or an array, 10 for "random" or a callable; an array with
+    n_init > 1 warns and runs once, as scikit-learn does), verbose (scikit-learn's lines, recorded by
+    the core and printed after the fit: the restarts run in lock-step), copy_x (validated; Lamina never
+    writes to X),
     max_iter, tol (relative to the mean feature variance), algorithm ("lloyd" or "elkan": both run
     Lamina's one algorithm, Lloyd's iterations with Hamerly's bounds, whose assignments, centers and
     n_iter_ are those of plain Lloyd -- as scikit-learn's "elkan" also gives, up to rounding), random_state (int, numpy RandomState or
@@ -38,20 +43,24 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     otherwise: scikit-learn's dtype rule), labels_ (int32), inertia_ (float64 sum of squared
     distances to the closest center), n_iter_, n_features_in_. predict(X) gives the closest center,
     transform(X) the distances to every center, score(X) minus the sum of squared distances to the
-    closest centers (scikit-learn's definitions).
+    closest centers (scikit-learn's definitions), get_feature_names_out() "kmeans0", "kmeans1", ...
+    fit(X, sample_weight=w): each sample counts with its weight (weighted k-means++ / random draws,
+    weighted means, weighted inertia; unit weights give the unweighted fit exactly).
     """
 
     _lamina_tags = {"preserves_dtype": ["float64", "float32"], "sparse": True}
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, algorithm="lloyd"):
+                 verbose=0, random_state=None, copy_x=True, algorithm="lloyd"):
         self.n_clusters = n_clusters
         self.algorithm = algorithm
         self.init = init
         self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
+        self.verbose = verbose
         self.random_state = random_state
+        self.copy_x = copy_x
 
     def _params(self):
         p = N.lib.lamina_kmeans_default_params()
@@ -60,16 +69,21 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         init_centers = None
         if isinstance(self.init, str):
             p.init = N.option(self.init, _INITS, "init")
+        elif callable(self.init):
+            p.init = 2
         else:
             p.init = 2
             init_centers = N.as_matrix_typed(self.init, "init")
         if isinstance(self.n_init, str) and self.n_init == "auto":
-            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
+            # scikit-learn's rule: 1 for k-means++ and an array, 10 for "random" and a callable
+            n_init = 10 if (isinstance(self.init, str) and self.init == "random") or callable(self.init) else 1
         elif isinstance(self.n_init, numbers.Integral) and not isinstance(self.n_init, bool):
             n_init = int(self.n_init)
         else:
             raise InvalidArgumentError(f"n_init={self.n_init!r}; expected 'auto' or an integer")
-        if init_centers is not None:
+        if init_centers is not None and n_init != 1:
+            warnings.warn(f"Explicit initial center position passed: performing only one init in KMeans instead of "
+                          f"n_init={n_init}.", RuntimeWarning, stacklevel=3)
             n_init = 1
         p.n_init = max(min(n_init, 2**31 - 1), -2**31)
         if not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool):
@@ -79,38 +93,121 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         if not isinstance(self.algorithm, str) or self.algorithm not in ("lloyd", "elkan"):
             raise InvalidArgumentError(f"The 'algorithm' parameter of KMeans must be a str among {{'elkan', 'lloyd'}}. "
                                        f"Got {self.algorithm!r} instead.")
+        if not isinstance(self.copy_x, (bool, np.bool_)):
+            raise InvalidArgumentError(f"The 'copy_x' parameter of KMeans must be an instance of 'bool'. "
+                                       f"Got {self.copy_x!r} instead.")
+        if not isinstance(self.verbose, (numbers.Integral, np.bool_)) or int(self.verbose) < 0:
+            raise InvalidArgumentError(f"The 'verbose' parameter of KMeans must be an int in the range [0, inf) or "
+                                       f"a bool. Got {self.verbose!r} instead.")
+        p.verbose = 1 if self.verbose else 0
         return p, init_centers
 
+    def _check_centers(self, centers, k, d):
+        # scikit-learn's _validate_center_shape messages
+        if centers.shape[0] != k:
+            raise ShapeMismatchError(f"The shape of the initial centers {centers.shape} does not match "
+                                     f"the number of clusters {k}.")
+        if centers.shape[1] != d:
+            raise ShapeMismatchError(f"The shape of the initial centers {centers.shape} does not match "
+                                     f"the number of features of the data {d}.")
+
+    @staticmethod
+    def _sample_weight(sample_weight, n, dtype):
+        """scikit-learn's _check_sample_weight: None -> unit weights (the unweighted fit, bit-identical),
+        a scalar -> that weight for every sample, else a 1-D array of n values, in X's dtype. The library
+        refuses NaN/inf, negative weights and a zero sum."""
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+            return np.full(n, sample_weight, dtype=dtype)
+        w = np.asarray(sample_weight)
+        if w.dtype.kind not in "fiub":
+            raise InvalidArgumentError(f"sample_weight has dtype {w.dtype}; expected numbers")
+        if w.ndim != 1:
+            raise InvalidArgumentError(f"Sample weights must be 1D array or scalar (sample_weight has shape {w.shape})")
+        if w.shape != (n,):
+            raise ShapeMismatchError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        w = np.ascontiguousarray(w, dtype=dtype)   # a copy when converted: the caller's array is never written
+        if n and not np.any(w):
+            raise InvalidArgumentError("Sample weights must contain at least one non-zero number. "
+                                       "(sample_weight is all zeros; expected a positive sum)")
+        return w
+
     def fit(self, X, y=None, sample_weight=None):
-        """Fits on X (n_samples, n_features). sample_weight is not supported (refused, never ignored)."""
+        """Fits on X (n_samples, n_features). sample_weight (n_samples,), or a scalar: each sample counts
+        with its weight in the k-means++ / random draws, the centers (weighted means) and the inertia
+        (scikit-learn's semantics; unused by an array or callable init, as in scikit-learn)."""
         if _sparse.is_sparse(X):   # scipy.sparse X: Lloyd on CSR rows in the library, never densified
             return self._fit_sparse(X, sample_weight)
-        if sample_weight is not None:
-            raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
+        # a callable init gets scikit-learn's check_random_state(random_state), taken before the seed
+        rng = None
+        if callable(self.init):
+            rng = self.random_state if isinstance(self.random_state, np.random.RandomState) else \
+                np.random.mtrand._rand if self.random_state is None else \
+                np.random.RandomState(self.random_state.integers(0, 2**31 - 1)) \
+                if isinstance(self.random_state, np.random.Generator) else np.random.RandomState(self.random_state)
         params, init_centers = self._params()
         N.call("lamina_kmeans_check_params", ctypes.byref(params))   # parameter errors before data errors
         x = as_matrix(X, keep_float64=True)
         f64 = x.dtype == np.float64
+        k = params.n_clusters
+        if self.algorithm == "elkan" and k == 1:
+            warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                          RuntimeWarning, stacklevel=2)
+        weights = self._sample_weight(sample_weight, x.shape[0], x.dtype)
+        n_runs = 1
         if init_centers is not None:
             init_centers = np.ascontiguousarray(init_centers, dtype=x.dtype)   # scikit-learn: X's dtype
             # The C API reads n_clusters x n_features values from the pointer: check the shape here,
             # where it is known (scikit-learn's messages).
-            if init_centers.shape[0] != params.n_clusters:
-                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                         f"the number of clusters {params.n_clusters}.")
-            if init_centers.shape[1] != x.shape[1]:
-                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                         f"the number of features of the data {x.shape[1]}.")
-        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+            self._check_centers(init_centers, k, x.shape[1])
+        elif callable(self.init):
+            # scikit-learn calls init(X, n_clusters, random_state=RandomState) once per restart, on X
+            # minus its column means, and reads the result in that frame: the same here, so that a
+            # callable gives the starts it gives scikit-learn.
+            n_runs = params.n_init
+            # scikit-learn's order: X's values, then n_samples >= n_clusters, then the callable
+            check_finite(x)
+            if x.shape[0] < k:
+                raise InvalidArgumentError(f"n_samples={x.shape[0]} should be >= n_clusters={k}.")
+            mean = x.mean(axis=0)
+            centred = x - mean
+            starts = []
+            for _ in range(n_runs):
+                c = N.as_matrix_typed(self.init(centred, k, random_state=rng), "init(X, n_clusters, random_state)")
+                self._check_centers(c, k, x.shape[1])
+                starts.append(np.ascontiguousarray(c + mean, dtype=x.dtype))
+            params.n_init = 1
+        self._n_init = n_runs if callable(self.init) else int(params.n_init)
         ptr = N.dptr if f64 else N.fptr
-        N.call("lamina_kmeans_fit_f64" if f64 else "lamina_kmeans_fit", handle, ptr(x), x.shape[0], x.shape[1],
-               ptr(init_centers) if init_centers is not None else None)
+        best = None
+        for run in range(n_runs):
+            given = starts[run] if callable(self.init) else init_centers
+            handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+            if weights is None:
+                N.call("lamina_kmeans_fit_f64" if f64 else "lamina_kmeans_fit", handle, ptr(x), x.shape[0], x.shape[1],
+                       ptr(given) if given is not None else None)
+            else:
+                N.call("lamina_kmeans_fit_weighted_f64" if f64 else "lamina_kmeans_fit_weighted", handle, ptr(x),
+                       x.shape[0], x.shape[1], ptr(given) if given is not None else None, ptr(weights))
+            if self.verbose:
+                # scikit-learn's verbose lines (the restarts run in lock-step: printed after the fit)
+                length = ctypes.c_int64()
+                N.call("lamina_kmeans_get_log", handle, None, 0, ctypes.byref(length))
+                buffer = ctypes.create_string_buffer(length.value + 1)
+                N.call("lamina_kmeans_get_log", handle, buffer, length.value + 1, ctypes.byref(length))
+                print(buffer.value.decode(), end="")
+            inertia = ctypes.c_double()
+            N.call("lamina_kmeans_get_info", handle, None, None, None, ctypes.byref(inertia), None)
+            if best is None or inertia.value < best[1]:
+                best = (handle, inertia.value)
+        handle = best[0]
         self._handle = handle  # a failed fit keeps the previous model; the old handle is freed here
-        n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
+        n, d, kk = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
         inertia, n_iter = ctypes.c_double(), ctypes.c_int32()
-        N.call("lamina_kmeans_get_info", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(k),
+        N.call("lamina_kmeans_get_info", handle, ctypes.byref(n), ctypes.byref(d), ctypes.byref(kk),
                ctypes.byref(inertia), ctypes.byref(n_iter))
-        self.cluster_centers_ = np.empty((k.value, d.value), dtype=x.dtype)
+        self.cluster_centers_ = np.empty((kk.value, d.value), dtype=x.dtype)
         N.call("lamina_kmeans_get_centers_f64" if f64 else "lamina_kmeans_get_centers", handle,
                ptr(self.cluster_centers_), self.cluster_centers_.size)
         self.labels_ = np.empty(n.value, dtype=np.int32)
@@ -118,11 +215,27 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         self.inertia_ = float(inertia.value)
         self.n_iter_ = int(n_iter.value)
         self.n_features_in_ = int(d.value)
+        self._n_features_out = int(kk.value)
         distinct = np.unique(self.labels_).size
-        if distinct < k.value:   # scikit-learn's warning (duplicate points: fewer distinct than clusters)
-            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({k.value}). "
+        if distinct < kk.value:   # scikit-learn's warning (duplicate points: fewer distinct than clusters)
+            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({kk.value}). "
                           "Possibly due to duplicate points in X.", ConvergenceWarning, stacklevel=2)
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names of transform: "kmeans0", ..., "kmeans{n_clusters - 1}" (scikit-learn's
+        class-name prefix rule), an object array. input_features, if given, must have n_features_in_
+        names (only checked)."""
+        self._check_fitted("get_feature_names_out")
+        if input_features is not None:
+            names = np.asarray(input_features, dtype=object)
+            if names.ndim != 1 or names.shape[0] != self.n_features_in_:
+                raise InvalidArgumentError(f"input_features should have length equal to number of features "
+                                           f"({self.n_features_in_}), got {names.shape[0] if names.ndim else 0}")
+            seen = getattr(self, "feature_names_in_", None)
+            if seen is not None and not np.array_equal(seen, names):
+                raise InvalidArgumentError("input_features is not equal to feature_names_in_")
+        return np.asarray([f"kmeans{i}" for i in range(self._n_features_out)], dtype=object)
 
     def _x(self, X):
         self._check_fitted()
@@ -174,17 +287,20 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
-        """Minus the sum of squared distances of the rows of X to their closest centers (float64)."""
+        """Minus the sum, weighted by sample_weight if given, of the squared distances of the rows of X
+        to their closest centers (float64; scikit-learn's score)."""
         if _sparse.is_sparse(X):
             _, squared = self._predict_sparse(X, distances=True)
             w = 1.0 if sample_weight is None else self._sparse_weights(sample_weight, squared.shape[0])
             return -float(np.sum(w * squared))
-        if sample_weight is not None:
-            raise NotImplementedError("lamina.cluster.KMeans does not support sample_weight")
         labels = self.predict(X)
         x = as_matrix(X, keep_float64=True).astype(np.float64)
+        w = self._sample_weight(sample_weight, x.shape[0], np.float64)
+        if w is not None and not np.all(np.isfinite(w)):
+            raise InvalidArgumentError("sample_weight contains NaN or infinity; expected finite weights")
         diff = x - self.cluster_centers_.astype(np.float64)[labels]
-        return -float(np.einsum("ij,ij->", diff, diff))
+        sq = np.einsum("ij,ij->i", diff, diff)
+        return -float(sq.sum() if w is None else sq @ w)
 
     # -- scipy.sparse X (converted once to canonical CSR; the library's *_csr functions) ---------------
 

@@ -29,11 +29,13 @@ Formulas (see include/lamina.h for the full statements):
 from __future__ import annotations
 
 import ctypes
+import warnings
 
 import numpy as np
 
 from . import _native as N
 from . import _sparse
+from .errors import NonFiniteError
 
 __all__ = [
     "silhouette_score", "silhouette_samples", "davies_bouldin_score", "calinski_harabasz_score",
@@ -51,9 +53,28 @@ _XIE_BENI = {"centroid": 0, "point_pair": 1}
 _AVERAGES = {"min": 0, "geometric": 1, "arithmetic": 2, "max": 3}
 
 
+def _finite_labels(arr, input_name, name):
+    """scikit-learn's check on label values (check_array / _assert_all_finite): NaN and infinity are
+    refused with its wording ("Input contains NaN." / "Input y contains infinity or a value too large
+    for dtype('float64').") followed by Lamina's detail."""
+    if arr.dtype.kind not in "fc" or arr.size == 0:
+        return
+    nan = np.isnan(arr)
+    bad = nan if nan.any() else ~np.isfinite(arr)
+    if not bad.any():
+        return
+    padded = input_name + " " if input_name else ""
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    index = where[0] if len(where) == 1 else where
+    what = "NaN" if nan.any() else f"infinity or a value too large for {np.dtype('float64')!r}"
+    raise NonFiniteError(f"Input {padded}contains {what}. ({name}[{index}] is {arr[where]}; labels must be finite values)")
+
+
 def _data_and_labels(X, labels):
     x = N.as_matrix_typed(X)
-    lab = N.as_labels(labels)
+    raw = np.asarray(labels)
+    _finite_labels(raw, "y", "labels")   # scikit-learn's check_X_y: X's own check, then y's, then lengths
+    lab = N.as_labels(raw)
     N.check_consistent_length(x, lab)
     return x, lab
 
@@ -75,6 +96,30 @@ def _check_metric(metric):
             "and pass them with metric='precomputed'")
 
 
+def _minkowski_p(metric, kwds, fn):
+    """The Minkowski exponent when metric="minkowski" (keyword p, scikit-learn's default 2), else None;
+    keyword arguments a metric does not take are refused (never ignored)."""
+    kwds = dict(kwds)
+    p = None
+    if isinstance(metric, str) and metric == "minkowski":
+        p = kwds.pop("p", 2)
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not p > 0:
+            raise N.InvalidArgumentError(f"p={p!r}; expected a number > 0 (the Minkowski exponent; 1 manhattan, "
+                                         "2 euclidean, inf chebyshev)")
+        p = float(p)
+    if kwds:
+        raise N.InvalidArgumentError(f"{fn} got keyword arguments {sorted(kwds)} that metric={metric!r} does not take"
+                                     + (" (metric='minkowski' takes p)" if "p" in kwds else ""))
+    return p
+
+
+def _silhouette_minkowski(x, lab, p, samples):
+    out = np.empty(x.shape[0] if samples else 1, dtype=np.float64)
+    name, data = N.typed("lamina_silhouette_samples_minkowski" if samples else "lamina_silhouette_score_minkowski", x)
+    N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab), ctypes.c_double(p), N.dptr(out))
+    return out if samples else float(out[0])
+
+
 def _silhouette_precomputed(X, labels, name):
     d, lab = _data_and_labels(X, labels)
     out = np.empty(d.shape[0], dtype=np.float64)
@@ -87,16 +132,20 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     """Silhouette coefficient of each sample (sklearn.metrics.silhouette_samples).
 
     metric: "euclidean" (alias "l2"), "sqeuclidean", "cosine", "manhattan" (aliases "l1", "cityblock"),
-    "chebyshev", "correlation", or "precomputed" (X is then the square
+    "chebyshev", "correlation", "minkowski" (keyword p > 0, default 2: (sum |x - y|^p)^(1/p), pair by
+    pair in float64), or "precomputed" (X is then the square
     matrix of distances between the samples: zero diagonal, non-negative, scikit-learn's checks and
     messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
     (n_samples,). Tiled: never builds the n x n distance matrix."""
     _check_metric(metric)
+    p = _minkowski_p(metric, kwds, "silhouette_samples")
     if _sparse.is_sparse(X):   # scipy.sparse X: computed on CSR (below), never densified
         return _sparse_silhouette(X, labels, metric, None, None, samples=True)
     if isinstance(metric, str) and metric == "precomputed":
         return _silhouette_precomputed(X, labels, "lamina_silhouette_samples_precomputed")
     x, lab = _data_and_labels(X, labels)
+    if p is not None:
+        return _silhouette_minkowski(x, lab, p, samples=True)
     out = np.empty(x.shape[0], dtype=np.float64)
     name, data = N.typed("lamina_silhouette_samples", x)
     N.call(name, data, x.shape[0], x.shape[1], N.iptr(lab),
@@ -111,6 +160,7 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
     random_state (``check_random_state(random_state).permutation(n)[:sample_size]``). With
     metric="precomputed", X is the distance matrix and the subset takes its rows and columns."""
     _check_metric(metric)
+    p = _minkowski_p(metric, kwds, "silhouette_score")
     if _sparse.is_sparse(X):
         return _sparse_silhouette(X, labels, metric, sample_size, random_state, samples=False)
     precomputed = isinstance(metric, str) and metric == "precomputed"
@@ -130,6 +180,8 @@ def silhouette_score(X, labels, *, metric="euclidean", sample_size=None, random_
         x, lab = np.ascontiguousarray(x), np.ascontiguousarray(lab[idx])
     if precomputed:
         return float(np.mean(_silhouette_precomputed(x, lab, "lamina_silhouette_samples_precomputed")))
+    if p is not None:
+        return _silhouette_minkowski(x, lab, p, samples=False)
     return _scalar("lamina_silhouette_score", x, lab, N.option(metric, _DISTANCES, "metric"))
 
 
@@ -221,12 +273,39 @@ def _sparse_silhouette(X, labels, metric, sample_size, random_state, *, samples)
 
 # -- external indices -------------------------------------------------------------------------------
 
+def _target_type(arr):
+    """scikit-learn's type_of_target for the cases its clustering check tells apart."""
+    if arr.ndim == 1 and arr.dtype.kind == "f" and arr.size and np.any(arr != np.floor(arr)):
+        return "continuous"
+    if arr.ndim == 2 and arr.shape[1] > 1:
+        return "multiclass-multioutput"
+    return "binary" if np.unique(arr).size <= 2 else "multiclass"
+
+
 def _labelings(labels_true, labels_pred):
-    t = N.as_labels(labels_true, "labels_true")
-    p = N.as_labels(labels_pred, "labels_pred")
-    if t.shape[0] != p.shape[0]:
-        raise N.ShapeMismatchError(f"labels_true and labels_pred must have same size, got {t.shape[0]} and {p.shape[0]}")
-    return t, p
+    """scikit-learn's check_clusterings, in its order and with its messages: values finite ("Input
+    contains NaN." / infinity), a UserWarning for continuous values, 1D ("labels_true must be 1D: shape
+    is (...)"; a column vector is accepted as its labels), equal lengths ("Found input variables with inconsistent numbers of samples: [2, 3]")."""
+    t_raw, p_raw = np.asarray(labels_true), np.asarray(labels_pred)
+    # A column vector (n, 1) is read as its n labels (Lamina's convenience; scikit-learn refuses it);
+    # any other 2-D shape gets scikit-learn's message.
+    t_raw = t_raw.ravel() if t_raw.ndim == 2 and t_raw.shape[1] == 1 else t_raw
+    p_raw = p_raw.ravel() if p_raw.ndim == 2 and p_raw.shape[1] == 1 else p_raw
+    _finite_labels(t_raw, "", "labels_true")
+    _finite_labels(p_raw, "", "labels_pred")
+    if t_raw.ndim >= 1 and p_raw.ndim >= 1 and t_raw.size and p_raw.size:
+        type_true, type_pred = _target_type(t_raw), _target_type(p_raw)
+        if "continuous" in (type_true, type_pred):
+            warnings.warn(f"Clustering metrics expects discrete values but received {type_true} values for label, "
+                          f"and {type_pred} values for target", UserWarning, stacklevel=3)
+    for arr, name in ((t_raw, "labels_true"), (p_raw, "labels_pred")):
+        if arr.ndim != 1:
+            raise N.InvalidArgumentError(f"{name} must be 1D: shape is {arr.shape!r} (expected a 1-D array of labels)")
+    if t_raw.shape[0] != p_raw.shape[0]:
+        raise N.ShapeMismatchError(f"Found input variables with inconsistent numbers of samples: "
+                                   f"[{t_raw.shape[0]}, {p_raw.shape[0]}] (labels_true and labels_pred must have "
+                                   f"the same size)")
+    return N.as_labels(t_raw, "labels_true"), N.as_labels(p_raw, "labels_pred")
 
 
 def _external(name, labels_true, labels_pred, *extra):
@@ -266,12 +345,50 @@ def adjusted_rand_score(labels_true, labels_pred):
     return _external("lamina_adjusted_rand_score", labels_true, labels_pred)
 
 
+def _contingency_cells(contingency):
+    """(rows, cols, counts, shape) of a dense or scipy.sparse contingency table, counts as int64
+    (scikit-learn's check_array(contingency, accept_sparse=["csr", "csc", "coo"], dtype=int))."""
+    if hasattr(contingency, "tocoo") and hasattr(contingency, "nnz"):
+        fmt = getattr(contingency, "format", None)
+        if fmt not in ("csr", "csc", "coo"):
+            raise N.InvalidArgumentError(f"contingency is a sparse matrix in {fmt!r} format; expected csr, csc or coo "
+                                         "(scikit-learn's accept_sparse), e.g. contingency.tocsr()")
+        coo = contingency.tocoo()
+        if coo.ndim != 2:
+            raise N.InvalidArgumentError(f"contingency must be 2D; got shape {coo.shape}")
+        values = np.asarray(coo.data)
+        rows, cols, shape = np.asarray(coo.row), np.asarray(coo.col), coo.shape
+    else:
+        dense = np.asarray(contingency)
+        if dense.ndim != 2:
+            raise N.InvalidArgumentError(f"Expected 2D array, got {dense.ndim}D array instead (contingency has shape "
+                                         f"{dense.shape}); expected an (n_classes, n_clusters) table of counts")
+        rows, cols = np.nonzero(dense)
+        values, shape = dense[rows, cols], dense.shape
+    if values.dtype.kind not in "iub":
+        if values.dtype.kind != "f":
+            raise N.InvalidArgumentError(f"contingency has dtype {values.dtype}; expected integer counts")
+        _finite_labels(values, "", "contingency")
+        if np.any(values != np.floor(values)):
+            raise N.InvalidArgumentError("contingency has non-integer counts; expected integer counts")
+    if values.dtype.kind == "u" and values.size and values.max() > np.iinfo(np.int64).max:
+        raise N.InvalidArgumentError("contingency has counts beyond int64; expected counts <= 3e9 in total")
+    return (np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(cols, dtype=np.int64),
+            np.ascontiguousarray(values, dtype=np.int64), shape)
+
+
 def mutual_info_score(labels_true, labels_pred, *, contingency=None):
-    """Mutual information in nats (sklearn.metrics.mutual_info_score). A precomputed `contingency` is
-    not supported (pass the labelings)."""
-    if contingency is not None:
-        raise NotImplementedError("lamina.metrics.mutual_info_score takes labelings, not a contingency table")
-    return _external("lamina_mutual_info_score", labels_true, labels_pred)
+    """Mutual information in nats (sklearn.metrics.mutual_info_score). With `contingency` (an
+    (n_classes, n_clusters) table of counts: numpy array, or scipy.sparse csr/csc/coo), the labelings
+    are ignored and the MI of the table is returned (lamina_mutual_info_score_contingency; 0 for a
+    table of one row or one column)."""
+    if contingency is None:
+        return _external("lamina_mutual_info_score", labels_true, labels_pred)
+    rows, cols, counts, shape = _contingency_cells(contingency)
+    out = ctypes.c_double()
+    N.call("lamina_mutual_info_score_contingency", N.lptr(rows), N.lptr(cols), N.lptr(counts), counts.size,
+           shape[0], shape[1], ctypes.byref(out))
+    return float(out.value)
 
 
 def normalized_mutual_info_score(labels_true, labels_pred, *, average_method="arithmetic"):

@@ -1042,8 +1042,9 @@ def py_beta_errors():
 def py_contingency_options():
     from lamina import metrics as M
     expect(lambda: M.contingency_matrix([0, 1], [0, 1], eps=1.0, sparse=True), ValueError, ValueError, "eps")
-    expect(lambda: M.mutual_info_score([0, 1], [0, 1], contingency=[[1, 0], [0, 1]]), NotImplementedError,
-           NotImplementedError, "contingency")
+    # a given table is used (the labelings are then ignored, as in scikit-learn)
+    assert M.mutual_info_score([0, 0], [0, 0], contingency=[[1, 0], [0, 1]]) == M.mutual_info_score([0, 1], [0, 1])
+    expect(lambda: M.mutual_info_score(None, None, contingency=[[1, -1], [0, 1]]), ValueError, ValueError, "count -1")
 
 
 # ==================================================================================================
@@ -1101,7 +1102,8 @@ def py_kmeans_data_errors():
     bad = x.copy()
     bad[3, 1] = np.nan
     expect(lambda: km.fit(bad), lamina.NonFiniteError, ValueError, "row 3", "column 1")
-    expect(lambda: km.fit(x, sample_weight=np.ones(6)), NotImplementedError, NotImplementedError, "sample_weight")
+    expect(lambda: km.fit(x, sample_weight=np.ones(5)), lamina.ShapeMismatchError, ValueError, "sample_weight")
+    expect(lambda: km.fit(x, sample_weight=-np.ones(6)), lamina.InvalidArgumentError, ValueError, "sample_weight")
 
 
 @case

@@ -136,12 +136,11 @@ def test_not_fitted_error_is_sklearns():
 
 # Checks skipped, and why (each is a deliberate difference, not a bug left in place):
 _SKIPS = {
-    # Lamina does not support sample_weight for k-means: fit refuses it (NotImplementedError) rather
-    # than ignoring it silently, so every sample-weight check fails by design.
-    "KMeans": {c: "sample_weight is refused (not supported), never ignored" for c in (
-        "check_sample_weights_not_an_array", "check_sample_weights_list", "check_all_zero_sample_weights_error",
-        "check_sample_weights_shape", "check_sample_weights_not_overwritten",
-        "check_sample_weight_equivalence_on_dense_data", "check_sample_weights_invariance")},
+    # KMeans' sample weights follow scikit-learn's semantics; like scikit-learn's own KMeans, weights
+    # are not equivalent to repeated rows once the seeding draws depend on the rows (k-means++ draws
+    # differ between a weighted row and its copies): scikit-learn marks the same check xfail for KMeans.
+    "KMeans": {"check_sample_weight_equivalence_on_dense_data":
+               "weighted seeding is not repeated-row seeding (scikit-learn's KMeans xfails it too)"},
     # The logistic objective with weights equals the one with repeated rows exactly, but L-BFGS stops at
     # max|grad| <= tol and the gemm reads float32 data, so the two fits agree to ~1e-5 relative, not to
     # the check's rtol 1e-7 (scikit-learn's float64 lbfgs also needs a tight tol for it).

@@ -191,6 +191,33 @@ def test_wrong_values_fixed(key, tmp_path):
         assert results.get(case) == "passed", f"{case}: {results.get(case)}"
 
 
+# -- issue 14's KMeans options, contingency tables and scikit-learn's messages (must keep passing) ----
+
+OPTIONS_FIXED = {
+    "k_means": ["test_kmeans_results[float32-lloyd-dense]", "test_kmeans_results[float64-elkan-dense]",
+                "test_weighted_vs_repeated[42]", "test_unit_weights_vs_no_weights[42-KMeans-dense]",
+                "test_scaled_weights[42-KMeans-dense]", "test_kmeans_empty_cluster_relocated[dense]",
+                "test_sample_weight_unchanged[KMeans]", "test_all_init[KMeans-callable-dense]",
+                "test_kmeans_init_auto_with_initial_centroids[KMeans-<lambda>-default]", "test_n_init_auto[KMeans-10]",
+                "test_kmeans_copyx", "test_feature_names_out[KMeans-fit]", "test_warning_elkan_1_cluster",
+                "test_warning_n_init_precomputed_centers[KMeans]",
+                "test_wrong_params[param2-The shape of the initial centers .* does not match the number of clusters-KMeans]",
+                "test_kmeans_verbose[0-lloyd]", "test_kmeans_verbose[0.01-elkan]"],
+    "supervised": ["test_adjusted_mutual_info_score", "test_error_messages_on_wrong_input[adjusted_rand_score]",
+                   "test_error_messages_on_wrong_input[v_measure_score]"],
+    "common": ["test_inf_nan_input[adjusted_rand_score-adjusted_rand_score]",
+               "test_inf_nan_input[silhouette_score-silhouette_score]",
+               "test_inf_nan_input[mutual_info_score-mutual_info_score]"],
+}
+
+
+@pytest.mark.parametrize("key", sorted(OPTIONS_FIXED))
+def test_options_and_messages_fixed(key, tmp_path):
+    results = run(key, OPTIONS_FIXED[key], tmp_path)
+    for case in OPTIONS_FIXED[key]:
+        assert results.get(case) == "passed", f"{case}: {results.get(case)}"
+
+
 def test_substitution_is_mechanical():
     source, excluded = substitute((SKLEARN_DIR / FILES["k_means"]).read_text())
     assert "from lamina.cluster import KMeans  # lamina drop-in" in source
