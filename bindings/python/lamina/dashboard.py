@@ -330,7 +330,7 @@ def _chromium_args(url, extra, browser=None):
 
 def screenshot(index_html, png, width=1400, height=1000, timeout=120):
     """Saves a PNG (width x height) of the dashboard page `index_html` with headless Chromium (Debian
-    package `chromium`) and returns `png`. The PNG is written next to its final name and renamed into
+    package `chromium`) and returns `png` (as given). The PNG is written next to its final name and renamed into
     place, so `png` is either the complete new image or untouched.
 
     Raises LaminaIOError saying why there is no screenshot: no Chromium on PATH (with how to install it),
@@ -341,6 +341,7 @@ def screenshot(index_html, png, width=1400, height=1000, timeout=120):
         raise LaminaIOError(f"no headless Chromium to take the screenshot: none of {', '.join(CHROMIUM_NAMES)} is on "
                             f"PATH; install the Debian package chromium (apt-get install chromium, as root; `make demo` "
                             f"and `make test-dashboard` do it when they can)")
+    given = png
     index_html, png = os.path.abspath(os.fspath(index_html)), os.path.abspath(os.fspath(png))
     if not os.path.isfile(index_html):
         raise LaminaIOError(f"index_html {index_html!r} is not a file; expected the index.html of a written dashboard")
@@ -370,7 +371,7 @@ def screenshot(index_html, png, width=1400, height=1000, timeout=120):
     finally:
         if part is not None and os.path.exists(part):
             os.unlink(part)
-    return png
+    return given
 
 
 def workbench_dashboard(sae, X, texts=None, tokens=None, out="out", *, dataset=None, top_n=20, png_name="dashboard.png",

@@ -87,7 +87,7 @@ def test_screenshot_arguments_and_rename(page, tmp_path, monkeypatch):
     fake_browser(tmp_path, monkeypatch, f'for a in "$@"; do echo "$a" >> {args}; case "$a" in --screenshot=*) '
                                         f'printf "\\211PNG\\r\\n\\032\\n0000" > "${{a#--screenshot=}}";; esac; done')
     png = DB.screenshot(page[2], tmp_path / "shot.png", width=640, height=480)
-    assert png == str(tmp_path / "shot.png")
+    assert png == tmp_path / "shot.png"
     assert (tmp_path / "shot.png").read_bytes() == b"\x89PNG\r\n\x1a\n0000"
     got = args.read_text().splitlines()
     assert "--headless" in got and "--window-size=640,480" in got
