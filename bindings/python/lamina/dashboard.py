@@ -366,6 +366,9 @@ def screenshot(index_html, png, width=1400, height=1000, timeout=120):
         if r.returncode != 0 or magic != b"\x89PNG\r\n\x1a\n":
             tail = " | ".join((r.stderr or "").strip().splitlines()[-3:])
             raise LaminaIOError(f"{browser} wrote no PNG screenshot of {index_html!r} (exit status {r.returncode}): {tail}")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(part, 0o666 & ~mask)   # mkstemp made it 0600; a PNG is as readable as any new file
         os.replace(part, png)
         part = None
     finally:

@@ -89,6 +89,9 @@ def test_screenshot_arguments_and_rename(page, tmp_path, monkeypatch):
     png = DB.screenshot(page[2], tmp_path / "shot.png", width=640, height=480)
     assert png == tmp_path / "shot.png"
     assert (tmp_path / "shot.png").read_bytes() == b"\x89PNG\r\n\x1a\n0000"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "shot.png").stat().st_mode) == 0o666 & ~mask
     got = args.read_text().splitlines()
     assert "--headless" in got and "--window-size=640,480" in got
     assert got[-1] == "file://" + os.path.abspath(page[2])
