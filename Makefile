@@ -93,7 +93,7 @@ demo: deps build
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing chromium (the workbench dashboard screenshot)" && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "NOTE: chromium is missing and cannot be installed here (needs root and apt-get): the workbench step writes the dashboard but SKIPS its PNG screenshot"
+	  echo "NOTE: chromium is missing and could not be installed (needs root, apt-get and a reachable Debian mirror): the workbench step writes the dashboard but SKIPS its PNG screenshot"
 	$(PYPATH) $(PYTHON) examples/python/tour.py
 
 ## demo-data: regenerate examples/data/minilm_wordnet.h5 and minilm_python.h5 (needs torch, transformers,
