@@ -85,9 +85,15 @@ test-sklearn-oldest: build
 examples: build
 	$(MAKE) -C examples/c run LAMINA_PC_DIR=$(CURDIR)/$(BUILD)
 
-## demo: the tour on the bundled real activations (MiniLM on WordNet sentences)
+## demo: the tour on the bundled real activations (MiniLM on WordNet sentences). The workbench step's
+## dashboard screenshot needs headless Chromium: the Debian package `chromium` is installed when missing
+## (root + apt-get); otherwise this says so and the step writes the dashboard without its PNG.
 demo: deps build
 	@$(PYTHON) -c "import matplotlib" 2>/dev/null || $(PYTHON) -m pip install -q matplotlib || true
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && echo "installing chromium (the workbench dashboard screenshot)" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "NOTE: chromium is missing and could not be installed (needs root, apt-get and a reachable Debian mirror): the workbench step writes the dashboard but SKIPS its PNG screenshot"
 	$(PYPATH) $(PYTHON) examples/python/tour.py
 
 ## demo-data: regenerate examples/data/minilm_wordnet.h5 and minilm_python.h5 (needs torch, transformers,

@@ -4,7 +4,7 @@ Data: hidden states of all 7 layers (embeddings + 6 transformer blocks, 384-d) o
 encoder all-MiniLM-L6-v2 on 2,400 WordNet 3.0 example sentences, at the target word of each sentence,
 labelled with the word's gold part of speech (examples/data/README.md).
 
-The tour has seven steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
+The tour has eight steps (`--steps` picks some; plots go to out/ when matplotlib is installed):
 1. clustering: for every layer, how well the gold POS classes separate (silhouette, Davies-Bouldin,
    Calinski-Harabasz, Dunn, GDV) and how well unsupervised k-means (k = 4) recovers them (ARI, NMI);
    out/tour.png.
@@ -23,6 +23,10 @@ The tour has seven steps (`--steps` picks some; plots go to out/ when matplotlib
 7. vlsae: a VL-SAE on stand-in image/caption pairs (digits through a small network, MiniLM captions;
    examples/data/digits_captions.npz): concept report, cross-modal agreement, zero-shot raw vs concept;
    examples/python/vlsae_demo.py.
+8. workbench: layer 3 written into activation stores, a Matryoshka BatchTopK SAE trained from the store,
+   the held-out evaluation table, the latent dashboard (path printed) and its screenshot
+   out/workbench_dashboard.png (headless Chromium; skipped with the reason when it is missing);
+   examples/python/workbench_demo.py.
 """
 from __future__ import annotations
 

@@ -311,42 +311,84 @@ def dashboard(sae, X, texts=None, tokens=None, path="out/dashboard", *, top_n=20
     return write_dashboard(dashboard_data(stats, texts, tokens, title), path)
 
 
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
 def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+    """The path of a Chromium / Chrome on PATH (names in CHROMIUM_NAMES), or None."""
+    for name in CHROMIUM_NAMES:
         p = shutil.which(name)
         if p:
             return p
     return None
 
 
-def _chromium_args(url, extra):
-    return [find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+def _chromium_args(url, extra, browser=None):
+    return [browser or find_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--allow-file-access-from-files", "--virtual-time-budget=5000", *extra, url]
 
 
 def screenshot(index_html, png, width=1400, height=1000, timeout=120):
-    """Saves a PNG of the dashboard with headless Chromium (Debian package `chromium`); returns png, or
-    None when no Chromium is installed."""
-    if find_chromium() is None:
-        return None
-    url = "file://" + os.path.abspath(index_html)
-    with tempfile.TemporaryDirectory() as prof:
-        subprocess.run(_chromium_args(url, [f"--user-data-dir={prof}", f"--screenshot={os.path.abspath(png)}",
-                                            f"--window-size={width},{height}"]),
-                       check=True, capture_output=True, timeout=timeout)
-    return png
+    """Saves a PNG (width x height) of the dashboard page `index_html` with headless Chromium (Debian
+    package `chromium`) and returns `png` (as given). The PNG is written next to its final name and renamed into
+    place, so `png` is either the complete new image or untouched.
 
-
-def workbench_dashboard(sae, X, texts=None, tokens=None, out="out", *, dataset=None, top_n=20, png_name="dashboard.png"):
-    """The demo's workbench step: writes <out>/dashboard (index.html + data) and, when Chromium is
-    installed, a screenshot <out>/<png_name>. Returns (path of index.html, path of the PNG or None)."""
-    index = dashboard(sae, X, texts=texts, tokens=tokens, path=os.path.join(out, "dashboard"), top_n=top_n,
-                      dataset=dataset)
+    Raises LaminaIOError saying why there is no screenshot: no Chromium on PATH (with how to install it),
+    no page at index_html, or Chromium failing, timing out or writing no PNG (its exit status and the
+    end of its stderr)."""
+    browser = find_chromium()
+    if browser is None:
+        raise LaminaIOError(f"no headless Chromium to take the screenshot: none of {', '.join(CHROMIUM_NAMES)} is on "
+                            f"PATH; install the Debian package chromium (apt-get install chromium, as root; `make demo` "
+                            f"and `make test-dashboard` do it when they can)")
+    given = png
+    index_html, png = os.path.abspath(os.fspath(index_html)), os.path.abspath(os.fspath(png))
+    if not os.path.isfile(index_html):
+        raise LaminaIOError(f"index_html {index_html!r} is not a file; expected the index.html of a written dashboard")
+    parent = os.path.dirname(png)
+    if not os.path.isdir(parent):
+        raise LaminaIOError(f"png {png!r}: its directory does not exist")
+    url = "file://" + index_html
+    fd, part = tempfile.mkstemp(prefix=".screenshot-", suffix=".png", dir=parent)
+    os.close(fd)
     try:
-        png = screenshot(index, os.path.join(out, png_name))
-    except (OSError, subprocess.SubprocessError):
-        png = None   # the page is written; a browser that fails to start does not fail the demo
-    return index, png
+        with tempfile.TemporaryDirectory() as prof:
+            try:
+                r = subprocess.run(_chromium_args(url, [f"--user-data-dir={prof}", f"--screenshot={part}",
+                                                        f"--window-size={int(width)},{int(height)}"], browser),
+                                   capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                raise LaminaIOError(f"{browser} did not finish the screenshot of {index_html!r} within {timeout} s") from exc
+            except OSError as exc:
+                raise LaminaIOError(f"cannot run {browser} for the screenshot: {exc}") from exc
+        with open(part, "rb") as f:
+            magic = f.read(8)
+        if r.returncode != 0 or magic != b"\x89PNG\r\n\x1a\n":
+            tail = " | ".join((r.stderr or "").strip().splitlines()[-3:])
+            raise LaminaIOError(f"{browser} wrote no PNG screenshot of {index_html!r} (exit status {r.returncode}): {tail}")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(part, 0o666 & ~mask)   # mkstemp made it 0600; a PNG is as readable as any new file
+        os.replace(part, png)
+        part = None
+    finally:
+        if part is not None and os.path.exists(part):
+            os.unlink(part)
+    return given
+
+
+def workbench_dashboard(sae, X, texts=None, tokens=None, out="out", *, dataset=None, top_n=20, png_name="dashboard.png",
+                        title="SAE latents"):
+    """The demo's workbench step: writes <out>/dashboard (index.html + data) and a screenshot
+    <out>/<png_name> with headless Chromium. Returns (path of index.html, path of the PNG or None, None or
+    the reason there is no screenshot -- the LaminaIOError message of `screenshot`): the page is written
+    even when no browser can take its picture, and the caller is told why."""
+    index = dashboard(sae, X, texts=texts, tokens=tokens, path=os.path.join(out, "dashboard"), top_n=top_n,
+                      dataset=dataset, title=title)
+    try:
+        return index, screenshot(index, os.path.join(out, png_name)), None
+    except LaminaIOError as exc:
+        return index, None, str(exc)
 
 
 _PAGE = r"""<!DOCTYPE html>

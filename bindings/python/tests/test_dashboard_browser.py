@@ -96,6 +96,7 @@ def test_workbench_dashboard_writes_page_and_png(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((800, 16)).astype(np.float32)
     sae = SparseAutoencoder(n_latents=32, k=4, batch_size=128, random_state=0).fit(X)
-    index, png = DB.workbench_dashboard(sae, X, texts=[f"row {i}" for i in range(800)], out=tmp_path / "out")
+    index, png, note = DB.workbench_dashboard(sae, X, texts=[f"row {i}" for i in range(800)], out=tmp_path / "out")
+    assert note is None
     assert Path(index) == tmp_path / "out" / "dashboard" / "index.html" and Path(index).is_file()
     assert Path(png) == tmp_path / "out" / "dashboard.png" and Path(png).read_bytes()[:4] == b"\x89PNG"
