@@ -385,12 +385,43 @@ package final class ActivationStoreWriter {
                 let ds = H5Dcreate2(file, name, type, space, lamina_h5p_default(), dcpl, dapl)
                 if ds < 0 { throw LaminaError(.io, "cannot create dataset '\(name)' in '\(path)' (disk full?)") }
                 defer { H5Dclose(ds) }
-                if H5Dwrite(ds, type, lamina_h5s_all(), lamina_h5s_all(), lamina_h5p_default(), data[i]) < 0 {
+                if options.compression == 0 {
+                    try Self.writeChunksDirect(ds, data[i], rows: rows, chunkRows: capped, rowBytes: width * dtype.bytes, name, path)
+                } else if H5Dwrite(ds, type, lamina_h5s_all(), lamina_h5s_all(), lamina_h5p_default(), data[i]) < 0 {
                     throw LaminaError(.io, "writing dataset '\(name)' to '\(path)' failed (disk full?)")
                 }
             }
             fileOpen = false
             if H5Fclose(file) < 0 { throw LaminaError(.io, "closing the segment file '\(path)' failed (disk full?)") }
+        }
+    }
+
+    /// Unfiltered datasets: every chunk goes to the file with H5Dwrite_chunk straight from the caller's
+    /// buffer (a chunk spans full rows, so chunk c is the contiguous bytes of rows [c C, (c + 1) C)),
+    /// bypassing HDF5's selection and type-conversion path (measured 1.2-1.5x faster than H5Dwrite for
+    /// 1 MiB chunks, benchmarks/README.md). The last chunk, when partial, is padded with zeros to the
+    /// full chunk size, as HDF5 stores edge chunks; the file is the same as H5Dwrite would make.
+    private static func writeChunksDirect(_ ds: hid_t, _ data: UnsafeRawPointer, rows: Int, chunkRows: Int, rowBytes: Int,
+                                          _ name: String, _ path: String) throws {
+        let chunkBytes = chunkRows * rowBytes
+        var r = 0
+        var pad: UnsafeMutablePointer<UInt8>? = nil
+        defer { if let pad { Memory.free(pad) } }
+        while r < rows {
+            let n = min(chunkRows, rows - r)
+            var src = data + r * rowBytes
+            if n < chunkRows {
+                let p: UnsafeMutablePointer<UInt8> = try Memory.allocate(chunkBytes, "the last chunk of dataset '\(name)'")
+                pad = p
+                p.update(from: src.assumingMemoryBound(to: UInt8.self), count: n * rowBytes)
+                (p + n * rowBytes).update(repeating: 0, count: chunkBytes - n * rowBytes)
+                src = UnsafeRawPointer(p)
+            }
+            var offset: [hsize_t] = [hsize_t(r), 0]
+            if H5Dwrite_chunk(ds, lamina_h5p_default(), 0, &offset, chunkBytes, src) < 0 {
+                throw LaminaError(.io, "writing dataset '\(name)' to '\(path)' failed (disk full?)")
+            }
+            r += n
         }
     }
 
