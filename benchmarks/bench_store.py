@@ -4,7 +4,9 @@
    lamina.io.ActivationStore, against dd writing the same number of bytes sequentially (bs=1M, from
    /dev/zero) to the same file system (the directory --dir), under the same sync policy:
    - page cache: writer durable=False (no fsync; appends survive the death of the process) vs `dd` (no sync);
-   - disk: writer durable=True (fsync of segment, manifest and directory at every commit) vs
+   - disk, synced at the end: writer durable=False, then each file of the finished store and the
+     directory fsync'ed once, vs `dd conv=fsync` (one fsync at the end): the disk's sequential speed;
+   - disk, synced per commit: writer durable=True (fsync of segment, manifest and directory at every commit) vs
      `dd conv=fsync` (one fsync at the end: dd's best case) and vs `dd bs=<batch> oflag=dsync` (a sync
      per batch-sized write: the same commit policy as the writer).
    Runs alternate (dd, writer, dd, writer, ...); each round's ratio is printed, then the ratio of the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,19 +46,34 @@ def dd(path, mib, sync):
         bs, count = f"{per}M", max(1, mib // per)
         args.append("oflag=dsync")
     args += [f"bs={bs}", f"count={count}"]
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(args, check=True)
     t = time.perf_counter() - t
+    c2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(c2.ru_utime + c2.ru_stime - c.ru_utime - c.ru_stime)
     os.remove(path)
     return t
 
 
+CPU = []   # CPU seconds (user + system) of the last dd / writer runs, less sensitive to other load
+
+
 def writer(path, batches, durable):
+    """durable: False (no fsync), True (fsync per commit) or "end": no fsync per append, then every file
+    of the finished store and its directory fsync'ed once (a program making a finished store durable)."""
+    c = time.process_time()
     t = time.perf_counter()
-    with ActivationStore(path, durable=durable) as s:
+    with ActivationStore(path, durable=durable is True) as s:
         for b in batches:
             s.append({"layer": b})
+    if durable == "end":
+        for name in sorted(os.listdir(path)) + ["."]:
+            fd = os.open(os.path.join(path, name), os.O_RDONLY)
+            os.fsync(fd)
+            os.close(fd)
     t = time.perf_counter() - t
+    CPU.append(time.process_time() - c)
     shutil.rmtree(path)
     return t
 
@@ -84,16 +102,24 @@ def bench_writer(args):
     per = max(1, batch_bytes >> 20)
     plans = [("page cache: writer (no fsync) vs dd (no sync)", [None], False)]
     if not args.no_sync:
+        plans.append(("disk: writer (no fsync per append) + fsync of every store file at the end vs dd conv=fsync",
+                      ["fsync"], "end"))
         plans.append(("disk: writer durable=True (fsync per commit) vs dd conv=fsync / dd oflag=dsync bs=batch",
                       ["fsync", ("dsync", per)], True))
     for label, syncs, durable in plans:
         times = {str(s): [] for s in syncs}
-        mine = []
+        cpus = {str(s): [] for s in syncs}
+        mine, mine_cpu = [], []
         for r in range(args.repeat):
             for s in syncs:
                 times[str(s)].append(dd(os.path.join(root, "dd.bin"), mib, s))
+                cpus[str(s)].append(CPU[-1])
             mine.append(writer(os.path.join(root, "store"), batches, durable=durable))
+            mine_cpu.append(CPU[-1])
         print(label)
+        for s in syncs:
+            print(f"  CPU seconds (user + system, best): dd {min(cpus[str(s)]):.3f}, writer {min(mine_cpu):.3f} "
+                  f"(dd / writer {min(cpus[str(s)]) / min(mine_cpu):.2f})")
         for s in syncs:
             name = {"None": "dd", "fsync": "dd conv=fsync"}.get(str(s), f"dd bs={per}M oflag=dsync")
             best, med = summary(f"{name:22s}", name, times[str(s)], mine)

@@ -1893,7 +1893,8 @@ typedef struct lamina_store_params {
     int32_t compression;   /* deflate level of the segments: 0 = none (default) ... 9 */
     int32_t durable;       /* 1: fsync segment, manifest and directory in every append (power-loss safe);
                               0 (default): safe against the death of the process only */
-    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk */
+    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk, sized to tile the
+                              batch (no padded edge chunk when a count of c ... 2c chunks divides it) */
     int64_t reserved;      /* must be 0 */
 } lamina_store_params;
 

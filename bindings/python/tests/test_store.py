@@ -65,6 +65,29 @@ def test_round_trip_every_dtype_h5py_and_lamina():
         assert np.array_equal(read_store(path, "l3", start=3, stop=60), whole[3:60].astype(np.float32))
 
 
+def test_automatic_chunks_tile_the_batch():
+    """chunk_rows=0: about 1 MiB chunks that tile the batch, so no padded edge chunk is stored (8,192 rows
+    of 768 float16 in 1 MiB chunks of 682 rows would store 674 rows of padding: 8% more bytes)."""
+    from lamina.io import ActivationStore, read_store
+    rng = np.random.default_rng(4)
+    path = tempfile.mkdtemp(dir=TMP) + "/auto"
+    batches = [rng.standard_normal((n, 768)).astype(np.float16) for n in (8192, 8191, 5, 700)]
+    with ActivationStore(path) as s:
+        for b in batches:
+            s.append({"h": b})
+    want = {8192: 512, 8191: 631, 5: 5, 700: 350}   # 8192 = 16 x 512; 8191 is prime: 13 chunks of 631
+    for i, b in enumerate(batches):
+        seg = f"{path}/seg-{i + 1:08d}.h5"
+        with h5py.File(seg, "r") as f:
+            assert f["h"].chunks == (want[len(b)], 768)
+            assert np.array_equal(f["h"][...].view(np.uint16), b.view(np.uint16))
+        c = want[len(b)]
+        padded = -(-len(b) // c) * c
+        assert padded - len(b) < -(-len(b) // c)              # under one row of padding per chunk
+        assert os.path.getsize(seg) < padded * 768 * 2 + 64 * 1024
+    assert np.array_equal(read_store(path, "h"), np.concatenate(batches).astype(np.float32))
+
+
 def test_reopen_appends_and_removes_leftovers():
     from lamina.io import ActivationStore, read_store
     path = TMP + "/reopen"
