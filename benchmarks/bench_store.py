@@ -164,7 +164,7 @@ def bench_reader(args):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--gib", type=float, default=0.5)
-    ap.add_argument("--batch-rows", type=int, default=8192)
+    ap.add_argument("--batch-rows", type=int, default=32768)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-sync", action="store_true", help="skip the fsync comparison")
     ap.add_argument("--dir", default=None)
