@@ -1966,7 +1966,8 @@ typedef struct lamina_store_params {
     int32_t compression;   /* deflate level of the segments: 0 = none (default) ... 9 */
     int32_t durable;       /* 1: fsync segment, manifest and directory in every append (power-loss safe);
                               0 (default): safe against the death of the process only */
-    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk */
+    int64_t chunk_rows;    /* rows per HDF5 chunk; 0 (default) = about 1 MiB per chunk, sized to tile the
+                              batch (no padded edge chunk when a count of c ... 2c chunks divides it) */
     int64_t reserved;      /* must be 0 */
 } lamina_store_params;
 
@@ -2014,9 +2015,15 @@ lamina_status lamina_store_read_f32(const char* path, const char* dataset, int64
  * permutation of all rows (rows of one block share a window). Position p is in exactly one window, so a
  * read can start at any position (resume at row r gives the same continuation) and costs one window load
  * per window it touches. Memory: W is the largest count with W * 256 * width * 4 <= memory_budget bytes
- * (at least one block is required: LAMINA_ERR_INVALID_ARGUMENT otherwise); the reader holds one window
- * of float32 rows plus 8 bytes per window row, 4 bytes per block of the store and one block buffer.
- * The reader reads the manifest when opened: rows appended later are not seen. */
+ * (at least one block is required: LAMINA_ERR_INVALID_ARGUMENT otherwise). A window holds its rows in
+ * the stored dtype (widened to float32 as they are copied out), so a float32 store's window takes up to
+ * memory_budget bytes; for float16/bfloat16 stores a window takes half of it and the reader keeps two:
+ * after loading a window it starts one background thread that reads the next window of the order (the
+ * next epoch's first after the last) while the caller consumes the current one (prefetch; the order
+ * and the values are the same as without it). Beyond the windows: 4 bytes per window row (x2 with
+ * prefetch), 4 bytes per block of the store, and while a window loads 8 bytes per window row and one
+ * block buffer. The reader reads the manifest when opened: rows appended later are not seen; a segment
+ * changed afterwards is refused when read (LAMINA_ERR_FORMAT naming the file). */
 
 /** An open shuffled reader over one dataset of a store. */
 typedef struct lamina_store_reader lamina_store_reader;

@@ -119,6 +119,38 @@ package enum HDF5File {
         }
     }
 
+    /// Several row ranges of a rank-2 dataset read with one open of the file (the activation store's
+    /// shuffled reader, IO/Store/StoreShuffle.swift). Range i is read into `scratch` (room for its rows x
+    /// columns values of the stored type) and handed to `body(i)`: float16/bfloat16 as their raw 16-bit
+    /// words (little-endian order restored), float32 as is; other types converted to float32 by HDF5.
+    /// `body` runs under the HDF5 lock, so it should only copy.
+    /// The dataset must hold `expect` (so that the caller's scratch size is right).
+    package static func readRawRanges(path: String, dataset: String, expect: StoredType, ranges: [Range<Int>],
+                                      scratch: UnsafeMutableRawPointer, body: (Int) throws -> Void) throws {
+        try withDataset(path, dataset) { ds, info in
+            let (rows, cols) = try matrixShape(info, dataset)
+            if info.type != expect {
+                throw LaminaError(.format, "dataset '\(dataset)' in '\(path)' holds \(info.type.name); expected \(expect.name) (the file changed after it was checked?)")
+            }
+            let fileType = H5Dget_type(ds)
+            defer { H5Tclose(fileType) }
+            let swap = H5Tget_order(fileType) == H5T_ORDER_BE
+            for (i, r) in ranges.enumerated() {
+                try checkRange(r.lowerBound, r.count, rows, dataset)
+                switch info.type {
+                case .float16, .bfloat16:
+                    let raw = scratch.assumingMemoryBound(to: UInt16.self)
+                    try readRows(ds, info, r.lowerBound, r.count, memType: fileType, into: raw, dataset)
+                    if swap { for k in 0..<(r.count * cols) { raw[k] = raw[k].byteSwapped } }
+                case .float32, .float64, .integer:
+                    try readRows(ds, info, r.lowerBound, r.count, memType: lamina_h5t_native_float(),
+                                 into: scratch.assumingMemoryBound(to: Float.self), dataset)
+                }
+                try body(i)
+            }
+        }
+    }
+
     /// A rank-1 integer dataset as int32 (labels).
     package static func readInt32(path: String, dataset: String, into out: UnsafeMutablePointer<Int32>, count: Int) throws {
         try withDataset(path, dataset) { ds, info in

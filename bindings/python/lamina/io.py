@@ -245,7 +245,9 @@ class StoreReader:
     """Deterministic shuffled reads of one dataset of a store (lamina.h, "The shuffled reader"): epoch e
     of seed s visits every row once; `read(epoch, position, n)` returns rows [position, position + n)
     of that order and their row indices in the store, so reading can resume at any position. Memory is
-    about `memory_budget` bytes (one window of rows) plus 8 bytes per window row.
+    about `memory_budget` bytes (one window of float32 rows, or two windows of float16/bfloat16 rows:
+    a background thread reads the next window while the current one is consumed) plus 8 bytes per
+    window row.
 
         >>> import numpy as np, tempfile, os
         >>> from lamina.io import ActivationStore, StoreReader

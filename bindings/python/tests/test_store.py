@@ -50,6 +50,7 @@ def test_round_trip_every_dtype_h5py_and_lamina():
         for seg, (a, b) in zip(manifest["segments"], batches):
             with h5py.File(os.path.join(path, seg["file"]), "r") as f:
                 got_a, got_b = f["l3"][...], f["l6"][...]
+                assert f["l3"].chunks == (min(7, len(a)), 33)   # the edge chunk is written padded, read back exact
             if dtype == "bfloat16":   # h5py has no bfloat16: compare the raw bits
                 got_a, got_b = got_a.astype(np.float32).view(np.uint32) >> 16, got_b.astype(np.float32).view(np.uint32) >> 16
                 assert np.array_equal(got_a.astype(np.uint16), a) and np.array_equal(got_b.astype(np.uint16), b)
@@ -62,6 +63,29 @@ def test_round_trip_every_dtype_h5py_and_lamina():
         assert store_info(path, "l3") == (len(whole), 33, dtype)
         assert np.array_equal(read_store(path, "l3"), whole.astype(np.float32))
         assert np.array_equal(read_store(path, "l3", start=3, stop=60), whole[3:60].astype(np.float32))
+
+
+def test_automatic_chunks_tile_the_batch():
+    """chunk_rows=0: about 1 MiB chunks that tile the batch, so no padded edge chunk is stored (8,192 rows
+    of 768 float16 in 1 MiB chunks of 682 rows would store 674 rows of padding: 8% more bytes)."""
+    from lamina.io import ActivationStore, read_store
+    rng = np.random.default_rng(4)
+    path = tempfile.mkdtemp(dir=TMP) + "/auto"
+    batches = [rng.standard_normal((n, 768)).astype(np.float16) for n in (8192, 8191, 5, 700)]
+    with ActivationStore(path) as s:
+        for b in batches:
+            s.append({"h": b})
+    want = {8192: 512, 8191: 631, 5: 5, 700: 350}   # 8192 = 16 x 512; 8191 is prime: 13 chunks of 631
+    for i, b in enumerate(batches):
+        seg = f"{path}/seg-{i + 1:08d}.h5"
+        with h5py.File(seg, "r") as f:
+            assert f["h"].chunks == (want[len(b)], 768)
+            assert np.array_equal(f["h"][...].view(np.uint16), b.view(np.uint16))
+        c = want[len(b)]
+        padded = -(-len(b) // c) * c
+        assert padded - len(b) < -(-len(b) // c)              # under one row of padding per chunk
+        assert os.path.getsize(seg) < padded * 768 * 2 + 64 * 1024
+    assert np.array_equal(read_store(path, "h"), np.concatenate(batches).astype(np.float32))
 
 
 def test_reopen_appends_and_removes_leftovers():
@@ -298,6 +322,27 @@ def reopen_a_store_with_a_truncated_or_missing_segment():
 
 
 @case
+def shuffled_reader_of_a_segment_replaced_after_opening():
+    # A segment swapped for another dtype (or removed) while a reader is open: the reader's window load
+    # (in the prefetch thread or not) refuses it with a clear error instead of misreading the bytes.
+    errors, io = _lamina()
+    path = tempfile.mkdtemp(dir=TMP) + "/swap"
+    x = np.arange(900 * 4, dtype=np.float32).reshape(900, 4)
+    with io.ActivationStore(path) as s:
+        s.append({"h": x[:500].astype(np.float16)})
+        s.append({"h": x[500:].astype(np.float16)})
+    r = io.StoreReader(path, "h", seed=1, memory_budget=256 * 4 * 4)   # one block per window
+    r.read(0, 0, 10)                                                     # a prefetch may be running now
+    with h5py.File(path + "/seg-00000002.h5", "w") as f:
+        f["h"] = x[500:]
+    expect(lambda: [r.read(e, p, 100) for e in (0, 1) for p in range(0, 900, 100)],
+           errors.FormatError, OSError, "seg-00000002.h5", "float32", "expected float16")
+    os.remove(path + "/seg-00000002.h5")
+    expect(lambda: [r.read(e, p, 100) for e in (2, 3) for p in range(0, 900, 100)],
+           errors.LaminaError, OSError, "seg-00000002.h5")
+
+
+@case
 def reopen_a_store_with_a_corrupt_or_foreign_manifest():
     errors, io = _lamina()
     p, before = _store_with_one_batch("m")
@@ -386,6 +431,85 @@ def test_shuffled_reader_every_row_once_deterministic_resumable():
     assert sorted(big.tolist()) == list(range(5000))
 
 
+_M64 = (1 << 64) - 1
+
+
+class _Xoshiro256:
+    """xoshiro256** seeded by splitmix64, as Sources/LaminaCore/Common/Random.swift (the reference)."""
+
+    def __init__(self, seed):
+        z, s = seed & _M64, []
+        for _ in range(4):
+            z = (z + 0x9E3779B97F4A7C15) & _M64
+            x = z
+            x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+            x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+            s.append(x ^ (x >> 31))
+        self.s = s
+
+    def next(self):
+        s = self.s
+        m = (s[1] * 5) & _M64
+        result = ((((m << 7) | (m >> 57)) & _M64) * 9) & _M64
+        t = (s[1] << 17) & _M64
+        s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = ((s[3] << 45) | (s[3] >> 19)) & _M64
+        return result
+
+
+def _reader_order(rows, seed, epoch, window_blocks, block=256):
+    """The shuffled reader's documented order (lamina.h, "The shuffled reader"), written from the text."""
+    def rng(a, b):
+        return _Xoshiro256(seed ^ (((a + 1) * 0x9E3779B97F4A7C15) & _M64) ^ (((b + 2) * 0xC2B2AE3D27D4EB4F) & _M64))
+
+    def shuffle(p, g):
+        for i in range(len(p) - 1, 0, -1):
+            j = g.next() % (i + 1)
+            p[i], p[j] = p[j], p[i]
+        return p
+
+    blocks = shuffle(list(range((rows + block - 1) // block)), rng(epoch, -1))
+    order = []
+    for w, first in enumerate(range(0, len(blocks), window_blocks)):
+        ids = [r for b in blocks[first:first + window_blocks] for r in range(b * block, min(rows, b * block + block))]
+        perm = shuffle(list(range(len(ids))), rng(epoch, w))
+        order += [ids[k] for k in perm]
+    return np.array(order)
+
+
+def test_shuffled_reader_matches_the_documented_order_with_and_without_prefetch():
+    """The reader's order equals a Python implementation of the formula in lamina.h, for 16-bit stores
+    (read with the background prefetch thread) and float32 stores (no prefetch), whatever the reads'
+    sizes, their order (sequential, backwards, across epochs) and the segment layout."""
+    from lamina.io import ActivationStore, StoreReader
+    rng = np.random.default_rng(3)
+    n, d = 3001, 5
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    for dtype in ("float16", "bfloat16", "float32"):
+        path = tempfile.mkdtemp(dir=TMP) + "/o"
+        stored = x.astype(np.float16) if dtype == "float16" else _bf16_bits(x) if dtype == "bfloat16" else x
+        with ActivationStore(path) as s:
+            for lo, hi in ((0, 100), (100, 1337), (1337, 1338), (1338, 2900), (2900, n)):
+                s.append({"h": stored[lo:hi]}, dtype=dtype)
+        widened = (stored.astype(np.float32) if dtype != "bfloat16"
+                   else (stored.astype(np.uint32) << 16).view(np.float32))
+        for blocks in (1, 3, 12):
+            r = StoreReader(path, "h", seed=11, memory_budget=blocks * 256 * d * 4)
+            for epoch in (0, 1, 2):
+                want = _reader_order(n, 11, epoch, blocks)
+                parts = [r.read(epoch, p, min(250, n - p)) for p in range(0, n, 250)]
+                got = np.concatenate([b for _, b in parts])
+                assert np.array_equal(got, want), (dtype, blocks, epoch)
+                assert np.array_equal(np.concatenate([a for a, _ in parts]), widened[want])
+            # backwards and jumping between epochs (prefetched windows that are not used next)
+            for epoch, p in ((2, 2800), (0, 0), (2, 1000), (1, 2999), (0, 700), (0, 701)):
+                a, b = r.read(epoch, p, min(300, n - p))
+                want = _reader_order(n, 11, epoch, blocks)[p:p + len(b)]
+                assert np.array_equal(b, want) and np.array_equal(a, widened[want]), (dtype, blocks, epoch, p)
+        shutil.rmtree(path)
+
+
 def test_shuffled_reader_memory_is_bounded():
     """Reading a 192 MB store through a 4 MB window keeps the process's RSS growth far below the store."""
     code = r"""
@@ -394,7 +518,7 @@ from lamina.io import ActivationStore, StoreReader
 path = sys.argv[1]
 with ActivationStore(path) as s:
     for i in range(12):
-        s.append({"h": np.full((32768, 128), i, np.float32)})
+        s.append({"h": np.full((32768, 128), i, sys.argv[2])})
 del s
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -405,14 +529,15 @@ for x, ids in r.batches(0, 4096):
     seen += len(ids)
 print(seen, (rss() - base) / 2**20)
 """
-    path = tempfile.mkdtemp(dir=TMP) + "/big"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(HERE, ".."), os.environ.get("PYTHONPATH", "")]))
-    out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr
-    seen, growth = out.stdout.split()
-    assert int(seen) == 12 * 32768
-    assert float(growth) < 40, f"RSS grew by {growth} MB reading a 192 MB store with a 4 MB window"
-    shutil.rmtree(path)
+    for dtype in ("float32", "float16"):   # float16: two 16-bit windows (the prefetch) in the same budget
+        path = tempfile.mkdtemp(dir=TMP) + "/big"
+        out = subprocess.run([sys.executable, "-c", code, path, dtype], capture_output=True, text=True, env=env, timeout=300)
+        assert out.returncode == 0, out.stderr
+        seen, growth = out.stdout.split()
+        assert int(seen) == 12 * 32768
+        assert float(growth) < 40, f"RSS grew by {growth} MB reading a {dtype} store of 12 x 32768 x 128 with a 4 MB window"
+        shutil.rmtree(path)
 
 
 @case

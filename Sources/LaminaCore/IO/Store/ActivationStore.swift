@@ -365,8 +365,7 @@ package final class ActivationStoreWriter {
                 let dcpl = H5Pcreate(lamina_h5p_dataset_create())
                 if dcpl < 0 { throw LaminaError(.internal, "cannot create a dataset property list") }
                 defer { H5Pclose(dcpl) }
-                let auto = max(1, (1 << 20) / (width * dtype.bytes))
-                let chunkRows = min(rows, options.chunkRows > 0 ? options.chunkRows : auto)
+                let chunkRows = min(rows, options.chunkRows > 0 ? options.chunkRows : Self.autoChunkRows(rows: rows, rowBytes: width * dtype.bytes))
                 // A chunk holds < 4 GiB (HDF5's limit): fewer rows for very wide datasets.
                 let capped = max(1, min(chunkRows, Int((UInt64(1) << 31) / UInt64(width * dtype.bytes))))
                 var chunk: [hsize_t] = [hsize_t(capped), hsize_t(width)]
@@ -385,12 +384,56 @@ package final class ActivationStoreWriter {
                 let ds = H5Dcreate2(file, name, type, space, lamina_h5p_default(), dcpl, dapl)
                 if ds < 0 { throw LaminaError(.io, "cannot create dataset '\(name)' in '\(path)' (disk full?)") }
                 defer { H5Dclose(ds) }
-                if H5Dwrite(ds, type, lamina_h5s_all(), lamina_h5s_all(), lamina_h5p_default(), data[i]) < 0 {
+                if options.compression == 0 {
+                    try Self.writeChunksDirect(ds, data[i], rows: rows, chunkRows: capped, rowBytes: width * dtype.bytes, name, path)
+                } else if H5Dwrite(ds, type, lamina_h5s_all(), lamina_h5s_all(), lamina_h5p_default(), data[i]) < 0 {
                     throw LaminaError(.io, "writing dataset '\(name)' to '\(path)' failed (disk full?)")
                 }
             }
             fileOpen = false
             if H5Fclose(file) < 0 { throw LaminaError(.io, "closing the segment file '\(path)' failed (disk full?)") }
+        }
+    }
+
+    /// Rows per chunk when chunk_rows is 0: about 1 MiB per chunk, chosen so that the chunks tile the
+    /// segment's rows (HDF5 stores an edge chunk at full size: with 682-row chunks a batch of 8,192 rows
+    /// of 768 float16 would store 674 rows of padding, 8% more bytes). Among k = c ... 2c chunks (c the
+    /// count at 1 MiB per chunk; at most c + 4096) the first k dividing the rows is taken; else the rows are split evenly
+    /// into c chunks (less than one row of padding per chunk).
+    static func autoChunkRows(rows: Int, rowBytes: Int) -> Int {
+        let target = max(1, (1 << 20) / max(rowBytes, 1))
+        if rows <= target { return max(rows, 1) }
+        let c = (rows + target - 1) / target
+        for k in c...(c + min(c, 4096)) where rows % k == 0 { return rows / k }
+        return (rows + c - 1) / c
+    }
+
+    /// Unfiltered datasets: every chunk goes to the file with H5Dwrite_chunk straight from the caller's
+    /// buffer (a chunk spans full rows, so chunk c is the contiguous bytes of rows [c C, (c + 1) C)),
+    /// bypassing HDF5's selection and type-conversion path (measured 1.2-1.5x faster than H5Dwrite for
+    /// 1 MiB chunks, benchmarks/README.md). The last chunk, when partial, is padded with zeros to the
+    /// full chunk size, as HDF5 stores edge chunks; the file is the same as H5Dwrite would make.
+    private static func writeChunksDirect(_ ds: hid_t, _ data: UnsafeRawPointer, rows: Int, chunkRows: Int, rowBytes: Int,
+                                          _ name: String, _ path: String) throws {
+        let chunkBytes = chunkRows * rowBytes
+        var r = 0
+        var pad: UnsafeMutablePointer<UInt8>? = nil
+        defer { if let pad { Memory.free(pad) } }
+        while r < rows {
+            let n = min(chunkRows, rows - r)
+            var src = data + r * rowBytes
+            if n < chunkRows {
+                let p: UnsafeMutablePointer<UInt8> = try Memory.allocate(chunkBytes, "the last chunk of dataset '\(name)'")
+                pad = p
+                p.update(from: src.assumingMemoryBound(to: UInt8.self), count: n * rowBytes)
+                (p + n * rowBytes).update(repeating: 0, count: chunkBytes - n * rowBytes)
+                src = UnsafeRawPointer(p)
+            }
+            var offset: [hsize_t] = [hsize_t(r), 0]
+            if H5Dwrite_chunk(ds, lamina_h5p_default(), 0, &offset, chunkBytes, src) < 0 {
+                throw LaminaError(.io, "writing dataset '\(name)' to '\(path)' failed (disk full?)")
+            }
+            r += n
         }
     }
 
