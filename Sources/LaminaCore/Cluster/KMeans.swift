@@ -170,7 +170,7 @@ package final class KMeans: @unchecked Sendable {
                   - (0..<d).reduce(0.0) { let v = (stats.mean[$1] - mean[$1]) / unit; return $0 + v * v }) / Double(d)
         let tol = parameters.tolerance * meanVariance
         var logs = [[String]](repeating: ["Initialization complete"], count: runs)
-        let results = try withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
+        let results = withFrame(x, working) { data -> [(centers: [Double], labels: [Int32], iterations: Int, inertia: Double?)] in
             var lloyd: LockstepLloyd<T>, starts: [[Double]], first: [LockstepLloyd<T>.Run]? = nil
             if let firstOnInput {
                 (lloyd, starts, first) = (firstOnInput.lloyd, firstOnInput.starts, firstOnInput.runs)
