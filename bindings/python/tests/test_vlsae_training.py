@@ -218,6 +218,17 @@ def test_resume_refuses_other_epochs_or_data(tmp_path):
     assert r.position_ == (2, 2, 0)
 
 
+def test_a_refused_call_starts_no_run():
+    V, T = _data()
+    vl = VLSparseAutoencoder(10, 10, **_params()).fit(V, T, epochs=1)
+    Tz = T.copy()
+    Tz[5] = 0
+    with pytest.raises(lamina.InvalidArgumentError, match="text row 5 has norm 0"):
+        vl.fit(V, Tz, epochs=3, resume=True)
+    vl.fit(V, T, epochs=2, resume=True)                 # a new run of 2 epochs, not the refused one of 3
+    assert vl.position_ == (2, 2, 0) and len(vl.history_["loss"]) == 7 + 14
+
+
 def test_checkpoint_loader_refuses_other_files(tmp_path):
     V, T = _data()
     vl = VLSparseAutoencoder(10, 10, **_params()).fit(V, T, epochs=1)

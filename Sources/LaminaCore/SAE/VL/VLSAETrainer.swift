@@ -153,11 +153,7 @@ package final class VLSAETrainer: @unchecked Sendable {
                 }
             }
         }
-        if !runInProgress {
-            runEpochs = epochs; runStartStep = stepsDone; runBatchesPerEpoch = perEpoch; runRows = n
-            epoch = 0; batchInEpoch = 0
-        }
-        let (total, overflow) = runEpochs.multipliedReportingOverflow(by: perEpoch)
+        let (total, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
         if overflow { throw LaminaError.invalid("epochs is \(epochs); epochs * batches per epoch overflows") }
         try checked("the check of its training data") {
             try data.validate(keepGoing: progress.map { progress in { rows in
@@ -168,6 +164,11 @@ package final class VLSAETrainer: @unchecked Sendable {
         }
         let bv = try FloatBuffer(checked: localB * cfg.dVision, zero: 0, "a vision batch")
         let bt = try FloatBuffer(checked: localB * cfg.dText, zero: 0, "a text batch")
+        // A new run starts only once every check passed (a refused call leaves no run behind).
+        if !runInProgress {
+            runEpochs = epochs; runStartStep = stepsDone; runBatchesPerEpoch = perEpoch; runRows = n
+            epoch = 0; batchInEpoch = 0
+        }
         let started = monotonicSeconds(), startTokens = tokensSeen
         while epoch < runEpochs {
             let firstStep = runStartStep + epoch * perEpoch
