@@ -223,6 +223,48 @@ def cancel_keeps_the_last_step():
     assert len(m.history_["loss"]) == 3 and steps == [1, 2, 3]
 
 
+@case
+def files_checkpoints_and_reducer_arguments():
+    import os
+    import tempfile
+    ctypes, np, lamina, N, VL, _ = _mods()
+    m, V, T = _model()
+    tmp = tempfile.mkdtemp()
+    out = ctypes.c_void_p()
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, None, b"v", b"t", 1, N.ProgressFn(), None), "path")
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, b"/x.h5", None, b"t", 1, N.ProgressFn(), None), "vision_dataset")
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, b"/x.h5", b"v", b"t", 0, N.ProgressFn(), None), "epochs is 0")
+    expect_status(4, N.lib.lamina_vlsae_train_h5(m._handle, os.path.join(tmp, "none.h5").encode(), b"v", b"t", 1,
+                                                 N.ProgressFn(), None), "none.h5")
+    garbage = os.path.join(tmp, "garbage.h5")
+    with open(garbage, "wb") as f:
+        f.write(b"not hdf5 at all" * 10)
+    expect_status(5, N.lib.lamina_vlsae_train_h5(m._handle, garbage.encode(), b"v", b"t", 1, N.ProgressFn(), None))
+    expect_status(5, N.lib.lamina_vlsae_load_checkpoint(garbage.encode(), ctypes.byref(out)))
+    assert out.value is None
+    expect_status(1, N.lib.lamina_vlsae_load_checkpoint(None, ctypes.byref(out)), "path")
+    expect_status(1, N.lib.lamina_vlsae_load_checkpoint(garbage.encode(), None), "out")
+    expect_status(1, N.lib.lamina_vlsae_save_checkpoint(m._handle, None), "path")
+    expect_status(1, N.lib.lamina_vlsae_save_checkpoint(None, b"/tmp/x"), "vlsae")
+    ckpt = os.path.join(tmp, "c")
+    m.save_checkpoint(ckpt)
+    data = open(ckpt, "rb").read()
+    for cut in (8, 100, len(data) // 2, len(data) - 1):
+        with open(ckpt + ".cut", "wb") as f:
+            f.write(data[:cut])
+        expect(lambda: lamina.sae.load_vlsae_checkpoint(ckpt + ".cut"), lamina.FormatError, Exception)
+    # a cfg directory (lamina_vlsae_save) is not a checkpoint
+    m.save(os.path.join(tmp, "dir"))
+    expect(lambda: lamina.sae.load_vlsae_checkpoint(os.path.join(tmp, "dir")), lamina.LaminaError, Exception)
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, N.ReduceFn(), None, 0, 2), "fn is NULL")
+    fn = N.ReduceFn(lambda buf, count, dtype, user: 0)
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, fn, None, -1, 2), "rank is -1")
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, fn, None, 0, 0), "world_size is 0")
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(None, fn, None, 0, 1), "vlsae")
+    for bad in (dict(k_aux=17), dict(auxk_alpha=-1.0), dict(auxk_alpha=float("nan"))):
+        expect(lambda: VL(8, 8, 16, k=4, **bad).fit(V, T), lamina.InvalidArgumentError, ValueError, next(iter(bad)))
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
