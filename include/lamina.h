@@ -2077,8 +2077,9 @@ lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, cons
  * clamp), the row normalisation of W, and both decoders; decoders and backward are sparse
  * (O(batch * k * d)). Adam is torch's. Initialisation as the authors': W ~ U(-1/sqrt(d), 1/sqrt(d))
  * (kaiming_uniform, a = sqrt 5), decoder weights and biases ~ U(-1/sqrt(n_latents), 1/sqrt(n_latents))
- * (nn.Linear). Not in the authors' code, added by Lamina: dead-latent tracking, an lr schedule, a seeded
- * shuffle per epoch, float16/bfloat16 input, loss weights.
+ * (nn.Linear). Not in the authors' code, added by Lamina: dead-latent tracking with AuxK, an lr schedule,
+ * a seeded shuffle per epoch, float16/bfloat16 input, loss weights, HDF5 sources, checkpoints with
+ * bit-identical resume, data-parallel training through a reducer.
  * Widths: the shared encoder needs d_vision == d_text; unequal widths are refused with
  * LAMINA_ERR_INVALID_ARGUMENT (project both modalities to a common width first).
  * AuxK (Gao et al. 2024, as the TopK trainer's; not in the authors' code): a latent that fired in neither
