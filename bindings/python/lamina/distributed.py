@@ -117,6 +117,41 @@ def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, sh
     return sae
 
 
+def run_with_comm(model, comm, run, *, deterministic=True):
+    """Runs run(reducer=, prepared=) on every rank of comm (VLSparseAutoencoder.fit(..., comm=)): errors
+    before training are agreed on by every rank (no rank is left waiting in a reduction); a reducer
+    failure is named with its rank. Sets model.reducer_seconds_ / reducer_calls_."""
+    state = {"agreed": False}
+    rank = comm.Get_rank()
+
+    def agree(error=None):
+        state["agreed"] = True
+        errors = comm.allgather(None if error is None else f"{type(error).__name__}: {error}")
+        bad = [(r, e) for r, e in enumerate(errors) if e is not None]
+        if bad:
+            if error is not None:
+                raise error
+            r, e = bad[0]
+            raise InvalidArgumentError(f"rank {r} failed before training, so no rank trains: {e}")
+
+    reducer = _Reducer(comm, deterministic)
+    try:
+        run(reducer=reducer, prepared=agree)
+    except LaminaError as exc:
+        if not state["agreed"]:
+            agree(exc)
+        if reducer.error is not None:
+            raise type(exc)(f"{exc} (rank {rank}: {type(reducer.error).__name__}: {reducer.error})") from reducer.error
+        raise
+    except BaseException as exc:
+        if not state["agreed"]:
+            agree(exc)
+        raise
+    model.reducer_seconds_ = reducer.seconds
+    model.reducer_calls_ = reducer.calls
+    return model
+
+
 def save_checkpoint(sae, path, comm):
     """Rank 0 writes the checkpoint (atomically, as SparseAutoencoder.save_checkpoint); every rank waits for
     it. The checkpoint does not depend on the number of ranks: load_checkpoint(path).fit(..., resume=True,
