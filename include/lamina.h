@@ -2215,20 +2215,31 @@ lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, cons
  * clamp), the row normalisation of W, and both decoders; decoders and backward are sparse
  * (O(batch * k * d)). Adam is torch's. Initialisation as the authors': W ~ U(-1/sqrt(d), 1/sqrt(d))
  * (kaiming_uniform, a = sqrt 5), decoder weights and biases ~ U(-1/sqrt(n_latents), 1/sqrt(n_latents))
- * (nn.Linear). Not in the authors' code, added by Lamina: dead-latent tracking, an lr schedule, a seeded
- * shuffle per epoch, float16/bfloat16 input, loss weights.
+ * (nn.Linear). Not in the authors' code, added by Lamina: dead-latent tracking with AuxK, an lr schedule,
+ * a seeded shuffle per epoch, float16/bfloat16 input, loss weights, HDF5 sources, checkpoints with
+ * bit-identical resume, data-parallel training through a reducer, and input projections for unequal
+ * widths with an InfoNCE alignment stage to learn them (17b).
  * Widths (the input-projection rule): a VL-SAE made by lamina_vlsae_create has no projections and
- * needs d_vision == d_text = d (unequal widths are LAMINA_ERR_INVALID_ARGUMENT). One made by
- * lamina_vlsae_create_projected has a common width d_common and two fixed matrices P_vision
- * (d_common x d_vision) and P_text (d_common x d_text); the shared encoder (W: n_latents x d_common) then
- * runs on u_m = P_m x / ||P_m x|| (a row with P_m x = 0 is an error naming it), while each decoder still
- * reconstructs its modality's raw input x (W_dec,m: n_latents x d_m, the loss above unchanged), so
- * encode/decode/concept shift keep taking and giving each modality's own widths. The projections are
- * never trained by the VL-SAE: they are the caller's (any map to a common space) or those learned by the
- * alignment stage (lamina_vlalign_*, below) on the same pairs first; freezing them keeps the concept
- * space on one fixed common space and the VL-SAE loss the paper's. Saved as "P_vision", "P_text" with
- * "d_common" in cfg.json (files without them load as before).
- * Not implemented here: AuxK, checkpoints and HDF5 sources.
+ * needs d_vision == d_text = d (unequal widths there are LAMINA_ERR_INVALID_ARGUMENT: use
+ * lamina_vlsae_create_projected). One made by lamina_vlsae_create_projected has a common width d_common
+ * and two fixed matrices P_vision (d_common x d_vision) and P_text (d_common x d_text); the shared encoder
+ * (W: n_latents x d_common, so d above is d_common) then runs on u_m = P_m x / ||P_m x|| (a row with
+ * P_m x = 0 is an error naming it, checked before the first step for in-memory and HDF5 data alike),
+ * while each decoder still reconstructs its modality's raw input x (W_dec,m: n_latents x d_m, the loss
+ * above unchanged), so encode/decode/concept shift keep taking and giving each modality's own widths.
+ * The projections are never trained by the VL-SAE: they are the caller's (any map to a common space) or
+ * those learned by the alignment stage (lamina_vlalign_*, 17b) on the same pairs first; freezing them
+ * keeps the concept space on one fixed common space and the VL-SAE loss the paper's. Saved as "P_vision",
+ * "P_text" with "d_common" in cfg.json (files without them load as before), and kept in checkpoints
+ * (a projected run resumes bit-identically); under a reducer each rank projects its own rows before
+ * encoding, and the ranks check that they hold the same d_common and projections.
+ * AuxK (Gao et al. 2024, as the TopK trainer's; not in the authors' code): a latent that fired in neither
+ * modality within the last dead_tokens pairs is dead. Per modality m with w_m > 0: e_m = x_m - x^_m
+ * (detached), e^_m = z_aux,m W_dec,m (no bias) with z_aux,m = the activations a of the top
+ * min(k_aux, n_dead) dead latents of the row; auxk_m = min(n_dead / k_aux, 1) sum||e^_m - e_m||^2 /
+ * sum||e_m - mean_batch(e_m)||^2; loss += auxk_alpha (w_v auxk_v + w_t auxk_t). Its gradient reaches the
+ * dead latents' decoder rows and encoder rows (through a as in the main loss). k_aux = 0 means d / 2
+ * with d the encoder width (d_common with projections).
  * Determinism: the same data, params (seed) and thread count give bit-identical weights.
  * Threads: a handle is used by one thread at a time.
  * ================================================================================================== */
@@ -2256,6 +2267,8 @@ typedef struct lamina_vlsae_params {
     int32_t decay_steps;          /* steps of decay at the end, 0 = all after warm-up (default 0) */
     int32_t shuffle;              /* 1: a seeded random pair order per epoch; 0: row order (default 1) */
     uint64_t seed;                /* initialisation and shuffling (default 0) */
+    double auxk_alpha;            /* AuxK coefficient >= 0 on dead latents, 0 = off (default 1/32, as the TopK trainer) */
+    int32_t k_aux;                /* AuxK k, 0..n_latents, 0 = d / 2 (default 0) */
 } lamina_vlsae_params;
 
 /** The default parameters (values above). */
@@ -2279,10 +2292,15 @@ lamina_status lamina_vlsae_get_params(const lamina_vlsae* vlsae, lamina_vlsae_pa
 /** Trains `epochs` epochs on the pairs (vision[i], text[i]): vision is n x d_vision, text n x d_text,
  *  row-major, both of dtype LAMINA_DTYPE_FLOAT32, _FLOAT16 or _BFLOAT16 (16-bit values as raw uint16
  *  bits, widened by Lamina). Each epoch visits every pair once in ceil(n / batch_size) steps (the last
- *  one smaller); the lr schedule spans this call's steps; Adam's state carries over between calls.
+ *  one smaller); the lr schedule spans this call's steps (the run); Adam's state carries over between
+ *  calls. Runs resume: if the handle's last run was interrupted (cancelled, or restored by
+ *  lamina_vlsae_load_checkpoint), the call continues it from its position (epoch, batch) instead of
+ *  starting a new run; epochs and n must then be the run's (else LAMINA_ERR_INVALID_ARGUMENT naming
+ *  both), and the result is bit-identical to the uninterrupted run (same data and thread count).
+ *  The order of epoch e of a run starting at step s0 comes from (seed, s0 + e * batches_per_epoch, e).
  *  progress (may be NULL) is called after every step with task "vlsae_train", items = pairs, loss, and
  *  the terms "mse_vision", "mse_text", "fvu_vision", "fvu_text" (sum ||x^ - x||^2 / sum ||x - mean||^2
- *  over the batch), "dead_fraction", "lr"; a non-zero return stops with LAMINA_ERR_CANCELLED, the model
+ *  over the batch), "dead_fraction", "lr", "auxk"; a non-zero return stops with LAMINA_ERR_CANCELLED, the model
  *  at its last completed step. Errors (all checked before the first step, the model unchanged):
  *  d_vision or d_text differing from the model's (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf
  *  (LAMINA_ERR_NON_FINITE naming modality, row and column), a zero row (LAMINA_ERR_INVALID_ARGUMENT
@@ -2295,8 +2313,8 @@ lamina_status lamina_vlsae_train(lamina_vlsae* vlsae, const void* vision, const 
 /** Completed steps and pairs seen (either output may be NULL). */
 lamina_status lamina_vlsae_get_state(const lamina_vlsae* vlsae, int64_t* steps, int64_t* pairs);
 
-/** Per-step history, steps x 7 doubles (loss, mse_vision, mse_text, fvu_vision, fvu_text, dead_fraction,
- *  lr); out_len must equal steps * 7. */
+/** Per-step history, steps x 8 doubles (loss, mse_vision, mse_text, fvu_vision, fvu_text, dead_fraction,
+ *  lr, auxk = w_v auxk_v + w_t auxk_t); out_len must equal steps * 8. */
 lamina_status lamina_vlsae_get_history(const lamina_vlsae* vlsae, double* out, int64_t out_len);
 
 /** Dense codes z of x (n x d, float32, finite, no zero row; d = the modality's width) into out
@@ -2358,6 +2376,58 @@ lamina_status lamina_vlsae_get_tensor(const lamina_vlsae* vlsae, const char* nam
 /** Replaces the parameter tensor `name` with `len` finite values (len = its size); the optimizer state
  *  is kept. Errors: unknown name, len, NaN/Inf (the tensor unchanged). */
 lamina_status lamina_vlsae_set_tensor(lamina_vlsae* vlsae, const char* name, const float* values, int64_t len);
+
+/** Trains from one file with one rank-2 dataset per modality (HDF5 float16/bfloat16/float32/float64, or an
+ *  activation store directory, section 15), streamed with bounded memory: the rows are cut into chunks
+ *  of C rows (C a multiple of batch_size, about 8 MB of the wider modality); each epoch visits the chunks
+ *  in a seeded random order and the rows of each chunk in a seeded random order, reading the same
+ *  positions from both datasets (in order when shuffle is 0); batch i = stream positions
+ *  [i B, min((i + 1) B, n)). At most two chunks per modality are held. Both datasets are scanned for
+ *  NaN/Inf and zero rows (and, with input projections, rows with P_m x = 0) before the first step
+ *  (progress task "vlsae_validate", term "rows_checked", about once a second; non-zero cancels). Runs, resume and progress as lamina_vlsae_train. Errors: the
+ *  datasets' row counts differ (LAMINA_ERR_SHAPE_MISMATCH naming both datasets and counts), widths
+ *  differing from the model's (LAMINA_ERR_SHAPE_MISMATCH naming the dataset), missing file
+ *  (LAMINA_ERR_IO), not HDF5 / corrupt / wrong rank / integer data (LAMINA_ERR_FORMAT), a dataset not
+ *  found (LAMINA_ERR_INVALID_ARGUMENT), and those of lamina_vlsae_train. */
+lamina_status lamina_vlsae_train_h5(lamina_vlsae* vlsae, const char* path, const char* vision_dataset,
+                                    const char* text_dataset, int32_t epochs, lamina_progress_fn progress, void* user);
+
+/** The run position: epochs of the current (or last) run (0 before any training), the epoch and the
+ *  batch within it where the next step starts. Any output may be NULL. */
+lamina_status lamina_vlsae_get_position(const lamina_vlsae* vlsae, int64_t* run_epochs, int64_t* epoch,
+                                        int64_t* batch_in_epoch);
+
+/** Writes a training checkpoint to `path` (one safetensors file, written atomically: temporary file,
+ *  fsync, rename): the weights (with input projections also "P_vision", "P_text"), Adam's moments, the
+ *  pairs since each latent fired, the history, and in the metadata (format "lamina_vlsae_checkpoint")
+ *  the parameters (with "d_common"), Adam's step and the run position.
+ *  lamina_vlsae_load_checkpoint + lamina_vlsae_train (or _train_h5) with the same data and epochs
+ *  finishes bit-identical to an uninterrupted run (same thread count). Errors: LAMINA_ERR_IO. */
+lamina_status lamina_vlsae_save_checkpoint(const lamina_vlsae* vlsae, const char* path);
+
+/** Loads a checkpoint written by lamina_vlsae_save_checkpoint into a new handle (*out). Errors:
+ *  LAMINA_ERR_IO (missing, unreadable), LAMINA_ERR_FORMAT (truncated, corrupt, another format such as an
+ *  SAE checkpoint, shapes not matching the parameters, non-finite weights, an inconsistent position). */
+lamina_status lamina_vlsae_load_checkpoint(const char* path, lamina_vlsae** out);
+
+/** Data-parallel training as section 16's lamina_sae_set_reducer (same lamina_reduce_fn): world_size
+ *  processes each hold a handle with the same params, call this with their rank, then train; fn = NULL
+ *  with rank 0 and world_size 1 clears it. batch_size is the global batch; rank r takes
+ *  rows_r = B / R (+1 for r < B % R) rows of it. In memory (lamina_vlsae_train) each rank passes its own
+ *  pairs (it orders them per epoch from seed mixed with its rank; rank 0 = the single-process order) and
+ *  every rank must have the same number of batches per epoch; from a file (lamina_vlsae_train_h5) every
+ *  rank reads the same file and keeps its share of each global batch (the order does not depend on R).
+ *  Per step: one float64 allreduce of the loss sums of both modalities (sse, AuxK sums, column sums for
+ *  the FVU and AuxK variance), then one float32 allreduce of [dW (n_latents x d) | dW_dec,v | dW_dec,t |
+ *  db_v | db_t | firing counts (n_latents)]; every rank runs Adam on the sums. Before the first step the
+ *  ranks compare their parameters, state and row counts (with input projections also d_common and a
+ *  checksum of P_vision and P_text: each rank projects its own rows; one float64 reduction) and agree on the outcome
+ *  of their checks, so a rank's error stops every rank (LAMINA_ERR_INVALID_ARGUMENT naming the rank and
+ *  field). R ranks give the one-process result up to float rounding of the sums. Errors: rank outside
+ *  [0, world_size), world_size < 1 or > batch_size, a reducer status other than LAMINA_OK (returned,
+ *  the model at its last completed step). */
+lamina_status lamina_vlsae_set_reducer(lamina_vlsae* vlsae, lamina_reduce_fn fn, void* user, int32_t rank,
+                                       int32_t world_size);
 
 /* --- 17b. Input projections and the InfoNCE alignment stage [experimental] ----------------------- */
 

@@ -39,6 +39,8 @@ func vlsaeConfig(_ p: UnsafePointer<lamina_vlsae_params>?) throws -> VLSAEConfig
     if raw.shuffle != 0 && raw.shuffle != 1 { throw LaminaError.invalid("params.shuffle is \(raw.shuffle); expected 0 or 1") }
     c.shuffle = raw.shuffle == 1
     c.seed = raw.seed
+    c.auxkAlpha = raw.auxk_alpha
+    c.kAux = Int(raw.k_aux)
     do { try c.check() } catch let e as LaminaError { throw LaminaError(e.kind, "params." + e.message) }
     return c
 }
@@ -49,7 +51,7 @@ func vlsaeParams(_ c: VLSAEConfig) -> lamina_vlsae_params {
                         adam_beta2: Double(c.adam.beta2), adam_eps: Double(c.adam.epsilon), weight_vision: c.weightVision,
                         weight_text: c.weightText, dead_tokens: Int64(c.deadTokens), warmup_steps: Int32(clamping: c.warmupSteps),
                         decay: CEnums.saeDecay.code(c.decay), decay_steps: Int32(clamping: c.decaySteps),
-                        shuffle: c.shuffle ? 1 : 0, seed: c.seed)
+                        shuffle: c.shuffle ? 1 : 0, seed: c.seed, auxk_alpha: c.auxkAlpha, k_aux: Int32(clamping: c.kAux))
 }
 
 @_cdecl("lamina_vlsae_default_params")
@@ -116,12 +118,12 @@ public func lamina_vlsae_get_history(_ h: OpaquePointer?, _ out: UnsafeMutablePo
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
         let hist = v.trainer.history
-        try Check.length(outLen, expected: hist.count * 7, "out_len (steps * 7)")
+        try Check.length(outLen, expected: hist.count * 8, "out_len (steps * 8)")
         if hist.isEmpty { return }
         let dst = try Check.output(out, "out")
         for (i, r) in hist.enumerated() {
-            let row = [r.loss, r.mseVision, r.mseText, r.fvuVision, r.fvuText, r.deadFraction, r.lr]
-            for c in 0..<7 { dst[i * 7 + c] = row[c] }
+            let row = [r.loss, r.mseVision, r.mseText, r.fvuVision, r.fvuText, r.deadFraction, r.lr, r.auxk]
+            for c in 0..<8 { dst[i * 8 + c] = row[c] }
         }
     }
 }
@@ -252,5 +254,78 @@ public func lamina_vlsae_set_tensor(_ h: OpaquePointer?, _ name: UnsafePointer<C
         try Check.length(len, expected: b.count, "len (the size of '\(s)')")
         let view = try Check.matrix(values, 1, Int64(b.count), "values", colsName: "len")
         b.p.update(from: view.base, count: b.count)
+    }
+}
+
+// MARK: - Training from HDF5 files, checkpoints, a reducer (data-parallel)
+
+@_cdecl("lamina_vlsae_train_h5")
+public func lamina_vlsae_train_h5(_ h: OpaquePointer?, _ path: UnsafePointer<CChar>?, _ visionDataset: UnsafePointer<CChar>?,
+                                  _ textDataset: UnsafePointer<CChar>?, _ epochs: Int32, _ progress: lamina_progress_fn?,
+                                  _ user: UnsafeMutableRawPointer?) -> Int32 {
+    boundary {
+        let v = try vlsaeHandles.get(h, "vlsae")
+        let file = try Check.cString(path, "path")
+        let vn = try Check.cString(visionDataset, "vision_dataset"), tn = try Check.cString(textDataset, "text_dataset")
+        if epochs < 1 { throw LaminaError.invalid("epochs is \(epochs); expected >= 1") }
+        let vs = try activationRows(path: file, dataset: vn)
+        let ts = try activationRows(path: file, dataset: tn)
+        if vs.rows != ts.rows {
+            throw LaminaError.shape("dataset '\(vn)' has \(vs.rows) rows but dataset '\(tn)' has \(ts.rows); expected paired rows (the same count)")
+        }
+        let c = v.model.config
+        if vs.cols != c.dVision { throw LaminaError.shape("dataset '\(vn)' has \(vs.cols) features; this VL-SAE has d_vision = \(c.dVision)") }
+        if ts.cols != c.dText { throw LaminaError.shape("dataset '\(tn)' has \(ts.cols) features; this VL-SAE has d_text = \(c.dText)") }
+        try v.trainer.train(VLSAEData(vision: vs, text: ts, streaming: true), epochs: Int(epochs),
+                            progress: progressHandler(progress, user))
+    }
+}
+
+@_cdecl("lamina_vlsae_get_position")
+public func lamina_vlsae_get_position(_ h: OpaquePointer?, _ runEpochs: UnsafeMutablePointer<Int64>?,
+                                      _ epoch: UnsafeMutablePointer<Int64>?, _ batchInEpoch: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let v = try vlsaeHandles.get(h, "vlsae")
+        runEpochs?.pointee = Int64(v.trainer.runEpochs)
+        epoch?.pointee = Int64(v.trainer.epoch)
+        batchInEpoch?.pointee = Int64(v.trainer.batchInEpoch)
+    }
+}
+
+@_cdecl("lamina_vlsae_save_checkpoint")
+public func lamina_vlsae_save_checkpoint(_ h: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    boundary {
+        let v = try vlsaeHandles.get(h, "vlsae")
+        try v.trainer.saveCheckpoint(path: try Check.cString(path, "path"))
+    }
+}
+
+@_cdecl("lamina_vlsae_load_checkpoint")
+public func lamina_vlsae_load_checkpoint(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    vlsaeHandles.create(out) {
+        let handle = try VLSAEHandle(try VLSparseAutoencoder(VLSAEConfig(dVision: 1, dText: 1, nLatents: 1, k: 1)))
+        handle.trainer = try VLSAETrainer.loadCheckpoint(path: try Check.cString(path, "path"))
+        return handle
+    }
+}
+
+@_cdecl("lamina_vlsae_set_reducer")
+public func lamina_vlsae_set_reducer(_ h: OpaquePointer?, _ fn: lamina_reduce_fn?, _ user: UnsafeMutableRawPointer?,
+                                     _ rank: Int32, _ worldSize: Int32) -> Int32 {
+    boundary {
+        let v = try vlsaeHandles.get(h, "vlsae")
+        guard let fn else {
+            if rank != 0 || worldSize != 1 {
+                throw LaminaError.invalid("fn is NULL with rank = \(rank), world_size = \(worldSize); expected rank 0 and world_size 1 to clear the reducer")
+            }
+            v.trainer.distribution = nil
+            return
+        }
+        if worldSize < 1 { throw LaminaError.invalid("world_size is \(worldSize); expected >= 1") }
+        if rank < 0 || rank >= worldSize { throw LaminaError.invalid("rank is \(rank); expected 0 <= rank < world_size = \(worldSize)") }
+        if Int(worldSize) > v.model.config.batchSize {
+            throw LaminaError.invalid("world_size is \(worldSize) but batch_size is \(v.model.config.batchSize); expected world_size <= batch_size (every rank takes at least one row per step)")
+        }
+        v.trainer.distribution = SAEDistribution(reducer: CReducer(fn: fn, user: user), rank: Int(rank), worldSize: Int(worldSize))
     }
 }

@@ -5,7 +5,8 @@
  * maps of one latent), checks that training lowers the loss and is deterministic, that the loss of a
  * batch is unchanged by lamina_vlalign_loss_grad and its gradient matches a central finite difference,
  * builds a projected VL-SAE from the learned projections (encode, cross-modal decode, project, save +
- * load), and the status and message of bad input: temperature <= 0, recon_weight < 0, batch_size < 2,
+ * load; AuxK fields kept, a projected checkpoint resuming a cancelled run bit-identically), and the
+ * status and message of bad input: temperature <= 0, recon_weight < 0, batch_size < 2,
  * widths, projection lengths, NaN, zero rows, unknown tensor names, stale handles.
  *
  * Usage: test_vlalign [WORKDIR]   (scratch files go to WORKDIR)
@@ -50,6 +51,9 @@ static void make_data(void) {
         }
     }
 }
+
+/* Progress callback: non-zero (stop) once step >= *(int*)user. */
+static int32_t stop_after(const lamina_progress* info, void* user) { return info->step >= *(const int*)user; }
 
 int main(int argc, char** argv) {
     const char* dir = argc > 1 ? argv[1] : ".";
@@ -158,6 +162,43 @@ int main(int argc, char** argv) {
     CHECK(lamina_vlsae_load(path, &back), LAMINA_OK, "");
     CHECK(lamina_vlsae_encode(back, LAMINA_VLSAE_VISION, V, N, DV, z2, N * L), LAMINA_OK, "");
     expect_true("save + load: bit-identical codes", memcmp(z, z2, sizeof z) == 0);
+
+    /* With the training features: AuxK fields kept by create_projected, a projected checkpoint (P_vision,
+     * P_text, d_common) from which a cancelled run resumes bit-identically. */
+    lamina_vlsae_params q = p;
+    q.auxk_alpha = 0.25; q.k_aux = 5; q.dead_tokens = 60; q.batch_size = 40;
+    lamina_vlsae *full = NULL, *part = NULL, *resumed = NULL;
+    CHECK(lamina_vlsae_create_projected(&q, DC, pva, DC * DV, pt, DC * DT, &full), LAMINA_OK, "");
+    lamina_vlsae_params got;
+    CHECK(lamina_vlsae_get_params(full, &got), LAMINA_OK, "");
+    expect_true("create_projected keeps auxk_alpha, k_aux, dead_tokens and d_text",
+                got.auxk_alpha == 0.25 && got.k_aux == 5 && got.dead_tokens == 60 && got.d_text == DT && got.d_vision == DV);
+    CHECK(lamina_vlsae_train(full, V, T, LAMINA_DTYPE_FLOAT32, N, DV, DT, 3, NULL, NULL), LAMINA_OK, "");
+    CHECK(lamina_vlsae_create_projected(&q, DC, pva, DC * DV, pt, DC * DT, &part), LAMINA_OK, "");
+    int stop_at = 7;
+    CHECK(lamina_vlsae_train(part, V, T, LAMINA_DTYPE_FLOAT32, N, DV, DT, 3, stop_after, &stop_at), LAMINA_ERR_CANCELLED, "");
+    snprintf(path, sizeof path, "%s/vlalign_projected.ckpt", dir);
+    CHECK(lamina_vlsae_save_checkpoint(part, path), LAMINA_OK, "");
+    CHECK(lamina_vlsae_load_checkpoint(path, &resumed), LAMINA_OK, "");
+    dc = 0;
+    CHECK(lamina_vlsae_get_d_common(resumed, &dc), LAMINA_OK, "");
+    expect_true("checkpoint keeps d_common", dc == DC);
+    CHECK(lamina_vlsae_get_tensor(resumed, "P_text", pt2, DC * DT), LAMINA_OK, "");
+    expect_true("checkpoint keeps P_text", memcmp(pt, pt2, sizeof pt) == 0);
+    CHECK(lamina_vlsae_train(resumed, V, T, LAMINA_DTYPE_FLOAT32, N, DV, DT, 3, NULL, NULL), LAMINA_OK, "");
+    static float wa[L * DV], wb[L * DV];
+    float ea[L * DC], eb[L * DC];
+    CHECK(lamina_vlsae_get_tensor(full, "W_enc", ea, L * DC), LAMINA_OK, "");
+    CHECK(lamina_vlsae_get_tensor(resumed, "W_enc", eb, L * DC), LAMINA_OK, "");
+    CHECK(lamina_vlsae_get_tensor(full, "W_dec_vision", wa, L * DV), LAMINA_OK, "");
+    CHECK(lamina_vlsae_get_tensor(resumed, "W_dec_vision", wb, L * DV), LAMINA_OK, "");
+    expect_true("projected resume: W_enc and W_dec_vision bit-identical to the uninterrupted run",
+                memcmp(ea, eb, sizeof ea) == 0 && memcmp(wa, wb, sizeof wa) == 0);
+    q.k_aux = L + 1;
+    CHECK(lamina_vlsae_create_projected(&q, DC, pva, DC * DV, pt, DC * DT, &badm), LAMINA_ERR_INVALID_ARGUMENT, "k_aux is 17");
+    lamina_vlsae_free(full);
+    lamina_vlsae_free(part);
+    lamina_vlsae_free(resumed);
 
     lamina_vlalign_free(a);
     CHECK(lamina_vlalign_get_state(a, &steps, NULL), LAMINA_ERR_INVALID_ARGUMENT, "not a live");

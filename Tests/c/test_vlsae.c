@@ -4,7 +4,9 @@
  * Trains a small VL-SAE on synthetic paired data, checks determinism, dense/sparse encode and
  * cross-modal decode consistency, the concept shift formula, save + load (bit-identical), and the
  * status and message of bad input: params (k, widths), pair shapes, NaN, zero rows, unknown modality,
- * another architecture's directory, bad sparse indices, handles.
+ * another architecture's directory, bad sparse indices, handles; AuxK params, a checkpoint written after a
+ * cancelled step that resumes bit-identically, and the bad arguments of the file, checkpoint and reducer
+ * functions.
  *
  * Usage: test_vlsae [WORKDIR]   (scratch files go to WORKDIR)
  */
@@ -32,6 +34,11 @@ static void make_data(void) {
         s = s * 1664525u + 1013904223u;
         T[i] = 0.5f * V[i] + (float)((s >> 8) & 0xFFFF) / 65536.0f - 0.5f;
     }
+}
+
+static int stop_after_3(const lamina_progress* pr, void* user) {
+    (void)user;
+    return pr->step >= 3;
 }
 
 static lamina_vlsae_params small_params(void) {
@@ -76,6 +83,46 @@ int main(int argc, char** argv) {
     int64_t steps = 0, pairs = 0;
     CHECK(lamina_vlsae_get_state(a, &steps, &pairs), LAMINA_OK, "");
     expect_true("8 steps, 512 pairs", steps == 2 * N / B && pairs == 2 * N);
+
+    /* AuxK params; a checkpoint after a cancelled step resumes bit-identically */
+    p = small_params(); p.k_aux = L + 1;
+    CHECK(lamina_vlsae_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "k_aux is 33");
+    p = small_params(); p.auxk_alpha = -1;
+    CHECK(lamina_vlsae_check_params(&p), LAMINA_ERR_INVALID_ARGUMENT, "auxk_alpha");
+    {
+        lamina_vlsae_params q = small_params();
+        q.dead_tokens = 64; q.auxk_alpha = 0.1;
+        lamina_vlsae *full = NULL, *part = NULL, *back = NULL;
+        CHECK(lamina_vlsae_create(&q, &full), LAMINA_OK, "");
+        CHECK(lamina_vlsae_create(&q, &part), LAMINA_OK, "");
+        CHECK(lamina_vlsae_train(full, V, T, LAMINA_DTYPE_FLOAT32, N, D, D, 2, NULL, NULL), LAMINA_OK, "");
+        CHECK(lamina_vlsae_train(part, V, T, LAMINA_DTYPE_FLOAT32, N, D, D, 2, stop_after_3, NULL), LAMINA_ERR_CANCELLED, "step 3");
+        snprintf(path, sizeof path, "%s/vlsae_c.ckpt", dir);
+        CHECK(lamina_vlsae_save_checkpoint(part, path), LAMINA_OK, "");
+        CHECK(lamina_vlsae_load_checkpoint(path, &back), LAMINA_OK, "");
+        int64_t re = 0, ep = -1, bi = -1;
+        CHECK(lamina_vlsae_get_position(back, &re, &ep, &bi), LAMINA_OK, "");
+        expect_true("checkpoint position: run of 2 epochs, epoch 0, batch 3", re == 2 && ep == 0 && bi == 3);
+        CHECK(lamina_vlsae_train(back, V, T, LAMINA_DTYPE_FLOAT32, N, D, D, 3, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "epochs = 2");
+        CHECK(lamina_vlsae_train(back, V, T, LAMINA_DTYPE_FLOAT32, N, D, D, 2, NULL, NULL), LAMINA_OK, "");
+        static float f1[L * D], f2[L * D];
+        CHECK(lamina_vlsae_get_tensor(full, "W_enc", f1, L * D), LAMINA_OK, "");
+        CHECK(lamina_vlsae_get_tensor(back, "W_enc", f2, L * D), LAMINA_OK, "");
+        expect_true("resumed from the checkpoint: bit-identical W_enc", memcmp(f1, f2, sizeof f1) == 0);
+        lamina_vlsae* none = NULL;
+        snprintf(other, sizeof other, "%s/no_such.ckpt", dir);
+        CHECK(lamina_vlsae_load_checkpoint(other, &none), LAMINA_ERR_IO, "");
+        CHECK(lamina_vlsae_load_checkpoint(NULL, &none), LAMINA_ERR_INVALID_ARGUMENT, "path");
+        CHECK(lamina_vlsae_save_checkpoint(NULL, path), LAMINA_ERR_INVALID_ARGUMENT, "vlsae");
+        CHECK(lamina_vlsae_train_h5(part, NULL, "v", "t", 1, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "path");
+        CHECK(lamina_vlsae_train_h5(part, other, "v", NULL, 1, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "text_dataset");
+        CHECK(lamina_vlsae_train_h5(part, other, "v", "t", 1, NULL, NULL), LAMINA_ERR_IO, "");
+        CHECK(lamina_vlsae_set_reducer(part, NULL, NULL, 1, 2), LAMINA_ERR_INVALID_ARGUMENT, "fn is NULL");
+        CHECK(lamina_vlsae_set_reducer(part, NULL, NULL, 0, 1), LAMINA_OK, "");
+        lamina_vlsae_free(full);
+        lamina_vlsae_free(part);
+        lamina_vlsae_free(back);
+    }
 
     /* Encode, sparse encode, cross-modal decode */
     static float z[N * L], xt1[N * D], xt2[N * D], shifted[N * D], zt[N * L], zmix[N * L], xmix[N * D];

@@ -69,8 +69,35 @@ def run(npz_path=DATA, out_dir="out", *, n_latents=1024, k=32, epochs=30, batch_
     print(f"\nzero-shot accuracy on held-out digits (prompts 'a photo of the digit N'): raw cosine "
           f"{zs['raw']:.3f}, concept-level {zs['concept']:.3f}, mixed (0.5) {zs['mixed']:.3f}")
     _plot(rep, show, ih, ch, Path(out_dir) / "vlsae_concepts.png")
-    return {"agreement": rep["agreement"], "agreement_shuffled": rep["agreement_shuffled"], **{
+    result = {"agreement": rep["agreement"], "agreement_shuffled": rep["agreement_shuffled"], **{
         k_: v for k_, v in zs.items() if not k_.endswith("_pred")}}
+    if WORDNET.exists():
+        result.update(wordnet(WORDNET, seed=seed))
+    return result
+
+
+WORDNET = Path(__file__).resolve().parents[1] / "data" / "wordnet_pairs.npz"
+
+
+def wordnet(npz_path=WORDNET, *, n_latents=1024, k=16, epochs=10, batch_size=64, show_latents=2, seed=0):
+    """The text-text stand-in (examples/data/wordnet_pairs.npz): WordNet 3.0 definitions as one modality,
+    an example sentence of the same synset as the other, both MiniLM embeddings."""
+    D = np.load(npz_path)
+    V, T = D["definition"].astype(np.float32), D["example"].astype(np.float32)
+    print(f"\ntext-text stand-in: {len(V)} WordNet definitions x example sentences (MiniLM, {V.shape[1]}-d)")
+    vl = VLSparseAutoencoder(V.shape[1], T.shape[1], n_latents, k=k, batch_size=batch_size,
+                             random_state=seed).fit(V, T, epochs=epochs)
+    rep = vl.concept_report(V, T, top=3, random_state=seed)
+    print(f"agreement of active concept sets: paired {rep['agreement']:.3f}, shuffled {rep['agreement_shuffled']:.3f}")
+    both = np.flatnonzero((rep["frequency_vision"] > 0) & (rep["frequency_text"] > 0))
+    score = np.nan_to_num(rep["consistency_vision"][both]) + np.nan_to_num(rep["consistency_text"][both])
+    for j in both[np.argsort(-score)][:show_latents]:
+        print(f"latent {j}:")
+        for i in rep["top_vision"][j][:3]:
+            print(f"  definition: {D['definition_text'][i]}  [{D['lemma'][i]}]")
+        for i in rep["top_text"][j][:3]:
+            print(f"  example:    {D['example_text'][i]}  [{D['lemma'][i]}]")
+    return {"wordnet_agreement": rep["agreement"], "wordnet_agreement_shuffled": rep["agreement_shuffled"]}
 
 
 def _plot(rep, show, images, captions, out):

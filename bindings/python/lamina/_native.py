@@ -167,7 +167,7 @@ class VLSAEParams(ctypes.Structure):
                 ("batch_size", c_int32), ("adam_beta1", c_double), ("adam_beta2", c_double), ("adam_eps", c_double),
                 ("weight_vision", c_double), ("weight_text", c_double), ("dead_tokens", c_int64),
                 ("warmup_steps", c_int32), ("decay", c_int32), ("decay_steps", c_int32), ("shuffle", c_int32),
-                ("seed", c_uint64)]
+                ("seed", c_uint64), ("auxk_alpha", c_double), ("k_aux", c_int32)]
 
 
 class LogisticParams(ctypes.Structure):
@@ -412,6 +412,11 @@ SIGNATURES = {
     "lamina_vlsae_load": (c_int32, [c_char_p, POINTER(c_void_p)]),
     "lamina_vlsae_get_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
     "lamina_vlsae_set_tensor": (c_int32, [c_void_p, c_char_p, f32p, c_int64]),
+    "lamina_vlsae_train_h5": (c_int32, [c_void_p, c_char_p, c_char_p, c_char_p, c_int32, ProgressFn, c_void_p]),
+    "lamina_vlsae_get_position": (c_int32, [c_void_p, i64p, i64p, i64p]),
+    "lamina_vlsae_save_checkpoint": (c_int32, [c_void_p, c_char_p]),
+    "lamina_vlsae_load_checkpoint": (c_int32, [c_char_p, POINTER(c_void_p)]),
+    "lamina_vlsae_set_reducer": (c_int32, [c_void_p, ReduceFn, c_void_p, c_int32, c_int32]),
     "lamina_vlsae_create_projected": (c_int32, [POINTER(VLSAEParams), c_int64, f32p, c_int64, f32p, c_int64,
                                                 POINTER(c_void_p)]),
     "lamina_vlsae_get_d_common": (c_int32, [c_void_p, i64p]),

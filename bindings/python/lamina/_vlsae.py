@@ -15,13 +15,18 @@ Model (Shen et al. 2025; the authors' code ssfgunner/VL-SAE), per modality m in 
     loss = weight_vision * mean((x_hat_v - x_v)^2) + weight_text * mean((x_hat_t - x_t)^2)
 Defaults: n_latents = 8 d, k = 256 (clamped to n_latents), lr = 1e-3, batch_size = 512, epochs = 10 are
 the paper's; torch's Adam constants, the seeded shuffle per epoch, the loss weights (1:1) and the
-dead-latent window are Lamina's.
+dead-latent window and AuxK on dead latents (auxk_alpha = 1/32, k_aux = d / 2 with d the encoder width,
+as Lamina's TopK trainer) are Lamina's.
 
 Widths: without projections d_vision must equal d_text. With projections=(P_vision, P_text) (each
 (d_common, d_m), fixed) or projections=a fitted lamina.sae.VLAlignment (the InfoNCE alignment stage), the
 shared encoder runs on u_m = P_m x / ||P_m x|| (width d_common; n_latents defaults to 8 d_common) while
 each decoder still reconstructs its modality's raw x, so encode/decode/concept_shift take each
-modality's own width. The projections are saved with the model ("P_vision", "P_text", "d_common").
+modality's own width. The projections are saved with the model ("P_vision", "P_text", "d_common") and in
+its checkpoints.
+Training also reads HDF5 files (fit(path, vision_dataset=..., text_dataset=...)), writes checkpoints that
+resume bit-identically (save_checkpoint / load_vlsae_checkpoint), and runs data-parallel with comm=
+(each rank projects its own rows).
 """
 from __future__ import annotations
 
@@ -34,14 +39,14 @@ from . import _native as N
 from ._base import LaminaEstimator, as_matrix, check_float, check_int, check_seed, progress_callback
 from .errors import InvalidArgumentError, LaminaIOError, NotFittedError, ShapeMismatchError
 
-__all__ = ["VLSparseAutoencoder", "load_vlsae"]
+__all__ = ["VLSparseAutoencoder", "load_vlsae", "load_vlsae_checkpoint"]
 
 _MODALITIES = {"vision": 0, "text": 1}
 _DECAY = {"none": 0, "linear": 1, "cosine": 2}
 _PROGRESS_FIELDS = {"step": "step", "total_steps": "total_steps", "pairs": "items", "loss": "loss",
                     "pairs_per_second": "items_per_second"}
 _PROGRESS_LINE = (("fvu_vision", ".4f"), ("fvu_text", ".4f"), ("dead_fraction", ".3f"), ("pairs_per_second", ".0f"))
-_HISTORY = ("loss", "mse_vision", "mse_text", "fvu_vision", "fvu_text", "dead_fraction", "lr")
+_HISTORY = ("loss", "mse_vision", "mse_text", "fvu_vision", "fvu_text", "dead_fraction", "lr", "auxk")
 _TENSORS = ("W_enc", "W_dec_vision", "b_dec_vision", "W_dec_text", "b_dec_text")
 _DTYPE_F16, _DTYPE_BF16, _DTYPE_F32 = 0, 1, 2
 
@@ -64,7 +69,7 @@ class VLSparseAutoencoder(LaminaEstimator):
 
     Parameters: d_vision, d_text (widths; must be equal), n_latents (default 8 * d_vision), k (default
     min(256, n_latents)), lr, batch_size, adam_betas, adam_eps, weight_vision, weight_text, dead_tokens,
-    warmup_steps, decay ("none" | "linear" | "cosine"), decay_steps, shuffle, random_state, verbose,
+    auxk_alpha (AuxK coefficient on dead latents, 0 = off), k_aux (None = d / 2), warmup_steps, decay ("none" | "linear" | "cosine"), decay_steps, shuffle, random_state, verbose,
     callback (callback(info) after every step; returning True stops the fit with CancelledError)."""
 
     _lamina_tags = {"non_deterministic": False}
@@ -72,7 +77,7 @@ class VLSparseAutoencoder(LaminaEstimator):
     def __init__(self, d_vision=None, d_text=None, n_latents=None, *, k=None, lr=1e-3, batch_size=512,
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, weight_vision=1.0, weight_text=1.0, dead_tokens=10_000_000,
                  warmup_steps=0, decay="none", decay_steps=0, shuffle=True, random_state=0, verbose=False,
-                 callback=None, projections=None):
+                 callback=None, projections=None, auxk_alpha=1 / 32, k_aux=None):
         self.d_vision = d_vision
         self.d_text = d_text
         self.n_latents = n_latents
@@ -92,6 +97,8 @@ class VLSparseAutoencoder(LaminaEstimator):
         self.verbose = verbose
         self.callback = callback
         self.projections = projections
+        self.auxk_alpha = auxk_alpha
+        self.k_aux = k_aux
 
     # -- parameters --------------------------------------------------------------------------------
 
@@ -151,7 +158,9 @@ class VLSparseAutoencoder(LaminaEstimator):
             raise InvalidArgumentError(f"shuffle={self.shuffle!r}; expected True or False")
         p.shuffle = int(bool(self.shuffle))
         p.seed = check_seed(self.random_state)
-        if proj is None:
+        p.auxk_alpha = check_float(self.auxk_alpha, "auxk_alpha")
+        p.k_aux = 0 if self.k_aux is None else check_int(self.k_aux, "k_aux", 1, bits=32)
+        if proj is None:   # lamina_vlsae_create_projected checks the params with unequal widths allowed
             N.call("lamina_vlsae_check_params", ctypes.byref(p))
         return p
 
@@ -196,22 +205,89 @@ class VLSparseAutoencoder(LaminaEstimator):
         self._handle = self._create(p, self._projections())
         return self
 
-    def fit(self, V, T, *, epochs=10, resume=False):
+    def fit(self, V, T=None, *, epochs=10, resume=False, vision_dataset=None, text_dataset=None, comm=None,
+            deterministic=True):
         """Trains on the pairs (V[i], T[i]): V (n, d_vision), T (n, d_text), float32, float16 or bfloat16
-        (uint16 bits), the same dtype for both. A fresh seeded model unless resume=True (then training
-        continues from the current weights and Adam state). Each epoch visits every pair once."""
+        (uint16 bits), the same dtype for both. Or from a file: fit(path, vision_dataset="...",
+        text_dataset="...") streams one rank-2 dataset per modality of an HDF5 file (or of an activation
+        store directory), the same row count in both. A fresh seeded model unless resume=True (then
+        training continues from the current weights and Adam state; a run that was cancelled or restored
+        by load_vlsae_checkpoint continues where it stopped and needs the same data and epochs).
+        comm (an mpi4py communicator): data-parallel; every rank calls fit with the same parameters and
+        its own pairs (or the same file); batch_size is the global batch (include/lamina.h section 17)."""
         epochs = check_int(epochs, "epochs", 1, bits=32)
-        V, cv = _training_array(V, "V")
-        T, ct = _training_array(T, "T")
-        if cv != ct:
-            raise InvalidArgumentError(f"V and T have different dtypes ({V.dtype}, {T.dtype}); expected the same")
-        if V.shape[0] != T.shape[0]:
-            raise ShapeMismatchError(f"V has {V.shape[0]} rows but T has {T.shape[0]}; expected paired rows")
-        if not resume or getattr(self, "_handle", None) is None:
-            self.initialize(V.shape[1], T.shape[1])
-        with progress_callback("vlsae", self.callback, self.verbose, _PROGRESS_FIELDS, extra=_PROGRESS_LINE) as progress:
-            N.call("lamina_vlsae_train", self._handle, V.ctypes.data_as(ctypes.c_void_p),
-                   T.ctypes.data_as(ctypes.c_void_p), cv, V.shape[0], V.shape[1], T.shape[1], epochs, progress.fn, None)
+        if isinstance(V, (str, os.PathLike)):
+            if T is not None:
+                raise InvalidArgumentError("V is a file path and T is given; pass the path with vision_dataset= "
+                                           "and text_dataset= (one dataset per modality) and no T")
+            if vision_dataset is None or text_dataset is None:
+                raise InvalidArgumentError("V is a file path; pass vision_dataset= and text_dataset= (the paths "
+                                           "of the two datasets in the file)")
+            from .sae import _h5_columns
+            dims = (_h5_columns(V, vision_dataset), _h5_columns(V, text_dataset))
+            source = ("file", os.fsencode(V), N.dataset_name(vision_dataset), N.dataset_name(text_dataset))
+        else:
+            if T is None:
+                raise InvalidArgumentError("T is None; expected the text rows paired with V (or a file path as V)")
+            if vision_dataset is not None or text_dataset is not None:
+                raise InvalidArgumentError("vision_dataset / text_dataset are only for a file path as V")
+            V, cv = _training_array(V, "V")
+            T, ct = _training_array(T, "T")
+            if cv != ct:
+                raise InvalidArgumentError(f"V and T have different dtypes ({V.dtype}, {T.dtype}); expected the same")
+            if V.shape[0] != T.shape[0]:
+                raise ShapeMismatchError(f"V has {V.shape[0]} rows but T has {T.shape[0]}; expected paired rows")
+            dims = (V.shape[1], T.shape[1])
+            source = ("memory", V, T, cv)
+
+        def run(reducer=None, prepared=None):
+            if not resume or getattr(self, "_handle", None) is None:
+                dv, dt = dims
+                if dv is None or dt is None:
+                    p = self._params()   # the widths must be given when the file cannot tell them
+                    dv, dt = p.d_vision, p.d_text
+                self.initialize(dv, dt)
+            if prepared is not None:
+                prepared()
+            if reducer is not None:
+                N.call("lamina_vlsae_set_reducer", self._handle, reducer.fn, None, reducer.rank, reducer.size)
+            try:
+                with progress_callback("vlsae", self.callback, self.verbose, _PROGRESS_FIELDS,
+                                       extra=_PROGRESS_LINE) as progress:
+                    if source[0] == "file":
+                        N.call("lamina_vlsae_train_h5", self._handle, source[1], source[2], source[3], epochs,
+                               progress.fn, None)
+                    else:
+                        _, v, t, code = source
+                        N.call("lamina_vlsae_train", self._handle, v.ctypes.data_as(ctypes.c_void_p),
+                               t.ctypes.data_as(ctypes.c_void_p), code, v.shape[0], v.shape[1], t.shape[1], epochs,
+                               progress.fn, None)
+            finally:
+                if reducer is not None:
+                    N.call("lamina_vlsae_set_reducer", self._handle, N.ReduceFn(), None, 0, 1)
+
+        if comm is None:
+            run()
+        else:
+            from . import distributed
+            distributed.run_with_comm(self, comm, run, deterministic=deterministic)
+        return self
+
+    @property
+    def position_(self):
+        """The run position: (run_epochs, epoch, batch_in_epoch) -- where the next step of the run starts."""
+        out = [ctypes.c_int64() for _ in range(3)]
+        N.call("lamina_vlsae_get_position", self._fitted(), *[ctypes.byref(o) for o in out])
+        return tuple(int(o.value) for o in out)
+
+    def save_checkpoint(self, path):
+        """Writes the full training state (weights, Adam moments, dead-latent counters, run position,
+        history) to the file `path` atomically; load_vlsae_checkpoint(path).fit(V, T, epochs=E,
+        resume=True) then finishes bit-identical to the uninterrupted fit (same thread count)."""
+        handle = self._fitted()
+        from .sae import _make_parents
+        _make_parents(path)
+        N.call("lamina_vlsae_save_checkpoint", handle, os.fsencode(path))
         return self
 
     @property
@@ -443,7 +519,8 @@ class VLSparseAutoencoder(LaminaEstimator):
                   adam_eps=float(p.adam_eps), weight_vision=float(p.weight_vision), weight_text=float(p.weight_text),
                   dead_tokens=int(p.dead_tokens), warmup_steps=int(p.warmup_steps),
                   decay={v: k for k, v in _DECAY.items()}[p.decay], decay_steps=int(p.decay_steps),
-                  shuffle=bool(p.shuffle), random_state=int(p.seed))
+                  shuffle=bool(p.shuffle), random_state=int(p.seed), auxk_alpha=float(p.auxk_alpha),
+                  k_aux=int(p.k_aux) or None)
         obj._handle = handle
         if obj._projected():
             obj.projections = (obj.get_tensor("P_vision"), obj.get_tensor("P_text"))
@@ -476,3 +553,10 @@ def _mean_jaccard(cv, ct, pair):
 def load_vlsae(path):
     """Loads a VL-SAE saved by VLSparseAutoencoder.save from the directory `path`."""
     return VLSparseAutoencoder._from_handle(N.Handle("lamina_vlsae_load", "lamina_vlsae_free", os.fsencode(path)))
+
+
+def load_vlsae_checkpoint(path):
+    """Loads a VL-SAE training checkpoint written by VLSparseAutoencoder.save_checkpoint; continue with
+    fit(..., resume=True)."""
+    return VLSparseAutoencoder._from_handle(N.Handle("lamina_vlsae_load_checkpoint", "lamina_vlsae_free",
+                                                     os.fsencode(path)))

@@ -97,29 +97,18 @@ def _agreement(comm, state):
     return agree
 
 
-def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, deterministic=True,
-        sparse_gradients=False, **kwargs):
-    """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
-    (an array) or the same file (a path with `dataset`; each rank reads only its rows of every global
-    batch). sparse_gradients=True reduces only the gradient rows of the latents some rank touched in the
-    step (the same result as the dense reduction; smaller when n_latents >> batch_size * k). Returns sae;
-    sae.reducer_seconds_ / reducer_calls_ / reducer_bytes_ are this rank's time in reductions, their number
-    and the bytes it passed to them. See include/lamina.h section 16 for the data order and what is refused."""
+def run_with_comm(model, comm, run, *, deterministic=True):
+    """The one pattern behind every comm= fit: run(reducer=, prepared=) on every rank of comm, where the
+    model's fit calls prepared() once its own checks passed and before its first reduction. Errors before
+    training are agreed on by every rank (no rank is left waiting in a reduction; a failure elsewhere is
+    named with its rank); a reducer failure is named with its rank. Sets model.reducer_seconds_ /
+    reducer_calls_ / reducer_bytes_ (this rank's time in reductions, their number, the bytes it passed)."""
     state = {"agreed": False}
     rank = comm.Get_rank()
     agree = _agreement(comm, state)
-    mode = N.LAMINA_SAE_REDUCE_SPARSE_ROWS if sparse_gradients else N.LAMINA_SAE_REDUCE_DENSE
-
-    def prepared():
-        agree()
-        N.call("lamina_sae_set_reduce_mode", sae._handle, mode)
-
     reducer = _Reducer(comm, deterministic)
     try:
-        if not isinstance(sparse_gradients, (bool, np.bool_)):
-            raise InvalidArgumentError(f"sparse_gradients is {sparse_gradients!r}; expected True or False")
-        sae._fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=resume, shuffle=shuffle,
-                 reducer=reducer, prepared=prepared, **kwargs)
+        run(reducer=reducer, prepared=agree)
     except LaminaError as exc:
         if not state["agreed"]:
             agree(exc)
@@ -130,10 +119,31 @@ def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, sh
         if not state["agreed"]:
             agree(exc)
         raise
-    sae.reducer_seconds_ = reducer.seconds
-    sae.reducer_calls_ = reducer.calls
-    sae.reducer_bytes_ = reducer.bytes
-    return sae
+    model.reducer_seconds_ = reducer.seconds
+    model.reducer_calls_ = reducer.calls
+    model.reducer_bytes_ = reducer.bytes
+    return model
+
+
+def fit(sae, X, comm, *, epochs=1, dataset=None, callback=None, resume=False, shuffle=True, deterministic=True,
+        sparse_gradients=False, **kwargs):
+    """SparseAutoencoder.fit(X, comm=comm): every rank calls it with the same parameters and its own rows
+    (an array) or the same file (a path with `dataset`; each rank reads only its rows of every global
+    batch). sparse_gradients=True reduces only the gradient rows of the latents some rank touched in the
+    step (the same result as the dense reduction; smaller when n_latents >> batch_size * k). Returns sae
+    with reducer_seconds_ / reducer_calls_ / reducer_bytes_ (run_with_comm). See include/lamina.h section
+    16 for the data order and the reductions per step."""
+    mode = N.LAMINA_SAE_REDUCE_SPARSE_ROWS if sparse_gradients else N.LAMINA_SAE_REDUCE_DENSE
+
+    def run(reducer, prepared):
+        def prepared_and_mode():
+            prepared()
+            N.call("lamina_sae_set_reduce_mode", sae._handle, mode)
+        if not isinstance(sparse_gradients, (bool, np.bool_)):
+            raise InvalidArgumentError(f"sparse_gradients is {sparse_gradients!r}; expected True or False")
+        sae._fit(X, epochs=epochs, dataset=dataset, callback=callback, resume=resume, shuffle=shuffle,
+                 reducer=reducer, prepared=prepared_and_mode, **kwargs)
+    return run_with_comm(sae, comm, run, deterministic=deterministic)
 
 
 def fit_structural_probe(probe, activations, offsets=None, targets=None, *, comm, dev=None, callback=None,
@@ -143,26 +153,9 @@ def fit_structural_probe(probe, activations, offsets=None, targets=None, *, comm
     items, one more for r < B % R) and one float64 reduction per step sums the gradient and the loss, so
     every rank ends with the same projection, equal to a one-process fit to float rounding (include/lamina.h
     section 16). Returns probe with reducer_seconds_ / reducer_calls_ / reducer_bytes_."""
-    state = {"agreed": False}
-    rank = comm.Get_rank()
-    agree = _agreement(comm, state)
-    reducer = _Reducer(comm, deterministic)
-    try:
-        probe._fit(activations, offsets, targets, dev=dev, callback=callback, reducer=reducer, prepared=agree)
-    except LaminaError as exc:
-        if not state["agreed"]:
-            agree(exc)
-        if reducer.error is not None:
-            raise type(exc)(f"{exc} (rank {rank}: {type(reducer.error).__name__}: {reducer.error})") from reducer.error
-        raise
-    except BaseException as exc:
-        if not state["agreed"]:
-            agree(exc)
-        raise
-    probe.reducer_seconds_ = reducer.seconds
-    probe.reducer_calls_ = reducer.calls
-    probe.reducer_bytes_ = reducer.bytes
-    return probe
+    def run(reducer, prepared):
+        probe._fit(activations, offsets, targets, dev=dev, callback=callback, reducer=reducer, prepared=prepared)
+    return run_with_comm(probe, comm, run, deterministic=deterministic)
 
 
 def save_checkpoint(sae, path, comm):

@@ -678,9 +678,9 @@ def load_checkpoint(path):
 
 
 # VL-SAE (experimental): one sparse concept space for two modalities (lamina/_vlsae.py).
-from ._vlsae import _MODALITIES, VLSparseAutoencoder, load_vlsae  # noqa: E402
+from ._vlsae import _MODALITIES, VLSparseAutoencoder, load_vlsae, load_vlsae_checkpoint  # noqa: E402
 
-__all__ += ["VLSparseAutoencoder", "load_vlsae"]
+__all__ += ["VLSparseAutoencoder", "load_vlsae", "load_vlsae_checkpoint"]
 from ._vlalign import VLAlignment  # noqa: E402
 
 __all__ += ["VLAlignment"]

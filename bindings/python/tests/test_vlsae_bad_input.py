@@ -223,6 +223,97 @@ def cancel_keeps_the_last_step():
     assert len(m.history_["loss"]) == 3 and steps == [1, 2, 3]
 
 
+@case
+def files_checkpoints_and_reducer_arguments():
+    import os
+    import tempfile
+    ctypes, np, lamina, N, VL, _ = _mods()
+    m, V, T = _model()
+    tmp = tempfile.mkdtemp()
+    out = ctypes.c_void_p()
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, None, b"v", b"t", 1, N.ProgressFn(), None), "path")
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, b"/x.h5", None, b"t", 1, N.ProgressFn(), None), "vision_dataset")
+    expect_status(1, N.lib.lamina_vlsae_train_h5(m._handle, b"/x.h5", b"v", b"t", 0, N.ProgressFn(), None), "epochs is 0")
+    expect_status(4, N.lib.lamina_vlsae_train_h5(m._handle, os.path.join(tmp, "none.h5").encode(), b"v", b"t", 1,
+                                                 N.ProgressFn(), None), "none.h5")
+    garbage = os.path.join(tmp, "garbage.h5")
+    with open(garbage, "wb") as f:
+        f.write(b"not hdf5 at all" * 10)
+    expect_status(5, N.lib.lamina_vlsae_train_h5(m._handle, garbage.encode(), b"v", b"t", 1, N.ProgressFn(), None))
+    expect_status(5, N.lib.lamina_vlsae_load_checkpoint(garbage.encode(), ctypes.byref(out)))
+    assert out.value is None
+    expect_status(1, N.lib.lamina_vlsae_load_checkpoint(None, ctypes.byref(out)), "path")
+    expect_status(1, N.lib.lamina_vlsae_load_checkpoint(garbage.encode(), None), "out")
+    expect_status(1, N.lib.lamina_vlsae_save_checkpoint(m._handle, None), "path")
+    expect_status(1, N.lib.lamina_vlsae_save_checkpoint(None, b"/tmp/x"), "vlsae")
+    ckpt = os.path.join(tmp, "c")
+    m.save_checkpoint(ckpt)
+    data = open(ckpt, "rb").read()
+    for cut in (8, 100, len(data) // 2, len(data) - 1):
+        with open(ckpt + ".cut", "wb") as f:
+            f.write(data[:cut])
+        expect(lambda: lamina.sae.load_vlsae_checkpoint(ckpt + ".cut"), lamina.FormatError, Exception)
+    # a cfg directory (lamina_vlsae_save) is not a checkpoint
+    m.save(os.path.join(tmp, "dir"))
+    expect(lambda: lamina.sae.load_vlsae_checkpoint(os.path.join(tmp, "dir")), lamina.LaminaError, Exception)
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, N.ReduceFn(), None, 0, 2), "fn is NULL")
+    fn = N.ReduceFn(lambda buf, count, dtype, user: 0)
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, fn, None, -1, 2), "rank is -1")
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(m._handle, fn, None, 0, 0), "world_size is 0")
+    expect_status(1, N.lib.lamina_vlsae_set_reducer(None, fn, None, 0, 1), "vlsae")
+    for bad in (dict(k_aux=17), dict(auxk_alpha=-1.0), dict(auxk_alpha=float("nan"))):
+        expect(lambda: VL(8, 8, 16, k=4, **bad).fit(V, T), lamina.InvalidArgumentError, ValueError, next(iter(bad)))
+
+
+@case
+def projected_checkpoints_files_and_auxk_params():
+    import os
+    import tempfile
+    ctypes, np, lamina, N, VL, _ = _mods()
+    rng = np.random.default_rng(2)
+    V, T = rng.standard_normal((64, 8)).astype(np.float32), rng.standard_normal((64, 5)).astype(np.float32)
+    Pv, Pt = rng.standard_normal((4, 8)).astype(np.float32), rng.standard_normal((4, 5)).astype(np.float32)
+    m = VL(n_latents=16, k=4, batch_size=32, projections=(Pv, Pt)).fit(V, T, epochs=1)
+    tmp = tempfile.mkdtemp()
+    ckpt = os.path.join(tmp, "c")
+    m.save_checkpoint(ckpt)
+    data = open(ckpt, "rb").read()
+    for cut in (8, 100, len(data) // 2, len(data) - 1):      # truncated projected checkpoints
+        with open(ckpt + ".cut", "wb") as f:
+            f.write(data[:cut])
+        expect(lambda: lamina.sae.load_vlsae_checkpoint(ckpt + ".cut"), lamina.FormatError, Exception)
+    # P_text's bytes set to NaN in place: refused naming it, no handle
+    from safetensors import safe_open
+    with safe_open(ckpt, framework="numpy") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    from safetensors.numpy import save_file
+    tensors["P_text"] = np.full_like(tensors["P_text"], np.nan)
+    save_file(tensors, ckpt + ".nan", metadata=meta)
+    expect(lambda: lamina.sae.load_vlsae_checkpoint(ckpt + ".nan"), lamina.FormatError, Exception, "P_text")
+    del tensors["P_vision"]                                  # a projected checkpoint without P_vision
+    tensors["P_text"] = Pt
+    save_file(tensors, ckpt + ".missing", metadata=meta)
+    expect(lambda: lamina.sae.load_vlsae_checkpoint(ckpt + ".missing"), lamina.FormatError, Exception, "P_vision")
+    # bad AuxK fields through lamina_vlsae_create_projected (with unequal widths)
+    for bad in (dict(k_aux=17), dict(auxk_alpha=-1.0), dict(auxk_alpha=float("nan"))):
+        expect(lambda: VL(n_latents=16, k=4, projections=(Pv, Pt), **bad).fit(V, T), lamina.InvalidArgumentError,
+               ValueError, next(iter(bad)))
+    # a file whose text rows the projection maps to zero: refused before the first step
+    Pz = Pt.copy()
+    Pz[:, 4] = 0
+    Tz = T.copy()
+    Tz[9] = 0
+    Tz[9, 4] = 2.0
+    import h5py
+    f5 = os.path.join(tmp, "p.h5")
+    with h5py.File(f5, "w") as h:
+        h["v"], h["t"] = V, Tz
+    z = VL(n_latents=16, k=4, batch_size=32, projections=(Pv, Pz))
+    expect(lambda: z.fit(f5, vision_dataset="v", text_dataset="t"), lamina.InvalidArgumentError, ValueError,
+           "text row 9 has norm 0 after the text projection")
+    assert len(z.history_["loss"]) == 0
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)

@@ -44,6 +44,7 @@ extension VLSparseAutoencoder {
         o["seed"] = .string(String(c.seed))
         o["dtype"] = .string("float32")
         if c.projected { o["d_common"] = .int(Int64(c.dCommon)) }   // input projections P_vision, P_text
+        o["auxk_alpha"] = .double(c.auxkAlpha); o["k_aux"] = .int(Int64(c.kAux))
         return .object(o)
     }
 
@@ -58,7 +59,7 @@ extension VLSparseAutoencoder {
         }
         let known: Set<String> = ["architecture", "d_vision", "d_text", "d_sae", "k", "lr", "batch_size", "adam_beta1", "adam_beta2",
                                   "adam_eps", "weight_vision", "weight_text", "dead_tokens", "warmup_steps", "decay", "decay_steps",
-                                  "shuffle", "seed", "dtype", "d_common"]
+                                  "shuffle", "seed", "dtype", "d_common", "auxk_alpha", "k_aux"]
         for (key, value) in o.entries where !known.contains(key) {
             throw bad("field \"\(key)\" (value \((try? value.serialized()) ?? value.typeName)) is not a VL-SAE field Lamina implements; refusing to ignore it")
         }
@@ -91,6 +92,9 @@ extension VLSparseAutoencoder {
             if dc < 1 { throw bad("field \"d_common\" is 0; expected >= 1 (omit the field for a model without input projections)") }
             c.dCommon = dc
         }
+        // AuxK fields (absent in files written before AuxK existed, which trained without it: 0).
+        c.auxkAlpha = o["auxk_alpha"] == nil ? 0 : try dbl("auxk_alpha")
+        c.kAux = o["k_aux"] == nil ? 0 : try int("k_aux")
         do { try c.check() } catch let e as LaminaError { throw bad(e.message) }
         return c
     }
@@ -139,5 +143,138 @@ extension VLSparseAutoencoder {
         }
         return VLSparseAutoencoder(config: config, wEnc: bufs[0], wDecV: bufs[1], bDecV: bufs[2], wDecT: bufs[3], bDecT: bufs[4],
                                    projV: config.projected ? bufs[5] : nil, projT: config.projected ? bufs[6] : nil)
+    }
+
+    // MARK: - Checkpoints
+
+    package static let checkpointFormat = "lamina_vlsae_checkpoint"
+}
+
+extension VLSAETrainer {
+    static let historyColumns = 8
+
+    /// A training checkpoint: one safetensors file (written atomically) with the weights, Adam's moments,
+    /// the pairs since each latent fired, the history (float64 bit patterns) and, in its metadata, the
+    /// parameters (cfg.json's object), Adam's step and the run position. Loading it and training on the
+    /// same data with the same epochs continues the run bit-identically (same thread count).
+    package func saveCheckpoint(path: String) throws {
+        let n = model.nLatents, c = config
+        func t(_ name: String, _ shape: [Int], _ b: FloatBuffer) -> SafeTensor {
+            SafeTensor(name: name, dtype: .F32, shape: shape, data: .floatBuffer(UnsafeBufferPointer(start: b.p, count: b.count)))
+        }
+        var bits = [Int64]()
+        bits.reserveCapacity(history.count * VLSAETrainer.historyColumns)
+        for r in history {
+            for v in [r.loss, r.mseVision, r.mseText, r.fvuVision, r.fvuText, r.deadFraction, r.lr, r.auxk] {
+                bits.append(Int64(bitPattern: v.bitPattern))
+            }
+        }
+        var tensors: [SafeTensor] = []
+        // The weights, and a projected model's fixed input projections (P_vision, P_text; d_common is in params).
+        for name in VLSparseAutoencoder.tensorNames + (c.projected ? ["P_vision", "P_text"] : []) {
+            let x = model.tensor(name)!
+            tensors.append(t(name, x.shape, x.buffer))
+        }
+        tensors += [
+            t("adam.m.W_enc", [n, c.d], mW), t("adam.v.W_enc", [n, c.d], vW),
+            t("adam.m.W_dec_vision", [n, c.dVision], mDV), t("adam.v.W_dec_vision", [n, c.dVision], vDV),
+            t("adam.m.W_dec_text", [n, c.dText], mDT), t("adam.v.W_dec_text", [n, c.dText], vDT),
+            t("adam.m.b_dec_vision", [c.dVision], mBV), t("adam.v.b_dec_vision", [c.dVision], vBV),
+            t("adam.m.b_dec_text", [c.dText], mBT), t("adam.v.b_dec_text", [c.dText], vBT),
+            SafeTensor(name: "tokens_since_fired", shape: [n], int64s: sinceFired.array),
+            SafeTensor(name: "history_bits", shape: [history.count, VLSAETrainer.historyColumns], int64s: bits),
+        ]
+        let metadata: [(key: String, value: String)] = [
+            ("format", VLSparseAutoencoder.checkpointFormat), ("version", "1"),
+            ("params", try model.cfgJSON().serialized()),
+            ("adam_step", String(adamStep)), ("steps_done", String(stepsDone)), ("tokens_seen", String(tokensSeen)),
+            ("run_epochs", String(runEpochs)), ("run_start_step", String(runStartStep)),
+            ("run_batches_per_epoch", String(runBatchesPerEpoch)), ("run_rows", String(runRows)),
+            ("epoch", String(epoch)), ("batch_in_epoch", String(batchInEpoch)),
+        ]
+        try SafeTensors.write(path: path, tensors: tensors, metadata: metadata)
+    }
+
+    /// Loads a checkpoint written by saveCheckpoint; every field is checked (format, shapes against the
+    /// parameters, finite weights, a consistent position).
+    package static func loadCheckpoint(path: String) throws -> VLSAETrainer {
+        let file = try SafeTensorsFile.read(path: path)
+        func meta(_ key: String) throws -> String {
+            guard let v = file.metadataValue(key) else {
+                throw LaminaError(.format, "'\(path)' is not a Lamina VL-SAE checkpoint (metadata '\(key)' is missing)")
+            }
+            return v
+        }
+        let format = try meta("format")
+        if format != VLSparseAutoencoder.checkpointFormat {
+            throw LaminaError(.format, "'\(path)' is a '\(format)' file, not a Lamina VL-SAE checkpoint (expected format '\(VLSparseAutoencoder.checkpointFormat)'; an SAE checkpoint loads with lamina_sae_load_checkpoint)")
+        }
+        if try meta("version") != "1" { throw LaminaError(.format, "'\(path)': checkpoint version '\(try meta("version"))'; expected '1'") }
+        func int(_ key: String) throws -> Int {
+            guard let v = Int(try meta(key)), v >= 0 else { throw LaminaError(.format, "'\(path)': metadata '\(key)' is not a count") }
+            return v
+        }
+        let params: JSONValue
+        do { params = try JSONValue.parse(try meta("params")) } catch let e as LaminaError {
+            throw LaminaError(.format, "'\(path)': params: \(e.message)")
+        }
+        let config = try VLSparseAutoencoder.config(from: params, path + " (params)")
+        let n = config.nLatents
+        // A projected model's P_vision, P_text (finiteness and sizes checked by the model's init).
+        var projections: (vision: FloatBuffer, text: FloatBuffer)?
+        if config.projected {
+            let pv = try FloatBuffer(checked: config.dCommon * config.dVision, zero: 0, "P_vision (\(config.dCommon) x \(config.dVision))")
+            let pt = try FloatBuffer(checked: config.dCommon * config.dText, zero: 0, "P_text (\(config.dCommon) x \(config.dText))")
+            try file.read("P_vision", [config.dCommon, config.dVision], into: pv)
+            try file.read("P_text", [config.dCommon, config.dText], into: pt)
+            projections = (pv, pt)
+        }
+        let model: VLSparseAutoencoder
+        do { model = try VLSparseAutoencoder(config, projections: projections) } catch let e as LaminaError {
+            throw LaminaError(.format, "'\(path)': \(e.message)")
+        }
+        let tr = try VLSAETrainer(model: model)
+        for name in VLSparseAutoencoder.tensorNames {
+            let x = model.tensor(name)!
+            try file.read(name, x.shape, into: x.buffer)
+            for i in 0..<x.buffer.count where !x.buffer[i].isFinite {
+                throw LaminaError(.format, "'\(path)': tensor \(name) holds a non-finite value at index \(i)")
+            }
+        }
+        try file.read("adam.m.W_enc", [n, config.d], into: tr.mW); try file.read("adam.v.W_enc", [n, config.d], into: tr.vW)
+        try file.read("adam.m.W_dec_vision", [n, config.dVision], into: tr.mDV); try file.read("adam.v.W_dec_vision", [n, config.dVision], into: tr.vDV)
+        try file.read("adam.m.W_dec_text", [n, config.dText], into: tr.mDT); try file.read("adam.v.W_dec_text", [n, config.dText], into: tr.vDT)
+        try file.read("adam.m.b_dec_vision", [config.dVision], into: tr.mBV); try file.read("adam.v.b_dec_vision", [config.dVision], into: tr.vBV)
+        try file.read("adam.m.b_dec_text", [config.dText], into: tr.mBT); try file.read("adam.v.b_dec_text", [config.dText], into: tr.vBT)
+        _ = try file.require("tokens_since_fired", shape: [n])
+        let since = try file.int64s("tokens_since_fired")
+        for j in 0..<n {
+            if since[j] < 0 { throw LaminaError(.format, "'\(path)': tokens_since_fired[\(j)] is \(since[j]); expected >= 0") }
+            tr.sinceFired[j] = since[j]
+        }
+        let steps = try int("steps_done")
+        _ = try file.require("history_bits", shape: [steps, historyColumns])
+        let bits = try file.int64s("history_bits")
+        for s in 0..<steps {
+            let v = (0..<historyColumns).map { Double(bitPattern: UInt64(bitPattern: bits[s * historyColumns + $0])) }
+            tr.history.append(Stats(loss: v[0], mseVision: v[1], mseText: v[2], fvuVision: v[3], fvuText: v[4], deadFraction: v[5],
+                                    lr: v[6], auxk: v[7]))
+        }
+        tr.stepsDone = steps
+        tr.adamStep = try int("adam_step")
+        tr.tokensSeen = try int("tokens_seen")
+        tr.runEpochs = try int("run_epochs"); tr.runStartStep = try int("run_start_step")
+        tr.runBatchesPerEpoch = try int("run_batches_per_epoch"); tr.runRows = try int("run_rows")
+        tr.epoch = try int("epoch"); tr.batchInEpoch = try int("batch_in_epoch")
+        // Consistency: the position lies inside the run, the run inside the steps done.
+        let inRun = tr.epoch * max(tr.runBatchesPerEpoch, 1) + tr.batchInEpoch
+        if tr.adamStep != steps || tr.runStartStep > steps
+            || (tr.runEpochs > 0 && (tr.runBatchesPerEpoch < 1 || tr.batchInEpoch >= tr.runBatchesPerEpoch
+                                     || tr.epoch > tr.runEpochs || inRun != steps - tr.runStartStep
+                                     || (tr.epoch == tr.runEpochs && tr.batchInEpoch != 0)))
+            || (tr.runEpochs == 0 && (steps != 0 || tr.epoch != 0 || tr.batchInEpoch != 0)) {
+            throw LaminaError(.format, "'\(path)': the run position is inconsistent (steps_done = \(steps), adam_step = \(tr.adamStep), run_start_step = \(tr.runStartStep), run_epochs = \(tr.runEpochs), run_batches_per_epoch = \(tr.runBatchesPerEpoch), epoch = \(tr.epoch), batch_in_epoch = \(tr.batchInEpoch))")
+        }
+        return tr
     }
 }

@@ -44,6 +44,9 @@ package struct VLSAEConfig: Sendable, Equatable {
     package var seed: UInt64 = 0
     /// The common encoder width when the model has input projections P_vision, P_text (0: none).
     package var dCommon = 0
+    /// AuxK on dead latents (as the TopK trainer's): coefficient (0 = off) and k_aux (0 = d / 2).
+    package var auxkAlpha = 1.0 / 32
+    package var kAux = 0
 
     package init(dVision: Int, dText: Int, nLatents: Int, k: Int) {
         self.dVision = dVision; self.dText = dText; self.nLatents = nLatents; self.k = k
@@ -54,6 +57,8 @@ package struct VLSAEConfig: Sendable, Equatable {
     package var projected: Bool { dCommon > 0 }
 
     package func dim(_ m: VLModality) -> Int { m == .vision ? dVision : dText }
+    package func weight(_ m: VLModality) -> Double { m == .vision ? weightVision : weightText }
+    package var effectiveKAux: Int { kAux > 0 ? kAux : max(1, d / 2) }
 
     package func check() throws {
         if dVision < 1 || dVision > (1 << 24) { throw LaminaError.invalid("d_vision is \(dVision); expected 1 <= d_vision <= \(1 << 24)") }
@@ -73,6 +78,8 @@ package struct VLSAEConfig: Sendable, Equatable {
         if deadTokens < 0 { throw LaminaError.invalid("dead_tokens is \(deadTokens); expected >= 0") }
         if warmupSteps < 0 { throw LaminaError.invalid("warmup_steps is \(warmupSteps); expected >= 0") }
         if decaySteps < 0 { throw LaminaError.invalid("decay_steps is \(decaySteps); expected >= 0") }
+        if !(auxkAlpha >= 0 && auxkAlpha.isFinite) { throw LaminaError.invalid("auxk_alpha is \(auxkAlpha); expected a finite value >= 0 (0 = off)") }
+        if kAux < 0 || kAux > nLatents { throw LaminaError.invalid("k_aux is \(kAux); expected 0 <= k_aux <= n_latents = \(nLatents) (0 = d / 2)") }
     }
 
     /// The lr multiplier at step t of `total` (the SAE trainer's schedule: linear warm-up, then

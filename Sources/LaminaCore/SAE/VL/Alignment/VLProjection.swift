@@ -69,8 +69,9 @@ extension VLSparseAutoencoder {
     }
 
     /// With projections: every row of x must have P_m x != 0 (finite), checked before training or a
-    /// shift so that nothing is changed on error; the error names the modality and row.
-    package func validateProjected(_ x: MemoryRows, _ m: VLModality) throws {
+    /// shift so that nothing is changed on error; the error names the modality and row (rowOffset + its
+    /// index in x: a streamed chunk names the file's row).
+    package func validateProjected(_ x: MemoryRows, _ m: VLModality, rowOffset: Int = 0) throws {
         guard config.projected else { return }
         let dm = config.dim(m), d = config.dCommon
         let chunk = max(1, min(x.rows, 4096))
@@ -89,7 +90,7 @@ extension VLSparseAutoencoder {
             r0 += rows
         }
         if let r = bad {
-            throw LaminaError.invalid("\(m.name) row \(r) has norm 0 after the \(m.name) projection (P_\(m.name) x = 0); VL-SAE normalises every projected row to unit length, so it cannot be used (drop the pair)")
+            throw LaminaError.invalid("\(m.name) row \(rowOffset + r) has norm 0 after the \(m.name) projection (P_\(m.name) x = 0); VL-SAE normalises every projected row to unit length, so it cannot be used (drop the pair)")
         }
     }
 }
