@@ -333,8 +333,11 @@ def shuffled_reader_of_a_segment_replaced_after_opening():
         s.append({"h": x[500:].astype(np.float16)})
     r = io.StoreReader(path, "h", seed=1, memory_budget=256 * 4 * 4)   # one block per window
     r.read(0, 0, 10)                                                     # a prefetch may be running now
-    with h5py.File(path + "/seg-00000002.h5", "w") as f:
+    # Swapped in by rename (as a writer would): the prefetch thread may hold the old file open and
+    # HDF5-locked, so creating the new file in place could fail on the lock instead of testing the reader.
+    with h5py.File(path + "/swap.tmp", "w") as f:
         f["h"] = x[500:]
+    os.replace(path + "/swap.tmp", path + "/seg-00000002.h5")
     expect(lambda: [r.read(e, p, 100) for e in (0, 1) for p in range(0, 900, 100)],
            errors.FormatError, OSError, "seg-00000002.h5", "float32", "expected float16")
     os.remove(path + "/seg-00000002.h5")
