@@ -271,7 +271,7 @@ extension SAETrainer {
         // Distributed, every check runs on every rank and the ranks agree on the outcome before any
         // reduction, so that a rank that fails never leaves the others waiting.
         func checked(_ what: String, _ body: () throws -> Void) throws {
-            if let dist { try agreeOK(dist, what, body) } else { try body() }
+            if let dist { try dist.agreeAllSucceeded(what, body) } else { try body() }
         }
         try checked("its checks of the parameters and data") {
             if let dist {
@@ -301,13 +301,14 @@ extension SAETrainer {
         }
         if let dist {
             let (h, l) = configFingerprint()
-            try agree(dist, [("world_size", Double(dist.worldSize)), ("d_in", Double(d)), ("n_latents", Double(model.nLatents)),
+            try dist.agree(on: [("world_size", Double(dist.worldSize)), ("d_in", Double(d)), ("n_latents", Double(model.nLatents)),
                              ("batch_size", Double(B)), ("parameters fingerprint (high)", h), ("parameters fingerprint (low)", l),
                              ("epochs", Double(epochs)), ("steps_done", Double(stepsDone)), ("epoch", Double(epoch)),
                              ("batch_in_epoch", Double(batchInEpoch)), ("batches per epoch", Double(perEpoch)),
                              ("streamed (file) data", data.streaming ? 1 : 0), ("file rows", data.streaming ? Double(data.rows) : 0),
                              ("shuffle", shuffle ? 1 : 0), ("reduce mode", Double(reduceMode.rawValue)), ("data initialised", dataInitialised ? 1 : 0),
-                             ("input scale", Double(model.inputScale))])
+                             ("input scale", Double(model.inputScale))],
+                           expectation: "every rank must pass the same parameters and data shapes")
         }
         // The data check streams the whole file: it reports (task "sae_validate", the term
         // "rows_checked") about once a second so that the callback can cancel it.
@@ -339,7 +340,7 @@ extension SAETrainer {
                 // reduction of R flags) before the step's reductions, so a rank whose file fails names
                 // itself and no rank waits.
                 let (e, i) = (epoch, batchInEpoch)
-                try agreeOK(dist, "to read its rows of global batch \(i) of epoch \(e) from the file") {
+                try dist.agreeAllSucceeded("to read its rows of global batch \(i) of epoch \(e) from the file") {
                     try data.fillSlice(epoch: e, index: i, offset: sliceOffset, count: localB, into: batch.p)
                 }
             } else {

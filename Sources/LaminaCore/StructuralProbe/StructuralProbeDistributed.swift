@@ -20,15 +20,7 @@ extension StructuralProbe {
         if dist.worldSize < 1 || dist.rank < 0 || dist.rank >= dist.worldSize {
             throw LaminaError.invalid("rank is \(dist.rank), world_size is \(dist.worldSize); expected 0 <= rank < world_size")
         }
-        var failure: Error? = nil
-        do { try body() } catch { failure = error }
-        var flags = [Double](repeating: 0, count: dist.worldSize)
-        if failure != nil { flags[dist.rank] = 1 }
-        try flags.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: dist.worldSize, double: true) }
-        if let failure { throw failure }
-        if let r = flags.firstIndex(where: { $0 != 0 }) {
-            throw LaminaError.invalid("rank \(r) failed \(what), so no rank trains (rank \(r)'s error names the cause)")
-        }
+        try dist.agreeAllSucceeded(what, body)
     }
 
     /// One float64 reduction of R x P values: every rank compares every other rank's parameters, data
@@ -53,15 +45,7 @@ extension StructuralProbe {
             ("d", Double(items.dims)), ("n_items", Double(items.count)), ("n_tokens", Double(items.tokens)),
             ("n_targets", Double(targets.count)), ("n_dev_items", Double(devItems)),
             ("sum of x", xSum), ("sum of targets", tSum), ("sum of the starting projection", bSum)]
-        let P = fields.count, R = dist.worldSize
-        var buf = [Double](repeating: 0, count: R * P)
-        for (i, f) in fields.enumerated() { buf[dist.rank * P + i] = f.1 }
-        try buf.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: R * P, double: true) }
-        for r in 0..<R where r != dist.rank {
-            for (i, f) in fields.enumerated() where buf[r * P + i] != f.1 && !(buf[r * P + i].isNaN && f.1.isNaN) {
-                throw LaminaError.invalid("rank \(r) disagrees with rank \(dist.rank) before training: \(f.0) is \(buf[r * P + i]) on rank \(r) but \(f.1) on rank \(dist.rank); every rank must pass the same parameters and the same items and targets")
-            }
-        }
+        try dist.agree(on: fields, expectation: "every rank must pass the same parameters and the same items and targets")
     }
 
     /// This rank's share of `batch`: the gradient of its items' loss sum / batch.count into `grad`,

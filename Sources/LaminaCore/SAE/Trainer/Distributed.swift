@@ -32,6 +32,39 @@ package struct SAEDistribution {
         return (r * base + min(r, extra), base + (r < extra ? 1 : 0))
     }
     package func share(batch B: Int) -> (offset: Int, rows: Int) { SAEDistribution.share(batch: B, rank: rank, world: worldSize) }
+
+    /// One float64 reduction of R x P values (each rank fills its own P slots; the sum gives every rank
+    /// every rank's values). Every rank compares the others' fields with its own, except the first
+    /// `exchanged` fields, which are only exchanged (e.g. row counts); the first difference names the rank
+    /// and the field, and `expectation` ends the message. Returns the R x P values, rank-major.
+    @discardableResult
+    package func agree(on fields: [(String, Double)], expectation: String, exchanged: Int = 0) throws -> [Double] {
+        let P = fields.count, R = worldSize
+        var buf = [Double](repeating: 0, count: R * P)
+        for (i, f) in fields.enumerated() { buf[rank * P + i] = f.1 }
+        try buf.withUnsafeMutableBytes { try reducer.allreduce($0.baseAddress!, count: R * P, double: true) }
+        for r in 0..<R where r != rank {
+            for (i, f) in fields.enumerated() where i >= exchanged && buf[r * P + i] != f.1 && !(buf[r * P + i].isNaN && f.1.isNaN) {
+                throw LaminaError.invalid("rank \(r) disagrees with rank \(rank) before training: \(f.0) is \(buf[r * P + i]) on rank \(r) but \(f.1) on rank \(rank); \(expectation)")
+            }
+        }
+        return buf
+    }
+
+    /// Runs `body` on this rank, then one float64 reduction of R flags: a rank whose body threw rethrows
+    /// its error; the others throw an error naming the first rank that failed, so that no rank is left
+    /// waiting in a later reduction.
+    package func agreeAllSucceeded(_ what: String, _ body: () throws -> Void) throws {
+        var failure: Error? = nil
+        do { try body() } catch { failure = error }
+        var flags = [Double](repeating: 0, count: worldSize)
+        if failure != nil { flags[rank] = 1 }
+        try flags.withUnsafeMutableBytes { try reducer.allreduce($0.baseAddress!, count: worldSize, double: true) }
+        if let failure { throw failure }
+        if let r = flags.firstIndex(where: { $0 != 0 }) {
+            throw LaminaError.invalid("rank \(r) failed \(what), so every rank stops (rank \(r)'s error names the cause)")
+        }
+    }
 }
 
 extension SAETrainer {
@@ -43,34 +76,6 @@ extension SAETrainer {
         }
         if cfg.batchSize < dist.worldSize {
             throw LaminaError.invalid("batch_size = \(cfg.batchSize) is smaller than world_size = \(dist.worldSize); expected every rank to take at least one row per step")
-        }
-    }
-
-    /// Every rank puts its vector `mine` in slot `rank` of an R x P float64 buffer (others zero); the
-    /// sum gives every rank every rank's vector. The first differing entry names the rank and field.
-    func agree(_ dist: SAEDistribution, _ fields: [(String, Double)]) throws {
-        let P = fields.count, R = dist.worldSize
-        var buf = [Double](repeating: 0, count: R * P)
-        for (i, f) in fields.enumerated() { buf[dist.rank * P + i] = f.1 }
-        try buf.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: R * P, double: true) }
-        for r in 0..<R where r != dist.rank {
-            for (i, f) in fields.enumerated() where buf[r * P + i] != f.1 && !(buf[r * P + i].isNaN && f.1.isNaN) {
-                throw LaminaError.invalid("rank \(r) disagrees with rank \(dist.rank) before training: \(f.0) is \(buf[r * P + i]) on rank \(r) but \(f.1) on rank \(dist.rank); every rank must pass the same parameters and data shapes")
-            }
-        }
-    }
-
-    /// Runs `body` on every rank, then one float64 reduction of R flags: a rank whose body threw
-    /// rethrows its error; the others throw an error naming the first rank that failed.
-    func agreeOK(_ dist: SAEDistribution, _ what: String, _ body: () throws -> Void) throws {
-        var failure: Error? = nil
-        do { try body() } catch { failure = error }
-        var flags = [Double](repeating: 0, count: dist.worldSize)
-        if failure != nil { flags[dist.rank] = 1 }
-        try flags.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: dist.worldSize, double: true) }
-        if let failure { throw failure }
-        if let r = flags.firstIndex(where: { $0 != 0 }) {
-            throw LaminaError.invalid("rank \(r) failed \(what), so no rank trains (rank \(r)'s error names the cause)")
         }
     }
 

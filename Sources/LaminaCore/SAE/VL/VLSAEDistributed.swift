@@ -21,20 +21,6 @@ extension VLSAETrainer {
         }
     }
 
-    /// Runs `body` on every rank, then one float64 reduction of R flags: a rank whose body threw
-    /// rethrows its error; the others throw an error naming the first rank that failed.
-    func agreeOK(_ dist: SAEDistribution, _ what: String, _ body: () throws -> Void) throws {
-        var failure: Error? = nil
-        do { try body() } catch { failure = error }
-        var flags = [Double](repeating: 0, count: dist.worldSize)
-        if failure != nil { flags[dist.rank] = 1 }
-        try flags.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: dist.worldSize, double: true) }
-        if let failure { throw failure }
-        if let r = flags.firstIndex(where: { $0 != 0 }) {
-            throw LaminaError.invalid("rank \(r) failed \(what); training stopped on every rank before the first step (the model is unchanged)")
-        }
-    }
-
     /// A position-weighted float64 sum of a projection's values (0 without one): ranks holding different
     /// input projections disagree on it (each rank projects its own rows, so they must share P_m).
     static func checksum(_ b: FloatBuffer?) -> Double {
@@ -56,16 +42,9 @@ extension VLSAETrainer {
         let names = ["n", "d_vision", "d_text", "n_latents", "k", "batch_size", "steps_done", "epoch", "batch_in_epoch",
                      "run epochs", "seed (high)", "seed (low)", "lr", "auxk_alpha", "k_aux", "dead_tokens", "weight_vision",
                      "weight_text", "shuffle", "d_common", "the checksum of P_vision", "the checksum of P_text"]
-        let P = mine.count, R = dist.worldSize
-        var buf = [Double](repeating: 0, count: R * P)
-        for i in 0..<P { buf[dist.rank * P + i] = mine[i] }
-        try buf.withUnsafeMutableBytes { try dist.reducer.allreduce($0.baseAddress!, count: R * P, double: true) }
-        for r in 0..<R where r != dist.rank {
-            for i in 1..<P where buf[r * P + i] != mine[i] {
-                throw LaminaError.invalid("rank \(r) disagrees with rank \(dist.rank) before training: \(names[i]) is \(buf[r * P + i]) on rank \(r) but \(mine[i]) on rank \(dist.rank); every rank must pass the same parameters and state")
-            }
-        }
-        return (0..<R).map { Int(buf[$0 * P]) }
+        let buf = try dist.agree(on: Array(zip(names, mine)), expectation: "every rank must pass the same parameters and state",
+                                 exchanged: 1)
+        return (0..<dist.worldSize).map { Int(buf[$0 * mine.count]) }
     }
 
     /// The gradients of every parameter and the firing counts summed over the ranks, then Adam on the

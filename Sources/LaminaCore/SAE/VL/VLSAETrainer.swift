@@ -217,7 +217,7 @@ package final class VLSAETrainer: @unchecked Sendable {
     /// Runs `body`; distributed, every rank runs its checks and the ranks agree on the outcome before
     /// any reduction, so that a rank that fails never leaves the others waiting.
     func checked(_ what: String, _ body: () throws -> Void) throws {
-        if let dist = distribution { try agreeOK(dist, what, body) } else { try body() }
+        if let dist = distribution { try dist.agreeAllSucceeded(what, body) } else { try body() }
     }
 
     // MARK: - One step
