@@ -517,16 +517,7 @@ package final class KMeans: @unchecked Sendable {
             (0..<n).map { i in T.squaredDistance(data.row(i), o.baseAddress! + Int(labels[i]) * d, d) }
         }
         if !(far.max()! > 0) { return }
-        // The empty.count farthest rows, farthest first (a partial selection: relocation is rare, but n
-        // may be large).
-        var chosen: [Int] = []
-        for i in 0..<n {
-            if chosen.count == empty.count && !(far[i] > far[chosen.last!]) { continue }
-            var at = chosen.count
-            while at > 0 && far[i] > far[chosen[at - 1]] { at -= 1 }
-            chosen.insert(i, at: at)
-            if chosen.count > empty.count { chosen.removeLast() }
-        }
+        let chosen = Self.farthestRows(far, count: empty.count)
         for (slot, c) in empty.enumerated() where slot < chosen.count {
             let row = chosen[slot], from = Int(labels[row])
             let w = weights?[row] ?? 1
@@ -715,5 +706,22 @@ extension KMeans {
         inertia = .nan
         iterations = 0
         dims = d
+    }
+}
+
+extension KMeans {
+    /// The `count` rows of largest `far` (the farthest from their centers), farthest first, earlier rows
+    /// first on ties: scikit-learn's choice of the points that move to empty clusters. A partial
+    /// selection: relocation is rare, but n may be large.
+    static func farthestRows(_ far: [Double], count: Int) -> [Int] {
+        var chosen: [Int] = []
+        for i in 0..<far.count {
+            if chosen.count == count && !(far[i] > far[chosen.last!]) { continue }
+            var at = chosen.count
+            while at > 0 && far[i] > far[chosen[at - 1]] { at -= 1 }
+            chosen.insert(i, at: at)
+            if chosen.count > count { chosen.removeLast() }
+        }
+        return chosen
     }
 }

@@ -199,14 +199,7 @@ extension KMeans {
             (0..<n).map { i in x.squaredDistance(i, to: o.baseAddress! + Int(labels[i]) * d, centerNorm: norms[Int(labels[i])]) }
         }
         if !(far.max()! > 0) { return }
-        var chosen: [Int] = []
-        for i in 0..<n {
-            if chosen.count == empty.count && !(far[i] > far[chosen.last!]) { continue }
-            var at = chosen.count
-            while at > 0 && far[i] > far[chosen[at - 1]] { at -= 1 }
-            chosen.insert(i, at: at)
-            if chosen.count > empty.count { chosen.removeLast() }
-        }
+        let chosen = KMeans.farthestRows(far, count: empty.count)
         for (slot, c) in empty.enumerated() where slot < chosen.count {
             let row = chosen[slot], from = Int(labels[row]), w = weights?[row] ?? 1
             for t in x.start(row)..<x.end(row) {

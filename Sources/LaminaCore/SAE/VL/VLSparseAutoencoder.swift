@@ -185,24 +185,7 @@ package final class VLSparseAutoencoder: @unchecked Sendable {
                        nl: Int, k: Int, into codes: SparseCodes) {
         SAEEncoderKernel.run(xc: u, rows: rows, d: d, wEnc: wHat, bEnc: ones, nl: nl,
                              selector: TopKSelector(cap: k), into: codes)
-        let count = codes.count
-        codes.latent.withUnsafeBufferPointer { lat in
-            codes.value.withUnsafeMutableBufferPointer { val in
-                codes.pre.withUnsafeMutableBufferPointer { pre in
-                    codes.rowOf.withUnsafeBufferPointer { rowOf in
-                        let vp = val.baseAddress!, pp = pre.baseAddress!
-                        Parallel.forEachTask((count + 4095) / 4096) { t in
-                            for e in (t * 4096)..<min(count, t * 4096 + 4096) {
-                                let s = Double(Vec.dot(u + Int(rowOf[e]) * d, wHat + Int(lat[e]) * d, d))
-                                let dist = max(2 - 2 * s, 0).squareRoot()
-                                vp[e] = Float(2 - dist)
-                                pp[e] = Float(dist)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        exactActivations(codes, u: u, d: d, wHat: wHat)
     }
 
     // MARK: - Inference
