@@ -292,7 +292,7 @@ class VLSparseAutoencoder(LaminaEstimator):
 
     @property
     def history_(self):
-        """Per-step history: a dict of arrays (loss, mse_vision, mse_text, fvu_vision, fvu_text, dead_fraction, lr)."""
+        """Per-step history: a dict of arrays (loss, mse_vision, mse_text, fvu_vision, fvu_text, dead_fraction, lr, auxk)."""
         steps = ctypes.c_int64()
         N.call("lamina_vlsae_get_state", self._fitted(), ctypes.byref(steps), None)
         out = np.zeros((steps.value, len(_HISTORY)), dtype=np.float64)
