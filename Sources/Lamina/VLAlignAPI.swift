@@ -184,8 +184,7 @@ public func lamina_vlalign_get_tensor(_ h: OpaquePointer?, _ name: UnsafePointer
     boundary {
         let a = try vlalignHandles.get(h, "vlalign")
         let (s, b) = try alignTensor(a, name)
-        try Check.length(outLen, expected: b.count, "out_len (the size of '\(s)')")
-        try Check.output(out, "out").update(from: b.p, count: b.count)
+        try Check.copyTensor(s, b, to: out, outLen)
     }
 }
 
@@ -195,8 +194,6 @@ public func lamina_vlalign_set_tensor(_ h: OpaquePointer?, _ name: UnsafePointer
     boundary {
         let a = try vlalignHandles.get(h, "vlalign")
         let (s, b) = try alignTensor(a, name)
-        try Check.length(len, expected: b.count, "len (the size of '\(s)')")
-        let view = try Check.matrix(values, 1, Int64(b.count), "values", colsName: "len")
-        b.p.update(from: view.base, count: b.count)
+        try Check.copyTensor(s, from: values, len, into: b)
     }
 }

@@ -240,8 +240,7 @@ public func lamina_vlsae_get_tensor(_ h: OpaquePointer?, _ name: UnsafePointer<C
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
         let (s, b) = try tensorArgument(v, name)
-        try Check.length(outLen, expected: b.count, "out_len (the size of '\(s)')")
-        try Check.output(out, "out").update(from: b.p, count: b.count)
+        try Check.copyTensor(s, b, to: out, outLen)
     }
 }
 
@@ -251,9 +250,7 @@ public func lamina_vlsae_set_tensor(_ h: OpaquePointer?, _ name: UnsafePointer<C
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
         let (s, b) = try tensorArgument(v, name)
-        try Check.length(len, expected: b.count, "len (the size of '\(s)')")
-        let view = try Check.matrix(values, 1, Int64(b.count), "values", colsName: "len")
-        b.p.update(from: view.base, count: b.count)
+        try Check.copyTensor(s, from: values, len, into: b)
     }
 }
 

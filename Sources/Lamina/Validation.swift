@@ -144,3 +144,19 @@ extension Check {
         try output(out, outName).store(values)
     }
 }
+
+extension Check {
+    /// A named model tensor copied out to the caller (get_tensor): out_len must equal its size.
+    static func copyTensor(_ name: String, _ b: FloatBuffer, to out: UnsafeMutablePointer<Float>?, _ outLen: Int64) throws {
+        try Check.length(outLen, expected: b.count, "out_len (the size of '\(name)')")
+        try Check.output(out, "out").update(from: b.p, count: b.count)
+    }
+
+    /// Caller values copied into a named model tensor (set_tensor): len must equal its size and every
+    /// value be finite; on an error the tensor is unchanged.
+    static func copyTensor(_ name: String, from values: UnsafePointer<Float>?, _ len: Int64, into b: FloatBuffer) throws {
+        try Check.length(len, expected: b.count, "len (the size of '\(name)')")
+        let view = try Check.matrix(values, 1, Int64(b.count), "values", colsName: "len")
+        b.p.update(from: view.base, count: b.count)
+    }
+}
