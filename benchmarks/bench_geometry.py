@@ -85,7 +85,14 @@ def main():
     ap.add_argument("--only-new", action="store_true",
                     help="only the kernel-alignment, AQI and information-plane timings")
     ap.add_argument("--only-hdbscan", action="store_true", help="only the HDBSCAN timing")
+    ap.add_argument("--only-rsa", action="store_true", help="only the RSA timings")
+    ap.add_argument("--only-cka", action="store_true", help="only the CKA matrix timing")
+    ap.add_argument("--rsa-methods", default="spearman,pearson,kendall_tau_a",
+                    help="comma-separated RSA comparisons (spearman, pearson, kendall_tau_a)")
     args = ap.parse_args()
+    if args.only_rsa:
+        bench_rsa(args)
+        return
     if args.only_new:
         bench_alignment_aqi_plane(args)
         return
@@ -118,44 +125,56 @@ def main():
               f"{time.perf_counter() - t:.2f} s")
         del x, y
 
-    print(f"RSA: n = {args.rsa_n} items, correlation-distance RDMs, Spearman")
+    bench_rsa(args)
+    bench_alignment_aqi_plane(args)
+    bench_hdbscan(args)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+
+
+RSA_METHODS = {"spearman": "spearman", "pearson": "corr", "kendall_tau_a": "tau-a"}
+
+
+def bench_rsa(args):
+    """RSA on --rsa-n items (correlation-distance RDMs of n x 128 and n x 64 float32 data): Lamina's
+    lamina_rsa against rsatoolbox (calc_rdm "correlation" twice + compare with the same method: "spearman",
+    "corr", "tau-a") and scipy (pdist "correlation" twice + spearmanr / pearsonr; scipy has no tau-a).
+    Each contender's time includes both RDMs; contenders alternate, best of --repeats."""
     rng = np.random.default_rng(2)
     a = rng.standard_normal((args.rsa_n, 128), dtype=np.float32)
     b = (a[:, :64] + rng.standard_normal((args.rsa_n, 64), dtype=np.float32)).astype(np.float32)
     from scipy.spatial.distance import pdist
-    from scipy.stats import spearmanr
+    from scipy.stats import pearsonr, spearmanr
     try:
         import rsatoolbox
     except ImportError:
         rsatoolbox = None
-
-    def scipy_rsa():
-        return spearmanr(pdist(a.astype(np.float64), "correlation"), pdist(b.astype(np.float64), "correlation")).statistic
-
-    def rsatb_rsa():
-        ra = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(a.astype(np.float64)), method="correlation")
-        rb = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(b.astype(np.float64)), method="correlation")
-        return float(rsatoolbox.rdm.compare(ra, rb, method="spearman")[0, 0])
-
-    contenders = [("lamina", lambda: G.rsa(a, b, "correlation", "spearman")), ("scipy", scipy_rsa)]
-    if rsatoolbox is not None:
-        contenders.append(("rsatoolbox", rsatb_rsa))
-    times = {name: [] for name, _ in contenders}
-    values = {}
-    for _ in range(args.repeats):
-        for name, fn in contenders:
-            t = time.perf_counter()
-            values[name] = fn()
-            times[name].append(time.perf_counter() - t)
-    base = min(times["lamina"])
-    for name, _ in contenders:
-        ratio = "" if name == "lamina" else f"   ratio {min(times[name]) / base:5.1f}x"
-        print(f"  {name:12s} {min(times[name]):8.2f} s   value {values[name]:.12f}{ratio}")
-    if rsatoolbox is None:
-        print("  (rsatoolbox not importable: pip install rsatoolbox to include it)")
-    bench_alignment_aqi_plane(args)
-    bench_hdbscan(args)
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+    scipy_fns = {"spearman": lambda u, v: spearmanr(u, v).statistic, "pearson": lambda u, v: pearsonr(u, v).statistic}
+    for method in args.rsa_methods.split(","):
+        print(f"RSA: n = {args.rsa_n} items, correlation-distance RDMs, {method}")
+        contenders = [("lamina", lambda: G.rsa(a, b, "correlation", method))]
+        if rsatoolbox is not None:
+            def rsatb_rsa():
+                ra = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(a.astype(np.float64)), method="correlation")
+                rb = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(b.astype(np.float64)), method="correlation")
+                return float(rsatoolbox.rdm.compare(ra, rb, method=RSA_METHODS[method])[0, 0])
+            contenders.append(("rsatoolbox", rsatb_rsa))
+        if method in scipy_fns:
+            contenders.append(("scipy", lambda: scipy_fns[method](pdist(a.astype(np.float64), "correlation"),
+                                                                  pdist(b.astype(np.float64), "correlation"))))
+        times = {name: [] for name, _ in contenders}
+        values = {}
+        for _ in range(args.repeats):
+            for name, fn in contenders:
+                t = time.perf_counter()
+                values[name] = fn()
+                times[name].append(time.perf_counter() - t)
+        base = min(times["lamina"])
+        for name, _ in contenders:
+            extra = "" if name == "lamina" else (f"   ratio {min(times[name]) / base:5.1f}x   "
+                                                 f"|difference| {abs(values[name] - values['lamina']):.1e}")
+            print(f"  {name:12s} {min(times[name]):8.2f} s   value {values[name]:.15f}{extra}")
+        if rsatoolbox is None:
+            print("  (rsatoolbox not importable: pip install rsatoolbox to include it)")
 
 
 def bench_hdbscan(args):

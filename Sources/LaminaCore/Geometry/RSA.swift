@@ -159,7 +159,7 @@ package enum RSA {
         if m > pairCap {
             throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson (streamed) for larger n")
         }
-        return try compare(condensed(px), condensed(py), method: method)
+        return try correlate(condensed(px), condensed(py), method: method)
     }
 
     /// Correlation of two condensed RDMs.
@@ -168,21 +168,31 @@ package enum RSA {
         if a.count < 2 { throw LaminaError.invalid("the RDMs have \(a.count) entries; expected >= 2") }
         for (k, v) in a.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm1 contains \(v) at \(k); expected finite values") }
         for (k, v) in b.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm2 contains \(v) at \(k); expected finite values") }
-        switch method {
-        case .pearson: return try pearson(a, b)
-        case .spearman:
-            // The two rankings are independent: one task each.
-            var ranks: [[Double]] = [[], []]
-            ranks.withUnsafeMutableBufferPointer { r in
-                let rp = r.baseAddress!
-                Parallel.forEachTask(2) { t in (rp + t).pointee = averageRanks(t == 0 ? a : b) }
+        return try correlate(a, b, method: method)
+    }
+
+    /// Correlation of two condensed RDMs of equal length with finite values. Spearman and Kendall rank
+    /// by an exact radix sort of the values (RankSort), the two vectors as two tasks.
+    static func correlate(_ a: [Double], _ b: [Double], method: Method) throws -> Double {
+        let m = a.count
+        return try a.withUnsafeBufferPointer { ap in
+            try b.withUnsafeBufferPointer { bp in
+                let va = RankSort.Values(base: ap.baseAddress!), vb = RankSort.Values(base: bp.baseAddress!)
+                switch method {
+                case .pearson: return try pearson(a, b)
+                case .spearman:
+                    let (rho, constant) = try RankSort.spearman(va, vb, count: m)
+                    if let constant {
+                        throw LaminaError.invalid("the ranks of the \(constant == 0 ? "first" : "second") RDM are constant; the correlation is undefined")
+                    }
+                    return rho
+                case .kendallTauA: return try RankSort.kendallTauA(va, vb, count: m)
+                }
             }
-            return try pearson(ranks[0], ranks[1], what: "ranks of ")
-        case .kendallTauA: return kendallTauA(a, b)
         }
     }
 
-    static func pearson(_ a: [Double], _ b: [Double], what: String = "") throws -> Double {
+    static func pearson(_ a: [Double], _ b: [Double]) throws -> Double {
         let m = Double(a.count)
         let ma = a.reduce(0, +) / m, mb = b.reduce(0, +) / m
         var sab = 0.0, saa = 0.0, sbb = 0.0
@@ -191,112 +201,9 @@ package enum RSA {
             sab += u * v; saa += u * u; sbb += v * v
         }
         if saa == 0 || sbb == 0 {
-            throw LaminaError.invalid("the \(what)\(saa == 0 ? "first" : "second") RDM \(what.isEmpty ? "is" : "are") constant; the correlation is undefined")
+            throw LaminaError.invalid("the \(saa == 0 ? "first" : "second") RDM is constant; the correlation is undefined")
         }
         return min(1, max(-1, sab / (saa * sbb).squareRoot()))
-    }
-
-    struct RankKey { var value: Double; var index: Int32 }
-
-    /// 1-based ranks, ties given the average of the ranks they span (scipy.stats.rankdata "average").
-    static func averageRanks(_ a: [Double]) -> [Double] {
-        let m = a.count
-        // (value, index) records sorted by value: contiguous, no indirection in the comparisons.
-        var keyed = [RankKey](unsafeUninitializedCapacity: m) { buf, count in
-            for i in 0..<m { buf[i] = RankKey(value: a[i], index: Int32(i)) }
-            count = m
-        }
-        keyed.sort { $0.value < $1.value }
-        var ranks = [Double](repeating: 0, count: m)
-        ranks.withUnsafeMutableBufferPointer { rk in
-            keyed.withUnsafeBufferPointer { kp in
-                var i = 0
-                while i < m {
-                    var j = i + 1
-                    while j < m && kp[j].value == kp[i].value { j += 1 }
-                    let r = Double(i + 1 + j) / 2 // mean of i+1 ... j
-                    for k in i..<j { rk[Int(kp[k].index)] = r }
-                    i = j
-                }
-            }
-        }
-        return ranks
-    }
-
-    /// Kendall tau-a = (concordant - discordant) / (m (m - 1) / 2) (rsatoolbox), computed as scipy's
-    /// kendalltau does: sort by (a, b), count the strict inversions of b by merge sort (discordant
-    /// pairs), and con - dis = total - ties(a) - ties(b) + ties(a and b) - 2 dis.
-    static func kendallTauA(_ a: [Double], _ b: [Double]) -> Double {
-        let m = a.count
-        var order = [Int32](0..<Int32(m))
-        a.withUnsafeBufferPointer { va in
-            b.withUnsafeBufferPointer { vb in
-                order.sort { (va[Int($0)], vb[Int($0)]) < (va[Int($1)], vb[Int($1)]) }
-            }
-        }
-        var xtie = 0, ntie = 0
-        var i = 0
-        while i < m {
-            var j = i + 1
-            while j < m && a[Int(order[j])] == a[Int(order[i])] { j += 1 }
-            xtie += (j - i) * (j - i - 1) / 2
-            // joint ties inside this run of equal a (b is sorted within it)
-            var k = i
-            while k < j {
-                var l = k + 1
-                while l < j && b[Int(order[l])] == b[Int(order[k])] { l += 1 }
-                ntie += (l - k) * (l - k - 1) / 2
-                k = l
-            }
-            i = j
-        }
-        var seq = order.map { b[Int($0)] }
-        var sortedB = b
-        sortedB.sort()
-        var ytie = 0
-        i = 0
-        while i < m {
-            var j = i + 1
-            while j < m && sortedB[j] == sortedB[i] { j += 1 }
-            ytie += (j - i) * (j - i - 1) / 2
-            i = j
-        }
-        let dis = inversions(&seq)
-        let total = m * (m - 1) / 2
-        let conMinusDis = total - xtie - ytie + ntie - 2 * dis
-        return min(1, max(-1, Double(conMinusDis) / Double(total)))
-    }
-
-    /// Number of pairs i < j with v[i] > v[j] (strict), by bottom-up merge sort (sorts v).
-    static func inversions(_ v: inout [Double]) -> Int {
-        let m = v.count
-        var scratch = [Double](repeating: 0, count: m)
-        var count = 0
-        var width = 1
-        v.withUnsafeMutableBufferPointer { vp in
-            scratch.withUnsafeMutableBufferPointer { sp in
-                var src = vp.baseAddress!, dst = sp.baseAddress!
-                var inSource = true
-                while width < m {
-                    var lo = 0
-                    while lo < m {
-                        let mid = min(lo + width, m), hi = min(lo + 2 * width, m)
-                        var p = lo, q = mid, o = lo
-                        while p < mid && q < hi {
-                            if src[q] < src[p] { dst[o] = src[q]; q += 1; count += mid - p } else { dst[o] = src[p]; p += 1 }
-                            o += 1
-                        }
-                        while p < mid { dst[o] = src[p]; p += 1; o += 1 }
-                        while q < hi { dst[o] = src[q]; q += 1; o += 1 }
-                        lo = hi
-                    }
-                    swap(&src, &dst)
-                    inSource.toggle()
-                    width *= 2
-                }
-            }
-        }
-        return count
     }
 
     /// Pearson correlation of two RDMs computed tile by tile (no pair vector): per block row, the count,

@@ -89,7 +89,7 @@ def ref_tau_a(a, b):
     m = len(a)
     total = m * (m - 1) // 2
     tau_b = kendalltau(a, b).statistic
-    return tau_b * np.sqrt((total - _ties(a)) * (total - _ties(b))) / total
+    return tau_b * np.sqrt(float(total - _ties(a)) * float(total - _ties(b))) / total
 
 
 def ref_rsa(X, Y, metric, method):
@@ -314,3 +314,21 @@ def test_kernel_alignment_real_layers(real_layers):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=0)
     assert abs(got[0, 0] - 1.0) < 1e-12
     assert X.shape[0] >= n
+
+
+@pytest.mark.parametrize("m", [2, 3, 47, 49, 4097, 65537, 250001])
+def test_rank_comparisons_radix_paths(m):
+    # rdm_compare's exact radix ranking: long vectors (several top buckets, parallel inversion chunks,
+    # odd merge lengths), negative values, -0.0 next to +0.0 (one tie), coarse ties, a narrow value range
+    rng = np.random.default_rng(m)
+    a = rng.standard_normal(m)
+    a[rng.random(m) < 0.2] = 0.0
+    a[rng.random(m) < 0.1] = -0.0
+    b = np.round(0.5 * a + rng.standard_normal(m), 1)          # many ties
+    c = 1.0 + 1e-12 * rng.integers(0, 50, m)                   # narrow range, heavy ties
+    for x, y in ((a, b), (b, c), (c, a)):
+        if np.all(x == x[0]) or np.all(y == y[0]):
+            continue
+        close(G.rdm_compare(x, y, "spearman"), spearmanr(x, y).statistic, rel=1e-12, abs_=1e-14)
+        want = ref_tau_a_brute(x, y) if m < 5000 else ref_tau_a(x, y)
+        close(G.rdm_compare(x, y, "kendall_tau_a"), want, rel=1e-12, abs_=1e-14)
