@@ -9,8 +9,10 @@
    does: each call centres both layers and forms X^T Y, X^T X, Y^T Y) and "numpy shared" (each layer
    centred once and each Gram formed once, the same work plan as Lamina). Values must agree to 1e-9.
 2. Debiased linear CKA at a large n (default 200,000 rows) -- it runs, memory O(d^2 + n d).
-3. RSA on n items (correlation-distance RDMs, Spearman): Lamina's lamina_rsa against scipy (pdist +
-   spearmanr) and rsatoolbox (calc_rdm + compare "spearman") when it is importable.
+3. RSA on n items (correlation-distance RDMs; Spearman, Pearson and Kendall tau-a, --rsa-methods):
+   Lamina's lamina_rsa against rsatoolbox (calc_rdm + compare "spearman" / "corr" / "tau-a") when it is
+   importable and scipy (pdist + spearmanr / pearsonr; no tau-a in scipy). --only-rsa / --only-cka run
+   one part.
 4. HDBSCAN* (the clustering inside FLARE): lamina.audit.hdbscan against sklearn.cluster.HDBSCAN on four
    Gaussian blobs in d = 4 (--hdbscan-n rows); wall time and process CPU time (scikit-learn's Prim is
    single-threaded, Lamina's core distances use every core), and the two partitions compared (ARI).
@@ -87,12 +89,19 @@ def main():
     ap.add_argument("--only-hdbscan", action="store_true", help="only the HDBSCAN timing")
     ap.add_argument("--only-rsa", action="store_true", help="only the RSA timings")
     ap.add_argument("--only-cka", action="store_true", help="only the CKA matrix timing")
+    ap.add_argument("--cka-float32-error", action="store_true",
+                    help="only the accuracy of CKA from float32 products against the float64 Gram oracle")
     ap.add_argument("--rsa-methods", default="spearman,pearson,kendall_tau_a",
                     help="comma-separated RSA comparisons (spearman, pearson, kendall_tau_a)")
     args = ap.parse_args()
     if args.only_rsa:
         bench_rsa(args)
         return
+    if args.cka_float32_error:
+        cka_float32_error(args)
+        return
+    if args.only_cka:
+        args.big_n = 0
     if args.only_new:
         bench_alignment_aqi_plane(args)
         return
@@ -124,11 +133,53 @@ def main():
         print(f"debiased linear CKA, n = {args.big_n}, d1 = {args.d}, d2 = {args.d // 2}: {v:.6f} in "
               f"{time.perf_counter() - t:.2f} s")
         del x, y
+    if args.only_cka:
+        return
 
     bench_rsa(args)
     bench_alignment_aqi_plane(args)
     bench_hdbscan(args)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (the whole run)")
+
+
+def cka_float32_error(args):
+    """The float32 route's accuracy (not used by Lamina): CKA from sgemm cross-products on row blocks of 256
+    with float64 accumulation across blocks, against the direct float64 Gram-matrix oracle (n x n, so
+    n = 2,000), on random tanh data and the bundled MiniLM activations."""
+    import h5py
+    from pathlib import Path
+
+    def oracle(x, y):
+        x, y = x.astype(np.float64), y.astype(np.float64)
+        n = len(x)
+        H = np.eye(n) - 1.0 / n
+        K, L = H @ (x @ x.T) @ H, H @ (y @ y.T) @ H
+        return np.sum(K * L) / np.sqrt(np.sum(K * K) * np.sum(L * L))
+
+    def f32_blocks(x, y, block=256):
+        xc = (x.astype(np.float64) - x.astype(np.float64).mean(0)).astype(np.float32)
+        yc = (y.astype(np.float64) - y.astype(np.float64).mean(0)).astype(np.float32)
+
+        def prod(a, b):
+            acc = np.zeros((a.shape[1], b.shape[1]))
+            for s in range(0, len(a), block):
+                acc += (a[s:s + block].T @ b[s:s + block]).astype(np.float64)
+            return acc
+        return np.sum(prod(xc, yc) ** 2) / np.sqrt(np.sum(prod(xc, xc) ** 2) * np.sum(prod(yc, yc) ** 2))
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 768), dtype=np.float32)
+    y = np.tanh(x @ (rng.standard_normal((768, 768), dtype=np.float32) / 28) + 0.5).astype(np.float32)
+    cases = [("random tanh, d 768", x, y)]
+    path = Path(__file__).resolve().parent.parent / "examples" / "data" / "minilm_wordnet.h5"
+    with h5py.File(path) as f:
+        lay = [f[f"target/layer_{i}"][:2000].astype(np.float32) for i in (0, 3, 6)]
+    cases += [("minilm_wordnet target layers 0-3", lay[0], lay[1]), ("minilm_wordnet target layers 3-6", lay[1], lay[2])]
+    print("CKA from float32 products (row blocks of 256, float64 across blocks) vs the float64 Gram oracle, n = 2000")
+    for name, a, b in cases:
+        o = oracle(a, b)
+        print(f"  {name:34s} float32 route rel. error {abs(f32_blocks(a, b) - o) / o:.1e}; "
+              f"Lamina {abs(G.linear_cka(a, b) - o) / o:.1e}")
 
 
 RSA_METHODS = {"spearman": "spearman", "pearson": "corr", "kendall_tau_a": "tau-a"}

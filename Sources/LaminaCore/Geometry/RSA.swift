@@ -24,8 +24,9 @@ package enum RSA {
     }
 
     /// Largest condensed vector the exact (materialised) paths accept: 2^26 pairs (n <= 11586). Spearman
-    /// and Kendall keep both pair vectors plus sorting scratch, about 40 bytes per pair (2.5 GiB at the
-    /// cap). Pearson is streamed by tiles and has no cap.
+    /// and Kendall keep both pair vectors (16 bytes per pair), the radix-sorted (value, index) records of
+    /// both (32) and the ranks (8): about 56 bytes per pair at the peak (3.5 GiB at the cap). Pearson is
+    /// streamed by tiles and has no cap.
     package static let pairCap = 1 << 26
     static let tile = 256
 
