@@ -2249,7 +2249,7 @@ lamina_status lamina_adjusted_mutual_info_finalize(const int32_t* cell_true, con
  *   r.s = sum ab - 2 m_y.(sum a w) - 2 m_x.(sum b z) + 4 m_x^T Z^T W m_y + |m_y|^2 tr(Z^T Z) + |m_x|^2 tr(W^T W)
  *         - 3 n |m_x|^2 |m_y|^2,   r.r = sum a^2 - 4 m_x.(sum a z) + 4 m_x^T Z^T Z m_x + 2 |m_x|^2 tr(Z^T Z) - 3 n |m_x|^4;
  * then CKA is lamina_linear_cka's formula (linear: ||C_xy||_F^2 / (||C_xx||_F ||C_yy||_F); debiased: the
- * feature-space unbiased HSIC). Two passes give the one-machine value to ~1e-13 relative: pass 1 column sums
+ * feature-space unbiased HSIC). Two passes give the one-machine value to ~1e-15 relative: pass 1 column sums
  * (e.g. lamina_class_sums_partial with every label 0), merged, shift = sums / n; pass 2 this partial. With NULL
  * shifts (one pass) the sums cancel: the relative error grows like (|mean| / spread)^2 (linear), ^4 (debiased).
  * The partial function ADDS into `partial` (zero it first; call again for more rows). Errors:
