@@ -178,21 +178,13 @@ def save_checkpoint(sae, path, comm):
 # Each statistic has a partial form on one shard (plain float64 / int64 numpy arrays in a dict), `merge`
 # (elementwise sums, or the top-k merge for latent rows) and a finalize step, so that shards that never
 # meet can also be combined by any map-reduce. The *_score(..., comm=) functions run partial -> allreduce
-# (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
+# (deterministic, fixed rank order) -> finalize on every rank (ARI / NMI / AMI: the variable-length cells are
+# allgathered and merged -- exact integer sums, so the order does not matter). Two passes where a one-pass form would lose
 # precision by cancellation: class centroids (or column means) first, then centred sums, so the results
 # equal the one-machine values to about 1e-12 relative. [experimental] Every partial, merge and finalize
 # runs in C (header section 16: CH / DB, contingency cells for ARI / NMI / AMI, CKA sums; the per-latent SAE
 # statistics are lamina_sae_latent_statistics, section 12a, with its merge rule); this module only moves the
 # plain arrays between ranks.
-
-def _f64(X, name="X"):
-    x = np.asarray(X, dtype=np.float64)
-    if x.ndim != 2:
-        raise InvalidArgumentError(f"{name} has shape {x.shape}; expected a 2-D array (n, d)")
-    if not np.all(np.isfinite(x)):
-        raise InvalidArgumentError(f"{name} contains NaN or Inf; expected finite values")
-    return x
-
 
 def _labels(labels, n, name="labels"):
     lab = np.asarray(labels)
