@@ -186,13 +186,21 @@ package enum CKAPartial {
             + beta * trX + alpha * trY - 3 * nd * alpha * beta
         let rr = aa - 4 * dot(sx, p + lay.ax, d1) / nd + 4 * form(p + lay.xx, sx, sx, d1, d1) + 2 * alpha * trX - 3 * nd * alpha * alpha
         let ss = bb - 4 * dot(sy, p + lay.by, d2) / nd + 4 * form(p + lay.yy, sy, sy, d2, d2) + 2 * beta * trY - 3 * nd * beta * beta
-        func hsic(_ frob: Double, _ rowDot: Double, _ ti: Double, _ tj: Double) -> Double {
-            frob - nd / (nd - 2) * rowDot + ti * tj / ((nd - 1) * (nd - 2))
-        }
-        let hXY = hsic(fXY, rs, sumR, sumS), hXX = hsic(fXX, rr, sumR, sumR), hYY = hsic(fYY, ss, sumS, sumS)
+        let hXY = CKA.unbiasedHSIC(frob: fXY, rowDot: rs, totalI: sumR, totalJ: sumS, n: nd)
+        let hXX = CKA.unbiasedHSIC(frob: fXX, rowDot: rr, totalI: sumR, totalJ: sumR, n: nd)
+        let hYY = CKA.unbiasedHSIC(frob: fYY, rowDot: ss, totalI: sumS, totalJ: sumS, n: nd)
         for (h, name) in [(hXX, xName), (hYY, yName)] where !(h > 0) {
             throw LaminaError.invalid("the unbiased HSIC of \(name) with itself is \(h); expected > 0 (the representation is degenerate for debiased CKA)")
         }
         return min(1, max(-1, hXY / (hXX.squareRoot() * hYY.squareRoot())))
+    }
+}
+
+extension CKA {
+    /// n (n-3) HSIC_u = ||X^T Y||_F^2 - n/(n-2) r.s + (sum r)(sum s)/((n-1)(n-2)) from its feature-space
+    /// parts (frob = ||X^T Y||_F^2, rowDot = r.s, totalI = sum r, totalJ = sum s; see CKA's doc). The final
+    /// step of CKA.debiasedHSIC, which can call it once its r.s is computed.
+    static func unbiasedHSIC(frob: Double, rowDot: Double, totalI: Double, totalJ: Double, n: Double) -> Double {
+        frob - n / (n - 2) * rowDot + totalI * totalJ / ((n - 1) * (n - 2))
     }
 }
