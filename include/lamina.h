@@ -34,7 +34,8 @@
  *   15. Activation store                     experimental  lamina_store_*
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
  *                                                          lamina_sae_set_reduce_mode, lamina_structural_probe_set_reducer,
- *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize)
+ *                                                          mergeable CH / DB (lamina_class_*_partial, *_finalize),
+ *                                                          contingency (ARI / NMI / AMI) and linear CKA partials
  *   17. VL-SAE                               experimental  lamina_vlsae_* (one concept space for two modalities)
  *                                                          lamina_vlalign_* (17b: its InfoNCE alignment stage)
  *   18. Sparse (CSR) input                   experimental  lamina_*_csr(_f64): silhouette, Davies-Bouldin,
@@ -2194,6 +2195,77 @@ lamina_status lamina_calinski_harabasz_finalize(int64_t n_clusters, int64_t d, c
  *  classes; 0 when all s_i or all centroid distances are ~0 (scikit-learn's convention). */
 lamina_status lamina_davies_bouldin_finalize(int64_t n_clusters, int64_t d, const int64_t* counts,
                                              const double* sums, const double* dist, double* out);
+
+/* Mergeable contingency tables for ARI / NMI / AMI [experimental]. The partial result of a shard is its
+ * contingency table as CELLS keyed by label VALUES (any int32, not ids), three arrays of nnz entries:
+ *   cell_true (int32), cell_pred (int32), cell_count (int64 > 0),
+ * one cell per (label_true, label_pred) pair present, sorted ascending by (cell_true, cell_pred). A shard has
+ * at most n cells. Shards whose label sets differ merge as they are: concatenate the cells of any number of
+ * shards (any order) and lamina_contingency_merge sums the counts of equal pairs (exact integer adds, so the
+ * merge order does not matter); the finalize functions also accept unmerged (concatenated) cells. Finalize
+ * rebuilds the one-machine table -- rows (columns) are the true (predicted) values with a positive count, in
+ * ascending order -- and computes exactly what lamina_adjusted_rand_score, lamina_normalized_mutual_info_score
+ * and lamina_adjusted_mutual_info_score compute on the union of the shards' labels (bit-identical results).
+ * Variable-length outputs: the caller passes arrays of `capacity` entries; *nnz (*out_nnz) always receives the
+ * number of cells, and a capacity below it is LAMINA_ERR_SHAPE_MISMATCH (capacity 0 with NULL arrays asks for
+ * the count). Errors: LAMINA_ERR_INVALID_ARGUMENT (n or nnz < 0, NULL pointers with n or nnz > 0, a negative
+ * count -- the message names its index --, counts of one pair summing past INT64_MAX, a total above 3e9 at
+ * finalize (a_i b_j must stay exact), average out of range), LAMINA_ERR_SHAPE_MISMATCH (capacity). */
+
+/** A shard's cells from its labels (n may be 0: no cells). capacity = n always suffices. */
+lamina_status lamina_contingency_partial(const int32_t* labels_true, const int32_t* labels_pred, int64_t n,
+                                         int32_t* cell_true, int32_t* cell_pred, int64_t* cell_count,
+                                         int64_t capacity, int64_t* nnz);
+/** Sums the nnz cells (concatenated shards, any order, duplicates allowed; zero counts dropped) into sorted
+ *  unique cells out_* (capacity = nnz always suffices; the outputs may be the input arrays). */
+lamina_status lamina_contingency_merge(const int32_t* cell_true, const int32_t* cell_pred, const int64_t* cell_count,
+                                       int64_t nnz, int32_t* out_true, int32_t* out_pred, int64_t* out_count,
+                                       int64_t capacity, int64_t* out_nnz);
+/** ARI of the table given by the cells (as lamina_adjusted_rand_score; 1 for no cells). */
+lamina_status lamina_adjusted_rand_finalize(const int32_t* cell_true, const int32_t* cell_pred,
+                                            const int64_t* cell_count, int64_t nnz, double* out);
+/** NMI with the generalized mean `average` (as lamina_normalized_mutual_info_score). */
+lamina_status lamina_normalized_mutual_info_finalize(const int32_t* cell_true, const int32_t* cell_pred,
+                                                     const int64_t* cell_count, int64_t nnz,
+                                                     lamina_average_method average, double* out);
+/** AMI with the generalized mean `average` (as lamina_adjusted_mutual_info_score). */
+lamina_status lamina_adjusted_mutual_info_finalize(const int32_t* cell_true, const int32_t* cell_pred,
+                                                   const int64_t* cell_count, int64_t nnz,
+                                                   lamina_average_method average, double* out);
+
+/* Mergeable linear and debiased CKA [experimental]. The partial result of a shard is ONE float64 array of
+ * sums over its rows that adds up elementwise across shards (MPI_Allreduce / any map-reduce). With the shifted
+ * rows z_i = x_i - shift_x, w_i = y_i - shift_y (the SAME shifts on every shard; NULL = 0) and a_i = ||z_i||^2,
+ * b_i = ||w_i||^2, the layout for x n x d1, y n x d2 (matrices row-major) is
+ *   [0]                       n
+ *   [1, 1 + d1)               S_x = sum z_i                      then S_y = sum w_i (d2)
+ *   then                      Z^T Z (d1 x d1, full symmetric),   W^T W (d2 x d2),   Z^T W (d1 x d2)
+ *   (linear length L = 1 + d1 + d2 + d1 d1 + d2 d2 + d1 d2)
+ *   debiased = 1 appends      sum a_i^2, sum b_i^2, sum a_i b_i, sum a_i z_i (d1), sum b_i z_i (d1),
+ *                             sum a_i w_i (d2), sum b_i w_i (d2)   (length L + 3 + 2 d1 + 2 d2).
+ * Finalize centres exactly: C_xy = Z^T W - S_x S_y^T / n (C_xx, C_yy likewise), and with m = S / n the squared
+ * row norms r_i = ||x_i - mean||^2, s_i of the centred data enter through
+ *   sum r = tr(Z^T Z) - n |m_x|^2,
+ *   r.s = sum ab - 2 m_y.(sum a w) - 2 m_x.(sum b z) + 4 m_x^T Z^T W m_y + |m_y|^2 tr(Z^T Z) + |m_x|^2 tr(W^T W)
+ *         - 3 n |m_x|^2 |m_y|^2,   r.r = sum a^2 - 4 m_x.(sum a z) + 4 m_x^T Z^T Z m_x + 2 |m_x|^2 tr(Z^T Z) - 3 n |m_x|^4;
+ * then CKA is lamina_linear_cka's formula (linear: ||C_xy||_F^2 / (||C_xx||_F ||C_yy||_F); debiased: the
+ * feature-space unbiased HSIC). Two passes give the one-machine value to ~1e-15 relative: pass 1 column sums
+ * (e.g. lamina_class_sums_partial with every label 0), merged, shift = sums / n; pass 2 this partial. With NULL
+ * shifts (one pass) the sums cancel: the relative error grows like (|mean| / spread)^2 (linear), ^4 (debiased).
+ * The partial function ADDS into `partial` (zero it first; call again for more rows). Errors:
+ * LAMINA_ERR_INVALID_ARGUMENT (NULL x / y / partial / out, n, d1 or d2 < 1, debiased not 0 or 1; at finalize:
+ * n not a whole number, n < 2 (n < 4 debiased), x or y constant -- or its variance lost to cancellation in
+ * unshifted sums --, a non-positive unbiased self-HSIC), LAMINA_ERR_NON_FINITE (x, y, shifts, a partial
+ * entry), LAMINA_ERR_SHAPE_MISMATCH (partial_len not the layout's length), LAMINA_ERR_OUT_OF_MEMORY (sizes). */
+
+/** Adds the sums of x (n x d1) and y (n x d2), shifted by shift_x (d1 doubles or NULL) and shift_y (d2 or
+ *  NULL), into partial (partial_len = the layout's length for d1, d2, debiased). */
+lamina_status lamina_linear_cka_partial(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2,
+                                        const double* shift_x, const double* shift_y, int32_t debiased,
+                                        double* partial, int64_t partial_len);
+/** Linear (debiased = 0) or debiased (1) CKA from a merged partial, values and range as lamina_linear_cka. */
+lamina_status lamina_linear_cka_finalize(int64_t d1, int64_t d2, int32_t debiased, const double* partial,
+                                         int64_t partial_len, double* out);
 
 /* ==================================================================================================
  * 17. VL-SAE [experimental]

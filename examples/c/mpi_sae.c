@@ -1,8 +1,10 @@
-/* Data-parallel SAE training with MPI (include/lamina.h section 15): every rank generates the same
+/* Data-parallel SAE training with MPI (include/lamina.h section 16): every rank generates the same
  * activations, keeps its rows of every global batch, and trains with a reducer that sums in a FIXED rank
  * order (MPI_Gather to rank 0, add rank 0, 1, ... in order, MPI_Bcast), so repeated runs are bit-identical
  * whatever MPI_Allreduce's algorithm. Rank 0 also trains one process on all rows and prints the largest
- * weight difference (float rounding only). Build: make -C examples/c mpi (mpicc through pkg-config);
+ * weight difference (float rounding only). TopK with AuxK on: a short dead-latent window (dead_tokens = 2
+ * global batches) so that AuxK engages within the run; its dead-latent set and residual statistics come
+ * from the reduced counts, so the ranks agree on them. Build: make -C examples/c mpi (mpicc through pkg-config);
  * run: mpirun -np 2 examples/c/build/mpi_sae.  Pass "allreduce" to use MPI_Allreduce instead. */
 #include <mpi.h>
 #include <math.h>
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
 
     const int64_t d = 32, steps = 40;
     lamina_sae_params p = lamina_sae_default_params();
-    p.d_in = d; p.n_latents = 256; p.k = 8; p.batch_size = 256; p.auxk_alpha = 0; p.lr = 1e-3; p.seed = 7;
+    p.d_in = d; p.n_latents = 1024; p.k = 8; p.batch_size = 256; p.lr = 1e-3; p.seed = 7;
+    p.auxk_alpha = 1.0 / 32; p.dead_tokens = 2 * p.batch_size;   /* AuxK on: dead after 2 batches unfired */
     const int64_t n = steps * p.batch_size;
     float* x = malloc(sizeof(float) * (size_t)(n * d));
     srand(1);                                  /* the same data on every rank */
@@ -90,10 +93,15 @@ int main(int argc, char** argv) {
         CHECK(lamina_sae_get_weights(one, NULL, NULL, w1, NULL, NULL));
         double diff = 0;
         for (size_t i = 0; i < nw; i++) diff = fmax(diff, fabs((double)w[i] - (double)w1[i]));
-        printf("%d ranks (%s): %lld steps in %.3f s, %.3f s in the reducer; max |W_dec(%d ranks) - W_dec(1 process)| = %.3g\n",
+        double* hist = malloc(sizeof(double) * (size_t)(steps * 8));   /* per step: loss, fvu, auxk, mse, sparsity, l0, dead_fraction, lr */
+        CHECK(lamina_sae_get_history(sae, hist, steps * 8));
+        int auxk_steps = 0;
+        for (int64_t s = 0; s < steps; s++) auxk_steps += hist[s * 8 + 2] > 0;
+        printf("%d ranks (%s): %lld steps in %.3f s, %.3f s in the reducer; AuxK on %d steps (dead fraction at the end "
+               "%.2f); max |W_dec(%d ranks) - W_dec(1 process)| = %.3g\n",
                size, ctx.use_allreduce ? "MPI_Allreduce" : "fixed-order Gather/Bcast", (long long)steps, elapsed,
-               ctx.seconds, size, diff);
-        free(w1);
+               ctx.seconds, auxk_steps, hist[(steps - 1) * 8 + 6], size, diff);
+        free(w1); free(hist);
         lamina_sae_free(one);
     }
     free(w); free(local); free(x);

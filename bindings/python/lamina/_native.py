@@ -392,6 +392,13 @@ SIGNATURES = {
     "lamina_class_spread_partial": (c_int32, [f32p, c_int64, c_int64, i32p, c_int64, f64p, f64p, f64p]),
     "lamina_calinski_harabasz_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
     "lamina_davies_bouldin_finalize": (c_int32, [c_int64, c_int64, i64p, f64p, f64p, f64p]),
+    "lamina_contingency_partial": (c_int32, [i32p, i32p, c_int64, i32p, i32p, i64p, c_int64, i64p]),
+    "lamina_contingency_merge": (c_int32, [i32p, i32p, i64p, c_int64, i32p, i32p, i64p, c_int64, i64p]),
+    "lamina_adjusted_rand_finalize": (c_int32, [i32p, i32p, i64p, c_int64, f64p]),
+    "lamina_normalized_mutual_info_finalize": (c_int32, [i32p, i32p, i64p, c_int64, c_int32, f64p]),
+    "lamina_adjusted_mutual_info_finalize": (c_int32, [i32p, i32p, i64p, c_int64, c_int32, f64p]),
+    "lamina_linear_cka_partial": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, f64p, f64p, c_int32, f64p, c_int64]),
+    "lamina_linear_cka_finalize": (c_int32, [c_int64, c_int64, c_int32, f64p, c_int64, f64p]),
 
     "lamina_vlsae_default_params": (VLSAEParams, []),
     "lamina_vlsae_check_params": (c_int32, [POINTER(VLSAEParams)]),

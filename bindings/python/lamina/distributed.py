@@ -178,20 +178,13 @@ def save_checkpoint(sae, path, comm):
 # Each statistic has a partial form on one shard (plain float64 / int64 numpy arrays in a dict), `merge`
 # (elementwise sums, or the top-k merge for latent rows) and a finalize step, so that shards that never
 # meet can also be combined by any map-reduce. The *_score(..., comm=) functions run partial -> allreduce
-# (deterministic, fixed rank order) -> finalize on every rank. Two passes where a one-pass form would lose
+# (deterministic, fixed rank order) -> finalize on every rank (ARI / NMI / AMI: the variable-length cells are
+# allgathered and merged -- exact integer sums, so the order does not matter). Two passes where a one-pass form would lose
 # precision by cancellation: class centroids (or column means) first, then centred sums, so the results
-# equal the one-machine values to about 1e-12 relative. [experimental] CH and DB run in C (header section
-# 15), the per-latent SAE statistics natively (lamina_sae_latent_statistics, section 12a, with its merge
-# rule); contingency tables and CKA cross-products are numpy float64 here.
-
-def _f64(X, name="X"):
-    x = np.asarray(X, dtype=np.float64)
-    if x.ndim != 2:
-        raise InvalidArgumentError(f"{name} has shape {x.shape}; expected a 2-D array (n, d)")
-    if not np.all(np.isfinite(x)):
-        raise InvalidArgumentError(f"{name} contains NaN or Inf; expected finite values")
-    return x
-
+# equal the one-machine values to about 1e-12 relative. [experimental] Every partial, merge and finalize
+# runs in C (header section 16: CH / DB, contingency cells for ARI / NMI / AMI, CKA sums; the per-latent SAE
+# statistics are lamina_sae_latent_statistics, section 12a, with its merge rule); this module only moves the
+# plain arrays between ranks.
 
 def _labels(labels, n, name="labels"):
     lab = np.asarray(labels)
@@ -202,11 +195,16 @@ def _labels(labels, n, name="labels"):
 
 
 def merge(*partials):
-    """Sums partial results (dicts of arrays of equal shapes) key by key; LatentStatistics partials
-    (latent_stats_partial) are merged in the given order by LatentStatistics.merge."""
+    """Sums partial results (dicts of arrays of equal shapes) key by key; contingency partials
+    (contingency_partial) are concatenated and their equal cells summed (C: lamina_contingency_merge);
+    LatentStatistics partials (latent_stats_partial) are merged in the given order by LatentStatistics.merge."""
     from .dashboard import LatentStatistics
+    if not partials:
+        raise InvalidArgumentError("merge() got no partials; expected at least one")
     if isinstance(partials[0], LatentStatistics):
         return functools.reduce(LatentStatistics.merge, partials)
+    if isinstance(partials[0], dict) and set(partials[0]) == set(_CELLS):
+        return _merge_cells(partials)
     out = {}
     for key in partials[0]:
         out[key] = partials[0][key].copy()
@@ -247,12 +245,13 @@ def _f32(X):
     return x
 
 
-def _i32(labels, n):
+def _i32(labels, n, name="labels"):
     lab = np.asarray(labels)
     if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer):
-        raise InvalidArgumentError(f"labels has shape {lab.shape} and dtype {lab.dtype}; expected {n} integers")
+        expected = f"{n} integers" if n >= 0 else "a 1-D array of integers"
+        raise InvalidArgumentError(f"{name} has shape {lab.shape} and dtype {lab.dtype}; expected {expected}")
     if lab.size and (lab.min() < np.iinfo(np.int32).min or lab.max() > np.iinfo(np.int32).max):
-        raise InvalidArgumentError("labels do not fit in int32")
+        raise InvalidArgumentError(f"{name} has values in [{lab.min()}, {lab.max()}]; expected int32 values")
     return np.ascontiguousarray(lab, dtype=np.int32)
 
 
@@ -331,84 +330,176 @@ def davies_bouldin_score(X, labels, comm=None, n_clusters=None):
     return davies_bouldin_finalize(*_two_pass(X, labels, comm, n_clusters))
 
 
-def contingency_partial(labels_true, labels_pred, n_true, n_pred):
-    """{'table': int64 (n_true, n_pred)} counts of (true, pred) pairs on a shard (global ids)."""
-    lt = _labels(labels_true, np.shape(labels_true)[0], "labels_true")
-    lp = _labels(labels_pred, lt.shape[0], "labels_pred")
-    if (lt.size and lt.max() >= n_true) or (lp.size and lp.max() >= n_pred):
-        raise InvalidArgumentError(f"label ids reach ({lt.max()}, {lp.max()}); expected < ({n_true}, {n_pred})")
-    table = np.zeros((n_true, n_pred), dtype=np.int64)
-    np.add.at(table, (lt, lp), 1)
-    return {"table": table}
+_CELLS = ("label_true", "label_pred", "count")
 
 
-def _labels_from_table(table):
-    """Two label vectors with exactly this contingency table (the scores depend on nothing else)."""
-    i, j = np.nonzero(table)
-    reps = table[i, j]
-    return np.repeat(i, reps).astype(np.int32), np.repeat(j, reps).astype(np.int32)
+def _cells(cells, name="cells"):
+    """The three contiguous arrays of a contingency partial (int32, int32, int64) and their length."""
+    if not isinstance(cells, dict) or set(cells) != set(_CELLS):
+        raise InvalidArgumentError(f"{name} is {type(cells).__name__}; expected a contingency partial, a dict with "
+                                   f"keys {list(_CELLS)} (contingency_partial)")
+    t, p, c = (np.ascontiguousarray(cells[k], dtype=dt) for k, dt in zip(_CELLS, (np.int32, np.int32, np.int64)))
+    if not (t.ndim == p.ndim == c.ndim == 1 and t.shape == p.shape == c.shape):
+        raise InvalidArgumentError(f"{name} has arrays of shapes {t.shape}, {p.shape}, {c.shape}; expected three 1-D "
+                                   "arrays of one length")
+    return t, p, c, t.shape[0]
+
+
+def _cell_ptrs(t, p, c):
+    return N.iptr(t), N.iptr(p), c.ctypes.data_as(N.i64p)
+
+
+def contingency_partial(labels_true, labels_pred):
+    """A shard's contingency table (C: lamina_contingency_partial) as cells keyed by label VALUES:
+    {'label_true': int32, 'label_pred': int32, 'count': int64} (nnz,), sorted by (label_true, label_pred), one
+    cell per pair present. Labels are integers (int32 range) meaning the same on every shard; shards whose label
+    sets differ merge as they are (merge)."""
+    lt = _i32(labels_true, np.shape(labels_true)[0] if np.ndim(labels_true) == 1 else -1, "labels_true")
+    lp = _i32(labels_pred, lt.shape[0], "labels_pred")
+    n = lt.shape[0]
+    t, p, c = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int64)
+    nnz = ctypes.c_int64()
+    N.call("lamina_contingency_partial", N.iptr(lt), N.iptr(lp), n, *_cell_ptrs(t, p, c), n, ctypes.byref(nnz))
+    k = nnz.value
+    return {"label_true": t[:k].copy(), "label_pred": p[:k].copy(), "count": c[:k].copy()}
+
+
+def _merge_cells(partials):
+    parts = [_cells(q, f"partial {i}") for i, q in enumerate(partials)]
+    t, p, c = (np.ascontiguousarray(np.concatenate([q[j] for q in parts])) for j in range(3))
+    nnz = ctypes.c_int64()
+    N.call("lamina_contingency_merge", *_cell_ptrs(t, p, c), t.shape[0], *_cell_ptrs(t, p, c), t.shape[0],
+           ctypes.byref(nnz))
+    k = nnz.value
+    return {"label_true": t[:k].copy(), "label_pred": p[:k].copy(), "count": c[:k].copy()}
 
 
 def contingency_finalize(merged, score="ari", average_method="arithmetic"):
-    """ARI, NMI or AMI from a merged contingency table: computed by Lamina's one-machine functions on label
-    vectors rebuilt from the table (O(n) memory where it is finalised), so equal to the one-machine value."""
-    from . import metrics
-    lt, lp = _labels_from_table(merged["table"])
+    """ARI, NMI or AMI (score 'ari' | 'nmi' | 'ami'; average_method as lamina.metrics) from contingency cells
+    (merged or just concatenated): C lamina_adjusted_rand_finalize / lamina_normalized_mutual_info_finalize /
+    lamina_adjusted_mutual_info_finalize, which rebuild the one-machine table and equal the one-machine scores."""
+    from .metrics import _AVERAGES
+    t, p, c, nnz = _cells(merged, "merged")
+    out = ctypes.c_double()
     if score == "ari":
-        return metrics.adjusted_rand_score(lt, lp)
-    if score == "nmi":
-        return metrics.normalized_mutual_info_score(lt, lp, average_method=average_method)
-    if score == "ami":
-        return metrics.adjusted_mutual_info_score(lt, lp, average_method=average_method)
-    raise InvalidArgumentError(f"score={score!r}; expected 'ari', 'nmi' or 'ami'")
+        N.call("lamina_adjusted_rand_finalize", *_cell_ptrs(t, p, c), nnz, ctypes.byref(out))
+    elif score in ("nmi", "ami"):
+        name = "lamina_normalized_mutual_info_finalize" if score == "nmi" else "lamina_adjusted_mutual_info_finalize"
+        N.call(name, *_cell_ptrs(t, p, c), nnz, N.option(average_method, _AVERAGES, "average_method"),
+               ctypes.byref(out))
+    else:
+        raise InvalidArgumentError(f"score={score!r}; expected 'ari', 'nmi' or 'ami'")
+    return out.value
 
 
 def _contingency(labels_true, labels_pred, comm):
-    lt, lp = np.asarray(labels_true), np.asarray(labels_pred)
-    nt = _n_clusters(_labels(lt, lt.shape[0], "labels_true"), comm, None)
-    npred = _n_clusters(_labels(lp, lt.shape[0], "labels_pred"), comm, None)
-    return _reduce(comm, contingency_partial(lt, lp, nt, npred))
+    part = contingency_partial(labels_true, labels_pred)
+    if comm is None:
+        return part
+    return _merge_cells(comm.allgather(part))   # variable-length cells: gathered, merged (order-free, exact)
 
 
 def adjusted_rand_score(labels_true, labels_pred, comm=None):
+    """ARI of the union of every rank's (labels_true, labels_pred) pairs: each rank's contingency cells are
+    gathered to every rank and merged (C, exact integers), then finalised; equals the one-machine value."""
     return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ari")
 
 
 def normalized_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    """NMI of the union of every rank's pairs (as adjusted_rand_score; average_method as lamina.metrics)."""
     return contingency_finalize(_contingency(labels_true, labels_pred, comm), "nmi", average_method)
 
 
 def adjusted_mutual_info_score(labels_true, labels_pred, comm=None, average_method="arithmetic"):
+    """AMI of the union of every rank's pairs (as adjusted_rand_score; average_method as lamina.metrics)."""
     return contingency_finalize(_contingency(labels_true, labels_pred, comm), "ami", average_method)
 
 
+def _flag(debiased):
+    if not isinstance(debiased, (bool, np.bool_)):
+        raise InvalidArgumentError(f"debiased is {debiased!r}; expected True or False")
+    return int(debiased)
+
+
 def column_sums_partial(X, Y):
-    """Pass 1 of linear CKA: {'n', 'sum_x' (d1,), 'sum_y' (d2,)}."""
-    x, y = _f64(X), _f64(Y, "Y")
+    """Pass 1 of CKA on a shard: {'n': int64 (1,), 'sum_x': float64 (d1,), 'sum_y': float64 (d2,)}, the
+    float64 column sums (C: lamina_class_sums_partial with one class); merge adds; pass 2 shifts by sum / n."""
+    x, y = _f32(X), _f32(Y)
     if x.shape[0] != y.shape[0]:
         raise InvalidArgumentError(f"X has {x.shape[0]} rows and Y {y.shape[0]}; expected the same rows")
-    return {"n": np.array([x.shape[0]], dtype=np.int64), "sum_x": x.sum(axis=0), "sum_y": y.sum(axis=0)}
+    one = np.zeros(x.shape[0], np.int32)
+    sums = [class_sums_partial(v, one, 1)["sums"][0] if v.shape[0] else np.zeros(v.shape[1]) for v in (x, y)]
+    return {"n": np.array([x.shape[0]], dtype=np.int64), "sum_x": sums[0], "sum_y": sums[1]}
 
 
-def cka_cross_partial(X, Y, mean_x, mean_y):
-    """Pass 2 of linear CKA: centred cross-products {'xy': Xc^T Yc, 'xx': Xc^T Xc, 'yy': Yc^T Yc} (float64)."""
-    xc, yc = _f64(X) - mean_x, _f64(Y, "Y") - mean_y
-    return {"xy": xc.T @ yc, "xx": xc.T @ xc, "yy": yc.T @ yc}
+_CKA_PARTS = ("n", "sum_x", "sum_y", "xx", "yy", "xy")
+_CKA_DEBIASED_PARTS = ("norm_products", "ax", "bx", "ay", "by")
+
+
+def _cka_shapes(d1, d2, debiased):
+    shapes = [(1,), (d1,), (d2,), (d1, d1), (d2, d2), (d1, d2)]
+    return shapes + ([(3,), (d1,), (d1,), (d2,), (d2,)] if debiased else [])
+
+
+def cka_cross_partial(X, Y, mean_x=None, mean_y=None, debiased=False):
+    """Pass 2 of CKA on a shard (C: lamina_linear_cka_partial): the header's float64 layout as named arrays
+    of the sums of the rows z = x - mean_x, w = y - mean_y (mean_x / mean_y: the merged column means of pass 1,
+    the same on every shard; None = no shift, one pass, with cancellation): 'n' (1,), 'sum_x' (d1,), 'sum_y'
+    (d2,), 'xx' = Z^T Z (d1, d1), 'yy' = W^T W (d2, d2), 'xy' = Z^T W (d1, d2), and with debiased=True
+    'norm_products' = [sum a^2, sum b^2, sum a b] (a_i = ||z_i||^2, b_i = ||w_i||^2), 'ax' = sum a_i z_i,
+    'bx' = sum b_i z_i (d1,), 'ay' = sum a_i w_i, 'by' = sum b_i w_i (d2,). merge adds them."""
+    x, y = _f32(X), _f32(Y)
+    if x.shape[0] != y.shape[0]:
+        raise InvalidArgumentError(f"X has {x.shape[0]} rows and Y {y.shape[0]}; expected the same rows")
+    flag = _flag(debiased)
+    d1, d2 = x.shape[1], y.shape[1]
+    shapes = _cka_shapes(d1, d2, flag)
+    out = np.zeros(sum(int(np.prod(s)) for s in shapes))
+    shifts = []
+    for m, d, name in ((mean_x, d1, "mean_x"), (mean_y, d2, "mean_y")):
+        if m is not None:
+            m = np.ascontiguousarray(m, dtype=np.float64)
+            if m.shape != (d,):
+                raise InvalidArgumentError(f"{name} has shape {m.shape}; expected ({d},)")
+        shifts.append(m)
+    if x.shape[0] > 0:   # an empty shard adds nothing
+        N.call("lamina_linear_cka_partial", N.fptr(x), x.shape[0], d1, N.fptr(y), d2,
+               *[None if m is None else m.ctypes.data_as(N.f64p) for m in shifts], flag,
+               out.ctypes.data_as(N.f64p), out.shape[0])
+    parts, at = {}, 0
+    for key, shape in zip(_CKA_PARTS + (_CKA_DEBIASED_PARTS if flag else ()), shapes):
+        size = int(np.prod(shape))
+        parts[key] = out[at:at + size].reshape(shape).copy()
+        at += size
+    parts["n"] = parts["n"].astype(np.int64)
+    return parts
 
 
 def linear_cka_finalize(merged):
-    """||Xc^T Yc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F) (Kornblith et al. 2019, biased HSIC)."""
-    den = np.linalg.norm(merged["xx"]) * np.linalg.norm(merged["yy"])
-    if den == 0:
-        raise InvalidArgumentError("a representation is constant; linear CKA is undefined")
-    return float(np.sum(merged["xy"] ** 2) / den)
+    """Linear CKA, or debiased CKA when the partial has the debiased sums, from a merged cka_cross_partial
+    (C: lamina_linear_cka_finalize): the values and errors of lamina.geometry.linear_cka on the union of the
+    shards' rows."""
+    if not isinstance(merged, dict) or not set(_CKA_PARTS) <= set(merged):
+        raise InvalidArgumentError(f"merged is {type(merged).__name__}; expected a merged cka_cross_partial")
+    flag = int(set(_CKA_DEBIASED_PARTS) <= set(merged))
+    d1, d2 = np.shape(merged["sum_x"])[0], np.shape(merged["sum_y"])[0]
+    keys = _CKA_PARTS + (_CKA_DEBIASED_PARTS if flag else ())
+    for key, shape in zip(keys, _cka_shapes(d1, d2, flag)):
+        if np.shape(merged[key]) != shape:
+            raise InvalidArgumentError(f"merged '{key}' has shape {np.shape(merged[key])}; expected {shape}")
+    p = np.ascontiguousarray(np.concatenate([np.asarray(merged[k], dtype=np.float64).ravel() for k in keys]))
+    out = ctypes.c_double()
+    N.call("lamina_linear_cka_finalize", d1, d2, flag, p.ctypes.data_as(N.f64p), p.shape[0], ctypes.byref(out))
+    return out.value
 
 
-def linear_cka(X, Y, comm=None):
-    """Linear CKA of the union of every rank's rows (two reductions; debiased CKA is not offered here)."""
+def linear_cka(X, Y, comm=None, debiased=False):
+    """Linear (or debiased) CKA of the union of every rank's rows: two reductions, column sums then the
+    cross-product partial shifted by the global column means (header section 16), then the C finalize."""
     m1 = _reduce(comm, column_sums_partial(X, Y))
     n = max(int(m1["n"][0]), 1)
-    return linear_cka_finalize(_reduce(comm, cka_cross_partial(X, Y, m1["sum_x"] / n, m1["sum_y"] / n)))
+    m2 = cka_cross_partial(X, Y, m1["sum_x"] / n, m1["sum_y"] / n, debiased)
+    return linear_cka_finalize(_reduce(comm, m2))
 
 
 def latent_stats_partial(sae, X, row_offset=0, top=8):

@@ -111,7 +111,10 @@ elif scenario == "stats":
                ari=distributed.adjusted_rand_score(lt[part], lp[part], comm),
                nmi=distributed.normalized_mutual_info_score(lt[part], lp[part], comm),
                ami=distributed.adjusted_mutual_info_score(lt[part], lp[part], comm),
-               cka=distributed.linear_cka(X[part], Y[part], comm))
+               cka=distributed.linear_cka(X[part], Y[part], comm),
+               dcka=distributed.linear_cka(X[part], Y[part], comm, debiased=True),
+               nmi_geo=distributed.normalized_mutual_info_score(lt[part], lp[part], comm, average_method="geometric"),
+               ami_max=distributed.adjusted_mutual_info_score(lt[part], lp[part], comm, average_method="max"))
     lat = distributed.latent_stats(sae, X[part], comm, top=5)
     fields = {k: getattr(lat, k) for k in type(lat).__slots__}
     flat = np.concatenate([np.asarray(v, np.float64).ravel() for v in fields.values()])

@@ -311,7 +311,10 @@ def _one_machine(X, Y, lt, lp):
     from lamina import geometry, metrics
     return dict(ch=metrics.calinski_harabasz_score(X, lt), db=metrics.davies_bouldin_score(X, lt),
                 ari=metrics.adjusted_rand_score(lt, lp), nmi=metrics.normalized_mutual_info_score(lt, lp),
-                ami=metrics.adjusted_mutual_info_score(lt, lp), cka=geometry.linear_cka(X, Y))
+                ami=metrics.adjusted_mutual_info_score(lt, lp), cka=geometry.linear_cka(X, Y),
+                dcka=geometry.linear_cka(X, Y, debiased=True),
+                nmi_geo=metrics.normalized_mutual_info_score(lt, lp, average_method="geometric"),
+                ami_max=metrics.adjusted_mutual_info_score(lt, lp, average_method="max"))
 
 
 def test_partials_merged_from_shards_equal_one_machine():
@@ -321,19 +324,30 @@ def test_partials_merged_from_shards_equal_one_machine():
     m1 = D.merge(*[D.class_sums_partial(X[s], lt[s], 5) for s in shards])
     cent, _ = D.centroids_finalize(m1)
     m2 = D.merge(*[D.class_spread_partial(X[s], lt[s], cent) for s in shards])
-    table = D.merge(*[D.contingency_partial(lt[s], lp[s], 5, 7) for s in shards])
+    table = D.merge(*[D.contingency_partial(lt[s], lp[s]) for s in shards])
     c1 = D.merge(*[D.column_sums_partial(X[s], Y[s]) for s in shards])
     n = c1["n"][0]
     c2 = D.merge(*[D.cka_cross_partial(X[s], Y[s], c1["sum_x"] / n, c1["sum_y"] / n) for s in shards])
+    c3 = D.merge(*[D.cka_cross_partial(X[s], Y[s], c1["sum_x"] / n, c1["sum_y"] / n, debiased=True) for s in shards])
     got = dict(ch=D.calinski_harabasz_finalize(m1, m2), db=D.davies_bouldin_finalize(m1, m2),
                ari=D.contingency_finalize(table, "ari"), nmi=D.contingency_finalize(table, "nmi"),
-               ami=D.contingency_finalize(table, "ami"), cka=D.linear_cka_finalize(c2))
+               ami=D.contingency_finalize(table, "ami"), cka=D.linear_cka_finalize(c2),
+               dcka=D.linear_cka_finalize(c3), nmi_geo=D.contingency_finalize(table, "nmi", "geometric"),
+               ami_max=D.contingency_finalize(table, "ami", "max"))
     for k, v in _one_machine(X, Y, lt, lp).items():
         assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-15), k
     # the sklearn definitions too
     from sklearn import metrics as skm
     assert got["ch"] == pytest.approx(skm.calinski_harabasz_score(X, lt), rel=1e-10)
-    # per-latent SAE statistics: the native pass on shards, merged, equals the pass over all rows
+    with pytest.raises(lamina.InvalidArgumentError, match=r"labels\[\d+\] is [34]; expected a global cluster id"):
+        D.class_sums_partial(X, lt, 3)
+
+
+def test_latent_stats_partials_merged_from_shards_equal_one_machine():
+    """Per-latent SAE statistics: the native pass on shards, merged, equals the pass over all rows."""
+    from lamina import distributed as D
+    X, Y, lt, lp = _stats_data()
+    shards = [slice(0, 700), slice(700, 2100), slice(2100, 3000)]
     sae = SparseAutoencoder(n_latents=32, k=4, batch_size=256, auxk_alpha=0.0, random_state=0).fit(X)
     full = D.latent_stats_partial(sae, X, 0, 5)
     merged = D.merge(*[D.latent_stats_partial(sae, X[s], s.start, 5) for s in shards])
@@ -347,8 +361,128 @@ def test_partials_merged_from_shards_equal_one_machine():
     assert np.array_equal(full.top_values[:, 0], np.where((z > 0).any(0), z.max(0), 0).astype(np.float32))
     fired = (z > 0).any(0)
     assert np.array_equal(z[full.top_rows[fired, 0], np.flatnonzero(fired)], z.max(0)[fired])
-    with pytest.raises(lamina.InvalidArgumentError, match=r"labels\[\d+\] is [34]; expected a global cluster id"):
-        D.class_sums_partial(X, lt, 3)
+
+
+def _rel(a, b):
+    return abs(a - b) / max(abs(b), 1e-300)
+
+
+def test_contingency_partials_with_labels_absent_elsewhere_equal_one_machine():
+    """Uneven shards, label values (negative, large, gaps) seen by one shard only, an empty shard: the merged
+    cells give the one-machine ARI / NMI / AMI for every average method, bit for bit, in any merge order."""
+    from lamina import distributed as D, metrics
+    rng = np.random.default_rng(3)
+    n = 2500
+    lt = rng.choice([-7, 0, 1, 2, 5, 40], n)
+    lp = np.where(rng.random(n) < 0.6, lt * 3, rng.integers(-3, 9, n))
+    cuts = [0, 13, 13, 900, 2500]                    # sizes 13, 0, 887, 1600
+    lt[900:] = np.where(lt[900:] == 40, 1, lt[900:])  # label 40 (true) only in the first shards
+    lt[0:13] = 1_000_000                              # a value only the first shard has
+    lp[2000:2010] = -2_000_000_000                    # a predicted value only the last shard has
+    shards = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+    parts = [D.contingency_partial(lt[s], lp[s]) for s in shards]
+    assert parts[1]["count"].shape == (0,)
+    for p in parts:   # sorted by (label_true, label_pred), one cell per pair, counts > 0
+        keys = list(zip(p["label_true"].tolist(), p["label_pred"].tolist()))
+        assert keys == sorted(set(keys)) and (p["count"] > 0).all()
+    merged = D.merge(*parts)
+    assert merged["count"].sum() == n
+    for order in ([3, 0, 2, 1], [1, 2, 3, 0]):
+        other = D.merge(*[parts[i] for i in order])
+        assert all(np.array_equal(merged[k], other[k]) for k in merged)
+    # finalize takes unmerged (concatenated) cells too
+    concat = {k: np.concatenate([p[k] for p in parts[::-1]]) for k in merged}
+    assert D.contingency_finalize(concat, "ami") == D.contingency_finalize(merged, "ami")
+    assert D.adjusted_rand_score(lt, lp) == metrics.adjusted_rand_score(lt, lp)
+    assert D.contingency_finalize(merged, "ari") == metrics.adjusted_rand_score(lt, lp)
+    for avg in ("min", "geometric", "arithmetic", "max"):
+        assert D.contingency_finalize(merged, "nmi", avg) == metrics.normalized_mutual_info_score(lt, lp, average_method=avg)
+        assert D.contingency_finalize(merged, "ami", avg) == metrics.adjusted_mutual_info_score(lt, lp, average_method=avg)
+    from sklearn import metrics as skm
+    assert D.contingency_finalize(merged, "ami", "geometric") == pytest.approx(
+        skm.adjusted_mutual_info_score(lt, lp, average_method="geometric"), rel=1e-10)
+    # the table itself: the one-machine dense contingency matrix
+    rows, cols = np.unique(merged["label_true"]), np.unique(merged["label_pred"])
+    mine = np.zeros((rows.size, cols.size), np.int64)
+    mine[np.searchsorted(rows, merged["label_true"]), np.searchsorted(cols, merged["label_pred"])] = merged["count"]
+    assert np.array_equal(np.asarray(metrics.contingency_matrix(lt, lp)), mine)
+    # no cells at all: the one-machine values of empty labelings
+    empty = D.contingency_partial(np.zeros(0, np.int32), np.zeros(0, np.int32))
+    for score in ("ari", "nmi", "ami"):
+        assert D.contingency_finalize(empty, score) == 1.0
+
+
+@pytest.mark.parametrize("debiased", [False, True])
+def test_cka_partials_uneven_shards_equal_one_machine(debiased):
+    """Two passes (column sums, then sums shifted by the merged means) on uneven shards, one empty, with a
+    large mean offset: linear and debiased CKA equal the one-machine value to 1e-12 relative, for related and
+    unrelated representations, in any merge order."""
+    from lamina import distributed as D, geometry
+    rng = np.random.default_rng(11)
+    n = 1700
+    X = (rng.standard_normal((n, 9)) * 2 + 30).astype(np.float32)
+    for Y in ((X[:, :4] @ rng.standard_normal((4, 6)) + 0.5 * rng.standard_normal((n, 6)) - 12).astype(np.float32),
+              rng.standard_normal((n, 5)).astype(np.float32) + 100):
+        shards = [slice(0, 5), slice(5, 5), slice(5, 1111), slice(1111, n)]
+        c1 = D.merge(*[D.column_sums_partial(X[s], Y[s]) for s in shards])
+        mx, my = c1["sum_x"] / n, c1["sum_y"] / n
+        parts = [D.cka_cross_partial(X[s], Y[s], mx, my, debiased=debiased) for s in shards]
+        want = geometry.linear_cka(X, Y, debiased=debiased)
+        for order in ([0, 1, 2, 3], [3, 1, 0, 2]):
+            got = D.linear_cka_finalize(D.merge(*[parts[i] for i in order]))
+            assert _rel(got, want) < 1e-12, (got, want)
+        assert _rel(D.linear_cka(X, Y, debiased=debiased), want) < 1e-12
+    # the layout is the documented sums: check the linear parts against numpy
+    z, w = X.astype(np.float64) - mx, Y.astype(np.float64) - my
+    full = D.cka_cross_partial(X, Y, mx, my, debiased=True)
+    np.testing.assert_allclose(full["xy"], z.T @ w, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(full["xx"], z.T @ z, rtol=1e-10, atol=1e-9)
+    a, b = (z * z).sum(1), (w * w).sum(1)
+    np.testing.assert_allclose(full["norm_products"], [a @ a, b @ b, a @ b], rtol=1e-10)
+    np.testing.assert_allclose(full["ax"], z.T @ a, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(full["by"], w.T @ b, rtol=1e-9, atol=1e-6)
+    assert int(full["n"][0]) == n
+
+
+def test_cka_one_pass_without_shift_on_centred_data():
+    """With no shift (one pass) the finalize centres the raw sums itself: exact enough on data near zero mean."""
+    from lamina import distributed as D, geometry
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((800, 7)).astype(np.float32)
+    Y = (X @ rng.standard_normal((7, 4)) + rng.standard_normal((800, 4))).astype(np.float32)
+    for debiased in (False, True):
+        p = D.merge(D.cka_cross_partial(X[:300], Y[:300], debiased=debiased),
+                    D.cka_cross_partial(X[300:], Y[300:], debiased=debiased))
+        assert _rel(D.linear_cka_finalize(p), geometry.linear_cka(X, Y, debiased=debiased)) < 1e-10
+
+
+def test_mergeable_python_errors():
+    from lamina import distributed as D
+    X = np.ones((10, 3), np.float32)
+    X[:, 0] = np.arange(10)
+    with pytest.raises(lamina.InvalidArgumentError, match="labels_pred has shape"):
+        D.contingency_partial(np.zeros(4, int), np.zeros(3, int))
+    with pytest.raises(lamina.InvalidArgumentError, match="labels_true has values"):
+        D.contingency_partial(np.array([2**40, 0]), np.zeros(2, int))
+    with pytest.raises(lamina.InvalidArgumentError, match="average_method='mean'"):
+        D.contingency_finalize(D.contingency_partial([0, 1], [1, 1]), "nmi", "mean")
+    with pytest.raises(lamina.InvalidArgumentError, match="score='v'"):
+        D.contingency_finalize(D.contingency_partial([0, 1], [1, 1]), "v")
+    bad = D.contingency_partial([0, 1], [1, 1])
+    bad["count"][0] = -3
+    with pytest.raises(lamina.InvalidArgumentError, match=r"cell_count\[0\] is -3"):
+        D.contingency_finalize(bad, "ari")
+    with pytest.raises(lamina.InvalidArgumentError, match="mean_x has shape"):
+        D.cka_cross_partial(X, X, np.zeros(2), None)
+    p = D.cka_cross_partial(X, np.ones((10, 2), np.float32))
+    with pytest.raises(lamina.InvalidArgumentError, match="constant"):
+        D.linear_cka_finalize(p)
+    with pytest.raises(lamina.InvalidArgumentError, match="n is 3; debiased CKA needs n >= 4"):
+        D.linear_cka_finalize(D.cka_cross_partial(X[:3], X[:3], debiased=True))
+    q = D.cka_cross_partial(X, X)
+    q["xy"] = q["xy"][:2]
+    with pytest.raises(lamina.InvalidArgumentError, match="merged 'xy' has shape"):
+        D.linear_cka_finalize(q)
 
 
 @mpi

@@ -45,6 +45,52 @@ def mergeable_indices_bad_input():
 
 
 @case
+def mergeable_contingency_bad_input():
+    ctypes, np, N = _lazy()
+    lib = N.lib
+    t, p = np.array([0, 1, 1], np.int32), np.array([2, 2, 2], np.int32)
+    c = np.array([1, 2, -4], np.int64)
+    cp = c.ctypes.data_as(N.i64p)
+    out, nnz = ctypes.c_double(), ctypes.c_int64()
+    expect_status(1, lib.lamina_adjusted_rand_finalize(N.iptr(t), N.iptr(p), cp, 3, ctypes.byref(out)),
+                  "cell_count[2] is -4")
+    expect_status(1, lib.lamina_adjusted_mutual_info_finalize(None, N.iptr(p), cp, 2, 2, ctypes.byref(out)),
+                  "cell_true is NULL")
+    expect_status(1, lib.lamina_normalized_mutual_info_finalize(N.iptr(t), N.iptr(p), cp, 2, -1, ctypes.byref(out)),
+                  "average is -1")
+    expect_status(2, lib.lamina_contingency_merge(N.iptr(t), N.iptr(p), cp, 2, N.iptr(t), N.iptr(p), cp, 1,
+                                                  ctypes.byref(nnz)), "capacity is 1")
+    assert nnz.value == 2
+    expect_status(1, lib.lamina_contingency_partial(N.iptr(t), None, 3, N.iptr(t), N.iptr(p), cp, 3,
+                                                    ctypes.byref(nnz)), "labels_pred is NULL")
+    expect_status(1, lib.lamina_contingency_partial(N.iptr(t), N.iptr(p), 3, N.iptr(t), N.iptr(p), cp, -1,
+                                                    ctypes.byref(nnz)), "capacity is -1")
+
+
+@case
+def mergeable_cka_bad_input():
+    ctypes, np, N = _lazy()
+    lib = N.lib
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    part = np.zeros(1 + 3 + 3 + 9 + 9 + 9)
+    pp, out = part.ctypes.data_as(N.f64p), ctypes.c_double()
+    bad = x.copy()
+    bad[7, 2] = np.inf
+    expect_status(3, lib.lamina_linear_cka_partial(N.fptr(x), 10, 3, N.fptr(bad), 3, None, None, 0, pp, 34),
+                  "row 7, column 2")
+    expect_status(2, lib.lamina_linear_cka_partial(N.fptr(x), 10, 3, N.fptr(x), 3, None, None, 1, pp, 34),
+                  "partial_len is 34; expected 49")
+    expect_status(1, lib.lamina_linear_cka_partial(N.fptr(x), 10, 3, N.fptr(x), 3, None, None, 0, None, 34),
+                  "partial is NULL")
+    expect_status(1, lib.lamina_linear_cka_finalize(3, 3, 0, pp, 34, ctypes.byref(out)), "n is 0")
+    expect_status(1, lib.lamina_linear_cka_finalize(3, -3, 0, pp, 34, ctypes.byref(out)), "d2 is -3")
+    expect_status(1, lib.lamina_linear_cka_finalize(3, 3, 0, None, 34, ctypes.byref(out)), "partial is NULL")
+    expect_status(0, lib.lamina_linear_cka_partial(N.fptr(x), 10, 3, N.fptr(x), 3, None, None, 0, pp, 34))
+    part[0] = -1
+    expect_status(1, lib.lamina_linear_cka_finalize(3, 3, 0, pp, 34, ctypes.byref(out)), "element 0")
+
+
+@case
 def reducer_bad_input():
     ctypes, np, N = _lazy()
     lib = N.lib
