@@ -198,8 +198,8 @@ typedef int32_t (*lamina_progress_fn)(const lamina_progress* progress, void* use
  * enum, label count), LAMINA_ERR_NON_FINITE (NaN/Inf in x), LAMINA_ERR_OUT_OF_MEMORY (n*d overflows).
  * Memory: the n x n distance matrix is never built; working memory grows linearly with n.
  * Accuracy against float64 references: scores within 1e-6 relative (1e-7 absolute for scores that are
- * small differences of O(1) means, e.g. GDV or a silhouette near 0), per-sample silhouettes within
- * 1e-6 absolute; minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact
+ * small differences of O(1) means, e.g. GDV), except the silhouette (scores and per-sample values
+ * ~1e-12: computed in float64, see lamina_silhouette_samples); minima and maxima over pairs (Dunn, Xie-Beni point-pair) and distances near 0 are exact
  * (identical rows are at distance exactly 0). Data with few significant bits (integers, dyadic values)
  * give exact squared distances: the points are centred on shifts rounded to a few bits of their spread,
  * so nothing is rounded in the gemm form (e.g. silhouette values of 0.5 come out exactly 0.5).
@@ -218,7 +218,11 @@ typedef int32_t lamina_distance;
  *    s(i) = (b(i) - a(i)) / max(a(i), b(i)),
  *  a(i) = mean distance from i to the other members of its cluster, b(i) = min over other clusters of
  *  the mean distance from i to that cluster's members; s(i) = 0 when i's cluster has one member, and
- *  0 where a(i) = b(i) = 0. out: n doubles, in the order of the input rows. */
+ *  0 where a(i) = b(i) = 0. out: n doubles, in the order of the input rows. Computed in float64
+ *  although x is float32 (its rows widened exactly into the float64 working copy, dgemm tiles, as
+ *  scikit-learn upcasts float32 rows for its distances): the accuracy of the float64 twin (~1e-12),
+ *  so values where b(i) - a(i) cancels keep their relative accuracy, and float32 x gives what the
+ *  float64 and CSR forms give on the same values. */
 lamina_status lamina_silhouette_samples(const float* x, int64_t n, int64_t d, const int32_t* labels,
                                         lamina_distance metric, double* out);
 

@@ -3,7 +3,8 @@ import XCTest
 
 final class InternalIndicesTests: XCTestCase {
     /// The tiled silhouette equals a direct O(n^2) float64 computation, with more rows and columns than
-    /// one tile (so tile edges, class runs split across tiles and the diagonal are all exercised).
+    /// one tile (so tile edges, class runs split across tiles and the diagonal are all exercised). The
+    /// input is float32, computed in float64 (widened exactly): float64 accuracy, 1e-12.
     func testSilhouetteMatchesDirectComputation() throws {
         let d = 5
         let (x, labels) = TestData.blobs(clusters: 3, perCluster: 900, d: d, spread: 2)
@@ -18,8 +19,15 @@ final class InternalIndicesTests: XCTestCase {
             let own = Int(ls[i])
             let a = sums[own] / counts[own]
             let b = (0..<3).filter { $0 != own }.map { sums[$0] / counts[$0] }.min()!
-            XCTAssertEqual(got[i], (b - a) / max(a, b), accuracy: 1e-6)
+            XCTAssertEqual(got[i], (b - a) / max(a, b), accuracy: 1e-12)
         }
+        // float32 input and its float64 copy: the same computation
+        let wide = xs.map(Double.init)
+        let got64 = try wide.withUnsafeBufferPointer { p in
+            try InternalIndices.silhouetteSamples(MatrixViewOf<Double>(base: p.baseAddress!, rows: n, cols: d),
+                                                  labels: encoded, metric: .euclidean)
+        }
+        for i in 0..<n { XCTAssertEqual(got[i], got64[i], accuracy: 1e-13) }
     }
 
     /// The float64 path (float64 points, dgemm tiles): per-sample silhouettes of float64 data far from

@@ -201,6 +201,29 @@ static void test_internal_f64(void) {
     CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, &out), LAMINA_OK, NULL);
     expect_near("f64 gdv", out, -4.5 / sqrt(25.25), 1e-14);
 
+    {   /* float32 x is computed in float64: the float32 form equals the float64 form on the same values,
+         * also where b - a cancels (random values 7 +- 2.5, three overlapping classes) */
+        enum { N = 300, D = 5 };
+        static float xf[N * D];
+        static double xd[N * D], sf[N], sd[N];
+        static int32_t lab[N];
+        uint32_t state = 12345;
+        double worst = 0;
+        for (int i = 0; i < N * D; i++) {
+            state = state * 1664525u + 1013904223u;
+            xf[i] = (float)(7.0 + 5.0 * ((double)(state >> 8) / 16777216.0 - 0.5));
+            xd[i] = xf[i];
+        }
+        for (int i = 0; i < N; i++) lab[i] = (int32_t)((i * 7) % 3);
+        CHECK(lamina_silhouette_samples(xf, N, D, lab, LAMINA_DISTANCE_EUCLIDEAN, sf), LAMINA_OK, NULL);
+        CHECK(lamina_silhouette_samples_f64(xd, N, D, lab, LAMINA_DISTANCE_EUCLIDEAN, sd), LAMINA_OK, NULL);
+        for (int i = 0; i < N; i++) {
+            double r = fabs(sf[i] - sd[i]) / fmax(fabs(sd[i]), 1e-300);
+            if (r > worst) worst = r;
+        }
+        report(worst <= 1e-10, "float32 silhouette = float64 silhouette of the same values (worst relative %.3g)", worst);
+    }
+
     CHECK(lamina_silhouette_score_f64(NULL, 4, 1, Y1, 0, &out), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
     CHECK(lamina_davies_bouldin_score_f64(X1d, 4, 1, NULL, &out), LAMINA_ERR_INVALID_ARGUMENT, "labels is NULL");
     CHECK(lamina_gdv_f64(X1d, 4, 1, Y1, NULL), LAMINA_ERR_INVALID_ARGUMENT, "out is NULL");

@@ -75,8 +75,9 @@ package protocol TileConsumer {
 ///   distance is 1 - x.y = ||x - y||^2 / 2 for unit rows, plus 1/2 for each zero row (so a zero row is
 ///   at distance 1 from every other row, scikit-learn's convention), clipped to [0, 2].
 /// Tile distances are in working units: multiply by `distanceUnit` for the caller's units.
-/// Generic over the element type T: float32 input is computed with float32 points and sgemm, float64
-/// input with float64 points and dgemm (the rounding bounds below scale with T's unit roundoff).
+/// Generic over the element type T of the points: float32 points and sgemm, or float64 points and
+/// dgemm (the rounding bounds below scale with T's unit roundoff). The input may be float32 or float64
+/// whatever T: float32 input widened exactly into float64 points gives float64-accurate distances.
 package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
     package let points: MatrixOf<T>       // u = w - c_class, rows in class order
     package let sqNorms: [T]              // ||u||^2 of the rounded rows
@@ -89,22 +90,22 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
     /// of the metric's own distance (the metric is then .manhattan, whose working frame -- the rows as
     /// given, power-of-two scaled -- and unit it shares: the distance is homogeneous of degree 1).
     package let minkowskiP: Double?
-    /// The caller's data and column scale, for exact float64 distances of chosen pairs.
-    package let source: MatrixViewOf<T>
+    /// The caller's data (float32 or float64) and column scale, for exact float64 distances of chosen pairs.
+    package let source: SourceRows
     package let columnScale: [Double]?
     private let radius: [Double]
     private let workingUnit: Double
 
     /// Throws LaminaError(.outOfMemory) when the working copy (n x d elements) does not fit in the memory
     /// the process may still take (Memory.reserve: RLIMIT_AS and cgroup limits included).
-    package init(_ x: MatrixViewOf<T>, segments: ClassSegments, metric: DistanceMetric,
-                shift: [Double]? = nil, scale: [Double]? = nil, minkowskiP: Double? = nil) throws {
+    package init<S: LaminaFloat>(_ x: MatrixViewOf<S>, segments: ClassSegments, metric: DistanceMetric,
+                                shift: [Double]? = nil, scale: [Double]? = nil, minkowskiP: Double? = nil) throws {
         self.minkowskiP = minkowskiP
         let (cells, overflow) = x.rows.multipliedReportingOverflow(by: x.cols + 2)
         let size = MemoryLayout<T>.size
         try Memory.reserve(overflow || cells > Int.max / 8 ? -1 : cells * size,
                            "the \(size == 4 ? "float32" : "float64") working copy of x (\(x.rows) x \(x.cols))")
-        source = x
+        source = SourceRows(x)
         columnScale = scale
         var working: WorkingCopy<T>
         if metric.isCosineLike {
@@ -115,7 +116,7 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
             working = WorkingCopy(x, order: segments.order, shift: [Double](repeating: 0, count: x.cols), range: (low, high))
         } else {
             let (mean, low, high) = ColumnStats.meanAndRange(x)   // one pass for both
-            working = WorkingCopy(x, order: segments.order, shift: shift ?? WorkingCopy.roundedShift(mean, low: low, high: high),
+            working = WorkingCopy(x, order: segments.order, shift: shift ?? WorkingCopy<S>.roundedShift(mean, low: low, high: high),
                                   scale: scale, range: (low, high))
         }
         let n = x.rows, d = x.cols, k = segments.classCount
@@ -185,14 +186,7 @@ package struct PairwisePoints<T: LaminaFloat>: @unchecked Sendable {
     /// Exact Euclidean distance (float64, caller's units, after the column scale) between the rows at
     /// class-order positions i and j.
     package func exactDistance(_ i: Int, _ j: Int) -> Double {
-        let a = source.row(segments.order[i]), b = source.row(segments.order[j])
-        var sum = 0.0
-        if let columnScale {
-            for t in 0..<source.cols { let v = (Double(a[t]) - Double(b[t])) * columnScale[t]; sum += v * v }
-        } else {
-            for t in 0..<source.cols { let v = Double(a[t]) - Double(b[t]); sum += v * v }
-        }
-        return sum.squareRoot()
+        source.squaredDistance(segments.order[i], segments.order[j], columnScale: columnScale).squareRoot()
     }
 
     /// An upper bound on the error of a computed squared distance (working units) between a point of
@@ -430,21 +424,54 @@ struct TileScratch<T: LaminaFloat> {
     }
 }
 
+/// The caller's rows, float32 or float64, read in float64: exact distances of chosen pairs whatever the
+/// element type of the points.
+package struct SourceRows: @unchecked Sendable {
+    private let float32: UnsafePointer<Float>?
+    private let float64: UnsafePointer<Double>?
+    package let cols: Int
+
+    package init<S: LaminaFloat>(_ x: MatrixViewOf<S>) {
+        let raw = UnsafeRawPointer(x.base)
+        float32 = S.self == Float.self ? raw.assumingMemoryBound(to: Float.self) : nil
+        float64 = S.self == Float.self ? nil : raw.assumingMemoryBound(to: Double.self)
+        precondition(S.self == Float.self || S.self == Double.self, "SourceRows: float32 or float64 rows")
+        cols = x.cols
+    }
+
+    /// sum_t ((a_t - b_t) * scale_t)^2 in float64 between rows a and b (scale: 1 when nil).
+    package func squaredDistance(_ a: Int, _ b: Int, columnScale: [Double]?) -> Double {
+        if let float32 { return Self.squared(float32 + a * cols, float32 + b * cols, cols, columnScale) }
+        return Self.squared(float64! + a * cols, float64! + b * cols, cols, columnScale)
+    }
+
+    private static func squared<E: LaminaFloat>(_ a: UnsafePointer<E>, _ b: UnsafePointer<E>, _ d: Int, _ scale: [Double]?) -> Double {
+        var sum = 0.0
+        if let scale {
+            for t in 0..<d { let v = (Double(a[t]) - Double(b[t])) * scale[t]; sum += v * v }
+        } else {
+            for t in 0..<d { let v = Double(a[t]) - Double(b[t]); sum += v * v }
+        }
+        return sum
+    }
+}
+
 /// A float32 working copy of x for gemm-based distances: row r is x[order[r]] mapped in float64 to
 /// y = (x - shift) * scale / unit, where `unit` is the power of two that brings the largest |y| into
 /// [0.5, 1) (exact: only the exponent changes), so that squares and dot products cannot overflow or
 /// underflow float32 whatever the magnitude of the data. The largest |y| comes from the column ranges
 /// (|y| is largest at a column's minimum or maximum), so the copy is one pass over x. With
 /// `init(normalizing:)`, rows are instead scaled to unit length (zero rows stay zero) and `unit` is 1.
-/// `sqNorms` are the squared row norms. T: float32, or float64 for float64 input.
+/// `sqNorms` are the squared row norms. T: float32, or float64 (for float64 input, or float32 input
+/// widened exactly: the input's element type S may differ from T).
 package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
     package var points: MatrixOf<T>
     package let sqNorms: [T]
     package let unit: Double
 
     /// The affine form: (x - shift) * scale / unit; `range` holds the column minima and maxima of x.
-    package init(_ x: MatrixViewOf<T>, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
-                range: (low: [T], high: [T])) {
+    package init<S: LaminaFloat>(_ x: MatrixViewOf<S>, order: [Int]? = nil, shift: [Double], scale: [Double]? = nil,
+                                range: (low: [S], high: [S])) {
         let sc = scale ?? [Double](repeating: 1, count: x.cols)
         var largest = 0.0
         for j in 0..<x.cols {
@@ -475,12 +502,12 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
 
     /// Rows scaled to unit length (zero rows stay zero); with `centerRows`, first centred on their own
     /// mean (the correlation distance is the cosine distance of the centred rows).
-    package init(normalizing x: MatrixViewOf<T>, order: [Int]? = nil, centerRows: Bool = false) {
+    package init<S: LaminaFloat>(normalizing x: MatrixViewOf<S>, order: [Int]? = nil, centerRows: Bool = false) {
         self.init(x, order: order, normalizeRows: true, shift: [], factor: [], unit: 1, centerRows: centerRows)
     }
 
-    private init(_ x: MatrixViewOf<T>, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double], unit: Double,
-                 centerRows: Bool = false) {
+    private init<S: LaminaFloat>(_ x: MatrixViewOf<S>, order: [Int]?, normalizeRows: Bool, shift mu: [Double], factor: [Double],
+                                 unit: Double, centerRows: Bool = false) {
         let n = x.rows, d = x.cols
         var out = MatrixOf<T>(uninitializedRows: n, cols: d)
         var norms = [T](repeating: 0, count: n)
@@ -490,11 +517,21 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
                 mu.withUnsafeBufferPointer { m in
                     factor.withUnsafeBufferPointer { f in
                         Parallel.forEachTask((n + chunk - 1) / chunk) { task in
+                            // S != T (float32 rows into float64 points): each row widened exactly first
+                            let widened = S.self == T.self || normalizeRows ? nil : UnsafeMutablePointer<T>.allocate(capacity: d)
+                            defer { widened?.deallocate() }
                             for r in (task * chunk)..<min(n, task * chunk + chunk) {
                                 let src = x.row(order?[r] ?? r)
                                 let row = dst.baseAddress! + r * d
-                                nrm[r] = normalizeRows ? Self.normalized(src, row, d, centerRows)
-                                    : T.affine(src, row, d, m.baseAddress!, f.baseAddress!)
+                                if normalizeRows {
+                                    nrm[r] = Self.normalized(src, row, d, centerRows)
+                                } else if let widened {
+                                    for j in 0..<d { widened[j] = T(src[j]) }
+                                    nrm[r] = T.affine(widened, row, d, m.baseAddress!, f.baseAddress!)
+                                } else {
+                                    let same = UnsafeRawPointer(src).assumingMemoryBound(to: T.self)
+                                    nrm[r] = T.affine(same, row, d, m.baseAddress!, f.baseAddress!)
+                                }
                             }
                         }
                     }
@@ -508,7 +545,8 @@ package struct WorkingCopy<T: LaminaFloat>: @unchecked Sendable {
 
     /// row = src / ||src|| (zero rows stay zero); returns ||row||^2.
     @inline(__always)
-    private static func normalized(_ src: UnsafePointer<T>, _ row: UnsafeMutablePointer<T>, _ d: Int, _ centerRows: Bool) -> T {
+    private static func normalized<S: LaminaFloat>(_ src: UnsafePointer<S>, _ row: UnsafeMutablePointer<T>, _ d: Int,
+                                                   _ centerRows: Bool) -> T {
         var mean = 0.0
         if centerRows { for j in 0..<d { mean += Double(src[j]) }; mean /= Double(d) }
         var sq = 0.0

@@ -28,7 +28,7 @@ package enum DunnIndex {
         let needsCentroids = linkage == .centroid || diameter == .centroidMean
         let segments = ClassSegments(labels)
         let stats = needsPairs
-            ? ClusterPairStats(try PairwisePoints(x, segments: segments, metric: .euclidean),
+            ? ClusterPairStats(try PairwisePoints<T>(x, segments: segments, metric: .euclidean),
                                exactExtremes: linkage != .average || diameter == .maxPairwise) : nil
         let centroids = needsCentroids ? ClassCentroids(x, labels: labels) : nil
         var separation = Double.infinity
@@ -85,7 +85,7 @@ package enum XieBeniIndex {
         case .centroid:
             for a in 0..<k { for b in (a + 1)..<k { let t = centroids.distance(a, b); closest = min(closest, t * t) } }
         case .pointPair:
-            let stats = ClusterPairStats(try PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean),
+            let stats = ClusterPairStats(try PairwisePoints<T>(x, segments: ClassSegments(labels), metric: .euclidean),
                                          exactExtremes: true)
             for a in 0..<k { for b in (a + 1)..<k { let t = stats.minimum[stats.index(a, b)]; closest = min(closest, t * t) } }
         }

@@ -17,7 +17,7 @@ package enum GeneralizedDiscriminationValue {
         let mean = ColumnStats.mean(x)
         let sigma = ColumnStats.std(x, mean: mean)
         let scale = sigma.map { $0 > 0 ? 0.5 / $0 : 0 }
-        let points = try PairwisePoints(x, segments: ClassSegments(labels), metric: .euclidean, shift: mean, scale: scale)
+        let points = try PairwisePoints<T>(x, segments: ClassSegments(labels), metric: .euclidean, shift: mean, scale: scale)
         let stats = ClusterPairStats(points)
         var intra = 0.0, inter = 0.0
         for a in 0..<k {

@@ -5,10 +5,14 @@ package enum InternalIndices {
     /// s(i) = (b(i) - a(i)) / max(a(i), b(i)), a(i) the mean distance from i to the other members of its
     /// cluster, b(i) the smallest mean distance from i to the members of another cluster; s(i) = 0 for
     /// members of size-1 clusters (Rousseeuw 1987; sklearn.metrics.silhouette_samples).
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
     /// minkowskiP: the Minkowski distance (sum |x - y|^p)^(1/p), p > 0 (metric "minkowski"; `metric`
     /// is then ignored).
+    /// Float32 input is computed in float64 too: its rows are widened exactly into the float64 working
+    /// copy and the tiles are dgemm's, so every distance is float64-accurate (scikit-learn likewise
+    /// upcasts float32 rows to float64 for its Euclidean distances) and the silhouettes of float32 and
+    /// float64 copies of the same values, dense or CSR, agree to ~1e-15 even where b - a cancels.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     package static func silhouetteSamples<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels, metric: DistanceMetric,
                                                           minkowskiP: Double? = nil) throws -> [Double] {
         try checkRowsMatch(x, labels)
@@ -17,17 +21,17 @@ package enum InternalIndices {
             throw LaminaError.invalid("p is \(p); expected p > 0 (the Minkowski exponent; p = 1 manhattan, 2 euclidean, inf chebyshev)")
         }
         let segments = ClassSegments(labels)
-        let points = try PairwisePoints(x, segments: segments, metric: minkowskiP == nil ? metric : .manhattan,
-                                        minkowskiP: minkowskiP)
+        let points = try PairwisePoints<Double>(x, segments: segments, metric: minkowskiP == nil ? metric : .manhattan,
+                                                minkowskiP: minkowskiP)
         let n = x.rows, k = segments.classCount
         // Symmetric pass (half the gemm work) when a few lanes of n x k sums fit in 512 MB; otherwise
         // every row block computes its full row of tiles and keeps only its own rows' sums.
         let lanes = min(8, (512 << 20) / max(1, n * k * MemoryLayout<Double>.size))
         let symmetric = lanes >= 2
         let parts = points.reduceTiles(symmetric: symmetric, laneCount: symmetric ? lanes : points.blockCount) { lane in
-            symmetric ? SilhouetteSums<T>(rows: 0..<n, classCount: k, symmetric: true)
-                : SilhouetteSums<T>(rows: lane * PairwisePoints<T>.block..<min(n, (lane + 1) * PairwisePoints<T>.block),
-                                 classCount: k, symmetric: false)
+            symmetric ? SilhouetteSums<Double>(rows: 0..<n, classCount: k, symmetric: true)
+                : SilhouetteSums<Double>(rows: lane * PairwisePoints<Double>.block..<min(n, (lane + 1) * PairwisePoints<Double>.block),
+                                         classCount: k, symmetric: false)
         }
         var result = [Double](repeating: 0, count: n)
         var rowSums = [Double](repeating: 0, count: k)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _native as N
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, NonFiniteError
 
 
 def is_sparse(X) -> bool:
@@ -70,6 +70,16 @@ class CSR:
 
     def matrix(self):
         return self._matrix
+
+    def check_finite(self, name="X"):
+        """For stored values that numpy (not the library) is about to use: NonFiniteError naming the
+        first NaN/Inf (row, column), as check_finite does for dense X."""
+        bad = np.flatnonzero(~np.isfinite(self.data))
+        if bad.size:
+            r = int(np.searchsorted(self.indptr, bad[0], side="right") - 1)
+            raise NonFiniteError(f"{name} contains {self.data[bad[0]]} at row {r}, column {self.indices[bad[0]]}; "
+                                 "expected finite values (Input contains NaN or infinity)")
+        return self
 
 
 def as_csr(X, name="X") -> CSR:

@@ -111,6 +111,34 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             raise ShapeMismatchError(f"The shape of the initial centers {centers.shape} does not match "
                                      f"the number of features of the data {d}.")
 
+    def _callable_rng(self):
+        """The RandomState a callable init receives: scikit-learn's check_random_state(random_state),
+        taken before the seed (None when init is not callable)."""
+        if not callable(self.init):
+            return None
+        rs = self.random_state
+        if isinstance(rs, np.random.RandomState):
+            return rs
+        if rs is None:
+            return np.random.mtrand._rand
+        if isinstance(rs, np.random.Generator):
+            return np.random.RandomState(rs.integers(0, 2**31 - 1))
+        return np.random.RandomState(rs)
+
+    def _callable_starts(self, x, offset, n_runs, k, rng, dtype):
+        """One start per restart from the callable init, called as scikit-learn calls it:
+        init(x, n_clusters, random_state=rng) (x: dense X minus its column means, or sparse X as given),
+        its result checked for shape and moved by `offset` (the column means, or None), in X's dtype."""
+        starts = []
+        for _ in range(n_runs):
+            c = self.init(x, k, random_state=rng)
+            if _sparse.is_sparse(c):
+                c = c.toarray()
+            c = N.as_matrix_typed(c, "init(X, n_clusters, random_state)")
+            self._check_centers(c, k, x.shape[1])
+            starts.append(np.ascontiguousarray(c if offset is None else c + offset, dtype=dtype))
+        return starts
+
     @staticmethod
     def _sample_weight(sample_weight, n, dtype):
         """scikit-learn's _check_sample_weight: None -> unit weights (the unweighted fit, bit-identical),
@@ -139,13 +167,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         (scikit-learn's semantics; unused by an array or callable init, as in scikit-learn)."""
         if _sparse.is_sparse(X):   # scipy.sparse X: Lloyd on CSR rows in the library, never densified
             return self._fit_sparse(X, sample_weight)
-        # a callable init gets scikit-learn's check_random_state(random_state), taken before the seed
-        rng = None
-        if callable(self.init):
-            rng = self.random_state if isinstance(self.random_state, np.random.RandomState) else \
-                np.random.mtrand._rand if self.random_state is None else \
-                np.random.RandomState(self.random_state.integers(0, 2**31 - 1)) \
-                if isinstance(self.random_state, np.random.Generator) else np.random.RandomState(self.random_state)
+        rng = self._callable_rng()
         params, init_centers = self._params()
         N.call("lamina_kmeans_check_params", ctypes.byref(params))   # parameter errors before data errors
         x = as_matrix(X, keep_float64=True)
@@ -171,12 +193,7 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             if x.shape[0] < k:
                 raise InvalidArgumentError(f"n_samples={x.shape[0]} should be >= n_clusters={k}.")
             mean = x.mean(axis=0)
-            centred = x - mean
-            starts = []
-            for _ in range(n_runs):
-                c = N.as_matrix_typed(self.init(centred, k, random_state=rng), "init(X, n_clusters, random_state)")
-                self._check_centers(c, k, x.shape[1])
-                starts.append(np.ascontiguousarray(c + mean, dtype=x.dtype))
+            starts = self._callable_starts(x - mean, mean, n_runs, k, rng, x.dtype)
             params.n_init = 1
         self._n_init = n_runs if callable(self.init) else int(params.n_init)
         ptr = N.dptr if f64 else N.fptr
@@ -315,22 +332,36 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
     def _fit_sparse(self, X, sample_weight):
         """fit for sparse X: scikit-learn's sparse Lloyd from the same start (no centring of X), dense
         centers in X's precision; sample_weight supported."""
+        rng = self._callable_rng()
         params, init_centers = self._params()
         N.call("lamina_kmeans_check_params", ctypes.byref(params))
         x = _sparse.as_csr(X)
+        k = params.n_clusters
+        starts = [None]
         if init_centers is not None:
-            init_centers = np.ascontiguousarray(init_centers, dtype=x.dtype)
-            if init_centers.shape[0] != params.n_clusters:
-                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                         f"the number of clusters {params.n_clusters}.")
-            if init_centers.shape[1] != x.shape[1]:
-                raise ShapeMismatchError(f"The shape of the initial centers {init_centers.shape} does not match "
-                                         f"the number of features of the data {x.shape[1]}.")
+            starts = [np.ascontiguousarray(init_centers, dtype=x.dtype)]
+            self._check_centers(starts[0], k, x.shape[1])
+        elif callable(self.init):
+            # scikit-learn calls init(X, n_clusters, random_state=RandomState) once per restart on the
+            # sparse X itself (sparse X is never centred) and keeps the restart of least inertia.
+            x.check_finite()   # scikit-learn's order: X's values, n_samples >= n_clusters, the callable
+            if x.shape[0] < k:
+                raise InvalidArgumentError(f"n_samples={x.shape[0]} should be >= n_clusters={k}.")
+            starts = self._callable_starts(x.matrix(), None, params.n_init, k, rng, x.dtype)
+            params.n_init = 1
+        self._n_init = len(starts) if callable(self.init) else int(params.n_init)
         w = None if sample_weight is None else self._sparse_weights(sample_weight, x.shape[0])
         ptr = N.dptr if x.f64 else N.fptr
-        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
         fn, *args = x.args("lamina_kmeans_fit")
-        N.call(fn, handle, *args, ptr(init_centers) if init_centers is not None else None, N.dptr(w) if w is not None else None)
+        best = None
+        for given in starts:
+            handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+            N.call(fn, handle, *args, ptr(given) if given is not None else None, N.dptr(w) if w is not None else None)
+            inertia = ctypes.c_double()
+            N.call("lamina_kmeans_get_info", handle, None, None, None, ctypes.byref(inertia), None)
+            if best is None or inertia.value < best[1]:
+                best = (handle, inertia.value)
+        handle = best[0]
         self._handle = handle
         n, d, k = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int32()
         inertia, n_iter = ctypes.c_double(), ctypes.c_int32()

@@ -6,7 +6,9 @@ Switch from scikit-learn by changing the import::
 
 Internal indices take the data ``X`` (n_samples x n_features) and ``labels``; as in scikit-learn,
 float32 data are computed in float32 and anything else (float64, integers) in float64 (the `_f64`
-functions of the C API), converted once to C-contiguous if needed; external indices take two labelings. Labels may be any values
+functions of the C API), converted once to C-contiguous if needed -- except the silhouette, which
+computes float32 data in float64 as well (float64 working copy, dgemm tiles: scikit-learn also upcasts
+float32 rows for its distances), so its values are float64-accurate for any input; external indices take two labelings. Labels may be any values
 (integers, strings, ...). All arithmetic is float64; pair counts are exact integers. Every function
 raises a ``lamina.LaminaError`` subclass (also a ``ValueError`` for bad arguments) with the library's
 message on bad input; none can crash the interpreter.
@@ -136,7 +138,8 @@ def silhouette_samples(X, labels, *, metric="euclidean", **kwds):
     pair in float64), or "precomputed" (X is then the square
     matrix of distances between the samples: zero diagonal, non-negative, scikit-learn's checks and
     messages). Callables are refused (pass their distances with "precomputed"). Returns float64 array
-    (n_samples,). Tiled: never builds the n x n distance matrix."""
+    (n_samples,). Tiled: never builds the n x n distance matrix. Computed in float64 for float32 X
+    too, so dense, sparse, float32 and float64 forms of the same values agree to ~1e-12."""
     _check_metric(metric)
     p = _minkowski_p(metric, kwds, "silhouette_samples")
     if _sparse.is_sparse(X):   # scipy.sparse X: computed on CSR (below), never densified

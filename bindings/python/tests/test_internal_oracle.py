@@ -4,9 +4,9 @@ silhouette, Davies-Bouldin and Calinski-Harabasz against sklearn.metrics (given 
 the float32 data Lamina computes on, the exact reference); the generalized Dunn index (12 linkage x
 diameter combinations), Xie-Beni (both separations) and GDV against the independent numpy/scipy
 references of reference_indices.py. Tolerance: rtol 1e-6 with atol 1e-9 for values near 0, except:
-- per-sample silhouettes: atol 1e-6. Each value is a ratio of means of float32 gemm-based distances
-  (float64 sums); values in [-1, 1] come out within ~3e-7 of the exact ones (measured max 2.6e-7 on
-  these data sets and the real activations), which is below what rtol can express for values near 0.
+- per-sample silhouettes: atol 1e-6 (kept from when float32 input was computed with float32 gemm
+  distances; the silhouette now computes float32 input in float64, tested to ~1e-12 at the end of
+  this file).
 - silhouette_score and GDV: atol 1e-7 as well, for scores that are small differences of O(1) means
   (GDV = mean intra - mean inter distance; a silhouette of -0.0135 on noise).
 """
@@ -653,3 +653,51 @@ def test_unknown_metric_names_the_options():
     X, y = make_dataset("blobs")
     with pytest.raises(ValueError, match="seuclidean.*expected one of .*chebyshev"):
         lm.silhouette_score(X, y, metric="seuclidean")   # ("minkowski" is supported: test_sklearn_options.py)
+
+
+# -- float32 input computed in float64 (issue 14: the dense float32 silhouette as accurate as float64) --
+
+SILHOUETTE_METRICS = ["euclidean", "sqeuclidean", "cosine", "correlation", "manhattan", "chebyshev", "minkowski"]
+
+
+def _noise(seed=5, n=700, d=24):
+    # overlapping classes: many silhouettes near 0, where b - a cancels (float32 distances would leave
+    # relative errors up to ~1e-4 there)
+    rng = np.random.default_rng(seed)
+    X = (rng.standard_normal((n, d)) * 2.5 + 7.0).astype(np.float32)
+    return X, rng.integers(0, 3, size=n)
+
+
+@pytest.mark.parametrize("metric", SILHOUETTE_METRICS)
+def test_float32_silhouette_is_float64_accurate(metric):
+    X, y = _noise()
+    kw = {"p": 3} if metric == "minkowski" else {}
+    ours = lm.silhouette_samples(X, y, metric=metric, **kw)
+    want = skm.silhouette_samples(X.astype(np.float64), y, metric=metric, **kw)
+    assert np.min(np.abs(want)) < 1e-3          # the data do have cancelling values
+    assert_allclose(ours, want, rtol=1e-9, atol=1e-13, err_msg=metric)
+    # float32 X and its float64 copy: the same computation
+    assert_allclose(ours, lm.silhouette_samples(X.astype(np.float64), y, metric=metric, **kw), rtol=1e-11, atol=1e-14)
+    assert_allclose(lm.silhouette_score(X, y, metric=metric, **kw), np.mean(want), rtol=1e-11, atol=1e-14)
+
+
+def test_float32_silhouette_dense_equals_sparse():
+    import scipy.sparse as sps
+    X, y = _noise(seed=6)
+    X[np.random.default_rng(6).random(X.shape) < 0.6] = 0   # a genuinely sparse matrix
+    dense = lm.silhouette_samples(X, y)
+    for container in (sps.csr_matrix, sps.csc_array):
+        assert_allclose(lm.silhouette_samples(container(X), y), dense, rtol=1e-9, atol=1e-13)
+    assert_allclose(dense, skm.silhouette_samples(X.astype(np.float64), y), rtol=1e-9, atol=1e-13)
+
+
+def test_float32_silhouette_of_a_distance_matrix_as_features():
+    # scikit-learn's test_silhouette_samples_euclidean_sparse: the rows of a float32 distance matrix
+    # as features, dense and sparse, compared at rtol 1e-7 (value -0.00332 at index 5 cancels)
+    import scipy.sparse as sps
+    X = np.array([[0.2, 0.1, 0.1, 0.2, 0.1, 1.6, 0.2, 0.1]], dtype=np.float32).T
+    pdist = skm.pairwise_distances(X)
+    y = [0, 0, 0, 0, 1, 1, 1, 1]
+    dense = lm.silhouette_samples(pdist, y)
+    assert_allclose(lm.silhouette_samples(sps.csr_matrix(pdist), y), dense, rtol=1e-12)
+    assert_allclose(dense, skm.silhouette_samples(pdist.astype(np.float64), y), rtol=1e-12)

@@ -142,6 +142,19 @@ def python_kmeans_bad_sparse():
     expect(lambda: m.predict(bad), lamina.NonFiniteError, ValueError, "inf")
     expect(lambda: m.transform(bad), lamina.NonFiniteError, ValueError, "inf")
     expect(lambda: KM(3).predict(X), lamina.NotFittedError, AttributeError)
+    # callable init on sparse X: its result checked (shape, values), X's values checked before the call
+    expect(lambda: KM(3, init=lambda X, k, random_state: np.zeros((2, 6)), n_init=1).fit(X),
+           lamina.ShapeMismatchError, ValueError, "number of clusters 3")
+    expect(lambda: KM(3, init=lambda X, k, random_state: np.zeros((3, 4)), n_init=1).fit(X),
+           lamina.ShapeMismatchError, ValueError, "number of features of the data 6")
+    expect(lambda: KM(3, init=lambda X, k, random_state: np.full((3, 6), np.nan), n_init=1).fit(X),
+           lamina.NonFiniteError, ValueError, "init")
+    calls = []
+    expect(lambda: KM(3, init=lambda X, k, random_state: calls.append(1), n_init=1).fit(bad),
+           lamina.NonFiniteError, ValueError, "row 0")
+    assert not calls, "the callable ran on non-finite X"
+    expect(lambda: KM(30, init=lambda X, k, random_state: X[:k].toarray(), n_init=1).fit(X),
+           lamina.InvalidArgumentError, ValueError, "n_samples=20 should be >= n_clusters=30")
 
 
 @case

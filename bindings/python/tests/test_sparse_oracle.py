@@ -172,6 +172,28 @@ def test_kmeans_seeding_quality_and_determinism(init):
     assert a.inertia_ == pytest.approx(exact, rel=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kmeans_callable_init_like_sklearn(dtype):
+    # scikit-learn calls init(X, n_clusters, random_state=RandomState) once per restart on the sparse X
+    # itself (never centred) and keeps the restart of least inertia: the same calls, the same result.
+    X, _ = random_sparse(n=300, d=60, density=0.1, k=4, dtype=dtype, seed=9)
+    seen = []
+
+    def init(Xs, k, random_state):
+        seen.append((sp.issparse(Xs), Xs.dtype, abs(Xs - X).max()))
+        return Xs[random_state.choice(Xs.shape[0], k, replace=False)].toarray()
+
+    ours = KMeans(4, init=init, n_init=3, random_state=5).fit(X)
+    calls = len(seen)
+    ref = SKKMeans(4, init=init, n_init=3, random_state=5).fit(X)
+    assert calls == 3 and ours._n_init == 3
+    assert all(s[0] and s[1] == dtype and s[2] == 0 for s in seen)
+    np.testing.assert_array_equal(ours.labels_, ref.labels_)
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.inertia_ == pytest.approx(ref.inertia_, rel=RTOL[dtype])
+    assert ours.cluster_centers_.dtype == ref.cluster_centers_.dtype
+
+
 def test_kmeans_empty_cluster_relocation_matches_sklearn():
     # two far duplicates groups and a start with two centers on one group: a cluster empties
     X = sp.csr_matrix(np.array([[0, 0, 1.0]] * 5 + [[10.0, 0, 0]] * 3 + [[0, 9.0, 0]] * 2))
