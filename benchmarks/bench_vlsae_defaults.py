@@ -1,5 +1,6 @@
 """VL-SAE defaults by measurement: AuxK on dead latents (auxk_alpha = 1/32) against none (auxk_alpha = 0,
-the authors' code), at equal tokens, short to long horizons.
+the authors' code), at equal tokens, short to long horizons; with --question lr, Lamina's constant lr
+against the authors' warm-up (2 epochs) + cosine schedule (each horizon then a fresh run).
 
 A benchmark, not a test (`make bench-vlsae_defaults`, or run it directly). For each data set, model
 size and seed, the two arms start from the same seeded initial weights and see the same pairs in the
@@ -29,7 +30,8 @@ recovered (a latent whose decoder rows have cosine > 0.9 with the concept in bot
 Means over seeds; the per-seed values are printed with --verbose.
 
 Usage: PYTHONPATH=bindings/python python3 benchmarks/bench_vlsae_defaults.py [--seeds 0 1]
-       [--sets digits wordnet planted] [--models paper small] [--small-k K] [--threads 2] [--verbose]
+       [--question auxk|lr] [--sets digits wordnet planted] [--models paper small] [--small-k K]
+       [--threads 2] [--verbose]
 """
 from __future__ import annotations
 
@@ -43,9 +45,17 @@ import lamina
 from lamina.sae import VLSparseAutoencoder
 
 DATA = Path(__file__).resolve().parents[1] / "examples" / "data"
-ARMS = (("AuxK 1/32", 1 / 32), ("no AuxK", 0.0))
-# horizons in epochs of the training pairs (short: the paper's 10 epochs; long: 16x that)
-EPOCHS = {"digits": (10, 40, 160), "wordnet": (10, 40, 160), "planted": (2, 8, 32)}
+# --question auxk (the default): AuxK on dead latents against none; horizons in epochs of the training
+# pairs (short: the paper's 10 epochs; long: 16x that), one run per arm continued from horizon to horizon
+# --question lr: Lamina's constant lr against the authors' schedule (warm-up over 2 epochs, then cosine
+# decay to 0 over the rest of the run; auxk_alpha 0 in both); the schedule spans the run, so every
+# horizon is a fresh run from the same seed
+QUESTIONS = {
+    "auxk": dict(arms=(("AuxK 1/32", dict(auxk_alpha=1 / 32)), ("no AuxK", dict(auxk_alpha=0.0))), fresh=False,
+                 epochs={"digits": (10, 40, 160), "wordnet": (10, 40, 160), "planted": (2, 8, 32)}),
+    "lr": dict(arms=(("constant lr", dict(auxk_alpha=0.0)), ("warm-up 2 ep + cosine", dict(auxk_alpha=0.0, schedule=True))),
+               fresh=True, epochs={"digits": (10, 30, 100), "wordnet": (10, 30, 100), "planted": (2, 8, 32)}),
+}
 
 
 def load(name):
@@ -102,14 +112,22 @@ def recovered(vl, planted_dirs, threshold=0.9):
     return float(np.mean(both.max(axis=1) > threshold))
 
 
-def run_arm(data, n_latents, k, alpha, seed, epochs, dead_tokens):
+def run_arm(data, n_latents, k, seed, epochs, dead_tokens, arm, fresh=False):
     Vtr, Ttr, Vte, Tte, dirs = data
     d = Vtr.shape[1]
-    vl = VLSparseAutoencoder(d, d, n_latents, k=k, batch_size=512, lr=1e-3, auxk_alpha=alpha,
-                             dead_tokens=dead_tokens, random_state=seed)
+    kw = dict(arm)
+    if kw.pop("schedule", False):       # the authors' script: 2 warm-up epochs, then cosine decay
+        kw.update(warmup_steps=2 * -(-len(Vtr) // 512), decay="cosine")
+    def model():
+        return VLSparseAutoencoder(d, d, n_latents, k=k, batch_size=512, lr=1e-3, dead_tokens=dead_tokens,
+                                   random_state=seed, **kw)
+    vl = model()
     rows, done, t0 = [], 0, time.perf_counter()
     for e in epochs:
-        vl.fit(Vtr, Ttr, epochs=e - done, resume=done > 0)
+        if fresh:
+            vl = model().fit(Vtr, Ttr, epochs=e)
+        else:
+            vl.fit(Vtr, Ttr, epochs=e - done, resume=done > 0)
         done = e
         r = {"pairs": e * len(Vtr), "fvu_v": fvu(Vte, vl.reconstruct(Vte, "vision")),
              "fvu_t": fvu(Tte, vl.reconstruct(Tte, "text")), "dead": dead_fraction(vl, Vtr, Ttr, n_latents)}
@@ -126,8 +144,11 @@ def main():
     ap.add_argument("--small-k", type=int, default=None, help="default: 16 (digits, wordnet), 4 (planted)")
     ap.add_argument("--models", nargs="+", default=["paper", "small"], help="paper: k = 256; small: the small k")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--question", choices=sorted(QUESTIONS), default="auxk")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
+    q = QUESTIONS[args.question]
+    ARMS, EPOCHS = q["arms"], q["epochs"]
     lamina.set_num_threads(args.threads)
     lines = ["| data (train pairs, d) | n_latents, k | pairs seen (epochs) | arm | FVU vision | FVU text | dead | recovered |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -138,10 +159,10 @@ def main():
         small = args.small_k or (4 if name == "planted" else 16)
         for k in [k_ for m, k_ in (("paper", min(256, nl)), ("small", small)) if m in args.models]:
             res = {}
-            for label, alpha in ARMS:
+            for label, arm in ARMS:
                 per_seed = []
                 for s in args.seeds:
-                    rows, el = run_arm(data, nl, k, alpha, s, EPOCHS[name], dead_tokens=2 * n)
+                    rows, el = run_arm(data, nl, k, s, EPOCHS[name], 2 * n, arm, fresh=q["fresh"])
                     per_seed.append(rows)
                     if args.verbose:
                         print(f"{name} k={k} {label} seed {s} ({el:.1f} s): " + "; ".join(
@@ -155,7 +176,7 @@ def main():
                     lines.append(f"| {name} ({n}, {d}) | {nl}, {k} | {int(mean['pairs']):,} ({e}) | {label} | "
                                  f"{mean['fvu_v']:.4f} | {mean['fvu_t']:.4f} | {mean['dead']:.3f} | {rec} |")
             print("\n".join(lines[-2 * len(EPOCHS[name]):]), flush=True)
-    print(f"\nmeans over seeds {args.seeds}; batch 512, lr 1e-3 constant, dead_tokens = 2 epochs, "
+    print(f"\n{args.question}: means over seeds {args.seeds}; batch 512, lr 1e-3, dead_tokens = 2 epochs, "
           f"{args.threads} threads\n")
     print("\n".join(lines))
 
