@@ -2315,7 +2315,8 @@ lamina_status lamina_linear_cka_finalize(int64_t d1, int64_t d2, int32_t debiase
  * min(k_aux, n_dead) dead latents of the row; auxk_m = min(n_dead / k_aux, 1) sum||e^_m - e_m||^2 /
  * sum||e_m - mean_batch(e_m)||^2; loss += auxk_alpha (w_v auxk_v + w_t auxk_t). Its gradient reaches the
  * dead latents' decoder rows and encoder rows (through a as in the main loss). k_aux = 0 means d / 2
- * with d the encoder width (d_common with projections).
+ * with d the encoder width (d_common with projections). Off by default (auxk_alpha = 0): measured at
+ * equal tokens on stand-in and planted pairs, it did not lower held-out FVU (benchmarks/README.md).
  * Determinism: the same data, params (seed) and thread count give bit-identical weights.
  * Threads: a handle is used by one thread at a time.
  * ================================================================================================== */
@@ -2343,7 +2344,7 @@ typedef struct lamina_vlsae_params {
     int32_t decay_steps;          /* steps of decay at the end, 0 = all after warm-up (default 0) */
     int32_t shuffle;              /* 1: a seeded random pair order per epoch; 0: row order (default 1) */
     uint64_t seed;                /* initialisation and shuffling (default 0) */
-    double auxk_alpha;            /* AuxK coefficient >= 0 on dead latents, 0 = off (default 1/32, as the TopK trainer) */
+    double auxk_alpha;            /* AuxK coefficient >= 0 on dead latents, 0 = off (default 0, as the authors'; the TopK trainer's is 1/32) */
     int32_t k_aux;                /* AuxK k, 0..n_latents, 0 = d / 2 (default 0) */
 } lamina_vlsae_params;
 

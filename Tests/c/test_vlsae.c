@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
     lamina_vlsae_params p = lamina_vlsae_default_params();
     expect_true("default params: paper's n_latents = 8 d, k = 256, lr = 1e-3, batch 512",
                 p.n_latents == 8 * p.d_vision && p.k == 256 && p.lr == 1e-3 && p.batch_size == 512);
+    expect_true("default params: no AuxK (the authors'; measured), constant lr, k_aux = d / 2",
+                p.auxk_alpha == 0 && p.k_aux == 0 && p.warmup_steps == 0 && p.decay == LAMINA_SAE_DECAY_NONE);
 
     /* Params */
     p = small_params(); p.k = 0;

@@ -14,9 +14,11 @@ Model (Shen et al. 2025; the authors' code ssfgunner/VL-SAE), per modality m in 
     z = a on the top k latents of the row;  x_hat_m = b_m + z W_dec,m  (a decoder per modality)
     loss = weight_vision * mean((x_hat_v - x_v)^2) + weight_text * mean((x_hat_t - x_t)^2)
 Defaults: n_latents = 8 d, k = 256 (clamped to n_latents), lr = 1e-3, batch_size = 512, epochs = 10 are
-the paper's; torch's Adam constants, the seeded shuffle per epoch, the loss weights (1:1) and the
-dead-latent window and AuxK on dead latents (auxk_alpha = 1/32, k_aux = d / 2 with d the encoder width,
-as Lamina's TopK trainer) are Lamina's.
+the paper's; torch's Adam constants, the seeded shuffle per epoch, the loss weights (1:1), the constant lr
+(the authors' warm-up + cosine is decay="cosine", warmup_steps=...) and the dead-latent window are
+Lamina's. AuxK on dead latents (as Lamina's TopK trainer; k_aux = d / 2 with d the encoder width) is
+available but off by default (auxk_alpha = 0, as the authors' code): at equal tokens it did not lower
+held-out FVU on the stand-in or planted pairs (benchmarks/bench_vlsae_defaults.py, benchmarks/README.md).
 
 Widths: without projections d_vision must equal d_text. With projections=(P_vision, P_text) (each
 (d_common, d_m), fixed) or projections=a fitted lamina.sae.VLAlignment (the InfoNCE alignment stage), the
@@ -69,7 +71,7 @@ class VLSparseAutoencoder(LaminaEstimator):
 
     Parameters: d_vision, d_text (widths; must be equal), n_latents (default 8 * d_vision), k (default
     min(256, n_latents)), lr, batch_size, adam_betas, adam_eps, weight_vision, weight_text, dead_tokens,
-    auxk_alpha (AuxK coefficient on dead latents, 0 = off), k_aux (None = d / 2), warmup_steps, decay ("none" | "linear" | "cosine"), decay_steps, shuffle, random_state, verbose,
+    auxk_alpha (AuxK coefficient on dead latents, 0 = off, the default; e.g. 1/32 as the TopK trainer), k_aux (None = d / 2), warmup_steps, decay ("none" | "linear" | "cosine"), decay_steps, shuffle, random_state, verbose,
     callback (callback(info) after every step; returning True stops the fit with CancelledError)."""
 
     _lamina_tags = {"non_deterministic": False}
@@ -77,7 +79,7 @@ class VLSparseAutoencoder(LaminaEstimator):
     def __init__(self, d_vision=None, d_text=None, n_latents=None, *, k=None, lr=1e-3, batch_size=512,
                  adam_betas=(0.9, 0.999), adam_eps=1e-8, weight_vision=1.0, weight_text=1.0, dead_tokens=10_000_000,
                  warmup_steps=0, decay="none", decay_steps=0, shuffle=True, random_state=0, verbose=False,
-                 callback=None, projections=None, auxk_alpha=1 / 32, k_aux=None):
+                 callback=None, projections=None, auxk_alpha=0.0, k_aux=None):
         self.d_vision = d_vision
         self.d_text = d_text
         self.n_latents = n_latents

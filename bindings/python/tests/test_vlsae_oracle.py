@@ -186,6 +186,24 @@ def test_float16_input_trains_as_its_float32_values():
         assert np.array_equal(a.get_tensor(name), b.get_tensor(name)), name
 
 
+def test_bfloat16_input_trains_as_its_float32_values():
+    """bfloat16 rows given as their uint16 bits train exactly as the float32 values they stand for."""
+    V, T = _data()
+    def bf16_bits(X):       # round to nearest even into the top 16 bits of float32
+        u = np.ascontiguousarray(X, dtype=np.float32).view(np.uint32).astype(np.uint64)
+        return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    def widen(bits):
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    Vb, Tb = bf16_bits(V), bf16_bits(T)
+    assert not np.array_equal(widen(Vb), V)                      # the rounding is real
+    a = VLSparseAutoencoder(16, 16, 64, k=8, batch_size=64).fit(Vb, Tb, epochs=1)
+    b = VLSparseAutoencoder(16, 16, 64, k=8, batch_size=64).fit(widen(Vb), widen(Tb), epochs=1)
+    for name in TENSORS:
+        assert np.array_equal(a.get_tensor(name), b.get_tensor(name)), name
+    with pytest.raises(lamina.InvalidArgumentError, match="different dtypes"):
+        VLSparseAutoencoder(16, 16, 64, k=8).fit(Vb, T.astype(np.float16))
+
+
 def test_save_load_and_pickle_round_trip(tmp_path):
     V, T = _data()
     vl = VLSparseAutoencoder(16, 16, 64, k=8, batch_size=64, weight_text=0.5, decay="cosine").fit(V, T, epochs=1)

@@ -159,6 +159,40 @@ def test_auxk_off_matches_training_without_dead_latents():
     assert np.all(b.history_["auxk"] == 0)
 
 
+# -- lr schedules ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sched", [dict(), dict(warmup_steps=3), dict(decay="linear"), dict(decay="cosine"),
+                                   dict(warmup_steps=2, decay="cosine", decay_steps=4),
+                                   dict(warmup_steps=2, decay="linear", decay_steps=50)])
+def test_lr_schedule_is_the_sae_trainers(sched):
+    """The lr of every step (history "lr") is lr times the TopK trainer's multiplier (warm-up, then
+    linear/cosine decay over the run's last decay_steps), the formula written out in test_sae_oracle."""
+    from test_sae_oracle import lr_multiplier
+    rng = np.random.default_rng(4)
+    V = rng.standard_normal((96, 8)).astype(np.float32)
+    T = rng.standard_normal((96, 8)).astype(np.float32)
+    vl = VLSparseAutoencoder(8, 8, 32, k=3, batch_size=16, lr=2e-3, **sched).fit(V, T, epochs=2)
+    lr = vl.history_["lr"]
+    total = len(lr)
+    assert total == 12
+    want = [2e-3 * lr_multiplier(vl, t, total) for t in range(1, total + 1)]   # steps count from 1
+    np.testing.assert_allclose(lr, want, rtol=1e-12, atol=0)
+
+
+def test_defaults_agree_between_python_and_c():
+    """The measured defaults (benchmarks/bench_vlsae_defaults.py): a constant lr and no AuxK, in Python and
+    in lamina_vlsae_default_params alike; the paper's n_latents = 8 d, k = 256, lr 1e-3, batch 512."""
+    c = N.lib.lamina_vlsae_default_params()
+    py = VLSparseAutoencoder(512, 512)._params()
+    for field in ("n_latents", "k", "lr", "batch_size", "auxk_alpha", "k_aux", "warmup_steps", "decay",
+                  "decay_steps", "dead_tokens", "weight_vision", "weight_text", "shuffle", "seed"):
+        assert getattr(py, field) == getattr(c, field), field
+    assert c.auxk_alpha == 0 and c.warmup_steps == 0 and c.decay == 0
+    assert (c.n_latents, c.k, c.lr, c.batch_size) == (4096, 256, 1e-3, 512)
+    vl = VLSparseAutoencoder(8, 8, 32, k=3, batch_size=32, dead_tokens=0).fit(*_data(d=8, n=96), epochs=2)
+    assert np.all(vl.history_["auxk"] == 0)           # every latent is dead at once, and AuxK stays off
+
+
 # -- checkpoints -----------------------------------------------------------------------------------------
 
 def _data(seed=3, n=200, d=10):

@@ -44,8 +44,9 @@ package struct VLSAEConfig: Sendable, Equatable {
     package var seed: UInt64 = 0
     /// The common encoder width when the model has input projections P_vision, P_text (0: none).
     package var dCommon = 0
-    /// AuxK on dead latents (as the TopK trainer's): coefficient (0 = off) and k_aux (0 = d / 2).
-    package var auxkAlpha = 1.0 / 32
+    /// AuxK on dead latents (as the TopK trainer's): coefficient (0 = off, the default: measured not to
+    /// help the VL-SAE, benchmarks/bench_vlsae_defaults.py) and k_aux (0 = d / 2).
+    package var auxkAlpha = 0.0
     package var kAux = 0
 
     package init(dVision: Int, dText: Int, nLatents: Int, k: Int) {
