@@ -1905,7 +1905,9 @@ lamina_status lamina_flare_aggregate(const float* const* layers, const int64_t* 
  *       distance < t; components smaller than min_cluster_size are noise); the label with most members
  *       (noise included, ties to the lowest) is clean, every other non-noise cluster is flagged
  *       poisoned (flags[i] = 1), noise is clean.
- *  The released defaults: min_cluster_size 100 (min_samples 0 = the same), xi 0.02, depth 3.
+ *  min_samples 0 (default) = min(min_cluster_size + 1, n): the released code calls the `hdbscan` package's
+ *  HDBSCAN(min_cluster_size=100), whose min_samples (= min_cluster_size) does not count the point itself
+ *  (lamina_hdbscan's does). The released defaults: min_cluster_size 100, xi 0.02, depth 3.
  *  Outputs: flags (n int32, required); optional (NULL to skip): scores (n doubles: the single-linkage
  *  mutual-reachability distance at which sample i joins the clean cluster's densest member, i.e. its
  *  member of smallest core distance; flagged samples score >= t, clean non-noise ones < t), labels

@@ -203,7 +203,10 @@ public func lamina_flare_detect(_ features: UnsafePointer<Double>?, _ n: Int64, 
             throw LaminaError.invalid("min_cluster_size is \(minClusterSize); expected 2 <= min_cluster_size <= \(Int32.max)")
         }
         let mcs = Int(minClusterSize)
-        let k = try minSamplesValue(minSamples, mcs)
+        if minSamples < 0 { throw LaminaError.invalid("min_samples is \(minSamples); expected 0 (the released default) or >= 1") }
+        // 0: the released code's HDBSCAN(min_cluster_size) of the `hdbscan` package, whose min_samples
+        // (= min_cluster_size) excludes the point itself: min_cluster_size + 1 here, capped at n as it caps.
+        let k = minSamples == 0 ? min(mcs + 1, rows) : Int(min(minSamples, Int64(Int32.max)))
         try FLARE.checkParameters(rows: rows, cols: cols, minClusterSize: mcs, minSamples: k, xi: xi, depth: Int(depth))
         let values = try doubleMatrix(features, rows, cols, "features")
         let flagsOut = try Check.output(flags, "flags")

@@ -12,9 +12,10 @@ import Glibc
 ///   Subspace selection: for w = 0, 1, ..., L - 1 (the paper's text: exclude the deepest w layers until a
 ///   stable split is found; the released loop exits after w = 0 whatever happens) cluster the first
 ///   L - w columns, each standardised (z-score; a constant column becomes 0), with HDBSCAN
-///   (min_cluster_size, min_samples). The released code runs HDBSCAN on a 2-D UMAP embedding; UMAP is
-///   stochastic and not part of Lamina, and the aggregated matrix has only L columns, so HDBSCAN runs on
-///   the standardised columns directly.
+///   (min_cluster_size, min_samples; the C default min_samples = min_cluster_size + 1, the `hdbscan`
+///   package's convention the released code inherits). The released code runs HDBSCAN on a 2-D UMAP
+///   embedding; UMAP is stochastic and not part of Lamina, and the aggregated matrix has only L columns,
+///   so HDBSCAN runs on the standardised columns directly.
 ///   Walk (the released find_first_large_drop): start at the condensed-tree row of largest size (first
 ///   such row), then up to `depth` times: among the rows whose parent is the current node take the first
 ///   of largest size (points count, size 1); if its lambda exceeds the current node's lambda by more

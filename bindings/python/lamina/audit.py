@@ -265,6 +265,8 @@ def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, dept
     (the released code runs it on a 2-D UMAP embedding: not part of Lamina), walks the condensed tree
     as the released find_first_large_drop, cuts the single-linkage tree at 1 / (lambda - 1e-4): the
     largest cluster is clean, the other clusters are flagged. See lamina_flare_detect in lamina.h.
+    min_samples counts the point itself (as in hdbscan() here); None = min(min_cluster_size + 1, n), the
+    released code's `hdbscan`-package HDBSCAN(min_cluster_size), whose min_samples excludes the point.
 
     Returns {"flags": (n,) bool, "scores": (n,) float (distance of joining the clean cluster's core),
     "labels": HDBSCAN labels in the chosen subspace, "found": bool, "excluded_layers": w (-1 if not

@@ -220,6 +220,8 @@ def labelling_at_cut(slt, n, cut, min_cluster_size):
 def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, depth=3):
     f = np.asarray(features, float)
     n, L = f.shape
+    if min_samples is None:  # the `hdbscan` package's default (min_samples = min_cluster_size, point excluded)
+        min_samples = min(min_cluster_size + 1, n)
     for w in range(L):
         z = f[:, :L - w]
         sd = z.std(axis=0)

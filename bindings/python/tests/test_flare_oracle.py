@@ -162,7 +162,7 @@ def test_walk_matches_released_transcription_on_lamina_tree():
         x, _ = poisoned_features(seed, layers=3)
         sd = x.std(0)
         z = (x - x.mean(0)) / sd
-        _, tree = hdbscan(z.astype(np.float32), 50, return_tree=True)
+        _, tree = hdbscan(z.astype(np.float32), 50, 51, return_tree=True)  # flare_detect's default min_samples
         for xi, depth in ((0.02, 3), (0.005, 1), (0.05, 2)):
             split = ref.find_first_large_drop(tree["parent"], tree["child"], tree["lambda"], tree["size"], xi, depth)
             with warnings.catch_warnings():
@@ -184,3 +184,24 @@ def test_no_split_is_a_documented_result():
         got = flare_detect(x, min_cluster_size=100, xi=100.0)
     assert not got["found"] and got["excluded_layers"] == -1 and not got["flags"].any()
     assert np.isnan(got["split_lambda"]) and np.all(np.isnan(got["scores"]))
+
+
+def test_default_min_samples_is_the_hdbscan_package_convention():
+    """The released code's HDBSCAN(min_cluster_size=m) (`hdbscan` package) takes min_samples = m without
+    the point itself, i.e. m + 1 here; flare_detect's default is that (capped at n)."""
+    x, _ = poisoned_features(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        default = flare_detect(x, min_cluster_size=50)
+        explicit = flare_detect(x, min_cluster_size=50, min_samples=51)
+        labels = hdbscan(((x - x.mean(0)) / x.std(0)).astype(np.float32), 50, 51)
+    np.testing.assert_array_equal(default["flags"], explicit["flags"])
+    np.testing.assert_array_equal(default["scores"], explicit["scores"])
+    if default["excluded_layers"] == 0:
+        np.testing.assert_array_equal(default["labels"], labels)
+    n = 60  # n = min_cluster_size + 10: min_samples 61 > n is capped at n, not an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        small = flare_detect(x[:n], min_cluster_size=n - 10)
+        capped = flare_detect(x[:n], min_cluster_size=n - 10, min_samples=n)
+    np.testing.assert_array_equal(small["flags"], capped["flags"])
