@@ -105,7 +105,7 @@ package enum CKA {
                 dot = (a0 + a1) + (a2 + a3)
             }
         }
-        return frob - nd / (nd - 2) * dot + s.total[i] * s.total[j] / ((nd - 1) * (nd - 2))
+        return unbiasedHSIC(frob: frob, rowDot: dot, totalI: s.total[i], totalJ: s.total[j], n: nd)
     }
 
     struct Stats {

@@ -199,7 +199,7 @@ package enum CKAPartial {
 extension CKA {
     /// n (n-3) HSIC_u = ||X^T Y||_F^2 - n/(n-2) r.s + (sum r)(sum s)/((n-1)(n-2)) from its feature-space
     /// parts (frob = ||X^T Y||_F^2, rowDot = r.s, totalI = sum r, totalJ = sum s; see CKA's doc). The final
-    /// step of CKA.debiasedHSIC, which can call it once its r.s is computed.
+    /// step of both CKA.debiasedHSIC (one machine) and the mergeable partials' finalize.
     static func unbiasedHSIC(frob: Double, rowDot: Double, totalI: Double, totalJ: Double, n: Double) -> Double {
         frob - n / (n - 2) * rowDot + totalI * totalJ / ((n - 1) * (n - 2))
     }
