@@ -1569,7 +1569,10 @@ lamina_status lamina_sae_load_checkpoint(const char* path, lamina_sae** out);
  * Merge rule (mergeable across shards of disjoint rows, given each its row_offset): n_rows, count, sum
  * and histogram add; max takes the max; min_nonzero the min over the results where the latent fired;
  * top is the top_n of the union under the same order. Every output except the float64 sum is then
- * bit-identical to one pass over all rows (sum: equal up to float64 rounding of the addition order).
+ * bit-identical to one pass over all rows (sum: equal up to float64 rounding of the addition order)
+ * when each shard encodes its rows as the one pass does: shards that start on multiples of the encoder's
+ * 512-row block. Elsewhere OpenBLAS's sgemm may round a row's pre-activations 1 ulp differently (its
+ * kernel choice depends on the call's row count; seen on Zen 4), so values can differ by that rounding.
  * On any error or cancellation with accumulate = 1 the outputs are unchanged. With accumulate = 0 the
  * histogram is filled in place (no second n_latents x 512 buffer): an error before the pass leaves every
  * output unchanged; one during it (cancellation, an HDF5 read error, a non-finite value in a file)

@@ -323,7 +323,7 @@ def _one_machine(X, Y, lt, lp):
 def test_partials_merged_from_shards_equal_one_machine():
     from lamina import distributed as D
     X, Y, lt, lp = _stats_data()
-    shards = [slice(0, 700), slice(700, 2100), slice(2100, 3000)]
+    shards = [slice(0, 700), slice(700, 2100), slice(2100, 3072)]
     m1 = D.merge(*[D.class_sums_partial(X[s], lt[s], 5) for s in shards])
     cent, _ = D.centroids_finalize(m1)
     m2 = D.merge(*[D.class_spread_partial(X[s], lt[s], cent) for s in shards])

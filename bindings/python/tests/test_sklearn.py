@@ -199,7 +199,8 @@ def test_sample_weight_equals_repetition_at_tight_tol():
     w = np.random.default_rng(0).integers(0, 3, len(y))
     a = LogisticProbe(tol=1e-10, max_iter=1000).fit(X, y, sample_weight=w)
     b = LogisticProbe(tol=1e-10, max_iter=1000).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
-    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5, atol=1e-8)
+    # atol 1e-7: the two fits see differently shaped float32 data, whose BLAS rounding varies by CPU
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5, atol=1e-7)
 
 
 # -- pickle and deepcopy: bit-identical predictions ------------------------------------------------
