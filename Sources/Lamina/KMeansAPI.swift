@@ -38,6 +38,19 @@ public func lamina_kmeans_free(_ model: OpaquePointer?) {
     kmeansHandles.remove(model)
 }
 
+/// The init_centers argument of a dense or CSR fit: required (n_clusters x d, finite) when params.init is
+/// LAMINA_KMEANS_INIT_GIVEN, NULL otherwise.
+func givenCenters<E: LaminaFloat>(_ kmeans: KMeans, _ initCenters: UnsafePointer<E>?, _ d: Int64) throws -> MatrixViewOf<E>? {
+    if kmeans.parameters.initialization == .given {
+        return try Check.matrix(initCenters, Int64(kmeans.parameters.clusterCount), d, "init_centers",
+                                rowsName: "n_clusters", colsName: "d")
+    }
+    if initCenters != nil {
+        throw LaminaError.invalid("init_centers is not NULL but params.init is not LAMINA_KMEANS_INIT_GIVEN; pass NULL or set init to given")
+    }
+    return nil
+}
+
 /// fit and predict share one generic body for the float32 functions and their `_f64` twins.
 private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
                                        _ initCenters: UnsafePointer<E>?, weighted: Bool = false,
@@ -45,13 +58,7 @@ private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePoint
     boundary {
         let kmeans = try kmeansHandles.get(model)
         let view = try Check.matrix(x, n, d)
-        var given: MatrixViewOf<E>? = nil
-        if kmeans.parameters.initialization == .given {
-            given = try Check.matrix(initCenters, Int64(kmeans.parameters.clusterCount), d, "init_centers",
-                                     rowsName: "n_clusters", colsName: "d")
-        } else if initCenters != nil {
-            throw LaminaError.invalid("init_centers is not NULL but params.init is not LAMINA_KMEANS_INIT_GIVEN; pass NULL or set init to given")
-        }
+        let given = try givenCenters(kmeans, initCenters, d)
         // sample_weight: NULL = unit weights; else n finite values >= 0 with a positive sum (checked
         // here, widened exactly to float64 for the core).
         var weights: [Double]? = nil

@@ -170,13 +170,7 @@ private func kmeansFitCSR<E: LaminaFloat>(_ model: OpaquePointer?, _ data: Unsaf
     boundary {
         let kmeans = try kmeansHandles.get(model)
         let view = try csr(data, indices, indptr, nnz, n, d)
-        var given: MatrixViewOf<E>? = nil
-        if kmeans.parameters.initialization == .given {
-            given = try Check.matrix(initCenters, Int64(kmeans.parameters.clusterCount), d, "init_centers",
-                                     rowsName: "n_clusters", colsName: "d")
-        } else if initCenters != nil {
-            throw LaminaError.invalid("init_centers is not NULL but params.init is not LAMINA_KMEANS_INIT_GIVEN; pass NULL or set init to given")
-        }
+        let given = try givenCenters(kmeans, initCenters, d)
         let weights = sampleWeight.map { Array(UnsafeBufferPointer(start: $0, count: view.rows)) }
         try kmeans.fit(view, initialCenters: given, sampleWeight: weights)
     }

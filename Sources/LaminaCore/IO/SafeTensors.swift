@@ -430,6 +430,15 @@ package struct SafeTensorsFile: Sendable {
     /// The metadata value for `key`, if any.
     package func metadataValue(_ key: String) -> String? { metadata?.first { $0.key == key }?.value }
 
+    /// The metadata value for `key`; a format error "'path' is not a <kind> (metadata 'key' is missing)"
+    /// when absent (the checkpoint loaders' shared check).
+    package func requiredMetadata(_ key: String, path: String, kind: String) throws -> String {
+        guard let v = metadataValue(key) else {
+            throw LaminaError(.format, "'\(path)' is not a \(kind) (metadata '\(key)' is missing)")
+        }
+        return v
+    }
+
     /// The raw little-endian bytes of tensor `name`.
     package func rawBytes(_ name: String) throws -> [UInt8] {
         let e = try require(name)

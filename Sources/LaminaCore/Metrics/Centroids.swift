@@ -47,17 +47,25 @@ package struct ClassCentroids: Sendable {
 
     /// Per class: (sum of squared distances to the centroid, sum of distances to the centroid).
     package func dispersions<T: LaminaFloat>(_ x: MatrixViewOf<T>, labels: EncodedLabels) -> (squared: [Double], plain: [Double]) {
-        let k = classCount, d = dims
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
+        let d = dims
+        return centroids.withUnsafeBufferPointer { c in
+            dispersions(rows: x.rows, labels: labels) { i, cls in T.squaredDistance(x.row(i), c.baseAddress! + cls * d, d) }
+        }
+    }
+
+    /// The per-class sums of `squaredDistance(row, its class)` and of its square root, in parallel chunks
+    /// of rows (the dense and CSR dispersions differ only in that distance).
+    func dispersions(rows: Int, labels: EncodedLabels,
+                     squaredDistance: (Int, Int) -> Double) -> (squared: [Double], plain: [Double]) {
+        let k = classCount
+        let partials = Parallel.mapChunks(count: rows, chunk: 2048) { range -> [Double] in
             var s = [Double](repeating: 0, count: 2 * k)
-            centroids.withUnsafeBufferPointer { c in
-                labels.codes.withUnsafeBufferPointer { codes in
-                    for i in range {
-                        let cls = Int(codes[i])
-                        let sq = T.squaredDistance(x.row(i), c.baseAddress! + cls * d, d)
-                        s[cls] += sq
-                        s[k + cls] += sq.squareRoot()
-                    }
+            labels.codes.withUnsafeBufferPointer { codes in
+                for i in range {
+                    let cls = Int(codes[i])
+                    let sq = squaredDistance(i, cls)
+                    s[cls] += sq
+                    s[k + cls] += sq.squareRoot()
                 }
             }
             return s

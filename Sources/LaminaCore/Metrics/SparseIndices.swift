@@ -210,21 +210,11 @@ extension ClassCentroids {
         let k = classCount, d = dims
         var norms = [Double](repeating: 0, count: k)
         for c in 0..<k { for j in 0..<d { norms[c] += centroids[c * d + j] * centroids[c * d + j] } }
-        let partials = Parallel.mapChunks(count: x.rows, chunk: 2048) { range -> [Double] in
-            var s = [Double](repeating: 0, count: 2 * k)
-            centroids.withUnsafeBufferPointer { c in
-                for i in range {
-                    let cls = Int(labels.codes[i])
-                    let sq = x.squaredDistance(i, to: c.baseAddress! + cls * d, centerNorm: norms[cls])
-                    s[cls] += sq
-                    s[k + cls] += sq.squareRoot()
-                }
+        return centroids.withUnsafeBufferPointer { c in
+            dispersions(rows: x.rows, labels: labels) { i, cls in
+                x.squaredDistance(i, to: c.baseAddress! + cls * d, centerNorm: norms[cls])
             }
-            return s
         }
-        var total = [Double](repeating: 0, count: 2 * k)
-        for p in partials { for t in 0..<(2 * k) { total[t] += p[t] } }
-        return (Array(total[0..<k]), Array(total[k..<(2 * k)]))
     }
 }
 

@@ -358,12 +358,7 @@ extension SAETrainer {
 
     package static func loadCheckpoint(path: String) throws -> SAETrainer {
         let file = try SafeTensorsFile.read(path: path)
-        func meta(_ key: String) throws -> String {
-            guard let v = file.metadataValue(key) else {
-                throw LaminaError(.format, "'\(path)' is not a Lamina SAE checkpoint (metadata '\(key)' is missing)")
-            }
-            return v
-        }
+        func meta(_ key: String) throws -> String { try file.requiredMetadata(key, path: path, kind: "Lamina SAE checkpoint") }
         if try meta("format") != "lamina_sae_checkpoint" {
             throw LaminaError(.format, "'\(path)' is not a Lamina SAE checkpoint")
         }

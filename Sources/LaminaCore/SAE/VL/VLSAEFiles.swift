@@ -199,12 +199,7 @@ extension VLSAETrainer {
     /// parameters, finite weights, a consistent position).
     package static func loadCheckpoint(path: String) throws -> VLSAETrainer {
         let file = try SafeTensorsFile.read(path: path)
-        func meta(_ key: String) throws -> String {
-            guard let v = file.metadataValue(key) else {
-                throw LaminaError(.format, "'\(path)' is not a Lamina VL-SAE checkpoint (metadata '\(key)' is missing)")
-            }
-            return v
-        }
+        func meta(_ key: String) throws -> String { try file.requiredMetadata(key, path: path, kind: "Lamina VL-SAE checkpoint") }
         let format = try meta("format")
         if format != VLSparseAutoencoder.checkpointFormat {
             throw LaminaError(.format, "'\(path)' is a '\(format)' file, not a Lamina VL-SAE checkpoint (expected format '\(VLSparseAutoencoder.checkpointFormat)'; an SAE checkpoint loads with lamina_sae_load_checkpoint)")
