@@ -1544,7 +1544,8 @@ lamina_status lamina_sae_save(const lamina_sae* sae, const char* directory, lami
  *  bfloat16/float64 tensors are converted to float32); *out receives a new handle (its training state
  *  is fresh; b_dec is kept when training starts). Errors: LAMINA_ERR_IO (missing directory or files),
  *  LAMINA_ERR_FORMAT (corrupt or truncated safetensors, bad cfg.json, wrong shapes, unsupported
- *  architecture, non-finite weights).
+ *  architecture, non-finite weights; a VL-SAE directory -- vlsae_weights.safetensors, or cfg.json
+ *  architecture "vl_topk" -- is LAMINA_ERR_FORMAT naming lamina_vlsae_load).
  *  Every cfg.json field is implemented, known metadata, or refused with LAMINA_ERR_FORMAT naming the
  *  field and its value -- never ignored:
  *   SAELens: implemented architecture (standard | topk | jumprelu), d_in, d_sae, k (default 100),
