@@ -581,6 +581,37 @@ lamina_status lamina_kmeans_fit_weighted(lamina_kmeans* model, const float* x, i
 lamina_status lamina_kmeans_fit_weighted_f64(lamina_kmeans* model, const double* x, int64_t n, int64_t d,
                                              const double* init_centers, const double* sample_weight);
 
+/** [experimental] The initial centers of the model's fit on x, computed alone (scikit-learn's
+ *  KMeans._init_centroids): the n_clusters rows of x (n x d, finite) that lamina_kmeans_fit_weighted
+ *  (lamina_kmeans_fit when sample_weight is NULL) of this model on the same x and weights starts its
+ *  first restart from -- the same seeding code and the same random stream (restart 0, seeded with
+ *  params.seed; restart r > 0 of a fit uses its own stream). params.init selects the seeding, as in the
+ *  fit: LAMINA_KMEANS_INIT_PLUSPLUS, greedy k-means++ (first center drawn with probability
+ *  w_i / sum w, then per center 2 + floor(ln k) candidates drawn with probability w_i D(x_i)^2 /
+ *  sum_j w_j D(x_j)^2 and the one of least potential sum_i w_i min(D(x_i)^2, d(x_i, candidate)^2)
+ *  kept; distances computed in the fit's frame, see the section intro); LAMINA_KMEANS_INIT_RANDOM,
+ *  n_clusters distinct rows drawn one after another with probability proportional to the weights of
+ *  those not drawn yet (uniformly when sample_weight is NULL). A row of weight 0 is never chosen
+ *  (k-means++: while the weighted potential is positive, i.e. unless every row of positive weight
+ *  already sits on a chosen center). Lamina's generator:
+ *  the rows are not scikit-learn's numpy draws. The model is not changed (it need not be fitted).
+ *  sample_weight: n values of x's type, finite, >= 0, positive finite sum, or NULL (unit weights).
+ *  centers_out: n_clusters x d values of x's type, row-major (row c = x[indices[c]]), out_len =
+ *  n_clusters * d. indices_out: NULL, or n_clusters int64 receiving the chosen rows in the order drawn.
+ *  Errors: bad handle; params.init LAMINA_KMEANS_INIT_GIVEN (nothing is drawn); the checks of
+ *  lamina_kmeans_fit_weighted on x and sample_weight (NULL x, n or d <= 0, NaN/Inf,
+ *  "n_samples=N should be >= n_clusters=K.", bad weights, init=random with fewer than n_clusters
+ *  positive weights); out_len (LAMINA_ERR_SHAPE_MISMATCH); NULL centers_out. */
+lamina_status lamina_kmeans_init_centers(const lamina_kmeans* model, const float* x, int64_t n, int64_t d,
+                                         const float* sample_weight, float* centers_out, int64_t out_len,
+                                         int64_t* indices_out);
+
+/** lamina_kmeans_init_centers on float64 data and weights (centers_out: doubles), computed in float64:
+ *  the start of lamina_kmeans_fit_weighted_f64. */
+lamina_status lamina_kmeans_init_centers_f64(const lamina_kmeans* model, const double* x, int64_t n, int64_t d,
+                                             const double* sample_weight, double* centers_out, int64_t out_len,
+                                             int64_t* indices_out);
+
 /** [experimental] The last fit's verbose lines (params.verbose = 1; empty otherwise), scikit-learn's
  *  KMeans(verbose=1) output: for each restart in order, "Initialization complete", then per iteration i
  *  "Iteration i, inertia v." (the inertia of that iteration's assignment at the centers it used) and,
@@ -1513,7 +1544,8 @@ lamina_status lamina_sae_save(const lamina_sae* sae, const char* directory, lami
  *  bfloat16/float64 tensors are converted to float32); *out receives a new handle (its training state
  *  is fresh; b_dec is kept when training starts). Errors: LAMINA_ERR_IO (missing directory or files),
  *  LAMINA_ERR_FORMAT (corrupt or truncated safetensors, bad cfg.json, wrong shapes, unsupported
- *  architecture, non-finite weights).
+ *  architecture, non-finite weights; a VL-SAE directory -- vlsae_weights.safetensors, or cfg.json
+ *  architecture "vl_topk" -- is LAMINA_ERR_FORMAT naming lamina_vlsae_load).
  *  Every cfg.json field is implemented, known metadata, or refused with LAMINA_ERR_FORMAT naming the
  *  field and its value -- never ignored:
  *   SAELens: implemented architecture (standard | topk | jumprelu), d_in, d_sae, k (default 100),
@@ -2732,6 +2764,26 @@ lamina_status lamina_kmeans_predict_csr_f64(const lamina_kmeans* model, const do
 /** lamina_kmeans_transform_csr on float64 data (`const double* data`), computed in float64. */
 lamina_status lamina_kmeans_transform_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
                                               const int64_t* indptr, int64_t nnz, int64_t n, int64_t d, double* out);
+
+/** lamina_kmeans_init_centers on CSR rows: the rows lamina_kmeans_fit_csr of this model on the same
+ *  rows and weights starts its first restart from (its own seeding: k-means++ with candidate distances
+ *  from sparse-sparse products, or random rows; the CSR fit's draws, not the dense fit's), written
+ *  dense (absent entries 0): centers_out n_clusters x d values of the data's type, out_len =
+ *  n_clusters * d; indices_out NULL or n_clusters int64. sample_weight: n finite doubles >= 0 with a
+ *  positive sum, or NULL; equal weights draw as unit weights (as the CSR fit does); with init=random
+ *  a row of weight 0 is chosen only when fewer than n_clusters rows have a positive weight. Errors:
+ *  those of lamina_kmeans_fit_csr on the rows and weights, params.init LAMINA_KMEANS_INIT_GIVEN,
+ *  out_len (LAMINA_ERR_SHAPE_MISMATCH), NULL centers_out. */
+lamina_status lamina_kmeans_init_centers_csr(const lamina_kmeans* model, const float* data, const int64_t* indices,
+                                             const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
+                                             const double* sample_weight, float* centers_out, int64_t out_len,
+                                             int64_t* indices_out);
+
+/** lamina_kmeans_init_centers_csr on float64 data (`const double* data`, centers_out doubles). */
+lamina_status lamina_kmeans_init_centers_csr_f64(const lamina_kmeans* model, const double* data, const int64_t* indices,
+                                                 const int64_t* indptr, int64_t nnz, int64_t n, int64_t d,
+                                                 const double* sample_weight, double* centers_out, int64_t out_len,
+                                                 int64_t* indices_out);
 
 #ifdef __cplusplus
 }

@@ -51,6 +51,63 @@ func givenCenters<E: LaminaFloat>(_ kmeans: KMeans, _ initCenters: UnsafePointer
     return nil
 }
 
+/// sample_weight of a dense fit or seeding: NULL = unit weights (nil); else n finite values >= 0 with a
+/// positive finite sum, checked here and widened exactly to float64 for the core.
+private func sampleWeights<E: LaminaFloat>(_ sampleWeight: UnsafePointer<E>?, _ n: Int) throws -> [Double]? {
+    guard let sampleWeight else { return nil }
+    var w = [Double](repeating: 0, count: n)
+    var total = 0.0
+    for i in 0..<n {
+        let v = Double(sampleWeight[i])
+        if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] is \(v); expected finite weights") }
+        if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] is \(v); expected weights >= 0") }
+        w[i] = v
+        total += v
+    }
+    if !(total > 0) || !total.isFinite {
+        throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
+    }
+    return w
+}
+
+/// The outputs of lamina_kmeans_init_centers(_csr)(_f64), checked before any work: out_len must be
+/// n_clusters * d and centers_out not NULL (indices_out may be NULL).
+func initCentersOutput<E>(_ kmeans: KMeans, d: Int, _ centersOut: UnsafeMutablePointer<E>?,
+                          _ outLen: Int64) throws -> UnsafeMutablePointer<E> {
+    let (cells, overflow) = kmeans.parameters.clusterCount.multipliedReportingOverflow(by: d)
+    if overflow { throw LaminaError.shape("out_len is \(outLen); expected n_clusters * d = \(kmeans.parameters.clusterCount) * \(d), which overflows") }
+    try Check.length(outLen, expected: cells, "out_len (n_clusters * d)")
+    return try Check.output(centersOut, "centers_out")
+}
+
+/// lamina_kmeans_init_centers(_f64): the start of the fit's first restart, computed alone.
+private func kmeansInitCenters<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
+                                               _ sampleWeight: UnsafePointer<E>?, _ centersOut: UnsafeMutablePointer<E>?,
+                                               _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        let view = try Check.matrix(x, n, d)
+        let out = try initCentersOutput(kmeans, d: view.cols, centersOut, outLen)
+        let rows = try kmeans.initialRows(view, sampleWeight: try sampleWeights(sampleWeight, view.rows))
+        for (c, r) in rows.enumerated() { (out + c * view.cols).update(from: view.row(r), count: view.cols) }
+        indicesOut?.store(rows.map { Int64($0) })
+    }
+}
+
+@_cdecl("lamina_kmeans_init_centers")
+public func lamina_kmeans_init_centers(_ model: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
+                                       _ sampleWeight: UnsafePointer<Float>?, _ centersOut: UnsafeMutablePointer<Float>?,
+                                       _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    kmeansInitCenters(model, x, n, d, sampleWeight, centersOut, outLen, indicesOut)
+}
+
+@_cdecl("lamina_kmeans_init_centers_f64")
+public func lamina_kmeans_init_centers_f64(_ model: OpaquePointer?, _ x: UnsafePointer<Double>?, _ n: Int64, _ d: Int64,
+                                           _ sampleWeight: UnsafePointer<Double>?, _ centersOut: UnsafeMutablePointer<Double>?,
+                                           _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    kmeansInitCenters(model, x, n, d, sampleWeight, centersOut, outLen, indicesOut)
+}
+
 /// fit and predict share one generic body for the float32 functions and their `_f64` twins.
 private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
                                        _ initCenters: UnsafePointer<E>?, weighted: Bool = false,
@@ -59,25 +116,7 @@ private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePoint
         let kmeans = try kmeansHandles.get(model)
         let view = try Check.matrix(x, n, d)
         let given = try givenCenters(kmeans, initCenters, d)
-        // sample_weight: NULL = unit weights; else n finite values >= 0 with a positive sum (checked
-        // here, widened exactly to float64 for the core).
-        var weights: [Double]? = nil
-        if weighted, let sampleWeight {
-            let count = view.rows
-            var w = [Double](repeating: 0, count: count)
-            var total = 0.0
-            for i in 0..<count {
-                let v = Double(sampleWeight[i])
-                if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] is \(v); expected finite weights") }
-                if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] is \(v); expected weights >= 0") }
-                w[i] = v
-                total += v
-            }
-            if !(total > 0) || !total.isFinite {
-                throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
-            }
-            weights = w
-        }
+        let weights = weighted ? try sampleWeights(sampleWeight, view.rows) : nil
         try kmeans.fit(view, initialCenters: given, sampleWeight: weights)
     }
 }

@@ -176,6 +176,42 @@ private func kmeansFitCSR<E: LaminaFloat>(_ model: OpaquePointer?, _ data: Unsaf
     }
 }
 
+/// lamina_kmeans_init_centers_csr(_f64): the start of the CSR fit's first restart, computed alone; the
+/// chosen rows written dense (absent entries 0).
+private func kmeansInitCentersCSR<E: LaminaFloat>(_ model: OpaquePointer?, _ data: UnsafePointer<E>?, _ indices: UnsafePointer<Int64>?,
+                                                  _ indptr: UnsafePointer<Int64>?, _ nnz: Int64, _ n: Int64, _ d: Int64,
+                                                  _ sampleWeight: UnsafePointer<Double>?, _ centersOut: UnsafeMutablePointer<E>?,
+                                                  _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    boundary {
+        let kmeans = try kmeansHandles.get(model)
+        let view = try csr(data, indices, indptr, nnz, n, d)
+        let out = try initCentersOutput(kmeans, d: view.cols, centersOut, outLen)
+        let weights = sampleWeight.map { Array(UnsafeBufferPointer(start: $0, count: view.rows)) }
+        let rows = try kmeans.initialRows(view, sampleWeight: weights)
+        out.update(repeating: 0, count: rows.count * view.cols)
+        for (c, r) in rows.enumerated() {
+            for t in view.start(r)..<view.end(r) { out[c * view.cols + Int(view.indices[t])] = view.data[t] }
+        }
+        indicesOut?.store(rows.map { Int64($0) })
+    }
+}
+
+@_cdecl("lamina_kmeans_init_centers_csr")
+public func lamina_kmeans_init_centers_csr(_ model: OpaquePointer?, _ data: UnsafePointer<Float>?, _ indices: UnsafePointer<Int64>?,
+                                           _ indptr: UnsafePointer<Int64>?, _ nnz: Int64, _ n: Int64, _ d: Int64,
+                                           _ sampleWeight: UnsafePointer<Double>?, _ centersOut: UnsafeMutablePointer<Float>?,
+                                           _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    kmeansInitCentersCSR(model, data, indices, indptr, nnz, n, d, sampleWeight, centersOut, outLen, indicesOut)
+}
+
+@_cdecl("lamina_kmeans_init_centers_csr_f64")
+public func lamina_kmeans_init_centers_csr_f64(_ model: OpaquePointer?, _ data: UnsafePointer<Double>?, _ indices: UnsafePointer<Int64>?,
+                                               _ indptr: UnsafePointer<Int64>?, _ nnz: Int64, _ n: Int64, _ d: Int64,
+                                               _ sampleWeight: UnsafePointer<Double>?, _ centersOut: UnsafeMutablePointer<Double>?,
+                                               _ outLen: Int64, _ indicesOut: UnsafeMutablePointer<Int64>?) -> Int32 {
+    kmeansInitCentersCSR(model, data, indices, indptr, nnz, n, d, sampleWeight, centersOut, outLen, indicesOut)
+}
+
 private func fittedModel(_ model: OpaquePointer?) throws -> KMeans {
     let kmeans = try kmeansHandles.get(model)
     if !kmeans.isFitted { throw LaminaError.invalid("this lamina_kmeans model is not fitted yet; call lamina_kmeans_fit first") }

@@ -1,6 +1,6 @@
 /*
  * test_sklearn_options.c -- the C side of scikit-learn's KMeans sample_weight
- * (lamina_kmeans_fit_weighted and its _f64 twin) and mutual information of a given contingency table
+ * (lamina_kmeans_fit_weighted and its _f64 twin, lamina_kmeans_init_centers and its twins) and mutual information of a given contingency table
  * (lamina_mutual_info_score_contingency): known values and every bad argument.
  */
 #include <stdint.h>
@@ -64,6 +64,101 @@ static void test_weighted_kmeans(void) {
     lamina_kmeans_free(m);
     CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
     CHECK(lamina_kmeans_fit_weighted_f64(m, xd, 4, 2, NULL, two_w), LAMINA_OK, NULL);
+    lamina_kmeans_free(m);
+}
+
+/* lamina_kmeans_init_centers (+ _f64, _csr, _csr_f64): the start of the fit's first restart. Rows of
+ * weight 0 are never drawn; the centers are the drawn rows of x; the fit with max_iter = 1 from the
+ * same seed takes one Lloyd step from exactly these centers; every bad argument. */
+static void test_init_centers(void) {
+    /* 8 points: two tight pairs at (0,0) and (10,10), two at (0,10) and (10,0) */
+    const double xd[16] = {0, 0, 0, 1, 10, 10, 10, 11, 0, 10, 1, 10, 10, 0, 11, 0};
+    float xf[16];
+    for (int i = 0; i < 16; i++) xf[i] = (float)xd[i];
+    const double wd[8] = {1, 0, 2, 0, 1, 0, 3, 0};
+    float wf[8];
+    for (int i = 0; i < 8; i++) wf[i] = (float)wd[i];
+    lamina_kmeans_params p = lamina_kmeans_default_params();
+    p.n_clusters = 4;
+    p.n_init = 1;
+    p.seed = 11;
+    for (int init = LAMINA_KMEANS_INIT_PLUSPLUS; init <= LAMINA_KMEANS_INIT_RANDOM; init++) {
+        p.init = init;
+        lamina_kmeans* m = NULL;
+        CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
+        double cd[8] = {0}, again[8] = {0};
+        float cf[8] = {0};
+        int64_t idx[4] = {-1, -1, -1, -1}, idx32[4] = {-1, -1, -1, -1};
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, wd, cd, 8, idx), LAMINA_OK, NULL);
+        int even = 1, rows_ok = 1, distinct = 1;
+        for (int c = 0; c < 4; c++) {
+            even = even && idx[c] >= 0 && idx[c] < 8 && idx[c] % 2 == 0;   /* the rows of positive weight */
+            rows_ok = rows_ok && idx[c] >= 0 && idx[c] < 8 && cd[2 * c] == xd[2 * idx[c]] && cd[2 * c + 1] == xd[2 * idx[c] + 1];
+            for (int e = 0; e < c; e++) distinct = distinct && idx[c] != idx[e];
+        }
+        expect_true(init == 0 ? "k-means++: only rows of positive weight drawn" : "random: only rows of positive weight drawn", even);
+        expect_true("centers are the drawn rows of x", rows_ok);
+        expect_true("drawn rows distinct", distinct);
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, wd, again, 8, NULL), LAMINA_OK, NULL);
+        expect_true("same seed, same centers (indices_out NULL)", memcmp(cd, again, sizeof cd) == 0);
+        CHECK(lamina_kmeans_init_centers(m, xf, 8, 2, wf, cf, 8, idx32), LAMINA_OK, NULL);
+        expect_true("float32: rows of x", cf[0] == xf[2 * idx32[0]] && cf[1] == xf[2 * idx32[0] + 1]);
+        /* the fit with max_iter = 1 from the same seed: every positive-weight row is its own cluster's
+         * only positive weight, so its center stays on the drawn row (zero-weight rows do not move it) */
+        lamina_kmeans_params q = p;
+        q.max_iter = 1;
+        lamina_kmeans* f = NULL;
+        CHECK(lamina_kmeans_create(&q, &f), LAMINA_OK, NULL);
+        CHECK(lamina_kmeans_fit_weighted_f64(f, xd, 8, 2, NULL, wd), LAMINA_OK, NULL);
+        double fitted[8] = {0};
+        CHECK(lamina_kmeans_get_centers_f64(f, fitted, 8), LAMINA_OK, NULL);
+        expect_true("the fit starts from the same centers", memcmp(fitted, cd, sizeof cd) == 0);
+        lamina_kmeans_free(f);
+        /* CSR twin (the CSR fit's own seeding): rows of positive weight, dense rows of x */
+        const int64_t indptr[9] = {0, 0, 1, 3, 5, 6, 8, 9, 10};
+        const int64_t indices[10] = {1, 0, 1, 0, 1, 1, 0, 1, 0, 0};
+        const double data[10] = {1, 10, 10, 10, 11, 10, 1, 10, 10, 11};
+        float dataf[10];
+        for (int i = 0; i < 10; i++) dataf[i] = (float)data[i];
+        CHECK(lamina_kmeans_init_centers_csr_f64(m, data, indices, indptr, 10, 8, 2, wd, cd, 8, idx), LAMINA_OK, NULL);
+        even = 1, rows_ok = 1;
+        for (int c = 0; c < 4; c++) {
+            even = even && idx[c] % 2 == 0;
+            rows_ok = rows_ok && cd[2 * c] == xd[2 * idx[c]] && cd[2 * c + 1] == xd[2 * idx[c] + 1];
+        }
+        expect_true("csr: only rows of positive weight drawn", even);
+        expect_true("csr: centers are the drawn rows, dense", rows_ok);
+        CHECK(lamina_kmeans_init_centers_csr(m, dataf, indices, indptr, 10, 8, 2, wd, cf, 8, idx), LAMINA_OK, NULL);
+        /* bad arguments */
+        CHECK(lamina_kmeans_init_centers_f64(NULL, xd, 8, 2, wd, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, NULL);
+        CHECK(lamina_kmeans_init_centers_f64(m, NULL, 8, 2, wd, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "x is NULL");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 0, 2, wd, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "n is 0");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 3, 2, NULL, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "n_samples=3 should be >= n_clusters=4.");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, wd, cd, 7, idx), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, wd, NULL, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "centers_out is NULL");
+        const double nan_x[16] = {0, 0, 0, 1, 10, NAN, 10, 11, 0, 10, 1, 10, 10, 0, 11, 0};
+        CHECK(lamina_kmeans_init_centers_f64(m, nan_x, 8, 2, wd, cd, 8, idx), LAMINA_ERR_NON_FINITE, "row 2, column 1");
+        const double neg_w[8] = {1, -1, 1, 1, 1, 1, 1, 1}, nan_w[8] = {1, 1, NAN, 1, 1, 1, 1, 1}, zero_w[8] = {0};
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, neg_w, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "sample_weight[1]");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, nan_w, cd, 8, idx), LAMINA_ERR_NON_FINITE, "sample_weight[2]");
+        CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, zero_w, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "sums to 0");
+        CHECK(lamina_kmeans_init_centers_csr_f64(m, data, indices, indptr, 10, 8, 2, neg_w, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "sample_weight[1]");
+        CHECK(lamina_kmeans_init_centers_csr_f64(m, data, indices, NULL, 10, 8, 2, wd, cd, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "indptr is NULL");
+        CHECK(lamina_kmeans_init_centers_csr_f64(m, data, indices, indptr, 10, 8, 2, wd, cd, 9, idx), LAMINA_ERR_SHAPE_MISMATCH, "out_len");
+        CHECK(lamina_kmeans_init_centers_csr(m, dataf, indices, indptr, 10, 8, 2, wd, NULL, 8, idx), LAMINA_ERR_INVALID_ARGUMENT, "centers_out is NULL");
+        lamina_kmeans_free(m);
+    }
+    /* init=random: fewer than n_clusters positive weights; init=given: nothing to draw */
+    const double two_w[8] = {1, 0, 0, 0, 0, 0, 0, 1};
+    double cd[8];
+    lamina_kmeans* m = NULL;
+    p.init = LAMINA_KMEANS_INIT_RANDOM;
+    CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, two_w, cd, 8, NULL), LAMINA_ERR_INVALID_ARGUMENT, "only 2 samples");
+    lamina_kmeans_free(m);
+    p.init = LAMINA_KMEANS_INIT_GIVEN;
+    CHECK(lamina_kmeans_create(&p, &m), LAMINA_OK, NULL);
+    CHECK(lamina_kmeans_init_centers_f64(m, xd, 8, 2, NULL, cd, 8, NULL), LAMINA_ERR_INVALID_ARGUMENT, "LAMINA_KMEANS_INIT_GIVEN");
     lamina_kmeans_free(m);
 }
 
@@ -148,6 +243,7 @@ static void test_minkowski_and_log(void) {
 int main(void) {
     test_minkowski_and_log();
     test_weighted_kmeans();
+    test_init_centers();
     test_contingency_mi();
     return check_summary();
 }

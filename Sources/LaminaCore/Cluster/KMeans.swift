@@ -90,26 +90,7 @@ package final class KMeans: @unchecked Sendable {
                                      sampleWeight: [Double]? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
         if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
-        // Sample weights (scikit-learn's sample_weight): weighted k-means++ / random draws, weighted
-        // means, weighted inertia. Finite, >= 0, with a positive sum.
-        if let w = sampleWeight {
-            if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) values; expected n_samples = \(n)") }
-            var total = 0.0
-            for (i, v) in w.enumerated() {
-                if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] = \(v); expected finite weights") }
-                if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] = \(v); expected weights >= 0") }
-                total += v
-            }
-            if !(total > 0) || !total.isFinite {
-                throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
-            }
-            if parameters.initialization == .random {
-                let positive = w.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-                if positive < k {
-                    throw LaminaError.invalid("init='random' draws n_clusters=\(k) distinct samples with probability proportional to sample_weight, but only \(positive) samples have a positive weight")
-                }
-            }
-        }
+        try checkSampleWeight(sampleWeight, n)
         let weights = sampleWeight
         if parameters.initialization == .given {
             guard let given = initialCenters else { throw LaminaError.invalid("init is 'given' but no initial centers were passed") }
@@ -118,16 +99,9 @@ package final class KMeans: @unchecked Sendable {
             }
         }
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
-        // One generator per run (seeded from the model's seed and the run's index), so that a run's
-        // draws do not depend on the other runs; all runs are seeded, then iterated, in lock-step.
-        var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
-        let randomRows: [[Int]] = parameters.initialization != .random ? [] : rngs.indices.map { run in
-            if let weights { return Self.weightedDistinct(weights, k, &rngs[run]) }
-            // Unweighted: the same draws as weightedDistinct with unit weights (position floor(u m)
-            // of the m rows not drawn yet), in O(k).
-            var pool = Array(0..<n)
-            for i in 0..<k { pool.swapAt(i, i + min(n - i - 1, Int(rngs[run].nextUnit() * Double(n - i)))) }
-            return Array(pool.prefix(k))
+        var rngs = generators(runs)
+        let randomRows: [[Int]] = parameters.initialization != .random ? [] : rngs.indices.map {
+            Self.randomStartRows(n, k, weights, &rngs[$0])
         }
         // Given or random starts in a frame (rows of the frame's data; given centers mapped into it).
         func startsIn(_ data: MatrixViewOf<T>, shift: [Double]?, unit: Double) -> [[Double]] {
@@ -135,7 +109,7 @@ package final class KMeans: @unchecked Sendable {
                 // Rounded like the frame's data, so a given center equal to a row is that row's point.
                 return [(0..<(k * d)).map { Double(T((Double(initialCenters!.base[$0]) - (shift?[$0 % d] ?? 0)) / unit)) }]
             }
-            return randomRows.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
+            return randomRows.map { Self.coordinates(data, $0) }
         }
         // Well-scaled data whose mean is no larger than their spread are iterated on as they are (no
         // working copy: no 61 MB of fresh pages and one pass less at n = 20,000, d = 768); otherwise on a
@@ -155,14 +129,8 @@ package final class KMeans: @unchecked Sendable {
                                     rowNorms: gathered.rowNorms)
             if stats.isWellScaled { firstOnInput = (lloyd, starts, first) }
         }
-        let useInput = stats.isWellScaled
-        // The copy is centred on the column means rounded to a few bits of the spread (roundedShift):
-        // data with few significant bits (integers) stay exact in the copy, so identical points have
-        // identical centers and map back exactly.
-        let mean = useInput ? [Double](repeating: 0, count: d) : WorkingCopy.roundedShift(stats.mean, low: stats.low, high: stats.high)
-        var working: WorkingCopy<T>? = nil
-        if !useInput { working = WorkingCopy<T>(x, shift: mean, range: (stats.low, stats.high)) }
-        let unit = working?.unit ?? 1
+        let frame = Frame(x, stats)
+        let useInput = frame.useInput, mean = frame.mean, working = frame.working, unit = frame.unit
         // tol is relative to the mean column variance (working units here, like the center shifts it
         // is compared with).
         let meanVariance = useInput ? stats.totalVariance / Double(d)
@@ -176,8 +144,9 @@ package final class KMeans: @unchecked Sendable {
                 (lloyd, starts, first) = (firstOnInput.lloyd, firstOnInput.starts, firstOnInput.runs)
                 lloyd.tol = tol
             } else {
-                let norms = working?.sqNorms ?? stats.rowNorms.map { T($0) }
-                starts = parameters.initialization == .kMeansPlusPlus ? plusPlus(data, norms, k, weights, &rngs)
+                let norms = frame.norms(stats)
+                starts = parameters.initialization == .kMeansPlusPlus
+                    ? plusPlus(data, norms, k, weights, &rngs).map { Self.coordinates(data, $0) }
                     : startsIn(data, shift: mean, unit: unit)
                 lloyd = LockstepLloyd(data: data, norms: norms, exactNorms: useInput ? stats.rowNorms : nil, k: k,
                                       maxIterations: parameters.maxIterations, tol: tol, weights: weights)
@@ -388,10 +357,11 @@ package final class KMeans: @unchecked Sendable {
 
     /// Greedy k-means++ for several runs in lock-step, each with its own generator: one pass over the
     /// data gives the distances of every run's candidates (the seeding is memory-bound, so this is
-    /// what makes restarts cheap). Each run's centers are the same as if it were seeded alone.
+    /// what makes restarts cheap). Each run's rows are the same as if it were seeded alone.
+    /// Returns each run's k chosen rows, in the order chosen.
     private func plusPlus<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ norms: [T], _ k: Int, _ weights: [Double]?,
-                                          _ rngs: inout [Xoshiro256]) -> [[Double]] {
-        let n = data.rows, d = data.cols, runs = rngs.count
+                                          _ rngs: inout [Xoshiro256]) -> [[Int]] {
+        let n = data.rows, runs = rngs.count
         let trials = 2 + Int(log(Double(k)))
         // Buffers reused by every step: candidate distances (runs * trials x n), each run's distance to
         // its closest chosen center, the cumulative potential.
@@ -439,7 +409,13 @@ package final class KMeans: @unchecked Sendable {
                 }
             }
         }
-        return chosen.map { rows in rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } } }
+        return chosen
+    }
+
+    /// The given rows of data, row-major as float64 (rows.count x d): a run's start in data's frame.
+    static func coordinates<T: LaminaFloat>(_ data: MatrixViewOf<T>, _ rows: [Int]) -> [Double] {
+        let d = data.cols
+        return rows.flatMap { row in (0..<d).map { Double(data.base[row * d + $0]) } }
     }
 
     /// The first index whose cumulative mass exceeds target (inverse-CDF sampling: an index of zero mass
@@ -723,5 +699,92 @@ extension KMeans {
             if chosen.count > count { chosen.removeLast() }
         }
         return chosen
+    }
+}
+
+// MARK: - Seeding (shared by the fits and `initialRows`)
+
+extension KMeans {
+    /// scikit-learn's sample_weight for n rows: n finite values >= 0 with a finite positive sum (nil:
+    /// unit weights); with init=random, at least n_clusters positive weights (the draw is without
+    /// replacement and never takes a row of weight 0).
+    func checkSampleWeight(_ sampleWeight: [Double]?, _ n: Int) throws {
+        guard let w = sampleWeight else { return }
+        let k = parameters.clusterCount
+        if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) values; expected n_samples = \(n)") }
+        var total = 0.0
+        for (i, v) in w.enumerated() {
+            if !v.isFinite { throw LaminaError(.nonFinite, "sample_weight[\(i)] = \(v); expected finite weights") }
+            if v < 0 { throw LaminaError.invalid("sample_weight[\(i)] = \(v); expected weights >= 0") }
+            total += v
+        }
+        if !(total > 0) || !total.isFinite {
+            throw LaminaError.invalid("sample_weight sums to \(total); expected a finite positive sum")
+        }
+        if parameters.initialization == .random {
+            let positive = w.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+            if positive < k {
+                throw LaminaError.invalid("init='random' draws n_clusters=\(k) distinct samples with probability proportional to sample_weight, but only \(positive) samples have a positive weight")
+            }
+        }
+    }
+
+    /// One generator per restart, seeded from the model's seed and the restart's index, so that a
+    /// restart's draws do not depend on the others (restart 0 uses the seed itself).
+    func generators(_ runs: Int) -> [Xoshiro256] {
+        (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+    }
+
+    /// init=random on dense x: k distinct rows, by weight (weightedDistinct) or, unweighted, the same
+    /// draws as weightedDistinct with unit weights (position floor(u m) of the m rows not drawn yet)
+    /// in O(k).
+    static func randomStartRows(_ n: Int, _ k: Int, _ weights: [Double]?, _ rng: inout Xoshiro256) -> [Int] {
+        if let weights { return weightedDistinct(weights, k, &rng) }
+        var pool = Array(0..<n)
+        for i in 0..<k { pool.swapAt(i, i + min(n - i - 1, Int(rng.nextUnit() * Double(n - i)))) }
+        return Array(pool.prefix(k))
+    }
+
+    /// The frame a dense fit seeds and iterates in, decided by one pass of statistics: x itself when it
+    /// is well scaled (Statistics.isWellScaled: no working copy), else a copy centred on the column
+    /// means rounded to a few bits of the spread (roundedShift: data with few significant bits, such as
+    /// integers, stay exact in the copy, so identical points have identical centers and map back
+    /// exactly), in power-of-two units.
+    struct Frame<T: LaminaFloat> {
+        let useInput: Bool
+        let mean: [Double]
+        let working: WorkingCopy<T>?
+        var unit: Double { working?.unit ?? 1 }
+
+        init(_ x: MatrixViewOf<T>, _ stats: Statistics<T>) {
+            useInput = stats.isWellScaled
+            mean = useInput ? [Double](repeating: 0, count: x.cols)
+                : WorkingCopy.roundedShift(stats.mean, low: stats.low, high: stats.high)
+            working = useInput ? nil : WorkingCopy<T>(x, shift: mean, range: (stats.low, stats.high))
+        }
+
+        /// The squared row norms in the frame (those of the copy, or the input's float64 norms).
+        func norms(_ stats: Statistics<T>) -> [T] { working?.sqNorms ?? stats.rowNorms.map { T($0) } }
+    }
+
+    /// The n_clusters rows of x that `fit(x, sampleWeight:)` of this model starts its first restart
+    /// from, in the order drawn: the same code and the same generator (restart 0, seeded with
+    /// parameters.seed), so the fit's first start is exactly these rows of x. k-means++ runs in the
+    /// fit's frame (Frame), as the fit does; init=random draws the rows directly. Checks as fit does
+    /// (n_samples >= n_clusters, sample_weight); init=given is refused (nothing is drawn).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package func initialRows<T: LaminaFloat>(_ x: MatrixViewOf<T>, sampleWeight: [Double]? = nil) throws -> [Int] {
+        let k = parameters.clusterCount, n = x.rows
+        if parameters.initialization == .given {
+            throw LaminaError.invalid("params.init is LAMINA_KMEANS_INIT_GIVEN: given centers are their own start, nothing is drawn; use LAMINA_KMEANS_INIT_PLUSPLUS or LAMINA_KMEANS_INIT_RANDOM")
+        }
+        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        try checkSampleWeight(sampleWeight, n)
+        var rngs = generators(1)
+        if parameters.initialization == .random { return Self.randomStartRows(n, k, sampleWeight, &rngs[0]) }
+        let stats = Self.statistics(x)
+        let frame = Frame(x, stats)
+        return withFrame(x, frame.working) { data in plusPlus(data, frame.norms(stats), k, sampleWeight, &rngs)[0] }
     }
 }

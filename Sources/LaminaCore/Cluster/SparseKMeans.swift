@@ -21,38 +21,25 @@ extension KMeans {
                 throw LaminaError.shape("init has shape (\(given.rows), \(given.cols)); expected (n_clusters, n_features) = (\(k), \(d))")
             }
         }
-        if let w = sampleWeight {
-            if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) entries; expected n = \(n)") }
-            if let bad = w.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {
-                throw LaminaError.invalid("sample_weight[\(bad)] is \(w[bad]); expected finite values >= 0")
-            }
-            if !(w.reduce(0, +) > 0) { throw LaminaError.invalid("sample_weight sums to 0; expected a positive total weight") }
-        }
+        try Self.checkSparseSampleWeight(sampleWeight, n)
         let (cells, overflow) = k.multipliedReportingOverflow(by: d)
         if overflow { throw LaminaError(.outOfMemory, "n_clusters x d = \(k) x \(d) overflows") }
         // centers, sums, transposed centers, a copy per run kept: about 5 k x d float64 arrays.
         try Memory.reserve(cells.multipliedReportingOverflow(by: 40).overflow ? Int.max : cells * 40,
                            "the dense centers of k-means on sparse x (\(k) x \(d) float64, a few copies)")
-        // Equal weights are no weights (the same draws and iterations; only the inertia scales), as
-        // scikit-learn's results are for unit or uniformly scaled weights.
-        var weightScale = 1.0
-        var sampleWeight = sampleWeight
-        if let w = sampleWeight, w.allSatisfy({ $0 == w[0] }) { weightScale = w[0]; sampleWeight = nil }
+        let (sampleWeight, weightScale) = Self.distinctWeights(sampleWeight)
         let runs = parameters.initialization == .given ? 1 : parameters.initCount
-        var rngs = (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        var rngs = generators(runs)
         let tol = parameters.tolerance == 0 ? 0 : parameters.tolerance * Self.meanColumnVariance(x)
-        if parameters.initialization == .kMeansPlusPlus { try SparseRowsAndColumns.checkIndexable(x) }
-        let columns = parameters.initialization == .kMeansPlusPlus ? SparseRowsAndColumns(x, order: nil) : nil
+        let columns = try plusPlusColumns(x)
         var best: (centers: [Double], labels: [Int32], iterations: Int, inertia: Double)? = nil
         for run in 0..<runs {
             let start: [Double]
             switch parameters.initialization {
             case .given:
                 start = (0..<(k * d)).map { Double(initialCenters!.base[$0]) }
-            case .random:
-                start = Self.densify(x, rows: Self.randomRows(n, k, sampleWeight, &rngs[run]))
-            case .kMeansPlusPlus:
-                start = Self.densify(x, rows: Self.plusPlus(columns!, k, sampleWeight, &rngs[run]))
+            case .random, .kMeansPlusPlus:
+                start = Self.densify(x, rows: startRows(n, columns, sampleWeight, &rngs[run]))
             }
             let result = lloyd(x, start: start, weights: sampleWeight, tol: tol, T.self)
             if best == nil || result.inertia < best!.inertia { best = result }
@@ -272,6 +259,53 @@ extension KMeans {
         var total = 0.0
         for j in 0..<d { total += (variance[j] + Double(n - present[j]) * mean[j] * mean[j]) / Double(n) }
         return total / Double(d)
+    }
+
+    /// sample_weight of a CSR fit: n finite values >= 0 with a positive sum, or nil (unit weights).
+    static func checkSparseSampleWeight(_ sampleWeight: [Double]?, _ n: Int) throws {
+        guard let w = sampleWeight else { return }
+        if w.count != n { throw LaminaError.shape("sample_weight has \(w.count) entries; expected n = \(n)") }
+        if let bad = w.firstIndex(where: { !($0 >= 0) || !$0.isFinite }) {
+            throw LaminaError.invalid("sample_weight[\(bad)] is \(w[bad]); expected finite values >= 0")
+        }
+        if !(w.reduce(0, +) > 0) { throw LaminaError.invalid("sample_weight sums to 0; expected a positive total weight") }
+    }
+
+    /// Equal weights are no weights (the same draws and iterations; only the inertia scales), as
+    /// scikit-learn's results are for unit or uniformly scaled weights: (nil, w) for all weights w.
+    static func distinctWeights(_ sampleWeight: [Double]?) -> (weights: [Double]?, scale: Double) {
+        if let w = sampleWeight, w.allSatisfy({ $0 == w[0] }) { return (nil, w[0]) }
+        return (sampleWeight, 1)
+    }
+
+    /// The rows and columns k-means++ draws from (nil for the other inits).
+    private func plusPlusColumns<T: LaminaFloat>(_ x: CSRViewOf<T>) throws -> SparseRowsAndColumns? {
+        if parameters.initialization != .kMeansPlusPlus { return nil }
+        try SparseRowsAndColumns.checkIndexable(x)
+        return SparseRowsAndColumns(x, order: nil)
+    }
+
+    /// One restart's k start rows of a CSR fit (init random or k-means++; `columns` from plusPlusColumns).
+    private func startRows(_ n: Int, _ columns: SparseRowsAndColumns?, _ weights: [Double]?, _ rng: inout Xoshiro256) -> [Int] {
+        let k = parameters.clusterCount
+        if let columns { return Self.plusPlus(columns, k, weights, &rng) }
+        return Self.randomRows(n, k, weights, &rng)
+    }
+
+    /// The n_clusters rows of x that `fit(x, sampleWeight:)` (CSR) of this model starts its first
+    /// restart from, in the order drawn: the same code and generator (restart 0, parameters.seed), so
+    /// the fit's first start is exactly these rows. Checks as that fit does; init=given is refused.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    package func initialRows<T: LaminaFloat>(_ x: CSRViewOf<T>, sampleWeight: [Double]? = nil) throws -> [Int] {
+        let k = parameters.clusterCount, n = x.rows
+        if parameters.initialization == .given {
+            throw LaminaError.invalid("params.init is LAMINA_KMEANS_INIT_GIVEN: given centers are their own start, nothing is drawn; use LAMINA_KMEANS_INIT_PLUSPLUS or LAMINA_KMEANS_INIT_RANDOM")
+        }
+        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        try Self.checkSparseSampleWeight(sampleWeight, n)
+        var rngs = generators(1)
+        return startRows(n, try plusPlusColumns(x), Self.distinctWeights(sampleWeight).weights, &rngs[0])
     }
 
     /// The given rows as dense float64 centers (rows.count x d).

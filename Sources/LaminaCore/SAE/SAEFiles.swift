@@ -249,6 +249,9 @@ extension SAETrainer {
         let cfgPath = SAEPaths.join(directory, "cfg.json")
         let format: SAEFormat
         if SAEPaths.exists(saelens) { format = .saelens } else if SAEPaths.exists(sparsify) { format = .sparsify } else {
+            if VLSparseAutoencoder.isVLSAEDirectory(directory) {
+                throw LaminaError(.format, "'\(directory)' is a VL-SAE directory (\(VLSparseAutoencoder.weightsFile), cfg.json architecture \"\(VLSparseAutoencoder.architectureName)\"), not an SAE; load it with lamina_vlsae_load (Python: lamina.sae.load_vlsae)")
+            }
             throw LaminaError(.io, "'\(directory)' holds neither sae_weights.safetensors (SAELens) nor sae.safetensors (sparsify)")
         }
         let root = try SAEPaths.readJSON(cfgPath)

@@ -246,6 +246,8 @@ SIGNATURES = {
     "lamina_kmeans_get_precision": (c_int32, [c_void_p, i32p]),
     "lamina_kmeans_fit_weighted": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, f32p]),
     "lamina_kmeans_fit_weighted_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64, f64p, f64p]),
+    "lamina_kmeans_init_centers": (c_int32, [c_void_p, f32p, c_int64, c_int64, f32p, f32p, c_int64, i64p]),
+    "lamina_kmeans_init_centers_f64": (c_int32, [c_void_p, f64p, c_int64, c_int64, f64p, f64p, c_int64, i64p]),
     "lamina_kmeans_get_log": (c_int32, [c_void_p, c_char_p, c_int64, i64p]),
     "lamina_h5_dataset_info": (c_int32, [c_char_p, c_char_p, i32p, i64p, c_int32, i32p]),
     "lamina_h5_read_f32": (c_int32, [c_char_p, c_char_p, c_int64, c_int64, f32p, c_int64]),
@@ -462,6 +464,10 @@ SIGNATURES = {
     "lamina_kmeans_fit_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p, f64p]),
     "lamina_kmeans_predict_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, i32p, f64p]),
     "lamina_kmeans_transform_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p]),
+    "lamina_kmeans_init_centers_csr": (c_int32, [c_void_p, f32p, i64p, i64p, c_int64, c_int64, c_int64, f64p, f32p,
+                                                 c_int64, i64p]),
+    "lamina_kmeans_init_centers_csr_f64": (c_int32, [c_void_p, f64p, i64p, i64p, c_int64, c_int64, c_int64, f64p, f64p,
+                                                     c_int64, i64p]),
 }
 
 for _name, (_restype, _argtypes) in SIGNATURES.items():

@@ -116,7 +116,11 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
         taken before the seed (None when init is not callable)."""
         if not callable(self.init):
             return None
-        rs = self.random_state
+        return self._random_state(self.random_state)
+
+    @staticmethod
+    def _random_state(rs):
+        """scikit-learn's check_random_state(rs) (a Generator gives a RandomState seeded by one draw)."""
         if isinstance(rs, np.random.RandomState):
             return rs
         if rs is None:
@@ -160,6 +164,68 @@ class KMeans(ClusterMixin, TransformerMixin, LaminaEstimator):
             raise InvalidArgumentError("Sample weights must contain at least one non-zero number. "
                                        "(sample_weight is all zeros; expected a positive sum)")
         return w
+
+    def _init_centroids(self, X, x_squared_norms, init, random_state, sample_weight, init_size=None,
+                        n_centroids=None):
+        """scikit-learn's private `_BaseKMeans._init_centroids`, with its signature (scikit-learn's tests
+        call it): the initial centers for X, an (n_centroids or n_clusters, n_features) array.
+
+        init "k-means++" or "random": the rows of X that fit(X, sample_weight=sample_weight) of a KMeans
+        with this init, n_clusters=n_centroids and this random_state starts its first restart from,
+        drawn by the library's own seeding code (lamina_kmeans_init_centers and its _f64 and CSR twins:
+        weighted k-means++, or distinct rows drawn by weight; a row of weight 0 is never drawn).
+        random_state is mapped to the seed as fit maps KMeans(random_state=...): an int is the seed, a
+        RandomState or Generator gives one draw, None a draw from numpy's global generator. The draws
+        are Lamina's, not scikit-learn's numpy draws. An array init is returned as given (its shape
+        checked, in X's dtype); a callable is called as scikit-learn calls it here,
+        init(X, n_centroids, random_state=check_random_state(random_state)), its result checked.
+
+        x_squared_norms is accepted and not used: the library computes the rows' squared norms itself
+        in float64, in the frame its fit seeds in (a centred copy when the data are badly scaled), so
+        that these seeds are exactly the fit's; norms passed in could differ in the last bits and
+        change a draw. It is checked for length when given. sample_weight: None (unit weights), a
+        scalar, or n_samples values (finite, >= 0, positive sum). init_size, MiniBatchKMeans's random
+        subsample of rows for the initialization, is refused unless it is None or >= n_samples (where
+        scikit-learn does not subsample either): Lamina has no mini-batch k-means.
+        """
+        sparse = _sparse.is_sparse(X)
+        x = _sparse.as_csr(X) if sparse else as_matrix(X, keep_float64=True)
+        n, d = x.shape
+        if init_size is not None and not (isinstance(init_size, numbers.Integral) and not isinstance(init_size, bool)
+                                          and init_size >= n):
+            raise InvalidArgumentError(f"init_size={init_size!r}: initializing on a random subsample of the rows is "
+                                       f"MiniBatchKMeans's option, which Lamina does not have; pass init_size=None "
+                                       f"(or >= n_samples = {n})")
+        k = check_int(self.n_clusters if n_centroids is None else n_centroids, "n_centroids", bits=32)
+        if x_squared_norms is not None and np.shape(x_squared_norms) != (n,):
+            raise ShapeMismatchError(f"x_squared_norms has shape {np.shape(x_squared_norms)}; expected ({n},)")
+        if not isinstance(init, str) and callable(init):
+            c = init(x.matrix() if sparse else X, k, random_state=self._random_state(random_state))
+            if _sparse.is_sparse(c):
+                c = c.toarray()
+            c = N.as_matrix_typed(c, "init(X, n_centroids, random_state)")
+            self._check_centers(c, k, d)
+            return np.ascontiguousarray(c, dtype=x.dtype)
+        if not isinstance(init, str):
+            c = N.as_matrix_typed(init, "init")
+            self._check_centers(c, k, d)
+            return np.ascontiguousarray(c, dtype=x.dtype)
+        params = N.lib.lamina_kmeans_default_params()
+        params.n_clusters = k
+        params.init = N.option(init, _INITS, "init")
+        params.seed = check_seed(random_state) % 2**64
+        handle = N.Handle("lamina_kmeans_create", "lamina_kmeans_free", ctypes.byref(params))
+        centers = np.empty((k, d), dtype=x.dtype)
+        ptr = N.dptr if centers.dtype == np.float64 else N.fptr
+        if sparse:
+            w = None if sample_weight is None else self._sparse_weights(sample_weight, n)
+            fn, *args = x.args("lamina_kmeans_init_centers")
+            N.call(fn, handle, *args, N.dptr(w) if w is not None else None, ptr(centers), centers.size, None)
+        else:
+            w = self._sample_weight(sample_weight, n, x.dtype)
+            N.call("lamina_kmeans_init_centers_f64" if x.dtype == np.float64 else "lamina_kmeans_init_centers",
+                   handle, ptr(x), n, d, ptr(w) if w is not None else None, ptr(centers), centers.size, None)
+        return centers
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits on X (n_samples, n_features). sample_weight (n_samples,), or a scalar: each sample counts

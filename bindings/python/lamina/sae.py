@@ -668,7 +668,8 @@ _FORMATS = {"saelens": 0, "sparsify": 1}
 
 
 def load(path):
-    """Loads an SAE saved by `SparseAutoencoder.save` (or by SAELens / sparsify) from the directory `path`."""
+    """Loads an SAE saved by `SparseAutoencoder.save` (or by SAELens / sparsify) from the directory `path`.
+    A VL-SAE directory is refused with a FormatError naming `load_vlsae`."""
     return SparseAutoencoder._from_handle(N.Handle("lamina_sae_load", "lamina_sae_free", os.fsencode(path)))
 
 

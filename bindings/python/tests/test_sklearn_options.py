@@ -206,6 +206,118 @@ def test_feature_names_copy_x_fit_transform():
         KMeans(3, verbose=-1).fit(x)
 
 
+# -- KMeans._init_centroids (scikit-learn's private seeding method) -----------------------------------
+
+def _weighted_inertia(x, centers, w):
+    x, c = x.astype(np.float64), centers.astype(np.float64)
+    d2 = ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1).min(1)
+    return float(d2.sum() if w is None else d2 @ w.astype(np.float64))
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("offset", [0.0, 1e4])   # 1e4: badly scaled, the fit seeds on a centred copy
+def test_init_centroids_is_the_fits_start(init, dtype, weighted, offset, capsys):
+    # Structureless data, so that other seeds give another first inertia. The fit's verbose line
+    # "Iteration 0, inertia v." is the inertia of the first assignment at the centers it starts from.
+    rng = np.random.RandomState(3)
+    x = (rng.uniform(-1, 1, size=(300, 4)) + offset).astype(dtype)
+    w = rng.uniform(0.2, 2.0, size=x.shape[0]).astype(dtype) if weighted else None
+    inertias = set()
+    for seed in range(4):
+        seeds = KMeans()._init_centroids(x, None, init, seed, w, n_centroids=6)
+        assert seeds.dtype == x.dtype and seeds.shape == (6, 4)
+        assert all(np.flatnonzero((x == s).all(1)).size == 1 for s in seeds)   # rows of x
+        assert np.unique(seeds, axis=0).shape[0] == 6
+        capsys.readouterr()
+        KMeans(6, init=init, n_init=1, max_iter=1, verbose=1, random_state=seed).fit(x, sample_weight=w)
+        first = float(re.search(r"^Iteration 0, inertia (\S+)\.$", capsys.readouterr().out, re.M).group(1))
+        want = _weighted_inertia(x, seeds, w)
+        np.testing.assert_allclose(first, want, rtol=1e-9)
+        inertias.add(round(want, 6))
+    assert len(inertias) == 4   # the seed matters
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csc_array])
+def test_init_centroids_sparse_is_the_sparse_fits_start(init, container):
+    # The CSR fit seeds on its own (not the dense fit's draws); one Lloyd step from these seeds gives
+    # the fit's centers with max_iter=1 (float64 labels; no ties on continuous data).
+    rng = np.random.RandomState(4)
+    dense = rng.uniform(0, 1, size=(200, 5)) * (rng.rand(200, 5) < 0.6)
+    dense[:, 0] = rng.uniform(0.1, 1, size=200)   # distinct rows (no duplicate seeds)
+    w = rng.uniform(0.2, 2.0, size=200)
+    for seed in range(3):
+        seeds = KMeans()._init_centroids(container(dense), None, init, seed, w, n_centroids=4)
+        assert seeds.dtype == np.float64 and all(np.flatnonzero((dense == s).all(1)).size >= 1 for s in seeds)
+        km = KMeans(4, init=init, n_init=1, max_iter=1, random_state=seed).fit(container(dense), sample_weight=w)
+        labels = ((dense[:, None, :] - seeds[None, :, :]) ** 2).sum(-1).argmin(1)
+        want = np.array([np.average(dense[labels == c], axis=0, weights=w[labels == c]) for c in range(4)])
+        np.testing.assert_allclose(km.cluster_centers_, want, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_init_centroids_weights_are_used_and_zero_weights_never_drawn(init, sparse):
+    # scikit-learn's test_sample_weight_init / test_sample_weight_zero, over several seeds
+    x, _ = make_blobs(n_samples=100, n_features=5, centers=5, random_state=0)
+    X = sp.csr_matrix(x) if sparse else x
+    for seed in range(5):
+        w = np.random.RandomState(seed).uniform(size=100)
+        weighted = KMeans()._init_centroids(X, None, init, np.random.RandomState(seed), w, n_centroids=5)
+        plain = KMeans()._init_centroids(X, None, init, np.random.RandomState(seed), np.ones(100), n_centroids=5)
+        assert not np.allclose(weighted, plain)
+        w[::2] = 0
+        centers = KMeans()._init_centroids(X, None, init, seed, w, n_centroids=10)
+        d = np.sqrt(((x[::2, None, :] - centers[None, :, :]) ** 2).sum(-1))
+        assert not np.any(np.isclose(d, 0))
+    # unit weights are no weights
+    a = KMeans()._init_centroids(X, None, init, 3, None, n_centroids=4)
+    b = KMeans()._init_centroids(X, None, init, 3, np.ones(100), n_centroids=4)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_init_centroids_arguments_like_sklearn():
+    x = _blobs(n=50, d=3, centers=2)
+    km = KMeans(3)
+    # random_state as fit maps it: a RandomState gives one draw, an int is the seed, None uses numpy's
+    # global generator
+    a = km._init_centroids(x, None, "k-means++", np.random.RandomState(5), None)
+    b = km._init_centroids(x, None, "k-means++", int(np.random.RandomState(5).randint(0, 2**31 - 1)), None)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (3, 3)   # n_centroids None: n_clusters
+    np.random.seed(7)
+    a = km._init_centroids(x, None, "random", None, None)
+    np.random.seed(7)
+    np.testing.assert_array_equal(a, km._init_centroids(x, None, "random", None, None))
+    # x_squared_norms accepted (not used), checked for length; init_size only when it does not subsample
+    norms = (x ** 2).sum(1)
+    np.testing.assert_array_equal(km._init_centroids(x, norms, "random", 1, None, init_size=50),
+                                  km._init_centroids(x, None, "random", 1, None))
+    with pytest.raises(ValueError, match="x_squared_norms"):
+        km._init_centroids(x, norms[:3], "random", 1, None)
+    with pytest.raises(ValueError, match="init_size=10.*MiniBatchKMeans"):
+        km._init_centroids(x, None, "k-means++", 1, None, init_size=10)
+    # an array is returned as given (X's dtype); a callable is called as scikit-learn calls it
+    given = x[:3].astype(np.float32)
+    out = km._init_centroids(x, None, given, 1, None)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, given)
+    with pytest.raises(ValueError, match="does not match the number of clusters 3"):
+        km._init_centroids(x, None, x[:2], 1, None)
+    seen = {}
+
+    def init(X, k, random_state):
+        seen.update(X=X, k=k, rs=random_state)
+        return X[-k:]
+    out = km._init_centroids(x, None, init, 9, None, n_centroids=2)
+    assert seen["X"] is x and seen["k"] == 2 and isinstance(seen["rs"], np.random.RandomState)
+    np.testing.assert_array_equal(out, x[-2:])
+    with pytest.raises(ValueError, match="not supported"):
+        km._init_centroids(x, None, "kmeans++", 1, None)
+
+
 # -- mutual_info_score(contingency=) ------------------------------------------------------------------
 
 @pytest.mark.parametrize("form", ["dense", "csr", "csc", "coo", "float"])

@@ -1,5 +1,6 @@
 """Bad input for issue 14's scikit-learn options, each case in a worker subprocess (a Swift trap would
-kill the interpreter): lamina_kmeans_fit_weighted(_f64) and lamina_mutual_info_score_contingency
+kill the interpreter): lamina_kmeans_fit_weighted(_f64), lamina_kmeans_init_centers (and its _f64 and CSR
+twins) and lamina_mutual_info_score_contingency
 called directly through ctypes (bypassing the Python checks), and the Python API with odd types."""
 from __future__ import annotations
 
@@ -62,6 +63,88 @@ def c_weighted_fit_float32_and_random_init():
     expect_status(1, N.lib.lamina_kmeans_fit_weighted(h, N.fptr(x), 4, 2, N.fptr(x), N.fptr(w)), "init_centers is not NULL")
     expect_status(0, N.lib.lamina_kmeans_fit_weighted(h, N.fptr(x), 4, 2, None, N.fptr(w)))
     N.lib.lamina_kmeans_free(h)
+
+
+@case
+def c_init_centers_bad_arguments():
+    ctypes, np, _, N = _lazy()
+    x = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], dtype=np.float64)
+    w = np.array([1, 1, 1, 1], dtype=np.float64)
+    out = np.zeros((2, 2), dtype=np.float64)
+    idx = np.zeros(2, dtype=np.int64)
+    h = _model(init=0)
+    fn = N.lib.lamina_kmeans_init_centers_f64
+    expect_status(0, fn(h, N.dptr(x), 4, 2, N.dptr(w), N.dptr(out), 4, N.lptr(idx)))
+    assert sorted(idx.tolist()) in ([0, 2], [0, 3], [1, 2], [1, 3]), idx   # k-means++ picks one per blob here
+    expect_status(1, fn(None, N.dptr(x), 4, 2, N.dptr(w), N.dptr(out), 4, None))
+    expect_status(1, fn(h, None, 4, 2, N.dptr(w), N.dptr(out), 4, None), "x is NULL")
+    expect_status(1, fn(h, N.dptr(x), -4, 2, N.dptr(w), N.dptr(out), 4, None), "n is -4")
+    expect_status(1, fn(h, N.dptr(x), 1, 2, None, N.dptr(out), 4, None), "n_samples=1 should be >= n_clusters=2.")
+    expect_status(2, fn(h, N.dptr(x), 4, 2, N.dptr(w), N.dptr(out), 3, None), "out_len")
+    expect_status(2, fn(h, N.dptr(x), 4, 2, N.dptr(w), N.dptr(out), 2**62, None), "out_len")
+    expect_status(1, fn(h, N.dptr(x), 4, 2, N.dptr(w), None, 4, None), "centers_out is NULL")
+    for bad, status, word in [([1, np.nan, 1, 1], 3, "sample_weight[1]"), ([1, 1, -1, 1], 1, "sample_weight[2]"),
+                              ([0, 0, 0, 0], 1, "sums to"), ([1e308, 1e308, 1, 1], 1, "finite positive sum")]:
+        arr = np.array(bad, dtype=np.float64)
+        expect_status(status, fn(h, N.dptr(x), 4, 2, N.dptr(arr), N.dptr(out), 4, None), word)
+    xn = x.copy()
+    xn[3, 1] = np.inf
+    expect_status(3, fn(h, N.dptr(xn), 4, 2, None, N.dptr(out), 4, None), "row 3, column 1")
+    N.lib.lamina_kmeans_free(h)
+    h = _model(init=2)
+    expect_status(1, fn(h, N.dptr(x), 4, 2, None, N.dptr(out), 4, None), "LAMINA_KMEANS_INIT_GIVEN")
+    N.lib.lamina_kmeans_free(h)
+    h = _model(init=1, k=3)
+    xf = x.astype(np.float32)
+    wf = np.array([1, 0, 0, 1], dtype=np.float32)
+    outf = np.zeros((3, 2), dtype=np.float32)
+    expect_status(1, N.lib.lamina_kmeans_init_centers(h, N.fptr(xf), 4, 2, N.fptr(wf), N.fptr(outf), 6, None),
+                  "only 2 samples")
+    expect_status(0, N.lib.lamina_kmeans_init_centers(h, N.fptr(xf), 4, 2, None, N.fptr(outf), 6, None))
+    # CSR
+    data = np.array([1, 10, 10, 10, 11], dtype=np.float64)
+    indices = np.array([1, 0, 1, 0, 1], dtype=np.int64)
+    indptr = np.array([0, 0, 1, 3, 5], dtype=np.int64)
+    out3 = np.zeros((3, 2), dtype=np.float64)
+    csr = N.lib.lamina_kmeans_init_centers_csr_f64
+    expect_status(0, csr(h, N.dptr(data), N.lptr(indices), N.lptr(indptr), 5, 4, 2, None, N.dptr(out3), 6, None))
+    bad_indptr = np.array([0, 2, 1, 3, 5], dtype=np.int64)
+    expect_status(1, csr(h, N.dptr(data), N.lptr(indices), N.lptr(bad_indptr), 5, 4, 2, None, N.dptr(out3), 6, None),
+                  "indptr[2]")
+    bad_indices = np.array([1, 0, 1, 0, 7], dtype=np.int64)
+    expect_status(1, csr(h, N.dptr(data), N.lptr(bad_indices), N.lptr(indptr), 5, 4, 2, None, N.dptr(out3), 6, None),
+                  "indices[4]")
+    expect_status(1, csr(h, N.dptr(data), N.lptr(indices), N.lptr(indptr), 5, 4, 2, N.dptr(-w), N.dptr(out3), 6, None),
+                  "sample_weight[0]")
+    expect_status(2, csr(h, N.dptr(data), N.lptr(indices), N.lptr(indptr), 5, 4, 2, None, N.dptr(out3), 5, None), "out_len")
+    expect_status(1, csr(h, N.dptr(data), N.lptr(indices), N.lptr(indptr), 5, 2, 2, None, N.dptr(out3), 6, None))
+    N.lib.lamina_kmeans_free(h)
+    h = _model(init=0, k=2**31 - 1)
+    expect_status(2, csr(h, N.dptr(data), N.lptr(indices), N.lptr(indptr), 5, 4, 2**40, None, N.dptr(out3), 6, None),
+                  "out_len")
+    N.lib.lamina_kmeans_free(h)
+
+
+@case
+def py_init_centroids_bad_arguments():
+    _, np, lamina, _ = _lazy()
+    from lamina.cluster import KMeans
+    x = np.array([[0, 0], [0, 1], [10, 10], [10, 11]], dtype=np.float64)
+    km = KMeans(2)
+    for kwargs, words in [(dict(init="kmeans"), ("not supported",)), (dict(init_size=2), ("init_size=2", "MiniBatchKMeans")),
+                          (dict(init_size=2.5), ("init_size",)), (dict(n_centroids=0), ("n_clusters is 0",)),
+                          (dict(n_centroids="3"), ("n_centroids",)), (dict(x_squared_norms=[1, 2]), ("x_squared_norms",)),
+                          (dict(sample_weight=[1, 2]), ("expected (4,)",)), (dict(sample_weight=[1, -1, 1, 1]), ("sample_weight[1]",)),
+                          (dict(random_state="seed"), ("random_state",)), (dict(random_state=-1), ("random_state",)),
+                          (dict(n_centroids=5), ("n_samples=4 should be >= n_clusters=5.",)),
+                          (dict(init=np.zeros((3, 2))), ("number of clusters 2",)),
+                          (dict(init=lambda X, k, random_state: X[:1]), ("number of clusters 2",))]:
+        args = dict(X=x, x_squared_norms=None, init="k-means++", random_state=0, sample_weight=None)
+        args.update(kwargs)
+        expect(lambda a=args: km._init_centroids(**a), lamina.LaminaError, ValueError, *words)
+    expect(lambda: km._init_centroids(np.array([[0.0, np.nan], [1, 1]]), None, "random", 0, None),
+           lamina.LaminaError, ValueError, "NaN")
+    expect(lambda: km._init_centroids("abc", None, "random", 0, None), lamina.LaminaError, ValueError)
 
 
 @case

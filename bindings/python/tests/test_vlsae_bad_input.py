@@ -138,9 +138,10 @@ def other_architecture_given_to_vl_loader():
     d = tempfile.mkdtemp()
     X = np.random.default_rng(0).standard_normal((256, 8)).astype(np.float32)
     SparseAutoencoder(8, 16, k=4, batch_size=64).fit(X).save(os.path.join(d, "topk"))
-    expect(lambda: load_vlsae(os.path.join(d, "topk")), lamina.FormatError, Exception, "not a VL-SAE")
+    expect(lambda: load_vlsae(os.path.join(d, "topk")), lamina.FormatError, Exception, "not a VL-SAE", "lamina.sae.load)")
     SparseAutoencoder(8, 16, k=4, batch_size=64).fit(X).save(os.path.join(d, "sp"), format="sparsify")
-    expect(lambda: load_vlsae(os.path.join(d, "sp")), lamina.FormatError, Exception, "architecture")
+    expect(lambda: load_vlsae(os.path.join(d, "sp")), lamina.FormatError, Exception, "architecture", "not a VL-SAE",
+           "lamina.sae.load)")
     m, V, T = _model()
     m.save(os.path.join(d, "vl"))
     cfg = os.path.join(d, "vl", "cfg.json")
@@ -151,10 +152,14 @@ def other_architecture_given_to_vl_loader():
     c["k"] = 4; c["d_sae"] = 32; json.dump(c, open(cfg, "w"))
     expect(lambda: load_vlsae(os.path.join(d, "vl")), lamina.FormatError, Exception, "W_enc", "shape")
     expect(lambda: load_vlsae(os.path.join(d, "missing")), lamina.LaminaIOError, OSError, "missing")
-    # the regular SAE loader refuses a VL-SAE directory clearly
+    # the regular SAE loader names the VL-SAE loader (by the weights file, or by cfg.json alone)
     c["d_sae"] = 16; json.dump(c, open(cfg, "w"))
     from lamina.sae import load
-    expect(lambda: load(os.path.join(d, "vl")), lamina.LaminaError, Exception, "sae_weights.safetensors")
+    expect(lambda: load(os.path.join(d, "vl")), lamina.FormatError, OSError, "is a VL-SAE directory", "lamina.sae.load_vlsae")
+    os.remove(os.path.join(d, "vl", "vlsae_weights.safetensors"))
+    expect(lambda: load(os.path.join(d, "vl")), lamina.FormatError, OSError, "is a VL-SAE directory", "lamina_vlsae_load")
+    os.remove(cfg)
+    expect(lambda: load(os.path.join(d, "vl")), lamina.LaminaIOError, OSError, "holds neither sae_weights.safetensors")
 
 
 @case

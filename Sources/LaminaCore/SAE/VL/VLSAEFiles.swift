@@ -48,14 +48,23 @@ extension VLSparseAutoencoder {
         return .object(o)
     }
 
+    /// Whether `directory` looks like a VL-SAE saved by `save` (its weights file, or a cfg.json whose
+    /// architecture is "vl_topk"): lets the SAE loader name the right loader instead of a missing file.
+    package static func isVLSAEDirectory(_ directory: String) -> Bool {
+        if SAEPaths.exists(SAEPaths.join(directory, weightsFile)) { return true }
+        let cfgPath = SAEPaths.join(directory, "cfg.json")
+        guard SAEPaths.exists(cfgPath), let root = try? SAEPaths.readJSON(cfgPath) else { return false }
+        return root.objectValue?["architecture"]?.stringValue == architectureName
+    }
+
     static func config(from root: JSONValue, _ path: String) throws -> VLSAEConfig {
         guard let o = root.objectValue else { throw LaminaError(.format, "'\(path)' is not a JSON object") }
         func bad(_ m: String) -> LaminaError { LaminaError(.format, "'\(path)': \(m)") }
         guard let arch = o["architecture"]?.stringValue else {
-            throw bad("no \"architecture\" field; expected \"vl_topk\" (this is not a VL-SAE; an SAE of SAELens or sparsify loads with lamina_sae_load)")
+            throw bad("no \"architecture\" field; expected \"vl_topk\" (this is not a VL-SAE; an SAE of SAELens' or sparsify's layout loads with lamina_sae_load (Python: lamina.sae.load))")
         }
         if arch != architectureName {
-            throw bad("architecture is \"\(arch)\"; expected \"vl_topk\" (this is not a VL-SAE; load it with lamina_sae_load)")
+            throw bad("architecture is \"\(arch)\"; expected \"vl_topk\" (this is not a VL-SAE but an SAE; load it with lamina_sae_load (Python: lamina.sae.load))")
         }
         let known: Set<String> = ["architecture", "d_vision", "d_text", "d_sae", "k", "lr", "batch_size", "adam_beta1", "adam_beta2",
                                   "adam_eps", "weight_vision", "weight_text", "dead_tokens", "warmup_steps", "decay", "decay_steps",
