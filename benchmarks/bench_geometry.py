@@ -9,6 +9,10 @@
    does: each call centres both layers and forms X^T Y, X^T X, Y^T Y) and "numpy shared" (each layer
    centred once and each Gram formed once, the same work plan as Lamina). Values must agree to 1e-9.
 2. Debiased linear CKA at a large n (default 200,000 rows) -- it runs, memory O(d^2 + n d).
+   Memory of both calls (1. and 2.) is measured, not assumed: each runs again in a child process that
+   loads its float32 inputs from .npy files (no temporaries), and the child's peak RSS (VmHWM) after
+   the call minus its peak before it is Lamina's working memory, printed next to the inputs' size and
+   the n x n float64 Gram matrix a kernel-space implementation would hold (--no-memory skips it).
 3. RSA on n items (correlation-distance RDMs; Spearman, Pearson and Kendall tau-a, --rsa-methods):
    Lamina's lamina_rsa against rsatoolbox (calc_rdm + compare "spearman" / "corr" / "tau-a") when it is
    importable and scipy (pdist + spearmanr / pearsonr; no tau-a in scipy). --only-rsa / --only-cka run
@@ -21,7 +25,12 @@ Timings are best of --repeats, alternating the contenders (the machine may be sh
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -64,6 +73,51 @@ def np_cka_matrix_shared(layers):
     return M
 
 
+def memory_child(kind, folder):
+    """Child process of cka_memory: loads the layers (np.load reads straight into the arrays), then runs
+    the call; prints the peak RSS before and after it (KiB, ru_maxrss is a high-water mark)."""
+    layers = [np.load(os.path.join(folder, f)) for f in sorted(os.listdir(folder)) if f.endswith(".npy")]
+    def peak_kib():  # VmHWM of this process's memory (ru_maxrss would carry the parent's peak across exec)
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    G.linear_cka(layers[0][:8], layers[0][:8])  # load the library and its BLAS before the baseline
+    before = peak_kib()
+    if kind == "matrix":
+        G.cka_matrix(layers)
+    else:
+        G.linear_cka(layers[0], layers[1], debiased=True)
+    after = peak_kib()
+    print(json.dumps({"before_kib": before, "after_kib": after}))
+
+
+def cka_memory(kind, layers):
+    """Lamina's working memory for the CKA matrix (kind "matrix") or one debiased CKA ("debiased") of
+    `layers`, measured in a child process; prints it against the inputs and an n x n float64 matrix."""
+    n = layers[0].shape[0]
+    with tempfile.TemporaryDirectory(prefix="lamina_cka_mem_") as folder:
+        for i, a in enumerate(layers):
+            np.save(os.path.join(folder, f"layer_{i:02d}.npy"), np.ascontiguousarray(a, dtype=np.float32))
+        res = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", kind, folder],
+                             capture_output=True, text=True, env=dict(os.environ))
+    if res.returncode != 0:
+        print(f"  memory probe failed: {res.stderr.strip()[-400:]}")
+        return None
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    work = max(0, got["after_kib"] - got["before_kib"]) * 1024
+    inputs = sum(a.size * 4 for a in layers)
+    d = [a.shape[1] for a in layers]
+    if kind == "matrix":  # every self-Gram and cross-product block, float64, plus the 64 MiB row chunk
+        blocks = sum(d[i] * d[j] for i in range(len(d)) for j in range(i, len(d))) * 8
+    else:
+        blocks = (d[0] * d[0] + d[1] * d[1] + d[0] * d[1]) * 8 + 2 * n * 8
+    model = blocks + (64 << 20)
+    assert work < 1.5 * model, "the CKA call used more memory than its blocks and row chunk"
+    print(f"  working memory {work / 2**20:8.1f} MiB (model: blocks {blocks / 2**20:.1f} MiB + row chunk 64 MiB "
+          f"= {model / 2**20:.1f} MiB); inputs {inputs / 2**20:.1f} MiB; an n x n float64 Gram matrix "
+          f"would be {n * n * 8 / 2**20:.1f} MiB")
+    return work
+
+
 def make_layers(n, d, L, seed=0):
     rng = np.random.default_rng(seed)
     h = rng.standard_normal((n, d), dtype=np.float32)
@@ -93,7 +147,12 @@ def main():
                     help="only the accuracy of CKA from float32 products against the float64 Gram oracle")
     ap.add_argument("--rsa-methods", default="spearman,pearson,kendall_tau_a",
                     help="comma-separated RSA comparisons (spearman, pearson, kendall_tau_a)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory probes of CKA")
+    ap.add_argument("--memory-child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
     if args.only_rsa:
         bench_rsa(args)
         return
@@ -122,6 +181,8 @@ def main():
     print(f"  numpy shared    {min(t_sh):8.2f} s   ratio {min(t_sh) / min(t_l):5.1f}x")
     print(f"  max |difference| {err:.2e}")
     assert err < 1e-9
+    if not args.no_memory:
+        cka_memory("matrix", layers)
     del layers
 
     if args.big_n:
@@ -132,6 +193,8 @@ def main():
         v = G.linear_cka(x, y, debiased=True)
         print(f"debiased linear CKA, n = {args.big_n}, d1 = {args.d}, d2 = {args.d // 2}: {v:.6f} in "
               f"{time.perf_counter() - t:.2f} s")
+        if not args.no_memory:
+            cka_memory("debiased", [x, y])
         del x, y
     if args.only_cka:
         return

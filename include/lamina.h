@@ -1666,17 +1666,19 @@ lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const flo
  *  (no n x n matrix is kept; time O(n^2 (d1 + d2))). Range [0, 1]. sigma_x (sigma_y): the bandwidth,
  *  or 0 for the median rule sigma = sigma_factor * median of the n (n-1)/2 pairwise Euclidean distances
  *  (lamina_median_distance). Note: Kornblith et al.'s code takes the median of the squared distances
- *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The exact
- *  median keeps the n (n-1)/2 squared distances (8 bytes each) and is capped at 2^26 pairs (n <= 11586,
- *  512 MiB): beyond it pass sigma_x and sigma_y. sigma_factor must be finite and > 0 (1 is the usual
- *  choice); sigma_x, sigma_y finite and >= 0. Errors: n < 2, x or y constant, a zero median
- *  distance (more than half the pairs coincide), the cap (LAMINA_ERR_OUT_OF_MEMORY). */
+ *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The median
+ *  is exact for every n: up to 2^26 pairs (n <= 11586) it sorts the n (n-1)/2 squared distances (8
+ *  bytes each, at most 512 MiB); beyond, it selects the middle order statistics from tiles without
+ *  keeping the pairs (radix selection on the float64 bit patterns, 16 bits per pass, each pass
+ *  recomputing the distance tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per
+ *  worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
+ *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide). */
 lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
                              double sigma_x, double sigma_y, double* out);
 
 /** The median of the n (n-1)/2 pairwise Euclidean distances of the rows of x (numpy's median: the mean
- *  of the two middle values for an even count), the bandwidth rule of lamina_rbf_cka. Errors: n < 2,
- *  more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+ *  of the two middle values for an even count), the bandwidth rule of lamina_rbf_cka; exact for any n
+ *  (beyond 2^26 pairs selected from tiles, as described there). Errors: n < 2. */
 lamina_status lamina_median_distance(const float* x, int64_t n, int64_t d, double* out);
 
 /** Linear (debiased = 0) or debiased (1) CKA between every pair of layers, in one call: layers[l] is
@@ -1712,8 +1714,10 @@ lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric
 
 /** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
  *  (n x d1) and y (n x d2) under `metric`, compared by `method`; *out the correlation in [-1, 1].
- *  Spearman and Kendall tau-a rank the m = n (n-1)/2 pairs exactly: they keep both pair vectors and
- *  sorting scratch, about 40 bytes per pair, and are capped at 2^26 pairs (n <= 11586; beyond,
+ *  Spearman and Kendall tau-a rank the m = n (n-1)/2 pairs exactly: they keep both pair vectors (16
+ *  bytes per pair) and sorting buffers -- Spearman the radix-sorted (value, index) records of both RDMs
+ *  (32) and their ranks (8), 56 bytes per pair at the peak (3.5 GiB at the cap); tau-a 40 -- and are
+ *  capped at 2^26 pairs (n <= 11586; beyond,
  *  LAMINA_ERR_OUT_OF_MEMORY). Pearson never keeps the pair vectors: tiles of both RDMs are reduced to
  *  counts, means and centred second moments merged in a fixed order, so it runs for any n with
  *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the

@@ -8,12 +8,17 @@ import Glibc
 /// with <HKH, HLH> = sum_ij K_ij L_ij - (2/n) (K1).(L1) + (1^T K 1)(1^T L 1) / n^2. The sums are taken
 /// over tiles of rows; no n x n matrix is kept. sigma = factor * median of the n (n - 1) / 2 pairwise
 /// Euclidean distances (numpy's median: the mean of the two middle values for an even count) unless
-/// given. The exact median keeps the pair vector: n (n - 1) / 2 float64 values, at most
-/// `medianPairCap` of them.
+/// given. Up to `medianPairCap` pairs the exact median sorts the pair vector (n (n - 1) / 2 float64
+/// values); beyond it the exact median is selected from tiles without keeping the pairs (radix
+/// selection, `streamedMedianSquared`), so no n x n quantity is kept for any n.
 extension CKA {
-    /// Largest number of pairs for which the median bandwidth rule runs (8 bytes each: 512 MiB).
+    /// Largest number of pairs whose vector the median bandwidth rule keeps and sorts (8 bytes each:
+    /// 512 MiB); above it the median is selected from tiles.
     package static let medianPairCap = 1 << 26
+    /// Candidates the tiled selection collects and sorts once a prefix narrows them down this far.
+    static let medianCollectCap = 1 << 22
     static let rbfTile = 256
+    static let medianColumns = 2048
 
     /// Centred float64 copy of x with its squared row norms.
     struct Centred {
@@ -71,7 +76,13 @@ extension CKA {
         if n < 2 { throw LaminaError.invalid("n is \(n); the median distance needs n >= 2") }
         let pairs = n * (n - 1) / 2
         if pairs > medianPairCap {
-            throw LaminaError(.outOfMemory, "the median-distance bandwidth rule keeps all n (n - 1) / 2 = \(pairs) pair distances; the cap is \(medianPairCap) (n <= 11586); pass sigma explicitly for larger n")
+            let mid = pairs / 2
+            if pairs % 2 == 1 { return streamedMedianSquared(c, rank: mid).value.squareRoot() }
+            // The two middle order statistics: rank mid - 1, then rank mid is the same value when it is
+            // repeated enough, else the smallest squared distance above it.
+            let lower = streamedMedianSquared(c, rank: mid - 1)
+            let upper = lower.atMost > mid ? lower.value : streamedNextAbove(c, lower.value)
+            return (lower.value.squareRoot() + upper.squareRoot()) / 2
         }
         let tile = rbfTile
         let blocks = (n + tile - 1) / tile
@@ -96,6 +107,100 @@ extension CKA {
         let mid = pairs / 2
         if pairs % 2 == 1 { return sq[mid].squareRoot() }
         return (sq[mid - 1].squareRoot() + sq[mid].squareRoot()) / 2
+    }
+
+    /// Calls body(group, key) for every pair i < j of the row blocks of `group` (blocks group, group +
+    /// groups, ...), key the bit pattern of the squared distance (>= 0, so patterns order as values; -0
+    /// folded to +0). Tiles are rbfTile rows x medianColumns columns through one single-threaded gemm
+    /// each, so every pass over the pairs sees bit-identical values.
+    @inline(__always)
+    static func forEachPairKey(_ c: Centred, group: Int, groups: Int, _ body: (UInt64) -> Void) {
+        let n = c.rows, tile = rbfTile, width = medianColumns
+        let buf = UnsafeMutablePointer<Double>.allocate(capacity: tile * width)
+        defer { buf.deallocate() }
+        var bi = group
+        while bi * tile < n {
+            let i0 = bi * tile, i1 = min(n, i0 + tile)
+            var j0 = i0
+            while j0 < n {
+                let j1 = min(n, j0 + width), mj = j1 - j0
+                squaredDistanceTile(c, i0, i1, j0, j1, buf)
+                for i in i0..<i1 {
+                    let row = buf + (i - i0) * mj
+                    for j in max(j0, i + 1)..<max(j1, i + 1) { body(row[j - j0].bitPattern & 0x7FFF_FFFF_FFFF_FFFF) }
+                }
+                j0 = j1
+            }
+            bi += groups
+        }
+    }
+
+    /// The squared distance of 0-based rank `rank` among the n (n - 1) / 2 pairs, and how many pairs
+    /// are at most it, without keeping the pairs: radix selection on the 64-bit keys, 16 bits per pass
+    /// (per-group histograms merged in group order), every pass recomputing the tiles; once the pairs
+    /// sharing the selected prefix number at most medianCollectCap, they are collected and sorted. At
+    /// most 4 passes; memory O(tile x medianColumns + 65536) per group.
+    static func streamedMedianSquared(_ c: Centred, rank wanted: Int) -> (value: Double, atMost: Int) {
+        let n = c.rows
+        let groups = min((n + rbfTile - 1) / rbfTile, 16)
+        var prefix: UInt64 = 0, known = 0, rank = wanted
+        while true {
+            let shift = UInt64(64 - known - 16)
+            let high = UInt64(64 - known), pre = prefix, all = known == 0
+            var hist = [Int](repeating: 0, count: groups << 16)
+            hist.withUnsafeMutableBufferPointer { h in
+                let hp = h.baseAddress!
+                Parallel.forEachTask(groups) { g in
+                    let mine = hp + (g << 16)
+                    forEachPairKey(c, group: g, groups: groups) { key in
+                        if all || key >> high == pre { mine[Int((key >> shift) & 0xFFFF)] += 1 }
+                    }
+                }
+            }
+            var counts = [Int](repeating: 0, count: 1 << 16)
+            for g in 0..<groups { for b in 0..<(1 << 16) { counts[b] += hist[(g << 16) + b] } }
+            var digit = 0
+            while rank >= counts[digit] { rank -= counts[digit]; digit += 1 }
+            let below = wanted - rank, inBucket = counts[digit]
+            prefix = (prefix << 16) | UInt64(digit)
+            known += 16
+            if known == 64 { return (Double(bitPattern: prefix), below + inBucket) }
+            if inBucket <= medianCollectCap {
+                let high = UInt64(64 - known), pre = prefix
+                var parts = [[UInt64]](repeating: [], count: groups)
+                parts.withUnsafeMutableBufferPointer { pp in
+                    let base = pp.baseAddress!
+                    Parallel.forEachTask(groups) { g in
+                        var mine = [UInt64]()
+                        forEachPairKey(c, group: g, groups: groups) { key in if key >> high == pre { mine.append(key) } }
+                        (base + g).pointee = mine
+                    }
+                }
+                var keys = parts.flatMap { $0 }
+                keys.sort()
+                let key = keys[rank]
+                var atMost = rank + 1
+                while atMost < keys.count && keys[atMost] == key { atMost += 1 }
+                return (Double(bitPattern: key), below + atMost)
+            }
+        }
+    }
+
+    /// The smallest squared distance above `value` (one pass over the tiles).
+    static func streamedNextAbove(_ c: Centred, _ value: Double) -> Double {
+        let n = c.rows
+        let groups = min((n + rbfTile - 1) / rbfTile, 16)
+        let floor = value.bitPattern & 0x7FFF_FFFF_FFFF_FFFF
+        var least = [UInt64](repeating: .max, count: groups)
+        least.withUnsafeMutableBufferPointer { lp in
+            let base = lp.baseAddress!
+            Parallel.forEachTask(groups) { g in
+                var m = UInt64.max
+                forEachPairKey(c, group: g, groups: groups) { key in if key > floor && key < m { m = key } }
+                base[g] = m
+            }
+        }
+        return Double(bitPattern: least.min()!)
     }
 
     /// RBF CKA. sigmaX / sigmaY: the bandwidths, or nil for factor * median distance.

@@ -15,7 +15,8 @@ Formulas (full statements, ranges, memory caps and errors in the header):
 
 - linear CKA = ||Y^T X||_F^2 / (||X^T X||_F ||Y^T Y||_F), X, Y column-centred; feature space, no n x n
   matrix. Debiased: each HSIC is Song et al.'s unbiased estimator, evaluated in feature space.
-- RBF CKA: Gaussian kernels, sigma = sigma_factor * median pairwise distance (distinct pairs), tiled.
+- RBF CKA: Gaussian kernels, sigma = sigma_factor * median pairwise distance (distinct pairs, exact for
+  any n: sorted up to 2^26 pairs, selected from tiles beyond), tiled; no n x n matrix is kept.
 - RDM: condensed upper triangle in scipy's order, "euclidean" | "correlation" | "cosine" (as
   scipy.spatial.distance.pdist). RSA compares two RDMs by "spearman" (average ranks, as
   scipy.stats.spearmanr), "pearson" (streamed, any n) or "kendall_tau_a" (rsatoolbox's tau-a).
@@ -101,6 +102,8 @@ def _layers(layers, name):
         path, datasets = layers
         if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
             raise InvalidArgumentError(f"{name}: the dataset names must be a list of str, got {datasets!r}")
+        if len(datasets) == 0:
+            raise InvalidArgumentError(f"{name}: the list of dataset names is empty; expected at least one layer")
         return [io.read_activations(path, d) for d in datasets]
     if isinstance(layers, np.ndarray) or not isinstance(layers, (list, tuple)):
         raise InvalidArgumentError(f"{name} must be a list of 2-D arrays or (hdf5_path, [dataset, ...]), "

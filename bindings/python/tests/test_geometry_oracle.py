@@ -206,6 +206,46 @@ def test_rbf_cka_random(seed):
     close(G.rbf_cka(X, X), 1.0)
 
 
+def _grid_median(X):
+    """numpy's median of the pairwise distances of integer rows, from the exact histogram of the integer
+    squared distances (row blocks; no pair vector)."""
+    Xi = np.asarray(X, np.int64)
+    n = len(Xi)
+    hist = np.zeros(int(np.sum((Xi.max(0) - Xi.min(0)) ** 2)) + 1, np.int64)
+    for i0 in range(0, n, 512):
+        block = Xi[i0:i0 + 512]
+        sq = np.sum((block[:, None, :] - Xi[None, :, :]) ** 2, axis=-1)
+        upper = np.arange(n)[None, :] > np.arange(i0, i0 + len(block))[:, None]
+        hist += np.bincount(sq[upper], minlength=len(hist))
+    m = n * (n - 1) // 2
+    cum = np.cumsum(hist)
+    lo, hi = np.searchsorted(cum, (m - 1) // 2, "right"), np.searchsorted(cum, m // 2, "right")
+    return (np.sqrt(lo) + np.sqrt(hi)) / 2
+
+
+@pytest.mark.parametrize("n", [11590, 11592])  # 67,158,255 pairs (odd) and 67,180,236 (even): above the cap
+def test_median_distance_beyond_pair_cap_ties(n):
+    # integer rows and their negatives: the column means are exactly 0, so every squared distance is an
+    # exact integer and the middle pairs sit inside huge runs of ties (the selection's full 64-bit passes)
+    rng = np.random.default_rng(n)
+    half = rng.integers(-2, 3, (n // 2, 3))
+    X = np.concatenate([half, -half]).astype(np.float32)
+    assert G.median_distance(X) == _grid_median(X)
+
+
+def test_median_distance_and_rbf_cka_beyond_pair_cap():
+    # continuous rows, 67,274,200 pairs (even: the two middle order statistics differ): the tiled
+    # selection (collect-and-sort path, then the next value above) against numpy's median of pdist
+    rng = np.random.default_rng(7)
+    X = (rng.standard_normal((11600, 4)) + 3).astype(np.float32)
+    want = float(np.median(pdist(X.astype(np.float64))))
+    got = G.median_distance(X)
+    close(got, want, rel=1e-12)
+    Y = np.tanh(X[:, :2] * X[:, 2:]).astype(np.float32)
+    # the median rule at this n equals the explicit bandwidths it selects
+    assert G.rbf_cka(X, Y) == G.rbf_cka(X, Y, sigma_x=got, sigma_y=G.median_distance(Y))
+
+
 def test_rbf_cka_explicit_sigma():
     X, Y = _random(5, n=30)
     sx, sy = 2.0, 3.5
