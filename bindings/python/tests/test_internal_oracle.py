@@ -701,3 +701,44 @@ def test_float32_silhouette_of_a_distance_matrix_as_features():
     dense = lm.silhouette_samples(pdist, y)
     assert_allclose(lm.silhouette_samples(sps.csr_matrix(pdist), y), dense, rtol=1e-12)
     assert_allclose(dense, skm.silhouette_samples(pdist.astype(np.float64), y), rtol=1e-12)
+
+
+def _cancelling_rows(seed=11, pairs=30, d=96, offset=300.0):
+    """Points whose silhouette is ~1e-6 because a(i) and b(i) agree to ~1e-6 relative: each probe p has
+    own-class partners A and other-class partners B = A mirrored through the hyperplane t_0 = p_0 (exact
+    in float32: 2 p_0 - A_0 with p_0 and A_0 on a coarse grid), so a(p) = b(p) exactly, and then one B
+    point is moved by a few float32 ulps so that b - a ~ 1e-6 a. The data sit far from the origin
+    (offset), where float32 gemm-form distances err by ~1e-6 relative or more: a silhouette computed
+    from them is wrong by ~1e-6, i.e. 100% on these rows."""
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for g in range(pairs):
+        p = offset + np.round(rng.standard_normal(d) * 8) / 8
+        p[2] += 400 * g                      # groups far apart: B is the nearest other class of p
+        A = p + np.round(rng.standard_normal((3, d)) * 64) / 16
+        B = A.copy()
+        B[:, 0] = 2 * p[0] - A[:, 0]
+        B[0, 1] += B[0, 1] * 2.0 ** -20 * (1 if g % 2 else -1)   # b - a ~ +-1e-6 a: exact in float32
+        rows += [p, *A, *B]
+        labels += [2 * g] * 4 + [2 * g + 1] * 3
+    return np.array(rows, dtype=np.float32), np.array(labels)
+
+
+def test_float32_silhouette_recomputes_cancelling_rows():
+    # The dense float32 silhouette must be float64-accurate on rows where b - a cancels: a fast float32
+    # pass that did not recompute these rows in float64 would be off by ~1e-6 (the values themselves).
+    X, y = _cancelling_rows()
+    X64 = X.astype(np.float64)
+    D = np.sqrt(((X64[:, None, :] - X64[None, :, :]) ** 2).sum(-1))    # exact differences, float64
+    want = np.zeros(len(y))
+    for i in range(len(y)):
+        own = (y == y[i]) & (np.arange(len(y)) != i)
+        a = D[i, own].mean()
+        b = min(D[i, y == c].mean() for c in np.unique(y) if c != y[i])
+        want[i] = (b - a) / max(a, b)
+    probes = np.arange(0, len(y), 7)
+    assert np.all(np.abs(want[probes]) < 5e-6) and np.all(np.abs(want[probes]) > 1e-9)   # they do cancel
+    ours = lm.silhouette_samples(X, y)
+    assert_allclose(ours[probes], want[probes], rtol=1e-6, atol=1e-14)   # the cancelling rows: relative
+    assert_allclose(ours, want, rtol=1e-12, atol=1e-14)
+    assert_allclose(lm.silhouette_samples(X64, y), want, rtol=1e-12, atol=1e-14)
