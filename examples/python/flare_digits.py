@@ -46,6 +46,22 @@ the poison to be a dense group of its own, as the paper reports for CIFAR-10 Res
 BatchNorm layer of an MLP on 8 x 8 digits it is not. The released code's UMAP step (not in Lamina) did
 not change that when tried (umap-learn, n_neighbors 40, min_dist 0: clusters with 0-22 % poisoned
 members). Nothing here is tuned to the demo; the numbers are what the released algorithm gives.
+
+The issue's variant (split in two, flag the more stable half) was prototyped in numpy, not in Lamina
+(2026-12-06, same features, seed 0): for each w, 2-means on the standardised first L - w columns
+(initialised by the sign of the first principal component, Ding & He 2004; Lloyd to a fixed point),
+Hennig's clusterwise Jaccard bootstrap stability (fpc::clusterboot, B = 100, multiplicities counted),
+the w whose weaker half is most stable, the more stable half flagged. It fails too. Every 2-means
+split cuts the bulk about 25/75 (379-1418 members per half); both halves reproduce (Jaccard
+0.93-0.99), so stability does not pick out the poison. The larger, mostly clean half is usually the
+more stable one:
+     rate trigger  w  flagged precision recall | smaller half: precision recall
+     0.05   patch  7     1418     0.000  0.000 |               0.237  1.000
+     0.05   blend  6     1173     0.049  0.644 |               0.051  0.356
+     0.10   patch  4     1173     0.037  0.239 |               0.220  0.761
+     0.10   blend  2     1267     0.133  0.933 |               0.023  0.067
+A 2-component Gaussian mixture (scikit-learn, full covariance, smaller component) is no better:
+precision 0.02-0.33 for every w.
 """
 
 from __future__ import annotations
