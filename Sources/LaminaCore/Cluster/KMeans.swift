@@ -89,7 +89,7 @@ package final class KMeans: @unchecked Sendable {
     package func fit<T: LaminaFloat>(_ x: MatrixViewOf<T>, initialCenters: MatrixViewOf<T>? = nil,
                                      sampleWeight: [Double]? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
-        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        try checkSampleCount(n)
         try checkSampleWeight(sampleWeight, n)
         let weights = sampleWeight
         if parameters.initialization == .given {
@@ -767,6 +767,20 @@ extension KMeans {
         func norms(_ stats: Statistics<T>) -> [T] { working?.sqNorms ?? stats.rowNorms.map { T($0) } }
     }
 
+    /// n_samples >= n_clusters, as every fit and every start draw requires.
+    func checkSampleCount(_ n: Int) throws {
+        let k = parameters.clusterCount
+        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+    }
+
+    /// initialRows' checks: a drawn start (init=given draws nothing) from n >= n_clusters rows.
+    func checkStartIsDrawn(_ n: Int) throws {
+        if parameters.initialization == .given {
+            throw LaminaError.invalid("params.init is LAMINA_KMEANS_INIT_GIVEN: given centers are their own start, nothing is drawn; use LAMINA_KMEANS_INIT_PLUSPLUS or LAMINA_KMEANS_INIT_RANDOM")
+        }
+        try checkSampleCount(n)
+    }
+
     /// The n_clusters rows of x that `fit(x, sampleWeight:)` of this model starts its first restart
     /// from, in the order drawn: the same code and the same generator (restart 0, seeded with
     /// parameters.seed), so the fit's first start is exactly these rows of x. k-means++ runs in the
@@ -776,10 +790,7 @@ extension KMeans {
     @_specialize(where T == Double)
     package func initialRows<T: LaminaFloat>(_ x: MatrixViewOf<T>, sampleWeight: [Double]? = nil) throws -> [Int] {
         let k = parameters.clusterCount, n = x.rows
-        if parameters.initialization == .given {
-            throw LaminaError.invalid("params.init is LAMINA_KMEANS_INIT_GIVEN: given centers are their own start, nothing is drawn; use LAMINA_KMEANS_INIT_PLUSPLUS or LAMINA_KMEANS_INIT_RANDOM")
-        }
-        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        try checkStartIsDrawn(n)
         try checkSampleWeight(sampleWeight, n)
         var rngs = generators(1)
         if parameters.initialization == .random { return Self.randomStartRows(n, k, sampleWeight, &rngs[0]) }

@@ -14,7 +14,7 @@ extension KMeans {
     @_specialize(where T == Double)
     package func fit<T: LaminaFloat>(_ x: CSRViewOf<T>, initialCenters: MatrixViewOf<T>? = nil, sampleWeight: [Double]? = nil) throws {
         let k = parameters.clusterCount, n = x.rows, d = x.cols
-        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        try checkSampleCount(n)
         if parameters.initialization == .given {
             guard let given = initialCenters else { throw LaminaError.invalid("init is 'given' but no initial centers were passed") }
             if given.rows != k || given.cols != d {
@@ -298,11 +298,8 @@ extension KMeans {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     package func initialRows<T: LaminaFloat>(_ x: CSRViewOf<T>, sampleWeight: [Double]? = nil) throws -> [Int] {
-        let k = parameters.clusterCount, n = x.rows
-        if parameters.initialization == .given {
-            throw LaminaError.invalid("params.init is LAMINA_KMEANS_INIT_GIVEN: given centers are their own start, nothing is drawn; use LAMINA_KMEANS_INIT_PLUSPLUS or LAMINA_KMEANS_INIT_RANDOM")
-        }
-        if n < k { throw LaminaError.invalid("n_samples=\(n) should be >= n_clusters=\(k).") }
+        let n = x.rows
+        try checkStartIsDrawn(n)
         try Self.checkSparseSampleWeight(sampleWeight, n)
         var rngs = generators(1)
         return startRows(n, try plusPlusColumns(x), Self.distinctWeights(sampleWeight).weights, &rngs[0])
