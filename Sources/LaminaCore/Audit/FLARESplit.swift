@@ -124,50 +124,61 @@ package enum FLARESplit {
     static func twoMeans(_ z: UnsafePointer<Double>, rows m: Int, cols d: Int, weights: UnsafePointer<Double>?,
                          maxIterations: Int, labels: UnsafeMutablePointer<Int32>,
                          centres: UnsafeMutablePointer<Double>) throws -> Bool {
+        // Scratch: mean (d), centred row (d), centre sums (2 d).
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 4 * d)
+        defer { scratch.deallocate() }
+        scratch.initialize(repeating: 0, count: 4 * d)
+        let mean = scratch, c = scratch + d, sums = scratch + 2 * d
         // Weighted mean and scatter (upper triangle, row-major) of the rows.
-        var mean = [Double](repeating: 0, count: d), total = 0.0
+        var total = 0.0
         for i in 0..<m {
             let w = weights?[i] ?? 1, row = z + i * d
             total += w
             for j in 0..<d { mean[j] += w * row[j] }
         }
         for j in 0..<d { mean[j] /= total }
-        var scatter = [Double](repeating: 0, count: d * d), c = [Double](repeating: 0, count: d)
-        for i in 0..<m {
-            let w = weights?[i] ?? 1, row = z + i * d
-            for j in 0..<d { c[j] = row[j] - mean[j] }
-            for a in 0..<d {
-                let wa = w * c[a]
-                for b in a..<d { scatter[a * d + b] += wa * c[b] }
+        var scatter = [Double](repeating: 0, count: d * d)
+        scatter.withUnsafeMutableBufferPointer { sp in
+            let s = sp.baseAddress!
+            for i in 0..<m {
+                let w = weights?[i] ?? 1, row = z + i * d
+                for j in 0..<d { c[j] = row[j] - mean[j] }
+                for a in 0..<d {
+                    let wa = w * c[a], out = s + a * d
+                    for b in a..<d { out[b] += wa * c[b] }
+                }
             }
         }
         var v = try PCA.topEigenvectors(of: &scatter, dimension: d, count: 1)
         var largest = 0
         for j in 1..<max(d, 1) where abs(v[j]) > abs(v[largest]) { largest = j }
         if v[largest] < 0 { for j in 0..<d { v[j] = -v[j] } }
-        for i in 0..<m {
-            let row = z + i * d
-            var p = 0.0
-            for j in 0..<d { p += (row[j] - mean[j]) * v[j] }
-            labels[i] = p > 0 ? 1 : 0
+        v.withUnsafeBufferPointer { vp in
+            for i in 0..<m {
+                let row = z + i * d
+                var p = 0.0
+                for j in 0..<d { p += (row[j] - mean[j]) * vp[j] }
+                labels[i] = p > 0 ? 1 : 0
+            }
         }
         // Lloyd to a fixed point.
-        var sums = [Double](repeating: 0, count: 2 * d)
+        let centre1 = centres + d
         for _ in 0..<maxIterations {
-            for j in 0..<(2 * d) { sums[j] = 0 }
-            var mass = (0.0, 0.0)
+            sums.update(repeating: 0, count: 2 * d)
+            var mass0 = 0.0, mass1 = 0.0
             for i in 0..<m {
                 let w = weights?[i] ?? 1, row = z + i * d
                 let k = Int(labels[i])
-                if k == 0 { mass.0 += w } else { mass.1 += w }
-                for j in 0..<d { sums[k * d + j] += w * row[j] }
+                if k == 0 { mass0 += w } else { mass1 += w }
+                let acc = sums + k * d
+                for j in 0..<d { acc[j] += w * row[j] }
             }
-            if !(mass.0 > 0) || !(mass.1 > 0) { return false }
-            for j in 0..<d { centres[j] = sums[j] / mass.0; centres[d + j] = sums[d + j] / mass.1 }
+            if !(mass0 > 0) || !(mass1 > 0) { return false }
+            for j in 0..<d { centres[j] = sums[j] / mass0; centre1[j] = sums[d + j] / mass1 }
             var changed = false
             for i in 0..<m {
                 let row = z + i * d
-                let label: Int32 = squaredDistance(row, centres + d, d) < squaredDistance(row, centres, d) ? 1 : 0
+                let label: Int32 = squaredDistance(row, centre1, d) < squaredDistance(row, centres, d) ? 1 : 0
                 if label != labels[i] { labels[i] = label; changed = true }
             }
             if !changed { break }
