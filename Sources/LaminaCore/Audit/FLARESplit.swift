@@ -191,7 +191,7 @@ package enum FLARESplit {
                           maxIterations: Int) throws -> [Double] {
         let gammas: [(Double, Double)] = try ProbeTasks.parallelItems(count) { b in
             // Multiplicities of resample b.
-            var multiplicity = [Int32](repeating: 0, count: n)
+            var multiplicity = [Int](repeating: 0, count: n)
             switch resamples {
             case .seeded(let seed, _):
                 var rng = Xoshiro256(seed: seed, stream: b)
