@@ -1,7 +1,8 @@
 /// FLARE, the split-and-stability variant: issue 11's reading of the paper's text (Hou et al., "Toward
 /// Universal Dataset Purification against Backdoor Attacks", TIFS 2025: aggregate per-layer features,
 /// select the layer subset that best splits the data in two, flag the more stable cluster). FLARE.detect
-/// follows the released code instead (HDBSCAN and its condensed-tree walk); the two differ.
+/// follows the released code instead (HDBSCAN and its condensed-tree walk); the two differ. The w loop
+/// follows the paper's text (the released loop exits at w = 0).
 ///   For w = 0, 1, ..., L - 1 (exclude the deepest w columns):
 ///   1. z = the first L - w columns, each z-scored (FLARE.standardised: population std; constant -> 0).
 ///   2. Split in two (`twoMeans`): 2-means started from the sign of the projection on the first principal

@@ -315,7 +315,9 @@ def flare_detect_split(features, n_boot=None, max_iter=300, seed=0, resamples=No
     mean over n_boot resamples of the best multiplicity-weighted Jaccard agreement between the cluster
     (restricted to the resample) and a cluster of the resample's own split. The chosen w is the one whose
     weaker cluster is most stable (ties: smallest w); the more stable cluster is flagged (ties: the
-    smaller one).
+    smaller one). The w loop follows the paper's text (the released code's loop exits at w = 0). The
+    Jaccard ratio favours the larger cluster: a small group that is not cleanly separated is the less
+    stable half, so the larger one is flagged (examples/python/flare_digits.py shows it).
 
     n_boot: resamples (default 100, or the rows of ``resamples``). seed: the resamples' generator (an
     int in [0, 2**64); the same seed gives the same result for any thread count). resamples: optional
