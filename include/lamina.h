@@ -30,7 +30,8 @@
  *                                                          alignment, RDMs and RSA, information plane
  *   14. Audits                               experimental  lamina_aqi_* (Alignment Quality Index variants,
  *                                                          layer pooling), lamina_hdbscan,
- *                                                          lamina_flare_* (FLARE poisoned-sample detection)
+ *                                                          lamina_flare_* (FLARE poisoned-sample detection: released
+ *                                                          code; split-and-stability variant)
  *   15. Activation store                     experimental  lamina_store_*
  *   16. Distributed SAE training             experimental  lamina_reduce_fn, lamina_sae_set_reducer, lamina_sae_set_shuffle,
  *                                                          lamina_sae_set_reduce_mode, lamina_structural_probe_set_reducer,
@@ -1960,6 +1961,59 @@ lamina_status lamina_flare_detect(const double* features, int64_t n, int64_t n_l
                                   int64_t min_samples, double xi, int32_t depth, int32_t* flags, double* scores,
                                   int32_t* labels, int32_t* found, int32_t* excluded_layers, double* split_lambda,
                                   double* cut_distance);
+
+/** FLARE, split-and-stability variant: issue 11's reading of the FLARE paper's text (Hou et al., TIFS 2025:
+ *  aggregate per-layer features, select the layer subset that best splits the data in two, flag the more
+ *  stable cluster as poisoned). It is NOT the released code: lamina_flare_detect follows the released
+ *  BackdoorBox code (HDBSCAN and its condensed-tree walk) and gives different flags. On features
+ *  (n x n_layers float64, columns from the shallowest layer to the deepest, e.g. lamina_flare_aggregate's
+ *  output), for w = 0, 1, ..., n_layers - 1 (exclude the deepest w columns; the released loop exits at
+ *  w = 0, the paper's text loops -- this follows the text):
+ *    1. z = the first d = n_layers - w columns, each z-scored (population std; a constant column becomes 0).
+ *    2. 2-means on z (weights m_i, all 1 here): started from the sign of the projection on the first
+ *       principal component (Ding & He, "K-means clustering via principal component analysis", ICML 2004):
+ *       mu = sum_i m_i z_i / sum_i m_i, v = the unit eigenvector of the largest eigenvalue of
+ *       sum_i m_i (z_i - mu)(z_i - mu)^T (LAPACK dsyevr) with its entry of largest magnitude made positive
+ *       (the first such entry on ties), label_i = 1 if (z_i - mu) . v > 0 else 0; then Lloyd iterations,
+ *       at most max_iter: centre_k = sum_{label_i = k} m_i z_i / sum_{label_i = k} m_i, then
+ *       label_i = 1 if ||z_i - centre_1||^2 < ||z_i - centre_0||^2 else 0, stopping when no label changes.
+ *       A cluster left empty at a centre update: no split for this w (its table row is NaN).
+ *    3. Stability of each cluster C_k (Hennig, "Cluster-wise assessment of cluster stability", CSDA 2007;
+ *       R's fpc::clusterboot with bootmethod "boot"): for b = 0 .. n_boot - 1, a resample of n rows drawn with
+ *       replacement, m_i = the number of times row i is drawn; step 2 on z with weights m (no split = one
+ *       cluster holding every row); gamma_kb = max over the resample's clusters D of
+ *       sum_i m_i [i in C_k and D] / sum_i m_i [i in C_k or D] (multiplicities counted), skipped when C_k
+ *       has no row in the resample; stability_k = the mean of gamma_kb over the resamples not skipped
+ *       (0 if all are). The same n_boot resamples serve every w.
+ *  Chosen w: the one whose weaker cluster is most stable, max_w min_k stability_k (ties: the smallest w).
+ *  Flagged (poisoned): the more stable cluster of that w; equal stabilities: the smaller cluster; equal
+ *  sizes: cluster 0.
+ *  Resamples: resamples (optional, n_boot x n int64 row indices, each in [0, n)) gives them; NULL draws
+ *  them: resample b is n draws floor(u n), u = (x >> 11) * 2^-53 for successive outputs x of xoshiro256**
+ *  whose state is four SplitMix64 outputs from the seed seed + b * 0x9E3779B97F4A7C15 (mod 2^64). Resamples
+ *  run in parallel, each on its own stream, and are combined in resample order: bit-identical results
+ *  for a seed whatever the thread count.
+ *  Defaults (lamina.audit.flare_detect_split): n_boot 100, max_iter 300, seed 0.
+ *  Outputs: flags (n int32, required: 1 = in the flagged cluster); optional (NULL to skip): scores (n
+ *  doubles: ||z_i - centre_other||^2 - ||z_i - centre_flagged||^2 in the chosen subspace, the centres of
+ *  the last update; larger = more like the flagged cluster; >= 0 for flagged rows, <= 0 for the others),
+ *  labels (n int32: the 0 / 1 clusters of the chosen w), *found (1 if some w splits), *excluded_layers
+ *  (the chosen w), stability (2 doubles: stability_0, stability_1 of the chosen w), table (n_layers x 2
+ *  doubles, row w: the stabilities of w's two clusters, NaN where w gives no split).
+ *  No split for any w (e.g. every column constant) is a result: *found = 0, flags and labels all 0,
+ *  scores and stability NaN, *excluded_layers = -1.
+ *  Cost: O(n_layers * n_boot * iterations * n * n_layers) time, O(n * n_layers) memory per worker.
+ *  Note: the Jaccard ratio favours the larger cluster: when rows change sides between resamples, the
+ *  smaller cluster's ratio drops more for the same rows, so a small poisoned group that is not cleanly
+ *  separated is the LESS stable half and the larger half is flagged (examples/python/flare_digits.py: the
+ *  larger, mostly clean half is flagged in all four runs); a cleanly separated group gives stability 1
+ *  for both halves and the tie rule flags the smaller.
+ *  Errors: NULL features or flags, n < 4, n_layers < 1, n_boot < 1, max_iter < 1, NaN/Inf in features
+ *  (LAMINA_ERR_NON_FINITE naming row and column), a resample index outside [0, n) (naming [b][t]). */
+lamina_status lamina_flare_detect_split(const double* features, int64_t n, int64_t n_layers, int32_t n_boot,
+                                        int32_t max_iter, uint64_t seed, const int64_t* resamples, int32_t* flags,
+                                        double* scores, int32_t* labels, int32_t* found, int32_t* excluded_layers,
+                                        double* stability, double* table);
 
 /* ================================================================================================
  * 15. Activation store [experimental]

@@ -221,3 +221,40 @@ public func lamina_flare_detect(_ features: UnsafePointer<Double>?, _ n: Int64, 
         cutDistance?.pointee = result.cut
     }
 }
+
+@_cdecl("lamina_flare_detect_split")
+public func lamina_flare_detect_split(_ features: UnsafePointer<Double>?, _ n: Int64, _ nLayers: Int64, _ nBoot: Int32,
+                                      _ maxIter: Int32, _ seed: UInt64, _ resamples: UnsafePointer<Int64>?,
+                                      _ flags: UnsafeMutablePointer<Int32>?, _ scores: UnsafeMutablePointer<Double>?,
+                                      _ labels: UnsafeMutablePointer<Int32>?, _ found: UnsafeMutablePointer<Int32>?,
+                                      _ excludedLayers: UnsafeMutablePointer<Int32>?,
+                                      _ stability: UnsafeMutablePointer<Double>?,
+                                      _ table: UnsafeMutablePointer<Double>?) -> Int32 {
+    boundary {
+        _ = try Check.pointer(features, "features")
+        let flagsOut = try Check.output(flags, "flags")
+        if n < 4 { throw LaminaError.invalid("n is \(n); expected >= 4 rows (samples)") }
+        let rows = try Check.count(n, "n"), cols = try Check.count(nLayers, "n_layers")
+        try FLARESplit.checkParameters(rows: rows, cols: cols, resamples: Int(nBoot), maxIterations: Int(maxIter))
+        let values = try doubleMatrix(features, rows, cols, "features")
+        let source: FLARESplit.Resamples
+        if let resamples {
+            let count = try Check.elements(Int(nBoot), rows, "resamples")
+            let indices = UnsafeBufferPointer(start: resamples, count: count)
+            if let bad = indices.firstIndex(where: { $0 < 0 || $0 >= n }) {
+                throw LaminaError.invalid("resamples[\(bad / rows)][\(bad % rows)] is \(indices[bad]); expected a row index in [0, n) = [0, \(n))")
+            }
+            source = .given(indices)
+        } else {
+            source = .seeded(seed: seed, count: Int(nBoot))
+        }
+        let result = try FLARESplit.detect(values, rows: rows, cols: cols, resamples: source, maxIterations: Int(maxIter))
+        flagsOut.store(result.flags)
+        scores?.store(result.scores)
+        labels?.store(result.labels)
+        found?.pointee = result.found ? 1 : 0
+        excludedLayers?.pointee = Int32(result.excluded)
+        stability?.store(result.stability)
+        table?.store(result.table)
+    }
+}

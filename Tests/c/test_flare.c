@@ -1,5 +1,5 @@
 /*
- * test_flare.c -- lamina_hdbscan, lamina_flare_aggregate, lamina_flare_detect from plain C: a known
+ * test_flare.c -- lamina_hdbscan, lamina_flare_aggregate, lamina_flare_detect(_split) from plain C: a known
  * clustering (two tight groups of 20 and a far point), the aggregation against its formula, FLARE on a
  * planted abnormal group, and bad input (each a status and a message naming the argument).
  */
@@ -88,6 +88,58 @@ int main(void) {
     CHECK(lamina_flare_detect(f, M, 2, 400, 0, 0.02, 3, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "min_cluster_size is 400");
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.0, 3, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "xi");
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.02, 0, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "depth");
+
+    /* the split-and-stability variant on the same rows: the tight group is split off exactly in every
+     * resample (stability 1 for both clusters), the tie rule flags the smaller cluster */
+    int32_t labels2[M], found2 = -7, w2 = -7;
+    double scores2[M], stab[2], table[4];
+    CHECK(lamina_flare_detect_split(f, M, 2, 50, 300, 7, NULL, flags, scores2, labels2, &found2, &w2, stab, table), LAMINA_OK, NULL);
+    tp = fp = 0;
+    int score_sign = 1;
+    for (int i = 0; i < M; i++) {
+        tp += flags[i] && i >= 300; fp += flags[i] && i < 300;
+        score_sign &= flags[i] ? scores2[i] >= 0 : scores2[i] <= 0;
+    }
+    report(tp == 60 && fp == 0, "split variant: the 60 poisoned rows are flagged, no clean one (tp %d, fp %d)", tp, fp);
+    expect_true("split variant: found, w in {0, 1}, both stabilities 1", found2 == 1 && (w2 == 0 || w2 == 1) && stab[0] == 1.0 && stab[1] == 1.0);
+    expect_true("split variant: table row w holds the chosen stabilities", table[2 * w2] == stab[0] && table[2 * w2 + 1] == stab[1]);
+    expect_true("split variant: scores >= 0 for flagged rows, <= 0 for the others", score_sign);
+    int32_t flags_again[M];
+    double table_again[4];
+    CHECK(lamina_flare_detect_split(f, M, 2, 50, 300, 7, NULL, flags_again, NULL, NULL, NULL, NULL, NULL, table_again), LAMINA_OK, NULL);
+    expect_true("split variant: the same seed gives the same flags and table",
+                memcmp(flags, flags_again, sizeof flags) == 0 && memcmp(table, table_again, sizeof table) == 0);
+
+    /* hand-checked: two groups of 4 in one column; every resample splits them exactly; equal sizes and
+     * stabilities -> cluster 0 (the side opposite the positive principal direction: the low group) */
+    double g8[8] = {0.0, 0.1, 0.2, 0.3, 10.0, 10.1, 10.2, 10.3};
+    int64_t boots[2 * 8] = {0, 0, 1, 4, 4, 4, 7, 2, 3, 3, 3, 3, 5, 6, 6, 0};
+    int32_t f8[8], l8[8], w8 = -7;
+    double s8[2], t8[2];
+    CHECK(lamina_flare_detect_split(g8, 8, 1, 2, 300, 0, boots, f8, NULL, l8, NULL, &w8, s8, t8), LAMINA_OK, NULL);
+    int hand = w8 == 0 && s8[0] == 1.0 && s8[1] == 1.0 && t8[0] == 1.0 && t8[1] == 1.0;
+    for (int i = 0; i < 8; i++) hand &= l8[i] == (i >= 4) && f8[i] == (i < 4);
+    expect_true("split variant: two groups of 4 -> labels 0 0 0 0 1 1 1 1, low group flagged, stability 1", hand);
+
+    /* constant columns: no split for any w is a result */
+    double flat[8 * 2];
+    for (int i = 0; i < 16; i++) flat[i] = 2.5;
+    CHECK(lamina_flare_detect_split(flat, 8, 2, 3, 300, 0, NULL, f8, NULL, NULL, &found2, &w2, s8, table), LAMINA_OK, NULL);
+    expect_true("split variant: constant features -> found 0, w -1, NaN table",
+                found2 == 0 && w2 == -1 && isnan(s8[0]) && isnan(table[0]) && isnan(table[3]));
+
+    /* split variant: bad input */
+    CHECK(lamina_flare_detect_split(NULL, 8, 1, 2, 300, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "features is NULL");
+    CHECK(lamina_flare_detect_split(g8, 8, 1, 2, 300, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "flags is NULL");
+    CHECK(lamina_flare_detect_split(g8, 3, 1, 2, 300, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "n is 3");
+    CHECK(lamina_flare_detect_split(g8, 8, 0, 2, 300, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "n_layers is 0");
+    CHECK(lamina_flare_detect_split(g8, 8, 1, 0, 300, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "n_boot is 0");
+    CHECK(lamina_flare_detect_split(g8, 8, 1, 2, 0, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "max_iter is 0");
+    boots[11] = 8;
+    CHECK(lamina_flare_detect_split(g8, 8, 1, 2, 300, 0, boots, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_INVALID_ARGUMENT, "resamples[1][3] is 8");
+    g8[6] = INFINITY;
+    CHECK(lamina_flare_detect_split(g8, 4, 2, 2, 300, 0, NULL, f8, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_NON_FINITE, "row 3, column 0");
+
     f[5] = NAN;
     CHECK(lamina_flare_detect(f, M, 2, 40, 0, 0.02, 3, flags, NULL, NULL, NULL, NULL, NULL, NULL), LAMINA_ERR_NON_FINITE, "row 2");
     free(f);

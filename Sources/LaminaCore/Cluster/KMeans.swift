@@ -732,7 +732,7 @@ extension KMeans {
     /// One generator per restart, seeded from the model's seed and the restart's index, so that a
     /// restart's draws do not depend on the others (restart 0 uses the seed itself).
     func generators(_ runs: Int) -> [Xoshiro256] {
-        (0..<runs).map { Xoshiro256(seed: parameters.seed &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15) }
+        (0..<runs).map { Xoshiro256(seed: parameters.seed, stream: $0) }
     }
 
     /// init=random on dense x: k distinct rows, by weight (weightedDistinct) or, unweighted, the same

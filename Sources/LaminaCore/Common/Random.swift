@@ -31,6 +31,13 @@ package struct Xoshiro256: RandomNumberGenerator, Sendable {
 }
 
 extension Xoshiro256 {
+    /// Stream `index` of a seed: the generator seeded with seed + index * 0x9E3779B97F4A7C15 (wrapping;
+    /// stream 0 is the seed itself). Independent tasks (k-means restarts, bootstrap resamples) each take
+    /// their own stream, so their draws do not depend on the order or the thread they run on.
+    package init(seed: UInt64, stream index: Int) {
+        self.init(seed: seed &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
     /// Seeded in-place Fisher-Yates: for i from count - 1 down to 1, swap a[i] with a[j], j = next() % (i + 1).
     /// One draw per i; the stream consumed is count - 1 values (none for count < 2).
     package mutating func shuffle<T>(_ a: inout [T]) {

@@ -45,31 +45,7 @@ package enum PCA {
                             c.baseAddress!, Int32(d))
             }
         }
-        // Row-major upper = column-major lower: ask LAPACK for the k largest eigenpairs of the lower part.
-        var nn = Int32(d), lda = Int32(d), il = Int32(d - k + 1), iu = Int32(d), found: Int32 = 0, info: Int32 = 0
-        var vl = 0.0, vu = 0.0, abstol = 0.0, ldz = Int32(d)
-        var w = [Double](repeating: 0, count: d)
-        var z = [Double](repeating: 0, count: d * k)
-        var isuppz = [Int32](repeating: 0, count: 2 * k)
-        var lwork: Int32 = -1, liwork: Int32 = -1
-        var workQuery = 0.0
-        var iworkQuery: Int32 = 0
-        let jobz: CChar = 86 /* V */, range: CChar = 73 /* I */, uplo: CChar = 76 /* L */
-        var jz = jobz, rg = range, ul = uplo
-        dsyevr_(&jz, &rg, &ul, &nn, &cov, &lda, &vl, &vu, &il, &iu, &abstol, &found, &w, &z, &ldz, &isuppz,
-                &workQuery, &lwork, &iworkQuery, &liwork, &info, 1, 1, 1)
-        if info != 0 { throw LaminaError(.internal, "LAPACK dsyevr workspace query failed (info \(info))") }
-        lwork = Int32(workQuery.rounded(.up)); liwork = iworkQuery
-        var work = [Double](repeating: 0, count: max(1, Int(lwork)))
-        var iwork = [Int32](repeating: 0, count: max(1, Int(liwork)))
-        dsyevr_(&jz, &rg, &ul, &nn, &cov, &lda, &vl, &vu, &il, &iu, &abstol, &found, &w, &z, &ldz, &isuppz,
-                &work, &lwork, &iwork, &liwork, &info, 1, 1, 1)
-        if info != 0 || Int(found) != k {
-            throw LaminaError(.internal, "LAPACK dsyevr failed (info \(info), \(found) of \(k) eigenvectors)")
-        }
-        // Components in descending order: column k-1-c of z (column-major d x k) is component c.
-        var basis = [Double](repeating: 0, count: d * k)   // row-major d x k
-        for c in 0..<k { for j in 0..<d { basis[j * k + c] = z[(k - 1 - c) * d + j] } }
+        let basis = try topEigenvectors(of: &cov, dimension: d, count: k)   // row-major d x k
         var out = Matrix(uninitializedRows: n, cols: k)
         var projected = [Double](repeating: 0, count: chunk * k)
         forEachCentredChunk { start, m in
@@ -84,5 +60,38 @@ package enum PCA {
             }
         }
         return out
+    }
+
+    /// The k eigenvectors of the largest eigenvalues of a symmetric d x d matrix given by its upper
+    /// triangle, row-major (LAPACK dsyevr on the column-major lower triangle, which is the same memory):
+    /// a row-major d x k matrix, column c the eigenvector of the c-th largest eigenvalue (unit norm, sign
+    /// as LAPACK returns it). 1 <= k <= d and matrix.count >= d * d (the caller's contract); `matrix` is
+    /// overwritten.
+    package static func topEigenvectors(of matrix: inout [Double], dimension d: Int, count k: Int) throws -> [Double] {
+        var nn = Int32(d), lda = Int32(d), il = Int32(d - k + 1), iu = Int32(d), found: Int32 = 0, info: Int32 = 0
+        var vl = 0.0, vu = 0.0, abstol = 0.0, ldz = Int32(d)
+        var w = [Double](repeating: 0, count: d)
+        var z = [Double](repeating: 0, count: d * k)
+        var isuppz = [Int32](repeating: 0, count: 2 * k)
+        var lwork: Int32 = -1, liwork: Int32 = -1
+        var workQuery = 0.0
+        var iworkQuery: Int32 = 0
+        let jobz: CChar = 86 /* V */, range: CChar = 73 /* I */, uplo: CChar = 76 /* L */
+        var jz = jobz, rg = range, ul = uplo
+        dsyevr_(&jz, &rg, &ul, &nn, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &w, &z, &ldz, &isuppz,
+                &workQuery, &lwork, &iworkQuery, &liwork, &info, 1, 1, 1)
+        if info != 0 { throw LaminaError(.internal, "LAPACK dsyevr workspace query failed (info \(info))") }
+        lwork = Int32(workQuery.rounded(.up)); liwork = iworkQuery
+        var work = [Double](repeating: 0, count: max(1, Int(lwork)))
+        var iwork = [Int32](repeating: 0, count: max(1, Int(liwork)))
+        dsyevr_(&jz, &rg, &ul, &nn, &matrix, &lda, &vl, &vu, &il, &iu, &abstol, &found, &w, &z, &ldz, &isuppz,
+                &work, &lwork, &iwork, &liwork, &info, 1, 1, 1)
+        if info != 0 || Int(found) != k {
+            throw LaminaError(.internal, "LAPACK dsyevr failed (info \(info), \(found) of \(k) eigenvectors)")
+        }
+        // Components in descending order: column k-1-c of z (column-major d x k) is component c.
+        var basis = [Double](repeating: 0, count: d * k)
+        for c in 0..<k { for j in 0..<d { basis[j * k + c] = z[(k - 1 - c) * d + j] } }
+        return basis
     }
 }

@@ -374,6 +374,8 @@ SIGNATURES = {
                                          c_double, f64p, c_int64]),
     "lamina_flare_detect": (c_int32, [f64p, c_int64, c_int64, c_int64, c_int64, c_double, c_int32, i32p, f64p, i32p,
                                       i32p, i32p, f64p, f64p]),
+    "lamina_flare_detect_split": (c_int32, [f64p, c_int64, c_int64, c_int32, c_int32, c_uint64, i64p, i32p, f64p,
+                                            i32p, i32p, i32p, f64p, f64p]),
     "lamina_store_default_params": (StoreParams, []),
     "lamina_store_open": (c_int32, [c_char_p, POINTER(StoreParams), POINTER(c_void_p)]),
     "lamina_store_append": (c_int32, [c_void_p, c_int32, POINTER(c_char_p), i64p, POINTER(c_void_p), c_int32, c_int64]),

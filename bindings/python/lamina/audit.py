@@ -37,9 +37,11 @@ import ctypes
 import numpy as np
 
 from . import _native as N
+from ._base import check_seed
 from .errors import InvalidArgumentError, ShapeMismatchError
 
-__all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers", "hdbscan", "flare_aggregate", "flare_detect"]
+__all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers", "hdbscan", "flare_aggregate", "flare_detect",
+           "flare_detect_split"]
 
 COLUMNS = ("dbs", "dunn", "silhouette", "xie_beni", "chi", "chi_norm", "xb_norm", "aqi")
 
@@ -299,3 +301,78 @@ def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, dept
                       RuntimeWarning, stacklevel=2)
     return {"flags": flags.astype(bool), "scores": scores, "labels": labels, "found": bool(found[0]),
             "excluded_layers": int(w[0]), "split_lambda": float(lam[0]), "cut_distance": float(cut[0])}
+
+
+def flare_detect_split(features, n_boot=None, max_iter=300, seed=0, resamples=None) -> dict:
+    """FLARE, split-and-stability variant: issue 11's reading of the paper's text (split the data in two
+    in the best layer subset, flag the more stable cluster), not the released code (that is
+    flare_detect, which gives different flags). See lamina_flare_detect_split in lamina.h.
+
+    features: (n, L), shallowest layer first (e.g. flare_aggregate's output), n >= 4. For each w = 0 ..
+    L - 1 the first L - w columns are z-scored and split by 2-means started from the sign of the first
+    principal component (Ding & He 2004; Lloyd until no label changes, at most max_iter iterations);
+    each cluster's stability is Hennig's (2007) clusterwise Jaccard bootstrap (fpc::clusterboot): the
+    mean over n_boot resamples of the best multiplicity-weighted Jaccard agreement between the cluster
+    (restricted to the resample) and a cluster of the resample's own split. The chosen w is the one whose
+    weaker cluster is most stable (ties: smallest w); the more stable cluster is flagged (ties: the
+    smaller one). The w loop follows the paper's text (the released code's loop exits at w = 0). The
+    Jaccard ratio favours the larger cluster: a small group that is not cleanly separated is the less
+    stable half, so the larger one is flagged (examples/python/flare_digits.py shows it).
+
+    n_boot: resamples (default 100, or the rows of ``resamples``). seed: the resamples' generator (an
+    int in [0, 2**64); the same seed gives the same result for any thread count). resamples: optional
+    (n_boot, n) integer row indices that replace the generator's draws (each row one resample drawn with
+    replacement), e.g. to reproduce another implementation's bootstrap.
+
+    Returns {"flags": (n,) bool, "scores": (n,) float (squared distance to the other centre minus squared
+    distance to the flagged centre, chosen subspace), "labels": (n,) int32 0 / 1, "found": bool,
+    "excluded_layers": w (-1 if no w splits), "flagged_cluster": 0 / 1 (-1), "stability": (2,) float
+    (clusters 0 and 1 of the chosen w), "table": (L, 2) float (each w's stabilities, NaN where w gives no
+    split)}. No split for any w (e.g. constant features) is a result (found False, nothing flagged), with
+    a RuntimeWarning."""
+    f = np.asarray(features)
+    if f.dtype.kind not in "fiub":
+        raise InvalidArgumentError(f"features has dtype {f.dtype}; expected a numeric array")
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"features has shape {f.shape}; expected (n, n_layers)")
+    f = np.ascontiguousarray(f, dtype=np.float64)
+    n, L = f.shape
+    r = None
+    if resamples is not None:
+        r = np.asarray(resamples)
+        if r.ndim != 2 or r.shape[1] != n:
+            raise ShapeMismatchError(f"resamples has shape {r.shape}; expected (n_boot, n) = (n_boot, {n})")
+        if r.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"resamples has dtype {r.dtype}; expected integer row indices")
+        if n_boot is not None and _positive_int(n_boot, "n_boot", 1) != r.shape[0]:
+            raise ShapeMismatchError(f"n_boot={n_boot} but resamples has {r.shape[0]} rows; pass one or make them "
+                                     "agree")
+        r = np.ascontiguousarray(r, dtype=np.int64)
+        boot = r.shape[0]
+    else:
+        boot = 100 if n_boot is None else _positive_int(n_boot, "n_boot", 1)
+    if boot > 2**31 - 1:
+        raise InvalidArgumentError(f"n_boot={boot}; expected an int in [1, 2**31)")
+    it = _positive_int(max_iter, "max_iter", 1)
+    s = check_seed(seed, "seed")
+    flags = np.empty(n, dtype=np.int32)
+    scores = np.empty(n, dtype=np.float64)
+    labels = np.empty(n, dtype=np.int32)
+    found = np.zeros(1, dtype=np.int32)
+    w = np.zeros(1, dtype=np.int32)
+    stab = np.empty(2, dtype=np.float64)
+    table = np.empty((L, 2), dtype=np.float64)
+    N.call("lamina_flare_detect_split", N.dptr(f), n, L, boot, min(it, 2**31 - 1), s,
+           None if r is None else N.lptr(r), N.iptr(flags), N.dptr(scores), N.iptr(labels), N.iptr(found),
+           N.iptr(w), N.dptr(stab), N.dptr(table))
+    flagged = -1
+    if not found[0]:
+        import warnings
+        warnings.warn("FLARE (split variant) found no split for any number of excluded layers; nothing is flagged",
+                      RuntimeWarning, stacklevel=2)
+    elif flags.any():
+        flagged = int(labels[np.argmax(flags)])
+    else:  # max_iter stopped Lloyd with the flagged cluster emptied by its last assignment
+        flagged = 1 if not labels.any() else 0
+    return {"flags": flags.astype(bool), "scores": scores, "labels": labels, "found": bool(found[0]),
+            "excluded_layers": int(w[0]), "flagged_cluster": flagged, "stability": stab, "table": table}

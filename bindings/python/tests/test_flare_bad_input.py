@@ -1,5 +1,5 @@
-"""Bad input for lamina.audit.hdbscan / flare_aggregate / flare_detect through Python and straight through
-the C API; every case runs in a worker subprocess (isolated.py), so a crash fails one case instead of
+"""Bad input for lamina.audit.hdbscan / flare_aggregate / flare_detect / flare_detect_split through Python
+and straight through the C API; every case runs in a worker subprocess (isolated.py), so a crash fails one case instead of
 killing pytest."""
 from __future__ import annotations
 
@@ -75,6 +75,52 @@ def flare_detect_bad_input():
 
 
 @case
+def flare_detect_split_bad_input():
+    _, np, lamina, _ = _lazy()
+    A = lamina.audit
+    f = np.random.default_rng(0).standard_normal((60, 3))
+    expect(lambda: A.flare_detect_split(f[:3]), lamina.InvalidArgumentError, ValueError, "n is 3", ">= 4")
+    expect(lambda: A.flare_detect_split(f[:, :0]), lamina.InvalidArgumentError, ValueError, "n_layers is 0")
+    expect(lambda: A.flare_detect_split(f[:, 0]), lamina.InvalidArgumentError, ValueError, "shape")
+    expect(lambda: A.flare_detect_split(f.astype(str)), lamina.InvalidArgumentError, ValueError, "dtype")
+    expect(lambda: A.flare_detect_split(f, n_boot=0), lamina.InvalidArgumentError, ValueError, "n_boot")
+    expect(lambda: A.flare_detect_split(f, n_boot=2.5), lamina.InvalidArgumentError, ValueError, "n_boot")
+    expect(lambda: A.flare_detect_split(f, n_boot=2**31), lamina.InvalidArgumentError, ValueError, "n_boot")
+    expect(lambda: A.flare_detect_split(f, max_iter=0), lamina.InvalidArgumentError, ValueError, "max_iter")
+    expect(lambda: A.flare_detect_split(f, seed=-1), lamina.InvalidArgumentError, ValueError, "seed")
+    expect(lambda: A.flare_detect_split(f, seed="x"), lamina.InvalidArgumentError, ValueError, "seed")
+    bad = f.copy()
+    bad[9, 2] = np.nan
+    expect(lambda: A.flare_detect_split(bad), lamina.NonFiniteError, ValueError, "row 9", "column 2")
+    bad[9, 2] = -np.inf
+    expect(lambda: A.flare_detect_split(bad), lamina.NonFiniteError, ValueError, "row 9", "column 2")
+    R = np.zeros((5, 60), np.int64)
+    expect(lambda: A.flare_detect_split(f, resamples=R[:, :59]), lamina.ShapeMismatchError, ValueError,
+           "(n_boot, 60)")
+    expect(lambda: A.flare_detect_split(f, resamples=R[0]), lamina.ShapeMismatchError, ValueError, "resamples")
+    expect(lambda: A.flare_detect_split(f, resamples=R.astype(float)), lamina.InvalidArgumentError, ValueError,
+           "integer")
+    expect(lambda: A.flare_detect_split(f, n_boot=4, resamples=R), lamina.ShapeMismatchError, ValueError,
+           "n_boot=4", "5 rows")
+    R[3, 17] = 60
+    expect(lambda: A.flare_detect_split(f, resamples=R), lamina.InvalidArgumentError, ValueError,
+           "resamples[3][17] is 60", "[0, 60)")
+    R[3, 17] = -1
+    expect(lambda: A.flare_detect_split(f, resamples=R), lamina.InvalidArgumentError, ValueError,
+           "resamples[3][17] is -1")
+    # resamples of one repeated row (they cannot split) are valid input
+    R[3, 17] = 0
+    r = A.flare_detect_split(f, resamples=R)
+    assert r["found"] and r["table"].shape == (3, 2)
+    # constant features: no split for any w, a documented result
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        r = A.flare_detect_split(np.ones((20, 2)), n_boot=3)
+    assert not r["found"] and not r["flags"].any() and any("no split" in str(w.message) for w in caught)
+
+
+@case
 def flare_aggregate_bad_input():
     _, np, lamina, _ = _lazy()
     A = lamina.audit
@@ -141,6 +187,24 @@ def c_api_hdbscan_flare():
                                              None, None, None), "n_layers is 0")
     assert lib.lamina_flare_detect(N.dptr(f), 150, 2, 50, 0, 0.02, 3, N.iptr(flags), None, None, None, None, None,
                                    None) == 0  # every optional output may be NULL
+    flags = np.zeros(150, np.int32)
+    split = lib.lamina_flare_detect_split
+    expect_status(1, split(None, 150, 2, 10, 300, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "features is NULL")
+    expect_status(1, split(N.dptr(f), 150, 2, 10, 300, 0, None, None, None, None, None, None, None, None),
+                  "flags is NULL")
+    expect_status(1, split(N.dptr(f), 3, 2, 10, 300, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "n is 3")
+    expect_status(1, split(N.dptr(f), -5, 2, 10, 300, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "n is -5")
+    expect_status(1, split(N.dptr(f), 150, -1, 10, 300, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "n_layers is -1")
+    expect_status(1, split(N.dptr(f), 150, 2, -10, 300, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "n_boot is -10")
+    expect_status(1, split(N.dptr(f), 150, 2, 10, -1, 0, None, N.iptr(flags), None, None, None, None, None, None),
+                  "max_iter is -1")
+    assert split(N.dptr(f), 150, 2, 10, 300, 2**64 - 1, None, N.iptr(flags), None, None, None, None, None,
+                 None) == 0  # every optional output may be NULL; any 64-bit seed
     a = _data(20, 4)
     out = np.zeros(20)
     ptrs = (N.f32p * 1)(N.fptr(a))
