@@ -1710,7 +1710,9 @@ typedef int32_t lamina_rsa_method;
 /** The condensed RDM of x (n x d): out[k] for the pair (i, j), i < j, in scipy's order
  *  (k = n i - i (i+1)/2 + j - i - 1); out_len must equal n (n-1)/2. Euclidean distances come from a
  *  float64 gemm on the centred rows, recomputed directly from the float32 inputs where cancellation
- *  would matter (so coinciding rows are at distance exactly 0). Errors: n < 2, bad metric, a constant
+ *  would matter (so coinciding rows are at distance exactly 0); correlation and cosine distances below
+ *  2^-20 are recomputed as ||u - v||^2 / 2 from the unit rows (identical rows exactly 0, where scipy's
+ *  pdist leaves +-1e-16 on some). Errors: n < 2, bad metric, a constant
  *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
 lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
 
