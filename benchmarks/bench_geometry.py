@@ -13,9 +13,9 @@
    loads its float32 inputs from .npy files (no temporaries), and the child's peak RSS (VmHWM) after
    the call minus its peak before it is Lamina's working memory, printed next to the inputs' size and
    the n x n float64 Gram matrix a kernel-space implementation would hold (--no-memory skips it).
-3. RSA on n items (correlation-distance RDMs; Spearman, Pearson and Kendall tau-a, --rsa-methods):
-   Lamina's lamina_rsa against rsatoolbox (calc_rdm + compare "spearman" / "corr" / "tau-a") when it is
-   importable and scipy (pdist + spearmanr / pearsonr; no tau-a in scipy). --only-rsa / --only-cka run
+3. RSA on n items (correlation-distance RDMs; Spearman, Pearson, Kendall tau-a and cosine, --rsa-methods):
+   Lamina's lamina_rsa against rsatoolbox (calc_rdm + compare "spearman" / "corr" / "tau-a" / "cosine")
+   when it is importable and scipy (pdist + spearmanr / pearsonr / 1 - distance.cosine; no tau-a in scipy). --only-rsa / --only-cka run
    one part.
 4. HDBSCAN* (the clustering inside FLARE): lamina.audit.hdbscan against sklearn.cluster.HDBSCAN on four
    Gaussian blobs in d = 4 (--hdbscan-n rows); wall time and process CPU time (scikit-learn's Prim is
@@ -145,8 +145,8 @@ def main():
     ap.add_argument("--only-cka", action="store_true", help="only the CKA matrix timing")
     ap.add_argument("--cka-float32-error", action="store_true",
                     help="only the accuracy of CKA from float32 products against the float64 Gram oracle")
-    ap.add_argument("--rsa-methods", default="spearman,pearson,kendall_tau_a",
-                    help="comma-separated RSA comparisons (spearman, pearson, kendall_tau_a)")
+    ap.add_argument("--rsa-methods", default="spearman,pearson,kendall_tau_a,cosine",
+                    help="comma-separated RSA comparisons (spearman, pearson, kendall_tau_a, cosine)")
     ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory probes of CKA")
     ap.add_argument("--memory-child", nargs=2, metavar=("KIND", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -245,24 +245,26 @@ def cka_float32_error(args):
               f"Lamina {abs(G.linear_cka(a, b) - o) / o:.1e}")
 
 
-RSA_METHODS = {"spearman": "spearman", "pearson": "corr", "kendall_tau_a": "tau-a"}
+RSA_METHODS = {"spearman": "spearman", "pearson": "corr", "kendall_tau_a": "tau-a", "cosine": "cosine"}
 
 
 def bench_rsa(args):
     """RSA on --rsa-n items (correlation-distance RDMs of n x 128 and n x 64 float32 data): Lamina's
     lamina_rsa against rsatoolbox (calc_rdm "correlation" twice + compare with the same method: "spearman",
-    "corr", "tau-a") and scipy (pdist "correlation" twice + spearmanr / pearsonr; scipy has no tau-a).
+    "corr", "tau-a", "cosine") and scipy (pdist "correlation" twice + spearmanr / pearsonr / 1 -
+    scipy.spatial.distance.cosine; scipy has no tau-a).
     Each contender's time includes both RDMs; contenders alternate, best of --repeats."""
     rng = np.random.default_rng(2)
     a = rng.standard_normal((args.rsa_n, 128), dtype=np.float32)
     b = (a[:, :64] + rng.standard_normal((args.rsa_n, 64), dtype=np.float32)).astype(np.float32)
-    from scipy.spatial.distance import pdist
+    from scipy.spatial.distance import cosine, pdist
     from scipy.stats import pearsonr, spearmanr
     try:
         import rsatoolbox
     except ImportError:
         rsatoolbox = None
-    scipy_fns = {"spearman": lambda u, v: spearmanr(u, v).statistic, "pearson": lambda u, v: pearsonr(u, v).statistic}
+    scipy_fns = {"spearman": lambda u, v: spearmanr(u, v).statistic, "pearson": lambda u, v: pearsonr(u, v).statistic,
+                 "cosine": lambda u, v: 1 - cosine(u, v)}
     for method in args.rsa_methods.split(","):
         print(f"RSA: n = {args.rsa_n} items, correlation-distance RDMs, {method}")
         contenders = [("lamina", lambda: G.rsa(a, b, "correlation", method))]

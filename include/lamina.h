@@ -1705,29 +1705,45 @@ typedef int32_t lamina_rsa_method;
 #define LAMINA_RSA_SPEARMAN 0        /* Pearson correlation of the ranks, ties at their average rank (scipy.stats.spearmanr) */
 #define LAMINA_RSA_PEARSON 1         /* Pearson correlation (scipy.stats.pearsonr); streamed by tiles in lamina_rsa */
 #define LAMINA_RSA_KENDALL_TAU_A 2   /* (concordant - discordant) / (m (m-1)/2), tied pairs count as neither (rsatoolbox's tau-a) */
+#define LAMINA_RSA_COSINE 3          /* sum a_k b_k / sqrt(sum a_k^2 sum b_k^2), not centred (rsatoolbox's "cosine"); streamed
+                                        by tiles in lamina_rsa; an all-zero RDM is an error */
 
 /** The condensed RDM of x (n x d): out[k] for the pair (i, j), i < j, in scipy's order
  *  (k = n i - i (i+1)/2 + j - i - 1); out_len must equal n (n-1)/2. Euclidean distances come from a
  *  float64 gemm on the centred rows, recomputed directly from the float32 inputs where cancellation
- *  would matter (so coinciding rows are at distance exactly 0). Errors: n < 2, bad metric, a constant
+ *  would matter (so coinciding rows are at distance exactly 0); correlation and cosine distances below
+ *  2^-20 are recomputed as ||u - v||^2 / 2 from the unit rows (identical rows exactly 0, where scipy's
+ *  pdist leaves +-1e-16 on some). Errors: n < 2, bad metric, a constant
  *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
 lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
 
 /** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
- *  (n x d1) and y (n x d2) under `metric`, compared by `method`; *out the correlation in [-1, 1].
- *  Spearman and Kendall tau-a rank the m = n (n-1)/2 pairs exactly: they keep both pair vectors (16
+ *  (n x d1) and y (n x d2) under `metric`, compared by `method`; *out the correlation (or, for
+ *  LAMINA_RSA_COSINE, the cosine similarity) in [-1, 1] -- in [0, 1] here, since every dissimilarity
+ *  of the three metrics is >= 0. With a, b the two condensed RDMs (m = n (n-1)/2 pairs):
+ *    Pearson = sum (a_k - mean a)(b_k - mean b) / sqrt(sum (a_k - mean a)^2 sum (b_k - mean b)^2),
+ *    cosine  = sum a_k b_k / sqrt(sum a_k^2 sum b_k^2)
+ *  (rsatoolbox.rdm.compare(method="cosine"), its _cosine of the two RDM vectors; rsatoolbox returns 0
+ *  for an all-zero RDM, Lamina refuses it).
+ *  Spearman and Kendall tau-a rank the m pairs exactly: they keep both pair vectors (16
  *  bytes per pair) and sorting buffers -- Spearman the radix-sorted (value, index) records of both RDMs
  *  (32) and their ranks (8), 56 bytes per pair at the peak (3.5 GiB at the cap); tau-a 40 -- and are
  *  capped at 2^26 pairs (n <= 11586; beyond,
- *  LAMINA_ERR_OUT_OF_MEMORY). Pearson never keeps the pair vectors: tiles of both RDMs are reduced to
- *  counts, means and centred second moments merged in a fixed order, so it runs for any n with
+ *  LAMINA_ERR_OUT_OF_MEMORY). Pearson and cosine never keep the pair vectors: tiles of both RDMs are
+ *  reduced to counts, means and centred second moments (cosine: the same code with the means taken as
+ *  0, i.e. raw second moments), float64, merged in a fixed order, so they run for any n with
  *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the
- *  Python binding), a constant RDM (correlation undefined), the metric's row errors, the cap. */
+ *  Python binding), a constant RDM (Pearson: correlation undefined), an all-zero RDM (cosine: every
+ *  pair at dissimilarity 0, e.g. all rows identical under the Euclidean metric; 0/0), the metric's row
+ *  errors, the cap. */
 lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, lamina_rdm_metric metric,
                          lamina_rsa_method method, double* out);
 
-/** Compares two given condensed RDMs (m doubles each, finite) by `method`, as lamina_rsa does. Errors:
- *  m < 2, NaN/Inf, a constant RDM, ranking more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+/** Compares two given condensed RDMs (m doubles each, finite, any sign) by `method`, with the formulas of
+ *  lamina_rsa; *out in [-1, 1]. Pearson and cosine are one float64 pass (each vector first scaled by a
+ *  power of two, exact, so no units overflow or underflow) and have no cap. Errors: m < 2, NaN/Inf
+ *  (LAMINA_ERR_NON_FINITE naming rdm1 or rdm2 and the index), a constant RDM (Spearman, Pearson), an
+ *  all-zero RDM (cosine), ranking more than 2^26 pairs (Spearman, tau-a: LAMINA_ERR_OUT_OF_MEMORY). */
 lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
                                  double* out);
 

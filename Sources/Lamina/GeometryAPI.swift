@@ -10,7 +10,7 @@ extension CEnums {
         (LAMINA_RDM_COSINE, .cosine, "cosine")])
     static let rsaMethod = CEnum<RSA.Method>([
         (LAMINA_RSA_SPEARMAN, .spearman, "spearman"), (LAMINA_RSA_PEARSON, .pearson, "pearson"),
-        (LAMINA_RSA_KENDALL_TAU_A, .kendallTauA, "kendall_tau_a")])
+        (LAMINA_RSA_KENDALL_TAU_A, .kendallTauA, "kendall_tau_a"), (LAMINA_RSA_COSINE, .cosine, "cosine")])
 }
 
 private func flag(_ value: Int32, _ name: String) throws -> Bool {
@@ -134,7 +134,7 @@ public func lamina_rdm_compare(_ rdm1: UnsafePointer<Double>?, _ rdm2: UnsafePoi
         let b = Array(UnsafeBufferPointer(start: try Check.pointer(rdm2, "rdm2"), count: count))
         let how = try CEnums.rsaMethod.decode(method, "method")
         let result = try Check.output(out, "out")
-        if count > RSA.pairCap && how != .pearson {
+        if count > RSA.pairCap && how.ranks {
             throw LaminaError(.outOfMemory, "m is \(count); ranking methods accept at most \(RSA.pairCap) pairs")
         }
         result.pointee = try RSA.compare(a, b, method: how)

@@ -192,6 +192,16 @@ int main(void) {
     CHECK(lamina_rdm_compare(a3, b3, 4, LAMINA_RSA_PEARSON, &out), LAMINA_OK, NULL);
     /* means 2.5 and 3.5; centred (-1.5,-.5,.5,1.5) and (-2.5,-.5,-1.5,4.5): 10 / sqrt(5 * 29) */
     expect_near("pearson of [1,2,3,4] and [1,3,2,8]", out, 10.0 / sqrt(5.0 * 29.0), 1e-12);
+    CHECK(lamina_rdm_compare(a3, b3, 4, LAMINA_RSA_COSINE, &out), LAMINA_OK, NULL);
+    /* not centred: a.b = 1 + 6 + 6 + 32 = 45, |a|^2 = 30, |b|^2 = 78 */
+    expect_near("cosine of [1,2,3,4] and [1,3,2,8]: 45 / sqrt(30 * 78)", out, 45.0 / sqrt(30.0 * 78.0), 1e-15);
+    CHECK(lamina_rsa(square, 4, 2, twice, 2, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_OK, NULL);
+    expect_near("cosine RSA of x and 2x", out, 1.0, 1e-15);
+    /* the 3-4-5 RDM [3,4,5,5,4,3] against the RDM of (0,0),(1,0),(0,1),(1,1): [1,1,sqrt2,sqrt2,1,1] */
+    const float unit_square[4 * 2] = {0, 0, 1, 0, 0, 1, 1, 1};
+    const double r2 = sqrt(2.0), dot = 3 + 4 + 5 * r2 + 5 * r2 + 4 + 3;
+    CHECK(lamina_rsa(square, 4, 2, unit_square, 2, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_OK, NULL);
+    expect_near("cosine RSA of the 3-4-5 and unit squares", out, dot / sqrt(100.0 * 8.0), 1e-15);
 
     /* information plane: 4 rows, 1 unit, bins 2 over the layer's range [0, 1] */
     float t0[4] = {0, 0, 1, 1}, t1[4] = {0, 1, 0, 1};
@@ -250,7 +260,22 @@ int main(void) {
     int64_t dims_bad[2] = {D1, D1};
     CHECK(lamina_cka_matrix(with_bad, dims_bad, 2, NULL, NULL, 0, N, 0, m1, 4), LAMINA_ERR_NON_FINITE, "layers[1]");
     CHECK(lamina_rsa(square, 2, 2, twice, 2, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_SPEARMAN, &out), LAMINA_ERR_INVALID_ARGUMENT, "n is 2");
-    CHECK(lamina_rsa(square, 4, 2, twice, 2, LAMINA_RDM_EUCLIDEAN, 7, &out), LAMINA_ERR_INVALID_ARGUMENT, "method");
+    CHECK(lamina_rsa(square, 4, 2, twice, 2, LAMINA_RDM_EUCLIDEAN, 7, &out), LAMINA_ERR_INVALID_ARGUMENT, "3 (cosine)");
+    /* cosine comparison: an all-zero RDM (identical rows; all-zero given RDM), NaN/Inf */
+    float same_rows[4 * 2] = {1.5f, -2, 1.5f, -2, 1.5f, -2, 1.5f, -2};
+    CHECK(lamina_rsa(same_rows, 4, 2, square, 2, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_ERR_INVALID_ARGUMENT,
+          "first RDM is all zeros");
+    CHECK(lamina_rsa(square, 4, 2, same_rows, 2, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_ERR_INVALID_ARGUMENT,
+          "second RDM is all zeros");
+    const double zeros4[4] = {0, 0, 0, 0};
+    CHECK(lamina_rdm_compare(a3, zeros4, 4, LAMINA_RSA_COSINE, &out), LAMINA_ERR_INVALID_ARGUMENT, "second RDM is all zeros");
+    const double nan4[4] = {1, NAN, 3, 4};
+    CHECK(lamina_rdm_compare(nan4, b3, 4, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "rdm1");
+    const double inf4[4] = {1, 2, 3, INFINITY};
+    CHECK(lamina_rdm_compare(a3, inf4, 4, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "rdm2");
+    CHECK(lamina_rsa(bad, N, D1, x, D1, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "row 4");
+    bad[4 * D1 + 2] = NAN;
+    CHECK(lamina_rsa(x, N, D1, bad, D1, LAMINA_RDM_COSINE, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "row 4");
     CHECK(lamina_information_plane(traj, 2, 4, 1, ylab, NULL, 1, LAMINA_BIN_RANGE_LAYER, 0, 0, plane, 4),
           LAMINA_ERR_INVALID_ARGUMENT, "bins is 1");
     CHECK(lamina_information_plane(traj, 1, 4, 1, ylab, NULL, 2, LAMINA_BIN_RANGE_LAYER, 0, 0, plane, 2),

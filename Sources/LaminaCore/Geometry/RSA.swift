@@ -21,12 +21,19 @@ package enum RSA {
         /// Kendall's tau-a, (concordant - discordant) / (m (m - 1) / 2), tied pairs counting as neither
         /// (rsatoolbox's "tau-a"; scipy.stats.kendalltau offers only tau-b and tau-c).
         case kendallTauA = 2
+        /// Cosine similarity of the two condensed vectors, sum a_k b_k / sqrt(sum a_k^2 sum b_k^2) (Pearson
+        /// without the centring; rsatoolbox.rdm.compare(method="cosine")).
+        case cosine = 3
+
+        /// Spearman and Kendall rank the pairs (materialised, capped); Pearson and cosine are product
+        /// moments (streamed by tiles in `rsa`, no cap).
+        package var ranks: Bool { self == .spearman || self == .kendallTauA }
     }
 
     /// Largest condensed vector the exact (materialised) paths accept: 2^26 pairs (n <= 11586). Spearman
     /// and Kendall keep both pair vectors (16 bytes per pair), the radix-sorted (value, index) records of
-    /// both (32) and the ranks (8): about 56 bytes per pair at the peak (3.5 GiB at the cap). Pearson is
-    /// streamed by tiles and has no cap.
+    /// both (32) and the ranks (8): about 56 bytes per pair at the peak (3.5 GiB at the cap). Pearson and
+    /// cosine are streamed by tiles and have no cap.
     package static let pairCap = 1 << 26
     static let tile = 256
 
@@ -111,7 +118,33 @@ package enum RSA {
                 }
             }
         case .correlation, .cosine:
-            for a in 0..<mi * mj { out[a] = 1 - out[a] }
+            // 1 - u.v of the unit rows. Near 0 that difference is all rounding (identical rows would get
+            // ~1e-16 instead of scipy's exact 0, so an RDM of identical rows would not be all zeros, nor
+            // equal rows tie with the exact zeros of other pairs): below `near`, ||u - v||^2 / 2 (equal for
+            // unit rows) is computed directly, accurate to its last bits and exactly 0 for identical rows.
+            let near = 0x1p-20
+            p.values.withUnsafeBufferPointer { v in
+                for a in 0..<mi {
+                    let u = v.baseAddress! + (i0 + a) * d
+                    for b in 0..<mj {
+                        let t = 1 - out[a * mj + b]
+                        out[a * mj + b] = t
+                        if t >= near || j0 + b <= i0 + a { continue }
+                        let w = v.baseAddress! + (j0 + b) * d
+                        var acc = SIMD4<Double>()
+                        var c = 0
+                        while c + 4 <= d {
+                            let e = UnsafeRawPointer(u + c).loadUnaligned(as: SIMD4<Double>.self)
+                                - UnsafeRawPointer(w + c).loadUnaligned(as: SIMD4<Double>.self)
+                            acc.addProduct(e, e)
+                            c += 4
+                        }
+                        var s = acc.sum()
+                        while c < d { let e = u[c] - w[c]; s += e * e; c += 1 }
+                        out[a * mj + b] = s / 2
+                    }
+                }
+            }
         }
     }
 
@@ -155,10 +188,10 @@ package enum RSA {
         if y.rows != n { throw LaminaError.shape("y has \(y.rows) rows; expected \(n) (the rows of x: the same inputs)") }
         if n < 3 { throw LaminaError.invalid("n is \(n); RSA needs n >= 3 rows (at least 3 pairs to correlate)") }
         let px = try prepare(x, metric, "x"), py = try prepare(y, metric, "y")
-        if method == .pearson { return try streamedPearson(px, py) }
+        if !method.ranks { return try streamedProductMoment(px, py, centred: method == .pearson) }
         let m = condensedCount(n)
         if m > pairCap {
-            throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson (streamed) for larger n")
+            throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson or cosine (streamed) for larger n")
         }
         return try correlate(condensed(px), condensed(py), method: method)
     }
@@ -180,7 +213,7 @@ package enum RSA {
             try b.withUnsafeBufferPointer { bp in
                 let va = RankSort.Values(base: ap.baseAddress!), vb = RankSort.Values(base: bp.baseAddress!)
                 switch method {
-                case .pearson: return try pearson(a, b)
+                case .pearson, .cosine: return try productMoment(a, b, centred: method == .pearson)
                 case .spearman:
                     let (rho, constant) = try RankSort.spearman(va, vb, count: m)
                     if let constant {
@@ -193,23 +226,55 @@ package enum RSA {
         }
     }
 
-    static func pearson(_ a: [Double], _ b: [Double]) throws -> Double {
-        let m = Double(a.count)
-        let ma = a.reduce(0, +) / m, mb = b.reduce(0, +) / m
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for i in 0..<a.count {
-            let u = a[i] - ma, v = b[i] - mb
-            sab += u * v; saa += u * u; sbb += v * v
+    /// The error for a zero second moment: a constant RDM (Pearson: centred) or an all-zero RDM (cosine).
+    static func undefinedComparison(first: Bool, centred: Bool) -> LaminaError {
+        let which = first ? "first" : "second"
+        if centred {
+            return LaminaError.invalid("the \(which) RDM is constant (all pairs equally dissimilar); the correlation is undefined")
         }
-        if saa == 0 || sbb == 0 {
-            throw LaminaError.invalid("the \(saa == 0 ? "first" : "second") RDM is constant; the correlation is undefined")
+        return LaminaError.invalid("the \(which) RDM is all zeros (no pair is dissimilar, e.g. all rows identical); the cosine similarity is undefined (0/0)")
+    }
+
+    /// A power of two that brings the largest |v| of v near 1 (2^-e for 2^e <= max |v| < 2^(e+1), e kept
+    /// in [-1000, 1000]): multiplying by it is exact and leaves Pearson and cosine unchanged, and the sums
+    /// of squares of the scaled values can neither overflow nor underflow whatever the RDM's units.
+    static func unitScale(_ v: UnsafeBufferPointer<Double>) -> Double {
+        var largest = 0.0
+        for x in v { largest = max(largest, abs(x)) }
+        if largest == 0 { return 1 }
+        return Double(sign: .plus, exponent: -min(1000, max(-1000, largest.exponent)), significand: 1)
+    }
+
+    /// Pearson correlation (centred: the vectors minus their means) or cosine similarity (not centred)
+    /// of two given condensed RDMs: sum u_k v_k / sqrt(sum u_k^2 sum v_k^2), float64, each vector first
+    /// scaled by `unitScale` (exact).
+    static func productMoment(_ a: [Double], _ b: [Double], centred: Bool) throws -> Double {
+        let m = a.count
+        let (sab, saa, sbb) = a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                let ka = unitScale(ap), kb = unitScale(bp)
+                var ma = 0.0, mb = 0.0
+                if centred {
+                    for k in 0..<m { ma += ap[k] * ka; mb += bp[k] * kb }
+                    ma /= Double(m); mb /= Double(m)
+                }
+                var sab = 0.0, saa = 0.0, sbb = 0.0
+                for k in 0..<m {
+                    let u = ap[k] * ka - ma, v = bp[k] * kb - mb
+                    sab += u * v; saa += u * u; sbb += v * v
+                }
+                return (sab, saa, sbb)
+            }
         }
+        if saa == 0 || sbb == 0 { throw undefinedComparison(first: saa == 0, centred: centred) }
         return min(1, max(-1, sab / (saa * sbb).squareRoot()))
     }
 
-    /// Pearson correlation of two RDMs computed tile by tile (no pair vector): per block row, the count,
-    /// means and centred second moments of its pairs, merged in block order (Chan, Golub & LeVeque 1979).
-    static func streamedPearson(_ px: Prepared, _ py: Prepared) throws -> Double {
+    /// Pearson correlation (centred) or cosine similarity (not centred) of two RDMs computed tile by tile
+    /// (no pair vector): per block row, the count, means and centred second moments of its pairs, merged
+    /// in block order (Chan, Golub & LeVeque 1979). Cosine is the same code with the means taken as 0
+    /// (raw second moments; the merge then reduces to plain sums).
+    static func streamedProductMoment(_ px: Prepared, _ py: Prepared, centred: Bool) throws -> Double {
         let n = px.rows
         let blocks = (n + tile - 1) / tile
         var parts = [Double](repeating: 0, count: blocks * 6)
@@ -227,7 +292,7 @@ package enum RSA {
                 for i in i0..<i1 { for j in (i + 1)..<max(n, i + 1) {
                     sa += bx[(i - i0) * ld + (j - i0)]; sb += by[(i - i0) * ld + (j - i0)]; cnt += 1 } }
                 if cnt == 0 { return }
-                let ma = sa / cnt, mb = sb / cnt
+                let ma = centred ? sa / cnt : 0, mb = centred ? sb / cnt : 0
                 var caa = 0.0, cbb = 0.0, cab = 0.0
                 for i in i0..<i1 { for j in (i + 1)..<max(n, i + 1) {
                     let u = bx[(i - i0) * ld + (j - i0)] - ma, v = by[(i - i0) * ld + (j - i0)] - mb
@@ -247,9 +312,7 @@ package enum RSA {
             ma += da * c2 / total; mb += db * c2 / total
             cnt = total
         }
-        if caa == 0 || cbb == 0 {
-            throw LaminaError.invalid("the \(caa == 0 ? "first" : "second") RDM is constant (all pairs equally dissimilar); the correlation is undefined")
-        }
+        if caa == 0 || cbb == 0 { throw undefinedComparison(first: caa == 0, centred: centred) }
         return min(1, max(-1, cab / (caa * cbb).squareRoot()))
     }
 }

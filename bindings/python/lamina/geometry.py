@@ -18,8 +18,10 @@ Formulas (full statements, ranges, memory caps and errors in the header):
 - RBF CKA: Gaussian kernels, sigma = sigma_factor * median pairwise distance (distinct pairs, exact for
   any n: sorted up to 2^26 pairs, selected from tiles beyond), tiled; no n x n matrix is kept.
 - RDM: condensed upper triangle in scipy's order, "euclidean" | "correlation" | "cosine" (as
-  scipy.spatial.distance.pdist). RSA compares two RDMs by "spearman" (average ranks, as
-  scipy.stats.spearmanr), "pearson" (streamed, any n) or "kendall_tau_a" (rsatoolbox's tau-a).
+  scipy.spatial.distance.pdist). RSA compares two RDMs a, b (condensed vectors) by "spearman" (average
+  ranks, as scipy.stats.spearmanr), "pearson" (streamed, any n), "kendall_tau_a" (rsatoolbox's tau-a) or
+  "cosine" = sum a_k b_k / sqrt(sum a_k^2 sum b_k^2) (Pearson without the centring, rsatoolbox's "cosine";
+  streamed, any n; an all-zero RDM is an error where rsatoolbox returns 0).
 
 Inputs are converted once to C-contiguous float32 (as in the rest of Lamina); all arithmetic is float64.
 Bad input raises a ``lamina.LaminaError`` subclass naming the argument.
@@ -40,7 +42,7 @@ __all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_ali
 _RDM_METRICS = {"euclidean": N.LAMINA_RDM_EUCLIDEAN, "correlation": N.LAMINA_RDM_CORRELATION,
                 "cosine": N.LAMINA_RDM_COSINE}
 _RSA_METHODS = {"spearman": N.LAMINA_RSA_SPEARMAN, "pearson": N.LAMINA_RSA_PEARSON,
-                "kendall_tau_a": N.LAMINA_RSA_KENDALL_TAU_A}
+                "kendall_tau_a": N.LAMINA_RSA_KENDALL_TAU_A, "cosine": N.LAMINA_RSA_COSINE}
 
 
 def _pair(X, Y):
@@ -155,7 +157,11 @@ def rdm(X, metric="euclidean"):
 
 
 def rdm_compare(rdm1, rdm2, method="spearman") -> float:
-    """Correlation of two condensed RDMs (1-D, same length) by "spearman", "pearson" or "kendall_tau_a"."""
+    """Comparison of two condensed RDMs a, b (1-D, same length, finite) by method: "spearman" (Pearson
+    correlation of the average ranks), "pearson" (sum (a_k - mean a)(b_k - mean b) over the root of the
+    centred sums of squares), "kendall_tau_a" ((concordant - discordant) / (m (m - 1) / 2)) or "cosine"
+    (sum a_k b_k / sqrt(sum a_k^2 sum b_k^2), rsatoolbox's "cosine"). A constant RDM (spearman, pearson)
+    or an all-zero RDM (cosine) raises InvalidArgumentError."""
     a = np.ascontiguousarray(np.asarray(rdm1, dtype=np.float64))
     b = np.ascontiguousarray(np.asarray(rdm2, dtype=np.float64))
     if a.ndim != 1 or b.ndim != 1:
@@ -169,7 +175,11 @@ def rdm_compare(rdm1, rdm2, method="spearman") -> float:
 
 
 def rsa(X, Y, metric="correlation", method="spearman") -> float:
-    """RSA: the correlation (method) of the RDMs (metric) of X and Y over the same n inputs."""
+    """RSA: the comparison (method) of the condensed RDMs (metric: "euclidean", "correlation", "cosine") of X
+    and Y over the same n inputs. method: "spearman", "pearson", "kendall_tau_a" or "cosine" -- the formulas
+    of ``rdm_compare``; "pearson" and "cosine" are streamed by tiles (no pair vector, any n), the ranking
+    methods are capped at 2^26 pairs (n <= 11586). An all-zero RDM (e.g. identical rows under "euclidean")
+    has no cosine similarity and raises InvalidArgumentError."""
     x, y = _pair(X, Y)
     m = N.option(metric, _RDM_METRICS, "metric")
     k = N.option(method, _RSA_METHODS, "method")

@@ -134,6 +134,45 @@ def rsa_bad_options_and_rows():
 
 
 @case
+def rsa_cosine_bad_input():
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    # an unknown method is refused with the four choices named
+    err = expect(lambda: G.rsa(_data(), _data(), method="cos"), lamina.InvalidArgumentError, ValueError, "method",
+                 "cos")
+    for name in ("spearman", "pearson", "kendall_tau_a", "cosine"):
+        assert repr(name) in str(err), str(err)
+    expect(lambda: G.rdm_compare([1.0, 2.0], [2.0, 1.0], method="Cosine"), lamina.InvalidArgumentError, ValueError,
+           "method", "'cosine'")
+    # all rows identical: every Euclidean dissimilarity is exactly 0, the cosine similarity is 0/0
+    same = np.tile(np.array([[1.5, -2.0, 0.25]], np.float32), (10, 1))
+    expect(lambda: G.rsa(same, _data(10, 3), "euclidean", "cosine"), lamina.InvalidArgumentError, ValueError,
+           "first RDM is all zeros", "cosine")
+    expect(lambda: G.rsa(_data(10, 3), same, "euclidean", "cosine"), lamina.InvalidArgumentError, ValueError,
+           "second RDM is all zeros")
+    expect(lambda: G.rdm_compare(np.zeros(6), np.arange(6.0), "cosine"), lamina.InvalidArgumentError, ValueError,
+           "first RDM is all zeros")
+    expect(lambda: G.rdm_compare(np.arange(6.0), -0.0 * np.arange(6.0), "cosine"), lamina.InvalidArgumentError,
+           ValueError, "second RDM is all zeros")
+    # a constant (non-zero) RDM is fine for cosine (it is Pearson that needs spread)
+    assert abs(G.rdm_compare(np.ones(6), np.ones(6), "cosine") - 1.0) < 1e-15
+    # NaN / Inf: in a given RDM (named with its index) and in the data (named by row)
+    expect(lambda: G.rdm_compare([1.0, np.nan, 3.0], [1.0, 2.0, 3.0], "cosine"), lamina.NonFiniteError, ValueError,
+           "rdm1", "nan", "at 1")
+    expect(lambda: G.rdm_compare([1.0, 2.0, 3.0], [1.0, 2.0, np.inf], "cosine"), lamina.NonFiniteError, ValueError,
+           "rdm2", "at 2")
+    x = _data()
+    x[6, 2] = np.nan
+    for metric in ("euclidean", "correlation", "cosine"):
+        expect(lambda: G.rsa(x, _data(), metric, "cosine"), lamina.NonFiniteError, ValueError, "row 6")
+        expect(lambda: G.rsa(_data(), x, metric, "cosine"), lamina.NonFiniteError, ValueError, "row 6")
+    # a zero row under the cosine metric is the metric's own error, as for the other comparisons
+    z = _data()
+    z[3] = 0.0
+    expect(lambda: G.rsa(z, _data(), "cosine", "cosine"), lamina.InvalidArgumentError, ValueError, "row 3", "zeros")
+
+
+@case
 def c_api_geometry():
     ctypes, np, lamina, N = _lazy()
     lib = N.lib
@@ -172,6 +211,12 @@ def c_api_geometry():
     expect_status(2, lib.lamina_rdm(N.fptr(x), 20, 4, 0, N.dptr(r), 189), "out_len is 189")
     expect_status(1, lib.lamina_rdm(N.fptr(x), 20, 4, 0, None, 190), "out is NULL")
     expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 0, -1, ctypes.byref(out)), "method is -1")
+    expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 0, 4, ctypes.byref(out)), "method is 4",
+                  "3 (cosine)")
+    expect_status(1, lib.lamina_rdm_compare(N.dptr(r), N.dptr(r), 190, 4, ctypes.byref(out)), "method is 4",
+                  "3 (cosine)")
+    expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 0, 3, None), "out is NULL")
+    expect_status(1, lib.lamina_rdm_compare(N.dptr(r), N.dptr(r), 190, 3, ctypes.byref(out)), "first RDM is all zeros")
     expect_status(1, lib.lamina_rsa(N.fptr(x), 20, 4, N.fptr(x), 4, 3, 0, ctypes.byref(out)), "metric is 3")
     expect_status(1, lib.lamina_rdm_compare(None, N.dptr(r), 190, 0, ctypes.byref(out)), "rdm1 is NULL")
     expect_status(1, lib.lamina_rdm_compare(N.dptr(r), N.dptr(r), 1, 0, ctypes.byref(out)), "m is 1")

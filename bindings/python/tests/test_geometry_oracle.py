@@ -8,7 +8,9 @@ computed in float64 on the same float32 values, so the only difference is float6
 
 RSA: scipy.spatial.distance.pdist RDMs compared by scipy.stats.spearmanr / pearsonr; Kendall's tau-a
 by brute force over all pairs of pairs (small n, with ties) and, for larger n, from scipy's tau-b:
-tau_a = tau_b sqrt((T - ties_a)(T - ties_b)) / T, T = m (m - 1) / 2.
+tau_a = tau_b sqrt((T - ties_a)(T - ties_b)) / T, T = m (m - 1) / 2. The cosine comparison by the direct
+numpy formula a.b / sqrt(a.a b.b) at 1e-12, and by rsatoolbox.rdm.compare(method="cosine") when
+rsatoolbox is installed (a benchmark-only dependency: skipped otherwise).
 """
 from __future__ import annotations
 
@@ -92,13 +94,32 @@ def ref_tau_a(a, b):
     return tau_b * np.sqrt(float(total - _ties(a)) * float(total - _ties(b))) / total
 
 
+def ref_cosine(a, b):
+    """rsatoolbox's cosine comparison of two condensed RDMs: sum a_k b_k / sqrt(sum a_k^2 sum b_k^2)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def ref_pdist(X, metric):
+    """scipy's pdist with identical rows at exactly 0 under every metric: scipy's correlation and cosine
+    leave a rounding residue (+-1e-16) on some identical pairs (8 such pairs in minilm_wordnet's first 400
+    rows, 3 of them nonzero), Lamina gives them exactly 0 -- which decides ties for the rank methods."""
+    Xd = np.asarray(X, np.float64)
+    r = pdist(Xd, metric)
+    if metric != "euclidean":
+        r[pdist(Xd) == 0] = 0.0
+    return r
+
+
 def ref_rsa(X, Y, metric, method):
-    a = pdist(np.asarray(X, np.float64), metric)
-    b = pdist(np.asarray(Y, np.float64), metric)
+    a = ref_pdist(X, metric)
+    b = ref_pdist(Y, metric)
     if method == "spearman":
         return spearmanr(a, b).statistic
     if method == "pearson":
         return pearsonr(a, b).statistic
+    if method == "cosine":
+        return ref_cosine(a, b)
     return ref_tau_a(a, b)
 
 
@@ -275,10 +296,31 @@ def test_rdm_duplicate_rows_are_exact_zero():
     r = G.rdm(X, "euclidean")
     ref = pdist(X.astype(np.float64))
     assert np.count_nonzero(r == 0) == np.count_nonzero(ref == 0) == 3
+    # correlation and cosine too: identical rows exactly 0 (not 1 - u.u rounding), the rest as pdist
+    for metric in ("correlation", "cosine"):
+        r = G.rdm(X, metric)
+        assert np.array_equal(r == 0, ref == 0), metric
+        np.testing.assert_allclose(r, pdist(X.astype(np.float64), metric), rtol=1e-12, atol=1e-13)
+
+
+def test_rdm_near_rows_are_accurate():
+    # rows a relative ~3e-6 apart: correlation / cosine distances ~1e-11, where the ~1e-16 rounding of
+    # 1 - u.v would leave ~1e-5 relative error; Lamina computes them as ||u - v||^2 / 2 (float64)
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal(16)
+    X = np.stack([base, base + 3e-6 * rng.standard_normal(16), rng.standard_normal(16)])
+    X32 = X.astype(np.float32)
+    Xd = X32.astype(np.float64)
+    for metric, center in (("cosine", False), ("correlation", True)):
+        U = Xd - Xd.mean(axis=1, keepdims=True) if center else Xd.copy()
+        U /= np.linalg.norm(U, axis=1, keepdims=True)
+        want = np.array([np.sum((U[i] - U[j]) ** 2) / 2 for i, j in ((0, 1), (0, 2), (1, 2))])
+        got = G.rdm(X32, metric)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "correlation", "cosine"])
-@pytest.mark.parametrize("method", ["spearman", "pearson", "kendall_tau_a"])
+@pytest.mark.parametrize("method", ["spearman", "pearson", "kendall_tau_a", "cosine"])
 def test_rsa_random(metric, method):
     X, Y = _random(4, n=80, d1=10, d2=6)
     close(G.rsa(X, Y, metric=metric, method=method), ref_rsa(X, Y, metric, method))
@@ -312,6 +354,72 @@ def test_pearson_streaming_matches_materialised():
     a, b = G.rdm(X, "cosine"), G.rdm(Y, "cosine")
     close(G.rsa(X, Y, "cosine", "pearson"), pearsonr(a, b).statistic)
     close(G.rdm_compare(a, b, "pearson"), pearsonr(a, b).statistic)
+
+
+# -- RSA cosine comparison: a.b / sqrt(a.a b.b) on the condensed RDMs, streamed in lamina_rsa ----------
+
+def _check_cosine(X, Y, metric, rel=1e-12):
+    """lamina_rsa (streamed) and rdm_compare (given RDMs: scipy's and Lamina's) against the numpy formula."""
+    a = ref_pdist(X, metric)
+    b = ref_pdist(Y, metric)
+    want = ref_cosine(a, b)
+    close(G.rsa(X, Y, metric, "cosine"), want, rel=rel)
+    close(G.rdm_compare(a, b, "cosine"), want, rel=rel)
+    close(G.rdm_compare(G.rdm(X, metric), G.rdm(Y, metric), "cosine"), want, rel=rel)
+    # not Pearson in disguise: the RDMs' means are far from 0, so the centring changes the value
+    assert abs(want - pearsonr(a, b).statistic) > 1e-3
+    return want
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "correlation", "cosine"])
+@pytest.mark.parametrize("seed", range(3))
+def test_rsa_cosine_random(metric, seed):
+    X, Y = _random(20 + seed, n=90, d1=11, d2=5)
+    _check_cosine(X, Y, metric)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "correlation", "cosine"])
+def test_rsa_cosine_real_activations(real_layers, metric):
+    for lo, hi in ((0, 6), (2, 3)):
+        _check_cosine(real_layers[lo][:400], real_layers[hi][:400], metric)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "correlation", "cosine"])
+@pytest.mark.parametrize("n", [513, 700])
+def test_rsa_cosine_streams_several_tiles(metric, n):
+    # lamina_rsa reduces row blocks of 256: 3 blocks (513: the last holds one row and no pair)
+    X, Y = _random(30, n=n, d1=20, d2=9)
+    _check_cosine(X, Y, metric)
+
+
+def test_rdm_compare_cosine_given_vectors():
+    rng = np.random.default_rng(12)
+    a, b = rng.standard_normal(5000), rng.standard_normal(5000) + 0.3
+    want = ref_cosine(a, b)  # signed values: any sign, not only dissimilarities
+    close(G.rdm_compare(a, b, "cosine"), want, rel=1e-12)
+    close(G.rdm_compare(a, -a, "cosine"), -1.0, rel=1e-15)
+    close(G.rdm_compare(a, 3 * a, "cosine"), 1.0, rel=1e-15)
+    # units: values near the float64 limits are scaled exactly (no overflow / underflow of a.a)
+    close(G.rdm_compare(a * 1e300, b * 1e-300, "cosine"), want, rel=1e-12)
+    close(G.rdm_compare(a * 1e-310, b, "cosine"), want, rel=1e-6)  # subnormal inputs: their own rounding
+    close(G.rdm_compare(a * 1e300, b * 1e-300, "pearson"), pearsonr(a, b).statistic, rel=1e-12)
+    close(G.rdm_compare(np.abs(a), np.abs(b), "cosine"), ref_cosine(np.abs(a), np.abs(b)), rel=1e-12)
+
+
+def test_rsa_cosine_matches_rsatoolbox(real_layers):
+    rsatoolbox = pytest.importorskip("rsatoolbox")
+    from rsatoolbox.rdm import RDMs, compare
+
+    cases = [_random(40, n=120, d1=10, d2=6), (real_layers[1][:300], real_layers[5][:300])]
+    for X, Y in cases:
+        for metric in ("euclidean", "correlation", "cosine"):
+            a = ref_pdist(X, metric)
+            b = ref_pdist(Y, metric)
+            want = float(compare(RDMs(a[None, :]), RDMs(b[None, :]), method="cosine")[0, 0])
+            close(ref_cosine(a, b), want, rel=1e-13)  # the formula above is rsatoolbox's
+            close(G.rsa(X, Y, metric, "cosine"), want, rel=1e-12)
+            close(G.rdm_compare(a, b, "cosine"), want, rel=1e-12)
+    assert rsatoolbox is not None
 
 
 # -- kernel alignment: CKA(H, X) and CKA(H, one-hot(y)) per layer -------------------------------------
