@@ -260,6 +260,17 @@ def flare_aggregate(layers, means=None, variances=None, eps=1e-5):
     return out
 
 
+
+def _feature_matrix(features):
+    """FLARE's aggregated features as a C-contiguous float64 (n, n_layers) array, checked."""
+    f = np.asarray(features)
+    if f.dtype.kind not in "fiub":
+        raise InvalidArgumentError(f"features has dtype {f.dtype}; expected a numeric array")
+    if f.ndim != 2:
+        raise InvalidArgumentError(f"features has shape {f.shape}; expected (n, n_layers)")
+    return np.ascontiguousarray(f, dtype=np.float64)
+
+
 def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, depth=3) -> dict:
     """FLARE's detection (Algorithm 1) on aggregated features (n x L, shallowest layer first, e.g.
     flare_aggregate's output). Excludes the deepest w = 0, 1, ... layers until a stable split is found
@@ -274,12 +285,7 @@ def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, dept
     "labels": HDBSCAN labels in the chosen subspace, "found": bool, "excluded_layers": w (-1 if not
     found), "split_lambda", "cut_distance"}. No stable split for any w is a result (found False, no
     flag), with a RuntimeWarning."""
-    f = np.asarray(features)
-    if f.dtype.kind not in "fiub":
-        raise InvalidArgumentError(f"features has dtype {f.dtype}; expected a numeric array")
-    if f.ndim != 2:
-        raise InvalidArgumentError(f"features has shape {f.shape}; expected (n, n_layers)")
-    f = np.ascontiguousarray(f, dtype=np.float64)
+    f = _feature_matrix(features)
     mcs = _positive_int(min_cluster_size, "min_cluster_size", 2)
     ms = _min_samples(min_samples)
     if isinstance(xi, (bool, np.bool_)) or not isinstance(xi, (int, float, np.integer, np.floating)):
@@ -330,12 +336,7 @@ def flare_detect_split(features, n_boot=None, max_iter=300, seed=0, resamples=No
     (clusters 0 and 1 of the chosen w), "table": (L, 2) float (each w's stabilities, NaN where w gives no
     split)}. No split for any w (e.g. constant features) is a result (found False, nothing flagged), with
     a RuntimeWarning."""
-    f = np.asarray(features)
-    if f.dtype.kind not in "fiub":
-        raise InvalidArgumentError(f"features has dtype {f.dtype}; expected a numeric array")
-    if f.ndim != 2:
-        raise InvalidArgumentError(f"features has shape {f.shape}; expected (n, n_layers)")
-    f = np.ascontiguousarray(f, dtype=np.float64)
+    f = _feature_matrix(features)
     n, L = f.shape
     r = None
     if resamples is not None:
