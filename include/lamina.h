@@ -1978,7 +1978,7 @@ lamina_status lamina_flare_detect(const double* features, int64_t n, int64_t n_l
                                   int32_t* labels, int32_t* found, int32_t* excluded_layers, double* split_lambda,
                                   double* cut_distance);
 
-/** FLARE, split-and-stability variant: issue 11's reading of the FLARE paper's text (Hou et al., TIFS 2025:
+/** FLARE, split-and-stability variant: a reading of the FLARE paper's text (Hou et al., TIFS 2025:
  *  aggregate per-layer features, select the layer subset that best splits the data in two, flag the more
  *  stable cluster as poisoned). It is NOT the released code: lamina_flare_detect follows the released
  *  BackdoorBox code (HDBSCAN and its condensed-tree walk) and gives different flags. On features

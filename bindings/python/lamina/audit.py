@@ -310,7 +310,7 @@ def flare_detect(features, min_cluster_size=100, min_samples=None, xi=0.02, dept
 
 
 def flare_detect_split(features, n_boot=None, max_iter=300, seed=0, resamples=None) -> dict:
-    """FLARE, split-and-stability variant: issue 11's reading of the paper's text (split the data in two
+    """FLARE, split-and-stability variant: a reading of the paper's text (split the data in two
     in the best layer subset, flag the more stable cluster), not the released code (that is
     flare_detect, which gives different flags). See lamina_flare_detect_split in lamina.h.
 
