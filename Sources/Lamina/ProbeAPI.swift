@@ -192,8 +192,7 @@ public func lamina_logistic_probe_set_coef(_ probe: OpaquePointer?, _ coef: Unsa
 
 private func predictionInput(_ probe: OpaquePointer?, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64) throws -> (LogisticProbe, MatrixView) {
     let model = try fittedProbe(probe)
-    let view = try Check.matrix(x, n, d)
-    if view.cols != model.dims { throw LaminaError.shape("d is \(view.cols); the probe was fitted with \(model.dims) features") }
+    let view = try Check.matrix(x, n, d, expectedCols: (model.dims, { "d is \($0); the probe was fitted with \(model.dims) features" }))
     return (model, view)
 }
 

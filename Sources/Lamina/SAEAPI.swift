@@ -211,8 +211,7 @@ public func lamina_sae_get_history(_ sae: OpaquePointer?, _ out: UnsafeMutablePo
 }
 
 private func input(_ h: SAEHandle, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64) throws -> MemoryRows {
-    let view = try Check.matrix(x, n, d)
-    if view.cols != h.model.dIn { throw LaminaError.shape("x has d = \(view.cols) features; this SAE has d_in = \(h.model.dIn)") }
+    let view = try Check.matrix(x, n, d, expectedCols: (h.model.dIn, { "x has d = \($0) features; this SAE has d_in = \(h.model.dIn)" }))
     return MemoryRows(base: UnsafeRawPointer(view.base), rows: view.rows, cols: view.cols, dtype: .float32)
 }
 
@@ -247,10 +246,8 @@ public func lamina_sae_decode(_ sae: OpaquePointer?, _ z: UnsafePointer<Float>?,
                               _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
     boundary {
         let h = try saeHandles.get(sae, "sae")
-        let view = try Check.matrix(z, n, nLatents, "z", colsName: "n_latents")
-        if view.cols != h.model.nLatents {
-            throw LaminaError.shape("z has \(view.cols) columns; this SAE has n_latents = \(h.model.nLatents)")
-        }
+        let view = try Check.matrix(z, n, nLatents, "z", colsName: "n_latents",
+                                    expectedCols: (h.model.nLatents, { "z has \($0) columns; this SAE has n_latents = \(h.model.nLatents)" }))
         try Check.length(outLen, expected: try Check.elements(view.rows, h.model.dIn, "out"), "out_len (n * d_in)")
         try h.model.decodeDense(view.base, rows: view.rows, into: try Check.output(out, "out"))
     }

@@ -57,9 +57,8 @@ public func lamina_vlsae_project(_ h: OpaquePointer?, _ modality: Int32, _ x: Un
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
         let m = try CEnums.vlsaeModality.decode(modality, "modality")
-        let view = try Check.matrix(x, n, d, "x")
         let want = v.model.config.dim(m)
-        if view.cols != want { throw LaminaError.shape("x has d = \(view.cols) features; this VL-SAE has d_\(m.name) = \(want)") }
+        let view = try Check.matrix(x, n, d, "x", expectedCols: (want, { "x has d = \($0) features; this VL-SAE has d_\(m.name) = \(want)" }))
         try Check.length(outLen, expected: try Check.elements(view.rows, v.model.d, "out"), "out_len (n * d_common)")
         let o = try Check.output(out, "out")
         try v.model.project(MemoryRows(base: UnsafeRawPointer(view.base), rows: view.rows, cols: view.cols, dtype: .float32), m, into: o)
@@ -116,10 +115,10 @@ public func lamina_vlalign_loss_grad(_ h: OpaquePointer?, _ vision: UnsafePointe
     boundary {
         let a = try vlalignHandles.get(h, "vlalign")
         let c = a.align.config
-        let vv = try Check.matrix(vision, n, dVision, "vision", colsName: "d_vision")
-        let tv = try Check.matrix(text, n, dText, "text", colsName: "d_text")
-        if vv.cols != c.dVision { throw LaminaError.shape("vision has d = \(vv.cols) features; this alignment has d_vision = \(c.dVision)") }
-        if tv.cols != c.dText { throw LaminaError.shape("text has d = \(tv.cols) features; this alignment has d_text = \(c.dText)") }
+        let vv = try Check.matrix(vision, n, dVision, "vision", colsName: "d_vision",
+                                  expectedCols: (c.dVision, { "vision has d = \($0) features; this alignment has d_vision = \(c.dVision)" }))
+        let tv = try Check.matrix(text, n, dText, "text", colsName: "d_text",
+                                  expectedCols: (c.dText, { "text has d = \($0) features; this alignment has d_text = \(c.dText)" }))
         let out = try Check.output(terms, "terms")
         if (gradVision == nil) != (gradText == nil) { throw LaminaError.invalid("grad_vision and grad_text must both be given or both be NULL") }
         if gradVision != nil {
@@ -161,9 +160,8 @@ public func lamina_vlalign_transform(_ h: OpaquePointer?, _ modality: Int32, _ x
     boundary {
         let a = try vlalignHandles.get(h, "vlalign")
         let m = try CEnums.vlsaeModality.decode(modality, "modality")
-        let view = try Check.matrix(x, n, d, "x")
         let want = a.align.config.dim(m)
-        if view.cols != want { throw LaminaError.shape("x has d = \(view.cols) features; this alignment has d_\(m.name) = \(want)") }
+        let view = try Check.matrix(x, n, d, "x", expectedCols: (want, { "x has d = \($0) features; this alignment has d_\(m.name) = \(want)" }))
         try Check.length(outLen, expected: try Check.elements(view.rows, a.align.config.dCommon, "out"), "out_len (n * d_common)")
         a.align.transform(view.base, rows: view.rows, m, into: try Check.output(out, "out"))
     }

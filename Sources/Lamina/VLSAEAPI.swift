@@ -132,9 +132,8 @@ public func lamina_vlsae_get_history(_ h: OpaquePointer?, _ out: UnsafeMutablePo
 private func modalityInput(_ v: VLSAEHandle, _ modality: Int32, _ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64,
                            _ name: String = "x") throws -> (VLModality, MemoryRows) {
     let m = try CEnums.vlsaeModality.decode(modality, "modality")
-    let view = try Check.matrix(x, n, d, name)
     let want = v.model.config.dim(m)
-    if view.cols != want { throw LaminaError.shape("\(name) has d = \(view.cols) features; this VL-SAE has d_\(m.name) = \(want)") }
+    let view = try Check.matrix(x, n, d, name, expectedCols: (want, { "\(name) has d = \($0) features; this VL-SAE has d_\(m.name) = \(want)" }))
     return (m, MemoryRows(base: UnsafeRawPointer(view.base), rows: view.rows, cols: view.cols, dtype: .float32))
 }
 
@@ -170,8 +169,8 @@ public func lamina_vlsae_decode(_ h: OpaquePointer?, _ modality: Int32, _ z: Uns
     boundary {
         let v = try vlsaeHandles.get(h, "vlsae")
         let m = try CEnums.vlsaeModality.decode(modality, "modality")
-        let view = try Check.matrix(z, n, nLatents, "z", colsName: "n_latents")
-        if view.cols != v.model.nLatents { throw LaminaError.shape("z has \(view.cols) columns; this VL-SAE has n_latents = \(v.model.nLatents)") }
+        let view = try Check.matrix(z, n, nLatents, "z", colsName: "n_latents",
+                                    expectedCols: (v.model.nLatents, { "z has \($0) columns; this VL-SAE has n_latents = \(v.model.nLatents)" }))
         try Check.length(outLen, expected: try Check.elements(view.rows, v.model.config.dim(m), "out"), "out_len (n * d_\(m.name))")
         v.model.decodeDense(view.base, rows: view.rows, modality: m, into: try Check.output(out, "out"))
     }

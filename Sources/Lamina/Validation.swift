@@ -33,10 +33,14 @@ enum Check {
     }
 
     /// A finite row-major float32 (or float64) matrix `name` of n x d.
+    /// `expectedCols` (the width a model fixes, and the shape error naming it) is checked before any value is
+    /// read: a caller that declared the wrong width gets that error, not a scan past the end of its buffer.
     static func matrix<T: LaminaFloat>(_ x: UnsafePointer<T>?, _ n: Int64, _ d: Int64, _ name: String = "x",
-                                       rowsName: String = "n", colsName: String = "d") throws -> MatrixViewOf<T> {
+                                       rowsName: String = "n", colsName: String = "d",
+                                       expectedCols: (count: Int, mismatch: (Int) -> String)? = nil) throws -> MatrixViewOf<T> {
         let rows = try count(n, rowsName), cols = try count(d, colsName)
         _ = try elements(rows, cols, name)
+        if let expectedCols, cols != expectedCols.count { throw LaminaError.shape(expectedCols.mismatch(cols)) }
         let view = MatrixViewOf<T>(base: try pointer(x, name), rows: rows, cols: cols)
         if let bad = view.firstNonFinite() {
             let value = view.base[bad.row * cols + bad.col]

@@ -51,7 +51,10 @@ def pair_counts_differ():
     V, T = _data()
     expect(lambda: VL(8, 8, 16, k=4).fit(V, T[:50]), lamina.ShapeMismatchError, ValueError, "64", "50", "paired")
     h = _handle()
-    expect_status(2, N.lib.lamina_vlsae_concept_shift(h, N.fptr(V), N.fptr(T), 64, 8, 9, 0.8, 0.9, N.fptr(np.zeros((64, 9), np.float32)), 64 * 9), "text", "d = 9")
+    T9 = np.zeros((64, 9), np.float32)  # a buffer of the declared width: the width is refused before any value is read
+    expect_status(2, N.lib.lamina_vlsae_concept_shift(h, N.fptr(V), N.fptr(T9), 64, 8, 9, 0.8, 0.9, N.fptr(np.zeros((64, 9), np.float32)), 64 * 9), "text", "d = 9")
+    T9[0, 0] = np.nan  # the width error comes first even when the values are bad too
+    expect_status(2, N.lib.lamina_vlsae_concept_shift(h, N.fptr(V), N.fptr(T9), 64, 8, 9, 0.8, 0.9, N.fptr(np.zeros((64, 9), np.float32)), 64 * 9), "text", "d = 9")
 
 
 @case
