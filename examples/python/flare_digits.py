@@ -1,5 +1,6 @@
 """FLARE poisoned-sample detection on a real backdoor (lamina.audit.flare_aggregate / flare_detect, and the
-issue's split-and-stability variant flare_detect_split).
+split-and-stability variant flare_detect_split, the paper's text rather than its released code). `make demo`
+runs it as the last part of the geometry step (examples/python/geometry_demo.py).
 
 A small numpy network with BatchNorm (64 -> [Linear 64, BatchNorm1d, ReLU] x 8 -> Linear 10, Adam, 40
 epochs; --blocks/--width/--epochs to change; no torch needed) is trained on scikit-learn's bundled
@@ -48,7 +49,7 @@ BatchNorm layer of an MLP on 8 x 8 digits it is not. The released code's UMAP st
 not change that when tried (umap-learn, n_neighbors 40, min_dist 0: clusters with 0-22 % poisoned
 members). Nothing here is tuned to the demo; the numbers are what the released algorithm gives.
 
-The issue's split-and-stability variant is lamina.audit.flare_detect_split (lamina_flare_detect_split;
+The split-and-stability variant is lamina.audit.flare_detect_split (lamina_flare_detect_split;
 the header states every rule): for each w, 2-means on the standardised first L - w columns (started from
 the sign of the first principal component, Ding & He 2004; Lloyd to a fixed point), Hennig's clusterwise
 Jaccard bootstrap stability of both halves (fpc::clusterboot; 100 resamples, multiplicities counted), the
@@ -64,7 +65,7 @@ Every 2-means split cuts the bulk about 25/75 (407-645 vs 1152-1390 members); bo
 (Jaccard 0.92-0.99 for every w), so stability does not pick out the poison, and the larger, mostly clean
 half is the more stable one in every run (a small half's Jaccard ratio drops more for the same rows
 changing sides). The weaker-half stabilities of the different w lie within about 0.03 of each other, so the chosen
-w depends on the resamples: the numpy prototype of this variant (issue 11, numpy's default_rng(0) draws)
+w depends on the resamples: the numpy prototype of this variant (numpy's default_rng(0) draws)
 chose w = 7, 6, 4, 2 and flagged 1418 / 1173 / 1173 / 1267 rows (precision 0.000 / 0.049 / 0.037 /
 0.133, recall 0.000 / 0.644 / 0.239 / 0.933); given those same draws (resamples=) on the prototype's own
 features, flare_detect_split reproduces it exactly on all four settings (same w, flags and stabilities;
@@ -88,6 +89,8 @@ from lamina.audit import flare_aggregate, flare_detect, flare_detect_split
 
 TARGET = 0
 EPS = 1e-5
+BLOCKS, WIDTH, EPOCHS = 8, 64, 40                       # the default network and its training length
+SETTINGS = [(rate, kind) for rate in (0.05, 0.10) for kind in ("patch", "blend")]
 
 
 def add_trigger(X, kind, pattern, patch=2, blend=0.2):
@@ -187,7 +190,8 @@ def train(X, y, seed, epochs=60, lr=3e-3, batch=64, sizes=(64, 128, 128, 128, 10
     return net
 
 
-def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64, 128, 128, 128, 10), epochs=60, patch=2, blend=0.2):
+def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64,) + (WIDTH,) * BLOCKS + (10,), epochs=EPOCHS, patch=2,
+        blend=0.2):
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target.copy()
     rng = np.random.default_rng(seed)
@@ -216,6 +220,7 @@ def run(rate, kind, seed=0, min_cluster_size=30, sizes=(64, 128, 128, 128, 10), 
     return dict(rate=rate, trigger=kind, poisoned=len(poisoned), flagged=int(flags.sum()),
                 precision=tp / max(1, np.count_nonzero(flags)), recall=tp / max(1, np.count_nonzero(truth)),
                 attack_success=asr, clean_accuracy=acc, found=result["found"], w=result["excluded_layers"],
+                flags=flags, split_flags=split["flags"],
                 split_flagged=int(split["flags"].sum()), split_precision=stp / max(1, np.count_nonzero(split["flags"])),
                 split_recall=stp / max(1, np.count_nonzero(truth)), split_w=split["excluded_layers"],
                 split_stability=split["stability"], features=features, truth=truth, **diagnostics(features, truth))
@@ -232,37 +237,45 @@ def diagnostics(features, truth, k=40):
     return dict(best_auc=float(auc), purity=float(truth[idx].mean()))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--min-cluster-size", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--blocks", type=int, default=8, help="Linear-BatchNorm-ReLU blocks (BN layers)")
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--patch", type=int, default=2, help="side of the corner patch trigger")
-    parser.add_argument("--blend", type=float, default=0.2, help="weight of the blended pattern")
-    args = parser.parse_args()
+def table(seed=0, min_cluster_size=30, blocks=BLOCKS, width=WIDTH, epochs=EPOCHS, patch=2, blend=0.2):
+    """Runs the four settings (5 % / 10 % poisoned x patch / blend trigger), prints one row each for both
+    FLARE variants, and returns the rows (run's dicts)."""
     start = time.perf_counter()
     print(f"{'rate':>5} {'trigger':>7} {'poisoned':>8} {'flagged':>7} {'precision':>9} {'recall':>6} "
           f"{'ASR':>5} {'acc':>5} {'AUC':>5} {'purity':>6}  w | split: {'flagged':>7} {'precision':>9} "
           f"{'recall':>6}  w  stability")
-    for rate in (0.05, 0.10):
-        for kind in ("patch", "blend"):
-            r = run(rate, kind, seed=args.seed, min_cluster_size=args.min_cluster_size,
-                    sizes=(64,) + (args.width,) * args.blocks + (10,), epochs=args.epochs, patch=args.patch,
-                    blend=args.blend)
-            w = r["w"] if r["found"] else "no split"
-            print(f"{r['rate']:>5.2f} {r['trigger']:>7} {r['poisoned']:>8} {r['flagged']:>7} {r['precision']:>9.3f} "
-                  f"{r['recall']:>6.3f} {r['attack_success']:>5.2f} {r['clean_accuracy']:>5.2f} {r['best_auc']:>5.2f} "
-                  f"{r['purity']:>6.2f}  {w} |        {r['split_flagged']:>7} {r['split_precision']:>9.3f} "
-                  f"{r['split_recall']:>6.3f}  {r['split_w']}  "
-                  f"{r['split_stability'][0]:.3f} {r['split_stability'][1]:.3f}", flush=True)
+    rows = []
+    for rate, kind in SETTINGS:
+        r = run(rate, kind, seed=seed, min_cluster_size=min_cluster_size, sizes=(64,) + (width,) * blocks + (10,),
+                epochs=epochs, patch=patch, blend=blend)
+        rows.append(r)
+        w = r["w"] if r["found"] else "no split"
+        print(f"{r['rate']:>5.2f} {r['trigger']:>7} {r['poisoned']:>8} {r['flagged']:>7} {r['precision']:>9.3f} "
+              f"{r['recall']:>6.3f} {r['attack_success']:>5.2f} {r['clean_accuracy']:>5.2f} {r['best_auc']:>5.2f} "
+              f"{r['purity']:>6.2f}  {w} |        {r['split_flagged']:>7} {r['split_precision']:>9.3f} "
+              f"{r['split_recall']:>6.3f}  {r['split_w']}  "
+              f"{r['split_stability'][0]:.3f} {r['split_stability'][1]:.3f}", flush=True)
     print("ASR: triggered clean images classified as the target; acc: clean training images; AUC: best single\n"
           "layer's AUC of -feature for poisoned vs clean; purity: mean fraction of a poisoned image's 40 nearest\n"
           "neighbours (standardised features) that are poisoned (chance = the poisoning rate); split:\n"
-          "flare_detect_split (the issue's split-and-stability variant, 100 resamples, seed --seed): flagged,\n"
+          "flare_detect_split (the split-and-stability variant, 100 resamples, seed --seed): flagged,\n"
           "precision, recall, chosen w, stability of clusters 0 and 1")
     print(f"({time.perf_counter() - start:.1f} s)")
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--min-cluster-size", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help="Linear-BatchNorm-ReLU blocks (BN layers)")
+    parser.add_argument("--width", type=int, default=WIDTH)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--patch", type=int, default=2, help="side of the corner patch trigger")
+    parser.add_argument("--blend", type=float, default=0.2, help="weight of the blended pattern")
+    args = parser.parse_args()
+    table(seed=args.seed, min_cluster_size=args.min_cluster_size, blocks=args.blocks, width=args.width,
+          epochs=args.epochs, patch=args.patch, blend=args.blend)
 
 
 if __name__ == "__main__":

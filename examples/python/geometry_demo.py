@@ -13,7 +13,12 @@ sentences (examples/data/minilm_wordnet.h5):
    averaged over the sentence) stands for the context's input;
 3. AQI (Borah et al. 2025) separation of two label groups per layer -- nouns vs verbs -- for the
    variants (a) DBS + Dunn and (b) silhouette + Xie-Beni, with the AQI of the layers pooled uniformly
-   and with weights learned to separate the groups.
+   and with weights learned to separate the groups;
+4. FLARE poisoned-sample detection (Hou et al. 2025) on a real backdoor, examples/python/flare_digits.py:
+   a small numpy BatchNorm MLP trained on scikit-learn's digits with 5 % / 10 % of the images carrying a
+   patch or blended trigger, both FLARE variants (flare_detect, the released code; flare_detect_split, the
+   paper's text), precision and recall against the known poisoned set. On this demo neither finds the
+   poison; flare_digits.py's docstring has the diagnosis. Needs scikit-learn (skipped without it).
 
     PYTHONPATH=bindings/python python3 examples/python/geometry_demo.py [h5_path] [out_dir]
 """
@@ -108,14 +113,38 @@ def run(h5_path=DEFAULT_H5, out_dir=None):
               "the leaf\" / \"the two sofas face each other\") have identical embedding outputs; context separates "
               "them from layer 1 on")
 
+    flare = flare_step()
+
     result = {"cka": cka, "alignment_word": word, "alignment_context": context,
               "aqi_a": a_uniform, "aqi_b": b_uniform, "aqi_a_learned": a_learned, "aqi_b_learned": b_learned,
-              "seconds": {"cka": t_cka, "alignment": t_align, "aqi": t_aqi}}
+              "flare": flare, "seconds": {"cka": t_cka, "alignment": t_align, "aqi": t_aqi}}
     if out_dir is not None:
         path = plot(cka, Path(out_dir) / "geometry_cka.png")
         if path is not None:
             result["plot"] = str(path)
     return result
+
+
+def flare_step():
+    """FLARE on the backdoored digits (4 trainings of a numpy MLP, ~10-15 s); returns its rows, or None
+    without scikit-learn (the digits and the diagnostics come from it)."""
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("\n(scikit-learn is not installed: no FLARE example)")
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import flare_digits
+    finally:
+        sys.path.pop(0)
+    print("\nFLARE poisoned-sample detection: numpy BatchNorm MLP (8 x 64) on scikit-learn's digits, a fraction of\n"
+          "the images carrying a trigger and relabelled 0; precision / recall of the flagged set against the known\n"
+          "poisoned set, for flare_detect (released code) and flare_detect_split (| split: the paper's text)")
+    rows = flare_digits.table()
+    print("neither variant finds the poison here: the poisoned images form a spread tail of the per-layer\n"
+          "features, not a dense cluster of their own (examples/python/flare_digits.py explains)")
+    return rows
 
 
 def plot(cka, out: Path):

@@ -19,7 +19,8 @@ The tour has eight steps (`--steps` picks some; plots go to out/ when matplotlib
    latents most, saved in SAELens' format, loss curve; examples/python/sae_demo.py.
 6. geometry: the linear CKA matrix across the 7 layers (heatmap out/geometry_cka.png), CKA of each layer
    with the inputs (the embedding output) and with the POS labels, and the AQI separation of nouns vs
-   verbs per layer and pooled over layers; examples/python/geometry_demo.py.
+   verbs per layer and pooled over layers, then FLARE poisoned-sample detection on a backdoored digits
+   MLP (precision / recall of both variants); examples/python/geometry_demo.py.
 7. vlsae: a VL-SAE on stand-in image/caption pairs (digits through a small network, MiniLM captions;
    examples/data/digits_captions.npz): concept report, cross-modal agreement, zero-shot raw vs concept;
    examples/python/vlsae_demo.py.

@@ -81,6 +81,26 @@ def test_aqi_nouns_vs_verbs_per_layer_and_pooled(demo, real, variant, key):
     assert learned["table"][7, audit.COLUMNS.index("aqi")] >= table[7, audit.COLUMNS.index("aqi")]
 
 
+def test_flare_rows_report_what_the_flags_give(demo):
+    """The FLARE part: four settings, each backdoor learnt, and the printed precision / recall are those of
+    the returned flags against the known poisoned set (the flags themselves are tested against their
+    references in test_flare_oracle.py and test_flare_split_oracle.py)."""
+    pytest.importorskip("sklearn")
+    result, _ = demo
+    rows = result["flare"]
+    assert [(r["rate"], r["trigger"]) for r in rows] == [(0.05, "patch"), (0.05, "blend"), (0.1, "patch"), (0.1, "blend")]
+    for r in rows:
+        truth = r["truth"]
+        assert truth.sum() == r["poisoned"] == round(r["rate"] * 1797)
+        assert r["attack_success"] > 0.9 and r["clean_accuracy"] > 0.9
+        for prefix in ("", "split_"):
+            flags = r[prefix + "flags"]
+            assert flags.shape == truth.shape and flags.sum() == r[prefix + "flagged"]
+            tp = np.count_nonzero(flags & truth)
+            assert r[prefix + "precision"] == tp / max(1, flags.sum())
+            assert r[prefix + "recall"] == tp / truth.sum()
+
+
 def test_heatmap_written(demo):
     pytest.importorskip("matplotlib")
     _, out = demo
@@ -93,5 +113,5 @@ def test_tour_geometry_step_runs(tmp_path):
     run = subprocess.run([sys.executable, str(EXAMPLES / "tour.py"), "--steps", "geometry",
                           "--out", str(tmp_path / "tour.png")], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-4000:]
-    for text in ("Linear CKA between layers", "Kernel alignment per layer", "AQI: nouns vs verbs", "[geometry:"):
+    for text in ("Linear CKA between layers", "Kernel alignment per layer", "AQI: nouns vs verbs", "FLARE poisoned-sample detection", "[geometry:"):
         assert text in run.stdout
