@@ -310,6 +310,27 @@ def information_plane_bad_input():
                                                           None), "out is NULL")
 
 
+@case
+def sizes_over_the_cap_refused_before_reading():
+    # the declared n / m is checked against the pair cap before the buffers are read or copied (here they
+    # hold 10 values: reading 2^33 rows would fault, copying 2^40 doubles aborted the process)
+    ctypes, np, lamina, N = _lazy()
+    lib = N.lib
+    a = np.arange(10.0)
+    x = _data(10, 1)
+    out = ctypes.c_double()
+    r = np.zeros(45)
+    for method in (0, 2):  # spearman, kendall_tau_a
+        expect_status(6, lib.lamina_rdm_compare(N.dptr(a), N.dptr(a), 1 << 40, method, ctypes.byref(out)), "m is",
+                      "ranking methods")
+        expect_status(6, lib.lamina_rsa(N.fptr(x), 1 << 33, 1, N.fptr(x), 1, 0, method, ctypes.byref(out)), "cap",
+                      "pearson or cosine")
+    expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 33, 1, 0, N.dptr(r), 45), "the RDM of n = 8589934592", "cap")
+    expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 62, 1, 0, N.dptr(r), 45), "cap")
+    # within the cap, the given RDMs are compared as before
+    assert abs(lamina.geometry.rdm_compare(a, a[::-1].copy(), "spearman") + 1.0) < 1e-12
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
