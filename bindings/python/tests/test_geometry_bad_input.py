@@ -331,6 +331,16 @@ def sizes_over_the_cap_refused_before_reading():
     assert abs(lamina.geometry.rdm_compare(a, a[::-1].copy(), "spearman") + 1.0) < 1e-12
 
 
+@case
+def linear_cka_names_its_arguments():
+    _, np, lamina, _ = _lazy()
+    const = np.full((20, 4), 0.1, np.float32)
+    expect(lambda: lamina.geometry.linear_cka(const, _data()), lamina.InvalidArgumentError, ValueError,
+           "x is constant")
+    expect(lambda: lamina.geometry.linear_cka(_data(), const, debiased=True), lamina.InvalidArgumentError, ValueError,
+           "y is constant")
+
+
 if __name__ == "__main__":
     worker_main(CASES)
     sys.exit(0)
