@@ -34,6 +34,7 @@ import os
 import numpy as np
 
 from . import _native as N
+from ._base import check_int
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa",
@@ -196,7 +197,7 @@ def kernel_alignment(layers, X, y, debiased=False):
     centred once and each Gram / cross product is computed once."""
     hs = _layers(layers, "layers")
     x = N.as_matrix(X, "X")
-    labels = N.as_labels(y, "y")
+    labels = N.as_finite_labels(y, "y")
     n = x.shape[0]
     for i, a in enumerate(hs):
         if a.shape[0] != n:
@@ -216,8 +217,7 @@ _BIN_RANGES = {"layer": N.LAMINA_BIN_RANGE_LAYER, "checkpoint": N.LAMINA_BIN_RAN
 
 
 def _bins_range(bins, bin_range):
-    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
-        raise InvalidArgumentError(f"bins={bins!r}; expected an int >= 2")
+    bins = check_int(bins, "bins", bits=32)  # the C range (2 <= bins <= 65536) is checked by the library
     if isinstance(bin_range, str):
         return int(bins), N.option(bin_range, {k: v for k, v in _BIN_RANGES.items() if k != "fixed"}, "bin_range"), 0.0, 0.0
     try:
@@ -227,10 +227,12 @@ def _bins_range(bins, bin_range):
     return int(bins), N.LAMINA_BIN_RANGE_FIXED, lo, hi
 
 
-def _optional_labels(values, n, name):
+def _optional_labels(values, n, name, required=False):
     if values is None:
+        if required:
+            raise InvalidArgumentError(f"{name} is None; expected {n} labels (one per row)")
         return None
-    lab = N.as_labels(values, name)
+    lab = N.as_finite_labels(values, name)
     if lab.shape[0] != n:
         raise ShapeMismatchError(f"{name} has {lab.shape[0]} entries; expected {n} (one per row)")
     return lab
@@ -254,7 +256,7 @@ def information_plane(checkpoints, y, bins=30, bin_range="layer", inputs=None):
     for i, t in enumerate(ts):
         if t.shape != (n, d):
             raise ShapeMismatchError(f"checkpoints[{i}] has shape {t.shape}; expected {(n, d)} (as checkpoints[0])")
-    labels = _optional_labels(y, n, "y")
+    labels = _optional_labels(y, n, "y", required=True)
     ids = _optional_labels(inputs, n, "inputs")
     b, rule, lo, hi = _bins_range(bins, bin_range)
     ptrs = (N.f32p * len(ts))(*[N.fptr(t) for t in ts])
@@ -268,7 +270,7 @@ def binned_mutual_information(T, y, bins=30, bin_range="layer", inputs=None):
     """(I(X;T), I(T;Y)) in bits for one activation matrix T, binned as information_plane does
     ("layer" and "checkpoint" both take T's min and max)."""
     t = N.as_matrix(T, "T")
-    labels = _optional_labels(y, t.shape[0], "y")
+    labels = _optional_labels(y, t.shape[0], "y", required=True)
     ids = _optional_labels(inputs, t.shape[0], "inputs")
     b, rule, lo, hi = _bins_range(bins, bin_range)
     out = np.empty(2, dtype=np.float64)

@@ -332,6 +332,34 @@ def sizes_over_the_cap_refused_before_reading():
 
 
 @case
+def int32_options_and_labels():
+    # Python ints beyond int32 were truncated by ctypes (bins 2**32 + 8 ran as 8), y=None raised an
+    # AttributeError, NaN/Inf float labels were ranked as one more class
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    ts = [_data(seed=s) for s in range(2)]
+    y = np.arange(20) % 2
+    expect(lambda: G.information_plane(ts, y, bins=2**32 + 8), lamina.InvalidArgumentError, ValueError, "bins",
+           "32-bit")
+    expect(lambda: G.binned_mutual_information(ts[0], y, bins=np.int64(2**33 + 3)), lamina.InvalidArgumentError,
+           ValueError, "bins", "32-bit")
+    expect(lambda: G.information_plane(ts, y, bins=8.0), lamina.InvalidArgumentError, ValueError, "bins", "integer")
+    expect(lambda: G.information_plane(ts, None), lamina.InvalidArgumentError, ValueError, "y is None")
+    expect(lambda: G.binned_mutual_information(ts[0], None), lamina.InvalidArgumentError, ValueError, "y is None")
+    yf = y.astype(float)
+    yf[19] = np.nan
+    expect(lambda: G.kernel_alignment(ts, ts[0], yf), lamina.NonFiniteError, ValueError, "y", "nan", "at 19")
+    expect(lambda: G.information_plane(ts, yf), lamina.NonFiniteError, ValueError, "y", "at 19")
+    yf[19] = np.inf
+    expect(lambda: G.binned_mutual_information(ts[0], yf), lamina.NonFiniteError, ValueError, "y", "inf")
+    ids = np.arange(20, dtype=float)
+    ids[4] = np.nan
+    expect(lambda: G.information_plane(ts, y, inputs=ids), lamina.NonFiniteError, ValueError, "inputs", "at 4")
+    # finite float labels are still labels
+    assert G.binned_mutual_information(ts[0], y.astype(float))[1] >= 0
+
+
+@case
 def linear_cka_names_its_arguments():
     _, np, lamina, _ = _lazy()
     const = np.full((20, 4), 0.1, np.float32)
