@@ -1714,7 +1714,8 @@ typedef int32_t lamina_rsa_method;
  *  would matter (so coinciding rows are at distance exactly 0); correlation and cosine distances below
  *  2^-20 are recomputed as ||u - v||^2 / 2 from the unit rows (identical rows exactly 0, where scipy's
  *  pdist leaves +-1e-16 on some). Errors: n < 2, bad metric, a constant
- *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+ *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY, decided from n
+ *  before x is read). */
 lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
 
 /** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
@@ -1735,7 +1736,7 @@ lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric
  *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the
  *  Python binding), a constant RDM (Pearson: correlation undefined), an all-zero RDM (cosine: every
  *  pair at dissimilarity 0, e.g. all rows identical under the Euclidean metric; 0/0), the metric's row
- *  errors, the cap. */
+ *  errors, the cap (decided from n and the method before x and y are read). */
 lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, lamina_rdm_metric metric,
                          lamina_rsa_method method, double* out);
 
@@ -1743,7 +1744,8 @@ lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, 
  *  lamina_rsa; *out in [-1, 1]. Pearson and cosine are one float64 pass (each vector first scaled by a
  *  power of two, exact, so no units overflow or underflow) and have no cap. Errors: m < 2, NaN/Inf
  *  (LAMINA_ERR_NON_FINITE naming rdm1 or rdm2 and the index), a constant RDM (Spearman, Pearson), an
- *  all-zero RDM (cosine), ranking more than 2^26 pairs (Spearman, tau-a: LAMINA_ERR_OUT_OF_MEMORY). */
+ *  all-zero RDM (cosine), ranking more than 2^26 pairs (Spearman, tau-a: LAMINA_ERR_OUT_OF_MEMORY, decided from m
+ *  before the RDMs are read). The RDMs are read in place, never copied. */
 lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
                                  double* out);
 

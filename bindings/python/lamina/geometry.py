@@ -244,8 +244,11 @@ def information_plane(checkpoints, y, bins=30, bin_range="layer", inputs=None):
     n labels; inputs (optional) an id of the input of each row (default: every row its own input, so
     I(X;T) = H(T)). Each value goes into one of ``bins`` equal-width bins of [lo, hi]:
     ``bin_range="layer"`` (one range, the min/max over all checkpoints), ``"checkpoint"`` (each
-    checkpoint's min/max) or ``(lo, hi)`` (fixed; the authors used (-1, 1), wrong for ReLU layers). A
-    state is a distinct binned row. Returns a (C, 2) array of [I(X;T), I(T;Y)] in bits."""
+    checkpoint's min/max) or ``(lo, hi)`` (fixed; the authors used (-1, 1), wrong for ReLU layers):
+    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo)))). A state T is a distinct binned row
+    (counted by hashing), and with plug-in entropies in bits over the n equally weighted rows
+    I(X;T) = H(X) + H(T) - H(X,T), I(T;Y) = H(T) + H(Y) - H(T,Y). Returns a (C, 2) array of
+    [I(X;T), I(T;Y)] in bits."""
     if isinstance(checkpoints, np.ndarray) or not isinstance(checkpoints, (list, tuple)):
         raise InvalidArgumentError("checkpoints must be a list of 2-D arrays (one per checkpoint)")
     ts = [N.as_matrix(t, f"checkpoints[{i}]") for i, t in enumerate(checkpoints)]
