@@ -40,6 +40,7 @@ from .errors import InvalidArgumentError, ShapeMismatchError
 __all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa",
            "information_plane", "binned_mutual_information"]
 
+_PAIR_CAP = 1 << 26  # pairs an RDM may hold (include/lamina.h, lamina_rdm)
 _RDM_METRICS = {"euclidean": N.LAMINA_RDM_EUCLIDEAN, "correlation": N.LAMINA_RDM_CORRELATION,
                 "cosine": N.LAMINA_RDM_COSINE}
 _RSA_METHODS = {"spearman": N.LAMINA_RSA_SPEARMAN, "pearson": N.LAMINA_RSA_PEARSON,
@@ -152,8 +153,11 @@ def rdm(X, metric="euclidean"):
     x = N.as_matrix(X, "X")
     code = N.option(metric, _RDM_METRICS, "metric")
     n = x.shape[0]
-    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
-    N.call("lamina_rdm", N.fptr(x), n, x.shape[1], code, N.dptr(out), out.size)
+    m = n * (n - 1) // 2
+    # over the header's 2^26-pair cap the library refuses from n alone (LaminaMemoryError naming the cap)
+    # before reading x or out: no m-sized buffer is allocated for it first
+    out = np.empty(m if m <= _PAIR_CAP else 0, dtype=np.float64)
+    N.call("lamina_rdm", N.fptr(x), n, x.shape[1], code, N.dptr(out), m)
     return out
 
 

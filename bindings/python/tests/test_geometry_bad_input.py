@@ -327,6 +327,9 @@ def sizes_over_the_cap_refused_before_reading():
                       "pearson or cosine")
     expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 33, 1, 0, N.dptr(r), 45), "the RDM of n = 8589934592", "cap")
     expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 62, 1, 0, N.dptr(r), 45), "cap")
+    # from Python: the library's cap error, not numpy's failure to allocate the 149 GiB RDM first
+    big = np.zeros((200000, 1), np.float32)
+    expect(lambda: lamina.geometry.rdm(big), lamina.LaminaMemoryError, MemoryError, "the RDM of n = 200000", "cap")
     # within the cap, the given RDMs are compared as before
     assert abs(lamina.geometry.rdm_compare(a, a[::-1].copy(), "spearman") + 1.0) < 1e-12
 
