@@ -1673,7 +1673,9 @@ lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const flo
  *  keeping the pairs (radix selection on the float64 bit patterns, 16 bits per pass, each pass
  *  recomputing the distance tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per
  *  worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
- *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide). */
+ *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide), a
+ *  bandwidth whose 2 sigma^2 overflows or underflows float64 (about sigma >= 1e154 or <= 1e-154), a
+ *  centred kernel that rounds to zero (every kernel value 1: a bandwidth far above the distances). */
 lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
                              double sigma_x, double sigma_y, double* out);
 

@@ -114,6 +114,23 @@ def rbf_zero_median():
 
 
 @case
+def rbf_bandwidth_out_of_float64_range():
+    # 2 sigma^2 underflowing gave NaN kernel diagonals and an error about "the identity"; overflowing it,
+    # an error that spoke of a bandwidth "so small": each now names the bandwidth and the float64 range
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    x, y = _data(), _data(seed=1)
+    expect(lambda: G.rbf_cka(x, y, sigma_x=1e-200), lamina.InvalidArgumentError, ValueError, "bandwidth of x",
+           "1e-200", "underflows")
+    expect(lambda: G.rbf_cka(x, y, sigma_y=1e200), lamina.InvalidArgumentError, ValueError, "bandwidth of y",
+           "overflows")
+    expect(lambda: G.rbf_cka(x, y, sigma_factor=1e300), lamina.InvalidArgumentError, ValueError, "bandwidth of x",
+           "overflows")
+    # a tiny but representable bandwidth is a kernel equal to the identity: a valid value, not an error
+    assert abs(G.rbf_cka(x, y, sigma_x=1e-100, sigma_y=1e-100) - 1.0) < 1e-12
+
+
+@case
 def rsa_bad_options_and_rows():
     _, np, lamina, _ = _lazy()
     G = lamina.geometry
