@@ -163,7 +163,7 @@ def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform",
 def _positive_int(value, name, minimum):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InvalidArgumentError(f"{name}={value!r}; expected an int >= {minimum}")
-    return int(value)
+    return check_int(value, name, bits=64)  # ctypes would wrap a larger Python int silently
 
 
 def _min_samples(value):
