@@ -1893,7 +1893,9 @@ lamina_status lamina_aqi_groups(const float* x, int64_t n, int64_t d, const int3
  *  normalises over all the rows (layers and pooled). first_layer and last_layer (0-based, inclusive) are
  *  read for LAMINA_AQI_POOL_UNIFORM only; weights (n_layers doubles) for LAMINA_AQI_POOL_GIVEN only (NULL
  *  otherwise is fine). weights_out (n_layers doubles, may be NULL) receives the weights used (summing to
- *  1; NaN with LAMINA_AQI_POOL_NONE). The pooled AQI is table[n_layers * LAMINA_AQI_COLUMNS + 7]. */
+ *  1; NaN with LAMINA_AQI_POOL_NONE). The pooled AQI is table[n_layers * LAMINA_AQI_COLUMNS + 7].
+ *  Variant (c) with LAMINA_AQI_POOL_NONE and n_layers = 1 has a single row to normalise over:
+ *  LAMINA_ERR_INVALID_ARGUMENT. */
 lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
                                 const int32_t* labels, lamina_aqi_variant variant, double gamma,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,

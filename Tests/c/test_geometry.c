@@ -302,6 +302,8 @@ int main(void) {
                             NULL, table, 3 * LAMINA_AQI_COLUMNS, w), LAMINA_ERR_INVALID_ARGUMENT, "1 member");
     CHECK(lamina_aqi_score(sq, 4, 2, groups, LAMINA_AQI_DBS_DUNN, 1.5, 0, row, LAMINA_AQI_COLUMNS),
           LAMINA_ERR_INVALID_ARGUMENT, "gamma");
+    CHECK(lamina_aqi_layers(sql, sqd, 1, 4, groups, LAMINA_AQI_CHI_XB, 0.5, 0, LAMINA_AQI_POOL_NONE, 0, 0, NULL, table,
+                            2 * LAMINA_AQI_COLUMNS, w), LAMINA_ERR_INVALID_ARGUMENT, ">= 2 rows");
     float sq_nan[8];
     memcpy(sq_nan, sq, sizeof sq);
     sq_nan[5] = NAN;

@@ -117,6 +117,26 @@ def aqi_int32_options_and_labels():
 
 
 @case
+def aqi_chi_xb_needs_two_rows():
+    # variant (c) normalises over a set of rows: one layer without pooling is a set of one (it returned 0.5)
+    ctypes, np, lamina, N = _lazy()
+    A = lamina.audit
+    x = _data()
+    y = np.arange(20) % 2
+    expect(lambda: A.aqi_layers([x], y, variant="chi_xb", pooling="none"), lamina.InvalidArgumentError, ValueError,
+           "chi_xb", "1 layer", ">= 2 rows")
+    lab = y.astype(np.int32)
+    ptrs = (N.f32p * 1)(N.fptr(x))
+    dims = np.array([4], np.int64)
+    t = np.zeros(16)
+    expect_status(1, N.lib.lamina_aqi_layers(ptrs, N.lptr(dims), 1, 20, N.iptr(lab), 2, 0.5, 0, 0, 0, 0, None,
+                                             N.dptr(t), 16, None), "chi_xb", ">= 2 rows")
+    # two layers without pooling, or one layer with its pooled row, are sets of two
+    assert A.aqi_layers([x, _data(seed=1)], y, variant="chi_xb", pooling="none")["table"].shape == (3, 8)
+    assert A.aqi_layers([x], y, variant="chi_xb")["table"].shape == (2, 8)
+
+
+@case
 def aqi_degenerate():
     _, np, lamina, _ = _lazy()
     A = lamina.audit
