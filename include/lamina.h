@@ -1673,7 +1673,9 @@ lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const flo
  *  keeping the pairs (radix selection on the float64 bit patterns, 16 bits per pass, each pass
  *  recomputing the distance tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per
  *  worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
- *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide). */
+ *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide), a
+ *  bandwidth whose 2 sigma^2 overflows or underflows float64 (about sigma >= 1e154 or <= 1e-154), a
+ *  centred kernel that rounds to zero (every kernel value 1: a bandwidth far above the distances). */
 lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
                              double sigma_x, double sigma_y, double* out);
 
@@ -1714,7 +1716,8 @@ typedef int32_t lamina_rsa_method;
  *  would matter (so coinciding rows are at distance exactly 0); correlation and cosine distances below
  *  2^-20 are recomputed as ||u - v||^2 / 2 from the unit rows (identical rows exactly 0, where scipy's
  *  pdist leaves +-1e-16 on some). Errors: n < 2, bad metric, a constant
- *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY). */
+ *  (correlation) or zero (cosine) row, more than 2^26 pairs (LAMINA_ERR_OUT_OF_MEMORY, decided from n
+ *  before x is read). */
 lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric metric, double* out, int64_t out_len);
 
 /** Representational similarity analysis (Kriegeskorte, Mur & Bandettini 2008): the RDMs of x
@@ -1735,7 +1738,7 @@ lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric
  *  O(tile x n) memory per worker. Errors: n < 3, mismatched rows (n is shared, so only through the
  *  Python binding), a constant RDM (Pearson: correlation undefined), an all-zero RDM (cosine: every
  *  pair at dissimilarity 0, e.g. all rows identical under the Euclidean metric; 0/0), the metric's row
- *  errors, the cap. */
+ *  errors, the cap (decided from n and the method before x and y are read). */
 lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, lamina_rdm_metric metric,
                          lamina_rsa_method method, double* out);
 
@@ -1743,7 +1746,8 @@ lamina_status lamina_rsa(const float* x, int64_t n, int64_t d1, const float* y, 
  *  lamina_rsa; *out in [-1, 1]. Pearson and cosine are one float64 pass (each vector first scaled by a
  *  power of two, exact, so no units overflow or underflow) and have no cap. Errors: m < 2, NaN/Inf
  *  (LAMINA_ERR_NON_FINITE naming rdm1 or rdm2 and the index), a constant RDM (Spearman, Pearson), an
- *  all-zero RDM (cosine), ranking more than 2^26 pairs (Spearman, tau-a: LAMINA_ERR_OUT_OF_MEMORY). */
+ *  all-zero RDM (cosine), ranking more than 2^26 pairs (Spearman, tau-a: LAMINA_ERR_OUT_OF_MEMORY, decided from m
+ *  before the RDMs are read). The RDMs are read in place, never copied. */
 lamina_status lamina_rdm_compare(const double* rdm1, const double* rdm2, int64_t m, lamina_rsa_method method,
                                  double* out);
 
@@ -1889,7 +1893,9 @@ lamina_status lamina_aqi_groups(const float* x, int64_t n, int64_t d, const int3
  *  normalises over all the rows (layers and pooled). first_layer and last_layer (0-based, inclusive) are
  *  read for LAMINA_AQI_POOL_UNIFORM only; weights (n_layers doubles) for LAMINA_AQI_POOL_GIVEN only (NULL
  *  otherwise is fine). weights_out (n_layers doubles, may be NULL) receives the weights used (summing to
- *  1; NaN with LAMINA_AQI_POOL_NONE). The pooled AQI is table[n_layers * LAMINA_AQI_COLUMNS + 7]. */
+ *  1; NaN with LAMINA_AQI_POOL_NONE). The pooled AQI is table[n_layers * LAMINA_AQI_COLUMNS + 7].
+ *  Variant (c) with LAMINA_AQI_POOL_NONE and n_layers = 1 has a single row to normalise over:
+ *  LAMINA_ERR_INVALID_ARGUMENT. */
 lamina_status lamina_aqi_layers(const float* const* layers, const int64_t* dims, int32_t n_layers, int64_t n,
                                 const int32_t* labels, lamina_aqi_variant variant, double gamma,
                                 int32_t pca_components, lamina_aqi_pooling pooling, int32_t first_layer,

@@ -100,10 +100,22 @@ public func lamina_cka_matrix(_ layers: UnsafePointer<UnsafePointer<Float>?>?, _
     }
 }
 
+/// The cap on the n (n-1)/2 pairs an RDM (or a ranking RSA) keeps, checked from n alone before the rows
+/// are read (and without overflow for any n): the same refusal as the core's, only earlier.
+private func pairCap(_ n: Int64, _ what: String, ranking: Bool = false) throws {
+    if n < 2 { return }
+    let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
+    if overflow || product / 2 > Int64(RSA.pairCap) {
+        let pairs = overflow ? "more than \(Int64.max / 2)" : "\(product / 2)"
+        throw LaminaError(.outOfMemory, "\(what) n = \(n) rows \(ranking ? "ranks" : "has") \(pairs) pairs; the cap is \(RSA.pairCap) (n <= 11586)\(ranking ? "; use pearson or cosine (streamed) for larger n" : "")")
+    }
+}
+
 @_cdecl("lamina_rdm")
 public func lamina_rdm(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ metric: Int32,
                        _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
     boundary {
+        try pairCap(n, "the RDM of")
         let view = try Check.matrix(x, n, d)
         let m = try CEnums.rdmMetric.decode(metric, "metric")
         let rows = view.rows
@@ -117,9 +129,10 @@ public func lamina_rdm(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ met
 public func lamina_rsa(_ x: UnsafePointer<Float>?, _ n: Int64, _ d1: Int64, _ y: UnsafePointer<Float>?, _ d2: Int64,
                        _ metric: Int32, _ method: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
+        let how = try CEnums.rsaMethod.decode(method, "method")
+        if how.ranks { try pairCap(n, "\(how == .spearman ? "spearman" : "kendall_tau_a") RSA of", ranking: true) }
         let (vx, vy) = try pair(x, n, d1, y, d2)
         let m = try CEnums.rdmMetric.decode(metric, "metric")
-        let how = try CEnums.rsaMethod.decode(method, "method")
         let result = try Check.output(out, "out")
         result.pointee = try RSA.rsa(vx, vy, metric: m, method: how)
     }
@@ -129,14 +142,15 @@ public func lamina_rsa(_ x: UnsafePointer<Float>?, _ n: Int64, _ d1: Int64, _ y:
 public func lamina_rdm_compare(_ rdm1: UnsafePointer<Double>?, _ rdm2: UnsafePointer<Double>?, _ m: Int64,
                                _ method: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
+        // Every size check (m, the method's cap) comes before the RDMs are read; they are read in place.
         let count = try Check.count(m, "m", minimum: 2)
-        let a = Array(UnsafeBufferPointer(start: try Check.pointer(rdm1, "rdm1"), count: count))
-        let b = Array(UnsafeBufferPointer(start: try Check.pointer(rdm2, "rdm2"), count: count))
         let how = try CEnums.rsaMethod.decode(method, "method")
-        let result = try Check.output(out, "out")
         if count > RSA.pairCap && how.ranks {
             throw LaminaError(.outOfMemory, "m is \(count); ranking methods accept at most \(RSA.pairCap) pairs")
         }
+        let a = UnsafeBufferPointer(start: try Check.pointer(rdm1, "rdm1"), count: count)
+        let b = UnsafeBufferPointer(start: try Check.pointer(rdm2, "rdm2"), count: count)
+        let result = try Check.output(out, "out")
         result.pointee = try RSA.compare(a, b, method: how)
     }
 }

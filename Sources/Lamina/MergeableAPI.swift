@@ -196,9 +196,10 @@ public func lamina_linear_cka_partial(_ x: UnsafePointer<Float>?, _ n: Int64, _ 
                                       _ shiftX: UnsafePointer<Double>?, _ shiftY: UnsafePointer<Double>?, _ debiased: Int32,
                                       _ partial: UnsafeMutablePointer<Double>?, _ partialLen: Int64) -> Int32 {
     boundary {
+        // The widths are checked against partial_len before x and y are read.
+        let lay = try ckaLayout(d1, d2, debiased, partialLen)
         let vx = try Check.matrix(x, n, d1, "x", rowsName: "n", colsName: "d1")
         let vy = try Check.matrix(y, n, d2, "y", rowsName: "n", colsName: "d2")
-        let lay = try ckaLayout(d1, d2, debiased, partialLen)
         let sx = try finiteShift(shiftX, vx.cols, "shift_x"), sy = try finiteShift(shiftY, vy.cols, "shift_y")
         CKAPartial.accumulate(vx, vy, shiftX: sx, shiftY: sy, debiased: lay.debiased, into: try Check.output(partial, "partial"))
     }

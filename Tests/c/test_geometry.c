@@ -276,6 +276,13 @@ int main(void) {
     CHECK(lamina_rsa(bad, N, D1, x, D1, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "row 4");
     bad[4 * D1 + 2] = NAN;
     CHECK(lamina_rsa(x, N, D1, bad, D1, LAMINA_RDM_COSINE, LAMINA_RSA_COSINE, &out), LAMINA_ERR_NON_FINITE, "row 4");
+    /* sizes over the pair cap are refused from n / m alone, before the (here too small) buffers are read */
+    CHECK(lamina_rdm_compare(a3, b3, (int64_t)1 << 40, LAMINA_RSA_SPEARMAN, &out), LAMINA_ERR_OUT_OF_MEMORY, "ranking");
+    CHECK(lamina_rdm_compare(a3, b3, (int64_t)1 << 40, LAMINA_RSA_KENDALL_TAU_A, &out), LAMINA_ERR_OUT_OF_MEMORY, "ranking");
+    CHECK(lamina_rdm(square, (int64_t)1 << 33, 1, LAMINA_RDM_EUCLIDEAN, rdm, 6), LAMINA_ERR_OUT_OF_MEMORY, "cap");
+    CHECK(lamina_rdm(square, (int64_t)1 << 62, 1, LAMINA_RDM_EUCLIDEAN, rdm, 6), LAMINA_ERR_OUT_OF_MEMORY, "cap");
+    CHECK(lamina_rsa(square, (int64_t)1 << 33, 1, twice, 1, LAMINA_RDM_EUCLIDEAN, LAMINA_RSA_SPEARMAN, &out),
+          LAMINA_ERR_OUT_OF_MEMORY, "cap");
     CHECK(lamina_information_plane(traj, 2, 4, 1, ylab, NULL, 1, LAMINA_BIN_RANGE_LAYER, 0, 0, plane, 4),
           LAMINA_ERR_INVALID_ARGUMENT, "bins is 1");
     CHECK(lamina_information_plane(traj, 1, 4, 1, ylab, NULL, 2, LAMINA_BIN_RANGE_LAYER, 0, 0, plane, 2),
@@ -295,6 +302,8 @@ int main(void) {
                             NULL, table, 3 * LAMINA_AQI_COLUMNS, w), LAMINA_ERR_INVALID_ARGUMENT, "1 member");
     CHECK(lamina_aqi_score(sq, 4, 2, groups, LAMINA_AQI_DBS_DUNN, 1.5, 0, row, LAMINA_AQI_COLUMNS),
           LAMINA_ERR_INVALID_ARGUMENT, "gamma");
+    CHECK(lamina_aqi_layers(sql, sqd, 1, 4, groups, LAMINA_AQI_CHI_XB, 0.5, 0, LAMINA_AQI_POOL_NONE, 0, 0, NULL, table,
+                            2 * LAMINA_AQI_COLUMNS, w), LAMINA_ERR_INVALID_ARGUMENT, ">= 2 rows");
     float sq_nan[8];
     memcpy(sq_nan, sq, sizeof sq);
     sq_nan[5] = NAN;

@@ -168,6 +168,9 @@ package enum AQI {
             throw LaminaError.shape("layers[\(i)] has \(h.rows) rows; expected \(n) (one per label)")
         }
         try checkGroups(labels, "labels")
+        if case .chiXB = variant, case .none = pooling, l < 2 {
+            throw LaminaError.invalid("variant is chi_xb with pooling none and 1 layer: one row to normalise CHI and XB over; expected >= 2 rows (2 or more layers, or a pooled row)")
+        }
         var weights = [Double](repeating: .nan, count: l)
         switch pooling {
         case .none: break

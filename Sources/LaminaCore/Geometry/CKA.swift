@@ -86,7 +86,7 @@ package enum CKA {
 
     /// Linear (or debiased linear) CKA of two representations.
     package static func linear(_ x: MatrixView, _ y: MatrixView, debiased: Bool) throws -> Double {
-        try matrix([x], [y], debiased: debiased)[0]
+        try matrix([x], [y], debiased: debiased, names: { $0 == 0 ? "x" : "y" })[0]
     }
 
     static func debiasedHSIC(_ frob: Double, _ s: Stats, _ i: Int, _ j: Int, _ n: Int) -> Double {

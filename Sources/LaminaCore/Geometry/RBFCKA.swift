@@ -222,6 +222,11 @@ extension CKA {
         if !(sx > 0) || !sx.isFinite { throw LaminaError.invalid("the bandwidth of x is \(sx); expected a finite value > 0 (the median distance is 0 when more than half the rows coincide)") }
         if !(sy > 0) || !sy.isFinite { throw LaminaError.invalid("the bandwidth of y is \(sy); expected a finite value > 0 (the median distance is 0 when more than half the rows coincide)") }
         let gx = -1 / (2 * sx * sx), gy = -1 / (2 * sy * sy)
+        // 2 sigma^2 must be a positive finite float64: overflowing it makes every kernel value 1, underflowing
+        // it makes the diagonal exp(-0/0) = NaN.
+        for (g, s, name) in [(gx, sx, "x"), (gy, sy, "y")] where !(g.isFinite && g < 0) {
+            throw LaminaError.invalid("the bandwidth of \(name) is \(s); 2 sigma^2 \(g == 0 ? "overflows" : "underflows") in float64; expected about 1e-154 < sigma < 1e154")
+        }
 
         let tile = rbfTile
         let blocks = (n + tile - 1) / tile
@@ -266,7 +271,7 @@ extension CKA {
         let hkk = skk - 2 / nd * kk + tk * tk / (nd * nd)
         let hll = sll - 2 / nd * ll + tl * tl / (nd * nd)
         if !(hkk > 0) || !(hll > 0) {
-            throw LaminaError.invalid("the centred RBF kernel of \(hkk > 0 ? "y" : "x") is zero (all rows at the same point, or a bandwidth so small that the kernel is the identity up to rounding)")
+            throw LaminaError.invalid("the centred RBF kernel of \(hkk > 0 ? "y" : "x") is zero (all rows at the same point, or a bandwidth so large against the distances that every kernel value rounds to 1)")
         }
         return min(1, max(0, hkl / (hkk * hll).squareRoot()))
     }

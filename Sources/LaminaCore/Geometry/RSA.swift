@@ -193,13 +193,19 @@ package enum RSA {
         if m > pairCap {
             throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson or cosine (streamed) for larger n")
         }
-        return try correlate(condensed(px), condensed(py), method: method)
+        let a = condensed(px), b = condensed(py)
+        return try a.withUnsafeBufferPointer { ap in try b.withUnsafeBufferPointer { bp in try correlate(ap, bp, method: method) } }
     }
 
-    /// Correlation of two condensed RDMs.
-    package static func compare(_ a: [Double], _ b: [Double], method: Method) throws -> Double {
+    /// Correlation of two condensed RDMs, read in place (no copy: a caller's m of any size costs no
+    /// allocation for Pearson and cosine).
+    package static func compare(_ a: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>,
+                                method: Method) throws -> Double {
         if a.count != b.count { throw LaminaError.shape("the RDMs have \(a.count) and \(b.count) entries; expected equal lengths") }
         if a.count < 2 { throw LaminaError.invalid("the RDMs have \(a.count) entries; expected >= 2") }
+        if method.ranks && a.count > pairCap {
+            throw LaminaError(.outOfMemory, "m is \(a.count); ranking methods accept at most \(pairCap) pairs")
+        }
         for (k, v) in a.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm1 contains \(v) at \(k); expected finite values") }
         for (k, v) in b.enumerated() where !v.isFinite { throw LaminaError(.nonFinite, "rdm2 contains \(v) at \(k); expected finite values") }
         return try correlate(a, b, method: method)
@@ -207,22 +213,19 @@ package enum RSA {
 
     /// Correlation of two condensed RDMs of equal length with finite values. Spearman and Kendall rank
     /// by an exact radix sort of the values (RankSort), the two vectors as two tasks.
-    static func correlate(_ a: [Double], _ b: [Double], method: Method) throws -> Double {
-        let m = a.count
-        return try a.withUnsafeBufferPointer { ap in
-            try b.withUnsafeBufferPointer { bp in
-                let va = RankSort.Values(base: ap.baseAddress!), vb = RankSort.Values(base: bp.baseAddress!)
-                switch method {
-                case .pearson, .cosine: return try productMoment(a, b, centred: method == .pearson)
-                case .spearman:
-                    let (rho, constant) = try RankSort.spearman(va, vb, count: m)
-                    if let constant {
-                        throw LaminaError.invalid("the ranks of the \(constant == 0 ? "first" : "second") RDM are constant; the correlation is undefined")
-                    }
-                    return rho
-                case .kendallTauA: return try RankSort.kendallTauA(va, vb, count: m)
-                }
+    static func correlate(_ ap: UnsafeBufferPointer<Double>, _ bp: UnsafeBufferPointer<Double>,
+                          method: Method) throws -> Double {
+        let m = ap.count
+        let va = RankSort.Values(base: ap.baseAddress!), vb = RankSort.Values(base: bp.baseAddress!)
+        switch method {
+        case .pearson, .cosine: return try productMoment(ap, bp, centred: method == .pearson)
+        case .spearman:
+            let (rho, constant) = try RankSort.spearman(va, vb, count: m)
+            if let constant {
+                throw LaminaError.invalid("the ranks of the \(constant == 0 ? "first" : "second") RDM are constant; the correlation is undefined")
             }
+            return rho
+        case .kendallTauA: return try RankSort.kendallTauA(va, vb, count: m)
         }
     }
 
@@ -248,24 +251,23 @@ package enum RSA {
     /// Pearson correlation (centred: the vectors minus their means) or cosine similarity (not centred)
     /// of two given condensed RDMs: sum u_k v_k / sqrt(sum u_k^2 sum v_k^2), float64, each vector first
     /// scaled by `unitScale` (exact).
-    static func productMoment(_ a: [Double], _ b: [Double], centred: Bool) throws -> Double {
-        let m = a.count
-        let (sab, saa, sbb) = a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                let ka = unitScale(ap), kb = unitScale(bp)
-                var ma = 0.0, mb = 0.0
-                if centred {
-                    for k in 0..<m { ma += ap[k] * ka; mb += bp[k] * kb }
-                    ma /= Double(m); mb /= Double(m)
-                }
-                var sab = 0.0, saa = 0.0, sbb = 0.0
-                for k in 0..<m {
-                    let u = ap[k] * ka - ma, v = bp[k] * kb - mb
-                    sab += u * v; saa += u * u; sbb += v * v
-                }
-                return (sab, saa, sbb)
+    static func productMoment(_ ap: UnsafeBufferPointer<Double>, _ bp: UnsafeBufferPointer<Double>,
+                              centred: Bool) throws -> Double {
+        let m = ap.count
+        let (sab, saa, sbb) = { () -> (Double, Double, Double) in
+            let ka = unitScale(ap), kb = unitScale(bp)
+            var ma = 0.0, mb = 0.0
+            if centred {
+                for k in 0..<m { ma += ap[k] * ka; mb += bp[k] * kb }
+                ma /= Double(m); mb /= Double(m)
             }
-        }
+            var sab = 0.0, saa = 0.0, sbb = 0.0
+            for k in 0..<m {
+                let u = ap[k] * ka - ma, v = bp[k] * kb - mb
+                sab += u * v; saa += u * u; sbb += v * v
+            }
+            return (sab, saa, sbb)
+        }()
         if saa == 0 || sbb == 0 { throw undefinedComparison(first: saa == 0, centred: centred) }
         return min(1, max(-1, sab / (saa * sbb).squareRoot()))
     }

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _cpu
-from .errors import InvalidArgumentError, ShapeMismatchError, error_for_status
+from .errors import InvalidArgumentError, NonFiniteError, ShapeMismatchError, error_for_status
 
 EXPECTED_MAJOR = 0  # LAMINA_VERSION_MAJOR of the header this binding mirrors
 
@@ -632,6 +632,18 @@ def as_labels(labels, name="labels"):
         return np.zeros(0, dtype=np.int32)
     _, codes = np.unique(arr, return_inverse=True)
     return np.ascontiguousarray(codes.reshape(-1), dtype=np.int32)
+
+
+def as_finite_labels(labels, name="labels"):
+    """as_labels, refusing NaN/Inf among float labels (NonFiniteError naming the first index) instead of
+    ranking them as one more group (scikit-learn's check_X_y refuses them too)."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "fc" and arr.size:
+        bad = ~np.isfinite(arr.reshape(-1))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise NonFiniteError(f"{name} contains {arr.reshape(-1)[k]} at {k}; expected finite labels")
+    return as_labels(arr, name)
 
 
 def check_consistent_length(*pairs):

@@ -37,7 +37,7 @@ import ctypes
 import numpy as np
 
 from . import _native as N
-from ._base import check_seed
+from ._base import check_int, check_seed
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["COLUMNS", "aqi", "aqi_row", "aqi_groups", "aqi_layers", "hdbscan", "flare_aggregate", "flare_detect",
@@ -63,11 +63,11 @@ def _pca(pca):
         return 0
     if isinstance(pca, (bool, np.bool_)) or not isinstance(pca, (int, np.integer)) or pca < 1:
         raise InvalidArgumentError(f"pca={pca!r}; expected None (raw representation) or an int >= 1 (components)")
-    return int(pca)
+    return check_int(pca, "pca", bits=32)
 
 
 def _labels(labels, n, name="labels"):
-    lab = N.as_labels(labels, name)
+    lab = N.as_finite_labels(labels, name)
     if lab.shape[0] != n:
         raise ShapeMismatchError(f"{name} has {lab.shape[0]} entries; expected {n} (one per row)")
     return lab
@@ -100,6 +100,7 @@ def aqi_groups(X, labels, groups, variant="chi_xb", gamma=0.5, pca=None) -> dict
     grp_raw = np.asarray(groups)
     if grp_raw.ndim != 1 or grp_raw.shape[0] != x.shape[0]:
         raise ShapeMismatchError(f"groups has shape {grp_raw.shape}; expected ({x.shape[0]},) (one per row)")
+    N.as_finite_labels(grp_raw, "groups")
     values, codes = np.unique(grp_raw, return_inverse=True)
     grp = np.ascontiguousarray(codes.reshape(-1), dtype=np.int32)
     code = N.option(variant, _VARIANTS, "variant")
@@ -133,9 +134,11 @@ def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform",
         if pooling != "uniform":
             raise InvalidArgumentError(f"layer_range is given with pooling={pooling!r}; it applies to pooling='uniform'")
         try:
-            first, last = (int(v) for v in layer_range)
+            first, last = layer_range
         except (TypeError, ValueError):
             raise InvalidArgumentError(f"layer_range={layer_range!r}; expected (first, last) layer indices") from None
+        first = check_int(first, "layer_range[0]", bits=32)
+        last = check_int(last, "layer_range[1]", bits=32)
     w_in = None
     if pooling == "given":
         if weights is None:
@@ -160,7 +163,7 @@ def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform",
 def _positive_int(value, name, minimum):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InvalidArgumentError(f"{name}={value!r}; expected an int >= {minimum}")
-    return int(value)
+    return check_int(value, name, bits=64)  # ctypes would wrap a larger Python int silently
 
 
 def _min_samples(value):

@@ -34,11 +34,13 @@ import os
 import numpy as np
 
 from . import _native as N
+from ._base import check_int
 from .errors import InvalidArgumentError, ShapeMismatchError
 
 __all__ = ["linear_cka", "rbf_cka", "median_distance", "cka_matrix", "kernel_alignment", "rdm", "rdm_compare", "rsa",
            "information_plane", "binned_mutual_information"]
 
+_PAIR_CAP = 1 << 26  # pairs an RDM may hold (include/lamina.h, lamina_rdm)
 _RDM_METRICS = {"euclidean": N.LAMINA_RDM_EUCLIDEAN, "correlation": N.LAMINA_RDM_CORRELATION,
                 "cosine": N.LAMINA_RDM_COSINE}
 _RSA_METHODS = {"spearman": N.LAMINA_RSA_SPEARMAN, "pearson": N.LAMINA_RSA_PEARSON,
@@ -151,8 +153,11 @@ def rdm(X, metric="euclidean"):
     x = N.as_matrix(X, "X")
     code = N.option(metric, _RDM_METRICS, "metric")
     n = x.shape[0]
-    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
-    N.call("lamina_rdm", N.fptr(x), n, x.shape[1], code, N.dptr(out), out.size)
+    m = n * (n - 1) // 2
+    # over the header's 2^26-pair cap the library refuses from n alone (LaminaMemoryError naming the cap)
+    # before reading x or out: no m-sized buffer is allocated for it first
+    out = np.empty(m if m <= _PAIR_CAP else 0, dtype=np.float64)
+    N.call("lamina_rdm", N.fptr(x), n, x.shape[1], code, N.dptr(out), m)
     return out
 
 
@@ -196,7 +201,7 @@ def kernel_alignment(layers, X, y, debiased=False):
     centred once and each Gram / cross product is computed once."""
     hs = _layers(layers, "layers")
     x = N.as_matrix(X, "X")
-    labels = N.as_labels(y, "y")
+    labels = N.as_finite_labels(y, "y")
     n = x.shape[0]
     for i, a in enumerate(hs):
         if a.shape[0] != n:
@@ -216,8 +221,7 @@ _BIN_RANGES = {"layer": N.LAMINA_BIN_RANGE_LAYER, "checkpoint": N.LAMINA_BIN_RAN
 
 
 def _bins_range(bins, bin_range):
-    if isinstance(bins, (bool, np.bool_)) or not isinstance(bins, (int, np.integer)):
-        raise InvalidArgumentError(f"bins={bins!r}; expected an int >= 2")
+    bins = check_int(bins, "bins", bits=32)  # the C range (2 <= bins <= 65536) is checked by the library
     if isinstance(bin_range, str):
         return int(bins), N.option(bin_range, {k: v for k, v in _BIN_RANGES.items() if k != "fixed"}, "bin_range"), 0.0, 0.0
     try:
@@ -227,10 +231,12 @@ def _bins_range(bins, bin_range):
     return int(bins), N.LAMINA_BIN_RANGE_FIXED, lo, hi
 
 
-def _optional_labels(values, n, name):
+def _optional_labels(values, n, name, required=False):
     if values is None:
+        if required:
+            raise InvalidArgumentError(f"{name} is None; expected {n} labels (one per row)")
         return None
-    lab = N.as_labels(values, name)
+    lab = N.as_finite_labels(values, name)
     if lab.shape[0] != n:
         raise ShapeMismatchError(f"{name} has {lab.shape[0]} entries; expected {n} (one per row)")
     return lab
@@ -242,8 +248,11 @@ def information_plane(checkpoints, y, bins=30, bin_range="layer", inputs=None):
     n labels; inputs (optional) an id of the input of each row (default: every row its own input, so
     I(X;T) = H(T)). Each value goes into one of ``bins`` equal-width bins of [lo, hi]:
     ``bin_range="layer"`` (one range, the min/max over all checkpoints), ``"checkpoint"`` (each
-    checkpoint's min/max) or ``(lo, hi)`` (fixed; the authors used (-1, 1), wrong for ReLU layers). A
-    state is a distinct binned row. Returns a (C, 2) array of [I(X;T), I(T;Y)] in bits."""
+    checkpoint's min/max) or ``(lo, hi)`` (fixed; the authors used (-1, 1), wrong for ReLU layers):
+    b(v) = min(bins - 1, max(0, floor(bins (v - lo) / (hi - lo)))). A state T is a distinct binned row
+    (counted by hashing), and with plug-in entropies in bits over the n equally weighted rows
+    I(X;T) = H(X) + H(T) - H(X,T), I(T;Y) = H(T) + H(Y) - H(T,Y). Returns a (C, 2) array of
+    [I(X;T), I(T;Y)] in bits."""
     if isinstance(checkpoints, np.ndarray) or not isinstance(checkpoints, (list, tuple)):
         raise InvalidArgumentError("checkpoints must be a list of 2-D arrays (one per checkpoint)")
     ts = [N.as_matrix(t, f"checkpoints[{i}]") for i, t in enumerate(checkpoints)]
@@ -254,7 +263,7 @@ def information_plane(checkpoints, y, bins=30, bin_range="layer", inputs=None):
     for i, t in enumerate(ts):
         if t.shape != (n, d):
             raise ShapeMismatchError(f"checkpoints[{i}] has shape {t.shape}; expected {(n, d)} (as checkpoints[0])")
-    labels = _optional_labels(y, n, "y")
+    labels = _optional_labels(y, n, "y", required=True)
     ids = _optional_labels(inputs, n, "inputs")
     b, rule, lo, hi = _bins_range(bins, bin_range)
     ptrs = (N.f32p * len(ts))(*[N.fptr(t) for t in ts])
@@ -268,7 +277,7 @@ def binned_mutual_information(T, y, bins=30, bin_range="layer", inputs=None):
     """(I(X;T), I(T;Y)) in bits for one activation matrix T, binned as information_plane does
     ("layer" and "checkpoint" both take T's min and max)."""
     t = N.as_matrix(T, "T")
-    labels = _optional_labels(y, t.shape[0], "y")
+    labels = _optional_labels(y, t.shape[0], "y", required=True)
     ids = _optional_labels(inputs, t.shape[0], "inputs")
     b, rule, lo, hi = _bins_range(bins, bin_range)
     out = np.empty(2, dtype=np.float64)

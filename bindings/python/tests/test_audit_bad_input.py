@@ -89,6 +89,54 @@ def aqi_bad_options():
 
 
 @case
+def aqi_int32_options_and_labels():
+    # Python ints beyond int32 were truncated by ctypes (pca 2**32 + 2 ran as 2, layer_range (0, 2**32 + 1)
+    # as (0, 1)), float layer indices were truncated, NaN float labels / groups were ranked as a group
+    _, np, lamina, _ = _lazy()
+    A = lamina.audit
+    x = _data()
+    y = np.arange(20) % 2
+    layers = [x, _data(seed=1), _data(seed=2)]
+    expect(lambda: A.aqi(x, y, pca=2**32 + 2), lamina.InvalidArgumentError, ValueError, "pca", "32-bit")
+    expect(lambda: A.aqi_groups(x, y, y, pca=np.int64(2**33 + 2)), lamina.InvalidArgumentError, ValueError, "pca",
+           "32-bit")
+    expect(lambda: A.aqi_layers(layers, y, layer_range=(0, 2**32 + 1)), lamina.InvalidArgumentError, ValueError,
+           "layer_range[1]", "32-bit")
+    expect(lambda: A.aqi_layers(layers, y, layer_range=(-2**32, 1)), lamina.InvalidArgumentError, ValueError,
+           "layer_range[0]", "32-bit")
+    expect(lambda: A.aqi_layers(layers, y, layer_range=(0.7, 1.9)), lamina.InvalidArgumentError, ValueError,
+           "layer_range[0]", "integer")
+    assert list(A.aqi_layers(layers, y, layer_range=(np.int64(1), 2))["weights"]) == [0.0, 0.5, 0.5]
+    yf = y.astype(float)
+    yf[3] = np.nan
+    expect(lambda: A.aqi(x, yf), lamina.NonFiniteError, ValueError, "labels", "nan", "at 3")
+    expect(lambda: A.aqi_layers(layers, yf), lamina.NonFiniteError, ValueError, "labels", "at 3")
+    g = (np.arange(20) // 10).astype(float)
+    g[18] = np.inf
+    expect(lambda: A.aqi_groups(x, y, g), lamina.NonFiniteError, ValueError, "groups", "inf", "at 18")
+
+
+@case
+def aqi_chi_xb_needs_two_rows():
+    # variant (c) normalises over a set of rows: one layer without pooling is a set of one (it returned 0.5)
+    ctypes, np, lamina, N = _lazy()
+    A = lamina.audit
+    x = _data()
+    y = np.arange(20) % 2
+    expect(lambda: A.aqi_layers([x], y, variant="chi_xb", pooling="none"), lamina.InvalidArgumentError, ValueError,
+           "chi_xb", "1 layer", ">= 2 rows")
+    lab = y.astype(np.int32)
+    ptrs = (N.f32p * 1)(N.fptr(x))
+    dims = np.array([4], np.int64)
+    t = np.zeros(16)
+    expect_status(1, N.lib.lamina_aqi_layers(ptrs, N.lptr(dims), 1, 20, N.iptr(lab), 2, 0.5, 0, 0, 0, 0, None,
+                                             N.dptr(t), 16, None), "chi_xb", ">= 2 rows")
+    # two layers without pooling, or one layer with its pooled row, are sets of two
+    assert A.aqi_layers([x, _data(seed=1)], y, variant="chi_xb", pooling="none")["table"].shape == (3, 8)
+    assert A.aqi_layers([x], y, variant="chi_xb")["table"].shape == (2, 8)
+
+
+@case
 def aqi_degenerate():
     _, np, lamina, _ = _lazy()
     A = lamina.audit

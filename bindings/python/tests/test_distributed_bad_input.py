@@ -82,6 +82,12 @@ def mergeable_cka_bad_input():
                   "partial_len is 34; expected 49")
     expect_status(1, lib.lamina_linear_cka_partial(N.fptr(x), 10, 3, N.fptr(x), 3, None, None, 0, None, 34),
                   "partial is NULL")
+    # the widths are checked against partial_len before x and y are read (x holds 30 values: reading a
+    # declared 2^33 x 3 or a wrong width first would run past it)
+    expect_status(2, lib.lamina_linear_cka_partial(N.fptr(x), 1 << 33, 3, N.fptr(x), 3, None, None, 0, pp, 33),
+                  "partial_len is 33; expected 34")
+    expect_status(2, lib.lamina_linear_cka_partial(N.fptr(x), 1 << 33, 5, N.fptr(x), 3, None, None, 0, pp, 34),
+                  "partial_len is 34; expected 58")
     expect_status(1, lib.lamina_linear_cka_finalize(3, 3, 0, pp, 34, ctypes.byref(out)), "n is 0")
     expect_status(1, lib.lamina_linear_cka_finalize(3, -3, 0, pp, 34, ctypes.byref(out)), "d2 is -3")
     expect_status(1, lib.lamina_linear_cka_finalize(3, 3, 0, None, 34, ctypes.byref(out)), "partial is NULL")

@@ -75,6 +75,25 @@ def flare_detect_bad_input():
 
 
 @case
+def hdbscan_flare_counts_beyond_int64():
+    # ctypes wrapped Python ints beyond int64 silently (min_cluster_size 2**64 + 5 ran as 5)
+    _, np, lamina, _ = _lazy()
+    A = lamina.audit
+    x = _data(60, 3)
+    f = x.astype(np.float64)
+    expect(lambda: A.hdbscan(x, min_cluster_size=2**64 + 5), lamina.InvalidArgumentError, ValueError,
+           "min_cluster_size", "64-bit")
+    expect(lambda: A.hdbscan(x, min_samples=2**64 + 3), lamina.InvalidArgumentError, ValueError, "min_samples",
+           "64-bit")
+    expect(lambda: A.flare_detect(f, min_cluster_size=2**64 + 10), lamina.InvalidArgumentError, ValueError,
+           "min_cluster_size", "64-bit")
+    expect(lambda: A.flare_detect(f, 10, min_samples=2**64 + 3), lamina.InvalidArgumentError, ValueError,
+           "min_samples", "64-bit")
+    expect(lambda: A.flare_detect_split(f, max_iter=2**64 + 1), lamina.InvalidArgumentError, ValueError,
+           "max_iter", "64-bit")
+
+
+@case
 def flare_detect_split_bad_input():
     _, np, lamina, _ = _lazy()
     A = lamina.audit

@@ -114,6 +114,23 @@ def rbf_zero_median():
 
 
 @case
+def rbf_bandwidth_out_of_float64_range():
+    # 2 sigma^2 underflowing gave NaN kernel diagonals and an error about "the identity"; overflowing it,
+    # an error that spoke of a bandwidth "so small": each now names the bandwidth and the float64 range
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    x, y = _data(), _data(seed=1)
+    expect(lambda: G.rbf_cka(x, y, sigma_x=1e-200), lamina.InvalidArgumentError, ValueError, "bandwidth of x",
+           "1e-200", "underflows")
+    expect(lambda: G.rbf_cka(x, y, sigma_y=1e200), lamina.InvalidArgumentError, ValueError, "bandwidth of y",
+           "overflows")
+    expect(lambda: G.rbf_cka(x, y, sigma_factor=1e300), lamina.InvalidArgumentError, ValueError, "bandwidth of x",
+           "overflows")
+    # a tiny but representable bandwidth is a kernel equal to the identity: a valid value, not an error
+    assert abs(G.rbf_cka(x, y, sigma_x=1e-100, sigma_y=1e-100) - 1.0) < 1e-12
+
+
+@case
 def rsa_bad_options_and_rows():
     _, np, lamina, _ = _lazy()
     G = lamina.geometry
@@ -308,6 +325,68 @@ def information_plane_bad_input():
                                                           N.dptr(out)), "lo < hi")
     expect_status(1, lib.lamina_binned_mutual_information(N.fptr(ts[0]), 20, 4, N.iptr(lab), None, 4, 0, 0.0, 0.0,
                                                           None), "out is NULL")
+
+
+@case
+def sizes_over_the_cap_refused_before_reading():
+    # the declared n / m is checked against the pair cap before the buffers are read or copied (here they
+    # hold 10 values: reading 2^33 rows would fault, copying 2^40 doubles aborted the process)
+    ctypes, np, lamina, N = _lazy()
+    lib = N.lib
+    a = np.arange(10.0)
+    x = _data(10, 1)
+    out = ctypes.c_double()
+    r = np.zeros(45)
+    for method in (0, 2):  # spearman, kendall_tau_a
+        expect_status(6, lib.lamina_rdm_compare(N.dptr(a), N.dptr(a), 1 << 40, method, ctypes.byref(out)), "m is",
+                      "ranking methods")
+        expect_status(6, lib.lamina_rsa(N.fptr(x), 1 << 33, 1, N.fptr(x), 1, 0, method, ctypes.byref(out)), "cap",
+                      "pearson or cosine")
+    expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 33, 1, 0, N.dptr(r), 45), "the RDM of n = 8589934592", "cap")
+    expect_status(6, lib.lamina_rdm(N.fptr(x), 1 << 62, 1, 0, N.dptr(r), 45), "cap")
+    # from Python: the library's cap error, not numpy's failure to allocate the 149 GiB RDM first
+    big = np.zeros((200000, 1), np.float32)
+    expect(lambda: lamina.geometry.rdm(big), lamina.LaminaMemoryError, MemoryError, "the RDM of n = 200000", "cap")
+    # within the cap, the given RDMs are compared as before
+    assert abs(lamina.geometry.rdm_compare(a, a[::-1].copy(), "spearman") + 1.0) < 1e-12
+
+
+@case
+def int32_options_and_labels():
+    # Python ints beyond int32 were truncated by ctypes (bins 2**32 + 8 ran as 8), y=None raised an
+    # AttributeError, NaN/Inf float labels were ranked as one more class
+    _, np, lamina, _ = _lazy()
+    G = lamina.geometry
+    ts = [_data(seed=s) for s in range(2)]
+    y = np.arange(20) % 2
+    expect(lambda: G.information_plane(ts, y, bins=2**32 + 8), lamina.InvalidArgumentError, ValueError, "bins",
+           "32-bit")
+    expect(lambda: G.binned_mutual_information(ts[0], y, bins=np.int64(2**33 + 3)), lamina.InvalidArgumentError,
+           ValueError, "bins", "32-bit")
+    expect(lambda: G.information_plane(ts, y, bins=8.0), lamina.InvalidArgumentError, ValueError, "bins", "integer")
+    expect(lambda: G.information_plane(ts, None), lamina.InvalidArgumentError, ValueError, "y is None")
+    expect(lambda: G.binned_mutual_information(ts[0], None), lamina.InvalidArgumentError, ValueError, "y is None")
+    yf = y.astype(float)
+    yf[19] = np.nan
+    expect(lambda: G.kernel_alignment(ts, ts[0], yf), lamina.NonFiniteError, ValueError, "y", "nan", "at 19")
+    expect(lambda: G.information_plane(ts, yf), lamina.NonFiniteError, ValueError, "y", "at 19")
+    yf[19] = np.inf
+    expect(lambda: G.binned_mutual_information(ts[0], yf), lamina.NonFiniteError, ValueError, "y", "inf")
+    ids = np.arange(20, dtype=float)
+    ids[4] = np.nan
+    expect(lambda: G.information_plane(ts, y, inputs=ids), lamina.NonFiniteError, ValueError, "inputs", "at 4")
+    # finite float labels are still labels
+    assert G.binned_mutual_information(ts[0], y.astype(float))[1] >= 0
+
+
+@case
+def linear_cka_names_its_arguments():
+    _, np, lamina, _ = _lazy()
+    const = np.full((20, 4), 0.1, np.float32)
+    expect(lambda: lamina.geometry.linear_cka(const, _data()), lamina.InvalidArgumentError, ValueError,
+           "x is constant")
+    expect(lambda: lamina.geometry.linear_cka(_data(), const, debiased=True), lamina.InvalidArgumentError, ValueError,
+           "y is constant")
 
 
 if __name__ == "__main__":
