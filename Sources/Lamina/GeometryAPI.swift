@@ -100,22 +100,11 @@ public func lamina_cka_matrix(_ layers: UnsafePointer<UnsafePointer<Float>?>?, _
     }
 }
 
-/// The cap on the n (n-1)/2 pairs an RDM (or a ranking RSA) keeps, checked from n alone before the rows
-/// are read (and without overflow for any n): the same refusal as the core's, only earlier.
-private func pairCap(_ n: Int64, _ what: String, ranking: Bool = false) throws {
-    if n < 2 { return }
-    let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
-    if overflow || product / 2 > Int64(RSA.pairCap) {
-        let pairs = overflow ? "more than \(Int64.max / 2)" : "\(product / 2)"
-        throw LaminaError(.outOfMemory, "\(what) n = \(n) rows \(ranking ? "ranks" : "has") \(pairs) pairs; the cap is \(RSA.pairCap) (n <= 11586)\(ranking ? "; use pearson or cosine (streamed) for larger n" : "")")
-    }
-}
-
 @_cdecl("lamina_rdm")
 public func lamina_rdm(_ x: UnsafePointer<Float>?, _ n: Int64, _ d: Int64, _ metric: Int32,
                        _ out: UnsafeMutablePointer<Double>?, _ outLen: Int64) -> Int32 {
     boundary {
-        try pairCap(n, "the RDM of")
+        try RSA.checkPairCap(rows: n)  // before the rows are read
         let view = try Check.matrix(x, n, d)
         let m = try CEnums.rdmMetric.decode(metric, "metric")
         let rows = view.rows
@@ -130,7 +119,7 @@ public func lamina_rsa(_ x: UnsafePointer<Float>?, _ n: Int64, _ d1: Int64, _ y:
                        _ metric: Int32, _ method: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
         let how = try CEnums.rsaMethod.decode(method, "method")
-        if how.ranks { try pairCap(n, "\(how == .spearman ? "spearman" : "kendall_tau_a") RSA of", ranking: true) }
+        if how.ranks { try RSA.checkPairCap(rows: n, ranking: how) }  // before the rows are read
         let (vx, vy) = try pair(x, n, d1, y, d2)
         let m = try CEnums.rdmMetric.decode(metric, "metric")
         let result = try Check.output(out, "out")
@@ -142,12 +131,9 @@ public func lamina_rsa(_ x: UnsafePointer<Float>?, _ n: Int64, _ d1: Int64, _ y:
 public func lamina_rdm_compare(_ rdm1: UnsafePointer<Double>?, _ rdm2: UnsafePointer<Double>?, _ m: Int64,
                                _ method: Int32, _ out: UnsafeMutablePointer<Double>?) -> Int32 {
     boundary {
-        // Every size check (m, the method's cap) comes before the RDMs are read; they are read in place.
+        // RSA.compare checks the ranking cap before it reads the RDMs, which it reads in place.
         let count = try Check.count(m, "m", minimum: 2)
         let how = try CEnums.rsaMethod.decode(method, "method")
-        if count > RSA.pairCap && how.ranks {
-            throw LaminaError(.outOfMemory, "m is \(count); ranking methods accept at most \(RSA.pairCap) pairs")
-        }
         let a = UnsafeBufferPointer(start: try Check.pointer(rdm1, "rdm1"), count: count)
         let b = UnsafeBufferPointer(start: try Check.pointer(rdm2, "rdm2"), count: count)
         let result = try Check.output(out, "out")

@@ -150,14 +150,25 @@ package enum RSA {
 
     static func condensedCount(_ n: Int) -> Int { n * (n - 1) / 2 }
 
+    /// Refuses keeping the n (n - 1) / 2 pairs of n rows over `pairCap`: an RDM (`ranking` nil) or the
+    /// ranked pairs of a Spearman / tau-a RSA. Decided from n alone (any Int64, no overflow), so the C
+    /// boundary calls it before reading a row.
+    package static func checkPairCap(rows n: Int64, ranking: Method? = nil) throws {
+        if n < 2 { return }
+        let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
+        if !overflow && product / 2 <= Int64(pairCap) { return }
+        let pairs = overflow ? "more than \(Int64.max / 2)" : "\(product / 2)"
+        if let ranking {
+            throw LaminaError(.outOfMemory, "\(ranking == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(pairs) pairs; the cap is \(pairCap) (n <= 11586); use pearson or cosine (streamed) for larger n")
+        }
+        throw LaminaError(.outOfMemory, "the RDM of n = \(n) rows has \(pairs) pairs; the cap is \(pairCap) (n <= 11586)")
+    }
+
     /// The condensed RDM (n (n - 1) / 2 values, scipy order).
     package static func rdm(_ x: MatrixView, metric: Metric) throws -> [Double] {
         let n = x.rows
         if n < 2 { throw LaminaError.invalid("n is \(n); an RDM needs n >= 2 rows") }
-        let m = condensedCount(n)
-        if m > pairCap {
-            throw LaminaError(.outOfMemory, "the RDM of n = \(n) rows has \(m) pairs; the cap is \(pairCap) (n <= 11586)")
-        }
+        try checkPairCap(rows: Int64(n))
         return try condensed(prepare(x, metric, "x"))
     }
 
@@ -189,10 +200,7 @@ package enum RSA {
         if n < 3 { throw LaminaError.invalid("n is \(n); RSA needs n >= 3 rows (at least 3 pairs to correlate)") }
         let px = try prepare(x, metric, "x"), py = try prepare(y, metric, "y")
         if !method.ranks { return try streamedProductMoment(px, py, centred: method == .pearson) }
-        let m = condensedCount(n)
-        if m > pairCap {
-            throw LaminaError(.outOfMemory, "\(method == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(m) pairs; the cap is \(pairCap) (n <= 11586); use pearson or cosine (streamed) for larger n")
-        }
+        try checkPairCap(rows: Int64(n), ranking: method)
         let a = condensed(px), b = condensed(py)
         return try a.withUnsafeBufferPointer { ap in try b.withUnsafeBufferPointer { bp in try correlate(ap, bp, method: method) } }
     }
@@ -254,20 +262,17 @@ package enum RSA {
     static func productMoment(_ ap: UnsafeBufferPointer<Double>, _ bp: UnsafeBufferPointer<Double>,
                               centred: Bool) throws -> Double {
         let m = ap.count
-        let (sab, saa, sbb) = { () -> (Double, Double, Double) in
-            let ka = unitScale(ap), kb = unitScale(bp)
-            var ma = 0.0, mb = 0.0
-            if centred {
-                for k in 0..<m { ma += ap[k] * ka; mb += bp[k] * kb }
-                ma /= Double(m); mb /= Double(m)
-            }
-            var sab = 0.0, saa = 0.0, sbb = 0.0
-            for k in 0..<m {
-                let u = ap[k] * ka - ma, v = bp[k] * kb - mb
-                sab += u * v; saa += u * u; sbb += v * v
-            }
-            return (sab, saa, sbb)
-        }()
+        let ka = unitScale(ap), kb = unitScale(bp)
+        var ma = 0.0, mb = 0.0
+        if centred {
+            for k in 0..<m { ma += ap[k] * ka; mb += bp[k] * kb }
+            ma /= Double(m); mb /= Double(m)
+        }
+        var sab = 0.0, saa = 0.0, sbb = 0.0
+        for k in 0..<m {
+            let u = ap[k] * ka - ma, v = bp[k] * kb - mb
+            sab += u * v; saa += u * u; sbb += v * v
+        }
         if saa == 0 || sbb == 0 { throw undefinedComparison(first: saa == 0, centred: centred) }
         return min(1, max(-1, sab / (saa * sbb).squareRoot()))
     }
