@@ -1668,11 +1668,9 @@ lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const flo
  *  or 0 for the median rule sigma = sigma_factor * median of the n (n-1)/2 pairwise Euclidean distances
  *  (lamina_median_distance). Note: Kornblith et al.'s code takes the median of the squared distances
  *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The median
- *  is exact for every n: up to 2^26 pairs (n <= 11586) it sorts the n (n-1)/2 squared distances (8
- *  bytes each, at most 512 MiB); beyond, it selects the middle order statistics from tiles without
- *  keeping the pairs (radix selection on the float64 bit patterns, 16 bits per pass, each pass
- *  recomputing the distance tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per
- *  worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
+ *  is exact for every n: the middle order statistics are selected from tiles without keeping the pairs
+ *  (radix selection on the float64 bit patterns, 16 bits per pass, each pass recomputing the distance
+ *  tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
  *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide), a
  *  bandwidth whose 2 sigma^2 overflows or underflows float64 (about sigma >= 1e154 or <= 1e-154), a
  *  centred kernel that rounds to zero (every kernel value 1: a bandwidth far above the distances). */
@@ -1681,7 +1679,7 @@ lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float*
 
 /** The median of the n (n-1)/2 pairwise Euclidean distances of the rows of x (numpy's median: the mean
  *  of the two middle values for an even count), the bandwidth rule of lamina_rbf_cka; exact for any n
- *  (beyond 2^26 pairs selected from tiles, as described there). Errors: n < 2. */
+ *  (selected from tiles, as described there). Errors: n < 2. */
 lamina_status lamina_median_distance(const float* x, int64_t n, int64_t d, double* out);
 
 /** Linear (debiased = 0) or debiased (1) CKA between every pair of layers, in one call: layers[l] is

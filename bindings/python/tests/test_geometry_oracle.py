@@ -244,8 +244,8 @@ def _grid_median(X):
     return (np.sqrt(lo) + np.sqrt(hi)) / 2
 
 
-@pytest.mark.parametrize("n", [11590, 11592])  # 67,158,255 pairs (odd) and 67,180,236 (even): above the cap
-def test_median_distance_beyond_pair_cap_ties(n):
+@pytest.mark.parametrize("n", [3002, 3004, 11592])  # 4,504,501 pairs (odd), 4,510,506 and 67,180,236 (even)
+def test_median_distance_ties(n):
     # integer rows and their negatives: the column means are exactly 0, so every squared distance is an
     # exact integer and the middle pairs sit inside huge runs of ties (the selection's full 64-bit passes)
     rng = np.random.default_rng(n)
@@ -254,11 +254,13 @@ def test_median_distance_beyond_pair_cap_ties(n):
     assert G.median_distance(X) == _grid_median(X)
 
 
-def test_median_distance_and_rbf_cka_beyond_pair_cap():
-    # continuous rows, 67,274,200 pairs (even: the two middle order statistics differ): the tiled
-    # selection (collect-and-sort path, then the next value above) against numpy's median of pdist
+@pytest.mark.parametrize("n", [2, 3, 301, 3000])
+def test_median_distance_and_rbf_cka_continuous(n):
+    # continuous rows; an even number of pairs (3000: 4,498,500) makes the two middle order statistics
+    # differ: the tiled selection (collect-and-sort path, then the next value above) against numpy's
+    # median of pdist
     rng = np.random.default_rng(7)
-    X = (rng.standard_normal((11600, 4)) + 3).astype(np.float32)
+    X = (rng.standard_normal((n, 4)) + 3).astype(np.float32)
     want = float(np.median(pdist(X.astype(np.float64))))
     got = G.median_distance(X)
     close(got, want, rel=1e-12)
