@@ -1694,6 +1694,19 @@ lamina_status lamina_cka_matrix(const float* const* layers, const int64_t* dims,
                                 const float* const* layers2, const int64_t* dims2, int32_t n_layers2, int64_t n,
                                 int32_t debiased, double* out, int64_t out_len);
 
+/** lamina_cka_matrix on datasets of HDF5 files: datasets holds n_layers NUL-terminated dataset paths
+ *  of the file at path ("/target/layer_0", ...), each rank 2 (n x d_l, any float type, read as float32;
+ *  every layer is read into memory first, n the rows of datasets[0]). path may also be an activation
+ *  store directory (datasets are then names of its datasets). With n_layers2 = 0 (path2 and datasets2
+ *  NULL) out is the symmetric n_layers x n_layers matrix; otherwise datasets2 names n_layers2 layers of
+ *  a second model in path2 (NULL: the same file as path) and out is the n_layers x n_layers2 matrix.
+ *  Values as lamina_cka_matrix. Errors: the arguments (checked before a file is opened), a missing file
+ *  or dataset, a dataset of rank other than 2 or of integers (LAMINA_ERR_FORMAT), a row count different
+ *  from datasets[0]'s (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf, then lamina_cka_matrix's errors. */
+lamina_status lamina_cka_matrix_h5(const char* path, const char* const* datasets, int32_t n_layers, const char* path2,
+                                   const char* const* datasets2, int32_t n_layers2, int32_t debiased, double* out,
+                                   int64_t out_len);
+
 /** Dissimilarity of two rows in a representational dissimilarity matrix (RDM). */
 typedef int32_t lamina_rdm_metric;
 #define LAMINA_RDM_EUCLIDEAN 0     /* ||x_i - x_j||_2 (scipy.spatial.distance.pdist "euclidean") */

@@ -49,3 +49,38 @@ public func lamina_h5_read_i32(_ path: UnsafePointer<CChar>?, _ dataset: UnsafeP
         try HDF5File.readInt32(path: file, dataset: name, into: dst, count: count)
     }
 }
+
+/// The named rank-2 datasets of an HDF5 file or an activation store, each read whole into memory as
+/// float32 (any float type; finite values checked): the layers of lamina_layer_sweep_h5 and
+/// lamina_cka_matrix_h5. Every dataset must have `rows` rows (`rowsMeaning` says why) when given, else
+/// as many as the first one.
+func readLayerMatrices(_ file: String, _ names: UnsafePointer<UnsafePointer<CChar>?>, _ count: Int, _ listName: String,
+                       rows: Int?, rowsMeaning: String) throws -> [Matrix] {
+    var matrices: [Matrix] = []
+    var expected = rows
+    for l in 0..<count {
+        let name = try Check.cString(names[l], "\(listName)[\(l)]")
+        let src = try activationRows(path: file, dataset: name)  // an HDF5 file or an activation store
+        if let want = expected, src.rows != want {
+            throw LaminaError.shape("dataset '\(name)' has \(src.rows) rows; expected n = \(want) (\(rowsMeaning))")
+        }
+        expected = src.rows
+        _ = try Check.elements(src.rows, src.cols, "dataset '\(name)'")
+        var m = Matrix(uninitializedRows: src.rows, cols: src.cols)
+        try m.storage.withUnsafeMutableBufferPointer { try src.read(rows: 0..<src.rows, into: $0.baseAddress!) }
+        if let bad = m.withView({ $0.firstNonFinite() }) {
+            throw LaminaError(.nonFinite, "dataset '\(name)' contains \(m.storage[bad.row * m.cols + bad.col]) at row \(bad.row), column \(bad.col); expected finite values")
+        }
+        matrices.append(m)
+    }
+    return matrices
+}
+
+/// Views into `matrices`, valid inside `body` (the matrices are kept alive for its duration).
+func withViews<R>(_ matrices: [Matrix], _ body: ([MatrixView]) throws -> R) rethrows -> R {
+    func go(_ i: Int, _ acc: [MatrixView]) throws -> R {
+        if i == matrices.count { return try body(acc) }
+        return try matrices[i].withView { try go(i + 1, acc + [$0]) }
+    }
+    return try go(0, [])
+}

@@ -352,49 +352,13 @@ public func lamina_layer_sweep_h5(_ path: UnsafePointer<CChar>?, _ datasets: Uns
         let probe = try statelessProbeParameters(params)
         let k = try splits(nSplits)
         _ = try Check.output(mean, "mean"); _ = try Check.output(std, "std")
-        var matrices: [Matrix] = []
-        for l in 0..<count {
-            let name = try Check.cString(names[l], "datasets[\(l)]")
-            if StoreRows.isStore(file) {  // the layers of an activation store: datasets of one store
-                let src = try StoreRows(path: file, dataset: name)
-                if src.rows != rows { throw LaminaError.shape("store dataset '\(name)' has \(src.rows) rows; expected n = \(rows) (one per label)") }
-                _ = try Check.elements(rows, src.cols, "dataset '\(name)'")
-                var m = Matrix(uninitializedRows: rows, cols: src.cols)
-                try m.storage.withUnsafeMutableBufferPointer { try src.read(rows: 0..<rows, into: $0.baseAddress!) }
-                if let bad = m.withView({ $0.firstNonFinite() }) {
-                    throw LaminaError(.nonFinite, "dataset '\(name)' contains \(m.storage[bad.row * m.cols + bad.col]) at row \(bad.row), column \(bad.col); expected finite values")
-                }
-                matrices.append(m)
-                continue
-            }
-            let info = try HDF5File.info(path: file, dataset: name)
-            if info.shape.count != 2 { throw LaminaError(.format, "dataset '\(name)' has rank \(info.shape.count); expected rank 2 (n x features)") }
-            if info.shape[0] != rows { throw LaminaError.shape("dataset '\(name)' has \(info.shape[0]) rows; expected n = \(rows) (one per label)") }
-            if info.shape[1] < 1 { throw LaminaError(.format, "dataset '\(name)' has no columns") }
-            _ = try Check.elements(rows, info.shape[1], "dataset '\(name)'")
-            var m = Matrix(uninitializedRows: rows, cols: info.shape[1])
-            try m.storage.withUnsafeMutableBufferPointer {
-                try HDF5File.readFloat(path: file, dataset: name, rowStart: 0, rowCount: rows, into: $0.baseAddress!)
-            }
-            if let bad = m.withView({ $0.firstNonFinite() }) {
-                throw LaminaError(.nonFinite, "dataset '\(name)' contains \(m.storage[bad.row * m.cols + bad.col]) at row \(bad.row), column \(bad.col); expected finite values")
-            }
-            matrices.append(m)
-        }
+        let matrices = try readLayerMatrices(file, names, count, "datasets", rows: rows, rowsMeaning: "one per label")
         // Views into the matrices, kept alive by `matrices` for the duration of the sweep.
         let result = try withViews(matrices) { views in
             try ProbeTasks.layerSweep(views, labels: y, parameters: probe, folds: k, seed: seed)
         }
         writeSweep(result, foldAccuracy, mean, std)
     }
-}
-
-private func withViews<R>(_ matrices: [Matrix], _ body: ([MatrixView]) throws -> R) rethrows -> R {
-    func go(_ i: Int, _ acc: [MatrixView]) throws -> R {
-        if i == matrices.count { return try body(acc) }
-        return try matrices[i].withView { try go(i + 1, acc + [$0]) }
-    }
-    return try go(0, [])
 }
 
 @_cdecl("lamina_control_task_labels")

@@ -238,7 +238,19 @@ int main(void) {
     expect_true("AQI layers: uniform weights 1/2, pooled = per-layer AQI",
                 w[0] == 0.5 && w[1] == 0.5 && fabs(table[2 * LAMINA_AQI_COLUMNS + 7] - 2.0 / 3.0) < 1e-12);
 
-    /* ---- bad input (issue 11's list), each a status naming the argument ---- */
+    /* ---- the CKA matrix of HDF5 datasets: arguments refused before any file is opened, then the file ---- */
+    const char* h5_layers[2] = {"/target/layer_0", "/target/layer_1"};
+    CHECK(lamina_cka_matrix_h5(NULL, h5_layers, 2, NULL, NULL, 0, 0, m1, 4), LAMINA_ERR_INVALID_ARGUMENT, "path");
+    CHECK(lamina_cka_matrix_h5("/nonexistent.h5", h5_layers, 2, "/other.h5", NULL, 0, 0, m1, 4),
+          LAMINA_ERR_INVALID_ARGUMENT, "path2 or datasets2");
+    CHECK(lamina_cka_matrix_h5("/nonexistent.h5", h5_layers, 2, NULL, NULL, 1, 0, m1, 4), LAMINA_ERR_INVALID_ARGUMENT,
+          "datasets2");
+    CHECK(lamina_cka_matrix_h5("/nonexistent.h5", h5_layers, 2, NULL, NULL, 0, 0, m1, 9), LAMINA_ERR_SHAPE_MISMATCH,
+          "out_len");
+    CHECK(lamina_cka_matrix_h5("/nonexistent.h5", h5_layers, 2, NULL, NULL, 0, 0, m1, 4), LAMINA_ERR_IO,
+          "/nonexistent.h5");
+
+    /* ---- bad input (the issue's list), each a status naming the argument ---- */
     CHECK(lamina_linear_cka(x, 3, D1, y, D2, 1, &out), LAMINA_ERR_INVALID_ARGUMENT, "n >= 4");
     CHECK(lamina_cka_matrix(list1, dims1, 3, NULL, NULL, 0, 3, 1, m1, 9), LAMINA_ERR_INVALID_ARGUMENT, "n >= 4");
     float constant[N * D1];

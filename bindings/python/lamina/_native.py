@@ -355,6 +355,8 @@ SIGNATURES = {
     "lamina_median_distance": (c_int32, [f32p, c_int64, c_int64, f64p]),
     "lamina_cka_matrix": (c_int32, [POINTER(f32p), i64p, c_int32, POINTER(f32p), i64p, c_int32, c_int64, c_int32,
                                     f64p, c_int64]),
+    "lamina_cka_matrix_h5": (c_int32, [c_char_p, POINTER(c_char_p), c_int32, c_char_p, POINTER(c_char_p), c_int32,
+                                       c_int32, f64p, c_int64]),
     "lamina_rdm": (c_int32, [f32p, c_int64, c_int64, c_int32, f64p, c_int64]),
     "lamina_rsa": (c_int32, [f32p, c_int64, c_int64, f32p, c_int64, c_int32, c_int32, f64p]),
     "lamina_rdm_compare": (c_int32, [f64p, f64p, c_int64, c_int32, f64p]),

@@ -99,16 +99,24 @@ def median_distance(X) -> float:
     return out.value
 
 
+def _h5_layers(layers, name):
+    """(path, [dataset, ...]) when layers names datasets of an HDF5 file (or activation store), else None."""
+    if not (isinstance(layers, tuple) and len(layers) == 2 and isinstance(layers[0], (str, os.PathLike))):
+        return None
+    path, datasets = layers
+    if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
+        raise InvalidArgumentError(f"{name}: the dataset names must be a list of str, got {datasets!r}")
+    if len(datasets) == 0:
+        raise InvalidArgumentError(f"{name}: the list of dataset names is empty; expected at least one layer")
+    return os.fspath(path), list(datasets)
+
+
 def _layers(layers, name):
     """A list of float32 matrices from a list of arrays or (path, [dataset, ...])."""
-    if isinstance(layers, tuple) and len(layers) == 2 and isinstance(layers[0], (str, os.PathLike)):
+    spec = _h5_layers(layers, name)
+    if spec is not None:
         from . import io
-        path, datasets = layers
-        if isinstance(datasets, str) or not all(isinstance(d, str) for d in datasets):
-            raise InvalidArgumentError(f"{name}: the dataset names must be a list of str, got {datasets!r}")
-        if len(datasets) == 0:
-            raise InvalidArgumentError(f"{name}: the list of dataset names is empty; expected at least one layer")
-        return [io.read_activations(path, d) for d in datasets]
+        return [io.read_activations(spec[0], d) for d in spec[1]]
     if isinstance(layers, np.ndarray) or not isinstance(layers, (list, tuple)):
         raise InvalidArgumentError(f"{name} must be a list of 2-D arrays or (hdf5_path, [dataset, ...]), "
                                    f"got {type(layers).__name__}")
@@ -119,9 +127,20 @@ def _layers(layers, name):
 
 def cka_matrix(layers, layers2=None, debiased=False):
     """CKA between every pair of layers: layers is a list of (n x d_l) arrays, or ``(path, [dataset, ...])``
-    of an HDF5 file (read with lamina.io). Without layers2: the symmetric L x L matrix of one model; with
-    it: the L x L2 matrix between two models. Each layer is centred once, each Gram/cross product computed
-    once."""
+    of an HDF5 file or activation store (when every list is given that way, the library reads the files:
+    lamina_cka_matrix_h5). Without layers2: the symmetric L x L matrix of one model; with it: the L x L2
+    matrix between two models. Each layer is centred once, each Gram/cross product computed once."""
+    h5_first = _h5_layers(layers, "layers")
+    h5_second = None if layers2 is None else _h5_layers(layers2, "layers2")
+    if h5_first is not None and (layers2 is None or h5_second is not None):
+        def names(spec):
+            return (ctypes.c_char_p * len(spec[1]))(*[N.dataset_name(d) for d in spec[1]])
+        cols = len(h5_first[1]) if h5_second is None else len(h5_second[1])
+        out = np.empty((len(h5_first[1]), cols), dtype=np.float64)
+        second = (None, None, 0) if h5_second is None else (h5_second[0].encode(), names(h5_second), cols)
+        N.call("lamina_cka_matrix_h5", h5_first[0].encode(), names(h5_first), len(h5_first[1]), *second,
+               _flag(debiased, "debiased"), N.dptr(out), out.size)
+        return out
     first = _layers(layers, "layers")
     second = None if layers2 is None else _layers(layers2, "layers2")
     n = first[0].shape[0]

@@ -106,6 +106,45 @@ def cka_matrix_hdf5_lists():
 
 
 @case
+def cka_matrix_h5_c_api():
+    """lamina_cka_matrix_h5 (the library reads the files): argument errors before any file is opened, then
+    the datasets' rank, type and rows."""
+    import ctypes
+    from pathlib import Path
+    _, np, lamina, N = _lazy()
+    G = lamina.geometry
+    data = Path(__file__).resolve().parents[3] / "examples" / "data"
+    h5, code = str(data / "minilm_wordnet.h5"), str(data / "minilm_python.h5")
+
+    def names(*ds):
+        return (ctypes.c_char_p * len(ds))(*[d.encode() for d in ds])
+
+    out = np.empty(4)
+    two = names("/target/layer_0", "/target/layer_1")
+    f = N.lib.lamina_cka_matrix_h5
+    expect_status(1, f(None, two, 2, None, None, 0, 0, N.dptr(out), 4), "path")
+    expect_status(1, f(b"/nonexistent.h5", None, 2, None, None, 0, 0, N.dptr(out), 4), "datasets")
+    expect_status(1, f(b"/nonexistent.h5", two, 0, None, None, 0, 0, N.dptr(out), 4), "n_layers is 0")
+    expect_status(1, f(b"/nonexistent.h5", two, 2, None, None, -1, 0, N.dptr(out), 4), "n_layers2 is -1")
+    expect_status(1, f(b"/nonexistent.h5", two, 2, b"x.h5", None, 0, 0, N.dptr(out), 4), "path2 or datasets2", "NULL")
+    expect_status(1, f(b"/nonexistent.h5", two, 2, None, None, 1, 0, N.dptr(out), 4), "datasets2")
+    expect_status(1, f(b"/nonexistent.h5", two, 2, None, None, 0, 2, N.dptr(out), 4), "debiased")
+    expect_status(2, f(b"/nonexistent.h5", two, 2, None, None, 0, 0, N.dptr(out), 3), "out_len", "4")
+    expect_status(1, f(b"/nonexistent.h5", two, 2, None, None, 0, 0, None, 4), "out")
+    assert f(b"/nonexistent.h5", two, 2, None, None, 0, 0, N.dptr(out), 4) not in (0, 1, 2)  # the file, last
+    expect(lambda: G.cka_matrix((h5, ["/labels/pos"])), lamina.LaminaError, Exception, "/labels/pos", "rank")
+    expect(lambda: G.cka_matrix((h5, ["/target/layer_0", "/text/char_span"])), lamina.LaminaError, Exception,
+           "char_span", "int")
+    # rows: a second file (4,199 rows) against the first list's 2,400, in either list
+    expect(lambda: G.cka_matrix((h5, ["/target/layer_0"]), (code, ["/code/layer_0"])), lamina.ShapeMismatchError,
+           ValueError, "/code/layer_0", "4199", "2400")
+    expect(lambda: G.cka_matrix((code, ["/code/layer_0", "/code/layer_1"]), (h5, ["/target/layer_0"])),
+           lamina.ShapeMismatchError, ValueError, "/target/layer_0", "2400", "4199")
+    expect(lambda: G.cka_matrix((h5, ["/target/layer_0", "/code/layer_1"])), lamina.LaminaError, Exception,
+           "/code/layer_1")
+
+
+@case
 def rbf_zero_median():
     _, np, lamina, _ = _lazy()
     x = np.zeros((20, 3), np.float32)

@@ -212,9 +212,18 @@ def test_cka_matrix_real_activations(real_layers):
     assert M[0, 1] > M[0, 6]
 
 
-def test_cka_matrix_from_hdf5(real_layers):
-    M = G.cka_matrix((str(DATA), LAYERS[:3]))
-    np.testing.assert_allclose(M, G.cka_matrix(real_layers[:3]), rtol=0, atol=0)
+@pytest.mark.parametrize("debiased", [False, True])
+def test_cka_matrix_from_hdf5(real_layers, debiased):
+    """(path, datasets) lists are read by the library (lamina_cka_matrix_h5); a mixed call reads the file in
+    Python: the same numbers as the arrays either way."""
+    h5 = str(DATA)
+    M = G.cka_matrix((h5, LAYERS[:3]), debiased=debiased)
+    np.testing.assert_array_equal(M, G.cka_matrix(real_layers[:3], debiased=debiased))
+    want = G.cka_matrix(real_layers[:3], real_layers[4:], debiased=debiased)
+    np.testing.assert_array_equal(G.cka_matrix((h5, LAYERS[:3]), (h5, LAYERS[4:]), debiased=debiased), want)
+    np.testing.assert_array_equal(G.cka_matrix((h5, LAYERS[:3]), real_layers[4:], debiased=debiased), want)
+    np.testing.assert_array_equal(G.cka_matrix(real_layers[:3], (h5, LAYERS[4:]), debiased=debiased), want)
+    close(M[0, 2], ref_linear_cka(real_layers[0], real_layers[2], debiased), abs_=1e-10 if debiased else 0.0)
 
 
 @pytest.mark.parametrize("seed", range(3))
