@@ -502,7 +502,8 @@ lamina_status lamina_kmeans_fit(lamina_kmeans* model, const float* x, int64_t n,
                                 const float* init_centers);
 
 /** Index of the nearest fitted center for each row of x (n x d, d as fitted). labels_out: n int32.
- *  Errors: not fitted, d mismatch (LAMINA_ERR_SHAPE_MISMATCH), the usual input checks. */
+ *  Errors: not fitted, d mismatch (LAMINA_ERR_SHAPE_MISMATCH, checked before x is read), the usual
+ *  input checks. */
 lamina_status lamina_kmeans_predict(const lamina_kmeans* model, const float* x, int64_t n, int64_t d,
                                     int32_t* labels_out);
 
@@ -1013,7 +1014,7 @@ lamina_status lamina_structural_probe_fit(lamina_structural_probe* probe, const 
 
 /** Predicted squared distances (distance: the L_k x L_k matrices concatenated, diagonal 0) or squared
  *  norms (depth: one per token) of ragged x, into out (out_len = sum of L_k^2, or n_tokens).
- *  Errors: not fitted, d mismatch, the input checks of _fit, out_len mismatch. */
+ *  Errors: not fitted, d mismatch (checked before x is read), the input checks of _fit, out_len mismatch. */
 lamina_status lamina_structural_probe_predict(const lamina_structural_probe* probe, const float* x,
                                               int64_t n_tokens, int64_t d, const int64_t* offsets,
                                               int64_t n_items, float* out, int64_t out_len);
@@ -1247,7 +1248,7 @@ lamina_status lamina_ast_probe_fit(lamina_ast_probe* probe, const float* x, int6
 
 /** Predicted tuples: d_out (n - n_snippets floats, d_hat), c_out (n - n_snippets) and u_out (n) chain
  *  ids; same layout as lamina_ast_probe_fit. Score them with lamina_ast_f1. Errors: not fitted, dim
- *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH), the input checks. */
+ *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH, checked before x is read), the input checks. */
 lamina_status lamina_ast_probe_predict(const lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
                                        const int64_t* offsets, int64_t n_snippets, float* d_out,
                                        int32_t* c_out, int32_t* u_out);

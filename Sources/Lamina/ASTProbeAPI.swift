@@ -279,10 +279,13 @@ public func lamina_ast_probe_free(_ probe: OpaquePointer?) {
 }
 
 /// The activations (n x dim) of n_snippets snippets and their offsets (each snippet >= 2 tokens,
-/// offsets[n_snippets] == n), as fit and predict take them.
+/// offsets[n_snippets] == n), as fit and predict take them. `fittedDims` (predict: the fitted width) is
+/// checked before x is read.
 private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64,
-                                _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64) throws -> (MatrixView, Int, [Int]) {
-    let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
+                                _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64,
+                                fittedDims: Int? = nil) throws -> (MatrixView, Int, [Int]) {
+    let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim",
+                                expectedCols: fittedDims.map { dims in (dims, { "x has d = \($0) columns; the probe was fitted with d = \(dims)" }) })
     let s = try Check.count(nSnippets, "n_snippets")
     if s > view.rows / 2 {
         throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
@@ -314,8 +317,8 @@ public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer
                                      _ dOut: UnsafeMutablePointer<Float>?, _ cOut: UnsafeMutablePointer<Int32>?,
                                      _ uOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
-        let model = try astProbeHandles.get(probe, "probe")
-        let (view, _, off) = try snippetActivations(x, n, dim, offsets, nSnippets)
+        let model = try fittedProbe(probe)
+        let (view, _, off) = try snippetActivations(x, n, dim, offsets, nSnippets, fittedDims: model.dims)
         let dDst = try Check.output(dOut, "d_out"), cDst = try Check.output(cOut, "c_out")
         let uDst = try Check.output(uOut, "u_out")
         let (pd, pc, pu) = try model.predict(view, offsets: off)

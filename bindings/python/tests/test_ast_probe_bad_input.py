@@ -377,6 +377,10 @@ def fit_ok_then_predict_dim_mismatch():
     dd, cc, uu = np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(5, np.int32)
     expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
                                                     N.iptr(uu)), "d = 7", "d = 6")
+    # the fitted width is refused before x is read: a NaN in a buffer of the declared (wrong) width is never seen
+    X[:] = np.nan
+    expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
+                                                    N.iptr(uu)), "d = 7", "fitted with d = 6")
     N.lib.lamina_ast_probe_free(h)
     # a freed handle is rejected, and a double free is a no-op
     expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),

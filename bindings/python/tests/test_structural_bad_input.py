@@ -281,6 +281,30 @@ def c_loss_and_projection():
 
 
 @case
+def c_fitted_width_before_values():
+    """predict, loss and a warm-start fit check d against the fitted projection before reading x: a NaN in a
+    buffer of the declared (wrong) width is never reached (it was: NON_FINITE from the scan, or a read past a
+    narrower buffer)."""
+    ctypes, np, _, N, _ = _lazy()
+    _, _, _, x, off, t = data()
+    wide = np.full((12, 7), np.nan, np.float32)
+    out, loss = np.zeros(50, np.float32), ctypes.c_double()
+    p = N.lib.lamina_structural_probe_default_params()
+    p.kind, p.rank, p.epochs, p.warm_start = 0, 2, 1, 1
+    h = ctypes.c_void_p()
+    assert N.lib.lamina_structural_probe_create(ctypes.byref(p), ctypes.byref(h)) == 0
+    null = N.ProgressFn()
+    expect_status(0, N.lib.lamina_structural_probe_fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None))
+    expect_status(2, N.lib.lamina_structural_probe_predict(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(out), 50),
+                  "d = 7", "fitted with d = 6")
+    expect_status(2, N.lib.lamina_structural_probe_loss(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(t), 50,
+                                                        ctypes.byref(loss), None, 0), "d = 7", "fitted with d = 6")
+    expect_status(2, N.lib.lamina_structural_probe_fit(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(t), 50, 0, null, None),
+                  "d = 7", "warm start", "d = 6")
+    N.lib.lamina_structural_probe_free(h)
+
+
+@case
 def c_tree_targets():
     ctypes, np, _, N, _ = _lazy()
     par = np.array([-1, 0, 1, -1, 0], dtype=np.int32)
