@@ -784,8 +784,8 @@ lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* prob
  *  classes NULL and n_classes 0 for a multi-label probe with n_outputs labels). Predictions, decision
  *  values and probabilities are then bit-identical to those of the probe the values came from;
  *  lamina_logistic_probe_get_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
- *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH),
- *  duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
+ *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH;
+ *  these counts are checked before any array is read), duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
 lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const double* coef, const double* intercept,
                                              int32_t n_outputs, int64_t n_features, const double* mean,
                                              const double* scale, const int32_t* classes, int32_t n_classes);
