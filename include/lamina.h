@@ -785,7 +785,8 @@ lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* prob
  *  values and probabilities are then bit-identical to those of the probe the values came from;
  *  lamina_logistic_probe_get_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
  *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH;
- *  these counts are checked before any array is read), duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
+ *  these counts are checked before any array is read), duplicate classes, NaN/Inf values
+ *  (LAMINA_ERR_NON_FINITE), scale <= 0. */
 lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const double* coef, const double* intercept,
                                              int32_t n_outputs, int64_t n_features, const double* mean,
                                              const double* scale, const int32_t* classes, int32_t n_classes);
@@ -1147,8 +1148,9 @@ typedef struct lamina_ast_trees {
  *  place: set n_chains = 0 for a new table, or pass a table from an earlier call to keep its ids (new
  *  chains are appended); max_chains / max_atoms are the capacities of offsets (max_chains + 1
  *  entries) and atoms. Sufficient: max_chains = 2 * total tokens + 1 (+ the chains already there),
- *  max_atoms = total nodes (+ the atoms already there). As an input only n_chains, offsets and atoms
- *  are read. */
+ *  max_atoms = total nodes (+ the atoms already there); a table passed in must then have n_chains <=
+ *  max_chains and offsets[n_chains] <= max_atoms (LAMINA_ERR_INVALID_ARGUMENT otherwise, checked before
+ *  the entries are read). As an input only n_chains, offsets and atoms are read. */
 typedef struct lamina_ast_chains {
     int64_t n_chains;
     int64_t max_chains;
