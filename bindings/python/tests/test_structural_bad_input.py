@@ -217,6 +217,12 @@ def c_fit_sizes_and_pointers():
     # n_items larger than the offsets say: offsets read only up to where they stop increasing or exceed n
     big = np.array([0, 3, 8, 12, 0, 0, 0], dtype=np.int64)
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(big), 6, N.fptr(t), 50, 0, null, None), "not strictly increasing")
+    # a huge n_items is refused at the first bad offset, not by an allocation of n_items + 1 entries first
+    # (2^40 + 1 offsets: 8 TiB, which aborted the process before any entry was checked)
+    expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(big), 2**40, N.fptr(t), 50, 0, null, None), "not strictly increasing")
+    out = ctypes.c_double()
+    expect_status(1, N.lib.lamina_structural_uuas(N.fptr(t), N.fptr(t), 50, N.lptr(big), 2**40, None, ctypes.byref(out),
+                                                  None, None), "not strictly increasing")
     expect_status(1, fit(None, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "probe is NULL")
     expect_status(1, fit(ctypes.c_void_p(12345), N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None),
                   "not a live lamina_structural_probe handle")
