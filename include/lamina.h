@@ -502,7 +502,8 @@ lamina_status lamina_kmeans_fit(lamina_kmeans* model, const float* x, int64_t n,
                                 const float* init_centers);
 
 /** Index of the nearest fitted center for each row of x (n x d, d as fitted). labels_out: n int32.
- *  Errors: not fitted, d mismatch (LAMINA_ERR_SHAPE_MISMATCH), the usual input checks. */
+ *  Errors: not fitted, d mismatch (LAMINA_ERR_SHAPE_MISMATCH, checked before x is read), the usual
+ *  input checks. */
 lamina_status lamina_kmeans_predict(const lamina_kmeans* model, const float* x, int64_t n, int64_t d,
                                     int32_t* labels_out);
 
@@ -783,8 +784,9 @@ lamina_status lamina_logistic_probe_get_scaler(const lamina_logistic_probe* prob
  *  classes NULL and n_classes 0 for a multi-label probe with n_outputs labels). Predictions, decision
  *  values and probabilities are then bit-identical to those of the probe the values came from;
  *  lamina_logistic_probe_get_info reports 0 iterations, loss NaN, not converged. Errors: bad handle, NULL
- *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH),
- *  duplicate classes, NaN/Inf values (LAMINA_ERR_NON_FINITE), scale <= 0. */
+ *  arrays, n_outputs or n_features <= 0, n_outputs not matching n_classes (LAMINA_ERR_SHAPE_MISMATCH;
+ *  these counts are checked before any array is read), duplicate classes, NaN/Inf values
+ *  (LAMINA_ERR_NON_FINITE), scale <= 0. */
 lamina_status lamina_logistic_probe_set_coef(lamina_logistic_probe* probe, const double* coef, const double* intercept,
                                              int32_t n_outputs, int64_t n_features, const double* mean,
                                              const double* scale, const int32_t* classes, int32_t n_classes);
@@ -1013,7 +1015,7 @@ lamina_status lamina_structural_probe_fit(lamina_structural_probe* probe, const 
 
 /** Predicted squared distances (distance: the L_k x L_k matrices concatenated, diagonal 0) or squared
  *  norms (depth: one per token) of ragged x, into out (out_len = sum of L_k^2, or n_tokens).
- *  Errors: not fitted, d mismatch, the input checks of _fit, out_len mismatch. */
+ *  Errors: not fitted, d mismatch (checked before x is read), the input checks of _fit, out_len mismatch. */
 lamina_status lamina_structural_probe_predict(const lamina_structural_probe* probe, const float* x,
                                               int64_t n_tokens, int64_t d, const int64_t* offsets,
                                               int64_t n_items, float* out, int64_t out_len);
@@ -1146,8 +1148,9 @@ typedef struct lamina_ast_trees {
  *  place: set n_chains = 0 for a new table, or pass a table from an earlier call to keep its ids (new
  *  chains are appended); max_chains / max_atoms are the capacities of offsets (max_chains + 1
  *  entries) and atoms. Sufficient: max_chains = 2 * total tokens + 1 (+ the chains already there),
- *  max_atoms = total nodes (+ the atoms already there). As an input only n_chains, offsets and atoms
- *  are read. */
+ *  max_atoms = total nodes (+ the atoms already there); a table passed in must then have n_chains <=
+ *  max_chains and offsets[n_chains] <= max_atoms (LAMINA_ERR_INVALID_ARGUMENT otherwise, checked before
+ *  the entries are read). As an input only n_chains, offsets and atoms are read. */
 typedef struct lamina_ast_chains {
     int64_t n_chains;
     int64_t max_chains;
@@ -1247,7 +1250,7 @@ lamina_status lamina_ast_probe_fit(lamina_ast_probe* probe, const float* x, int6
 
 /** Predicted tuples: d_out (n - n_snippets floats, d_hat), c_out (n - n_snippets) and u_out (n) chain
  *  ids; same layout as lamina_ast_probe_fit. Score them with lamina_ast_f1. Errors: not fitted, dim
- *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH), the input checks. */
+ *  differs from the fit (LAMINA_ERR_SHAPE_MISMATCH, checked before x is read), the input checks. */
 lamina_status lamina_ast_probe_predict(const lamina_ast_probe* probe, const float* x, int64_t n, int64_t dim,
                                        const int64_t* offsets, int64_t n_snippets, float* d_out,
                                        int32_t* c_out, int32_t* u_out);

@@ -52,10 +52,16 @@ private func readTrees(_ p: UnsafePointer<lamina_ast_trees>?) throws -> RaggedTr
     return RaggedTrees(trees: trees, tokenOffsets: tokOff)
 }
 
-/// The chain table held by a lamina_ast_chains (its first n_chains chains).
-private func readChains(_ c: lamina_ast_chains, name: String, allowEmpty: Bool) throws -> ASTChainTable {
+/// The chain table held by a lamina_ast_chains (its first n_chains chains). `withinCapacity` (an output
+/// table, whose offsets and atoms hold max_chains + 1 and max_atoms entries): n_chains and the atom count
+/// are checked against those capacities before the entries beyond them would be read.
+private func readChains(_ c: lamina_ast_chains, name: String, allowEmpty: Bool,
+                        withinCapacity: Bool = false) throws -> ASTChainTable {
     if c.n_chains < 0 || c.n_chains > Int64(Check.maxElements) {
         throw LaminaError.invalid("\(name)->n_chains is \(c.n_chains); expected >= 0")
+    }
+    if withinCapacity && c.n_chains > c.max_chains {
+        throw LaminaError.invalid("\(name)->n_chains is \(c.n_chains); expected <= \(name)->max_chains = \(c.max_chains) (offsets holds max_chains + 1 entries)")
     }
     let n = Int(c.n_chains)
     if n == 0 {
@@ -63,6 +69,9 @@ private func readChains(_ c: lamina_ast_chains, name: String, allowEmpty: Bool) 
         return ASTChainTable()
     }
     let off = try raggedOffsets(UnsafePointer(c.offsets), n, "\(name)->offsets", minimum: 0, what: "atoms")
+    if withinCapacity && Int64(off[n]) > c.max_atoms {
+        throw LaminaError.invalid("\(name)->offsets[\(n)] is \(off[n]); expected <= \(name)->max_atoms = \(c.max_atoms) (the atoms the table holds)")
+    }
     let atoms = off[n] > 0 ? try Check.pointer(UnsafePointer(c.atoms), "\(name)->atoms") : nil
     var chains = [[Int32]]()
     chains.reserveCapacity(n)
@@ -100,7 +109,7 @@ private func initialChains(_ p: UnsafeMutablePointer<lamina_ast_chains>?) throws
     if c.max_chains < 1 || c.max_atoms < 0 {
         throw LaminaError.invalid("chains->max_chains is \(c.max_chains) and max_atoms \(c.max_atoms); expected max_chains >= 1 and max_atoms >= 0")
     }
-    return (chains, try readChains(c, name: "chains", allowEmpty: true))
+    return (chains, try readChains(c, name: "chains", allowEmpty: true, withinCapacity: true))
 }
 
 @_cdecl("lamina_ast_trees_check")
@@ -279,10 +288,13 @@ public func lamina_ast_probe_free(_ probe: OpaquePointer?) {
 }
 
 /// The activations (n x dim) of n_snippets snippets and their offsets (each snippet >= 2 tokens,
-/// offsets[n_snippets] == n), as fit and predict take them.
+/// offsets[n_snippets] == n), as fit and predict take them. `fittedDims` (predict: the fitted width) is
+/// checked before x is read.
 private func snippetActivations(_ x: UnsafePointer<Float>?, _ n: Int64, _ dim: Int64,
-                                _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64) throws -> (MatrixView, Int, [Int]) {
-    let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim")
+                                _ offsets: UnsafePointer<Int64>?, _ nSnippets: Int64,
+                                fittedDims: Int? = nil) throws -> (MatrixView, Int, [Int]) {
+    let view = try Check.matrix(x, n, dim, "x", rowsName: "n", colsName: "dim",
+                                expectedCols: fittedDims.map { dims in (dims, { "x has d = \($0) columns; the probe was fitted with d = \(dims)" }) })
     let s = try Check.count(nSnippets, "n_snippets")
     if s > view.rows / 2 {
         throw LaminaError.invalid("n_snippets is \(s); expected <= n / 2 = \(view.rows / 2) (each snippet has >= 2 tokens)")
@@ -314,8 +326,8 @@ public func lamina_ast_probe_predict(_ probe: OpaquePointer?, _ x: UnsafePointer
                                      _ dOut: UnsafeMutablePointer<Float>?, _ cOut: UnsafeMutablePointer<Int32>?,
                                      _ uOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
-        let model = try astProbeHandles.get(probe, "probe")
-        let (view, _, off) = try snippetActivations(x, n, dim, offsets, nSnippets)
+        let model = try fittedProbe(probe)
+        let (view, _, off) = try snippetActivations(x, n, dim, offsets, nSnippets, fittedDims: model.dims)
         let dDst = try Check.output(dOut, "d_out"), cDst = try Check.output(cOut, "c_out")
         let uDst = try Check.output(uOut, "u_out")
         let (pd, pc, pu) = try model.predict(view, offsets: off)

@@ -124,8 +124,9 @@ private func kmeansFit<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePoint
 private func kmeansPredict<E: LaminaFloat>(_ model: OpaquePointer?, _ x: UnsafePointer<E>?, _ n: Int64, _ d: Int64,
                                            _ labelsOut: UnsafeMutablePointer<Int32>?) -> Int32 {
     boundary {
-        let kmeans = try kmeansHandles.get(model)
-        let view = try Check.matrix(x, n, d)
+        // The fitted width is checked before x is read (a wrong declared d would scan past the buffer).
+        let kmeans = try fitted(model)
+        let view = try Check.matrix(x, n, d, expectedCols: (kmeans.dims, { "x has \($0) features; the model was fitted with \(kmeans.dims)" }))
         let out = try Check.output(labelsOut, "labels_out")
         let labels = try kmeans.predict(view)
         out.store(labels)

@@ -176,6 +176,8 @@ public func lamina_logistic_probe_set_coef(_ probe: OpaquePointer?, _ coef: Unsa
         let count = try Check.elements(k, d, "coef")
         if nClasses < 0 { throw LaminaError.invalid("n_classes is \(nClasses); expected 0 (multi-label) or >= 2") }
         if nClasses == 0 && classes != nil { throw LaminaError.invalid("classes is not NULL but n_classes is 0") }
+        // n_classes and n_outputs agree before coef and classes are copied with them
+        try LogisticProbe.checkRestoreShape(outputs: k, dims: d, classCount: Int(nClasses))
         let w = Array(UnsafeBufferPointer(start: try Check.pointer(coef, "coef"), count: count))
         let b = Array(UnsafeBufferPointer(start: try Check.pointer(intercept, "intercept"), count: k))
         var mu: [Double] = [], sd: [Double] = []

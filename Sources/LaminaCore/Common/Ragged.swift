@@ -24,7 +24,10 @@ package struct RaggedLayout: Sendable {
         }
         if at(0) != 0 { throw LaminaError.invalid("\(name)[0] is \(at(0)); expected 0") }
         let limit = Int64(tokens ?? (Int.max / 16))
-        var result = [Int](repeating: 0, count: n)
+        // Grown as the entries are read and checked (not allocated at n up front): a huge declared count
+        // (n_items = 2^40) is refused at its first bad entry instead of trapping on an 8 TiB allocation.
+        var result = [0]
+        result.reserveCapacity(min(n, 1 << 16))
         for k in 1..<n {
             let v = at(k), previous = at(k - 1)
             if v < previous || v - previous < Int64(minimumLength) {   // (v >= previous >= 0 here: no overflow)
@@ -39,7 +42,7 @@ package struct RaggedLayout: Sendable {
                 }
                 throw LaminaError.invalid("\(name)[\(k)] is \(v); expected <= \(limit)")
             }
-            result[k] = Int(v)
+            result.append(Int(v))
         }
         if let tokens, result[n - 1] != tokens {
             throw LaminaError.invalid("\(name)[\(n - 1)] (the last offset) is \(result[n - 1]); expected n_tokens = \(tokens)")

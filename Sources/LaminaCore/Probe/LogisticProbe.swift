@@ -221,23 +221,30 @@ package final class LogisticProbe: @unchecked Sendable {
         }
     }
 
+    /// The sizes restore accepts (n_features >= 1; n_outputs >= 1 with no classes, a multi-label probe;
+    /// else >= 2 classes and n_outputs 1 for two of them, one per class for more): the C boundary checks
+    /// them before it copies the caller's buffers of those sizes.
+    package static func checkRestoreShape(outputs k: Int, dims d: Int, classCount: Int) throws {
+        if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
+        if classCount == 0 {
+            if k < 1 { throw LaminaError.invalid("n_outputs is \(k); expected >= 1 labels for a multi-label probe") }
+        } else {
+            if classCount < 2 { throw LaminaError.invalid("n_classes is \(classCount); expected >= 2 (or 0 for multi-label)") }
+            let expected = classCount == 2 ? 1 : classCount
+            if k != expected {
+                throw LaminaError.shape("n_outputs is \(k); expected \(expected) for \(classCount) classes")
+            }
+        }
+    }
+
     /// Makes this probe a fitted one from the values a fit produced (coef n_outputs x d and intercept as
     /// `coef`/`intercept` hold them, mean/scale when standardize, the class values; empty classes = a
     /// multi-label probe): predictions are then bit-identical to those of the probe they came from.
     /// iterations, loss and converged read 0, NaN and false. Validates shapes and values first.
     package func restore(coef newCoef: [Double], intercept newIntercept: [Double], outputs k: Int, dims d: Int,
                         mean mu: [Double], scale sd: [Double], classes newClasses: [Int32]) throws {
-        if d < 1 { throw LaminaError.invalid("n_features is \(d); expected >= 1") }
-        if newClasses.isEmpty {
-            if k < 1 { throw LaminaError.invalid("n_outputs is \(k); expected >= 1 labels for a multi-label probe") }
-        } else {
-            if newClasses.count < 2 { throw LaminaError.invalid("n_classes is \(newClasses.count); expected >= 2 (or 0 for multi-label)") }
-            let expected = newClasses.count == 2 ? 1 : newClasses.count
-            if k != expected {
-                throw LaminaError.shape("n_outputs is \(k); expected \(expected) for \(newClasses.count) classes")
-            }
-            if Set(newClasses).count != newClasses.count { throw LaminaError.invalid("classes has duplicate values") }
-        }
+        try Self.checkRestoreShape(outputs: k, dims: d, classCount: newClasses.count)
+        if Set(newClasses).count != newClasses.count { throw LaminaError.invalid("classes has duplicate values") }
         if newCoef.count != k * d || newIntercept.count != k {
             throw LaminaError.shape("coef has \(newCoef.count) values and intercept \(newIntercept.count); expected \(k * d) and \(k)")
         }

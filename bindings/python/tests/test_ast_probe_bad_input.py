@@ -210,6 +210,22 @@ def chains_existing_table_bad():
     expect_status(1, _tuples_call(ch), "n_chains is -1")
 
 
+@case
+def chains_existing_table_beyond_capacity():
+    """An output table's n_chains and atom count are checked against max_chains / max_atoms before its
+    offsets and atoms are read (they hold only max_chains + 1 and max_atoms entries)."""
+    _, np, _, N, _ = _mods()
+    ch, (off, atoms) = new_chains()
+    ch.n_chains = 3
+    off[:4] = [0, 0, 1, 3]       # a valid table: the empty chain, [1], [2, 3]
+    atoms[:3] = [1, 2, 3]
+    ch.max_chains = 2            # n_chains beyond the capacity: offsets[3] would lie past the buffer
+    expect_status(1, _tuples_call(ch), "n_chains is 3", "max_chains = 2")
+    ch.max_chains, ch.max_atoms = 64, 2   # 3 atoms in a table that holds 2
+    expect_status(1, _tuples_call(ch), "offsets[3] is 3", "max_atoms = 2")
+    assert ch.n_chains == 3
+
+
 # -- decode and F1 ---------------------------------------------------------------------------------
 
 def _decode(n, d, c, u, chains, max_nodes=64, null_out=False):
@@ -377,6 +393,10 @@ def fit_ok_then_predict_dim_mismatch():
     dd, cc, uu = np.zeros(3, np.float32), np.zeros(3, np.int32), np.zeros(5, np.int32)
     expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
                                                     N.iptr(uu)), "d = 7", "d = 6")
+    # the fitted width is refused before x is read: a NaN in a buffer of the declared (wrong) width is never seen
+    X[:] = np.nan
+    expect_status(2, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 7, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),
+                                                    N.iptr(uu)), "d = 7", "fitted with d = 6")
     N.lib.lamina_ast_probe_free(h)
     # a freed handle is rejected, and a double free is a no-op
     expect_status(1, N.lib.lamina_ast_probe_predict(h, N.fptr(X), 5, 6, N.lptr(off), 2, N.fptr(dd), N.iptr(cc),

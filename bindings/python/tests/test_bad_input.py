@@ -519,6 +519,10 @@ def c_kmeans_unfitted_and_outputs():
     expect_status(1, N.lib.lamina_kmeans_get_labels(h, None, 6), "out is NULL")
     # predict
     expect_status(2, N.lib.lamina_kmeans_predict(h, N.fptr(x), 4, 3, N.iptr(lab)), "3 features", "fitted with 2")
+    # the fitted width is refused before x is read: a NaN in a buffer of the declared (wrong) width is never seen
+    wide = np.full((6, 3), np.nan, dtype=np.float32)
+    expect_status(2, N.lib.lamina_kmeans_predict(h, N.fptr(wide), 6, 3, N.iptr(lab)), "3 features", "fitted with 2")
+    expect_status(2, N.lib.lamina_kmeans_predict_f64(h, N.dptr(wide.astype(np.float64)), 6, 3, N.iptr(lab)), "3 features", "fitted with 2")
     expect_status(1, N.lib.lamina_kmeans_predict(h, N.fptr(x), 6, 2, None), "labels_out is NULL")
     expect_status(1, N.lib.lamina_kmeans_predict(h, None, 6, 2, N.iptr(lab)), "x is NULL")
     expect_status(1, N.lib.lamina_kmeans_predict(h, N.fptr(x), 0, 2, N.iptr(lab)), "n is 0")

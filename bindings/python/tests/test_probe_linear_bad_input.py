@@ -207,6 +207,49 @@ def c_handle_misuse():
     N.lib.lamina_logistic_probe_free(None)
 
 
+def _guarded(np, dtype, values):
+    """`values` placed at the very end of a readable page followed by an inaccessible one: a read of one
+    element past them faults (so a case that reads past a declared size crashes instead of passing)."""
+    import ctypes
+    import mmap
+    page = mmap.PAGESIZE
+    buf = mmap.mmap(-1, 2 * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(base + page, page, 0) == 0   # PROT_NONE
+    values = np.asarray(values, dtype)
+    arr = np.frombuffer(buf, dtype, count=values.size, offset=page - values.nbytes)
+    arr[:] = values
+    return buf, arr
+
+
+@case
+def c_set_coef_sizes_before_copies():
+    """set_coef checks that n_classes and n_outputs agree before it copies coef (n_outputs x n_features) and
+    classes (n_classes): a wrong count no longer reads past the caller's buffer (here into a guard page)."""
+    ctypes, np, _, N, _ = _lazy()
+    p = N.lib.lamina_logistic_probe_default_params()
+    h = ctypes.c_void_p()
+    expect_status(0, N.lib.lamina_logistic_probe_create(ctypes.byref(p), ctypes.byref(h)))
+    keep_c, coef = _guarded(np, np.float64, [0.5, -1.0, 2.0])        # one output x 3 features
+    keep_b, intercept = _guarded(np, np.float64, [0.1])
+    keep_k, classes = _guarded(np, np.int32, [0, 1])                   # two classes
+    # n_classes = 4096 on a buffer of 2: refused before classes is read
+    expect_status(2, N.lib.lamina_logistic_probe_set_coef(h, N.dptr(coef), N.dptr(intercept), 1, 3, None, None,
+                                                          N.iptr(classes), 4096), "n_outputs is 1", "4096 classes")
+    # n_outputs = 1000 on a coef of 3 values and 2 classes: refused before coef is read
+    expect_status(2, N.lib.lamina_logistic_probe_set_coef(h, N.dptr(coef), N.dptr(intercept), 1000, 3, None, None,
+                                                          N.iptr(classes), 2), "n_outputs is 1000", "expected 1 for 2 classes")
+    expect_status(1, N.lib.lamina_logistic_probe_set_coef(h, N.dptr(coef), N.dptr(intercept), 1, 3, None, None,
+                                                          N.iptr(classes), 1), "n_classes is 1")
+    expect_status(0, N.lib.lamina_logistic_probe_set_coef(h, N.dptr(coef), N.dptr(intercept), 1, 3, None, None,
+                                                          N.iptr(classes), 2))
+    N.lib.lamina_logistic_probe_free(h)
+    del coef, intercept, classes
+    keep_c, keep_b, keep_k = None, None, None
+
+
 @case
 def c_params():
     ctypes, np, _, N, _ = _lazy()

@@ -217,6 +217,12 @@ def c_fit_sizes_and_pointers():
     # n_items larger than the offsets say: offsets read only up to where they stop increasing or exceed n
     big = np.array([0, 3, 8, 12, 0, 0, 0], dtype=np.int64)
     expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(big), 6, N.fptr(t), 50, 0, null, None), "not strictly increasing")
+    # a huge n_items is refused at the first bad offset, not by an allocation of n_items + 1 entries first
+    # (2^40 + 1 offsets: 8 TiB, which aborted the process before any entry was checked)
+    expect_status(1, fit(h, N.fptr(x), 12, 6, N.lptr(big), 2**40, N.fptr(t), 50, 0, null, None), "not strictly increasing")
+    out = ctypes.c_double()
+    expect_status(1, N.lib.lamina_structural_uuas(N.fptr(t), N.fptr(t), 50, N.lptr(big), 2**40, None, ctypes.byref(out),
+                                                  None, None), "not strictly increasing")
     expect_status(1, fit(None, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None), "probe is NULL")
     expect_status(1, fit(ctypes.c_void_p(12345), N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None),
                   "not a live lamina_structural_probe handle")
@@ -277,6 +283,30 @@ def c_loss_and_projection():
     expect_status(2, N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2**40, 6), "rank is")
     expect_status(1, N.lib.lamina_structural_probe_set_projection(h, N.fptr(B), 2, 0), "d is 0")
     expect_status(2, N.lib.lamina_structural_probe_get_projection(h, N.fptr(g), 13), "out_len", "is 13; expected 12")
+    N.lib.lamina_structural_probe_free(h)
+
+
+@case
+def c_fitted_width_before_values():
+    """predict, loss and a warm-start fit check d against the fitted projection before reading x: a NaN in a
+    buffer of the declared (wrong) width is never reached (it was: NON_FINITE from the scan, or a read past a
+    narrower buffer)."""
+    ctypes, np, _, N, _ = _lazy()
+    _, _, _, x, off, t = data()
+    wide = np.full((12, 7), np.nan, np.float32)
+    out, loss = np.zeros(50, np.float32), ctypes.c_double()
+    p = N.lib.lamina_structural_probe_default_params()
+    p.kind, p.rank, p.epochs, p.warm_start = 0, 2, 1, 1
+    h = ctypes.c_void_p()
+    assert N.lib.lamina_structural_probe_create(ctypes.byref(p), ctypes.byref(h)) == 0
+    null = N.ProgressFn()
+    expect_status(0, N.lib.lamina_structural_probe_fit(h, N.fptr(x), 12, 6, N.lptr(off), 3, N.fptr(t), 50, 0, null, None))
+    expect_status(2, N.lib.lamina_structural_probe_predict(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(out), 50),
+                  "d = 7", "fitted with d = 6")
+    expect_status(2, N.lib.lamina_structural_probe_loss(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(t), 50,
+                                                        ctypes.byref(loss), None, 0), "d = 7", "fitted with d = 6")
+    expect_status(2, N.lib.lamina_structural_probe_fit(h, N.fptr(wide), 12, 7, N.lptr(off), 3, N.fptr(t), 50, 0, null, None),
+                  "d = 7", "warm start", "d = 6")
     N.lib.lamina_structural_probe_free(h)
 
 
