@@ -1698,13 +1698,13 @@ lamina_status lamina_cka_matrix(const float* const* layers, const int64_t* dims,
                                 int32_t debiased, double* out, int64_t out_len);
 
 /** lamina_cka_matrix on datasets of HDF5 files: datasets holds n_layers NUL-terminated dataset paths
- *  of the file at path ("/target/layer_0", ...), each rank 2 (n x d_l, any float type, read as float32;
+ *  of the file at path ("/target/layer_0", ...), each rank 2 (n x d_l, read as float32 as lamina_h5_read_f32 does;
  *  every layer is read into memory first, n the rows of datasets[0]). path may also be an activation
  *  store directory (datasets are then names of its datasets). With n_layers2 = 0 (path2 and datasets2
  *  NULL) out is the symmetric n_layers x n_layers matrix; otherwise datasets2 names n_layers2 layers of
  *  a second model in path2 (NULL: the same file as path) and out is the n_layers x n_layers2 matrix.
- *  Values as lamina_cka_matrix. Errors: the arguments (checked before a file is opened), a missing file
- *  or dataset, a dataset of rank other than 2 or of integers (LAMINA_ERR_FORMAT), a row count different
+ *  Values as lamina_cka_matrix. Errors: the arguments, every dataset name included (checked before a file
+ *  is opened), a missing file or dataset, a dataset of rank other than 2 (LAMINA_ERR_FORMAT), a row count different
  *  from datasets[0]'s (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf, then lamina_cka_matrix's errors. */
 lamina_status lamina_cka_matrix_h5(const char* path, const char* const* datasets, int32_t n_layers, const char* path2,
                                    const char* const* datasets2, int32_t n_layers2, int32_t debiased, double* out,
@@ -1745,7 +1745,7 @@ lamina_status lamina_rdm(const float* x, int64_t n, int64_t d, lamina_rdm_metric
  *  Spearman and Kendall tau-a rank the m pairs exactly: they keep both pair vectors (16
  *  bytes per pair) and sorting buffers -- Spearman the radix-sorted (value, index) records of both RDMs
  *  (32) and their ranks (8), 56 bytes per pair at the peak (3.5 GiB at the cap); tau-a 40 -- and are
- *  capped at 2^26 pairs (n <= 11586; beyond,
+ *  capped at 2^26 pairs (n <= 11585; beyond,
  *  LAMINA_ERR_OUT_OF_MEMORY). Pearson and cosine never keep the pair vectors: tiles of both RDMs are
  *  reduced to counts, means and centred second moments (cosine: the same code with the means taken as
  *  0, i.e. raw second moments), float64, merged in a fixed order, so they run for any n with

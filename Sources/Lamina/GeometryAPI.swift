@@ -108,19 +108,19 @@ public func lamina_cka_matrix_h5(_ path: UnsafePointer<CChar>?, _ datasets: Unsa
         // Every argument is checked before a file is opened.
         let file = try Check.cString(path, "path")
         let count = try Check.count(Int64(nLayers), "n_layers")
-        let names = try Check.pointer(datasets, "datasets")
+        let names = try datasetNames(datasets, count, "datasets")
         if nLayers2 < 0 { throw LaminaError.invalid("n_layers2 is \(nLayers2); expected 0 (one list) or >= 1") }
         if nLayers2 == 0 && (path2 != nil || datasets2 != nil) {
             throw LaminaError.invalid("n_layers2 is 0 but path2 or datasets2 is not NULL; expected both NULL for the CKA matrix of one list")
         }
         let second = nLayers2 == 0 ? nil : (file: path2 == nil ? file : try Check.cString(path2, "path2"),
-                                            names: try Check.pointer(datasets2, "datasets2"), count: Int(nLayers2))
+                                            names: try datasetNames(datasets2, Int(nLayers2), "datasets2"))
         let unbiased = try flag(debiased, "debiased")
-        try Check.length(outLen, expected: count * (second?.count ?? count), "out_len")
+        try Check.length(outLen, expected: count * (second?.names.count ?? count), "out_len")
         let result = try Check.output(out, "out")
-        let first = try readLayerMatrices(file, names, count, "datasets", rows: nil, rowsMeaning: "the rows of datasets[0]")
+        let first = try readLayerMatrices(file, names, rows: nil, rowsMeaning: "the rows of datasets[0]")
         let other = try second.map {
-            try readLayerMatrices($0.file, $0.names, $0.count, "datasets2", rows: first[0].rows, rowsMeaning: "the rows of datasets[0]")
+            try readLayerMatrices($0.file, $0.names, rows: first[0].rows, rowsMeaning: "the rows of datasets[0]")
         }
         let values = try withViews(first) { a in
             try withViews(other ?? []) { b in try CKA.matrix(a, other == nil ? nil : b, debiased: unbiased) }

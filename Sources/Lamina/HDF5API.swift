@@ -50,24 +50,40 @@ public func lamina_h5_read_i32(_ path: UnsafePointer<CChar>?, _ dataset: UnsafeP
     }
 }
 
-/// The named rank-2 datasets of an HDF5 file or an activation store, each read whole into memory as
-/// float32 (any float type; finite values checked): the layers of lamina_layer_sweep_h5 and
-/// lamina_cka_matrix_h5. Every dataset must have `rows` rows (`rowsMeaning` says why) when given, else
-/// as many as the first one.
-func readLayerMatrices(_ file: String, _ names: UnsafePointer<UnsafePointer<CChar>?>, _ count: Int, _ listName: String,
-                       rows: Int?, rowsMeaning: String) throws -> [Matrix] {
+/// The names of a list of datasets (n C strings), all checked before any file is opened.
+func datasetNames(_ names: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ listName: String) throws -> [String] {
+    let list = try Check.pointer(names, listName)
+    return try (0..<count).map { try Check.cString(list[$0], "\(listName)[\($0)]") }
+}
+
+/// The named rank-2 datasets of an HDF5 file (any numeric type, as lamina_h5_read_f32 reads them) or of
+/// an activation store, each read whole into memory as float32 with finite values checked: the layers of
+/// lamina_layer_sweep_h5 and lamina_cka_matrix_h5. Every dataset must have `rows` rows (`rowsMeaning`
+/// says why) when given, else as many as the first one.
+func readLayerMatrices(_ file: String, _ names: [String], rows: Int?, rowsMeaning: String) throws -> [Matrix] {
     var matrices: [Matrix] = []
     var expected = rows
-    for l in 0..<count {
-        let name = try Check.cString(names[l], "\(listName)[\(l)]")
-        let src = try activationRows(path: file, dataset: name)  // an HDF5 file or an activation store
-        if let want = expected, src.rows != want {
-            throw LaminaError.shape("dataset '\(name)' has \(src.rows) rows; expected n = \(want) (\(rowsMeaning))")
+    for name in names {
+        let shape: (rows: Int, cols: Int)
+        let read: (UnsafeMutablePointer<Float>) throws -> Void
+        if StoreRows.isStore(file) {  // the layers of an activation store: datasets of one store
+            let src = try StoreRows(path: file, dataset: name)
+            shape = (src.rows, src.cols)
+            read = { try src.read(rows: 0..<src.rows, into: $0) }
+        } else {
+            let info = try HDF5File.info(path: file, dataset: name)
+            if info.shape.count != 2 { throw LaminaError(.format, "dataset '\(name)' has rank \(info.shape.count); expected rank 2 (n x features)") }
+            if info.shape[1] < 1 { throw LaminaError(.format, "dataset '\(name)' has no columns") }
+            shape = (info.shape[0], info.shape[1])
+            read = { try HDF5File.readFloat(path: file, dataset: name, rowStart: 0, rowCount: shape.rows, into: $0) }
         }
-        expected = src.rows
-        _ = try Check.elements(src.rows, src.cols, "dataset '\(name)'")
-        var m = Matrix(uninitializedRows: src.rows, cols: src.cols)
-        try m.storage.withUnsafeMutableBufferPointer { try src.read(rows: 0..<src.rows, into: $0.baseAddress!) }
+        if let want = expected, shape.rows != want {
+            throw LaminaError.shape("dataset '\(name)' has \(shape.rows) rows; expected n = \(want) (\(rowsMeaning))")
+        }
+        expected = shape.rows
+        _ = try Check.elements(shape.rows, shape.cols, "dataset '\(name)'")
+        var m = Matrix(uninitializedRows: shape.rows, cols: shape.cols)
+        try m.storage.withUnsafeMutableBufferPointer { try read($0.baseAddress!) }
         if let bad = m.withView({ $0.firstNonFinite() }) {
             throw LaminaError(.nonFinite, "dataset '\(name)' contains \(m.storage[bad.row * m.cols + bad.col]) at row \(bad.row), column \(bad.col); expected finite values")
         }

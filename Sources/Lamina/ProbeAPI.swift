@@ -348,13 +348,13 @@ public func lamina_layer_sweep_h5(_ path: UnsafePointer<CChar>?, _ datasets: Uns
     boundary {
         let file = try Check.cString(path, "path")
         let count = try Check.count(Int64(nLayers), "n_layers")
-        let names = try Check.pointer(datasets, "datasets")
+        let names = try datasetNames(datasets, count, "datasets")
         let rows = try Check.count(n, "n")
         let y = UnsafeBufferPointer(start: try Check.pointer(labels, "labels"), count: rows)
         let probe = try statelessProbeParameters(params)
         let k = try splits(nSplits)
         _ = try Check.output(mean, "mean"); _ = try Check.output(std, "std")
-        let matrices = try readLayerMatrices(file, names, count, "datasets", rows: rows, rowsMeaning: "one per label")
+        let matrices = try readLayerMatrices(file, names, rows: rows, rowsMeaning: "one per label")
         // Views into the matrices, kept alive by `matrices` for the duration of the sweep.
         let result = try withViews(matrices) { views in
             try ProbeTasks.layerSweep(views, labels: y, parameters: probe, folds: k, seed: seed)

@@ -168,7 +168,7 @@ class Net:
         return self.forward(X)[0].argmax(1)
 
 
-def train(X, y, seed, epochs=60, lr=3e-3, batch=64, sizes=(64, 128, 128, 128, 10)):
+def train(X, y, seed, epochs=EPOCHS, lr=3e-3, batch=64, sizes=(64,) + (WIDTH,) * BLOCKS + (10,)):
     rng = np.random.default_rng(seed)
     net = Net(list(sizes), rng)
     Y = np.eye(10)[y]

@@ -142,8 +142,10 @@ def flare_step():
           "the images carrying a trigger and relabelled 0; precision / recall of the flagged set against the known\n"
           "poisoned set, for flare_detect (released code) and flare_detect_split (| split: the paper's text)")
     rows = flare_digits.table()
-    print("neither variant finds the poison here: the poisoned images form a spread tail of the per-layer\n"
-          "features, not a dense cluster of their own (examples/python/flare_digits.py explains)")
+    best = max(max(r["precision"], r["split_precision"]) for r in rows)
+    if best < 0.5:
+        print(f"neither variant finds the poison here (best precision {best:.3f}): the poisoned images form a spread\n"
+              "tail of the per-layer features, not a dense cluster of their own (examples/python/flare_digits.py explains)")
     return rows
 
 

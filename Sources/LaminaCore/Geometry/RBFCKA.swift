@@ -10,7 +10,7 @@ import Glibc
 /// Euclidean distances (numpy's median: the mean of the two middle values for an even count) unless
 /// given. The exact median is selected from tiles without keeping the pairs (radix selection,
 /// `streamedMedianSquared`), so no n x n quantity is kept for any n. (Sorting the pair vector was the
-/// small-n path until measured: 9.0 s against 0.75 s for the selection at n = 11,000, d = 64.)
+/// small-n path until measured: 9.0 s against 0.90 s for the selection at n = 11,000, d = 64.)
 extension CKA {
     /// Candidates the tiled selection collects and sorts once a prefix narrows them down this far.
     static let medianCollectCap = 1 << 22

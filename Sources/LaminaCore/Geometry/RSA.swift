@@ -30,7 +30,7 @@ package enum RSA {
         package var ranks: Bool { self == .spearman || self == .kendallTauA }
     }
 
-    /// Largest condensed vector the exact (materialised) paths accept: 2^26 pairs (n <= 11586). Spearman
+    /// Largest condensed vector the exact (materialised) paths accept: 2^26 pairs (n <= 11585). Spearman
     /// and Kendall keep both pair vectors (16 bytes per pair), the radix-sorted (value, index) records of
     /// both (32) and the ranks (8): about 56 bytes per pair at the peak (3.5 GiB at the cap). Pearson and
     /// cosine are streamed by tiles and have no cap.
@@ -159,9 +159,9 @@ package enum RSA {
         if !overflow && product / 2 <= Int64(pairCap) { return }
         let pairs = overflow ? "more than \(Int64.max / 2)" : "\(product / 2)"
         if let ranking {
-            throw LaminaError(.outOfMemory, "\(ranking == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(pairs) pairs; the cap is \(pairCap) (n <= 11586); use pearson or cosine (streamed) for larger n")
+            throw LaminaError(.outOfMemory, "\(ranking == .spearman ? "spearman" : "kendall_tau_a") RSA of n = \(n) rows ranks \(pairs) pairs; the cap is \(pairCap) (n <= 11585); use pearson or cosine (streamed) for larger n")
         }
-        throw LaminaError(.outOfMemory, "the RDM of n = \(n) rows has \(pairs) pairs; the cap is \(pairCap) (n <= 11586)")
+        throw LaminaError(.outOfMemory, "the RDM of n = \(n) rows has \(pairs) pairs; the cap is \(pairCap) (n <= 11585)")
     }
 
     /// The condensed RDM (n (n - 1) / 2 values, scipy order).

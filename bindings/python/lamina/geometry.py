@@ -108,7 +108,7 @@ def _h5_layers(layers, name):
         raise InvalidArgumentError(f"{name}: the dataset names must be a list of str, got {datasets!r}")
     if len(datasets) == 0:
         raise InvalidArgumentError(f"{name}: the list of dataset names is empty; expected at least one layer")
-    return os.fspath(path), list(datasets)
+    return path, list(datasets)
 
 
 def _layers(layers, name):
@@ -137,8 +137,8 @@ def cka_matrix(layers, layers2=None, debiased=False):
             return (ctypes.c_char_p * len(spec[1]))(*[N.dataset_name(d) for d in spec[1]])
         cols = len(h5_first[1]) if h5_second is None else len(h5_second[1])
         out = np.empty((len(h5_first[1]), cols), dtype=np.float64)
-        second = (None, None, 0) if h5_second is None else (h5_second[0].encode(), names(h5_second), cols)
-        N.call("lamina_cka_matrix_h5", h5_first[0].encode(), names(h5_first), len(h5_first[1]), *second,
+        second = (None, None, 0) if h5_second is None else (os.fsencode(h5_second[0]), names(h5_second), cols)
+        N.call("lamina_cka_matrix_h5", os.fsencode(h5_first[0]), names(h5_first), len(h5_first[1]), *second,
                _flag(debiased, "debiased"), N.dptr(out), out.size)
         return out
     first = _layers(layers, "layers")
@@ -202,7 +202,7 @@ def rsa(X, Y, metric="correlation", method="spearman") -> float:
     """RSA: the comparison (method) of the condensed RDMs (metric: "euclidean", "correlation", "cosine") of X
     and Y over the same n inputs. method: "spearman", "pearson", "kendall_tau_a" or "cosine" -- the formulas
     of ``rdm_compare``; "pearson" and "cosine" are streamed by tiles (no pair vector, any n), the ranking
-    methods are capped at 2^26 pairs (n <= 11586). An all-zero RDM (e.g. identical rows under "euclidean")
+    methods are capped at 2^26 pairs (n <= 11585). An all-zero RDM (e.g. identical rows under "euclidean")
     has no cosine similarity and raises InvalidArgumentError."""
     x, y = _pair(X, Y)
     m = N.option(metric, _RDM_METRICS, "metric")

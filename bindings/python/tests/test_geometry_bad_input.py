@@ -133,8 +133,12 @@ def cka_matrix_h5_c_api():
     expect_status(1, f(b"/nonexistent.h5", two, 2, None, None, 0, 0, None, 4), "out")
     assert f(b"/nonexistent.h5", two, 2, None, None, 0, 0, N.dptr(out), 4) not in (0, 1, 2)  # the file, last
     expect(lambda: G.cka_matrix((h5, ["/labels/pos"])), lamina.LaminaError, Exception, "/labels/pos", "rank")
-    expect(lambda: G.cka_matrix((h5, ["/target/layer_0", "/text/char_span"])), lamina.LaminaError, Exception,
-           "char_span", "int")
+    # an integer dataset is read as float32 (as lamina_h5_read_f32 and lamina.io do), whichever way it is given
+    ints = [lamina.io.read_activations(h5, d) for d in ("/target/layer_0", "/text/char_span")]
+    np.testing.assert_array_equal(G.cka_matrix((h5, ["/target/layer_0", "/text/char_span"])), G.cka_matrix(ints))
+    # every dataset name is checked before a file is opened (a NULL second name on a missing file)
+    expect_status(1, f(b"/nonexistent.h5", (ctypes.c_char_p * 2)(b"/target/layer_0", None), 2, None, None, 0, 0,
+                       N.dptr(out), 4), "datasets[1]")
     # rows: a second file (4,199 rows) against the first list's 2,400, in either list
     expect(lambda: G.cka_matrix((h5, ["/target/layer_0"]), (code, ["/code/layer_0"])), lamina.ShapeMismatchError,
            ValueError, "/code/layer_0", "4199", "2400")
