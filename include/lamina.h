@@ -1673,8 +1673,8 @@ lamina_status lamina_linear_cka(const float* x, int64_t n, int64_t d1, const flo
  *  over all n^2 entries including the zero diagonal; this is the median over distinct pairs. The median
  *  is exact for every n: the middle order statistics are selected from tiles without keeping the pairs
  *  (radix selection on the float64 bit patterns, 16 bits per pass, each pass recomputing the distance
- *  tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per worker). sigma_factor must be finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and
- *  >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide), a
+ *  tiles: 2-5 passes of O(n^2 d) time, O(tile x 2048 + 2^16) memory per worker). sigma_factor must be
+ *  finite and > 0 (1 is the usual choice); sigma_x, sigma_y finite and >= 0. Errors: n < 2, x or y constant, a zero median distance (more than half the pairs coincide), a
  *  bandwidth whose 2 sigma^2 overflows or underflows float64 (about sigma >= 1e154 or <= 1e-154), a
  *  centred kernel that rounds to zero (every kernel value 1: a bandwidth far above the distances). */
 lamina_status lamina_rbf_cka(const float* x, int64_t n, int64_t d1, const float* y, int64_t d2, double sigma_factor,
@@ -1698,14 +1698,14 @@ lamina_status lamina_cka_matrix(const float* const* layers, const int64_t* dims,
                                 int32_t debiased, double* out, int64_t out_len);
 
 /** lamina_cka_matrix on datasets of HDF5 files: datasets holds n_layers NUL-terminated dataset paths
- *  of the file at path ("/target/layer_0", ...), each rank 2 (n x d_l, read as float32 as lamina_h5_read_f32 does;
- *  every layer is read into memory first, n the rows of datasets[0]). path may also be an activation
+ *  of the file at path ("/target/layer_0", ...), each rank 2 (n x d_l, read as float32 as
+ *  lamina_h5_read_f32 does; every layer is read into memory first, n the rows of datasets[0]). path may also be an activation
  *  store directory (datasets are then names of its datasets). With n_layers2 = 0 (path2 and datasets2
  *  NULL) out is the symmetric n_layers x n_layers matrix; otherwise datasets2 names n_layers2 layers of
  *  a second model in path2 (NULL: the same file as path) and out is the n_layers x n_layers2 matrix.
  *  Values as lamina_cka_matrix. Errors: the arguments, every dataset name included (checked before a file
- *  is opened), a missing file or dataset, a dataset of rank other than 2 (LAMINA_ERR_FORMAT), a row count different
- *  from datasets[0]'s (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf, then lamina_cka_matrix's errors. */
+ *  is opened), a missing file or dataset, a dataset of rank other than 2 (LAMINA_ERR_FORMAT), a row
+ *  count different from datasets[0]'s (LAMINA_ERR_SHAPE_MISMATCH), NaN/Inf, then lamina_cka_matrix's errors. */
 lamina_status lamina_cka_matrix_h5(const char* path, const char* const* datasets, int32_t n_layers, const char* path2,
                                    const char* const* datasets2, int32_t n_layers2, int32_t debiased, double* out,
                                    int64_t out_len);

@@ -29,17 +29,16 @@ private func parameters(_ p: UnsafePointer<lamina_structural_probe_params>?) thr
     return params
 }
 
-/// x (n_tokens x d) and offsets (n_items + 1) as checked ragged items. `fittedDims` (the width of a
-/// fitted projection that x must match) is checked before x is read.
-private func ragged(_ x: UnsafePointer<Float>?, _ nTokens: Int64, _ d: Int64,
-                    _ offsets: UnsafePointer<Int64>?, _ nItems: Int64, fittedDims: Int? = nil,
-                    _ mismatch: String = "the probe was fitted with") throws -> RaggedItems {
+/// x (n_tokens x d) and offsets (n_items + 1) as checked ragged items. `fitted` (the width of a fitted
+/// projection that x must match, and what fixed it) is checked before x is read.
+private func ragged(_ x: UnsafePointer<Float>?, _ nTokens: Int64, _ d: Int64, _ offsets: UnsafePointer<Int64>?,
+                    _ nItems: Int64, fitted: (dims: Int, by: String)? = nil) throws -> RaggedItems {
     // BLAS takes 32-bit sizes: refuse what cannot be passed on (before touching x)
     for (value, name) in [(nTokens, "n_tokens"), (d, "d")] where value > Int64(Int32.max) {
         throw LaminaError.invalid("\(name) is \(value); expected <= \(Int32.max) (the sizes BLAS accepts)")
     }
     let view = try Check.matrix(x, nTokens, d, "x", rowsName: "n_tokens", colsName: "d",
-                                expectedCols: fittedDims.map { dims in (dims, { "x has d = \($0); \(mismatch) d = \(dims)" }) })
+                                expectedCols: fitted.map { f in (f.dims, { "x has d = \($0); \(f.by) d = \(f.dims)" }) })
     let items = try Check.count(nItems, "n_items")
     let off = try Check.pointer(offsets, "offsets")
     return try RaggedItems(x: view, offsets: UnsafeBufferPointer(start: off, count: items + 1))
@@ -104,8 +103,8 @@ public func lamina_structural_probe_fit(_ probe: OpaquePointer?, _ x: UnsafePoin
         try model.checkedOnEveryRank(model.distribution, "its checks of the arguments") {
             // warm start continues the current projection: its width is checked before x is read
             let warm = model.parameters.warmStart && model.isFitted
-            let items = try ragged(x, nTokens, d, offsets, nItems, fittedDims: warm ? model.dims : nil,
-                                   "warm start: the current projection has")
+            let items = try ragged(x, nTokens, d, offsets, nItems,
+                                   fitted: warm ? (model.dims, "warm start: the current projection has") : nil)
             let kind = model.parameters.kind
             let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
                                   valueDescription(kind))
@@ -133,7 +132,7 @@ public func lamina_structural_probe_predict(_ probe: OpaquePointer?, _ x: Unsafe
                                             _ out: UnsafeMutablePointer<Float>?, _ outLen: Int64) -> Int32 {
     boundary {
         let model = try fitted(probe)
-        let items = try ragged(x, nTokens, d, offsets, nItems, fittedDims: model.dims)
+        let items = try ragged(x, nTokens, d, offsets, nItems, fitted: (model.dims, "the probe was fitted with"))
         let kind = model.parameters.kind
         let expected = kind.valueCount(items.layout)
         if outLen != Int64(expected) {
@@ -152,7 +151,7 @@ public func lamina_structural_probe_loss(_ probe: OpaquePointer?, _ x: UnsafePoi
                                          _ gradLen: Int64) -> Int32 {
     boundary {
         let model = try fitted(probe)
-        let items = try ragged(x, nTokens, d, offsets, nItems, fittedDims: model.dims)
+        let items = try ragged(x, nTokens, d, offsets, nItems, fitted: (model.dims, "the probe was fitted with"))
         let kind = model.parameters.kind
         let gold = try values(targets, nTargets, expected: kind.valueCount(items.layout), "targets", "n_targets",
                               valueDescription(kind))

@@ -130,18 +130,7 @@ package enum RSA {
                         let t = 1 - out[a * mj + b]
                         out[a * mj + b] = t
                         if t >= near || j0 + b <= i0 + a { continue }
-                        let w = v.baseAddress! + (j0 + b) * d
-                        var acc = SIMD4<Double>()
-                        var c = 0
-                        while c + 4 <= d {
-                            let e = UnsafeRawPointer(u + c).loadUnaligned(as: SIMD4<Double>.self)
-                                - UnsafeRawPointer(w + c).loadUnaligned(as: SIMD4<Double>.self)
-                            acc.addProduct(e, e)
-                            c += 4
-                        }
-                        var s = acc.sum()
-                        while c < d { let e = u[c] - w[c]; s += e * e; c += 1 }
-                        out[a * mj + b] = s / 2
+                        out[a * mj + b] = Reduce.squaredDistance(u, v.baseAddress! + (j0 + b) * d, d) / 2
                     }
                 }
             }

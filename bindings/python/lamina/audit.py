@@ -61,9 +61,7 @@ def _gamma(gamma):
 def _pca(pca):
     if pca is None:
         return 0
-    if isinstance(pca, (bool, np.bool_)) or not isinstance(pca, (int, np.integer)) or pca < 1:
-        raise InvalidArgumentError(f"pca={pca!r}; expected None (raw representation) or an int >= 1 (components)")
-    return check_int(pca, "pca", bits=32)
+    return check_int(pca, "pca (None: the raw representation; else the PCA components)", lo=1, bits=32)
 
 
 def _labels(labels, n, name="labels"):
@@ -161,9 +159,7 @@ def aqi_layers(layers, labels, variant="dbs_dunn", gamma=0.5, pooling="uniform",
 # HDBSCAN* and FLARE poisoned-sample detection [experimental]
 
 def _positive_int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidArgumentError(f"{name}={value!r}; expected an int >= {minimum}")
-    return check_int(value, name, bits=64)  # ctypes would wrap a larger Python int silently
+    return check_int(value, name, lo=minimum, bits=64)  # ctypes would wrap a larger Python int silently
 
 
 def _min_samples(value):

@@ -242,12 +242,12 @@ _BIN_RANGES = {"layer": N.LAMINA_BIN_RANGE_LAYER, "checkpoint": N.LAMINA_BIN_RAN
 def _bins_range(bins, bin_range):
     bins = check_int(bins, "bins", bits=32)  # the C range (2 <= bins <= 65536) is checked by the library
     if isinstance(bin_range, str):
-        return int(bins), N.option(bin_range, {k: v for k, v in _BIN_RANGES.items() if k != "fixed"}, "bin_range"), 0.0, 0.0
+        return bins, N.option(bin_range, {k: v for k, v in _BIN_RANGES.items() if k != "fixed"}, "bin_range"), 0.0, 0.0
     try:
         lo, hi = (float(v) for v in bin_range)
     except (TypeError, ValueError):
         raise InvalidArgumentError(f"bin_range={bin_range!r}; expected 'layer', 'checkpoint' or (lo, hi)") from None
-    return int(bins), N.LAMINA_BIN_RANGE_FIXED, lo, hi
+    return bins, N.LAMINA_BIN_RANGE_FIXED, lo, hi
 
 
 def _optional_labels(values, n, name, required=False):
